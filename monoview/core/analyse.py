@@ -1,0 +1,209 @@
+"""The single entry point that the GUI worker and the command line share.
+
+``Analysis(path).run()`` reads the capture, drives the dispatcher and yields
+``Batch`` objects: small at first (so the first sessions show at once), then
+larger.  It checks a cancel callback between batches and reports progress in
+bytes.  A damaged file ends the run early with ``read_error`` set; every
+session read before the damage is kept and finished normally.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from os import PathLike
+
+from monoview.core.capture.decode import Skip, decode
+from monoview.core.capture.linktypes import linktype_name
+from monoview.core.capture.source import CaptureFile
+from monoview.core.dispatcher import Dispatcher
+from monoview.core.errors import CaptureReadError, UnknownSessionError
+from monoview.core.listener import Listener
+from monoview.core.packet import TcpPacket
+from monoview.core.tcp.listener import TcpListener, TcpOptions
+from monoview.core.tcp.monologue import Monologue
+from monoview.core.tcp.session import TcpSession
+
+FIRST_BATCH_PACKETS = 2048
+MAX_BATCH_PACKETS = 262_144
+MAX_BATCH_SECONDS = 0.2
+
+
+@dataclass
+class CaptureStats:
+    """Counts over every frame read."""
+
+    frames: int = 0
+    tcp_packets: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)  # Skip reason -> frames
+    unsupported_link_types: Counter[str] = field(default_factory=Counter)  # name -> frames
+    bytes_read: int = 0
+
+    @property
+    def non_tcp(self) -> int:
+        """Frames that produced no TCP packet, whatever the reason."""
+        return self.frames - self.tcp_packets
+
+    def warnings(self) -> list[str]:
+        """One sentence per thing the user should know about skipped frames."""
+        return [
+            f"{count:,} frames of unsupported link type {name} were skipped"
+            for name, count in self.unsupported_link_types.items()
+        ]
+
+
+@dataclass
+class Batch:
+    """What changed since the previous batch."""
+
+    new_sessions: list[TcpSession]
+    monologues: list[Monologue]
+    ended: list[TcpSession]
+    bytes_read: int
+    total_bytes: int
+    frames: int
+    done: bool = False
+    cancelled: bool = False
+    error: str | None = None
+
+
+class _Collector(Listener):
+    """Remembers the monologues and session ends since the last batch."""
+
+    def __init__(self) -> None:
+        self.monologues: list[Monologue] = []
+        self.ended: list[TcpSession] = []
+
+    def tcp_monologue(self, session: TcpSession, monologue: Monologue) -> None:
+        """Override Listener.tcp_monologue."""
+        self.monologues.append(monologue)
+
+    def tcp_session_end(self, session: TcpSession, packet: TcpPacket | None) -> None:
+        """Override Listener.tcp_session_end."""
+        self.ended.append(session)
+
+    def take(self) -> tuple[list[Monologue], list[TcpSession]]:
+        monologues, ended = self.monologues, self.ended
+        self.monologues, self.ended = [], []
+        return monologues, ended
+
+
+class Analysis:
+    """A capture and everything reassembled from it.
+
+    Opening raises CaptureFormatError for a file that is no capture at all;
+    damage later in the file is reported through ``read_error`` instead.
+    """
+
+    def __init__(
+        self,
+        path: str | PathLike[str],
+        options: TcpOptions | None = None,
+        listeners: Iterable[Listener] = (),
+        trace: Callable[[str], None] | None = None,
+    ) -> None:
+        self.capture = CaptureFile.open(path)
+        self.options = options or TcpOptions()
+        self.stats = CaptureStats()
+        self.read_error: str | None = None
+        self.cancelled = False
+        self.done = False
+        self.dispatcher = Dispatcher()
+        self.tcp = TcpListener(self.capture.buffer, self.options, trace)
+        self.dispatcher.add_listener(self.tcp, pos="first")
+        self._collector = _Collector()
+        self.dispatcher.add_listener(self._collector, pos="last")
+        for listener in listeners:
+            self.dispatcher.add_listener(listener)
+        self._reported_sessions = 0
+
+    @property
+    def sessions(self) -> list[TcpSession]:
+        """Every session, in order of first packet (ids are 1-based positions)."""
+        return self.tcp.sessions
+
+    def session(self, session_id: int) -> TcpSession:
+        """The session with this id."""
+        if 1 <= session_id <= len(self.sessions):
+            return self.sessions[session_id - 1]
+        raise UnknownSessionError(
+            f"{self.capture.name} has no session {session_id} (it has {len(self.sessions)})"
+        )
+
+    def run(self, cancel: Callable[[], bool] | None = None) -> Iterator[Batch]:
+        """Read the whole capture, yielding a Batch at least every 0.2 s of work."""
+        dispatcher, stats, buf = self.dispatcher, self.stats, self.capture.buffer
+        emit = dispatcher.emit
+        skipped = stats.skipped
+        dispatcher.emit("setup")
+        limit = FIRST_BATCH_PACKETS
+        count = 0
+        started = time.monotonic()
+        records = self.capture.records()
+        try:
+            for record in records:
+                result = decode(buf, record)
+                if isinstance(result, TcpPacket):
+                    stats.tcp_packets += 1
+                    emit("packet", packet=result)
+                else:
+                    skipped[result.value] += 1
+                    if result is Skip.UNSUPPORTED_LINK:
+                        stats.unsupported_link_types[linktype_name(record.linktype)] += 1
+                stats.frames += 1
+                count += 1
+                if count >= limit:
+                    stats.bytes_read = record.offset + record.caplen
+                    if count >= MAX_BATCH_PACKETS or time.monotonic() - started >= MAX_BATCH_SECONDS:
+                        limit = min(limit * 2, MAX_BATCH_PACKETS)
+                    yield self._batch()
+                    count = 0
+                    started = time.monotonic()
+                    if cancel is not None and cancel():
+                        self.cancelled = True
+                        break
+        except CaptureReadError as exc:
+            self.read_error = str(exc)
+        if not self.cancelled:
+            stats.bytes_read = self.capture.size if self.read_error is None else stats.bytes_read
+        dispatcher.emit("teardown")
+        self.done = True
+        yield self._batch(done=True)
+
+    def run_to_end(self) -> Analysis:
+        """Run without batches (command line, tests); return self."""
+        for _batch in self.run():
+            pass
+        return self
+
+    def _batch(self, done: bool = False) -> Batch:
+        sessions = self.sessions
+        new = sessions[self._reported_sessions :]
+        self._reported_sessions = len(sessions)
+        monologues, ended = self._collector.take()
+        return Batch(
+            new_sessions=new,
+            monologues=monologues,
+            ended=ended,
+            bytes_read=self.stats.bytes_read,
+            total_bytes=self.capture.size,
+            frames=self.stats.frames,
+            done=done,
+            cancelled=self.cancelled,
+            error=self.read_error if done else None,
+        )
+
+    def close(self) -> None:
+        """Release the mapped file; sessions can no longer read their bytes."""
+        self.capture.close()
+
+
+def analyse(
+    path: str | PathLike[str],
+    options: TcpOptions | None = None,
+    listeners: Iterable[Listener] = (),
+) -> Analysis:
+    """Open and fully analyse ``path``."""
+    return Analysis(path, options, listeners).run_to_end()

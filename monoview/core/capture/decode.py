@@ -1,0 +1,128 @@
+"""From a captured frame to a TcpPacket, or the reason it is not one.
+
+Only the fixed header fields that reassembly needs are unpacked, in place in
+the mapped file.  Everything that is not TCP over IP is counted, never an error.
+"""
+
+from __future__ import annotations
+
+import struct
+from enum import Enum
+from typing import Final
+
+from monoview.core.capture.linktypes import DECODERS, Buffer
+from monoview.core.capture.records import Record
+from monoview.core.packet import TcpPacket
+
+IPPROTO_TCP: Final = 6
+# IPv6 extension headers that are (next, length-in-8-octet-units) shaped.
+_IPV6_EXTENSIONS: Final = frozenset({0, 43, 60, 135, 139, 140})
+_IPV6_FRAGMENT: Final = 44
+_IPV6_AH: Final = 51
+
+_ipv4 = struct.Struct(">BBHHHBBH4s4s").unpack_from
+_ipv6 = struct.Struct(">IHBB16s16s").unpack_from
+_tcp = struct.Struct(">HHIIHH").unpack_from
+
+
+class Skip(Enum):
+    """Why a frame produced no TCP packet; the capture summary counts each."""
+
+    UNSUPPORTED_LINK = "unsupported link type"
+    NOT_IP = "not IP"
+    NOT_TCP = "IP but not TCP"
+    FRAGMENT = "IP fragment"
+    MALFORMED = "malformed or truncated header"
+
+
+def decode(buf: Buffer, record: Record) -> TcpPacket | Skip:
+    """Decode ``record`` (bytes in ``buf``) down to TCP."""
+    link = DECODERS.get(record.linktype)
+    if link is None:
+        return Skip.UNSUPPORTED_LINK
+    found = link(buf, record.offset, record.caplen)
+    if found is None:
+        return Skip.NOT_IP
+    ip_off, version, vlan = found
+    end = record.offset + record.caplen  # captured end
+    if ip_off >= end:
+        return Skip.MALFORMED
+    if version == 0:
+        version = buf[ip_off] >> 4
+    # Bytes of the IP packet that were on the wire but not captured (snaplen).
+    wire_extra = record.origlen - record.caplen if record.origlen > record.caplen else 0
+    if version == 4:
+        if ip_off + 20 > end:
+            return Skip.MALFORMED
+        vihl, _tos, total, _ident, frag, _ttl, proto, _sum, src, dst = _ipv4(buf, ip_off)
+        ihl = (vihl & 0x0F) * 4
+        if vihl >> 4 != 4 or ihl < 20:
+            return Skip.MALFORMED
+        if proto != IPPROTO_TCP:
+            return Skip.NOT_TCP
+        if frag & 0x3FFF:  # more-fragments flag or a fragment offset
+            return Skip.FRAGMENT
+        l4 = ip_off + ihl
+        # total == 0: TSO/BIG TCP packets leave the length to the link layer.
+        ip_end = ip_off + total if total else end + wire_extra
+    elif version == 6:
+        if ip_off + 40 > end:
+            return Skip.MALFORMED
+        _vtc, plen, nxt, _hop, src, dst = _ipv6(buf, ip_off)
+        l4 = ip_off + 40
+        while nxt != IPPROTO_TCP:
+            if nxt in _IPV6_EXTENSIONS:
+                if l4 + 8 > end:
+                    return Skip.MALFORMED
+                nxt, hlen = buf[l4], (buf[l4 + 1] + 1) * 8
+            elif nxt == _IPV6_FRAGMENT:
+                if l4 + 8 > end:
+                    return Skip.MALFORMED
+                (frag,) = struct.unpack_from(">H", buf, l4 + 2)
+                if frag & 0xFFF9:  # offset or more-fragments set: not a whole datagram
+                    return Skip.FRAGMENT
+                nxt, hlen = buf[l4], 8
+            elif nxt == _IPV6_AH:
+                if l4 + 8 > end:
+                    return Skip.MALFORMED
+                nxt, hlen = buf[l4], (buf[l4 + 1] + 2) * 4
+            else:
+                return Skip.NOT_TCP
+            l4 += hlen
+        ip_end = ip_off + 40 + plen if plen else end + wire_extra
+    else:
+        return Skip.NOT_IP
+    # An IP length beyond what was on the wire is a lie; trust the frame.
+    ip_end = min(ip_end, end + wire_extra)
+    if l4 + 20 > end:
+        return Skip.MALFORMED
+    sport, dport, seq, ack, off_flags, window = _tcp(buf, l4)
+    doff = (off_flags >> 12) * 4
+    if doff < 20:
+        return Skip.MALFORMED
+    payload = l4 + doff
+    if payload > ip_end:
+        return Skip.MALFORMED
+    payload_len = ip_end - payload
+    captured_end = min(ip_end, end)
+    payload_caplen = captured_end - payload if captured_end > payload else 0
+    if payload > end:
+        # Snaplen cut into the TCP options: the header fields we need are intact.
+        payload = end
+    return TcpPacket(
+        record.frame,
+        record.ts_ns,
+        record.interface,
+        vlan,
+        bytes(src),
+        bytes(dst),
+        sport,
+        dport,
+        seq,
+        ack,
+        off_flags & 0x1FF,
+        window,
+        payload,
+        payload_caplen,
+        payload_len,
+    )

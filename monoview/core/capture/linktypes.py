@@ -1,0 +1,191 @@
+"""Link-layer headers: find where the IP packet starts in a frame.
+
+Each decoder takes the mapped file, the frame's first byte and its captured
+length, and returns ``(ip_offset, ip_version, vlan_tags)`` or None when the
+frame carries no IP (ARP, LLC, PPP control...).  ``ip_version`` is 4, 6 or 0 for
+"read it from the first nibble".
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from typing import Final
+
+Buffer = bytes | memoryview
+LinkResult = tuple[int, int, tuple[int, ...]] | None
+LinkDecoder = Callable[[Buffer, int, int], LinkResult]
+
+ETH_IPV4: Final = 0x0800
+ETH_IPV6: Final = 0x86DD
+ETH_VLAN_TAGS: Final = frozenset({0x8100, 0x88A8, 0x9100, 0x9200})
+ETH_PPPOE_SESSION: Final = 0x8864
+ETH_MPLS: Final = frozenset({0x8847, 0x8848})
+PPP_IPV4: Final = 0x0021
+PPP_IPV6: Final = 0x0057
+NO_TAGS: Final[tuple[int, ...]] = ()
+
+_u16 = struct.Struct(">H").unpack_from
+_u32be = struct.Struct(">I").unpack_from
+_u32le = struct.Struct("<I").unpack_from
+
+
+def _by_ethertype(ethertype: int, offset: int, tags: tuple[int, ...]) -> LinkResult:
+    if ethertype == ETH_IPV4:
+        return offset, 4, tags
+    if ethertype == ETH_IPV6:
+        return offset, 6, tags
+    return None
+
+
+def _ppp_protocol(buf: Buffer, offset: int, end: int, tags: tuple[int, ...]) -> LinkResult:
+    """PPP protocol field (possibly preceded by the HDLC address/control bytes)."""
+    if offset + 2 <= end and buf[offset] == 0xFF and buf[offset + 1] == 0x03:
+        offset += 2
+    if offset + 1 > end:
+        return None
+    if buf[offset] & 1:  # protocol-field compression: one byte
+        proto, offset = buf[offset], offset + 1
+    elif offset + 2 <= end:
+        (proto,), offset = _u16(buf, offset), offset + 2
+    else:
+        return None
+    if proto == PPP_IPV4:
+        return offset, 4, tags
+    if proto == PPP_IPV6:
+        return offset, 6, tags
+    return None
+
+
+def ethernet(buf: Buffer, offset: int, caplen: int) -> LinkResult:
+    """Ethernet II with any stack of 802.1Q/802.1ad tags, PPPoE sessions and MPLS."""
+    end = offset + caplen
+    pos = offset + 12
+    tags: tuple[int, ...] = NO_TAGS
+    while pos + 2 <= end:
+        (ethertype,) = _u16(buf, pos)
+        pos += 2
+        if ethertype in ETH_VLAN_TAGS:
+            if pos + 2 > end:
+                return None
+            tags = (*tags, _u16(buf, pos)[0] & 0x0FFF)
+            pos += 2
+            continue
+        if ethertype == ETH_PPPOE_SESSION:
+            return _ppp_protocol(buf, pos + 6, end, tags)
+        if ethertype in ETH_MPLS:
+            while pos + 4 <= end:
+                (label,) = _u32be(buf, pos)
+                pos += 4
+                if label & 0x100:  # bottom of stack: the IP version nibble follows
+                    return pos, 0, tags
+            return None
+        return _by_ethertype(ethertype, pos, tags)
+    return None
+
+
+def linux_sll(buf: Buffer, offset: int, caplen: int) -> LinkResult:
+    """Linux cooked capture v1: 16-byte header, protocol in the last two bytes."""
+    if caplen < 16:
+        return None
+    (proto,) = _u16(buf, offset + 14)
+    if proto in ETH_VLAN_TAGS and caplen >= 20:
+        return _by_ethertype(_u16(buf, offset + 18)[0], offset + 20, (_u16(buf, offset + 16)[0] & 0xFFF,))
+    return _by_ethertype(proto, offset + 16, NO_TAGS)
+
+
+def linux_sll2(buf: Buffer, offset: int, caplen: int) -> LinkResult:
+    """Linux cooked capture v2: 20-byte header, protocol in the first two bytes."""
+    if caplen < 20:
+        return None
+    return _by_ethertype(_u16(buf, offset)[0], offset + 20, NO_TAGS)
+
+
+def raw_ip(buf: Buffer, offset: int, caplen: int) -> LinkResult:
+    """Raw IP (DLT_RAW in its several numberings): the version nibble decides."""
+    return (offset, 0, NO_TAGS) if caplen > 0 else None
+
+
+def raw_ipv4(buf: Buffer, offset: int, caplen: int) -> LinkResult:
+    """LINKTYPE_IPV4: always IPv4."""
+    return (offset, 4, NO_TAGS) if caplen > 0 else None
+
+
+def raw_ipv6(buf: Buffer, offset: int, caplen: int) -> LinkResult:
+    """LINKTYPE_IPV6: always IPv6."""
+    return (offset, 6, NO_TAGS) if caplen > 0 else None
+
+
+# BSD address families that mean IPv6 on one platform or another.
+_AF_INET6: Final = frozenset({10, 24, 28, 30})
+
+
+def _family(family: int, offset: int) -> LinkResult:
+    if family == 2:
+        return offset, 4, NO_TAGS
+    if family in _AF_INET6:
+        return offset, 6, NO_TAGS
+    return None
+
+
+def bsd_null(buf: Buffer, offset: int, caplen: int) -> LinkResult:
+    """BSD loopback: a 4-byte address family in the *capturing host's* byte order."""
+    if caplen < 4:
+        return None
+    (family,) = _u32le(buf, offset)
+    if family > 0xFFFF:  # written by a big-endian host
+        (family,) = _u32be(buf, offset)
+    return _family(family, offset + 4)
+
+
+def bsd_loop(buf: Buffer, offset: int, caplen: int) -> LinkResult:
+    """OpenBSD loopback: the address family in network byte order."""
+    if caplen < 4:
+        return None
+    return _family(_u32be(buf, offset)[0], offset + 4)
+
+
+def cisco_hdlc(buf: Buffer, offset: int, caplen: int) -> LinkResult:
+    """Cisco HDLC: address, control, then an Ethernet type."""
+    if caplen < 4:
+        return None
+    return _by_ethertype(_u16(buf, offset + 2)[0], offset + 4, NO_TAGS)
+
+
+def ppp(buf: Buffer, offset: int, caplen: int) -> LinkResult:
+    """PPP, with or without the HDLC-like framing bytes."""
+    return _ppp_protocol(buf, offset, offset + caplen, NO_TAGS)
+
+
+DECODERS: Final[dict[int, LinkDecoder]] = {
+    0: bsd_null,
+    1: ethernet,
+    9: ppp,
+    12: raw_ip,
+    14: raw_ip,
+    50: ppp,
+    101: raw_ip,
+    104: cisco_hdlc,
+    108: bsd_loop,
+    113: linux_sll,
+    228: raw_ipv4,
+    229: raw_ipv6,
+    276: linux_sll2,
+}
+
+# Names of link types seen in the wild, so an unsupported one is reported by name.
+LINKTYPE_NAMES: Final = {
+    0: "NULL", 1: "ETHERNET", 6: "IEEE802_5", 9: "PPP", 10: "FDDI", 12: "RAW", 14: "RAW",
+    50: "PPP_HDLC", 101: "RAW", 104: "C_HDLC", 105: "IEEE802_11", 108: "LOOP", 113: "LINUX_SLL",
+    119: "PRISM_HEADER", 127: "IEEE802_11_RADIOTAP", 143: "DOCSIS", 147: "USER0",
+    163: "IEEE802_11_AVS", 187: "BLUETOOTH_HCI_H4", 189: "USB_LINUX", 192: "PPI",
+    195: "IEEE802_15_4", 201: "BLUETOOTH_HCI_H4_WITH_PHDR", 215: "IEEE802_15_4_NONASK_PHY",
+    220: "USB_LINUX_MMAPPED", 227: "CAN_SOCKETCAN", 228: "IPV4", 229: "IPV6", 249: "NETLINK",
+    252: "WIRESHARK_UPPER_PDU", 239: "NFLOG",
+    276: "LINUX_SLL2",
+}
+
+
+def linktype_name(linktype: int) -> str:
+    """Human name of a link type, e.g. ``IEEE802_11_RADIOTAP (127)``."""
+    return f"{LINKTYPE_NAMES.get(linktype, 'unknown')} ({linktype})"

@@ -1,0 +1,72 @@
+"""Classic pcap: both byte orders, microsecond and nanosecond timestamps.
+
+The record headers are walked with ``struct`` over the memory map: dpkt's
+``pcap.Reader`` copies every packet into a new ``bytes``, which is what this
+module exists to avoid.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from typing import Final
+
+from monoview.core.capture.records import MAX_RECORD_BYTES, Record
+from monoview.core.errors import CaptureFormatError, CaptureReadError
+
+# magic as read little-endian -> (byte order, nanoseconds?)
+MAGICS: Final = {
+    0xA1B2C3D4: ("<", False),
+    0xD4C3B2A1: (">", False),
+    0xA1B23C4D: ("<", True),
+    0x4D3CB2A1: (">", True),
+}
+GLOBAL_HEADER_LEN: Final = 24
+RECORD_HEADER_LEN: Final = 16
+
+
+def read_pcap(buf: bytes | memoryview, name: str) -> Iterator[Record]:
+    """Yield every record of a classic pcap held in ``buf`` (usually an mmap).
+
+    Raises CaptureFormatError for a bad global header and CaptureReadError,
+    after yielding every complete record, when the file is damaged.
+    """
+    size = len(buf)
+    if size < GLOBAL_HEADER_LEN:
+        raise CaptureFormatError(f"{name}: pcap header is cut off ({size} bytes)")
+    (magic,) = struct.unpack_from("<I", buf, 0)
+    order, nanos = MAGICS[magic]
+    _vmaj, _vmin, _zone, _sigfigs, _snaplen, linktype = struct.unpack_from(
+        order + "HHiIII", buf, 4
+    )
+    linktype &= 0x0FFFFFFF  # upper bits carry FCS length flags (pcap-linktype(7))
+    frac_scale = 1 if nanos else 1000
+    header = struct.Struct(order + "IIII")
+    unpack_header = header.unpack_from
+    offset = GLOBAL_HEADER_LEN
+    frame = 0
+    while offset < size:
+        frame += 1
+        if offset + RECORD_HEADER_LEN > size:
+            raise CaptureReadError(
+                f"{name}: the file is cut off in the header of frame {frame}",
+                frame,
+                offset,
+            )
+        sec, frac, caplen, origlen = unpack_header(buf, offset)
+        if caplen > MAX_RECORD_BYTES:
+            raise CaptureReadError(
+                f"{name}: frame {frame} claims {caplen:,} captured bytes; "
+                "the record is corrupt",
+                frame,
+                offset,
+            )
+        data = offset + RECORD_HEADER_LEN
+        if data + caplen > size:
+            raise CaptureReadError(
+                f"{name}: the file is cut off in the middle of frame {frame}",
+                frame,
+                offset,
+            )
+        yield Record(frame, sec * 1_000_000_000 + frac * frac_scale, linktype, 0, data, caplen, origlen)
+        offset = data + caplen

@@ -1,0 +1,31 @@
+"""The unit every capture reader produces: one captured frame, located in the file.
+
+A record never holds packet bytes: it names where they are in the mapped file,
+so a reader walks a gigabyte capture without copying its payload.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Record(NamedTuple):
+    """One frame of the capture.
+
+    ``offset`` is the file position of the first captured byte; ``caplen`` bytes
+    are present there, ``origlen`` were on the wire.  ``ts_ns`` is the capture
+    time in integer nanoseconds since the epoch (exact for every format).
+    """
+
+    frame: int
+    ts_ns: int
+    linktype: int
+    interface: int
+    offset: int
+    caplen: int
+    origlen: int
+
+
+# A record claiming more than this is corrupt: no link layer carries frames this
+# large (BIG TCP tops out at 512 KiB; pcap's own maximum snaplen is 256 KiB).
+MAX_RECORD_BYTES = 16 * 1024 * 1024

@@ -1,0 +1,151 @@
+"""TcpListener: packets in, sessions and monologues out (Net::Analysis Listener::TCP).
+
+For every decoded packet it finds the session, reassembles, marks the packet
+with its session and kind, emits ``tcp_packet``, then whatever the packet
+caused: ``tcp_session_start``, ``tcp_monologue``, ``tcp_session_end``.
+
+Options, as in Net::Analysis:
+
+* ``v``: verbosity bitmask; 0x01 a line per packet, 0x02 per monologue,
+  0x04 per session start and end;
+* ``k``: a session key (or id) to be verbose about, packet by packet;
+* ``dump``: a folder; each monologue is written there as ``<key>.<n>``;
+* ``max_session_size``: keep at most this many payload bytes per session
+  (the session is marked truncated; its state is still tracked).
+
+A closed session is finished (its end event emitted) once ``linger_ns`` of
+capture time has passed without it being reused, or when the capture ends.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from monoview.core.listener import Listener
+from monoview.core.packet import TcpPacket, format_ts
+from monoview.core.paths import safe_name
+from monoview.core.tcp.monologue import Monologue
+from monoview.core.tcp.session import Event, TcpSession
+from monoview.core.tcp.stream import Buffer
+from monoview.core.tcp.table import SessionTable
+
+VERBOSE_PACKET = 0x01
+VERBOSE_MONOLOGUE = 0x02
+VERBOSE_SESSION = 0x04
+
+
+@dataclass(frozen=True)
+class TcpOptions:
+    """Configuration of the TCP listener (see the module docstring)."""
+
+    v: int = 0
+    k: str | None = None
+    dump: Path | None = None
+    max_session_size: int | None = None
+    split_interfaces: bool = False
+    linger_ns: int = 60 * 1_000_000_000
+
+
+class TcpListener(Listener):
+    """Reassembles every TCP session and emits session and monologue events."""
+
+    def __init__(
+        self, buf: Buffer, options: TcpOptions | None = None, trace: Callable[[str], None] | None = None
+    ) -> None:
+        self.options = options or TcpOptions()
+        self.table = SessionTable(
+            buf,
+            split_interfaces=self.options.split_interfaces,
+            max_session_size=self.options.max_session_size,
+        )
+        self._trace = trace or (lambda line: print(line, file=sys.stderr))
+        self._closing: list[TcpSession] = []
+        self._packets_since_sweep = 0
+
+    @property
+    def sessions(self) -> list[TcpSession]:
+        """Every session so far, in order of first packet."""
+        return self.table.sessions
+
+    def packet(self, packet: TcpPacket) -> None:
+        """Override Listener.packet: reassemble and emit the derived events."""
+        events: list[Event] = []
+        session, side = self.table.lookup(packet, events)
+        was_closed = session.closed
+        packet.kind = session.process(packet, side, events)
+        packet.session = session
+        if session.closed and not was_closed:
+            self._closing.append(session)
+        self._packets_since_sweep += 1
+        if self._packets_since_sweep >= 4096:
+            self._packets_since_sweep = 0
+            self._sweep(packet.ts_ns, events)
+        self._emit("tcp_packet", {"packet": packet, "session": session})
+        for name, args in events:
+            self._emit(name, args)
+
+    def teardown(self) -> None:
+        """Override Listener.teardown: finish every open session (the capture ran out)."""
+        events: list[Event] = []
+        for session in self.table.open_sessions():
+            session.finish(events)
+        for name, args in events:
+            self._emit(name, args)
+
+    def _sweep(self, now_ns: int, events: list[Event]) -> None:
+        """Finish closed sessions whose last packet is older than the linger time."""
+        keep = []
+        for session in self._closing:
+            if session.finished:
+                continue
+            if now_ns - session.last_ts_ns > self.options.linger_ns:
+                session.finish(events)
+            else:
+                keep.append(session)
+        self._closing = keep
+
+    # -- events and the Net::Analysis options --------------------------------
+
+    def _emit(self, name: str, args: dict[str, object]) -> None:
+        self._verbose(name, args)
+        if self.dispatcher is not None:
+            self.dispatcher.emit(name, **args)
+
+    def _is_watched(self, session: TcpSession) -> bool:
+        k = self.options.k
+        return k is not None and k in (session.key, str(session.id))
+
+    def _verbose(self, name: str, args: dict[str, object]) -> None:
+        v = self.options.v
+        session = args["session"]
+        assert isinstance(session, TcpSession)
+        if name == "tcp_packet":
+            if v & VERBOSE_PACKET or self._is_watched(session):
+                packet = args["packet"]
+                assert isinstance(packet, TcpPacket)
+                kind = packet.kind.value if packet.kind else "?"
+                self._trace(f"[{session.id}] {packet.describe()} {kind}")
+        elif name == "tcp_monologue":
+            monologue = args["monologue"]
+            assert isinstance(monologue, Monologue)
+            if v & VERBOSE_MONOLOGUE:
+                self._trace(
+                    f"[{session.id}] monologue #{monologue.index} {monologue.direction} "
+                    f"{monologue.length} bytes in {monologue.packets} packets, "
+                    f"{format_ts(monologue.first_ts_ns)}..{format_ts(monologue.last_ts_ns)}"
+                )
+            if self.options.dump is not None:
+                self._dump(session, monologue)
+        elif v & VERBOSE_SESSION:
+            what = "start" if name == "tcp_session_start" else "end"
+            self._trace(f"[{session.id}] session {what}: {session.describe()}")
+
+    def _dump(self, session: TcpSession, monologue: Monologue) -> None:
+        folder = self.options.dump
+        assert folder is not None
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{safe_name(session.key)}.{monologue.index}"
+        path.write_bytes(monologue.data())

@@ -1,0 +1,125 @@
+"""A monologue: everything one side said before the other side said anything.
+
+It is a run of consecutive pieces of one direction's stream, so it stores only
+the index range; bytes, times and frames are read from the stream's columns.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from monoview.core.tcp.records import Gap
+
+if TYPE_CHECKING:
+    from monoview.core.tcp.session import TcpSession
+    from monoview.core.tcp.stream import DirectionStream
+
+
+@dataclass(frozen=True, eq=False)
+class Monologue:
+    """Pieces ``first``..``stop``-1 of the stream sent by ``side`` (0 = session side A).
+
+    ``index`` is the monologue's position in its session (0-based).
+    """
+
+    session: TcpSession
+    side: int
+    index: int
+    first: int
+    stop: int
+
+    @property
+    def stream(self) -> DirectionStream:
+        """The direction stream the bytes belong to."""
+        return self.session.streams[self.side]
+
+    @property
+    def direction(self) -> str:
+        """``c2s`` or ``s2c`` (decided by the session's client choice)."""
+        return "c2s" if self.side == self.session.client_side else "s2c"
+
+    @property
+    def offset(self) -> int:
+        """Stream offset (counting every byte on the wire) of the first byte."""
+        return self.stream.p_start[self.first] - self.stream.origin()
+
+    @property
+    def length(self) -> int:
+        """Captured bytes in the monologue (gaps not counted)."""
+        lens = self.stream.p_len
+        return sum(lens[i] for i in range(self.first, self.stop))
+
+    @property
+    def packets(self) -> int:
+        """Segments that contributed bytes."""
+        frames = self.stream.p_frame
+        return len({frames[i] for i in range(self.first, self.stop)})
+
+    @property
+    def frames(self) -> list[int]:
+        """Frame numbers that carried the bytes, in stream order, each once."""
+        seen: dict[int, None] = {}
+        frames = self.stream.p_frame
+        for i in range(self.first, self.stop):
+            seen.setdefault(frames[i], None)
+        return list(seen)
+
+    @property
+    def first_ts_ns(self) -> int:
+        """Capture time of the earliest packet that carried the bytes."""
+        return min(self.stream.p_ts[self.first : self.stop])
+
+    @property
+    def last_ts_ns(self) -> int:
+        """Capture time of the latest packet that carried the bytes."""
+        return max(self.stream.p_ts[self.first : self.stop])
+
+    def pieces(self) -> Iterator[tuple[int, int, int, int]]:
+        """``(stream offset, length, file offset, frame)`` of each piece."""
+        s = self.stream
+        origin = s.origin()
+        for i in range(self.first, self.stop):
+            yield s.p_start[i] - origin, s.p_len[i], s.p_file[i], s.p_frame[i]
+
+    def gaps(self) -> list[Gap]:
+        """The direction's gaps that fall before or between this monologue's pieces."""
+        start = self.offset
+        end = start
+        for off, length, _f, _fr in self.pieces():
+            end = max(end, off + length)
+        prev_end = self._previous_end()
+        return [g for g in self.stream.gaps if g.offset >= prev_end and g.offset < end]
+
+    def _previous_end(self) -> int:
+        """End offset of the piece delivered just before this monologue in its direction."""
+        s = self.stream
+        if self.first == 0:
+            return 0
+        j = self.first - 1
+        return s.p_start[j] + s.p_len[j] - s.origin()
+
+    def data(self) -> bytes:
+        """The captured bytes, gaps omitted."""
+        read = self.session.read
+        return b"".join(read(f, n) for _o, n, f, _fr in self.pieces())
+
+    def frame_at(self, byte_index: int) -> int:
+        """Frame that carried byte ``byte_index`` of ``data()``."""
+        if not 0 <= byte_index < self.length:
+            raise IndexError(byte_index)
+        lens = self.stream.p_len
+        ends: list[int] = []
+        total = 0
+        for i in range(self.first, self.stop):
+            total += lens[i]
+            ends.append(total)
+        return self.stream.p_frame[self.first + bisect.bisect_right(ends, byte_index)]
+
+    def __repr__(self) -> str:
+        return (
+            f"Monologue(session={self.session.id}, #{self.index}, {self.direction}, "
+            f"offset={self.offset}, len={self.length})"
+        )

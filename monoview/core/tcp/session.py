@@ -1,0 +1,326 @@
+"""One TCP connection: its two direction streams, its state and its monologues."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Final, NamedTuple
+
+from monoview.core.packet import ACK, FIN, RST, SYN, SegmentKind, TcpPacket, format_endpoint, format_ts
+from monoview.core.tcp.monologue import Monologue
+from monoview.core.tcp.records import Conflict, Gap
+from monoview.core.tcp.seq import SEQ_MOD
+from monoview.core.tcp.stream import Budget, Buffer, DirectionStream
+
+Event = tuple[str, dict[str, Any]]
+
+# Ports that name a server even when the client's port is lower (used only when
+# no SYN or SYN/ACK was captured).
+SERVER_PORTS: Final = frozenset(
+    {
+        1080, 1433, 1521, 1723, 1883, 2049, 2181, 3128, 3306, 3389, 5060, 5222, 5432, 5672,
+        5900, 6379, 6443, 6667, 8000, 8008, 8080, 8081, 8443, 8888, 9000, 9092, 9200, 11211, 27017,
+    }
+)
+
+
+class Endpoint(NamedTuple):
+    """An address (4 or 16 raw bytes) and a port."""
+
+    ip: bytes
+    port: int
+
+    def __str__(self) -> str:
+        return format_endpoint(self.ip, self.port)
+
+
+class ClientBasis:
+    """How the client side was decided (``client_basis`` in the manifest)."""
+
+    SYN: Final = "syn"  # it sent the SYN
+    SYNACK: Final = "synack"  # it received the SYN/ACK
+    PORT: Final = "port"  # no handshake: the other side's port is a server port
+    FIRST_PACKET: Final = "first_packet"  # no handshake, no telling port: it sent first
+
+
+def guess_client_side(a: Endpoint, b: Endpoint) -> tuple[int, str]:
+    """Pick the client of a connection whose handshake was not captured.
+
+    The server is the side with a well-known port (below 1024), else one on the
+    list of common service ports, else the lower port; equal ports leave the
+    first sender as client.
+    """
+    for is_server in (lambda p: p < 1024, SERVER_PORTS.__contains__):
+        a_srv, b_srv = is_server(a.port), is_server(b.port)
+        if a_srv != b_srv:
+            return (1 if a_srv else 0), ClientBasis.PORT
+    if a.port != b.port:
+        return (1 if a.port < b.port else 0), ClientBasis.PORT
+    return 0, ClientBasis.FIRST_PACKET
+
+
+class TcpSession:
+    """Reassembly and state of one connection.
+
+    Side 0 is the sender of the first captured packet, side 1 its peer;
+    ``client_side`` says which of them is the client.
+    """
+
+    def __init__(
+        self,
+        session_id: int,
+        context: tuple[int, ...],
+        first: Endpoint,
+        second: Endpoint,
+        buf: Buffer,
+        max_size: int | None = None,
+    ) -> None:
+        self.id = session_id
+        self.context = context
+        self.endpoints = (first, second)
+        self._buf = buf
+        self.budget = Budget(max_size)
+        self.streams = (DirectionStream(buf, self.budget), DirectionStream(buf, self.budget))
+        self.client_side, self.client_basis = guess_client_side(first, second)
+        self.packets = 0
+        self.data_packets = [0, 0]
+        self.first_ts_ns = 0
+        self.last_ts_ns = 0
+        self.first_frame = 0
+        self.last_frame = 0
+        self.syn = [False, False]  # a SYN (without ACK) seen from this side
+        self.synack = [False, False]
+        self.fin = [False, False]
+        self.rst = [False, False]
+        self.truncated_packets = 0
+        self.handshake_packet: TcpPacket | None = None
+        self.end_packet: TcpPacket | None = None
+        self.started = False
+        self.finished = False
+        self.monologues: list[Monologue] = []
+        self._current_side: int | None = None
+        self._current_first = 0
+        self._last_fin_offset: int | None = None
+
+    # -- identity ---------------------------------------------------------
+
+    @property
+    def client(self) -> Endpoint:
+        """The client endpoint."""
+        return self.endpoints[self.client_side]
+
+    @property
+    def server(self) -> Endpoint:
+        """The server endpoint."""
+        return self.endpoints[1 - self.client_side]
+
+    @property
+    def key(self) -> str:
+        """Readable unique key: ``client-server``, prefixed by VLAN/interface context."""
+        prefix = ""
+        if self.context:
+            prefix = "vlan " + ".".join(str(v) for v in self.context) + " "
+        return f"{prefix}{self.client}-{self.server}"
+
+    def stream(self, direction: str) -> DirectionStream:
+        """The ``c2s`` or ``s2c`` stream."""
+        return self.streams[self.client_side if direction == "c2s" else 1 - self.client_side]
+
+    def read(self, file_offset: int, length: int) -> bytes:
+        """Bytes of the capture file (payload is never copied into the session)."""
+        return bytes(self._buf[file_offset : file_offset + length])
+
+    # -- state ------------------------------------------------------------
+
+    @property
+    def handshake(self) -> bool:
+        """SYN, SYN/ACK and the ACK completing them were all captured."""
+        return self.handshake_packet is not None
+
+    @property
+    def state(self) -> str:
+        """``reset``, ``closed`` (FIN both ways), ``half-closed`` or ``open``."""
+        if any(self.rst):
+            return "reset"
+        if all(self.fin):
+            return "closed"
+        if any(self.fin):
+            return "half-closed"
+        return "open"
+
+    @property
+    def closed(self) -> bool:
+        """The connection is over: reset, or both sides sent FIN."""
+        return any(self.rst) or all(self.fin)
+
+    @property
+    def truncated(self) -> bool:
+        """Payload was cut by snaplen or by ``max_session_size``."""
+        return self.truncated_packets > 0 or any(s.cut_at is not None for s in self.streams)
+
+    def gaps(self, direction: str) -> list[Gap]:
+        """Gaps of one direction (complete once the session is finished)."""
+        return self.stream(direction).gaps
+
+    def conflicts(self, direction: str) -> list[Conflict]:
+        """Differing retransmissions seen in one direction."""
+        return self.stream(direction).public_conflicts()
+
+    @property
+    def duration_ns(self) -> int:
+        """Time from the first to the last packet."""
+        return self.last_ts_ns - self.first_ts_ns
+
+    def describe(self) -> str:
+        """One line for traces."""
+        return f"session {self.id} {self.key} {self.state} start {format_ts(self.first_ts_ns)}"
+
+    # -- packets ----------------------------------------------------------
+
+    def side_of(self, packet: TcpPacket) -> int:
+        """0 when the packet was sent by side 0, else 1."""
+        a = self.endpoints[0]
+        return 0 if packet.sport == a.port and packet.src == a.ip else 1
+
+    def process(self, packet: TcpPacket, side: int, events: list[Event]) -> SegmentKind:
+        """Apply one packet; append the events it causes (start, monologue, end)."""
+        if self.packets == 0:
+            self.first_ts_ns = packet.ts_ns
+            self.first_frame = packet.frame
+        self.packets += 1
+        if self.finished:
+            self.last_ts_ns = max(self.last_ts_ns, packet.ts_ns)
+            return SegmentKind.LATE
+        self.first_ts_ns = min(self.first_ts_ns, packet.ts_ns)
+        self.last_ts_ns = max(self.last_ts_ns, packet.ts_ns)
+        self.last_frame = packet.frame
+        flags = packet.flags
+        own, peer = self.streams[side], self.streams[1 - side]
+        if flags & ACK:
+            before = len(peer.p_start)
+            peer.peer_ack(packet.ack)
+            self._delivered(1 - side, before, events, packet)
+        if flags & SYN:
+            self._note_syn(packet, side)
+        data_seq = (packet.seq + 1) % SEQ_MOD if flags & SYN else packet.seq
+        kind = SegmentKind.CONTROL
+        if packet.payload_len:
+            self.data_packets[side] += 1
+            if packet.payload_caplen < packet.payload_len:
+                self.truncated_packets += 1
+            before = len(own.p_start)
+            kind = own.add_segment(
+                data_seq,
+                packet.payload_caplen,
+                packet.payload_len,
+                packet.payload_offset,
+                packet.frame,
+                packet.ts_ns,
+            )
+            self._delivered(side, before, events, packet)
+        if flags & FIN:
+            own.note_fin((data_seq + packet.payload_len) % SEQ_MOD)
+            self.fin[side] = True
+        if flags & RST:
+            self.rst[side] = True
+        self._track_handshake(packet, side, events)
+        self._track_close(packet, side)
+        return kind
+
+    def _note_syn(self, packet: TcpPacket, side: int) -> None:
+        own = self.streams[side]
+        if own.isn is None:
+            own.note_syn(packet.seq)
+        if packet.flags & ACK:
+            self.synack[side] = True
+            if not any(self.syn):
+                self.client_side, self.client_basis = 1 - side, ClientBasis.SYNACK
+        else:
+            self.syn[side] = True
+            self.client_side, self.client_basis = side, ClientBasis.SYN
+
+    def _track_handshake(self, packet: TcpPacket, side: int, events: list[Event]) -> None:
+        if self.started:
+            return
+        flags = packet.flags
+        server = 1 - self.client_side
+        server_isn = self.streams[server].isn
+        if (
+            flags & ACK
+            and not flags & (SYN | RST)
+            and side == self.client_side
+            and self.synack[server]
+            and server_isn is not None
+            and packet.ack == (server_isn + 1) % SEQ_MOD
+        ):
+            self.handshake_packet = packet
+            self._start(packet, events)
+        elif packet.payload_len and not any(self.syn) and not any(self.synack):
+            self._start(packet, events)  # picked up mid-stream: the first data starts it
+
+    def _track_close(self, packet: TcpPacket, side: int) -> None:
+        flags = packet.flags
+        if self.end_packet is None:
+            if flags & RST or (flags & FIN and all(self.fin)):
+                self.end_packet = packet
+                self._last_fin_offset = self.streams[side].fin_offset if flags & FIN else None
+        elif (
+            self._last_fin_offset is not None
+            and flags & ACK
+            and not flags & (FIN | RST)
+            and self.end_packet.frame != packet.frame
+            and self.side_of(self.end_packet) != side
+        ):
+            # Net::Analysis ends the session on the ACK of the last FIN.
+            self.end_packet = packet
+            self._last_fin_offset = None
+
+    # -- monologues -------------------------------------------------------
+
+    def _start(self, packet: TcpPacket | None, events: list[Event]) -> None:
+        self.started = True
+        events.append(("tcp_session_start", {"session": self, "packet": packet}))
+
+    def _delivered(self, side: int, before: int, events: list[Event], packet: TcpPacket | None) -> None:
+        """Bytes were appended to ``side``'s pieces: extend or flip the monologue."""
+        if len(self.streams[side].p_start) == before:
+            return
+        if self._current_side is None:
+            self._current_side, self._current_first = side, before
+        elif self._current_side != side:
+            self._close_monologue(events, packet)
+            self._current_side, self._current_first = side, before
+
+    def _close_monologue(self, events: list[Event], packet: TcpPacket | None) -> None:
+        side = self._current_side
+        if side is None:
+            return
+        stop = len(self.streams[side].p_start)
+        self._current_side = None
+        if stop <= self._current_first:
+            return
+        if not self.started:
+            self._start(packet, events)
+        monologue = Monologue(self, side, len(self.monologues), self._current_first, stop)
+        self.monologues.append(monologue)
+        events.append(("tcp_monologue", {"session": self, "monologue": monologue}))
+
+    def finish(self, events: list[Event]) -> None:
+        """The session is over (closed and lingered, reused, or the capture ended)."""
+        if self.finished:
+            return
+        order = sorted(
+            (0, 1), key=lambda s: min((w.frame for w in self.streams[s].waiting), default=1 << 62)
+        )
+        for side in order:
+            stream = self.streams[side]
+            before = len(stream.p_start)
+            stream.finish()
+            self._delivered(side, before, events, None)
+        self._close_monologue(events, None)
+        if not self.started:
+            self._start(None, events)
+        self.finished = True
+        events.append(("tcp_session_end", {"session": self, "packet": self.end_packet}))
+
+    def __repr__(self) -> str:
+        return f"TcpSession({self.describe()})"

@@ -1,0 +1,86 @@
+"""Which session a packet belongs to: keyed by both endpoints and VLAN context.
+
+A new SYN on a 4-tuple whose session is over, or a SYN whose initial sequence
+number differs from the one already seen, starts a new session (port reuse).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from monoview.core.packet import ACK, SYN, TcpPacket
+from monoview.core.tcp.seq import SEQ_HALF, SEQ_MOD
+from monoview.core.tcp.session import Endpoint, Event, TcpSession
+from monoview.core.tcp.stream import Buffer
+
+# A late SYN whose ISN+1 lies at most this far before data already seen from
+# its side belongs to the same connection (shuffled or reordered capture).
+LATE_SYN_WINDOW: Final = 1 << 24
+
+SessionKey = tuple[tuple[int, ...], bytes, int, bytes, int]
+
+
+class SessionTable:
+    """Sessions in order of their first packet, and the lookup that finds them."""
+
+    def __init__(self, buf: Buffer, *, split_interfaces: bool = False, max_session_size: int | None = None) -> None:
+        self._buf = buf
+        self._split_interfaces = split_interfaces
+        self._max_size = max_session_size
+        self._by_key: dict[SessionKey, TcpSession] = {}
+        self.sessions: list[TcpSession] = []
+
+    def _context(self, packet: TcpPacket) -> tuple[int, ...]:
+        if self._split_interfaces:
+            return (*packet.vlan, -1 - packet.interface)
+        return packet.vlan
+
+    def lookup(self, packet: TcpPacket, events: list[Event]) -> tuple[TcpSession, int]:
+        """Return the packet's session and the side that sent it, creating it if new."""
+        context = self._context(packet)
+        key = (context, packet.src, packet.sport, packet.dst, packet.dport)
+        session = self._by_key.get(key)
+        if session is not None:
+            side = session.side_of(packet)
+            if not (packet.flags & SYN and self._is_new_connection(session, packet, side)):
+                return session, side
+            session.finish(events)
+        session = TcpSession(
+            len(self.sessions) + 1,
+            context,
+            Endpoint(packet.src, packet.sport),
+            Endpoint(packet.dst, packet.dport),
+            self._buf,
+            self._max_size,
+        )
+        self.sessions.append(session)
+        self._by_key[key] = session
+        self._by_key[(context, packet.dst, packet.dport, packet.src, packet.sport)] = session
+        return session, 0
+
+    @staticmethod
+    def _is_new_connection(session: TcpSession, packet: TcpPacket, side: int) -> bool:
+        """Does this SYN (or SYN/ACK) open a new connection on the same 4-tuple?"""
+        if session.finished:
+            return True
+        stream = session.streams[side]
+        if packet.flags & ACK:
+            # A SYN/ACK answering this session's SYN belongs to it, whatever came before
+            # (an injected RST or FIN does not end a connection the peers go on using).
+            peer_isn = session.streams[1 - side].isn
+            if peer_isn is not None and packet.ack == (peer_isn + 1) % SEQ_MOD:
+                return False
+            return stream.isn is not None and packet.seq != stream.isn
+        if stream.isn is not None:
+            return packet.seq != stream.isn
+        if session.closed:
+            return True
+        if stream.base_seq is None or not stream.has_data:
+            return False
+        # Data from this side came before its SYN: same connection if the SYN sits just before it.
+        distance = (stream.base_seq + stream.low - (packet.seq + 1)) % SEQ_MOD
+        return not (distance < LATE_SYN_WINDOW and distance < SEQ_HALF)
+
+    def open_sessions(self) -> list[TcpSession]:
+        """Sessions not yet finished, in order of id."""
+        return [s for s in self.sessions if not s.finished]
