@@ -31,7 +31,7 @@ class SegmentKind(Enum):
     FUTURE = "future"  # bytes ahead of a hole, held until it fills
     DUPLICATE = "duplicate"  # only bytes already seen (retransmission)
     KEEPALIVE = "keepalive"  # a keep-alive probe's garbage byte
-    EARLY = "early"  # bytes from before the first captured segment
+    FILL = "fill"  # bytes of a hole: before the first captured segment, or given up as lost
     LATE = "late"  # arrived after its session was finished; counted, not reassembled
 
 

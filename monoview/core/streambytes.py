@@ -103,9 +103,7 @@ class DirectionLayout:
         stream = self.session.stream(self.direction)
         origin = stream.origin()
         count = len(stream.p_start)
-        order: range | list[int] = (
-            range(count) if stream.in_order else sorted(range(count), key=stream.p_start.__getitem__)
-        )
+        order = stream.order()
         gaps = self.gaps
         g = 0
         read = self.session.read

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
-from typing import Final
+from typing import Final, NoReturn
 
 from monoview.core.capture.records import MAX_RECORD_BYTES, Record
 from monoview.core.errors import CaptureFormatError, CaptureReadError
@@ -41,32 +41,41 @@ def read_pcap(buf: bytes | memoryview, name: str) -> Iterator[Record]:
     )
     linktype &= 0x0FFFFFFF  # upper bits carry FCS length flags (pcap-linktype(7))
     frac_scale = 1 if nanos else 1000
-    header = struct.Struct(order + "IIII")
-    unpack_header = header.unpack_from
+    unpack_header = struct.Struct(order + "IIII").unpack_from
+    new_record = tuple.__new__  # Record(...) without the namedtuple's Python-level __new__
+    record_type = Record
     offset = GLOBAL_HEADER_LEN
+    last_header = size - RECORD_HEADER_LEN  # a record header starting past this is cut off
     frame = 0
-    while offset < size:
-        frame += 1
-        if offset + RECORD_HEADER_LEN > size:
-            raise CaptureReadError(
-                f"{name}: the file is cut off in the header of frame {frame}",
-                frame,
-                offset,
-            )
+    while offset <= last_header:
         sec, frac, caplen, origlen = unpack_header(buf, offset)
-        if caplen > MAX_RECORD_BYTES:
-            raise CaptureReadError(
-                f"{name}: frame {frame} claims {caplen:,} captured bytes; "
-                "the record is corrupt",
-                frame,
-                offset,
-            )
         data = offset + RECORD_HEADER_LEN
-        if data + caplen > size:
-            raise CaptureReadError(
-                f"{name}: the file is cut off in the middle of frame {frame}",
-                frame,
-                offset,
-            )
-        yield Record(frame, sec * 1_000_000_000 + frac * frac_scale, linktype, 0, data, caplen, origlen)
-        offset = data + caplen
+        following = data + caplen
+        if following > size or caplen > MAX_RECORD_BYTES:
+            _damaged(name, frame + 1, offset, caplen)
+        frame += 1
+        yield new_record(
+            record_type, (frame, sec * 1_000_000_000 + frac * frac_scale, linktype, 0, data, caplen, origlen)
+        )
+        offset = following
+    if offset < size:
+        raise CaptureReadError(
+            f"{name}: the file is cut off in the header of frame {frame + 1}",
+            frame + 1,
+            offset,
+        )
+
+
+def _damaged(name: str, frame: int, offset: int, caplen: int) -> NoReturn:
+    """Raise the CaptureReadError for a record whose length is corrupt or runs past the end."""
+    if caplen > MAX_RECORD_BYTES:
+        raise CaptureReadError(
+            f"{name}: frame {frame} claims {caplen:,} captured bytes; the record is corrupt",
+            frame,
+            offset,
+        )
+    raise CaptureReadError(
+        f"{name}: the file is cut off in the middle of frame {frame}",
+        frame,
+        offset,
+    )

@@ -41,10 +41,24 @@ class Monologue:
         """``c2s`` or ``s2c`` (decided by the session's client choice)."""
         return "c2s" if self.side == self.session.client_side else "s2c"
 
+    def _indices(self) -> list[int] | range:
+        """Piece indices in stream order (delivery order, unless a hole was filled late)."""
+        indices = range(self.first, self.stop)
+        if self.stream.in_order:
+            return indices
+        return sorted(indices, key=self.stream.p_start.__getitem__)
+
     @property
     def offset(self) -> int:
         """Stream offset (counting every byte on the wire) of the first byte."""
-        return self.stream.p_start[self.first] - self.stream.origin()
+        s = self.stream
+        return min(s.p_start[i] for i in range(self.first, self.stop)) - s.origin()
+
+    @property
+    def end(self) -> int:
+        """Stream offset just after the last byte."""
+        s = self.stream
+        return max(s.p_start[i] + s.p_len[i] for i in range(self.first, self.stop)) - s.origin()
 
     @property
     def length(self) -> int:
@@ -63,7 +77,7 @@ class Monologue:
         """Frame numbers that carried the bytes, in stream order, each once."""
         seen: dict[int, None] = {}
         frames = self.stream.p_frame
-        for i in range(self.first, self.stop):
+        for i in self._indices():
             seen.setdefault(frames[i], None)
         return list(seen)
 
@@ -78,28 +92,16 @@ class Monologue:
         return max(self.stream.p_ts[self.first : self.stop])
 
     def pieces(self) -> Iterator[tuple[int, int, int, int]]:
-        """``(stream offset, length, file offset, frame)`` of each piece."""
+        """``(stream offset, length, file offset, frame)`` of each piece, in stream order."""
         s = self.stream
         origin = s.origin()
-        for i in range(self.first, self.stop):
+        for i in self._indices():
             yield s.p_start[i] - origin, s.p_len[i], s.p_file[i], s.p_frame[i]
 
     def gaps(self) -> list[Gap]:
-        """The direction's gaps that fall before or between this monologue's pieces."""
-        start = self.offset
-        end = start
-        for off, length, _f, _fr in self.pieces():
-            end = max(end, off + length)
-        prev_end = self._previous_end()
-        return [g for g in self.stream.gaps if g.offset >= prev_end and g.offset < end]
-
-    def _previous_end(self) -> int:
-        """End offset of the piece delivered just before this monologue in its direction."""
-        s = self.stream
-        if self.first == 0:
-            return 0
-        j = self.first - 1
-        return s.p_start[j] + s.p_len[j] - s.origin()
+        """Gaps inside the monologue, and the one right before its first byte."""
+        start, end = self.offset, self.end
+        return [g for g in self.stream.gaps if g.offset < end and g.offset + g.length >= start]
 
     def data(self) -> bytes:
         """The captured bytes, gaps omitted."""
@@ -111,12 +113,13 @@ class Monologue:
         if not 0 <= byte_index < self.length:
             raise IndexError(byte_index)
         lens = self.stream.p_len
+        indices = list(self._indices())
         ends: list[int] = []
         total = 0
-        for i in range(self.first, self.stop):
+        for i in indices:
             total += lens[i]
             ends.append(total)
-        return self.stream.p_frame[self.first + bisect.bisect_right(ends, byte_index)]
+        return self.stream.p_frame[indices[bisect.bisect_right(ends, byte_index)]]
 
     def __repr__(self) -> str:
         return (

@@ -167,8 +167,8 @@ class TcpSession:
 
     @property
     def duration_ns(self) -> int:
-        """Time from the first to the last packet."""
-        return self.last_ts_ns - self.first_ts_ns
+        """Time from the first to the last packet (zero if the clock went backwards)."""
+        return max(self.last_ts_ns - self.first_ts_ns, 0)
 
     def describe(self) -> str:
         """One line for traces."""
@@ -187,12 +187,12 @@ class TcpSession:
             self.first_ts_ns = packet.ts_ns
             self.first_frame = packet.frame
         self.packets += 1
-        if self.finished:
-            self.last_ts_ns = max(self.last_ts_ns, packet.ts_ns)
-            return SegmentKind.LATE
-        self.first_ts_ns = min(self.first_ts_ns, packet.ts_ns)
-        self.last_ts_ns = max(self.last_ts_ns, packet.ts_ns)
+        # First and last in capture order, as Wireshark reports them (timestamps in
+        # a reordered or damaged capture need not grow).
+        self.last_ts_ns = packet.ts_ns
         self.last_frame = packet.frame
+        if self.finished:
+            return SegmentKind.LATE
         flags = packet.flags
         own, peer = self.streams[side], self.streams[1 - side]
         if flags & ACK:
@@ -235,8 +235,10 @@ class TcpSession:
             if not any(self.syn):
                 self.client_side, self.client_basis = 1 - side, ClientBasis.SYNACK
         else:
+            # The first SYN decides: in a split or simultaneous open the peer's SYN comes second.
+            if not any(self.syn):
+                self.client_side, self.client_basis = side, ClientBasis.SYN
             self.syn[side] = True
-            self.client_side, self.client_basis = side, ClientBasis.SYN
 
     def _track_handshake(self, packet: TcpPacket, side: int, events: list[Event]) -> None:
         if self.started:

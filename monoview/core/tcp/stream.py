@@ -11,8 +11,9 @@ hole fills or until the peer acknowledges past it (then the hole becomes a gap
 and the waiting bytes go on).  Unlike Wireshark, nothing is ever dropped:
 
 * bytes still waiting when the stream ends are delivered after a gap;
-* bytes from before the first captured segment (no SYN seen, segments stored
-  out of order) are kept as *early* pieces;
+* bytes that arrive for a hole already passed over (before the first
+  captured segment when no SYN was seen, or a gap given up because the peer
+  acknowledged past it, or bytes snaplen cut from an earlier copy) fill it;
 * a retransmission whose bytes differ from the first copy is recorded as a
   conflict (the first copy wins, as in every mainstream reassembler);
 * bytes cut off by snaplen are gaps, not silently shortened segments.
@@ -62,14 +63,17 @@ class Budget:
 
 
 UNLIMITED: Final = Budget(None)
+# Lower end of the hole before the first captured byte when no SYN fixes the start.
+BEFORE_START: Final = -(1 << 62)
 
 
 class DirectionStream:
     """Reassembly state and delivered pieces of one direction.
 
     Offsets are relative to ``base_seq`` (the first data byte's sequence number,
-    or ISN+1 once the SYN is seen).  Public offsets (``origin``-relative) are
-    produced by ``offset_of``.
+    or ISN+1 once the SYN is seen).  Public offsets are relative to ``origin()``.
+    Pieces are kept in delivery order; once one is delivered below an earlier
+    one (a hole filled late), a sorted index is kept beside them.
     """
 
     def __init__(self, buf: Buffer, budget: Budget = UNLIMITED) -> None:
@@ -79,16 +83,20 @@ class DirectionStream:
         self.syn_offset: int | None = None  # offset of ISN+1 once the SYN is seen
         self.isn: int | None = None
         self.next = 0  # next offset expected in order
-        self.low = 0  # lowest delivered offset (below 0 only with early bytes)
+        self.low = 0  # lowest delivered offset
         self.max_ack: int | None = None  # highest offset the peer acknowledged
         self.fin_offset: int | None = None
         self.waiting: list[_Waiting] = []
+        # Holes below ``next`` that later bytes may still fill: sorted, disjoint.
+        self._hole_lo: list[int] = []
+        self._hole_hi: list[int] = []
         self.p_start = array("q")
         self.p_len = array("q")
         self.p_file = array("q")
         self.p_frame = array("q")
         self.p_ts = array("q")
-        self.in_order = True  # pieces sorted by start (false once early bytes arrive)
+        self._sorted_starts: array[int] | None = None  # set once pieces are out of order
+        self._sorted_index: array[int] | None = None
         self.snaplen_holes: list[tuple[int, int]] = []
         self.conflicts: list[Conflict] = []
         self.cut_at: int | None = None  # offset where max_session_size stopped keeping bytes
@@ -113,6 +121,20 @@ class DirectionStream:
         """Some payload was delivered or is waiting."""
         return bool(self.p_start or self.waiting or self.bytes_seen)
 
+    @property
+    def in_order(self) -> bool:
+        """Pieces are sorted by offset (no hole was filled late)."""
+        return self._sorted_index is None
+
+    def order(self) -> range | array[int]:
+        """Piece indices in stream order."""
+        return range(len(self.p_start)) if self._sorted_index is None else self._sorted_index
+
+    def _set_base(self, seq: int) -> None:
+        self.base_seq = seq % SEQ_MOD
+        if self.syn_offset is None:
+            self._hole_lo, self._hole_hi = [BEFORE_START], [0]
+
     def note_syn(self, isn: int) -> None:
         """Record this direction's SYN: its ISN+1 is stream offset zero.
 
@@ -126,13 +148,21 @@ class DirectionStream:
             self.next = self.low = 0
             self.fin_offset = None
             self.max_ack = None
-        else:
-            self.syn_offset = self._offset(isn + 1)
+            self._hole_lo, self._hole_hi = [], []
+            return
+        self.syn_offset = syn = self._offset(isn + 1)
+        # Nothing lies before ISN+1: shrink the hole before the first captured byte.
+        while self._hole_lo and self._hole_lo[0] < syn:
+            if self._hole_hi[0] <= syn:
+                del self._hole_lo[0], self._hole_hi[0]
+            else:
+                self._hole_lo[0] = syn
+                break
 
     def note_fin(self, seq_after_data: int) -> None:
         """Record where the FIN sits (the offset after the last data byte)."""
         if self.base_seq is None:
-            self.base_seq = seq_after_data % SEQ_MOD
+            self._set_base(seq_after_data)
         self.fin_offset = self._offset(seq_after_data)
 
     # -- segments ---------------------------------------------------------
@@ -143,26 +173,25 @@ class DirectionStream:
         """Take a data segment whose first byte has sequence number ``seq``."""
         self.bytes_seen += wirelen
         if self.base_seq is None:
-            self.base_seq = seq % SEQ_MOD
+            self._set_base(seq)
         start = self._offset(seq)
         end = start + wirelen
-        kind = SegmentKind.DUPLICATE
-        if start < self.low and (self.syn_offset is None or self.syn_offset < self.low):
-            floor = start if self.syn_offset is None else max(start, self.syn_offset)
-            if floor < self.low:
-                self._deliver_early(floor, start, caplen, wirelen, file_offset, frame, ts_ns)
-                kind = SegmentKind.EARLY
-        if end <= self.next:
-            if kind is SegmentKind.EARLY:
-                return kind
-            if wirelen == 1 and start == self.next - 1:
-                return SegmentKind.KEEPALIVE
-            self._check_overlap(start, caplen, file_offset, frame)
-            return SegmentKind.DUPLICATE
-        if start <= self.next:
+        nxt = self.next
+        filled = False
+        if start < nxt:
+            if self._hole_lo:
+                filled = self._fill(start, min(start + caplen, nxt), file_offset, frame, ts_ns)
+            if end <= nxt:
+                if filled:
+                    return SegmentKind.FILL
+                if wirelen == 1 and start == nxt - 1:
+                    return SegmentKind.KEEPALIVE
+                self._check_overlap(start, caplen, file_offset, frame)
+                return SegmentKind.DUPLICATE
+        if start <= nxt:
             self._deliver(start, caplen, wirelen, file_offset, frame, ts_ns)
             self._release(None)
-            return SegmentKind.DATA if kind is not SegmentKind.EARLY else kind
+            return SegmentKind.FILL if filled else SegmentKind.DATA
         self.waiting.append(_Waiting(start, caplen, wirelen, file_offset, frame, ts_ns))
         return SegmentKind.FUTURE
 
@@ -202,14 +231,27 @@ class DirectionStream:
             self.cut_at = start + granted
         if granted <= 0:
             return
-        if self.p_start and start < self.p_start[-1]:
-            self.in_order = False
+        index = len(self.p_start)
+        if self._sorted_starts is None and index and start < self.p_start[-1]:
+            self._sorted_starts = array("q", self.p_start)
+            self._sorted_index = array("q", range(index))
+        if self._sorted_starts is not None and self._sorted_index is not None:
+            pos = bisect.bisect_right(self._sorted_starts, start)
+            self._sorted_starts.insert(pos, start)
+            self._sorted_index.insert(pos, index)
         self.p_start.append(start)
         self.p_len.append(granted)
         self.p_file.append(file_offset)
         self.p_frame.append(frame)
         self.p_ts.append(ts_ns)
         self.kept += granted
+        self.low = min(self.low, start)
+
+    def _add_hole(self, lo: int, hi: int) -> None:
+        if hi > lo:
+            pos = bisect.bisect_left(self._hole_lo, lo)
+            self._hole_lo.insert(pos, lo)
+            self._hole_hi.insert(pos, hi)
 
     def _deliver(
         self, start: int, caplen: int, wirelen: int, file_offset: int, frame: int, ts_ns: int
@@ -221,20 +263,32 @@ class DirectionStream:
         if caplen > skip:
             self._append(self.next, caplen - skip, file_offset + skip, frame, ts_ns)
         if caplen < wirelen:
-            self.snaplen_holes.append((start + max(caplen, skip), start + wirelen))
+            cut = start + max(caplen, skip)
+            self.snaplen_holes.append((cut, start + wirelen))
+            self._add_hole(cut, start + wirelen)
         self.next = start + wirelen
 
-    def _deliver_early(
-        self, floor: int, start: int, caplen: int, wirelen: int, file_offset: int, frame: int, ts_ns: int
-    ) -> None:
-        """Keep the bytes of a segment that lie below everything delivered so far."""
-        top = min(start + wirelen, self.low)
-        cap_top = min(start + caplen, top)
-        if cap_top > floor:
-            self._append(floor, cap_top - floor, file_offset + (floor - start), frame, ts_ns)
-        if start + caplen < top:
-            self.snaplen_holes.append((max(floor, start + caplen), top))
-        self.low = floor
+    def _fill(self, start: int, stop: int, file_offset: int, frame: int, ts_ns: int) -> bool:
+        """Deliver the captured bytes [start, stop) that fall in holes; True if any did."""
+        lows, highs = self._hole_lo, self._hole_hi
+        i = bisect.bisect_right(highs, start)
+        filled = False
+        while i < len(lows) and lows[i] < stop:
+            lo, hi = max(lows[i], start), min(highs[i], stop)
+            if hi <= lo:
+                i += 1
+                continue
+            self._append(lo, hi - lo, file_offset + (lo - start), frame, ts_ns)
+            filled = True
+            # Keep what is left of the hole on either side.
+            left, right = (lows[i], lo), (hi, highs[i])
+            del lows[i], highs[i]
+            for a, b in (right, left):
+                if b > a:
+                    lows.insert(i, a)
+                    highs.insert(i, b)
+            i += (left[1] > left[0]) + (right[1] > right[0])
+        return filled
 
     def _release(self, ack: int | None) -> None:
         """Deliver waiting segments that now fit, Wireshark's order (arrival order first)."""
@@ -243,6 +297,8 @@ class DirectionStream:
             for i, w in enumerate(waiting):
                 if w.offset <= self.next:
                     del waiting[i]
+                    if w.offset < self.next and self._hole_lo:
+                        self._fill(w.offset, min(w.offset + w.caplen, self.next), w.file_offset, w.frame, w.ts_ns)
                     if w.offset + w.wirelen > self.next:
                         self._deliver(w.offset, w.caplen, w.wirelen, w.file_offset, w.frame, w.ts_ns)
                     else:
@@ -251,7 +307,9 @@ class DirectionStream:
             else:
                 lowest = min(w.offset for w in waiting)
                 if ack is not None and ack > lowest:
-                    # The receiver had the missing bytes: they are a gap in the capture.
+                    # The receiver had the missing bytes: they are a gap in the capture,
+                    # unless a late copy fills it.
+                    self._add_hole(self.next, lowest)
                     self.next = lowest
                     continue
                 return
@@ -261,35 +319,40 @@ class DirectionStream:
         if caplen <= 0 or not self.p_start:
             return
         end = start + caplen
-        starts, lens = self.p_start, self.p_len
-        if self.in_order:
-            i = max(bisect.bisect_right(starts, start) - 1, 0)
-            indices: range | list[int] = range(i, len(starts))
+        if self._sorted_starts is None or self._sorted_index is None:
+            starts: array[int] = self.p_start
+            index: range | array[int] = range(len(starts))
         else:
-            indices = [j for j in range(len(starts)) if starts[j] < end and starts[j] + lens[j] > start]
-        buf = self._buf
-        for j in indices:
-            p_start = starts[j]
+            starts, index = self._sorted_starts, self._sorted_index
+        lens, files, buf = self.p_len, self.p_file, self._buf
+        k = max(bisect.bisect_right(starts, start) - 1, 0)
+        for k in range(k, len(starts)):
+            p_start = starts[k]
             if p_start >= end:
                 break
+            j = index[k]
             lo = max(start, p_start)
             hi = min(end, p_start + lens[j])
             if hi <= lo:
                 continue
-            kept_at = self.p_file[j] + (lo - p_start)
+            kept_at = files[j] + (lo - p_start)
             other_at = file_offset + (lo - start)
-            if buf[kept_at : kept_at + hi - lo] != buf[other_at : other_at + hi - lo]:
+            if kept_at != other_at and buf[kept_at : kept_at + hi - lo] != buf[other_at : other_at + hi - lo]:
                 self.conflicts.append(Conflict(lo, hi - lo, self.p_frame[j], kept_at, frame, other_at))
+
+    def _touches_snaplen(self, lo: int, hi: int) -> bool:
+        """Does [lo, hi) overlap bytes that snaplen cut? (snaplen_holes is sorted, disjoint)"""
+        i = bisect.bisect_right(self.snaplen_holes, (lo, lo))
+        for a, b in self.snaplen_holes[max(i - 1, 0) : i + 1]:
+            if a < hi and b > lo:
+                return True
+        return False
 
     def _find_gaps(self) -> list[Gap]:
         """Holes between delivered pieces, before the first and after the last."""
-        count = len(self.p_start)
-        order: range | list[int] = (
-            range(count) if self.in_order else sorted(range(count), key=self.p_start.__getitem__)
-        )
         holes: list[tuple[int, int, bool]] = []  # (start, end, after the last captured byte)
         pos = self.origin()
-        for j in order:
+        for j in self.order():
             start = self.p_start[j]
             if start > pos:
                 holes.append((pos, start, False))
@@ -308,7 +371,7 @@ class DirectionStream:
             acked = self.max_ack is not None and self.max_ack >= hi
             if trailing:
                 cause = GapCause.END
-            elif any(a < hi and b > lo for a, b in self.snaplen_holes):
+            elif self._touches_snaplen(lo, hi):
                 cause = GapCause.SNAPLEN
             else:
                 cause = GapCause.NOT_CAPTURED

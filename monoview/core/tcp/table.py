@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Final
 
 from monoview.core.packet import ACK, SYN, TcpPacket
-from monoview.core.tcp.seq import SEQ_HALF, SEQ_MOD
+from monoview.core.tcp.seq import SEQ_MOD
 from monoview.core.tcp.session import Endpoint, Event, TcpSession
 from monoview.core.tcp.stream import Buffer
 
@@ -73,13 +73,15 @@ class SessionTable:
             return stream.isn is not None and packet.seq != stream.isn
         if stream.isn is not None:
             return packet.seq != stream.isn
-        if session.closed:
+        if stream.base_seq is not None and stream.has_data:
+            # Data from this side came before its SYN (a shuffled capture): the same
+            # connection if the SYN sits just before that data.  A reused port gets
+            # a fresh ISN, which is not just below the old connection's bytes.
+            distance = (stream.base_seq + stream.low - (packet.seq + 1)) % SEQ_MOD
+            if distance < LATE_SYN_WINDOW:
+                return False
             return True
-        if stream.base_seq is None or not stream.has_data:
-            return False
-        # Data from this side came before its SYN: same connection if the SYN sits just before it.
-        distance = (stream.base_seq + stream.low - (packet.seq + 1)) % SEQ_MOD
-        return not (distance < LATE_SYN_WINDOW and distance < SEQ_HALF)
+        return session.closed
 
     def open_sessions(self) -> list[TcpSession]:
         """Sessions not yet finished, in order of id."""

@@ -1,0 +1,94 @@
+"""The single table of every menu command: id, text, shortcut, slot.
+
+The main window builds its menus, toolbar and context menus from this table,
+and a test checks that no two actions share a shortcut.  Standard keys (Open,
+Quit, Find, Copy) follow the platform's conventions through
+``QKeySequence.StandardKey``; the rest are spelled out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject
+from PySide6.QtGui import QAction, QKeySequence
+
+StandardKey = QKeySequence.StandardKey
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """One command: where it shows, what it says, which key triggers it, which slot runs."""
+
+    id: str
+    menu: str
+    text: str
+    slot: str
+    shortcut: StandardKey | str | None = None
+    tip: str = ""
+    toolbar: bool = False
+    separator_before: bool = False
+
+    def key_sequences(self) -> list[QKeySequence]:
+        """The concrete key sequences of this action on this platform."""
+        if self.shortcut is None:
+            return []
+        if isinstance(self.shortcut, str):
+            return [QKeySequence(self.shortcut)]
+        return list(QKeySequence.keyBindings(self.shortcut))
+
+
+MENUS = ("&File", "&Edit", "&View", "&Help")
+
+ACTIONS: tuple[ActionSpec, ...] = (
+    ActionSpec("open", "&File", "&Open…", "open_dialog", StandardKey.Open, "Open a capture file", toolbar=True),
+    ActionSpec("open_sample", "&File", "Open &Sample Capture", "open_sample", None,
+               "Open the HTTP capture that ships with monoview"),
+    ActionSpec("close", "&File", "&Close Capture", "close_capture", StandardKey.Close, "Close the capture"),
+    ActionSpec("export_monologue", "&File", "Export &Monologue…", "export_monologues", "Ctrl+E",
+               "Write the selected monologue(s) to files", toolbar=True, separator_before=True),
+    ActionSpec("export_session", "&File", "Export S&ession…", "export_session", "Ctrl+Shift+E",
+               "Write the selected session: a direction, the transcript or all its files"),
+    ActionSpec("export_all", "&File", "Export &All Sessions…", "export_all", "Ctrl+Alt+E",
+               "Write every session into a folder with manifest.json"),
+    ActionSpec("quit", "&File", "&Quit", "close", StandardKey.Quit, "Quit monoview", separator_before=True),
+    ActionSpec("copy", "&Edit", "&Copy", "copy_selection", StandardKey.Copy,
+               "Copy the selection of the hex or text view"),
+    ActionSpec("find", "&Edit", "&Find…", "show_find", StandardKey.Find,
+               "Find text or hex bytes in the conversation", toolbar=True, separator_before=True),
+    ActionSpec("find_next", "&Edit", "Find &Next", "find_next", "F3", "Next match"),
+    ActionSpec("find_previous", "&Edit", "Find &Previous", "find_previous", "Shift+F3", "Previous match"),
+    ActionSpec("filter", "&Edit", "F&ilter Sessions", "focus_filter", "Ctrl+L",
+               "Filter sessions by address, port or payload text"),
+    ActionSpec("cancel_load", "&View", "&Stop Loading", "cancel_load", "Ctrl+.",
+               "Stop reading the capture; keep what was read"),
+    ActionSpec("next_monologue", "&View", "Ne&xt Monologue", "next_monologue", "Alt+Down",
+               "Select the next monologue of the session", separator_before=True),
+    ActionSpec("previous_monologue", "&View", "Pre&vious Monologue", "previous_monologue", "Alt+Up",
+               "Select the previous monologue of the session"),
+    ActionSpec("show_hex", "&View", "&Hex View", "show_hex", "Ctrl+1", "Show the hex view",
+               separator_before=True),
+    ActionSpec("show_text", "&View", "&Text View", "show_text", "Ctrl+2", "Show the text view"),
+    ActionSpec("toggle_plots", "&View", "&Plots", "toggle_plots", "Ctrl+3",
+               "Show or hide the session timeline and the bytes-over-time plot"),
+    ActionSpec("about", "&Help", "&About monoview", "show_about", None, "Versions and licence"),
+)
+
+
+def build_actions(owner: QObject, specs: tuple[ActionSpec, ...] = ACTIONS) -> dict[str, QAction]:
+    """Make a QAction per spec, parented to and connected to ``owner``'s slots."""
+    actions: dict[str, QAction] = {}
+    for spec in specs:
+        action = QAction(spec.text, owner)
+        action.setObjectName(f"action_{spec.id}")
+        keys = spec.key_sequences()
+        if keys:
+            action.setShortcuts(keys)
+        if spec.tip:
+            action.setStatusTip(spec.tip)
+            action.setToolTip(spec.tip + (f" ({keys[0].toString()})" if keys else ""))
+        slot: Callable[[], object] = getattr(owner, spec.slot)
+        action.triggered.connect(lambda _checked=False, slot=slot: slot())
+        actions[spec.id] = action
+    return actions

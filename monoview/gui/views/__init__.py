@@ -1,0 +1,1 @@
+"""Widgets that show a capture: conversation, hex, text, plots, find bar."""

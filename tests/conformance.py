@@ -1,0 +1,94 @@
+"""monoview's manifest next to tshark's oracle, through shared/tools/compare.py.
+
+Where tshark is known to be limited (shared/captures/README.md), monoview
+reports more than the oracle: gaps at the very end of a direction and bytes
+cut by snaplen.  ``tshark_view`` removes exactly those extra records so the
+remaining comparison must be exact, and ``extra_gaps_explained`` checks the
+removed records against what the oracle itself says is missing.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from monoview.core.analyse import analyse
+from monoview.core.export import Exporter, ExportOptions
+
+from tests.conftest import TOOLS
+
+DIRECTIONS = ("c2s", "s2c")
+
+
+def load_compare() -> ModuleType:
+    """shared/tools/compare.py as a module."""
+    spec = importlib.util.spec_from_file_location("oracle_compare", TOOLS / "compare.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("oracle_compare", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def oracle_for(capture: Path) -> dict[str, Any]:
+    name = capture.name
+    for suffix in (".pcapng", ".pcap"):
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+    return json.loads((capture.parent / f"{name}.oracle.json").read_text())
+
+
+def manifest_for(capture: Path, tmp: Path) -> dict[str, Any]:
+    """Raw bytes, gaps omitted: the export whose len/sha256 equal the oracle's."""
+    analysis = analyse(capture)
+    options = ExportOptions(directions=False, monologues=False, transcript=False)
+    return Exporter(analysis, tmp, options).export()
+
+
+def tshark_view(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The manifest without the gaps tshark cannot report (end of stream, snaplen)."""
+    view = copy.deepcopy(manifest)
+    for stream in view["streams"]:
+        for d in DIRECTIONS:
+            stream[d]["gaps"] = [g for g in stream[d]["gaps"] if g["cause"] == "not captured"]
+    return view
+
+
+def extra_gaps_explained(oracle: dict[str, Any], manifest: dict[str, Any]) -> list[str]:
+    """Check monoview's end and snaplen gaps against the oracle's own accounting.
+
+    For each matched stream and direction: the snaplen gaps add up to the bytes
+    the oracle says the wire carried beyond what was captured
+    (``seq_span - len - marked gaps`` when ``truncated_packets`` > 0), and the
+    end gaps to ``missing_unmarked`` (bytes the sequence numbers say are absent),
+    unless the peer acknowledged data of which no segment was captured at all
+    (then the oracle cannot know; the gap must be ACKed).
+    """
+    compare = load_compare()
+    pairs, _miss, _extra = compare.match_streams(oracle, manifest)
+    problems = []
+    for o, c in pairs:
+        direction_map, _swapped = compare._dir_map(o, c)
+        for od in DIRECTIONS:
+            ov, cv = o[od], c[direction_map[od]]
+            snap = sum(g["missing"] for g in cv["gaps"] if g["cause"] == "snaplen")
+            end = [g for g in cv["gaps"] if g["cause"] == "end"]
+            marked = sum(g["missing"] for g in ov["gaps"])
+            if ov["truncated_packets"]:
+                wire_missing = ov["seq_span"] - ov["len"] - marked
+                if snap + sum(g["missing"] for g in end) != wire_missing:
+                    problems.append(f"{od}: snaplen+end gaps {snap} vs oracle {wire_missing}")
+            elif snap:
+                problems.append(f"{od}: snaplen gaps but the oracle has no truncated packets")
+            end_total = sum(g["missing"] for g in end)
+            if end and not ov["truncated_packets"]:
+                if ov["data_packets"] and end_total != ov["missing_unmarked"]:
+                    problems.append(f"{od}: end gaps {end_total} vs missing_unmarked {ov['missing_unmarked']}")
+                if not ov["data_packets"] and not all(g["acked"] for g in end):
+                    problems.append(f"{od}: end gap with no data seen is not ACKed")
+    return problems
