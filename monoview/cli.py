@@ -60,8 +60,13 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("trace", help="print Net::Analysis-style event traces")
     p.add_argument("capture", type=Path)
-    p.add_argument("-v", type=lambda s: int(s, 0), default=0x06, metavar="MASK",
-                   help="0x01 per packet, 0x02 per monologue, 0x04 per session (default 0x06)")
+    p.add_argument(
+        "-v",
+        type=lambda s: int(s, 0),
+        default=0x06,
+        metavar="MASK",
+        help="0x01 per packet, 0x02 per monologue, 0x04 per session (default 0x06)",
+    )
     p.add_argument("-k", metavar="KEY", help="session key or id to trace packet by packet")
     p.add_argument("--dump", type=Path, metavar="DIR", help="write each monologue as a file")
     p.add_argument("--max-session-size", type=int, metavar="N", help="keep at most N bytes per session")
@@ -160,7 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args_list or args_list[0] not in (*SUBCOMMANDS, "-h", "--help", "--version"):
         from monoview.gui.app import main as gui_main  # Qt only when the GUI is wanted
 
-        return gui_main(args_list)
+        return int(gui_main(args_list))
     args = _parser().parse_args(args_list)
     try:
         return COMMANDS[args.command](args)

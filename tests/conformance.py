@@ -19,7 +19,6 @@ from typing import Any
 
 from monoview.core.analyse import analyse
 from monoview.core.export import Exporter, ExportOptions
-
 from tests.conftest import TOOLS
 
 DIRECTIONS = ("c2s", "s2c")
@@ -43,11 +42,11 @@ def oracle_for(capture: Path) -> dict[str, Any]:
     return json.loads((capture.parent / f"{name}.oracle.json").read_text())
 
 
-def manifest_for(capture: Path, tmp: Path) -> dict[str, Any]:
-    """Raw bytes, gaps omitted: the export whose len/sha256 equal the oracle's."""
+def manifest_for(capture: Path) -> dict[str, Any]:
+    """Raw bytes, gaps omitted: the manifest whose len/sha256 equal the oracle's (nothing written)."""
     analysis = analyse(capture)
     options = ExportOptions(directions=False, monologues=False, transcript=False)
-    return Exporter(analysis, tmp, options).export()
+    return Exporter(analysis, "unused", options).describe()
 
 
 def tshark_view(manifest: dict[str, Any]) -> dict[str, Any]:
@@ -88,7 +87,9 @@ def extra_gaps_explained(oracle: dict[str, Any], manifest: dict[str, Any]) -> li
             end_total = sum(g["missing"] for g in end)
             if end and not ov["truncated_packets"]:
                 if ov["data_packets"] and end_total != ov["missing_unmarked"]:
-                    problems.append(f"{od}: end gaps {end_total} vs missing_unmarked {ov['missing_unmarked']}")
+                    problems.append(
+                        f"{od}: end gaps {end_total} vs missing_unmarked {ov['missing_unmarked']}"
+                    )
                 if not ov["data_packets"] and not all(g["acked"] for g in end):
                     problems.append(f"{od}: end gap with no data seen is not ACKed")
     return problems

@@ -24,11 +24,17 @@ def ip_bytes(addr: str) -> bytes:
     return socket.inet_pton(socket.AF_INET6 if ":" in addr else socket.AF_INET, addr)
 
 
-def tcp_ip(src: tuple[str, int], dst: tuple[str, int], seq: int, ack: int, flags: int, payload: bytes = b"") -> bytes:
+def tcp_ip(
+    src: tuple[str, int], dst: tuple[str, int], seq: int, ack: int, flags: int, payload: bytes = b""
+) -> bytes:
     """An IPv4 or IPv6 packet carrying one TCP segment."""
-    tcp = dpkt.tcp.TCP(sport=src[1], dport=dst[1], seq=seq % 2**32, ack=ack % 2**32, flags=flags, win=65535, data=payload)
+    tcp = dpkt.tcp.TCP(
+        sport=src[1], dport=dst[1], seq=seq % 2**32, ack=ack % 2**32, flags=flags, win=65535, data=payload
+    )
     if ":" in src[0]:
-        ip6 = dpkt.ip6.IP6(src=ip_bytes(src[0]), dst=ip_bytes(dst[0]), nxt=dpkt.ip.IP_PROTO_TCP, hlim=64, data=tcp)
+        ip6 = dpkt.ip6.IP6(
+            src=ip_bytes(src[0]), dst=ip_bytes(dst[0]), nxt=dpkt.ip.IP_PROTO_TCP, hlim=64, data=tcp
+        )
         ip6.plen = len(bytes(tcp))
         tcp.sum = 0
         return bytes(ip6)
@@ -89,8 +95,12 @@ class Conversation:
     def segment(self, from_client: bool, offset: int, payload: bytes, flags: int = PSH | ACK) -> Frame:
         """A data segment at stream ``offset`` of that direction (not advancing anything)."""
         if from_client:
-            return self._frame(tcp_ip(self.client, self.server, self.client_isn + 1 + offset, self.s_next, flags, payload))
-        return self._frame(tcp_ip(self.server, self.client, self.server_isn + 1 + offset, self.c_next, flags, payload))
+            return self._frame(
+                tcp_ip(self.client, self.server, self.client_isn + 1 + offset, self.s_next, flags, payload)
+            )
+        return self._frame(
+            tcp_ip(self.server, self.client, self.server_isn + 1 + offset, self.c_next, flags, payload)
+        )
 
     def send(self, from_client: bool, payload: bytes, mss: int = 1000) -> Conversation:
         """Send ``payload`` in order, in segments of at most ``mss``, then an ACK from the peer."""
@@ -119,7 +129,9 @@ class Conversation:
         return self
 
 
-def pcap_bytes(frames: Iterable[Frame], linktype: int = 1, nanos: bool = False, big_endian: bool = False) -> bytes:
+def pcap_bytes(
+    frames: Iterable[Frame], linktype: int = 1, nanos: bool = False, big_endian: bool = False
+) -> bytes:
     """A classic pcap file."""
     order = ">" if big_endian else "<"
     magic = 0xA1B23C4D if nanos else 0xA1B2C3D4
@@ -155,13 +167,23 @@ def pcapng_bytes(
     for interfaces, frames in sections:
         out.write(_block(order, 0x0A0D0D0A, struct.pack(order + "IHHq", 0x1A2B3C4D, 1, 0, -1)))
         for linktype, tsresol in interfaces:
-            opts = struct.pack(order + "HH", 9, 1) + bytes([tsresol]) + b"\x00\x00\x00" + struct.pack(order + "HH", 0, 0)
+            opts = (
+                struct.pack(order + "HH", 9, 1)
+                + bytes([tsresol])
+                + b"\x00\x00\x00"
+                + struct.pack(order + "HH", 0, 0)
+            )
             out.write(_block(order, 1, struct.pack(order + "HHI", linktype, 0, 262144) + opts))
         for f in frames:
             resol = interfaces[f.interface][1]
-            units = 10 ** resol if not resol & 0x80 else 2 ** (resol & 0x7F)
+            units = 10**resol if not resol & 0x80 else 2 ** (resol & 0x7F)
             ticks = f.ts_ns * units // 1_000_000_000
             origlen = f.origlen if f.origlen is not None else len(f.data)
-            body = struct.pack(order + "IIIII", f.interface, ticks >> 32, ticks & 0xFFFFFFFF, len(f.data), origlen) + f.data
+            body = (
+                struct.pack(
+                    order + "IIIII", f.interface, ticks >> 32, ticks & 0xFFFFFFFF, len(f.data), origlen
+                )
+                + f.data
+            )
             out.write(_block(order, 6, body))
     return out.getvalue()

@@ -68,8 +68,7 @@ class _Encoder:
         data = self._pending + chunk
         whole = len(data) - len(data) % 16
         self._pending = data[whole:]
-        out = self._lines(data[:whole])
-        return out
+        return self._lines(data[:whole])
 
     def finish(self) -> bytes:
         if self.fmt is Format.HEX and self._pending:
@@ -264,7 +263,8 @@ class Exporter:
         existing = [str(p) for p in clashes if p.exists()]
         if existing:
             raise ExportError(
-                f"{existing[0]} exists" + (f" (and {len(existing) - 1} more)" if len(existing) > 1 else "")
+                f"{existing[0]} exists"
+                + (f" (and {len(existing) - 1} more)" if len(existing) > 1 else "")
                 + "; use --force to overwrite"
             )
 
@@ -276,9 +276,13 @@ class Exporter:
         for direction in DIRECTIONS:
             info = direction_json(session, direction, opts.gaps)
             layout = DirectionLayout(session, direction, opts.gaps)
-            written = self._writer(f"{folder}/{direction}{opts.fmt.suffix}").write(
-                encoded(layout.chunks(), opts.fmt)
-            ) if opts.directions else None
+            written = (
+                self._writer(f"{folder}/{direction}{opts.fmt.suffix}").write(
+                    encoded(layout.chunks(), opts.fmt)
+                )
+                if opts.directions
+                else None
+            )
             if written is None:
                 data = b"".join(encoded(layout.chunks(), opts.fmt))
                 info.update(len=len(data), sha256=hashlib.sha256(data).hexdigest(), file=None)
@@ -342,6 +346,18 @@ class Exporter:
         text = json.dumps(manifest, indent=1).encode("utf-8") + b"\n"
         AtomicWriter(self.out, MANIFEST, force=True).write([text])
         return manifest
+
+    def describe(self, sessions: Sequence[TcpSession] | None = None) -> dict[str, Any]:
+        """The manifest an export would write, computed in memory; no file is written.
+
+        Only valid with ``directions``, ``monologues`` and ``transcript`` off
+        (lengths and hashes are then computed without writing).
+        """
+        opts = self.options
+        if opts.directions or opts.monologues or opts.transcript:
+            raise ValueError("describe() writes nothing: turn directions, monologues and transcript off")
+        chosen = list(self.analysis.sessions if sessions is None else sessions)
+        return self.manifest([self.export_session(s) for s in chosen])
 
     def manifest(self, entries: list[dict[str, Any]], complete: bool = True) -> dict[str, Any]:
         """The manifest document around the stream entries."""

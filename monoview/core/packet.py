@@ -123,7 +123,9 @@ class TcpPacket:
 
     def flag_names(self) -> str:
         """Flags as tcpdump prints them: ``S``, ``S.``, ``F.``, ``R``, ``P.``."""
-        names = "".join(c for bit, c in ((SYN, "S"), (FIN, "F"), (RST, "R"), (PSH, "P"), (URG, "U")) if self.flags & bit)
+        names = "".join(
+            c for bit, c in ((SYN, "S"), (FIN, "F"), (RST, "R"), (PSH, "P"), (URG, "U")) if self.flags & bit
+        )
         return (names or "") + ("." if self.flags & ACK else "")
 
     def describe(self) -> str:

@@ -75,5 +75,7 @@ def bytes_over_time(session: TcpSession, direction: str, base_ns: int) -> ByteSe
 
 def monologue_starts(monologues: Sequence[Monologue], base_ns: int) -> FloatArray:
     """Seconds after ``base_ns`` at which each monologue's first packet was captured."""
-    return np.fromiter((m.first_ts_ns - base_ns for m in monologues), dtype=np.float64,
-                       count=len(monologues)) / 1e9
+    return (
+        np.fromiter((m.first_ts_ns - base_ns for m in monologues), dtype=np.float64, count=len(monologues))
+        / 1e9
+    )

@@ -102,7 +102,6 @@ class DirectionLayout:
         """
         stream = self.session.stream(self.direction)
         origin = stream.origin()
-        count = len(stream.p_start)
         order = stream.order()
         gaps = self.gaps
         g = 0

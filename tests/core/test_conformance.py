@@ -53,7 +53,7 @@ WILD = _captures("wild")
 @pytest.mark.parametrize("capture", LAB, ids=_ids(LAB))
 def test_lab_capture_matches_oracle(capture: Path, tmp_path: Path) -> None:
     oracle = oracle_for(capture)
-    manifest = manifest_for(capture, tmp_path)
+    manifest = manifest_for(capture)
     compare = load_compare()
     ignore = [] if all(s["client_basis"] != "first_packet" for s in oracle["streams"]) else ["client"]
     diffs, _matched, mismatched = compare.summary(oracle, tshark_view(manifest), ignore=ignore)
@@ -67,7 +67,7 @@ def test_lab_capture_matches_oracle(capture: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize("capture", WILD, ids=_ids(WILD))
 def test_wild_capture_matches_oracle(capture: Path, tmp_path: Path) -> None:
     oracle = oracle_for(capture)
-    manifest = manifest_for(capture, tmp_path)
+    manifest = manifest_for(capture)
     compare = load_compare()
     ignore = ["client"] if any(s["client_basis"] == "first_packet" for s in oracle["streams"]) else []
     known = KNOWN_DIFFERENCES.get(capture.name)
@@ -82,5 +82,7 @@ def test_wild_capture_matches_oracle(capture: Path, tmp_path: Path) -> None:
     assert extra_gaps_explained(oracle, manifest) == []
     assert bool(manifest["capture"]["read_error"]) == bool(oracle["capture"]["read_error"])
     if known:
-        strict = compare.compare(oracle, tshark_view(manifest), ignore=[i for i in ignore if i != "missing_data"])
+        strict = compare.compare(
+            oracle, tshark_view(manifest), ignore=[i for i in ignore if i != "missing_data"]
+        )
         assert strict, f"{capture.name} is listed as differing, but now matches: update KNOWN_DIFFERENCES"

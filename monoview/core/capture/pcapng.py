@@ -16,7 +16,7 @@ from typing import Final
 
 import dpkt
 
-from monoview.core.capture.records import MAX_RECORD_BYTES, Record
+from monoview.core.capture.records import MAX_RECORD_BYTES, Buffer, Record
 from monoview.core.errors import CaptureFormatError, CaptureReadError
 
 BLOCK_SHB: Final = 0x0A0D0D0A
@@ -68,7 +68,7 @@ def _to_ns(ticks: int, iface: Interface) -> int:
     return ns + iface.offset_seconds * 1_000_000_000
 
 
-def read_pcapng(buf: bytes | memoryview, name: str) -> Iterator[Record]:
+def read_pcapng(buf: Buffer, name: str) -> Iterator[Record]:
     """Yield every packet record of a pcapng file held in ``buf``.
 
     Interface numbers in the records are global across sections (section 2's
@@ -172,7 +172,7 @@ def read_pcapng(buf: bytes | memoryview, name: str) -> Iterator[Record]:
         offset += block_len
 
 
-def check_pcapng_header(buf: bytes | memoryview, name: str) -> None:
+def check_pcapng_header(buf: Buffer, name: str) -> None:
     """Raise CaptureFormatError unless ``buf`` starts with a sane section header."""
     if len(buf) < 28:
         raise CaptureFormatError(f"{name}: pcapng section header is cut off")

@@ -6,7 +6,11 @@ so a reader walks a gigabyte capture without copying its payload.
 
 from __future__ import annotations
 
+import mmap
 from typing import NamedTuple
+
+# Anything the readers and decoders can unpack fields from in place.
+Buffer = bytes | bytearray | memoryview | mmap.mmap
 
 
 class Record(NamedTuple):

@@ -24,12 +24,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from monoview.core.capture.records import Buffer
 from monoview.core.listener import Listener
 from monoview.core.packet import TcpPacket, format_ts
 from monoview.core.paths import safe_name
 from monoview.core.tcp.monologue import Monologue
 from monoview.core.tcp.session import Event, TcpSession
-from monoview.core.tcp.stream import Buffer
 from monoview.core.tcp.table import SessionTable
 
 VERBOSE_PACKET = 0x01
@@ -61,7 +61,7 @@ class TcpListener(Listener):
             split_interfaces=self.options.split_interfaces,
             max_session_size=self.options.max_session_size,
         )
-        self._trace = trace or (lambda line: print(line, file=sys.stderr))
+        self._trace = trace or (lambda line: sys.stderr.write(line + "\n"))
         self._closing: list[TcpSession] = []
         self._packets_since_sweep = 0
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, Final, NamedTuple
 
+from monoview.core.capture.records import Buffer
 from monoview.core.packet import ACK, FIN, RST, SYN, SegmentKind, TcpPacket, format_endpoint, format_ts
 from monoview.core.tcp.monologue import Monologue
 from monoview.core.tcp.records import Conflict, Gap
 from monoview.core.tcp.seq import SEQ_MOD
-from monoview.core.tcp.stream import Budget, Buffer, DirectionStream
+from monoview.core.tcp.stream import Budget, DirectionStream
 
 Event = tuple[str, dict[str, Any]]
 
@@ -17,8 +17,35 @@ Event = tuple[str, dict[str, Any]]
 # no SYN or SYN/ACK was captured).
 SERVER_PORTS: Final = frozenset(
     {
-        1080, 1433, 1521, 1723, 1883, 2049, 2181, 3128, 3306, 3389, 5060, 5222, 5432, 5672,
-        5900, 6379, 6443, 6667, 8000, 8008, 8080, 8081, 8443, 8888, 9000, 9092, 9200, 11211, 27017,
+        1080,
+        1433,
+        1521,
+        1723,
+        1883,
+        2049,
+        2181,
+        3128,
+        3306,
+        3389,
+        5060,
+        5222,
+        5432,
+        5672,
+        5900,
+        6379,
+        6443,
+        6667,
+        8000,
+        8008,
+        8080,
+        8081,
+        8443,
+        8888,
+        9000,
+        9092,
+        9200,
+        11211,
+        27017,
     }
 )
 
@@ -310,9 +337,7 @@ class TcpSession:
         """The session is over (closed and lingered, reused, or the capture ended)."""
         if self.finished:
             return
-        order = sorted(
-            (0, 1), key=lambda s: min((w.frame for w in self.streams[s].waiting), default=1 << 62)
-        )
+        order = sorted((0, 1), key=lambda s: min((w.frame for w in self.streams[s].waiting), default=1 << 62))
         for side in order:
             stream = self.streams[side]
             before = len(stream.p_start)

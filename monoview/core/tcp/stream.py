@@ -26,11 +26,10 @@ from array import array
 from dataclasses import dataclass
 from typing import Final
 
+from monoview.core.capture.records import Buffer
 from monoview.core.packet import SegmentKind
 from monoview.core.tcp.records import Conflict, Gap, GapCause
 from monoview.core.tcp.seq import SEQ_MOD, unwrap
-
-Buffer = bytes | memoryview
 
 
 @dataclass(slots=True)
@@ -298,7 +297,9 @@ class DirectionStream:
                 if w.offset <= self.next:
                     del waiting[i]
                     if w.offset < self.next and self._hole_lo:
-                        self._fill(w.offset, min(w.offset + w.caplen, self.next), w.file_offset, w.frame, w.ts_ns)
+                        self._fill(
+                            w.offset, min(w.offset + w.caplen, self.next), w.file_offset, w.frame, w.ts_ns
+                        )
                     if w.offset + w.wirelen > self.next:
                         self._deliver(w.offset, w.caplen, w.wirelen, w.file_offset, w.frame, w.ts_ns)
                     else:
@@ -325,8 +326,8 @@ class DirectionStream:
         else:
             starts, index = self._sorted_starts, self._sorted_index
         lens, files, buf = self.p_len, self.p_file, self._buf
-        k = max(bisect.bisect_right(starts, start) - 1, 0)
-        for k in range(k, len(starts)):
+        first = max(bisect.bisect_right(starts, start) - 1, 0)
+        for k in range(first, len(starts)):
             p_start = starts[k]
             if p_start >= end:
                 break
@@ -343,10 +344,7 @@ class DirectionStream:
     def _touches_snaplen(self, lo: int, hi: int) -> bool:
         """Does [lo, hi) overlap bytes that snaplen cut? (snaplen_holes is sorted, disjoint)"""
         i = bisect.bisect_right(self.snaplen_holes, (lo, lo))
-        for a, b in self.snaplen_holes[max(i - 1, 0) : i + 1]:
-            if a < hi and b > lo:
-                return True
-        return False
+        return any(a < hi and b > lo for a, b in self.snaplen_holes[max(i - 1, 0) : i + 1])
 
     def _find_gaps(self) -> list[Gap]:
         """Holes between delivered pieces, before the first and after the last."""

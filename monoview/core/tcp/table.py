@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Final
 
+from monoview.core.capture.records import Buffer
 from monoview.core.packet import ACK, SYN, TcpPacket
 from monoview.core.tcp.seq import SEQ_MOD
 from monoview.core.tcp.session import Endpoint, Event, TcpSession
-from monoview.core.tcp.stream import Buffer
 
 # A late SYN whose ISN+1 lies at most this far before data already seen from
 # its side belongs to the same connection (shuffled or reordered capture).
@@ -23,7 +23,9 @@ SessionKey = tuple[tuple[int, ...], bytes, int, bytes, int]
 class SessionTable:
     """Sessions in order of their first packet, and the lookup that finds them."""
 
-    def __init__(self, buf: Buffer, *, split_interfaces: bool = False, max_session_size: int | None = None) -> None:
+    def __init__(
+        self, buf: Buffer, *, split_interfaces: bool = False, max_session_size: int | None = None
+    ) -> None:
         self._buf = buf
         self._split_interfaces = split_interfaces
         self._max_size = max_session_size
@@ -78,9 +80,7 @@ class SessionTable:
             # connection if the SYN sits just before that data.  A reused port gets
             # a fresh ISN, which is not just below the old connection's bytes.
             distance = (stream.base_seq + stream.low - (packet.seq + 1)) % SEQ_MOD
-            if distance < LATE_SYN_WINDOW:
-                return False
-            return True
+            return distance >= LATE_SYN_WINDOW
         return session.closed
 
     def open_sessions(self) -> list[TcpSession]:
