@@ -183,6 +183,7 @@ def stream_json(session: TcpSession) -> dict[str, Any]:
         "first_ts_f": session.first_ts_ns / 1e9,
         "last_ts_f": session.last_ts_ns / 1e9,
         "state": session.state,
+        "ended_by": session.ended_by,
         "handshake": session.handshake,
         "flags": {
             "syn": session.syn[session.client_side],

@@ -117,3 +117,36 @@ def test_dropped_segments_become_gaps(tmp_path: Path, case, order, drop, ack_at)
         assert zero[a:b] == data[a:b]
     for offset, length in expected_gaps:
         assert zero[offset : offset + length] == bytes(length)
+
+
+def test_many_waiting_segments_are_released_by_offset(tmp_path: Path) -> None:
+    """Hundreds of segments behind a hole (more than the arrival-order scan handles)."""
+    import random
+
+    rng = random.Random(7)
+    data = rng.randbytes(200_000)
+    segments = [(a, min(a + 400, len(data))) for a in range(0, len(data), 400)]
+    first, rest = segments[0], segments[1:]
+    rng.shuffle(rest)
+    conv = Conversation()
+    conv.handshake()
+    for start, end in [*rest, first]:  # the first segment arrives last
+        conv.segment(True, start, data[start:end])
+    conv.close()
+    (session,) = analyse(write_pcap(tmp_path / "many.pcap", conv.frames)).sessions
+    assert direction_bytes(session, "c2s") == data
+    assert session.gaps("c2s") == []
+
+
+def test_one_sided_capture_with_a_lost_segment(tmp_path: Path) -> None:
+    """No ACKs in the capture: the hole is given up at the end, every later byte kept."""
+    data = bytes(range(256)) * 400
+    conv = Conversation()
+    conv.handshake()
+    conv.frames.pop(1)  # only the client's side was captured
+    for start in range(0, len(data), 500):
+        if start != 1000:
+            conv.segment(True, start, data[start : start + 500])
+    (session,) = analyse(write_pcap(tmp_path / "one.pcap", conv.frames)).sessions
+    assert direction_bytes(session, "c2s") == data[:1000] + data[1500:]
+    assert [(g.offset, g.length, g.acked) for g in session.gaps("c2s")] == [(1000, 500, False)]

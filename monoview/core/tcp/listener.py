@@ -26,7 +26,7 @@ from pathlib import Path
 
 from monoview.core.capture.records import Buffer
 from monoview.core.listener import Listener
-from monoview.core.packet import TcpPacket, format_ts
+from monoview.core.packet import FIN, RST, TcpPacket, format_ts
 from monoview.core.paths import safe_name
 from monoview.core.tcp.monologue import Monologue
 from monoview.core.tcp.session import Event, TcpSession
@@ -63,6 +63,8 @@ class TcpListener(Listener):
         )
         self._trace = trace or (lambda line: sys.stderr.write(line + "\n"))
         self._closing: list[TcpSession] = []
+        opts = self.options
+        self._quiet = not opts.v & VERBOSE_PACKET and opts.k is None  # no per-packet trace
         self._packets_since_sweep = 0
 
     @property
@@ -74,16 +76,19 @@ class TcpListener(Listener):
         """Override Listener.packet: reassemble and emit the derived events."""
         events: list[Event] = []
         session, side = self.table.lookup(packet, events)
-        was_closed = session.closed
+        may_close = bool(packet.flags & (FIN | RST)) and not session.closed
         packet.kind = session.process(packet, side, events)
         packet.session = session
-        if session.closed and not was_closed:
+        if may_close and session.closed:
             self._closing.append(session)
         self._packets_since_sweep += 1
         if self._packets_since_sweep >= 4096:
             self._packets_since_sweep = 0
             self._sweep(packet.ts_ns, events)
-        self._emit("tcp_packet", {"packet": packet, "session": session})
+        if self._quiet and self.dispatcher is not None:
+            self.dispatcher.emit("tcp_packet", packet=packet, session=session)
+        else:
+            self._emit("tcp_packet", {"packet": packet, "session": session})
         for name, args in events:
             self._emit(name, args)
 

@@ -123,6 +123,7 @@ class TcpSession:
         self.end_packet: TcpPacket | None = None
         self.started = False
         self.finished = False
+        self.ended_by: str | None = None  # "reset", "close", "reused" or "capture end"
         self.monologues: list[Monologue] = []
         self._current_side: int | None = None
         self._current_first = 0
@@ -333,10 +334,11 @@ class TcpSession:
         self.monologues.append(monologue)
         events.append(("tcp_monologue", {"session": self, "monologue": monologue}))
 
-    def finish(self, events: list[Event]) -> None:
-        """The session is over (closed and lingered, reused, or the capture ended)."""
+    def finish(self, events: list[Event], reason: str = "capture end") -> None:
+        """The session is over: closed and lingered, its 4-tuple ``reused``, or the capture ended."""
         if self.finished:
             return
+        self.ended_by = "reset" if any(self.rst) else "close" if all(self.fin) else reason
         order = sorted((0, 1), key=lambda s: min((w.frame for w in self.streams[s].waiting), default=1 << 62))
         for side in order:
             stream = self.streams[side]

@@ -62,6 +62,11 @@ class Budget:
 
 
 UNLIMITED: Final = Budget(None)
+# More bytes than any receive window holds: waiting beyond a hole this long, the
+# hole is given up (a one-sided capture never shows the ACKs that would).
+MAX_WAITING_BYTES: Final = 64 << 20
+# Beyond this many waiting segments, release them by offset rather than by scanning.
+SCAN_LIMIT: Final = 64
 # Lower end of the hole before the first captured byte when no SYN fixes the start.
 BEFORE_START: Final = -(1 << 62)
 
@@ -86,6 +91,7 @@ class DirectionStream:
         self.max_ack: int | None = None  # highest offset the peer acknowledged
         self.fin_offset: int | None = None
         self.waiting: list[_Waiting] = []
+        self._waiting_bytes = 0
         # Holes below ``next`` that later bytes may still fill: sorted, disjoint.
         self._hole_lo: list[int] = []
         self._hole_hi: list[int] = []
@@ -192,6 +198,10 @@ class DirectionStream:
             self._release(None)
             return SegmentKind.FILL if filled else SegmentKind.DATA
         self.waiting.append(_Waiting(start, caplen, wirelen, file_offset, frame, ts_ns))
+        self._waiting_bytes += wirelen
+        if self._waiting_bytes > MAX_WAITING_BYTES:
+            # No receive window holds this much: the hole is lost, not late.
+            self._release(None, give_up=True)
         return SegmentKind.FUTURE
 
     def peer_ack(self, ack: int) -> None:
@@ -206,13 +216,7 @@ class DirectionStream:
 
     def finish(self) -> None:
         """End of the stream: deliver everything still waiting, then list the gaps."""
-        while self.waiting:
-            self._release(None)
-            if not self.waiting:
-                break
-            lowest = min(w.offset for w in self.waiting)
-            if lowest > self.next:
-                self.next = lowest
+        self._release(None, give_up=True)
         self.gaps = self._find_gaps()
 
     def public_conflicts(self) -> list[Conflict]:
@@ -289,31 +293,60 @@ class DirectionStream:
             i += (left[1] > left[0]) + (right[1] > right[0])
         return filled
 
-    def _release(self, ack: int | None) -> None:
-        """Deliver waiting segments that now fit, Wireshark's order (arrival order first)."""
+    def _take(self, w: _Waiting) -> None:
+        """Deliver (or compare) one waiting segment that starts at or before ``next``."""
+        self._waiting_bytes -= w.wirelen
+        if w.offset < self.next and self._hole_lo:
+            self._fill(w.offset, min(w.offset + w.caplen, self.next), w.file_offset, w.frame, w.ts_ns)
+        if w.offset + w.wirelen > self.next:
+            self._deliver(w.offset, w.caplen, w.wirelen, w.file_offset, w.frame, w.ts_ns)
+        else:
+            self._check_overlap(w.offset, w.caplen, w.file_offset, w.frame)
+
+    def _skip_to(self, offset: int) -> None:
+        """Give the bytes up to ``offset`` up as a gap (a late copy may still fill it)."""
+        self._add_hole(self.next, offset)
+        self.next = offset
+
+    def _release(self, ack: int | None, give_up: bool = False) -> None:
+        """Deliver waiting segments that now fit, in Wireshark's order (arrival order first).
+
+        A hole is passed over when the peer acknowledged past it (``ack``) or
+        when ``give_up`` is set.  With many segments waiting the scan would be
+        quadratic, so they are taken by offset instead.
+        """
         waiting = self.waiting
         while waiting:
+            if len(waiting) > SCAN_LIMIT:
+                self._release_sorted(ack, give_up)
+                return
             for i, w in enumerate(waiting):
                 if w.offset <= self.next:
                     del waiting[i]
-                    if w.offset < self.next and self._hole_lo:
-                        self._fill(
-                            w.offset, min(w.offset + w.caplen, self.next), w.file_offset, w.frame, w.ts_ns
-                        )
-                    if w.offset + w.wirelen > self.next:
-                        self._deliver(w.offset, w.caplen, w.wirelen, w.file_offset, w.frame, w.ts_ns)
-                    else:
-                        self._check_overlap(w.offset, w.caplen, w.file_offset, w.frame)
+                    self._take(w)
                     break
             else:
                 lowest = min(w.offset for w in waiting)
-                if ack is not None and ack > lowest:
-                    # The receiver had the missing bytes: they are a gap in the capture,
-                    # unless a late copy fills it.
-                    self._add_hole(self.next, lowest)
-                    self.next = lowest
+                if give_up or (ack is not None and ack > lowest):
+                    # The receiver had the missing bytes (or the capture ended):
+                    # a gap in the capture, unless a late copy fills it.
+                    self._skip_to(lowest)
                     continue
                 return
+
+    def _release_sorted(self, ack: int | None, give_up: bool) -> None:
+        """``_release`` for many waiting segments: by offset, arrival order among equals."""
+        waiting = self.waiting
+        order = sorted(range(len(waiting)), key=lambda i: (waiting[i].offset, i))
+        for n, i in enumerate(order):
+            w = waiting[i]
+            if w.offset > self.next:
+                if not (give_up or (ack is not None and ack > w.offset)):
+                    self.waiting = [waiting[k] for k in sorted(order[n:])]
+                    return
+                self._skip_to(w.offset)
+            self._take(w)
+        self.waiting = []
 
     def _check_overlap(self, start: int, caplen: int, file_offset: int, frame: int) -> None:
         """Compare a second copy of bytes with the delivered first copy; record differences."""

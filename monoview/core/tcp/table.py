@@ -46,7 +46,7 @@ class SessionTable:
             side = session.side_of(packet)
             if not (packet.flags & SYN and self._is_new_connection(session, packet, side)):
                 return session, side
-            session.finish(events)
+            session.finish(events, "reused")
         session = TcpSession(
             len(self.sessions) + 1,
             context,
