@@ -39,18 +39,26 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"monoview {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--split-interfaces",
+        action="store_true",
+        help="keep equal 4-tuples on different capture interfaces apart (pcapng)",
+    )
 
-    p = sub.add_parser("sessions", help="list the TCP sessions, one line each")
+    p = sub.add_parser("sessions", parents=[common], help="list the TCP sessions, one line each")
     p.add_argument("capture", type=Path)
     p.add_argument("--json", action="store_true", help="one JSON document instead of a table")
 
-    p = sub.add_parser("follow", help="print one session's conversation")
+    p = sub.add_parser("follow", parents=[common], help="print one session's conversation")
     p.add_argument("capture", type=Path)
     p.add_argument("session", type=int, help="session id, as 'sessions' lists it")
     p.add_argument("--format", choices=("ascii", "hex", "raw"), default="ascii")
     p.add_argument("--gaps", choices=[g.value for g in GapPolicy], default="marker")
 
-    p = sub.add_parser("export", help="write sessions, monologues and transcripts to a folder")
+    p = sub.add_parser(
+        "export", parents=[common], help="write sessions, monologues and transcripts to a folder"
+    )
     p.add_argument("capture", type=Path)
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--session", type=int, action="append", dest="sessions", metavar="ID")
@@ -58,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=[f.value for f in Format], default="raw")
     p.add_argument("--force", action="store_true", help="overwrite existing files")
 
-    p = sub.add_parser("trace", help="print Net::Analysis-style event traces")
+    p = sub.add_parser("trace", parents=[common], help="print Net::Analysis-style event traces")
     p.add_argument("capture", type=Path)
     p.add_argument(
         "-v",
@@ -89,7 +97,7 @@ def _row(session: TcpSession) -> str:
 
 
 def cmd_sessions(args: argparse.Namespace) -> int:
-    analysis = _open(args.capture)
+    analysis = _open(args.capture, TcpOptions(split_interfaces=args.split_interfaces))
     if args.json:
         doc: dict[str, Any] = {
             "capture": analysis.capture.name,
@@ -111,7 +119,7 @@ def cmd_sessions(args: argparse.Namespace) -> int:
 
 
 def cmd_follow(args: argparse.Namespace) -> int:
-    analysis = _open(args.capture)
+    analysis = _open(args.capture, TcpOptions(split_interfaces=args.split_interfaces))
     session = analysis.session(args.session)
     out = sys.stdout.buffer
     policy = GapPolicy(args.gaps)
@@ -132,7 +140,7 @@ def cmd_follow(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    analysis = _open(args.capture)
+    analysis = _open(args.capture, TcpOptions(split_interfaces=args.split_interfaces))
     chosen = None if not args.sessions else [analysis.session(i) for i in args.sessions]
     options = ExportOptions(fmt=Format(args.format), gaps=GapPolicy(args.gaps), force=args.force)
     manifest = Exporter(analysis, args.out, options).export(chosen)
@@ -141,7 +149,13 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_trace(args: argparse.Namespace) -> int:
-    options = TcpOptions(v=args.v, k=args.k, dump=args.dump, max_session_size=args.max_session_size)
+    options = TcpOptions(
+        v=args.v,
+        k=args.k,
+        dump=args.dump,
+        max_session_size=args.max_session_size,
+        split_interfaces=args.split_interfaces,
+    )
     analysis = _open(args.capture, options)
     return _damage(analysis)
 

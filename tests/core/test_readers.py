@@ -196,3 +196,22 @@ def test_unsupported_link_type_is_reported_by_name(tmp_path: Path) -> None:
     assert analysis.stats.warnings() == [
         f"{len(conv.frames)} frames of unsupported link type IEEE802_11_RADIOTAP (127) were skipped"
     ]
+
+
+def test_same_conversation_on_two_interfaces(tmp_path: Path) -> None:
+    """By default, as Wireshark: one session whose second copies are retransmissions.
+    With split_interfaces, one session per interface."""
+    from monoview.core.analyse import Analysis
+    from monoview.core.tcp.listener import TcpOptions
+
+    conv = conversation()
+    copies = [Frame(f.ts_ns + 10, f.data, interface=1) for f in conv.frames]
+    frames = sorted([*conv.frames, *copies], key=lambda f: f.ts_ns)
+    path = tmp_path / "two.pcapng"
+    path.write_bytes(pcapng_bytes([([(1, 6), (1, 6)], frames)]))
+    (merged,) = analyse(path).sessions
+    assert merged.packets == 2 * len(conv.frames)
+    assert direction_bytes(merged, "s2c") == RESPONSE
+    split = Analysis(path, TcpOptions(split_interfaces=True)).run_to_end().sessions
+    assert len(split) == 2
+    assert all(direction_bytes(s, "s2c") == RESPONSE for s in split)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from monoview.core.tcp.records import Gap
@@ -22,7 +23,10 @@ if TYPE_CHECKING:
 class Monologue:
     """Pieces ``first``..``stop``-1 of the stream sent by ``side`` (0 = session side A).
 
-    ``index`` is the monologue's position in its session (0-based).
+    ``index`` is the monologue's position in its session (0-based).  Those
+    pieces never change once the monologue exists, so its length, packets,
+    frames and times are computed once; its offset is not cached because the
+    stream's origin moves if bytes from before the first segment arrive later.
     """
 
     session: TcpSession
@@ -60,19 +64,19 @@ class Monologue:
         s = self.stream
         return max(s.p_start[i] + s.p_len[i] for i in range(self.first, self.stop)) - s.origin()
 
-    @property
+    @cached_property
     def length(self) -> int:
         """Captured bytes in the monologue (gaps not counted)."""
         lens = self.stream.p_len
         return sum(lens[i] for i in range(self.first, self.stop))
 
-    @property
+    @cached_property
     def packets(self) -> int:
         """Segments that contributed bytes."""
         frames = self.stream.p_frame
         return len({frames[i] for i in range(self.first, self.stop)})
 
-    @property
+    @cached_property
     def frames(self) -> list[int]:
         """Frame numbers that carried the bytes, in stream order, each once."""
         seen: dict[int, None] = {}
@@ -81,12 +85,12 @@ class Monologue:
             seen.setdefault(frames[i], None)
         return list(seen)
 
-    @property
+    @cached_property
     def first_ts_ns(self) -> int:
         """Capture time of the earliest packet that carried the bytes."""
         return min(self.stream.p_ts[self.first : self.stop])
 
-    @property
+    @cached_property
     def last_ts_ns(self) -> int:
         """Capture time of the latest packet that carried the bytes."""
         return max(self.stream.p_ts[self.first : self.stop])
