@@ -1,6 +1,6 @@
 """The ``monoview`` command: headless subcommands, or the GUI.
 
-``monoview sessions|follow|export|trace CAPTURE ...`` run without Qt.  Anything
+``monoview sessions|follow|export|http|trace CAPTURE ...`` run without Qt.  Anything
 else (``monoview``, ``monoview FILE``, ``monoview --screenshot OUT FILE``)
 starts the GUI, imported only then so the headless commands never load Qt.
 
@@ -22,12 +22,13 @@ from monoview import __version__
 from monoview.core.analyse import Analysis
 from monoview.core.errors import ExportError, MonoviewError, UnknownSessionError
 from monoview.core.export import DIRECTIONS, Exporter, ExportOptions, Format, stream_json, write_chunks
+from monoview.core.http import HttpListener
 from monoview.core.render import escape_text, hexdump
 from monoview.core.streambytes import GapPolicy, monologue_chunks
 from monoview.core.tcp.listener import TcpOptions
 from monoview.core.tcp.session import TcpSession
 
-SUBCOMMANDS = ("sessions", "follow", "export", "trace")
+SUBCOMMANDS = ("sessions", "follow", "export", "http", "trace")
 EXIT_EXPORT, EXIT_USAGE, EXIT_DAMAGED = 1, 2, 3
 
 
@@ -65,6 +66,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--gaps", choices=[g.value for g in GapPolicy], default="omit")
     p.add_argument("--format", choices=[f.value for f in Format], default="raw")
     p.add_argument("--force", action="store_true", help="overwrite existing files")
+
+    p = sub.add_parser("http", parents=[common], help="list HTTP requests and their responses")
+    p.add_argument("capture", type=Path)
 
     p = sub.add_parser("trace", parents=[common], help="print Net::Analysis-style event traces")
     p.add_argument("capture", type=Path)
@@ -148,6 +152,20 @@ def cmd_export(args: argparse.Namespace) -> int:
     return _damage(analysis)
 
 
+def cmd_http(args: argparse.Namespace) -> int:
+    http = HttpListener()
+    analysis = Analysis(args.capture, TcpOptions(split_interfaces=args.split_interfaces), [http])
+    analysis.run_to_end()
+    print(f"{'session':>7}  {'#':>3}  {'time':>17}  {'status':>6}  {'bytes':>9}  {'ms':>8}  request")
+    for t in http.transactions:
+        status = "-" if t.status is None else str(t.status)
+        size = "-" if t.response is None else str(t.response.body_length)
+        ms = "-" if t.duration_ns is None else f"{t.duration_ns / 1e6:.1f}"
+        when = f"{t.request.ts_ns / 1e9:>17.6f}"
+        print(f"{t.session.id:>7}  {t.index:>3}  {when}  {status:>6}  {size:>9}  {ms:>8}  {t.method} {t.uri}")
+    return _damage(analysis)
+
+
 def cmd_trace(args: argparse.Namespace) -> int:
     options = TcpOptions(
         v=args.v,
@@ -170,7 +188,13 @@ def _damage(analysis: Analysis) -> int:
     return 0
 
 
-COMMANDS = {"sessions": cmd_sessions, "follow": cmd_follow, "export": cmd_export, "trace": cmd_trace}
+COMMANDS = {
+    "sessions": cmd_sessions,
+    "follow": cmd_follow,
+    "export": cmd_export,
+    "http": cmd_http,
+    "trace": cmd_trace,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

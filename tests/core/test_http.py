@@ -1,0 +1,89 @@
+"""The HTTP listener built on tcp_monologue events.
+
+Expected values come from how the captures were made (shared/captures/lab/README.md)
+or from the bytes themselves, never from the listener's own output.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from monoview.core.analyse import analyse
+from monoview.core.http import HttpListener, HttpTransaction
+from monoview.core.listener import Listener
+from monoview.core.streambytes import direction_bytes
+from tests.conftest import shared_capture
+from tests.pcapgen import Conversation, write_pcap
+
+
+def transactions(path: Path) -> list[HttpTransaction]:
+    http = HttpListener()
+    analyse(path, listeners=[http])
+    return http.transactions
+
+
+def test_keepalive_capture() -> None:
+    """curl fetched 6 URLs on one connection (the last a 404), then POST and GET on a second."""
+    found = transactions(shared_capture("lab/http_keepalive.pcap"))
+    first = [t for t in found if t.session.id == 1]
+    second = [t for t in found if t.session.id == 2]
+    assert [t.method for t in first] == ["GET"] * 6
+    assert [t.status for t in first] == [200] * 5 + [404]
+    assert [t.method for t in second] == ["POST", "GET"]
+    gzip = next(t for t in first if t.response and t.response.headers.get("content-encoding") == "gzip")
+    chunked = next(
+        t for t in first if t.response and t.response.headers.get("transfer-encoding") == "chunked"
+    )
+    assert gzip.index < chunked.index
+    post = second[0]
+    assert post.request.body_length == int(post.request.headers["content-length"])
+
+
+def test_pipelined_requests_are_answered_in_order() -> None:
+    capture = shared_capture("wild/zeek_http-pipelined-requests.pcap")
+    found = transactions(capture)
+    (session,) = analyse(capture).sessions
+    requests = direction_bytes(session, "c2s")
+    lines = re.findall(rb"(?:^|\r\n\r\n)(GET \S+)", requests)
+    assert [t.method + " " + t.uri for t in found] == [m.decode() for m in lines]
+    assert len(found) >= 2
+    assert all(t.response is not None for t in found)
+    # Each response is paired with the request it answers: the first one is sent
+    # before the last request, yet pairs with the first.
+    assert found[0].response.ts_ns < found[-1].request.ts_ns
+
+
+def test_100_continue_and_head(tmp_path: Path) -> None:
+    conv = Conversation()
+    conv.handshake()
+    conv.send(True, b"POST /up HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+    conv.send(False, b"HTTP/1.1 100 Continue\r\n\r\n")
+    conv.send(True, b"hello")
+    conv.send(False, b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok")
+    conv.send(True, b"HEAD /big HTTP/1.1\r\nHost: h\r\n\r\n")
+    conv.send(False, b"HTTP/1.1 200 OK\r\nContent-Length: 999999\r\n\r\n")
+    conv.send(True, b"GET /x HTTP/1.1\r\nHost: h\r\n\r\n")
+    conv.close()
+    events: list[HttpTransaction] = []
+
+    class Collect(Listener):
+        def http_transaction(self, transaction: HttpTransaction) -> None:
+            events.append(transaction)
+
+    http = HttpListener()
+    analyse(write_pcap(tmp_path / "h.pcap", conv.frames), listeners=[http, Collect()])
+    assert events == http.transactions
+    post, head, unanswered = events
+    assert (post.method, post.status, post.request.body_length, post.response.body_length) == (
+        "POST",
+        201,
+        5,
+        2,
+    )
+    assert (head.method, head.status, head.response.body_length) == ("HEAD", 200, 0)
+    assert unanswered.uri == "/x" and unanswered.response is None
+
+
+def test_non_http_sessions_are_ignored() -> None:
+    assert transactions(shared_capture("lab/chatter.pcap")) == []
