@@ -136,6 +136,10 @@ class Analysis:
         """Read the whole capture, yielding a Batch at least every 0.2 s of work."""
         dispatcher, stats, buf = self.dispatcher, self.stats, self.capture.buffer
         emit = dispatcher.emit
+        # The TCP listener is nearly always the only one taking raw packets: call it
+        # directly rather than through the dispatcher, once per packet.
+        only_tcp = [listener for listener, _ in dispatcher.handlers("packet")] == [self.tcp]
+        tcp_packet = self.tcp.packet
         skipped = stats.skipped
         dispatcher.emit("setup")
         limit = FIRST_BATCH_PACKETS
@@ -147,7 +151,13 @@ class Analysis:
                 result = decode(buf, record)
                 if isinstance(result, TcpPacket):
                     stats.tcp_packets += 1
-                    emit("packet", packet=result)
+                    if only_tcp:
+                        try:
+                            tcp_packet(result)
+                        except Exception as exc:  # noqa: BLE001 - one odd packet must not stop the load
+                            dispatcher.record_failure(self.tcp, "packet", exc)
+                    else:
+                        emit("packet", packet=result)
                 else:
                     skipped[result.value] += 1
                     if result is Skip.UNSUPPORTED_LINK:

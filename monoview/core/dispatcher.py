@@ -60,6 +60,10 @@ class Dispatcher:
         middle = list(self.listeners)
         return [x for x in (self._first, *middle, self._last) if x is not None]
 
+    def handlers(self, event: str) -> list[tuple[Listener, Callable[..., Any]]]:
+        """The (listener, bound method) pairs that handle ``event``, in delivery order."""
+        return self._handlers(event)
+
     def _handlers(self, event: str) -> list[tuple[Listener, Callable[..., Any]]]:
         handlers = self._table.get(event)
         if handlers is None:
@@ -79,9 +83,10 @@ class Dispatcher:
             try:
                 handler(**args)
             except Exception as exc:  # noqa: BLE001 - a listener's bug must not stop the others
-                self._record_failure(listener, event, exc)
+                self.record_failure(listener, event, exc)
 
-    def _record_failure(self, listener: Listener, event: str, exc: Exception) -> None:
+    def record_failure(self, listener: Listener, event: str, exc: Exception) -> None:
+        """Note that ``listener`` raised ``exc`` on ``event`` (logged once, then counted)."""
         name = type(listener).__name__
         key = (name, event)
         failure = self.failures.get(key)

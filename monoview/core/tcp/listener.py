@@ -85,8 +85,10 @@ class TcpListener(Listener):
         if self._packets_since_sweep >= 4096:
             self._packets_since_sweep = 0
             self._sweep(packet.ts_ns, events)
-        if self._quiet and self.dispatcher is not None:
-            self.dispatcher.emit("tcp_packet", packet=packet, session=session)
+        if self._quiet:
+            dispatcher = self.dispatcher
+            if dispatcher is not None and dispatcher.handlers("tcp_packet"):
+                dispatcher.emit("tcp_packet", packet=packet, session=session)
         else:
             self._emit("tcp_packet", {"packet": packet, "session": session})
         for name, args in events:

@@ -226,7 +226,8 @@ class TcpSession:
         if flags & ACK:
             before = len(peer.p_start)
             peer.peer_ack(packet.ack)
-            self._delivered(1 - side, before, events, packet)
+            if len(peer.p_start) != before:
+                self._delivered(1 - side, before, events, packet)
         if flags & SYN:
             self._note_syn(packet, side)
         data_seq = (packet.seq + 1) % SEQ_MOD if flags & SYN else packet.seq
@@ -244,14 +245,17 @@ class TcpSession:
                 packet.frame,
                 packet.ts_ns,
             )
-            self._delivered(side, before, events, packet)
+            if len(own.p_start) != before:
+                self._delivered(side, before, events, packet)
         if flags & FIN:
             own.note_fin((data_seq + packet.payload_len) % SEQ_MOD)
             self.fin[side] = True
         if flags & RST:
             self.rst[side] = True
-        self._track_handshake(packet, side, events)
-        self._track_close(packet, side)
+        if not self.started:
+            self._track_handshake(packet, side, events)
+        if flags & (FIN | RST) or self._last_fin_offset is not None:
+            self._track_close(packet, side)
         return kind
 
     def _note_syn(self, packet: TcpPacket, side: int) -> None:
@@ -269,8 +273,6 @@ class TcpSession:
             self.syn[side] = True
 
     def _track_handshake(self, packet: TcpPacket, side: int, events: list[Event]) -> None:
-        if self.started:
-            return
         flags = packet.flags
         server = 1 - self.client_side
         server_isn = self.streams[server].isn
