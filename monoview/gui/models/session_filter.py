@@ -68,15 +68,12 @@ class SessionFilterProxy(QSortFilterProxyModel):
             self._payload_hits[key] = hit
         return hit
 
-    def lessThan(self, left: Index, right: Index) -> bool:
-        """Override QSortFilterProxyModel::lessThan: monologues stay in conversation order."""
-        a, b = left.data(Role.SORT), right.data(Role.SORT)
-        if left.parent().isValid():
-            ascending = self.sortOrder() == Qt.SortOrder.AscendingOrder
-            return bool(a < b) if ascending else bool(a > b)
-        if a is None or b is None:
-            return b is not None
-        try:
-            return bool(a < b)
-        except TypeError:
-            return str(a) < str(b)
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Override QSortFilterProxyModel::sort: keep monologues in conversation order.
+
+        Sorting compares ``Role.SORT`` values in C++ (no Python ``lessThan``:
+        thousands of sessions sort in milliseconds); the monologue rows'
+        values are signed so that they come out ascending either way.
+        """
+        self.tree().child_sort_sign = -1 if order == Qt.SortOrder.DescendingOrder else 1
+        super().sort(column, order)

@@ -27,9 +27,20 @@ from monoview.gui.models.roles import Role
 
 Index = QModelIndex | QPersistentModelIndex
 
-COLUMNS: Final = ("ID", "Client", "Server", "Start", "Duration", "Packets", "Bytes C→S", "Bytes S→C", "Status")
-(COL_ID, COL_CLIENT, COL_SERVER, COL_START, COL_DURATION, COL_PACKETS,
- COL_C2S, COL_S2C, COL_STATUS) = range(len(COLUMNS))
+COLUMNS: Final = (
+    "ID",
+    "Client",
+    "Server",
+    "Start",
+    "Duration",
+    "Packets",
+    "Bytes C→S",
+    "Bytes S→C",
+    "Status",
+)
+(COL_ID, COL_CLIENT, COL_SERVER, COL_START, COL_DURATION, COL_PACKETS, COL_C2S, COL_S2C, COL_STATUS) = range(
+    len(COLUMNS)
+)
 NUMERIC: Final = frozenset({COL_ID, COL_DURATION, COL_PACKETS, COL_C2S, COL_S2C})
 HEALTH_COLOURS: Final = {"good": QColor(46, 160, 67), "warn": QColor(219, 150, 0), "bad": QColor(207, 34, 46)}
 DIRECTION_COLOURS: Final = {"c2s": QColor(160, 20, 20), "s2c": QColor(20, 20, 160)}
@@ -43,6 +54,7 @@ class SessionTreeModel(QAbstractItemModel):
         self._sessions: list[TcpSession] = []
         self._monologues: list[list[Monologue]] = []
         self._row_of: dict[int, int] = {}
+        self.child_sort_sign = 1  # set by the proxy: monologues always sort in conversation order
 
     # -- feeding ------------------------------------------------------------
 
@@ -53,18 +65,23 @@ class SessionTreeModel(QAbstractItemModel):
         self.endResetModel()
 
     def append_batch(self, batch: Batch) -> None:
-        """Add the sessions and monologues of ``batch``; refresh the live columns."""
+        """Add the sessions and monologues of ``batch``; refresh the finished sessions.
+
+        Monologues of sessions that are new in this batch go in with their
+        session row (one insert for all of them); only sessions known before
+        get child-row inserts.
+        """
+        grouped: dict[int, list[Monologue]] = defaultdict(list)
+        for monologue in batch.monologues:
+            grouped[monologue.session.id].append(monologue)
         if batch.new_sessions:
             first = len(self._sessions)
             self.beginInsertRows(QModelIndex(), first, first + len(batch.new_sessions) - 1)
             for session in batch.new_sessions:
                 self._row_of[session.id] = len(self._sessions)
                 self._sessions.append(session)
-                self._monologues.append([])
+                self._monologues.append(grouped.pop(session.id, []))
             self.endInsertRows()
-        grouped: dict[int, list[Monologue]] = defaultdict(list)
-        for monologue in batch.monologues:
-            grouped[monologue.session.id].append(monologue)
         for session_id, monologues in grouped.items():
             row = self._row_of.get(session_id)
             if row is None:  # pragma: no cover - the core reports sessions before their monologues
@@ -74,8 +91,18 @@ class SessionTreeModel(QAbstractItemModel):
             self.beginInsertRows(parent, len(known), len(known) + len(monologues) - 1)
             known.extend(monologues)
             self.endInsertRows()
-        if self._sessions:
-            self.dataChanged.emit(self.index(0, 0), self.index(len(self._sessions) - 1, len(COLUMNS) - 1))
+        self._refresh([self._row_of[s.id] for s in batch.ended if s.id in self._row_of])
+
+    def _refresh(self, rows: list[int]) -> None:
+        """``dataChanged`` for finished sessions, one signal per run of adjacent rows.
+
+        Sessions still open change with every packet; their cells are read at
+        paint time, so the window repaints them (``refresh_visible``) rather
+        than this model signalling thousands of rows per batch.
+        """
+        last_column = len(COLUMNS) - 1
+        for first, last in _runs(sorted(set(rows))):
+            self.dataChanged.emit(self.index(first, 0), self.index(last, last_column))
 
     # -- lookups ------------------------------------------------------------
 
@@ -147,7 +174,9 @@ class SessionTreeModel(QAbstractItemModel):
         """Override QAbstractItemModel::hasChildren."""
         return self.rowCount(parent) > 0
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
         """Override QAbstractItemModel::headerData."""
         if orientation == Qt.Orientation.Horizontal and 0 <= section < len(COLUMNS):
             if role == Qt.ItemDataRole.DisplayRole:
@@ -238,7 +267,7 @@ class SessionTreeModel(QAbstractItemModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return self._monologue_text(m, previous, column)
         if role == Role.SORT:
-            return m.index
+            return m.index * self.child_sort_sign
         if role == Role.SESSION:
             return m.session
         if role == Role.MONOLOGUE:
@@ -259,7 +288,7 @@ class SessionTreeModel(QAbstractItemModel):
         if column == COL_ID:
             return f"#{m.index}"
         if column == COL_CLIENT:
-            return f"{fmt.ARROWS[m.direction]} {'client → server' if m.direction == 'c2s' else 'server → client'}"
+            return "→ from client" if m.direction == "c2s" else "← from server"
         if column == COL_SERVER:
             return f"offset {m.offset:,}"
         if column == COL_START:
@@ -274,6 +303,17 @@ class SessionTreeModel(QAbstractItemModel):
             return fmt.size(m.length) if m.direction == "s2c" else ""
         gaps = m.gaps()
         return f"{sum(g.length for g in gaps):,} bytes missing" if gaps else ""
+
+
+def _runs(rows: list[int]) -> list[tuple[int, int]]:
+    """Sorted rows as ``(first, last)`` runs of consecutive numbers."""
+    runs: list[tuple[int, int]] = []
+    for row in rows:
+        if runs and runs[-1][1] == row - 1:
+            runs[-1] = (runs[-1][0], row)
+        else:
+            runs.append((row, row))
+    return runs
 
 
 def _frames(m: Monologue) -> str:

@@ -1,0 +1,140 @@
+"""Start the GUI: ``monoview [FILE] [--screenshot OUT.png] [--session ID]``.
+
+``main`` is what ``monoview.cli`` calls for anything that is not a headless
+subcommand.  With ``--screenshot`` the window loads the capture, selects a
+session (the first by default), saves a picture of itself and exits; it works
+offscreen too (``QT_QPA_PLATFORM=offscreen``), which is how the README images
+and tests are made.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QEventLoop, QTimer
+from PySide6.QtWidgets import QApplication
+
+from monoview import __version__
+from monoview.gui.dialogs.errors import install_excepthook
+from monoview.gui.icons import app_icon
+from monoview.gui.mainwindow import MainWindow
+
+SCREENSHOT_SIZE = (1400, 880)
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    """The GUI's command line."""
+    parser = argparse.ArgumentParser(
+        prog="monoview",
+        description="Browse the TCP conversations of a capture, monologue by monologue. "
+        "Headless subcommands: monoview sessions|follow|export|trace (see monoview --help).",
+    )
+    parser.add_argument("file", nargs="?", type=Path, help="capture to open (pcap or pcapng)")
+    parser.add_argument(
+        "--screenshot",
+        type=Path,
+        metavar="OUT.png",
+        help="load FILE, select a session, save a picture of the window and exit",
+    )
+    parser.add_argument("--session", type=int, metavar="ID", help="session to select (default: the first)")
+    parser.add_argument("--monologue", type=int, metavar="N", help="with --screenshot: monologue to select")
+    parser.add_argument(
+        "--view", choices=("hex", "text"), default="hex", help="with --screenshot: which detail view to show"
+    )
+    parser.add_argument("--plots", action="store_true", help="with --screenshot: show the plots")
+    parser.add_argument(
+        "--size",
+        default=f"{SCREENSHOT_SIZE[0]}x{SCREENSHOT_SIZE[1]}",
+        metavar="WxH",
+        help="with --screenshot: window size (default %(default)s)",
+    )
+    return parser.parse_args(list(argv))
+
+
+def make_application(argv: Sequence[str] = ()) -> QApplication:
+    """The QApplication, named so QSettings lands in the right place."""
+    app = QApplication.instance()
+    if not isinstance(app, QApplication):
+        app = QApplication(["monoview", *argv])
+    QCoreApplication.setOrganizationName("monoview")
+    QCoreApplication.setApplicationName("monoview")
+    QCoreApplication.setApplicationVersion(__version__)
+    app.setApplicationDisplayName("monoview")
+    app.setDesktopFileName("monoview")
+    app.setWindowIcon(app_icon())
+    return app
+
+
+def wait_for_load(window: MainWindow, timeout_ms: int = 600_000) -> None:
+    """Run the event loop until the window's capture is read (or the timeout)."""
+    if not window.loading:
+        return
+    loop = QEventLoop()
+    window.load_finished.connect(loop.quit)
+    QTimer.singleShot(timeout_ms, loop.quit)
+    loop.exec()
+
+
+def settle(ms: int = 300) -> None:
+    """Let layouts and paints happen (batched list layout, plots)."""
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+
+
+def take_screenshot(window: MainWindow, args: argparse.Namespace) -> int:
+    """Load, select, save the picture; the exit status of ``--screenshot``."""
+    width, _, height = args.size.partition("x")
+    window.resize(int(width), int(height))
+    window.show()
+    if args.plots:
+        window.plots_dock.show()
+    if args.file is not None:
+        if not window.open_path(args.file):
+            sys.stderr.write(f"monoview: {window.message_bar.text}\n")
+            return 2
+        wait_for_load(window)
+        if args.session is not None and not window.select_session(args.session):
+            sys.stderr.write(f"monoview: {args.file.name} has no session {args.session}\n")
+            return 2
+        if args.session is None and window.tree_model.sessions:
+            window.select_session(window.tree_model.sessions[0].id)
+        if args.monologue is not None and window.current_session is not None:
+            monologues = window.conversation.conversation.monologues()
+            if 0 <= args.monologue < len(monologues):
+                window.select_monologue(monologues[args.monologue])
+    if args.view == "text":
+        window.show_text()
+    settle()
+    args.screenshot.parent.mkdir(parents=True, exist_ok=True)
+    if not window.grab().save(str(args.screenshot)):
+        sys.stderr.write(f"monoview: cannot write {args.screenshot}\n")
+        return 1
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    """Run the GUI; ``argv`` excludes the program name."""
+    args = parse_args(argv)
+    app = make_application(argv)
+    if args.screenshot is not None:
+        window = MainWindow(remember=False)
+        status = take_screenshot(window, args)
+        window.close()
+        return status
+    install_excepthook()
+    window = MainWindow()
+    window.show()
+    if args.file is not None:
+        window.open_path(args.file)
+        if args.session is not None:
+
+            def select_when_there() -> None:
+                if not window.select_session(args.session) and window.loading:
+                    QTimer.singleShot(100, select_when_there)
+
+            select_when_there()
+    return app.exec()

@@ -1,0 +1,1049 @@
+"""The main window: session tree, conversation, hex/text detail, plots, menus.
+
+It owns one capture at a time.  Loading runs in a ``CaptureLoader``; batches
+arrive as queued signals and feed the tree model, the conversation and the
+status line, so the window stays usable while a big file is read.  Exports
+run in a ``BackgroundCall`` with a progress dialog.  Layout and choices are
+remembered through ``Settings``.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any, Final
+
+from PySide6.QtCore import QModelIndex, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDockWidget,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMenu,
+    QProgressDialog,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QTabWidget,
+    QToolBar,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from monoview.core.analyse import Analysis, Batch
+from monoview.core.errors import MonoviewError
+from monoview.core.export import Format
+from monoview.core.render import decode_text
+from monoview.core.streambytes import GapPolicy
+from monoview.core.tcp.monologue import Monologue
+from monoview.core.tcp.session import TcpSession
+from monoview.gui.actions import ACTIONS, MENUS, build_actions
+from monoview.gui.dialogs import export as export_dialog
+from monoview.gui.dialogs.about import show_about
+from monoview.gui.dialogs.errors import show_error
+from monoview.gui.dialogs.export import ExportKind, ExportRequest
+from monoview.gui.exporting import clashes, run_export
+from monoview.gui.icons import app_icon, sample_capture
+from monoview.gui.models.format import human_size
+from monoview.gui.models.session_filter import SessionFilterProxy
+from monoview.gui.models.session_tree import COL_CLIENT, COL_ID, COL_SERVER, COL_STATUS, SessionTreeModel
+from monoview.gui.search import Searcher
+from monoview.gui.settings import Settings
+from monoview.gui.views.blob import EMPTY, Blob, direction_blob, monologue_blob, session_blob
+from monoview.gui.views.conversation import ConversationView
+from monoview.gui.views.findbar import FindBar
+from monoview.gui.views.hexview import HexView
+from monoview.gui.views.messagebar import MessageBar
+from monoview.gui.views.progress import LazyProgressBar
+from monoview.gui.views.textview import TextView
+from monoview.gui.views.welcome import WelcomePage
+from monoview.gui.worker import BackgroundCall, Breather, CaptureLoader
+
+SCOPES: Final = (
+    ("monologue", "Selected monologue"),
+    ("c2s", "Client → server stream"),
+    ("s2c", "Server → client stream"),
+    ("session", "Whole conversation"),
+)
+CAPTURE_FILTER: Final = "Captures (*.pcap *.pcapng *.cap *.dmp *.pcap.* *.pcapng.*);;All files (*)"
+PAGE_WELCOME, PAGE_CAPTURE = 0, 1
+SHUTDOWN_MS: Final = 5000
+BATCH_APPLY_MS: Final = 80
+
+
+def merge_batches(batches: list[Batch]) -> Batch:
+    """One batch with everything ``batches`` reported, in order."""
+    last = batches[-1]
+    if len(batches) == 1:
+        return last
+    return Batch(
+        new_sessions=[s for b in batches for s in b.new_sessions],
+        monologues=[m for b in batches for m in b.monologues],
+        ended=[s for b in batches for s in b.ended],
+        bytes_read=last.bytes_read,
+        total_bytes=last.total_bytes,
+        frames=last.frames,
+        done=last.done,
+        cancelled=last.cancelled,
+        error=last.error,
+    )
+
+
+class MainWindow(QMainWindow):
+    """One capture, browsed.
+
+    Signals:
+        load_finished(): the current capture was read to its end (or cancelled or damaged).
+        export_finished(object): an export completed; the summary dict from ``run_export``.
+        export_failed(str): an export stopped with this message.
+    """
+
+    load_finished = Signal()
+    export_finished = Signal(object)
+    export_failed = Signal(str)
+
+    def __init__(self, settings: Settings | None = None, remember: bool = True) -> None:
+        super().__init__()
+        self.settings = settings if settings is not None else Settings()
+        self.remember = remember
+        self.analysis: Analysis | None = None
+        self.loader: CaptureLoader | None = None
+        self.export_job: BackgroundCall | None = None
+        self.loading = False
+        self.current_session: TcpSession | None = None
+        self._session_blob: tuple[int, int, Blob] | None = None
+        self._find_pos = -1
+        self._detail_dirty = {"hex": True, "text": True}
+        self._blob = EMPTY
+        self._pending_text_selection: tuple[int, int] | None = None
+        self._splitters_restored = False
+        self._pending_batches: list[Batch] = []
+        self._batch_timer = QTimer(self)
+        self._batch_timer.setSingleShot(True)
+        self._batch_timer.setInterval(BATCH_APPLY_MS)
+        self._batch_timer.timeout.connect(self._apply_batches)
+        self.plots: Any = None
+        self.setWindowIcon(app_icon())
+        self.setAcceptDrops(True)
+        self.actions_by_id = build_actions(self)
+        self._build_views()
+        self._build_menus()
+        self._build_status()
+        self._connect()
+        self._restore()
+        self._update_title()
+        self._update_enabled()
+
+    # -- construction ---------------------------------------------------------
+
+    def _build_views(self) -> None:
+        self.tree_model = SessionTreeModel(self)
+        self.proxy = SessionFilterProxy(self)
+        self.proxy.setSourceModel(self.tree_model)
+        # Re-sorting on every batch costs a Python lessThan per comparison: sort
+        # when the user asks (header click) and once the capture is read.
+        self.proxy.setDynamicSortFilter(False)
+        self.tree = QTreeView(self)
+        self.tree.setObjectName("session_tree")
+        self.tree.setModel(self.proxy)
+        # Sessions arrive in id order, so the proxy sorts only for another column:
+        # no sorting work at all while loading in the default order.
+        self.tree.setSortingEnabled(False)
+        self.tree.header().setSectionsClickable(True)
+        self.tree.header().setSortIndicatorShown(True)
+        self.tree.header().setSortIndicator(COL_ID, Qt.SortOrder.AscendingOrder)
+        self.tree.setUniformRowHeights(True)
+        self.tree.setAlternatingRowColors(True)
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        header = self.tree.header()
+        header.setStretchLastSection(True)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        for column, width in ((COL_ID, 78), (COL_CLIENT, 170), (COL_SERVER, 150), (COL_STATUS, 160)):
+            self.tree.setColumnWidth(column, width)
+        self.filter_edit = QLineEdit(self)
+        self.filter_edit.setObjectName("filter")
+        self.filter_edit.setPlaceholderText("Filter: address, :port or payload text (Ctrl+L)")
+        self.filter_edit.setClearButtonEnabled(True)
+        self._filter_timer = QTimer(self)
+        self._filter_timer.setSingleShot(True)
+        self._filter_timer.setInterval(250)
+        left = QWidget(self)
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.setSpacing(3)
+        left_layout.addWidget(self.filter_edit)
+        left_layout.addWidget(self.tree, 1)
+
+        self.conversation = ConversationView(self)
+        self.find_bar = FindBar(self)
+        self.find_bar.hide()
+        conversation_box = QWidget(self)
+        conversation_layout = QVBoxLayout(conversation_box)
+        conversation_layout.setContentsMargins(0, 0, 0, 0)
+        conversation_layout.setSpacing(0)
+        self.conversation_title = QLabel("Select a session", self)
+        self.conversation_title.setObjectName("conversation_title")
+        self.conversation_title.setContentsMargins(6, 3, 6, 3)
+        self.conversation_title.setStyleSheet("font-weight: bold;")
+        conversation_layout.addWidget(self.conversation_title)
+        conversation_layout.addWidget(self.conversation, 1)
+        conversation_layout.addWidget(self.find_bar)
+
+        self.hex = HexView(self)
+        self.hex.setObjectName("hex_view")
+        self.text = TextView(self.settings.text_encoding, self)
+        self.text.setObjectName("text_view")
+        self.conversation.conversation.encoding = self.text.current_encoding
+        self.detail_tabs = QTabWidget(self)
+        self.detail_tabs.setObjectName("detail_tabs")
+        self.detail_tabs.setDocumentMode(True)
+        self.detail_tabs.addTab(self.hex, "&Hex")
+        self.detail_tabs.addTab(self.text, "&Text")
+        self.scope = QComboBox(self)
+        self.scope.setObjectName("scope")
+        for key, label in SCOPES:
+            self.scope.addItem(label, key)
+        self.scope.setToolTip("Which bytes the hex and text views show")
+        self.detail_title = QLabel(self)
+        self.detail_title.setObjectName("detail_title")
+        corner = QWidget(self)
+        corner_layout = QHBoxLayout(corner)
+        corner_layout.setContentsMargins(6, 0, 6, 0)
+        corner_layout.addWidget(self.detail_title)
+        corner_layout.addSpacing(10)
+        show = QLabel("&Show:", corner)
+        show.setBuddy(self.scope)
+        corner_layout.addWidget(show)
+        corner_layout.addWidget(self.scope)
+        self.detail_tabs.setCornerWidget(corner, Qt.Corner.TopRightCorner)
+
+        self.right_splitter = QSplitter(Qt.Orientation.Vertical, self)
+        self.right_splitter.setObjectName("right_splitter")
+        self.right_splitter.addWidget(conversation_box)
+        self.right_splitter.addWidget(self.detail_tabs)
+        self.right_splitter.setStretchFactor(0, 3)
+        self.right_splitter.setStretchFactor(1, 2)
+        self.main_splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.main_splitter.setObjectName("main_splitter")
+        self.main_splitter.addWidget(left)
+        self.main_splitter.addWidget(self.right_splitter)
+        self.main_splitter.setStretchFactor(0, 2)
+        self.main_splitter.setStretchFactor(1, 3)
+        self.main_splitter.setSizes([560, 840])
+
+        self.message_bar = MessageBar(self)
+        self.welcome = WelcomePage(self)
+        self.welcome.set_sample_available(sample_capture() is not None)
+        self.welcome.set_recent(self.settings.recent_files)
+        self.stack = QStackedWidget(self)
+        self.stack.addWidget(self.welcome)
+        self.stack.addWidget(self.main_splitter)
+        central = QWidget(self)
+        central_layout = QVBoxLayout(central)
+        central_layout.setContentsMargins(4, 4, 4, 0)
+        central_layout.setSpacing(4)
+        central_layout.addWidget(self.message_bar)
+        central_layout.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+
+        self.plots_dock = QDockWidget("Plots", self)
+        self.plots_dock.setObjectName("plots_dock")
+        self.plots_dock.setAllowedAreas(
+            Qt.DockWidgetArea.BottomDockWidgetArea | Qt.DockWidgetArea.TopDockWidgetArea
+        )
+        self.plots_dock.setWidget(QLabel("", self.plots_dock))
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.plots_dock)
+        self.plots_dock.hide()
+
+    def _build_menus(self) -> None:
+        menus = {name: self.menuBar().addMenu(name) for name in MENUS}
+        self.recent_menu = QMenu("Open &Recent", self)
+        self.recent_menu.setObjectName("recent_menu")
+        for spec in ACTIONS:
+            menu = menus[spec.menu]
+            if spec.separator_before:
+                menu.addSeparator()
+            menu.addAction(self.actions_by_id[spec.id])
+            if spec.id == "open":
+                menu.addMenu(self.recent_menu)
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self._fill_recent_menu()
+        toolbar = QToolBar("Main", self)
+        toolbar.setObjectName("main_toolbar")
+        toolbar.setMovable(False)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        for spec in ACTIONS:
+            if spec.toolbar:
+                toolbar.addAction(self.actions_by_id[spec.id])
+        toolbar.addAction(self.actions_by_id["toggle_plots"])
+        self.addToolBar(toolbar)
+        a = self.actions_by_id
+        for action in (a["export_monologue"], a["export_session"], a["export_all"]):
+            self.tree.addAction(action)
+        for action in (a["copy"], a["export_monologue"], a["export_session"], a["find"]):
+            self.conversation.addAction(action)
+
+    def _build_status(self) -> None:
+        status = self.statusBar()
+        self.summary = QLabel("No capture open", self)
+        self.summary.setObjectName("summary")
+        status.addWidget(self.summary, 1)
+        self.progress_label = QLabel(self)
+        self.progress_bar = LazyProgressBar(self)
+        self.progress_bar.setObjectName("load_progress")
+        self.cancel_button = QPushButton("Cancel", self)
+        self.cancel_button.setObjectName("cancel_load")
+        self.cancel_button.setToolTip("Stop reading; keep the sessions read so far (Ctrl+.)")
+        for widget in (self.progress_label, self.progress_bar, self.cancel_button):
+            status.addPermanentWidget(widget)
+            widget.hide()
+
+    def _connect(self) -> None:
+        self.tree.selectionModel().currentChanged.connect(self._tree_current_changed)
+        self.tree.header().sortIndicatorChanged.connect(self._sort_changed)
+        self.conversation.monologue_activated.connect(self._monologue_activated)
+        self.conversation.doubleClicked.connect(lambda _i: self.show_text())
+        self.filter_edit.textChanged.connect(lambda _t: self._filter_timer.start())
+        self._filter_timer.timeout.connect(self._apply_filter)
+        self.scope.currentIndexChanged.connect(lambda _i: self._update_detail())
+        self.detail_tabs.currentChanged.connect(lambda _i: self._render_visible_detail())
+        self.hex.selection_changed.connect(self._hex_selected)
+        self.text.selection_changed.connect(self._text_selected)
+        self.text.encoding_changed.connect(self._encoding_changed)
+        self.find_bar.find_requested.connect(self.find)
+        self.cancel_button.clicked.connect(self.cancel_load)
+        self.welcome.open_requested.connect(self.open_dialog)
+        self.welcome.sample_requested.connect(self.open_sample)
+        self.welcome.path_requested.connect(self.open_path)
+        self.plots_dock.visibilityChanged.connect(self._plots_visibility)
+
+    # -- remembered state -------------------------------------------------------
+
+    def _restore(self) -> None:
+        if not self.remember:
+            return
+        s = self.settings
+        if s.geometry is not None:
+            self.restoreGeometry(s.geometry)  # Qt keeps it on a visible screen
+        else:
+            screen = QGuiApplication.primaryScreen().availableGeometry()
+            self.resize(min(1400, int(screen.width() * 0.9)), min(880, int(screen.height() * 0.9)))
+        if s.window_state is not None:
+            self.restoreState(s.window_state)
+        header = s.layout("tree_header")
+        if header is not None:
+            self.tree.header().restoreState(header)
+
+    def _show_capture_page(self) -> None:
+        """Switch to the capture page; the first time, restore the splitters.
+
+        A splitter restored while its page was never shown forgets the sizes
+        once it is laid out, so this waits until the page is visible.
+        """
+        first_time = self.stack.currentIndex() != PAGE_CAPTURE and not self._splitters_restored
+        self.stack.setCurrentIndex(PAGE_CAPTURE)
+        if first_time and self.remember:
+            self._splitters_restored = True
+            QTimer.singleShot(0, self._restore_splitters)  # after the page's first layout
+
+    def _restore_splitters(self) -> None:
+        for name, widget in (("main_splitter", self.main_splitter), ("right_splitter", self.right_splitter)):
+            state = self.settings.layout(name)
+            if state is not None:
+                widget.restoreState(state)
+
+    def save_state(self) -> None:
+        """Remember geometry, docks, splitters and the tree header."""
+        if not self.remember:
+            return
+        s = self.settings
+        s.geometry = self.saveGeometry()
+        s.window_state = self.saveState()
+        if self._splitters_restored or self.stack.currentIndex() == PAGE_CAPTURE:
+            s.set_layout("main_splitter", self.main_splitter.saveState())
+            s.set_layout("right_splitter", self.right_splitter.saveState())
+        s.set_layout("tree_header", self.tree.header().saveState())
+        s.text_encoding = self.text.current_encoding
+        s.sync()
+
+    # -- opening ----------------------------------------------------------------
+
+    def open_dialog(self) -> None:
+        """File › Open: pick a capture."""
+        start = self.settings.recent_files[0] if self.settings.recent_files else str(Path.home())
+        path, _ = QFileDialog.getOpenFileName(self, "Open Capture", str(Path(start).parent), CAPTURE_FILTER)
+        if path:
+            self.open_path(path)
+
+    def open_sample(self) -> None:
+        """Open the bundled sample capture."""
+        sample = sample_capture()
+        if sample is None:
+            self.message_bar.show_message("The sample capture is not installed with this copy of monoview.")
+            return
+        self.open_path(sample)
+
+    def open_path(self, path: str | Path) -> bool:
+        """Start reading ``path``; False (with the reason shown) if it cannot be opened."""
+        path = Path(path)
+        try:
+            analysis = Analysis(path, listeners=[Breather()])
+        except MonoviewError as exc:
+            self._open_failed(path, str(exc))
+            return False
+        except OSError as exc:
+            self._open_failed(path, f"{path.name} cannot be read: {exc.strerror or exc}.")
+            return False
+        self._stop_loader()
+        self._forget_capture()
+        self.analysis = analysis
+        self.settings.add_recent_file(path)
+        self.welcome.set_recent(self.settings.recent_files)
+        self.message_bar.hide()
+        self._show_capture_page()
+        self.loading = True
+        self.loader = CaptureLoader(analysis, self)
+        loader = self.loader
+        loader.batch_ready.connect(lambda batch: self._queue_batch(loader, batch))
+        loader.failed.connect(lambda message: self._load_failed(loader, message))
+        self._show_progress(0, analysis.capture.size)
+        self._update_title()
+        self._update_enabled()
+        loader.start()
+        return True
+
+    def _open_failed(self, path: Path, message: str) -> None:
+        self.message_bar.show_message(message if message.endswith(".") else message + ".", "error")
+        self.statusBar().showMessage(f"Could not open {path.name}", 8000)
+
+    def _forget_capture(self) -> None:
+        """Drop the current capture from every view (the loader is already stopped)."""
+        self.current_session = None
+        self._session_blob = None
+        self._find_pos = -1
+        self.conversation.conversation.set_session(None, [])
+        self.tree_model.clear()
+        self._set_blob(EMPTY)
+        self.conversation_title.setText("Select a session")
+        if self.plots is not None:
+            self.plots.set_sessions([])
+            self.plots.show_session(None, [])
+        if self.analysis is not None:
+            self.analysis.close()
+            self.analysis = None
+
+    def close_capture(self) -> None:
+        """File › Close: back to the welcome page."""
+        self._stop_loader()
+        self._forget_capture()
+        self.loading = False
+        self._hide_progress()
+        self.message_bar.hide()
+        self.stack.setCurrentIndex(PAGE_WELCOME)
+        self.summary.setText("No capture open")
+        self._update_title()
+        self._update_enabled()
+
+    def _stop_loader(self) -> None:
+        if self.export_job is not None:  # an export reads the capture that is about to close
+            self.export_job.shutdown(SHUTDOWN_MS)
+        loader, self.loader = self.loader, None
+        self._batch_timer.stop()
+        self._pending_batches = []
+        # the core checks for cancellation at least every 0.2 s, so this returns quickly
+        if loader is not None and not loader.shutdown(SHUTDOWN_MS):  # pragma: no cover
+            self.statusBar().showMessage("The reader did not stop in time", 5000)
+
+    def cancel_load(self) -> None:
+        """Stop reading; keep what was read (the last batch still arrives)."""
+        if self.loader is not None and self.loading:
+            self.loader.cancel()
+            self.progress_label.setText("Stopping…")
+
+    # -- loading ------------------------------------------------------------------
+
+    def _queue_batch(self, loader: CaptureLoader, batch: Batch) -> None:
+        """Collect batches; apply them together at most every ``BATCH_APPLY_MS``.
+
+        Queued signals are delivered before timers, so applying each batch as
+        it arrives would keep the event loop busy with nothing but batches;
+        coalescing keeps paints, input and timers flowing.
+        """
+        if loader is not self.loader:
+            return  # a batch of a capture that was closed meanwhile
+        self._pending_batches.append(batch)
+        if batch.done:
+            self._apply_batches()
+        elif not self._batch_timer.isActive():
+            self._batch_timer.start()
+
+    def _apply_batches(self) -> None:
+        self._batch_timer.stop()
+        pending, self._pending_batches = self._pending_batches, []
+        if pending:
+            self._on_batch(merge_batches(pending))
+
+    def _on_batch(self, batch: Batch) -> None:
+        self.tree_model.append_batch(batch)
+        self.tree.viewport().update()  # live numbers of open sessions (see SessionTreeModel._refresh)
+        session = self.current_session
+        if session is not None:
+            mine = [m for m in batch.monologues if m.session is session]
+            if mine:
+                self.conversation.conversation.append(mine)
+                self._session_blob = None
+                if self.conversation.currentIndex().row() < 0:
+                    self.conversation.show_monologue(mine[0])
+            if any(s is session for s in batch.ended):
+                self.conversation.conversation.finish()
+        elif batch.new_sessions and not self.tree.currentIndex().isValid():
+            self.select_session(batch.new_sessions[0].id)
+        self._show_progress(batch.bytes_read, batch.total_bytes)
+        self._update_summary()
+        if self.plots is not None and (batch.done or batch.new_sessions):
+            self.plots.set_sessions(self.tree_model.sessions)
+        if batch.done:
+            self._load_done(batch)
+
+    def _sort_changed(self, column: int, order: Qt.SortOrder) -> None:
+        if column == COL_ID and order == Qt.SortOrder.AscendingOrder:
+            self.proxy.sort(-1)  # the source order
+        else:
+            self.proxy.sort(column, order)
+        current = self.tree.currentIndex()
+        if current.isValid():
+            self.tree.scrollTo(current)
+
+    def _load_done(self, batch: Batch) -> None:
+        self.loading = False
+        if self.proxy.sortColumn() >= 0:
+            self.proxy.sort(self.proxy.sortColumn(), self.proxy.sortOrder())
+        self._hide_progress()
+        n = len(self.tree_model.sessions)
+        if batch.error:
+            self.message_bar.show_message(
+                f"{batch.error}. The {n:,} session{'s' if n != 1 else ''} read before the damage "
+                "are shown and can be exported.",
+                "error",
+            )
+        elif batch.cancelled:
+            self.message_bar.show_message(
+                f"Loading was stopped. Showing the {n:,} sessions read so far "
+                f"({human_size(batch.bytes_read)} of {human_size(batch.total_bytes)}).",
+                "info",
+            )
+        elif self.analysis is not None and self.analysis.stats.warnings():
+            self.message_bar.show_message("; ".join(self.analysis.stats.warnings()) + ".", "warning")
+        elif n == 0:
+            self.message_bar.show_message("This capture holds no TCP session.", "info")
+        if self.current_session is not None and self.current_session.finished:
+            self.conversation.conversation.finish()
+        self._update_summary()
+        self._update_enabled()
+        self.load_finished.emit()
+
+    def _load_failed(self, loader: CaptureLoader, message: str) -> None:
+        if loader is self.loader:
+            self.message_bar.show_message(message, "error")
+
+    def _show_progress(self, done: int, total: int) -> None:
+        self.progress_bar.set_fraction(done / total if total else 1.0)
+        sessions = len(self.tree_model.sessions)
+        self.progress_label.setText(
+            f"Reading {human_size(done)} of {human_size(total)} · {sessions:,} sessions"
+        )
+        for widget in (self.progress_label, self.progress_bar, self.cancel_button):
+            widget.show()
+
+    def _hide_progress(self) -> None:
+        for widget in (self.progress_label, self.progress_bar, self.cancel_button):
+            widget.hide()
+
+    def _update_summary(self) -> None:
+        analysis = self.analysis
+        if analysis is None:
+            return
+        sessions = self.tree_model.sessions
+        payload = sum(s.stream("c2s").kept + s.stream("s2c").kept for s in sessions)
+        stats = analysis.stats
+        shown = self.proxy.rowCount()
+        filtered = f" ({shown:,} shown)" if shown != len(sessions) else ""
+        self.summary.setText(
+            f"{len(sessions):,} sessions{filtered} · {stats.tcp_packets:,} TCP packets · "
+            f"{human_size(payload)} of payload · {stats.non_tcp:,} non-TCP frames skipped"
+        )
+
+    def _update_title(self) -> None:
+        if self.analysis is None:
+            self.setWindowTitle("monoview")
+            self.setWindowFilePath("")
+        else:
+            self.setWindowTitle(f"{self.analysis.capture.name} — monoview")
+            self.setWindowFilePath(str(self.analysis.capture.path))
+
+    def _update_enabled(self) -> None:
+        a = self.actions_by_id
+        has_capture = self.analysis is not None
+        ready = has_capture and not self.loading and self.export_job is None
+        a["close"].setEnabled(has_capture)
+        a["cancel_load"].setEnabled(self.loading)
+        for key in ("export_monologue", "export_session", "export_all"):
+            a[key].setEnabled(ready)
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        files = self.settings.recent_files
+        for number, path in enumerate(files, start=1):
+            action = self.recent_menu.addAction(f"&{number % 10}  {Path(path).name}")
+            action.setToolTip(path)
+            action.setStatusTip(path)
+            action.triggered.connect(lambda _c=False, p=path: self.open_path(p))
+        if not files:
+            self.recent_menu.addAction("No recent captures").setEnabled(False)
+        else:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("&Clear Menu", self._clear_recent)
+
+    def _clear_recent(self) -> None:
+        self.settings.clear_recent_files()
+        self.welcome.set_recent([])
+
+    # -- selection ---------------------------------------------------------------
+
+    def select_session(self, session_id: int) -> bool:
+        """Make a session current in the tree (and everywhere else)."""
+        source = self.tree_model.session_index(session_id)
+        index = self.proxy.mapFromSource(source)
+        if not index.isValid():
+            return False
+        self.tree.setCurrentIndex(index)
+        self.tree.scrollTo(index)
+        return True
+
+    def select_monologue(self, monologue: Monologue) -> None:
+        """Make a monologue current in the tree, the conversation and the detail views."""
+        index = self.proxy.mapFromSource(self.tree_model.monologue_index(monologue))
+        if index.isValid():
+            self.tree.expand(index.parent())
+            self.tree.setCurrentIndex(index)
+            self.tree.scrollTo(index)
+        else:
+            self._monologue_activated(monologue)
+
+    def _tree_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        source = self.proxy.mapToSource(current)
+        session = self.tree_model.session_at(source)
+        if session is None:
+            return
+        if session is not self.current_session:
+            self._show_session(session)
+        monologue = self.tree_model.monologue_at(source)
+        if monologue is not None:
+            self.conversation.show_monologue(monologue)
+        elif self.conversation.current_monologue() is None:
+            first = self.conversation.conversation.monologues()[:1]
+            if first:
+                self.conversation.show_monologue(first[0])
+
+    def _show_session(self, session: TcpSession) -> None:
+        self.current_session = session
+        self._session_blob = None
+        self._find_pos = -1
+        monologues = list(self.tree_model.monologues_of(session))
+        self.conversation.conversation.set_session(session, monologues)
+        if session.finished:
+            self.conversation.conversation.finish()
+        self.conversation_title.setText(
+            f"Session {session.id}:  client {session.client}  ⇄  server {session.server}"
+            f"   ·   {len(monologues):,} monologues"
+        )
+        if self.plots is not None:
+            self.plots.show_session(session, monologues)
+        self._update_detail()
+
+    def _monologue_activated(self, monologue: Monologue) -> None:
+        index = self.proxy.mapFromSource(self.tree_model.monologue_index(monologue))
+        if index.isValid() and self.tree.currentIndex() != index:
+            self.tree.expand(index.parent())
+            self.tree.selectionModel().setCurrentIndex(
+                index,
+                self.tree.selectionModel().SelectionFlag.ClearAndSelect
+                | self.tree.selectionModel().SelectionFlag.Rows,
+            )
+            self.tree.scrollTo(index)
+        if self.scope.currentData() == "monologue":
+            self._update_detail()
+
+    def next_monologue(self) -> None:
+        """View › Next Monologue."""
+        self._step_monologue(1)
+
+    def previous_monologue(self) -> None:
+        """View › Previous Monologue."""
+        self._step_monologue(-1)
+
+    def _step_monologue(self, step: int) -> None:
+        monologues = self.conversation.conversation.monologues()
+        if not monologues:
+            return
+        current = self.conversation.current_monologue()
+        i = monologues.index(current) + step if current in monologues else 0
+        self.conversation.show_monologue(monologues[max(0, min(i, len(monologues) - 1))])
+
+    # -- detail views ---------------------------------------------------------
+
+    def session_blob(self) -> Blob:
+        """The whole conversation of the current session (cached until it grows)."""
+        session = self.current_session
+        if session is None:
+            return EMPTY
+        monologues = self.conversation.conversation.monologues()
+        cached = self._session_blob
+        if cached is None or cached[0] != session.id or cached[1] != len(monologues):
+            self._session_blob = (session.id, len(monologues), session_blob(session, monologues))
+        assert self._session_blob is not None
+        return self._session_blob[2]
+
+    def _update_detail(self) -> None:
+        session = self.current_session
+        scope = self.scope.currentData()
+        if session is None:
+            blob = EMPTY
+        elif scope == "monologue":
+            monologue = self.conversation.current_monologue()
+            blob = monologue_blob(monologue) if monologue else Blob("Select a monologue")
+        elif scope in ("c2s", "s2c"):
+            blob = direction_blob(session, scope, self.conversation.conversation.monologues())
+        else:
+            blob = self.session_blob()
+        self._set_blob(blob)
+
+    def _set_blob(self, blob: Blob) -> None:
+        self._blob = blob
+        self._pending_text_selection = None
+        self.detail_title.setText(blob.title)
+        self._detail_dirty = {"hex": True, "text": True}
+        self._render_visible_detail()
+
+    def _render_visible_detail(self) -> None:
+        """Only the visible tab is rendered; the other catches up when shown."""
+        if self.detail_tabs.currentWidget() is self.hex and self._detail_dirty["hex"]:
+            self.hex.set_blob(self._blob)
+            self._detail_dirty["hex"] = False
+        elif self.detail_tabs.currentWidget() is self.text and self._detail_dirty["text"]:
+            self.text.set_blob(self._blob)
+            self._detail_dirty["text"] = False
+            start, end = self.hex.selection()
+            if end > start:
+                self.text.select(start, end)
+
+    def _hex_selected(self, start: int, end: int) -> None:
+        if not self._detail_dirty["text"]:
+            self.text.select(start, end)
+
+    def _text_selected(self, start: int, end: int) -> None:
+        if self._detail_dirty["hex"]:
+            self.hex.set_blob(self._blob)
+            self._detail_dirty["hex"] = False
+        self.hex.select(start, end)
+
+    def _encoding_changed(self, encoding: str) -> None:
+        self.conversation.conversation.set_encoding(encoding)
+        self.settings.text_encoding = encoding
+
+    def show_hex(self) -> None:
+        """View › Hex View."""
+        self.detail_tabs.setCurrentWidget(self.hex)
+        self.hex.setFocus()
+
+    def show_text(self) -> None:
+        """View › Text View."""
+        self.detail_tabs.setCurrentWidget(self.text)
+        self.text.editor.setFocus()
+
+    def copy_selection(self) -> None:
+        """Edit › Copy: from the hex or text view, or the selected monologues as text."""
+        focus = QGuiApplication.focusObject()
+        if focus is self.text.editor:
+            self.text.copy()
+        elif focus is self.conversation or focus is self.tree:
+            monologues = self.conversation.selected_monologues()
+            encoding = self.text.current_encoding
+            text = "\n".join(decode_text(m.data(), encoding) for m in monologues)
+            if text:
+                QGuiApplication.clipboard().setText(text)
+        else:
+            self.hex.copy()
+
+    # -- filter ---------------------------------------------------------------
+
+    def focus_filter(self) -> None:
+        """Edit › Filter Sessions."""
+        self.filter_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.filter_edit.selectAll()
+
+    def _apply_filter(self) -> None:
+        self.proxy.set_filter_text(self.filter_edit.text())
+        self._update_summary()
+
+    # -- find -----------------------------------------------------------------
+
+    def show_find(self) -> None:
+        """Edit › Find: open the find bar, pre-filled with a short text selection."""
+        selected = self.text.editor.textCursor().selectedText() if self.text.editor.hasFocus() else ""
+        self.find_bar.open(selected if 0 < len(selected) < 80 else None)
+
+    def find_next(self) -> None:
+        """Edit › Find Next."""
+        self._find_again(True)
+
+    def find_previous(self) -> None:
+        """Edit › Find Previous."""
+        self._find_again(False)
+
+    def _find_again(self, forward: bool) -> None:
+        if not self.find_bar.pattern.text():
+            self.show_find()
+            return
+        self.find_bar.show()
+        self.find_bar.request(forward)
+
+    def find(self, pattern: bytes, forward: bool = True, case_sensitive: bool = False) -> int:
+        """Select the next match of ``pattern`` in the conversation; its session-blob position or -1."""
+        blob = self.session_blob()
+        if not blob.size:
+            self.find_bar.set_status("No conversation to search", error=True)
+            return -1
+        start = self._find_pos + 1 if forward else (self._find_pos if self._find_pos >= 0 else blob.size)
+        found = Searcher(blob.data).find(pattern, start, forward, case_sensitive)
+        if found is None:
+            self.find_bar.set_status("Not found", error=True)
+            return -1
+        position, wrapped = found
+        self._find_pos = position
+        span = blob.span_at(position)
+        scope = self.scope.currentData()
+        if scope in ("c2s", "s2c"):
+            self.scope.setCurrentIndex(0)
+            scope = "monologue"
+        if span is not None:
+            self.conversation.show_monologue(span.monologue)
+        local = position - span.start if (scope == "monologue" and span is not None) else position
+        self.hex.select(local, local + len(pattern))
+        if not self._detail_dirty["text"]:
+            self.text.select(local, local + len(pattern))
+        where = f"in monologue #{span.monologue.index}" if span else ""
+        self.find_bar.set_status(f"Found {where}" + (" (wrapped)" if wrapped else ""))
+        return position
+
+    # -- plots ----------------------------------------------------------------
+
+    def toggle_plots(self) -> None:
+        """View › Plots."""
+        self.plots_dock.setVisible(not self.plots_dock.isVisible())
+
+    def _plots_visibility(self, visible: bool) -> None:
+        if visible and self.plots is None:
+            from monoview.gui.views.plots import PlotsView  # pyqtgraph only when wanted
+
+            self.plots = PlotsView(self.plots_dock)
+            self.plots_dock.setWidget(self.plots)
+            self.plots.session_clicked.connect(self.select_session)
+            self.plots.set_sessions(self.tree_model.sessions)
+            session = self.current_session
+            self.plots.show_session(session, self.tree_model.monologues_of(session) if session else [])
+
+    # -- export ---------------------------------------------------------------
+
+    def _selected_monologues(self) -> list[Monologue]:
+        chosen = self.conversation.selected_monologues()
+        if chosen:
+            return chosen
+        picked = []
+        for index in self.tree.selectionModel().selectedRows():
+            monologue = self.tree_model.monologue_at(self.proxy.mapToSource(index))
+            if monologue is not None:
+                picked.append(monologue)
+        current = self.conversation.current_monologue()
+        return picked or ([current] if current else [])
+
+    def export_monologues(self) -> None:
+        """File › Export Monologue: the selected monologue(s), one file each."""
+        monologues = self._selected_monologues()
+        if not monologues or self.analysis is None:
+            self.statusBar().showMessage("Select a monologue to export", 5000)
+            return
+        first = monologues[0]
+        one = len(monologues) == 1
+        summary = (
+            f"Monologue #{first.index} of session {first.session.id} ({first.length:,} bytes)"
+            if one
+            else f"{len(monologues)} monologues of session {first.session.id}"
+        )
+        name = (
+            f"s{first.session.id:05d}_m{first.index:05d}_{first.direction}"
+            if one
+            else f"s{first.session.id:05d}_monologues"
+        )
+        self._export(
+            ExportKind.MONOLOGUES,
+            summary,
+            name,
+            folder=not one,
+            sessions=[first.session],
+            monologues=monologues,
+        )
+
+    def export_session(self) -> None:
+        """File › Export Session: a direction, the transcript or all files of the current session."""
+        session = self.current_session
+        if session is None or self.analysis is None:
+            self.statusBar().showMessage("Select a session to export", 5000)
+            return
+        summary = f"Session {session.id}: {session.client} ⇄ {session.server}"
+        self._export(ExportKind.SESSION, summary, f"session{session.id:05d}", folder=True, sessions=[session])
+
+    def export_all(self) -> None:
+        """File › Export All Sessions: every session into a folder with manifest.json."""
+        if self.analysis is None:
+            return
+        sessions = self.tree_model.sessions
+        summary = f"All {len(sessions):,} sessions of {self.analysis.capture.name}, with manifest.json"
+        self._export(
+            ExportKind.ALL,
+            summary,
+            f"{Path(self.analysis.capture.name).stem}_export",
+            folder=True,
+            sessions=sessions,
+        )
+
+    def _export(
+        self,
+        kind: ExportKind,
+        summary: str,
+        name: str,
+        folder: bool,
+        sessions: list[TcpSession],
+        monologues: list[Monologue] | None = None,
+    ) -> None:
+        analysis = self.analysis
+        if analysis is None or self.loading or self.export_job is not None:
+            return
+        s = self.settings
+        request = export_dialog.ask_export(
+            self,
+            kind,
+            summary,
+            Path(s.export_dir),
+            name,
+            Format(s.export_format),
+            GapPolicy(s.export_gaps),
+            folder,
+        )
+        if request is None:
+            return
+        chosen_monologues = monologues or []
+        if not request.force and clashes(request, analysis, sessions, chosen_monologues):
+            if not export_dialog.confirm_overwrite(self, request.target):
+                return
+            request = ExportRequest(
+                request.kind, request.target, request.fmt, request.gaps, request.part, True
+            )
+        s.export_dir = str(request.target if request.to_folder else request.target.parent)
+        s.export_format = request.fmt.value
+        s.export_gaps = request.gaps.value
+        self._start_export(request, analysis, sessions, chosen_monologues)
+
+    def _start_export(
+        self,
+        request: ExportRequest,
+        analysis: Analysis,
+        sessions: list[TcpSession],
+        monologues: list[Monologue],
+    ) -> None:
+        dialog = QProgressDialog("Exporting…", "Cancel", 0, 0, self)
+        dialog.setWindowTitle("Export")
+        dialog.setMinimumDuration(400)
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        relay = _ProgressRelay(self)
+        relay.progressed.connect(lambda done, total: (dialog.setMaximum(total), dialog.setValue(done)))
+
+        def work(cancelled: threading.Event) -> dict[str, Any]:
+            return run_export(request, analysis, sessions, monologues, relay.progressed.emit, cancelled)
+
+        job = BackgroundCall(work, self)
+        self.export_job = job
+        dialog.canceled.connect(job.cancel)
+        job.succeeded.connect(lambda result: self._export_done(result, dialog))
+        job.failed.connect(lambda message: self._export_error(message, dialog))
+        job.finished.connect(lambda: self._export_thread_ended(job))
+        self._update_enabled()
+        job.start()
+
+    def _export_done(self, result: dict[str, Any], dialog: QProgressDialog) -> None:
+        dialog.reset()
+        manifest = result.get("manifest")
+        if manifest is not None and not manifest["export"]["complete"]:
+            self.statusBar().showMessage(f"Export cancelled; partial export in {result['target']}", 10000)
+        else:
+            self.statusBar().showMessage(f"Exported to {result['target']}", 10000)
+        self.export_finished.emit(result)
+
+    def _export_error(self, message: str, dialog: QProgressDialog) -> None:
+        dialog.reset()
+        self.export_failed.emit(message)
+        show_error(self, "Export failed", message)
+
+    def _export_thread_ended(self, job: BackgroundCall) -> None:
+        if self.export_job is job:
+            self.export_job = None
+        job.deleteLater()
+        self._update_enabled()
+
+    # -- misc -----------------------------------------------------------------
+
+    def show_about(self) -> None:
+        """Help › About."""
+        show_about(self)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        """Override QWidget::dragEnterEvent: accept local files."""
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        """Override QWidget::dropEvent: open the first dropped file."""
+        for url in event.mimeData().urls():
+            if url.isLocalFile():
+                event.acceptProposedAction()
+                self.open_path(url.toLocalFile())
+                return
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Override QWidget::closeEvent: stop the threads (bounded wait), remember the layout."""
+        self.save_state()
+        if self.export_job is not None:
+            self.export_job.shutdown(SHUTDOWN_MS)
+        self._stop_loader()
+        if self.analysis is not None:
+            self.analysis.close()
+            self.analysis = None
+        super().closeEvent(event)
+
+    def shortcut_table(self) -> dict[str, list[QKeySequence]]:
+        """Action id -> shortcuts in effect (for tests and the About box)."""
+        return {key: action.shortcuts() for key, action in self.actions_by_id.items()}
+
+
+class _ProgressRelay(QObject):
+    """Carries progress from the export thread to the dialog (a queued signal)."""
+
+    progressed = Signal(int, int)

@@ -1,0 +1,177 @@
+"""Plots: a timeline of every session, and bytes over time of the selected one.
+
+pyqtgraph is imported here only, when the plots are first shown, so starting
+monoview does not pay for it.  Arrays come from ``monoview.core.stats``; each
+plot item is created once and updated with ``setData``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Final
+
+import numpy as np
+from PySide6.QtCore import QPointF, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QHBoxLayout, QWidget
+
+from monoview.core import stats
+from monoview.core.tcp.monologue import Monologue
+from monoview.core.tcp.session import TcpSession
+from monoview.gui.views import palette
+
+STATE_COLOURS: Final = {
+    "open": QColor(219, 150, 0),
+    "half-closed": QColor(150, 110, 200),
+    "closed": QColor(46, 160, 67),
+    "reset": QColor(207, 34, 46),
+}
+MAX_BOUNDARY_LINES: Final = 5000
+
+
+def _pyqtgraph() -> Any:
+    import pyqtgraph as pg  # lazy: see module docstring
+
+    pg.setConfigOptions(background="w", foreground="k", antialias=False)
+    return pg
+
+
+class PlotsView(QWidget):
+    """The two plots side by side.
+
+    Signals:
+        session_clicked(int): the id of the session whose timeline bar was clicked.
+    """
+
+    session_clicked = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        pg = _pyqtgraph()
+        self._pg = pg
+        self.setObjectName("plots")
+        self.timeline = pg.PlotWidget(title="Sessions over time (click a bar to select it)")
+        self.timeline.setLabel("bottom", "time since first packet", units="s")
+        self.timeline.setLabel("left", "session")
+        self.timeline.invertY(True)
+        self.timeline.showGrid(x=True, y=False, alpha=0.2)
+        self.timeline.setMouseEnabled(x=True, y=True)
+        self._bars = pg.BarGraphItem(x0=[], width=[], y=[], height=0.7)
+        self._chosen = pg.BarGraphItem(
+            x0=[], width=[], y=[], height=0.9, brush=None, pen=pg.mkPen(palette.FIND_BG.darker(150), width=2)
+        )
+        self.timeline.addItem(self._bars)
+        self.timeline.addItem(self._chosen)
+        legend = self.timeline.addLegend(offset=(-10, 10))
+        for state, colour in STATE_COLOURS.items():
+            legend.addItem(pg.BarGraphItem(x=[0], height=[0], width=0, brush=colour), state)
+        self.bytes = pg.PlotWidget(title="Bytes over time")
+        self.bytes.setLabel("bottom", "time since first packet", units="s")
+        self.bytes.setLabel("left", "bytes sent", units="B")
+        self.bytes.showGrid(x=True, y=True, alpha=0.2)
+        self.bytes.addLegend(offset=(10, 10))
+        options = {"clipToView": True, "autoDownsample": True, "skipFiniteCheck": True}
+        self._curves = {
+            d: self.bytes.plot(
+                [],
+                [],
+                pen=pg.mkPen(palette.stripe(d), width=2),
+                stepMode=None,
+                name="client → server" if d == "c2s" else "server → client",
+                **options,
+            )
+            for d in ("c2s", "s2c")
+        }
+        self._boundaries = {
+            d: self.bytes.plot(
+                [],
+                [],
+                connect="pairs",
+                pen=pg.mkPen(
+                    QColor(palette.stripe(d).red(), palette.stripe(d).green(), palette.stripe(d).blue(), 90),
+                    width=1,
+                ),
+            )
+            for d in ("c2s", "s2c")
+        }
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.timeline, 1)
+        layout.addWidget(self.bytes, 1)
+        self._timeline = stats.session_timeline([])
+        self.timeline.scene().sigMouseClicked.connect(self._clicked)
+
+    @property
+    def base_ns(self) -> int:
+        """Time zero of both plots (the first packet of the capture)."""
+        return self._timeline.base_ns
+
+    def set_sessions(self, sessions: Sequence[TcpSession]) -> None:
+        """Redraw the timeline for ``sessions``."""
+        t = stats.session_timeline(sessions)
+        self._timeline = t
+        width = np.maximum(t.end - t.start, 1e-4)
+        brushes = [STATE_COLOURS[stats.STATES[i]] for i in t.state]
+        self._bars.setOpts(
+            x0=t.start,
+            width=width,
+            y=t.ids.astype(float),
+            height=0.7,
+            brushes=brushes,
+            pens=[self._pg.mkPen(None)] * len(brushes),
+        )
+
+    def mark_session(self, session_id: int | None) -> None:
+        """Outline the bar of the selected session."""
+        t = self._timeline
+        hits = np.nonzero(t.ids == session_id)[0] if session_id is not None else []
+        if len(hits):
+            i = int(hits[0])
+            self._chosen.setOpts(
+                x0=[t.start[i]],
+                width=[max(t.end[i] - t.start[i], 1e-4)],
+                y=[float(t.ids[i])],
+                height=0.95,
+                brush=None,
+            )
+        else:
+            self._chosen.setOpts(x0=[], width=[], y=[], height=0.95)
+
+    def show_session(self, session: TcpSession | None, monologues: Sequence[Monologue]) -> None:
+        """Plot the cumulative bytes of each direction and the monologue starts."""
+        self.mark_session(session.id if session else None)
+        if session is None:
+            for item in (*self._curves.values(), *self._boundaries.values()):
+                item.setData([], [])
+            self.bytes.setTitle("Bytes over time (select a session)")
+            return
+        base = self.base_ns or session.first_ts_ns
+        top = 1
+        for d, curve in self._curves.items():
+            series = stats.bytes_over_time(session, d, base)
+            x = np.concatenate(([session.first_ts_ns / 1e9 - base / 1e9], series.seconds))
+            y = np.concatenate(([0], series.cumulative))
+            curve.setData(x, y)
+            top = max(top, int(y[-1]))
+        for d, item in self._boundaries.items():
+            chosen = [m for m in monologues if m.direction == d][:MAX_BOUNDARY_LINES]
+            starts = stats.monologue_starts(chosen, base)
+            item.setData(np.repeat(starts, 2), np.tile([0.0, float(top)], len(starts)))
+        self.bytes.setTitle(f"Bytes over time, session {session.id} (lines: monologue starts)")
+        self.bytes.enableAutoRange()
+
+    def _clicked(self, event: Any) -> None:
+        vb = self.timeline.getPlotItem().getViewBox()
+        if not vb.sceneBoundingRect().contains(event.scenePos()):
+            return
+        point: QPointF = vb.mapSceneToView(event.scenePos())
+        t = self._timeline
+        if not len(t.ids):
+            return
+        rows = np.nonzero(np.abs(t.ids - point.y()) <= 0.5)[0]
+        if not len(rows):
+            return
+        i = int(rows[0])
+        slack = (vb.viewRange()[0][1] - vb.viewRange()[0][0]) * 0.01
+        if t.start[i] - slack <= point.x() <= t.end[i] + slack:
+            self.session_clicked.emit(int(t.ids[i]))

@@ -1,0 +1,140 @@
+"""Hex and text views, find, shortcuts, remembered state."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QGuiApplication
+
+from monoview.gui.actions import ACTIONS
+from monoview.gui.mainwindow import MainWindow
+from monoview.gui.search import PatternError, parse_pattern
+from monoview.gui.settings import Settings
+from monoview.gui.views.blob import Blob, Span
+from monoview.gui.views.hexview import HexView
+from monoview.gui.views.textview import TextView
+from tests.gui.conftest import capture, load
+
+
+def test_no_two_actions_share_a_shortcut(qapp) -> None:  # keyBindings needs a QGuiApplication
+    keys = Counter(seq.toString() for spec in ACTIONS for seq in spec.key_sequences())
+    assert keys and all(count == 1 for count in keys.values()), keys
+    assert len({spec.id for spec in ACTIONS}) == len(ACTIONS)
+
+
+def test_every_action_has_a_slot(window: MainWindow) -> None:
+    for spec in ACTIONS:
+        assert callable(getattr(window, spec.slot)), spec.id
+    assert window.actions_by_id["open"].shortcuts()
+
+
+def test_hex_view_paints_only_what_it_needs(qtbot) -> None:
+    view = HexView()
+    qtbot.addWidget(view)
+    view.resize(700, 300)
+    view.show()
+    data = bytes(range(256)) * 200_000  # 51 MB
+    view.set_blob(Blob("big", data))
+    assert view.verticalScrollBar().maximum() > 3_000_000
+    view.verticalScrollBar().setValue(view.verticalScrollBar().maximum())
+    view.grab()  # paints without touching the other 3 million rows
+    view.select(len(data) - 16, len(data))
+    view.copy()
+    assert QGuiApplication.clipboard().text() == bytes(range(240, 256)).hex(" ")
+
+
+def test_selection_in_hex_shows_in_text_and_back(qtbot) -> None:
+    hexview, text = HexView(), TextView("ascii")
+    for widget in (hexview, text):
+        qtbot.addWidget(widget)
+    data = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n\x00\x01binary"
+    blob = Blob("t", data, (Span(0, len(data), "c2s", None),))  # type: ignore[arg-type]
+    hexview.set_blob(blob)
+    text.set_blob(blob)
+    hexview.selection_changed.connect(text.select)
+    text.selection_changed.connect(hexview.select)
+    hexview.select(16, 23)
+    hexview.selection_changed.emit(16, 23)
+    assert text.editor.textCursor().selectedText() == "Host: x"
+    cursor = text.editor.textCursor()
+    start = text.editor.toPlainText().index("\\x00")
+    cursor.setPosition(start)
+    cursor.setPosition(start + 8, cursor.MoveMode.KeepAnchor)
+    text.editor.setTextCursor(cursor)
+    assert hexview.selection() == (data.index(b"\x00"), data.index(b"\x00") + 2)
+
+
+def test_text_view_encodings(qtbot) -> None:
+    text = TextView("utf-8")
+    qtbot.addWidget(text)
+    text.set_blob(Blob("t", "héllo\x07".encode()))
+    assert text.editor.toPlainText() == "héllo\\x07"
+    text.encoding.setCurrentIndex(text.encoding.findData("ascii"))
+    assert text.editor.toPlainText() == "h\\xc3\\xa9llo\\x07"
+
+
+def test_find_text_and_hex_in_the_conversation(qtbot, window: MainWindow) -> None:
+    load(qtbot, window, capture("http_keepalive.pcap"))
+    window.select_session(1)
+    pattern = b"HTTP/1.1 404"  # the sixth request is answered 404 (captures/lab/README.md)
+    position = window.find(pattern)
+    assert position >= 0
+    monologue = window.conversation.current_monologue()
+    assert monologue is not None and monologue.direction == "s2c" and pattern in monologue.data()
+    start, end = window.hex.selection()
+    assert window.hex.blob.data[start:end] == pattern
+    assert (
+        window.find(parse_pattern("48 54 54 50 2f 31 2e 31 20 34 30 34", hex_mode=True)) == position
+    )  # wraps
+    assert window.find(b"no such bytes anywhere") == -1
+    assert window.find_bar.status.text() == "Not found"
+
+
+def test_find_bar_shortcuts(qtbot, window: MainWindow) -> None:
+    load(qtbot, window, capture("http_keepalive.pcap"))
+    window.select_session(1)
+    window.activateWindow()
+    qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert window.find_bar.isVisible() and window.find_bar.pattern.hasFocus()
+    qtbot.keyClicks(window.find_bar.pattern, "content-type")
+    qtbot.keyClick(window.find_bar.pattern, Qt.Key.Key_Return)
+    first = window._find_pos
+    assert first >= 0
+    qtbot.keyClick(window, Qt.Key.Key_F3)
+    assert window._find_pos > first
+    qtbot.keyClick(window, Qt.Key.Key_F3, Qt.KeyboardModifier.ShiftModifier)
+    assert window._find_pos == first
+    qtbot.keyClick(window.find_bar.pattern, Qt.Key.Key_Escape)
+    assert not window.find_bar.isVisible()
+
+
+def test_bad_hex_pattern_is_explained() -> None:
+    with pytest.raises(PatternError, match="hex"):
+        parse_pattern("4g", hex_mode=True)
+
+
+def test_state_is_remembered(qtbot, tmp_path: Path) -> None:
+    path = tmp_path / "state.ini"
+    first = MainWindow(Settings(QSettings(str(path), QSettings.Format.IniFormat)))
+    qtbot.addWidget(first)
+    first.resize(711, 577)  # the offscreen screen is 800x800
+    first.show()
+    with qtbot.waitSignal(first.load_finished, timeout=30_000):
+        first.open_path(capture("chatter.pcap"))
+    first.main_splitter.setSizes([250, 450])
+    remembered = first.main_splitter.sizes()[0]
+    first.settings.export_format = "hex"
+    first.close()
+    second = MainWindow(Settings(QSettings(str(path), QSettings.Format.IniFormat)))
+    qtbot.addWidget(second)
+    second.show()
+    assert second.size().width() == 711
+    assert second.settings.recent_files == [str(capture("chatter.pcap").resolve())]
+    assert second.settings.export_format == "hex"
+    with qtbot.waitSignal(second.load_finished, timeout=30_000):
+        second.open_path(second.settings.recent_files[0])
+    qtbot.waitUntil(lambda: abs(second.main_splitter.sizes()[0] - remembered) <= 5, timeout=3000)
+    second.close()
