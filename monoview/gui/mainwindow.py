@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QStackedWidget,
+    QStyle,
     QTabWidget,
     QToolBar,
     QTreeView,
@@ -53,7 +54,7 @@ from monoview.gui.exporting import clashes, run_export
 from monoview.gui.icons import app_icon, sample_capture
 from monoview.gui.models.format import human_size
 from monoview.gui.models.session_filter import SessionFilterProxy
-from monoview.gui.models.session_tree import COL_CLIENT, COL_ID, COL_SERVER, COL_STATUS, SessionTreeModel
+from monoview.gui.models.session_tree import COL_ID, COL_SERVER, COL_STATUS, SessionTreeModel
 from monoview.gui.search import Searcher
 from monoview.gui.settings import Settings
 from monoview.gui.views.blob import EMPTY, Blob, direction_blob, monologue_blob, session_blob
@@ -74,6 +75,16 @@ SCOPES: Final = (
 )
 CAPTURE_FILTER: Final = "Captures (*.pcap *.pcapng *.cap *.dmp *.pcap.* *.pcapng.*);;All files (*)"
 PAGE_WELCOME, PAGE_CAPTURE = 0, 1
+# ID, client, server, start, duration, packets, bytes c->s, bytes s->c (status stretches)
+COLUMN_WIDTHS: Final = (76, 145, 135, 112, 86, 62, 84, 84)
+SP = QStyle.StandardPixmap
+TOOLBAR_ICONS: Final = {
+    "open": SP.SP_DialogOpenButton,
+    "export_monologue": SP.SP_DialogSaveButton,
+    "find": SP.SP_FileDialogContentsView,
+    "toggle_plots": SP.SP_FileDialogDetailedView,
+    "cancel_load": SP.SP_BrowserStop,
+}
 SHUTDOWN_MS: Final = 5000
 BATCH_APPLY_MS: Final = 80
 
@@ -160,14 +171,17 @@ class MainWindow(QMainWindow):
         self.tree.header().setSortIndicatorShown(True)
         self.tree.header().setSortIndicator(COL_ID, Qt.SortOrder.AscendingOrder)
         self.tree.setUniformRowHeights(True)
+        self.tree.setIndentation(14)
         self.tree.setAlternatingRowColors(True)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         header = self.tree.header()
         header.setStretchLastSection(True)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, width in ((COL_ID, 78), (COL_CLIENT, 170), (COL_SERVER, 150), (COL_STATUS, 160)):
+        for column, width in enumerate(COLUMN_WIDTHS):
             self.tree.setColumnWidth(column, width)
+        self.tree.setColumnWidth(COL_STATUS, 170)
+        header.moveSection(COL_STATUS, COL_SERVER + 1)  # completeness next to the addresses, in view
         self.filter_edit = QLineEdit(self)
         self.filter_edit.setObjectName("filter")
         self.filter_edit.setPlaceholderText("Filter: address, :port or payload text (Ctrl+L)")
@@ -237,7 +251,7 @@ class MainWindow(QMainWindow):
         self.main_splitter.addWidget(self.right_splitter)
         self.main_splitter.setStretchFactor(0, 2)
         self.main_splitter.setStretchFactor(1, 3)
-        self.main_splitter.setSizes([560, 840])
+        self.main_splitter.setSizes([640, 760])
 
         self.message_bar = MessageBar(self)
         self.welcome = WelcomePage(self)
@@ -279,7 +293,10 @@ class MainWindow(QMainWindow):
         toolbar = QToolBar("Main", self)
         toolbar.setObjectName("main_toolbar")
         toolbar.setMovable(False)
-        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        style = self.style()
+        for key, pixmap in TOOLBAR_ICONS.items():
+            self.actions_by_id[key].setIcon(style.standardIcon(pixmap))
         for spec in ACTIONS:
             if spec.toolbar:
                 toolbar.addAction(self.actions_by_id[spec.id])
@@ -856,6 +873,7 @@ class MainWindow(QMainWindow):
 
             self.plots = PlotsView(self.plots_dock)
             self.plots_dock.setWidget(self.plots)
+            self.resizeDocks([self.plots_dock], [max(220, self.height() // 3)], Qt.Orientation.Vertical)
             self.plots.session_clicked.connect(self.select_session)
             self.plots.set_sessions(self.tree_model.sessions)
             session = self.current_session

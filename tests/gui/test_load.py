@@ -139,3 +139,34 @@ def test_filter_by_port_and_by_payload(qtbot, window: MainWindow) -> None:
     assert session is not None and session.client.port == port
     window.filter_edit.setText("")
     qtbot.waitUntil(lambda: window.proxy.rowCount() == len(streams), timeout=3000)
+
+
+def test_dropping_a_file_opens_it(qtbot, window: MainWindow) -> None:
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(capture("http_keepalive.pcap")))])
+    event = QDropEvent(
+        QPointF(10, 10),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    with qtbot.waitSignal(window.load_finished, timeout=LOAD_TIMEOUT_MS):
+        window.dropEvent(event)
+    assert window.windowTitle().startswith("http_keepalive.pcap")
+    assert len(window.tree_model.sessions) == len(oracle("http_keepalive.pcap")["streams"])
+
+
+def test_recent_files_menu_reopens(qtbot, window: MainWindow) -> None:
+    load(qtbot, window, capture("http_keepalive.pcap"))
+    window.close_capture()
+    assert window.stack.currentIndex() == PAGE_WELCOME
+    window._fill_recent_menu()
+    first = window.recent_menu.actions()[0]
+    assert "http_keepalive.pcap" in first.text()
+    with qtbot.waitSignal(window.load_finished, timeout=LOAD_TIMEOUT_MS):
+        first.trigger()
+    assert window.stack.currentIndex() == PAGE_CAPTURE

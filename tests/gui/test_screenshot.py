@@ -29,8 +29,8 @@ def test_screenshot_of_a_session(qapp, tmp_path: Path) -> None:
     image = QImage(str(out))
     assert (image.width(), image.height()) == (1000, 700)
     # the conversation pane painted both sides' colours, not an empty window
-    assert colour_count(image, palette.CLIENT_BG) > 200
-    assert colour_count(image, palette.SERVER_BG) > 200
+    assert colour_count(image, palette.CLIENT_BG) > 50
+    assert colour_count(image, palette.SERVER_BG) > 50
 
 
 def test_screenshot_of_an_unknown_session_fails(qapp, tmp_path: Path) -> None:

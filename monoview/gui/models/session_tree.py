@@ -14,10 +14,11 @@ Index layout: a session row has internal id 0; a monologue row has internal id
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import cache
 from typing import Any, Final
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 
 from monoview.core.analyse import Batch
 from monoview.core.tcp.monologue import Monologue
@@ -217,7 +218,7 @@ class SessionTreeModel(QAbstractItemModel):
         if role == Qt.ItemDataRole.TextAlignmentRole and column in NUMERIC:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.DecorationRole and column == COL_STATUS:
-            return HEALTH_COLOURS[fmt.session_health(s)]
+            return _health_icon(fmt.session_health(s))
         if role == Qt.ItemDataRole.ToolTipRole:
             return (
                 f"Session {s.id}: {s.key}\nstarted {fmt.date_time(s.first_ts_ns)}\n"
@@ -303,6 +304,20 @@ class SessionTreeModel(QAbstractItemModel):
             return fmt.size(m.length) if m.direction == "s2c" else ""
         gaps = m.gaps()
         return f"{sum(g.length for g in gaps):,} bytes missing" if gaps else ""
+
+
+@cache
+def _health_icon(health: str) -> QIcon:
+    """A filled circle in the colour of ``health`` (made once per colour)."""
+    pixmap = QPixmap(12, 12)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(HEALTH_COLOURS[health])
+    painter.drawEllipse(1, 1, 10, 10)
+    painter.end()
+    return QIcon(pixmap)
 
 
 def _runs(rows: list[int]) -> list[tuple[int, int]]:

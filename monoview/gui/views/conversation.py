@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QBrush, QFont, QFontMetrics, QPainter, QPen
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QListView,
@@ -290,6 +290,21 @@ class MonologueDelegate(QStyledItemDelegate):
         finally:
             painter.restore()
 
+    @staticmethod
+    def _badges(item: MonologueItem) -> list[tuple[str, QColor]]:
+        """Coloured labels at the right of a header: missing bytes, conflicts."""
+        badges = []
+        gaps = item.monologue.gaps()
+        if gaps:
+            badges.append((f"{sum(g.length for g in gaps):,} bytes missing", palette.GAP_MARK))
+        if item.conflicts:
+            plural = "s" if item.conflicts > 1 else ""
+            badges.append((f"⚠ {item.conflicts} conflicting retransmission{plural}", palette.CONFLICT))
+        return badges
+
+    def _badges_width(self, item: MonologueItem, metrics: QFontMetrics) -> int:
+        return sum(metrics.horizontalAdvance(text) + 18 for text, _c in self._badges(item))
+
     def _paint_gap(self, painter: QPainter, rect: QRect, item: GapItem, option: QStyleOptionViewItem) -> None:
         band = rect.adjusted(4, 2, -4, -2)
         painter.fillRect(band, palette.GAP_BG)
@@ -326,18 +341,15 @@ class MonologueDelegate(QStyledItemDelegate):
         painter.setPen(palette.foreground(direction))
         x = block.left() + 10
         header_rect = QRect(x, block.top() + 3, block.width() - 16, header_h)
-        painter.drawText(
-            header_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, header_text(item)
+        header_metrics = QFontMetrics(header_font)
+        header_line = header_metrics.elidedText(
+            header_text(item),
+            Qt.TextElideMode.ElideRight,
+            header_rect.width() - self._badges_width(item, header_metrics),
         )
-        badges = []
-        gaps = [g for g in item.monologue.gaps()]
-        if gaps:
-            badges.append((f"{sum(g.length for g in gaps):,} bytes missing", palette.GAP_MARK))
-        if item.conflicts:
-            plural = "s" if item.conflicts > 1 else ""
-            badges.append((f"⚠ {item.conflicts} conflicting retransmission{plural}", palette.CONFLICT))
+        painter.drawText(header_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, header_line)
         right = header_rect.right()
-        for text, colour in badges:
+        for text, colour in self._badges(item):
             w = QFontMetrics(header_font).horizontalAdvance(text) + 12
             badge = QRect(right - w, header_rect.top(), w, header_h)
             painter.fillRect(badge, colour)

@@ -50,11 +50,16 @@ class PlotsView(QWidget):
         pg = _pyqtgraph()
         self._pg = pg
         self.setObjectName("plots")
-        self.timeline = pg.PlotWidget(title="Sessions over time (click a bar to select it)")
+        key = "  ".join(
+            f'<span style="color:{c.name()}">■</span>&nbsp;{state}' for state, c in STATE_COLOURS.items()
+        )
+        self.timeline = pg.PlotWidget(
+            title=f"Sessions over time (click one to select it)&nbsp;&nbsp;&nbsp;{key}"
+        )
         self.timeline.setLabel("bottom", "time since first packet", units="s")
         self.timeline.setLabel("left", "session")
         self.timeline.invertY(True)
-        self.timeline.showGrid(x=True, y=False, alpha=0.2)
+        self.timeline.showGrid(x=False, y=False)
         self.timeline.setMouseEnabled(x=True, y=True)
         self._bars = pg.BarGraphItem(x0=[], width=[], y=[], height=0.7)
         self._chosen = pg.BarGraphItem(
@@ -62,9 +67,7 @@ class PlotsView(QWidget):
         )
         self.timeline.addItem(self._bars)
         self.timeline.addItem(self._chosen)
-        legend = self.timeline.addLegend(offset=(-10, 10))
-        for state, colour in STATE_COLOURS.items():
-            legend.addItem(pg.BarGraphItem(x=[0], height=[0], width=0, brush=colour), state)
+        self._marked: int | None = None
         self.bytes = pg.PlotWidget(title="Bytes over time")
         self.bytes.setLabel("bottom", "time since first packet", units="s")
         self.bytes.setLabel("left", "bytes sent", units="B")
@@ -110,19 +113,31 @@ class PlotsView(QWidget):
         """Redraw the timeline for ``sessions``."""
         t = stats.session_timeline(sessions)
         self._timeline = t
-        width = np.maximum(t.end - t.start, 1e-4)
+        span = float(t.end.max() - t.start.min()) if len(t.ids) else 1.0
+        width = np.maximum(t.end - t.start, max(span * 0.003, 1e-6))  # keep short sessions visible
         brushes = [STATE_COLOURS[stats.STATES[i]] for i in t.state]
         self._bars.setOpts(
             x0=t.start,
             width=width,
             y=t.ids.astype(float),
             height=0.7,
-            brushes=brushes,
-            pens=[self._pg.mkPen(None)] * len(brushes),
+            brushes=brushes or None,  # an empty list trips pyqtgraph 0.14's colour update
+            pen=self._pg.mkPen(None),
         )
+        self._label_sessions(t.ids.tolist())
+        self.mark_session(self._marked)
+
+    def _label_sessions(self, ids: list[int]) -> None:
+        """Whole session numbers on the left axis (pyqtgraph would show 1.5 for two sessions)."""
+        axis = self.timeline.getAxis("left")
+        if len(ids) <= 40:
+            axis.setTicks([[(float(i), str(i)) for i in ids]])
+        else:
+            axis.setTicks(None)
 
     def mark_session(self, session_id: int | None) -> None:
         """Outline the bar of the selected session."""
+        self._marked = session_id
         t = self._timeline
         hits = np.nonzero(t.ids == session_id)[0] if session_id is not None else []
         if len(hits):
@@ -149,9 +164,10 @@ class PlotsView(QWidget):
         top = 1
         for d, curve in self._curves.items():
             series = stats.bytes_over_time(session, d, base)
-            x = np.concatenate(([session.first_ts_ns / 1e9 - base / 1e9], series.seconds))
+            x = np.concatenate(([(session.first_ts_ns - base) / 1e9], series.seconds))
             y = np.concatenate(([0], series.cumulative))
-            curve.setData(x, y)
+            # a staircase: the total only changes when a packet is captured
+            curve.setData(np.repeat(x, 2)[1:], np.repeat(y, 2)[:-1])
             top = max(top, int(y[-1]))
         for d, item in self._boundaries.items():
             chosen = [m for m in monologues if m.direction == d][:MAX_BOUNDARY_LINES]
