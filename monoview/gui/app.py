@@ -44,6 +44,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument(
         "--view", choices=("hex", "text"), default="hex", help="with --screenshot: which detail view to show"
     )
+    parser.add_argument(
+        "--scope",
+        choices=("monologue", "c2s", "s2c", "session"),
+        default="monologue",
+        help="with --screenshot: which bytes the hex/text view shows",
+    )
     parser.add_argument("--plots", action="store_true", help="with --screenshot: show the plots")
     parser.add_argument(
         "--size",
@@ -106,6 +112,7 @@ def take_screenshot(window: MainWindow, args: argparse.Namespace) -> int:
             monologues = window.conversation.conversation.monologues()
             if 0 <= args.monologue < len(monologues):
                 window.select_monologue(monologues[args.monologue])
+    window.scope.setCurrentIndex(max(0, window.scope.findData(args.scope)))
     if args.view == "text":
         window.show_text()
     settle()

@@ -546,11 +546,12 @@ class MainWindow(QMainWindow):
         self._hide_progress()
         n = len(self.tree_model.sessions)
         if batch.error:
-            self.message_bar.show_message(
-                f"{batch.error}. The {n:,} session{'s' if n != 1 else ''} read before the damage "
-                "are shown and can be exported.",
-                "error",
+            kept = (
+                "The session read before the damage is"
+                if n == 1
+                else f"The {n:,} sessions read before it are"
             )
+            self.message_bar.show_message(f"{batch.error}. {kept} shown and can be exported.", "error")
         elif batch.cancelled:
             self.message_bar.show_message(
                 f"Loading was stopped. Showing the {n:,} sessions read so far "

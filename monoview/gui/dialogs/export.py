@@ -119,6 +119,7 @@ class ExportDialog(QDialog):
         form.addRow("&Format:", self.fmt)
         form.addRow("&Missing bytes:", self.gaps)
         self.target_label = QLabel(self)
+        self.target_label.setBuddy(self.target)
         form.addRow(self.target_label, row)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel

@@ -8,14 +8,18 @@ from __future__ import annotations
 
 from typing import Final
 
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QStyle, QToolButton, QWidget
 
 STYLES: Final = {
     "error": ("#fbe3e4", "#cf222e", "#6e1015"),
     "warning": ("#fff4d6", "#d4a72c", "#5c4400"),
     "info": ("#e6f0fb", "#5590d9", "#0b3563"),
 }
-ICONS: Final = {"error": "⛔", "warning": "⚠", "info": "ℹ"}
+ICONS: Final = {
+    "error": QStyle.StandardPixmap.SP_MessageBoxCritical,
+    "warning": QStyle.StandardPixmap.SP_MessageBoxWarning,
+    "info": QStyle.StandardPixmap.SP_MessageBoxInformation,
+}
 
 
 class MessageBar(QFrame):
@@ -24,6 +28,7 @@ class MessageBar(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("message_bar")
+        self.icon = QLabel(self)
         self.label = QLabel(self)
         self.label.setObjectName("message_text")
         self.label.setWordWrap(True)
@@ -35,6 +40,7 @@ class MessageBar(QFrame):
         close.clicked.connect(self.hide)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(10, 6, 6, 6)
+        layout.addWidget(self.icon)
         layout.addWidget(self.label, 1)
         layout.addWidget(close)
         self.level = ""
@@ -42,8 +48,8 @@ class MessageBar(QFrame):
 
     @property
     def text(self) -> str:
-        """The message shown (without the icon)."""
-        return self.label.text().partition("  ")[2]
+        """The message shown."""
+        return self.label.text()
 
     def show_message(self, text: str, level: str = "error") -> None:
         """Show ``text``; ``level`` is ``error``, ``warning`` or ``info``."""
@@ -53,5 +59,6 @@ class MessageBar(QFrame):
             f"#message_bar {{ background: {background}; border: 1px solid {border}; border-radius: 3px; }}"
             f"#message_text {{ color: {foreground}; }}"
         )
-        self.label.setText(f"{ICONS[level]}  {text}")
+        self.icon.setPixmap(self.style().standardIcon(ICONS[level]).pixmap(18, 18))
+        self.label.setText(text)
         self.show()
