@@ -135,6 +135,7 @@ class MainWindow(QMainWindow):
         self._blob = EMPTY
         self._pending_text_selection: tuple[int, int] | None = None
         self._splitters_restored = False
+        self._tree_follows = True
         self._pending_batches: list[Batch] = []
         self._batch_timer = QTimer(self)
         self._batch_timer.setSingleShot(True)
@@ -518,7 +519,7 @@ class MainWindow(QMainWindow):
                 self.conversation.conversation.append(mine)
                 self._session_blob = None
                 if self.conversation.currentIndex().row() < 0:
-                    self.conversation.show_monologue(mine[0])
+                    self._show_quietly(mine[0])
             if any(s is session for s in batch.ended):
                 self.conversation.conversation.finish()
         elif batch.new_sessions and not self.tree.currentIndex().isValid():
@@ -669,7 +670,19 @@ class MainWindow(QMainWindow):
         elif self.conversation.current_monologue() is None:
             first = self.conversation.conversation.monologues()[:1]
             if first:
-                self.conversation.show_monologue(first[0])
+                self._show_quietly(first[0])
+
+    def _show_quietly(self, monologue: Monologue) -> None:
+        """Make a monologue current in the conversation, leaving the tree's selection alone.
+
+        Selecting a session shows its first monologue below, but the tree
+        stays on the session row instead of jumping into (and expanding) it.
+        """
+        self._tree_follows = False
+        try:
+            self.conversation.show_monologue(monologue)
+        finally:
+            self._tree_follows = True
 
     def _show_session(self, session: TcpSession) -> None:
         self.current_session = session
@@ -689,7 +702,7 @@ class MainWindow(QMainWindow):
 
     def _monologue_activated(self, monologue: Monologue) -> None:
         index = self.proxy.mapFromSource(self.tree_model.monologue_index(monologue))
-        if index.isValid() and self.tree.currentIndex() != index:
+        if self._tree_follows and index.isValid() and self.tree.currentIndex() != index:
             self.tree.expand(index.parent())
             self.tree.selectionModel().setCurrentIndex(
                 index,
