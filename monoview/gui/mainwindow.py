@@ -336,7 +336,7 @@ class MainWindow(QMainWindow):
         self.hex.selection_changed.connect(self._hex_selected)
         self.text.selection_changed.connect(self._text_selected)
         self.text.encoding_changed.connect(self._encoding_changed)
-        self.find_bar.find_requested.connect(self.find)
+        self.find_bar.find_requested.connect(self.find_bytes)
         self.cancel_button.clicked.connect(self.cancel_load)
         self.welcome.open_requested.connect(self.open_dialog)
         self.welcome.sample_requested.connect(self.open_sample)
@@ -847,7 +847,7 @@ class MainWindow(QMainWindow):
         self.find_bar.show()
         self.find_bar.request(forward)
 
-    def find(self, pattern: bytes, forward: bool = True, case_sensitive: bool = False) -> int:
+    def find_bytes(self, pattern: bytes, forward: bool = True, case_sensitive: bool = False) -> int:
         """Select the next match of ``pattern`` in the conversation; its session-blob position or -1."""
         blob = self.session_blob()
         if not blob.size:
@@ -1006,7 +1006,12 @@ class MainWindow(QMainWindow):
         dialog.setMinimumDuration(400)
         dialog.setWindowModality(Qt.WindowModality.WindowModal)
         relay = _ProgressRelay(self)
-        relay.progressed.connect(lambda done, total: (dialog.setMaximum(total), dialog.setValue(done)))
+
+        def show_progress(done: int, total: int) -> None:
+            dialog.setMaximum(total)
+            dialog.setValue(done)
+
+        relay.progressed.connect(show_progress)
 
         def work(cancelled: threading.Event) -> dict[str, Any]:
             return run_export(request, analysis, sessions, monologues, relay.progressed.emit, cancelled)

@@ -80,16 +80,16 @@ def test_find_text_and_hex_in_the_conversation(qtbot, window: MainWindow) -> Non
     load(qtbot, window, capture("http_keepalive.pcap"))
     window.select_session(1)
     pattern = b"HTTP/1.1 404"  # the sixth request is answered 404 (captures/lab/README.md)
-    position = window.find(pattern)
+    position = window.find_bytes(pattern)
     assert position >= 0
     monologue = window.conversation.current_monologue()
     assert monologue is not None and monologue.direction == "s2c" and pattern in monologue.data()
     start, end = window.hex.selection()
     assert window.hex.blob.data[start:end] == pattern
     assert (
-        window.find(parse_pattern("48 54 54 50 2f 31 2e 31 20 34 30 34", hex_mode=True)) == position
+        window.find_bytes(parse_pattern("48 54 54 50 2f 31 2e 31 20 34 30 34", hex_mode=True)) == position
     )  # wraps
-    assert window.find(b"no such bytes anywhere") == -1
+    assert window.find_bytes(b"no such bytes anywhere") == -1
     assert window.find_bar.status.text() == "Not found"
 
 

@@ -136,7 +136,7 @@ class ExportDialog(QDialog):
     def is_folder(self) -> bool:
         """Whether the current choices write a folder."""
         if self.kind is ExportKind.SESSION:
-            return self.part.currentData() == "all"
+            return bool(self.part.currentData() == "all")
         return self._folder
 
     def _update_target(self) -> None:

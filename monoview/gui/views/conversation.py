@@ -259,14 +259,14 @@ class MonologueDelegate(QStyledItemDelegate):
         self.line_height = self._mono_metrics.height()
 
     def _header_font(self, option: QStyleOptionViewItem) -> QFont:
-        font = QFont(option.font)  # type: ignore[attr-defined]
+        font = QFont(option.font)
         font.setBold(True)
         return font
 
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
         """Override QStyledItemDelegate::sizeHint."""
         item = index.data(ITEM_ROLE)
-        width = option.rect.width()  # type: ignore[attr-defined]
+        width = option.rect.width()
         header = QFontMetrics(self._header_font(option)).height()
         if isinstance(item, GapItem):
             return QSize(width, header + 10)
@@ -278,7 +278,7 @@ class MonologueDelegate(QStyledItemDelegate):
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
         """Override QStyledItemDelegate::paint."""
         item = index.data(ITEM_ROLE)
-        rect: QRect = option.rect  # type: ignore[attr-defined]
+        rect: QRect = option.rect
         painter.save()
         try:
             if isinstance(item, GapItem):
@@ -310,7 +310,7 @@ class MonologueDelegate(QStyledItemDelegate):
         painter.fillRect(band, palette.GAP_BG)
         painter.fillRect(band, QBrush(palette.GAP_FG.lighter(170), Qt.BrushStyle.BDiagPattern))
         painter.setPen(palette.GAP_MARK)
-        font = QFont(option.font)  # type: ignore[attr-defined]
+        font = QFont(option.font)
         font.setItalic(True)
         painter.setFont(font)
         painter.drawText(
@@ -330,9 +330,9 @@ class MonologueDelegate(QStyledItemDelegate):
         block = rect.adjusted(4 + indent, 2, -4 - (SERVER_INDENT - indent), -2)
         painter.fillRect(block, palette.background(direction))
         painter.fillRect(QRect(block.left(), block.top(), 4, block.height()), palette.stripe(direction))
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)  # type: ignore[attr-defined]
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
         if selected:
-            pen = QPen(option.palette.highlight().color(), 2)  # type: ignore[attr-defined]
+            pen = QPen(option.palette.highlight().color(), 2)
             painter.setPen(pen)
             painter.drawRect(block.adjusted(1, 1, -1, -1))
         header_font = self._header_font(option)

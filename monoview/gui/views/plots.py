@@ -139,7 +139,7 @@ class PlotsView(QWidget):
         """Outline the bar of the selected session."""
         self._marked = session_id
         t = self._timeline
-        hits = np.nonzero(t.ids == session_id)[0] if session_id is not None else []
+        hits: list[int] = np.nonzero(t.ids == session_id)[0].tolist() if session_id is not None else []
         if len(hits):
             i = int(hits[0])
             self._chosen.setOpts(

@@ -123,11 +123,11 @@ class TextView(QWidget):
             cursor.setPosition(self._map.char_of(span.start))
             cursor.setPosition(self._map.char_of(min(span.end, limit)), QTextCursor.MoveMode.KeepAnchor)
             extra = QTextEdit.ExtraSelection()
-            extra.cursor = cursor  # type: ignore[misc]
+            extra.cursor = cursor
             fmt = QTextCharFormat()
             fmt.setForeground(palette.foreground(span.direction))
             fmt.setBackground(palette.background(span.direction))
-            extra.format = fmt  # type: ignore[misc]
+            extra.format = fmt
             selections.append(extra)
         self.editor.setExtraSelections(selections)
 

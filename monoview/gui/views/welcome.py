@@ -81,8 +81,9 @@ class WelcomePage(QWidget):
         """List up to five recent captures as links."""
         while self.recent_box.count():
             item = self.recent_box.takeAt(0)
-            if item.widget():
-                item.widget().deleteLater()
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
         if not files:
             return
         heading = QLabel("Recent captures", self)

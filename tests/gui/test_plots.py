@@ -1,0 +1,71 @@
+"""Plots: the numbers come from core.stats and match the oracle; clicking a bar selects a session."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from monoview.core import stats
+from monoview.core.analyse import analyse
+from monoview.gui.mainwindow import MainWindow
+from tests.gui.conftest import capture, load
+
+
+@pytest.fixture
+def keepalive_oracle() -> dict:
+    path = capture("http_keepalive.pcap")
+    return json.loads(path.with_name("http_keepalive.oracle.json").read_text())
+
+
+def test_series_end_at_the_oracle_totals(keepalive_oracle: dict) -> None:
+    analysis = analyse(capture("http_keepalive.pcap"))
+    try:
+        timeline = stats.session_timeline(analysis.sessions)
+        streams = keepalive_oracle["streams"]
+        assert timeline.ids.tolist() == list(range(1, len(streams) + 1))
+        base = int(round(min(s["first_ts_f"] for s in streams) * 1e6)) * 1000
+        assert abs(timeline.base_ns - base) < 1000
+        assert np.allclose(
+            timeline.end - timeline.start, [s["last_ts_f"] - s["first_ts_f"] for s in streams], atol=1e-6
+        )
+        for session, stream in zip(analysis.sessions, streams, strict=True):
+            for direction in ("c2s", "s2c"):
+                series = stats.bytes_over_time(session, direction, timeline.base_ns)
+                assert int(series.cumulative[-1]) == stream[direction]["len"]
+                assert np.all(np.diff(series.seconds) >= 0) and np.all(np.diff(series.cumulative) >= 0)
+            starts = stats.monologue_starts(session.monologues, timeline.base_ns)
+            assert len(starts) == len(stream["monologues"])
+    finally:
+        analysis.close()
+
+
+def test_plots_dock_follows_the_selection(qtbot, window: MainWindow) -> None:
+    load(qtbot, window, capture("http_keepalive.pcap"))
+    window.toggle_plots()
+    qtbot.waitUntil(lambda: window.plots is not None, timeout=5000)
+    plots = window.plots
+    assert len(plots._timeline.ids) == 2
+    plots.session_clicked.emit(2)  # what a click on the second bar emits
+    assert window.current_session is not None and window.current_session.id == 2
+    assert plots._marked == 2
+    c2s = plots._curves["c2s"].getData()[1]
+    assert c2s[-1] == window.current_session.stream("c2s").kept
+    window.toggle_plots()
+    assert not window.plots_dock.isVisible()
+
+
+def test_keyboard_moves_between_monologues(qtbot, window: MainWindow) -> None:
+    load(qtbot, window, capture("chatter.pcap"))
+    window.select_session(1)
+    first = window.conversation.current_monologue()
+    assert first is not None and first.index == 0
+    window.next_monologue()
+    window.next_monologue()
+    current = window.conversation.current_monologue()
+    assert current is not None and current.index == 2
+    assert window.hex.blob.data == current.data()
+    window.previous_monologue()
+    current = window.conversation.current_monologue()
+    assert current is not None and current.index == 1
