@@ -8,11 +8,12 @@ frame carries no IP (ARP, LLC, PPP control...).  ``ip_version`` is 4, 6 or 0 for
 
 from __future__ import annotations
 
+import mmap
 import struct
 from collections.abc import Callable
 from typing import Final
 
-Buffer = bytes | memoryview
+Buffer = bytes | memoryview | mmap.mmap
 LinkResult = tuple[int, int, tuple[int, ...]] | None
 LinkDecoder = Callable[[Buffer, int, int], LinkResult]
 

@@ -11,6 +11,7 @@ import struct
 from collections.abc import Iterator
 from typing import Final, NoReturn
 
+from monoview.core.capture.linktypes import Buffer
 from monoview.core.capture.records import MAX_RECORD_BYTES, Record
 from monoview.core.errors import CaptureFormatError, CaptureReadError
 
@@ -25,7 +26,7 @@ GLOBAL_HEADER_LEN: Final = 24
 RECORD_HEADER_LEN: Final = 16
 
 
-def read_pcap(buf: bytes | memoryview, name: str) -> Iterator[Record]:
+def read_pcap(buf: Buffer, name: str) -> Iterator[Record]:
     """Yield every record of a classic pcap held in ``buf`` (usually an mmap).
 
     Raises CaptureFormatError for a bad global header and CaptureReadError,
