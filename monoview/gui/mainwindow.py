@@ -413,7 +413,8 @@ class MainWindow(QMainWindow):
         """Start reading ``path``; False (with the reason shown) if it cannot be opened."""
         path = Path(path)
         try:
-            analysis = Analysis(path, listeners=[Breather()])
+            breather = Breather()
+            analysis = Analysis(path, listeners=[breather])
         except MonoviewError as exc:
             self._open_failed(path, str(exc))
             return False
@@ -428,7 +429,7 @@ class MainWindow(QMainWindow):
         self.message_bar.hide()
         self._show_capture_page()
         self.loading = True
-        self.loader = CaptureLoader(analysis, self)
+        self.loader = CaptureLoader(analysis, self, breather)
         loader = self.loader
         loader.batch_ready.connect(lambda batch: self._queue_batch(loader, batch))
         loader.failed.connect(lambda message: self._load_failed(loader, message))

@@ -17,7 +17,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 
 from monoview.core.analyse import Analysis, Batch
 from monoview.core.listener import Listener
@@ -25,6 +25,9 @@ from monoview.core.packet import TcpPacket
 
 BREATHE_EVERY_S = 0.002
 BREATHE_FOR_S = 0.0002
+BREATHE_LONG_S = 0.003
+GUI_LATE_S = 0.025
+HEARTBEAT_MS = 10
 
 
 class Breather(Listener):
@@ -35,21 +38,30 @@ class Breather(Listener):
     makes a waiting thread wait a whole switch interval (5 ms) before it forces
     a hand-over.  Hundreds of such calls per repaint then add up to a frozen
     window.  A short sleep between packets releases the GIL voluntarily, so
-    the GUI thread gets it at once; it costs the reader about a tenth of its speed.
+    the GUI thread gets it at once.  When the machine is busy the GUI thread
+    may still miss those short windows; its heartbeat (``gui_seen``, set by a
+    timer on the GUI thread) then goes stale and the reader pauses longer.
+    The reader loses about a tenth of its speed.
     """
 
     def __init__(self) -> None:
         self._count = 0
         self._last = time.perf_counter()
+        self.gui_seen = self._last
+
+    def heartbeat(self) -> None:
+        """Called on the GUI thread: it is getting its turn."""
+        self.gui_seen = time.perf_counter()
 
     def packet(self, packet: TcpPacket) -> None:
-        """Override Listener.packet: maybe pause (cheap check every 64 packets)."""
+        """Override Listener.packet: maybe pause (cheap check every 32 packets)."""
         self._count += 1
-        if self._count & 63:
+        if self._count & 31:
             return
         now = time.perf_counter()
         if now - self._last >= BREATHE_EVERY_S:
-            time.sleep(BREATHE_FOR_S)
+            starving = now - self.gui_seen > GUI_LATE_S
+            time.sleep(BREATHE_LONG_S if starving else BREATHE_FOR_S)
             self._last = time.perf_counter()
 
 
@@ -156,13 +168,21 @@ class CaptureLoader(_ThreadHost):
     batch_ready = Signal(object)
     failed = Signal(str)
 
-    def __init__(self, analysis: Analysis, parent: QObject | None = None) -> None:
+    def __init__(
+        self, analysis: Analysis, parent: QObject | None = None, breather: Breather | None = None
+    ) -> None:
         cancelled = threading.Event()
         job = _LoadJob(analysis, cancelled)
         super().__init__(job, cancelled, parent)
         self.analysis = analysis
         job.batch_ready.connect(self._relay_batch)
         job.failed.connect(self.failed)
+        self._heartbeat = QTimer(self)
+        self._heartbeat.setInterval(HEARTBEAT_MS)
+        if breather is not None:
+            self._heartbeat.timeout.connect(breather.heartbeat)
+            self._thread.started.connect(self._heartbeat.start)
+            self.finished.connect(self._heartbeat.stop)
 
     @Slot(object)
     def _relay_batch(self, batch: Batch) -> None:

@@ -113,3 +113,9 @@ def big_capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def huge_capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 60 MB generated capture with a few bulk sessions of many MB (responsiveness)."""
     return _generate(tmp_path_factory.mktemp("huge") / "y.pcap", "60M", 1000, 2, 5)
+
+
+@pytest.fixture(scope="session")
+def fifty_mb_session_capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A capture whose one bulk session carries about 54 MB."""
+    return _generate(tmp_path_factory.mktemp("bulk") / "z.pcap", "56M", 10, 1, 7)
