@@ -9,6 +9,7 @@ remembered through ``Settings``.
 
 from __future__ import annotations
 
+import gc
 import threading
 from pathlib import Path
 from typing import Any, Final
@@ -152,6 +153,10 @@ class MainWindow(QMainWindow):
         self._restore()
         self._update_title()
         self._update_enabled()
+        # Everything alive now (Qt bindings, the widgets, imported modules) lives
+        # as long as the window: take it out of the garbage collector's full
+        # passes, which otherwise walk ~90,000 objects and pause the GUI ~50 ms.
+        gc.freeze()
 
     # -- construction ---------------------------------------------------------
 

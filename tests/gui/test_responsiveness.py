@@ -24,14 +24,19 @@ class TickRecorder:
         self.last = 0.0
         self.worst_ms = 0.0
         self.ticks = 0
+        self.long_gaps: list[tuple[float, float]] = []  # (gap ms, ms since start) above 40 ms
+        self.started = 0.0
 
     def start(self) -> None:
-        self.last = time.perf_counter()
+        self.last = self.started = time.perf_counter()
         self.timer.start()
 
     def _tick(self) -> None:
         now = time.perf_counter()
-        self.worst_ms = max(self.worst_ms, (now - self.last) * 1000)
+        gap = (now - self.last) * 1000
+        self.worst_ms = max(self.worst_ms, gap)
+        if gap > 40:
+            self.long_gaps.append((round(gap, 1), round((now - self.started) * 1000)))
         self.last = now
         self.ticks += 1
 
@@ -48,8 +53,11 @@ def test_timer_never_starves_while_loading(
         assert window.open_path(huge_capture)
     load_worst = recorder.worst_ms
     biggest = max(window.tree_model.sessions, key=lambda s: s.stream("c2s").kept + s.stream("s2c").kept)
-    window.select_session(biggest.id)  # tens of MB: the conversation and hex view must open at once
+    # tens of MB: the conversation and the views must open at once (one user action at a time)
+    window.select_session(biggest.id)
+    qtbot.wait(50)
     window.show_text()
+    qtbot.wait(50)
     window.scope.setCurrentIndex(window.scope.findData("session"))
     qtbot.wait(200)
     recorder.stop()
@@ -57,7 +65,8 @@ def test_timer_never_starves_while_loading(
     print(
         f"\nworst gap between 10 ms ticks: {load_worst:.1f} ms while loading "
         f"{huge_capture.stat().st_size / 1e6:.0f} MB; {recorder.worst_ms:.1f} ms including opening "
-        f"session {biggest.id} ({size / 1e6:.1f} MB); {recorder.ticks} ticks"
+        f"session {biggest.id} ({size / 1e6:.1f} MB); {recorder.ticks} ticks; "
+        f"gaps over 40 ms (ms, at ms): {recorder.long_gaps}"
     )
     record_property("worst_tick_gap_ms_loading", round(load_worst, 1))
     record_property("worst_tick_gap_ms_total", round(recorder.worst_ms, 1))
@@ -90,7 +99,7 @@ def test_a_50_mb_session_opens_without_freezing(
     recorder.stop()
     print(
         f"\nworst gap between 10 ms ticks while opening a {size / 1e6:.1f} MB session: "
-        f"{recorder.worst_ms:.1f} ms"
+        f"{recorder.worst_ms:.1f} ms; gaps over 40 ms (ms, at ms): {recorder.long_gaps}"
     )
     record_property("worst_tick_gap_ms_50mb_session", round(recorder.worst_ms, 1))
     assert window.hex.blob.size >= size
