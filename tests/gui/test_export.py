@@ -124,3 +124,23 @@ def test_cancelling_the_dialog_writes_nothing(monkeypatch, chatter: MainWindow, 
     assert list(tmp_path.iterdir()) == [tmp_path / "monoview.ini"] or not any(
         p.name == "manifest.json" for p in tmp_path.rglob("*")
     )
+
+
+def test_export_several_monologues_into_a_folder(
+    qtbot, monkeypatch, chatter: MainWindow, expected: dict, tmp_path: Path
+) -> None:
+    out = tmp_path / "several"
+    answer_dialog(monkeypatch, ExportRequest(ExportKind.MONOLOGUES, out, Format.RAW, GapPolicy.OMIT))
+    view = chatter.conversation
+    selection = view.selectionModel()
+    for index in (3, 4, 10):
+        row = view.conversation.row_of(view.conversation.monologues()[index])
+        selection.select(view.conversation.index(row), selection.SelectionFlag.Select)
+    picked = view.selected_monologues()
+    assert {3, 4, 10} <= {m.index for m in picked}  # with the current monologue, selected too
+    result = run(qtbot, chatter, chatter.export_monologues)
+    files = sorted(out.iterdir())
+    assert len(files) == len(picked) == len(result["files"])
+    for m in picked:
+        name = f"s00001_m{m.index:05d}_{m.direction}.bin"
+        assert sha256(out / name) == expected["monologues"][m.index]["sha256"]

@@ -138,3 +138,11 @@ def test_state_is_remembered(qtbot, tmp_path: Path) -> None:
         second.open_path(second.settings.recent_files[0])
     qtbot.waitUntil(lambda: abs(second.main_splitter.sizes()[0] - remembered) <= 5, timeout=3000)
     second.close()
+
+
+def test_about_names_every_version() -> None:
+    from monoview.gui.dialogs.about import versions
+
+    names = versions()
+    assert set(names) >= {"monoview", "Python", "Qt", "PySide6", "pyqtgraph", "dpkt"}
+    assert names["PySide6"].startswith("6.11")
