@@ -10,11 +10,19 @@ and tests are made.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QEventLoop, QTimer
+from PySide6.QtCore import (
+    QCoreApplication,
+    QEventLoop,
+    QMessageLogContext,
+    QTimer,
+    QtMsgType,
+    qInstallMessageHandler,
+)
 from PySide6.QtWidgets import QApplication
 
 from monoview import __version__
@@ -123,14 +131,45 @@ def take_screenshot(window: MainWindow, args: argparse.Namespace) -> int:
     return 0
 
 
+OFFSCREEN_NOISE = "This plugin does not support propagateSizeHints"
+
+
+def _quiet_offscreen(kind: QtMsgType, context: QMessageLogContext, message: str) -> None:
+    """Qt messages to stderr, except the offscreen platform's harmless size-hint notice."""
+    if OFFSCREEN_NOISE not in message:
+        sys.stderr.write(f"{message}\n")
+
+
+def _headless() -> bool:
+    """True on a Linux machine without a display server (and no platform chosen)."""
+    return (
+        sys.platform.startswith("linux")
+        and not os.environ.get("QT_QPA_PLATFORM")
+        and not os.environ.get("DISPLAY")
+        and not os.environ.get("WAYLAND_DISPLAY")
+    )
+
+
 def main(argv: list[str]) -> int:
     """Run the GUI; ``argv`` excludes the program name."""
     args = parse_args(argv)
+    if _headless():
+        if args.screenshot is None:
+            sys.stderr.write(
+                "monoview: no display to open a window on (DISPLAY is not set). Use the headless "
+                "subcommands (monoview sessions|follow|export|trace) or --screenshot.\n"
+            )
+            return 2
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a picture needs no display
     app = make_application(argv)
     if args.screenshot is not None:
-        window = MainWindow(remember=False)
-        status = take_screenshot(window, args)
-        window.close()
+        previous = qInstallMessageHandler(_quiet_offscreen)
+        try:
+            window = MainWindow(remember=False)
+            status = take_screenshot(window, args)
+            window.close()
+        finally:
+            qInstallMessageHandler(previous)
         return status
     install_excepthook()
     window = MainWindow()

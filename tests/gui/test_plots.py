@@ -69,3 +69,23 @@ def test_keyboard_moves_between_monologues(qtbot, window: MainWindow) -> None:
     window.previous_monologue()
     current = window.conversation.current_monologue()
     assert current is not None and current.index == 1
+
+
+def test_clicking_a_timeline_bar_selects_its_session(qtbot, window: MainWindow) -> None:
+    from PySide6.QtCore import QPointF, Qt
+
+    load(qtbot, window, capture("http_keepalive.pcap"))
+    window.select_session(1)
+    window.toggle_plots()
+    qtbot.waitUntil(lambda: window.plots is not None, timeout=5000)
+    plots = window.plots
+    qtbot.wait(100)
+    t = plots._timeline
+    view_box = plots.timeline.getPlotItem().getViewBox()
+    middle = QPointF(float((t.start[1] + t.end[1]) / 2), float(t.ids[1]))
+    scene_point = view_box.mapViewToScene(middle)
+    widget_point = plots.timeline.mapFromScene(scene_point)
+    qtbot.mouseClick(plots.timeline.viewport(), Qt.MouseButton.LeftButton, pos=widget_point)
+    qtbot.waitUntil(
+        lambda: window.current_session is not None and window.current_session.id == 2, timeout=3000
+    )
