@@ -146,6 +146,14 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "Ctrl+3",
         "Show or hide the session timeline and the bytes-over-time plot",
     ),
+    ActionSpec(
+        "shortcuts",
+        "&Help",
+        "&Keyboard Shortcuts",
+        "show_shortcuts",
+        StandardKey.HelpContents,
+        "Every command and its key",
+    ),
     ActionSpec("about", "&Help", "&About monoview", "show_about", None, "Versions and licence"),
 )
 

@@ -48,7 +48,7 @@ from monoview.core.tcp.monologue import Monologue
 from monoview.core.tcp.session import TcpSession
 from monoview.gui.actions import ACTIONS, MENUS, build_actions
 from monoview.gui.dialogs import export as export_dialog
-from monoview.gui.dialogs.about import show_about
+from monoview.gui.dialogs.about import show_about, show_shortcuts
 from monoview.gui.dialogs.errors import show_error
 from monoview.gui.dialogs.export import ExportKind, ExportRequest
 from monoview.gui.exporting import clashes, run_export
@@ -1056,6 +1056,22 @@ class MainWindow(QMainWindow):
     def show_about(self) -> None:
         """Help › About."""
         show_about(self)
+
+    def show_shortcuts(self) -> None:
+        """Help › Keyboard Shortcuts, from the action table (so it cannot go stale)."""
+        show_shortcuts(self, self.shortcut_rows())
+
+    def shortcut_rows(self) -> list[tuple[str, str]]:
+        """(command, keys) for every action that has a shortcut, in menu order."""
+        rows = []
+        for spec in ACTIONS:
+            keys = self.actions_by_id[spec.id].shortcuts()
+            if keys:
+                text = spec.text.replace("&", "").rstrip("…")
+                rows.append(
+                    (text, ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in keys))
+                )
+        return rows
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         """Override QWidget::dragEnterEvent: accept local files."""

@@ -146,3 +146,10 @@ def test_about_names_every_version() -> None:
     names = versions()
     assert set(names) >= {"monoview", "Python", "Qt", "PySide6", "pyqtgraph", "dpkt"}
     assert names["PySide6"].startswith("6.11")
+
+
+def test_shortcut_list_comes_from_the_action_table(window: MainWindow) -> None:
+    rows = dict(window.shortcut_rows())
+    assert rows["Find"].startswith("Ctrl+F")
+    assert rows["Find Next"] == "F3" and rows["Find Previous"] == "Shift+F3"
+    assert "Open" in rows and "Quit" in rows

@@ -44,3 +44,14 @@ def show_about(parent: QWidget | None) -> None:
         "as its <i>monologues</i>: all the data one side sent before the other side answered.</p>"
         f"<table>{rows}</table><p>MIT licence.</p>",
     )
+
+
+def shortcuts_html(rows: list[tuple[str, str]]) -> str:
+    """An HTML table of (command, keys) rows."""
+    body = "".join(f"<tr><td>{name}</td><td>&nbsp;&nbsp;<b>{keys}</b></td></tr>" for name, keys in rows)
+    return f"<table>{body}</table>"
+
+
+def show_shortcuts(parent: QWidget | None, rows: list[tuple[str, str]]) -> None:
+    """List every command that has a key (built from the action table)."""
+    QMessageBox.information(parent, "Keyboard shortcuts", shortcuts_html(rows))

@@ -196,6 +196,12 @@ class HexView(QAbstractScrollArea):
                 painter.drawText(hx, y + self._ascent, chunk[a:b].hex(" "))
                 painter.drawText(self._x_ascii + a * self._cw, y + self._ascent, text[a:b])
             self._paint_marks(painter, start, len(chunk), y)
+            if self.hasFocus() and sel_start == sel_end and start <= self._cursor < start + WIDTH:
+                column = self._cursor - start  # the keyboard caret: an outline around its byte
+                painter.setPen(pal.highlight().color())
+                painter.setBrush(Qt.BrushStyle.NoBrush)
+                painter.drawRect(QRect(self._hex_x(column) - 1, y, self._cw * 2 + 1, self._lh - 1))
+                painter.drawRect(QRect(self._x_ascii + column * self._cw, y, self._cw - 1, self._lh - 1))
 
     def _runs(
         self, start: int, count: int, sel_start: int, sel_end: int
