@@ -80,7 +80,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "Ctrl+Alt+E",
         "Write every session into a folder with manifest.json",
     ),
-    ActionSpec("quit", "&File", "&Quit", "close", StandardKey.Quit, "Quit monoview", separator_before=True),
+    ActionSpec("quit", "&File", "&Quit", "close", "Ctrl+Q", "Quit monoview", separator_before=True),
     ActionSpec(
         "copy",
         "&Edit",
