@@ -718,6 +718,8 @@ class MainWindow(QMainWindow):
             self.tree.scrollTo(index)
         if self.scope.currentData() == "monologue":
             self._update_detail()
+        if self.plots is not None:
+            self.plots.mark_monologue(monologue)
 
     def next_monologue(self) -> None:
         """View › Next Monologue."""
@@ -898,6 +900,7 @@ class MainWindow(QMainWindow):
             self.plots.set_sessions(self.tree_model.sessions)
             session = self.current_session
             self.plots.show_session(session, self.tree_model.monologues_of(session) if session else [])
+            self.plots.mark_monologue(self.conversation.current_monologue())
 
     # -- export ---------------------------------------------------------------
 

@@ -97,6 +97,11 @@ class PlotsView(QWidget):
             )
             for d in ("c2s", "s2c")
         }
+        self._current = pg.InfiniteLine(
+            angle=90, movable=False, pen=pg.mkPen(palette.FIND_BG.darker(160), width=2)
+        )
+        self._current.hide()
+        self.bytes.addItem(self._current, ignoreBounds=True)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.timeline, 1)
@@ -175,6 +180,14 @@ class PlotsView(QWidget):
             item.setData(np.repeat(starts, 2), np.tile([0.0, float(top)], len(starts)))
         self.bytes.setTitle(f"Bytes over time, session {session.id} (lines: monologue starts)")
         self.bytes.enableAutoRange()
+
+    def mark_monologue(self, monologue: Monologue | None) -> None:
+        """A line at the start of the selected monologue."""
+        if monologue is None:
+            self._current.hide()
+            return
+        self._current.setValue((monologue.first_ts_ns - (self.base_ns or monologue.first_ts_ns)) / 1e9)
+        self._current.show()
 
     def _clicked(self, event: Any) -> None:
         vb = self.timeline.getPlotItem().getViewBox()
