@@ -170,3 +170,24 @@ def test_recent_files_menu_reopens(qtbot, window: MainWindow) -> None:
     with qtbot.waitSignal(window.load_finished, timeout=LOAD_TIMEOUT_MS):
         first.trigger()
     assert window.stack.currentIndex() == PAGE_CAPTURE
+
+
+def test_sorting_by_a_column_keeps_monologues_in_order(qtbot, window: MainWindow) -> None:
+    from PySide6.QtCore import Qt
+
+    from monoview.gui.models.session_tree import COL_S2C
+
+    streams = oracle("http_many.pcap")["streams"]
+    load(qtbot, window, capture("http_many.pcap"))
+    window.tree.header().setSortIndicator(COL_S2C, Qt.SortOrder.DescendingOrder)
+    proxy = window.proxy
+    shown = [
+        window.tree_model.session_at(proxy.mapToSource(proxy.index(r, 0))) for r in range(proxy.rowCount())
+    ]
+    sizes = [s.stream("s2c").kept for s in shown if s is not None]
+    assert sizes == sorted((s["s2c"]["len"] for s in streams), reverse=True)
+    top = proxy.index(0, 0)
+    children = [proxy.index(r, 0, top).data() for r in range(proxy.rowCount(top))]
+    assert children == ["#0", "#1"]
+    window.tree.header().setSortIndicator(0, Qt.SortOrder.AscendingOrder)
+    assert proxy.index(0, 0).data() == "1"
