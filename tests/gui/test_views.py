@@ -153,3 +153,12 @@ def test_shortcut_list_comes_from_the_action_table(window: MainWindow) -> None:
     assert rows["Find"].startswith("Ctrl+F")
     assert rows["Find Next"] == "F3" and rows["Find Previous"] == "Shift+F3"
     assert "Open" in rows and "Quit" in rows
+
+
+def test_only_a_real_carriage_return_is_dimmed() -> None:
+    from monoview.core.render import escape_text
+    from monoview.gui.views.conversation import split_line_end
+
+    assert split_line_end(escape_text(b"GET / HTTP/1.1\r")) == ("GET / HTTP/1.1", "\\r")
+    assert split_line_end(escape_text(b"path\\r")) == (escape_text(b"path\\r"), "")  # backslash, then r
+    assert split_line_end(escape_text(b"x\\\r")) == (escape_text(b"x\\"), "\\r")

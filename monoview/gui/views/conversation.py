@@ -236,6 +236,19 @@ class ConversationModel(QAbstractListModel):
         return None
 
 
+def split_line_end(text: str) -> tuple[str, str]:
+    """``("GET / HTTP/1.1", "\\r")`` for an escaped line ending in CR, else ``(text, "")``.
+
+    An escaped backslash is doubled, so the final ``\\r`` is a CR only after
+    an even number of backslashes.
+    """
+    if not text.endswith("\\r"):
+        return text, ""
+    body = text[:-2]
+    backslashes = len(body) - len(body.rstrip("\\"))
+    return (body, "\\r") if backslashes % 2 == 0 else (text, "")
+
+
 def header_text(item: MonologueItem) -> str:
     """The line above a monologue's bytes."""
     m = item.monologue
@@ -369,9 +382,16 @@ class MonologueDelegate(QStyledItemDelegate):
                 painter.setPen(palette.GAP_FG)
                 painter.drawText(line, Qt.AlignmentFlag.AlignLeft, text)
             else:
+                body, cr = split_line_end(text)
                 painter.setPen(palette.foreground(direction))
-                shown = self._mono_metrics.elidedText(text, Qt.TextElideMode.ElideRight, text_width)
+                shown = self._mono_metrics.elidedText(body, Qt.TextElideMode.ElideRight, text_width)
                 painter.drawText(line, Qt.AlignmentFlag.AlignLeft, shown)
+                if cr and shown == body:  # the \r of a CRLF line end, dimmed: present but quiet
+                    painter.setPen(palette.GAP_FG.lighter(130))
+                    x_cr = line.left() + self._mono_metrics.horizontalAdvance(body)
+                    painter.drawText(
+                        QRect(x_cr, line.top(), text_width, line.height()), Qt.AlignmentFlag.AlignLeft, cr
+                    )
             y += self.line_height
 
 
