@@ -1,7 +1,5 @@
 """``python -m monoview``: the same as the ``monoview`` command."""
 
-import sys
+from monoview.cli import entry
 
-from monoview.cli import main
-
-sys.exit(main())
+entry()

@@ -30,8 +30,7 @@ def test_core_and_cli_import_no_qt() -> None:
 
 def test_headless_command_loads_no_qt(tmp_path: Path) -> None:
     probe = (
-        "import sys, runpy; sys.argv = ['monoview', 'sessions', sys.argv[1]]\n"
-        "try:\n    runpy.run_module('monoview', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+        "import sys\nfrom monoview.cli import main\nmain(['sessions', sys.argv[1]])\n"
         "qt = sorted(m for m in sys.modules if m.startswith(('PySide6', 'pyqtgraph')))\n"
         "print('QT', qt, file=sys.stderr)\n"
     )

@@ -419,7 +419,7 @@ class MainWindow(QMainWindow):
         path = Path(path)
         try:
             breather = Breather()
-            analysis = Analysis(path, listeners=[breather])
+            analysis = Analysis(path)
         except MonoviewError as exc:
             self._open_failed(path, str(exc))
             return False

@@ -20,8 +20,6 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 
 from monoview.core.analyse import Analysis, Batch
-from monoview.core.listener import Listener
-from monoview.core.packet import TcpPacket
 
 BREATHE_EVERY_S = 0.002
 BREATHE_FOR_S = 0.0002
@@ -30,14 +28,14 @@ GUI_LATE_S = 0.025
 HEARTBEAT_MS = 10
 
 
-class Breather(Listener):
+class Breather:
     """Hands the GIL to the GUI thread every couple of milliseconds of reading.
 
     The reader is pure Python and holds the GIL; the GUI thread needs it for
     every call from Qt into Python (each ``data()``, each paint), and CPython
     makes a waiting thread wait a whole switch interval (5 ms) before it forces
     a hand-over.  Hundreds of such calls per repaint then add up to a frozen
-    window.  A short sleep between packets releases the GIL voluntarily, so
+    window.  A short sleep every couple of milliseconds releases the GIL voluntarily, so
     the GUI thread gets it at once.  When the machine is busy the GUI thread
     may still miss those short windows; its heartbeat (``gui_seen``, set by a
     timer on the GUI thread) then goes stale and the reader pauses longer.
@@ -45,7 +43,6 @@ class Breather(Listener):
     """
 
     def __init__(self) -> None:
-        self._count = 0
         self._last = time.perf_counter()
         self.gui_seen = self._last
 
@@ -53,11 +50,8 @@ class Breather(Listener):
         """Called on the GUI thread: it is getting its turn."""
         self.gui_seen = time.perf_counter()
 
-    def packet(self, packet: TcpPacket) -> None:
-        """Override Listener.packet: maybe pause (cheap check every 32 packets)."""
-        self._count += 1
-        if self._count & 31:
-            return
+    def tick(self) -> None:
+        """Called by the reader every 32 frames: maybe pause."""
         now = time.perf_counter()
         if now - self._last >= BREATHE_EVERY_S:
             starving = now - self.gui_seen > GUI_LATE_S
@@ -72,15 +66,16 @@ class _LoadJob(QObject):
     failed = Signal(str)
     done = Signal()
 
-    def __init__(self, analysis: Analysis, cancelled: threading.Event) -> None:
+    def __init__(self, analysis: Analysis, cancelled: threading.Event, breather: Breather | None) -> None:
         super().__init__()
         self._analysis = analysis
         self._cancelled = cancelled
+        self._tick = breather.tick if breather is not None else None
 
     @Slot()
     def run(self) -> None:
         try:
-            for batch in self._analysis.run(cancel=self._cancelled.is_set):
+            for batch in self._analysis.run(cancel=self._cancelled.is_set, tick=self._tick):
                 self.batch_ready.emit(batch)
         except Exception as exc:  # an unexpected bug must not kill the thread silently
             traceback.print_exc()
@@ -172,7 +167,7 @@ class CaptureLoader(_ThreadHost):
         self, analysis: Analysis, parent: QObject | None = None, breather: Breather | None = None
     ) -> None:
         cancelled = threading.Event()
-        job = _LoadJob(analysis, cancelled)
+        job = _LoadJob(analysis, cancelled, breather)
         super().__init__(job, cancelled, parent)
         self.analysis = analysis
         job.batch_ready.connect(self._relay_batch)

@@ -65,6 +65,7 @@ class TcpListener(Listener):
         self._closing: list[TcpSession] = []
         opts = self.options
         self._quiet = not opts.v & VERBOSE_PACKET and opts.k is None  # no per-packet trace
+        self._packets_wanted = True  # until setup() finds out
         self._packets_since_sweep = 0
 
     @property
@@ -86,13 +87,17 @@ class TcpListener(Listener):
             self._packets_since_sweep = 0
             self._sweep(packet.ts_ns, events)
         if self._quiet:
-            dispatcher = self.dispatcher
-            if dispatcher is not None and dispatcher.handlers("tcp_packet"):
-                dispatcher.emit("tcp_packet", packet=packet, session=session)
+            if self._packets_wanted and self.dispatcher is not None:
+                self.dispatcher.emit("tcp_packet", packet=packet, session=session)
         else:
             self._emit("tcp_packet", {"packet": packet, "session": session})
         for name, args in events:
             self._emit(name, args)
+
+    def setup(self) -> None:
+        """Override Listener.setup: note whether any listener takes ``tcp_packet``."""
+        if self.dispatcher is not None:
+            self._packets_wanted = bool(self.dispatcher.handlers("tcp_packet"))
 
     def teardown(self) -> None:
         """Override Listener.teardown: finish every open session (the capture ran out)."""

@@ -29,7 +29,7 @@ from typing import Final
 from monoview.core.capture.records import Buffer
 from monoview.core.packet import SegmentKind
 from monoview.core.tcp.records import Conflict, Gap, GapCause
-from monoview.core.tcp.seq import SEQ_MOD, unwrap
+from monoview.core.tcp.seq import SEQ_HALF, SEQ_MOD
 
 
 @dataclass(slots=True)
@@ -89,6 +89,7 @@ class DirectionStream:
         self.next = 0  # next offset expected in order
         self.low = 0  # lowest delivered offset
         self.max_ack: int | None = None  # highest offset the peer acknowledged
+        self._last_ack = -1  # the peer's last raw ACK number, to skip repeats cheaply
         self.fin_offset: int | None = None
         self.waiting: list[_Waiting] = []
         self._waiting_bytes = 0
@@ -112,8 +113,10 @@ class DirectionStream:
     # -- sequence numbers -------------------------------------------------
 
     def _offset(self, seq: int) -> int:
+        """Stream offset of ``seq``: the one within 2**31 of ``next`` (seq.unwrap, inlined)."""
         assert self.base_seq is not None
-        return unwrap(seq, (self.base_seq + self.next) % SEQ_MOD, self.next)
+        nxt = self.next
+        return nxt + ((seq - self.base_seq - nxt + SEQ_HALF) % SEQ_MOD) - SEQ_HALF
 
     def origin(self) -> int:
         """Offset of the stream's first byte: ISN+1 if the SYN was seen, else the lowest byte."""
@@ -153,6 +156,7 @@ class DirectionStream:
             self.next = self.low = 0
             self.fin_offset = None
             self.max_ack = None
+            self._last_ack = -1
             self._hole_lo, self._hole_hi = [], []
             return
         self.syn_offset = syn = self._offset(isn + 1)
@@ -206,8 +210,9 @@ class DirectionStream:
 
     def peer_ack(self, ack: int) -> None:
         """The other side acknowledged up to sequence ``ack``: release what it proves lost."""
-        if self.base_seq is None:
+        if self.base_seq is None or (ack == self._last_ack and not self.waiting):
             return
+        self._last_ack = ack
         offset = self._offset(ack)
         if self.max_ack is None or offset > self.max_ack:
             self.max_ack = offset
@@ -227,13 +232,16 @@ class DirectionStream:
     # -- internals --------------------------------------------------------
 
     def _append(self, start: int, length: int, file_offset: int, frame: int, ts_ns: int) -> None:
-        if self.cut_at is not None:
-            return
-        granted = self._budget.take(length)
-        if granted < length:
-            self.cut_at = start + granted
-        if granted <= 0:
-            return
+        if self._budget.remaining is None:
+            granted = length
+        else:
+            if self.cut_at is not None:
+                return
+            granted = self._budget.take(length)
+            if granted < length:
+                self.cut_at = start + granted
+            if granted <= 0:
+                return
         index = len(self.p_start)
         if self._sorted_starts is None and index and start < self.p_start[-1]:
             self._sorted_starts = array("q", self.p_start)

@@ -29,23 +29,19 @@ class SessionTable:
         self._buf = buf
         self._split_interfaces = split_interfaces
         self._max_size = max_session_size
-        self._by_key: dict[SessionKey, TcpSession] = {}
+        # Both directions' keys, each with the side that sends with that key.
+        self._by_key: dict[SessionKey, tuple[TcpSession, int]] = {}
         self.sessions: list[TcpSession] = []
-
-    def _context(self, packet: TcpPacket) -> tuple[int, ...]:
-        if self._split_interfaces:
-            return (*packet.vlan, -1 - packet.interface)
-        return packet.vlan
 
     def lookup(self, packet: TcpPacket, events: list[Event]) -> tuple[TcpSession, int]:
         """Return the packet's session and the side that sent it, creating it if new."""
-        context = self._context(packet)
+        context = (*packet.vlan, -1 - packet.interface) if self._split_interfaces else packet.vlan
         key = (context, packet.src, packet.sport, packet.dst, packet.dport)
-        session = self._by_key.get(key)
-        if session is not None:
-            side = session.side_of(packet)
+        found = self._by_key.get(key)
+        if found is not None:
+            session, side = found
             if not (packet.flags & SYN and self._is_new_connection(session, packet, side)):
-                return session, side
+                return found
             session.finish(events, "reused")
         session = TcpSession(
             len(self.sessions) + 1,
@@ -56,8 +52,8 @@ class SessionTable:
             self._max_size,
         )
         self.sessions.append(session)
-        self._by_key[key] = session
-        self._by_key[(context, packet.dst, packet.dport, packet.src, packet.sport)] = session
+        self._by_key[key] = (session, 0)
+        self._by_key[(context, packet.dst, packet.dport, packet.src, packet.sport)] = (session, 1)
         return session, 0
 
     @staticmethod
