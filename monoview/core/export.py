@@ -344,8 +344,7 @@ class Exporter:
             if progress is not None:
                 progress(n + 1, len(chosen))
         manifest = self.manifest(entries, complete=len(entries) == len(chosen))
-        text = json.dumps(manifest, indent=1).encode("utf-8") + b"\n"
-        AtomicWriter(self.out, MANIFEST, force=True).write([text])
+        AtomicWriter(self.out, MANIFEST, force=True).write(json_chunks(manifest))
         return manifest
 
     def describe(self, sessions: Sequence[TcpSession] | None = None) -> dict[str, Any]:
@@ -385,6 +384,25 @@ class Exporter:
             },
             "streams": entries,
         }
+
+
+def json_chunks(document: Any, block: int = 1 << 16) -> Iterator[bytes]:
+    """``document`` as indented JSON, in blocks of about 64 KiB.
+
+    ``json.dumps`` with an indent builds a list of every token before joining
+    them, several times the size of the text: for the manifest of a gigabyte
+    capture, hundreds of megabytes.  Encoding incrementally keeps one block.
+    """
+    parts: list[str] = []
+    size = 0
+    for part in json.JSONEncoder(indent=1).iterencode(document):
+        parts.append(part)
+        size += len(part)
+        if size >= block:
+            yield "".join(parts).encode("utf-8")
+            parts, size = [], 0
+    parts.append("\n")
+    yield "".join(parts).encode("utf-8")
 
 
 def file_sha256(path: Path) -> str:
