@@ -40,9 +40,9 @@ def _ids(paths: list[Path]) -> list[str]:
     return [p.name for p in paths]
 
 
-def _ignore(oracle: dict) -> list[str]:
-    # Without a handshake the oracle names the first sender client; monoview uses ports.
-    return ["client"]
+def _client_ignored(oracle: dict) -> list[str]:
+    """Without a handshake the oracle names the first sender client; monoview uses ports."""
+    return ["client"] if any(s["client_basis"] == "first_packet" for s in oracle["streams"]) else []
 
 
 LAB = _captures("lab")
@@ -51,12 +51,12 @@ WILD = _captures("wild")
 
 @pytest.mark.skipif(not LAB, reason="shared/captures/lab not available")
 @pytest.mark.parametrize("capture", LAB, ids=_ids(LAB))
-def test_lab_capture_matches_oracle(capture: Path, tmp_path: Path) -> None:
+def test_lab_capture_matches_oracle(capture: Path) -> None:
     oracle = oracle_for(capture)
     manifest = manifest_for(capture)
-    compare = load_compare()
-    ignore = [] if all(s["client_basis"] != "first_packet" for s in oracle["streams"]) else ["client"]
-    diffs, _matched, mismatched = compare.summary(oracle, tshark_view(manifest), ignore=ignore)
+    diffs, _matched, mismatched = load_compare().summary(
+        oracle, tshark_view(manifest), ignore=_client_ignored(oracle)
+    )
     assert diffs == []
     assert mismatched == 0
     assert extra_gaps_explained(oracle, manifest) == []
@@ -65,11 +65,11 @@ def test_lab_capture_matches_oracle(capture: Path, tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not WILD, reason="shared/captures/wild not available")
 @pytest.mark.parametrize("capture", WILD, ids=_ids(WILD))
-def test_wild_capture_matches_oracle(capture: Path, tmp_path: Path) -> None:
+def test_wild_capture_matches_oracle(capture: Path) -> None:
     oracle = oracle_for(capture)
     manifest = manifest_for(capture)
     compare = load_compare()
-    ignore = ["client"] if any(s["client_basis"] == "first_packet" for s in oracle["streams"]) else []
+    ignore = _client_ignored(oracle)
     known = KNOWN_DIFFERENCES.get(capture.name)
     if known and known[0] == "missing_data":
         ignore.append("missing_data")
