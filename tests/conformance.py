@@ -93,3 +93,31 @@ def extra_gaps_explained(oracle: dict[str, Any], manifest: dict[str, Any]) -> li
                 if not ov["data_packets"] and not all(g["acked"] for g in end):
                     problems.append(f"{od}: end gap with no data seen is not ACKed")
     return problems
+
+
+def check_folder(folder: Path) -> tuple[int, int]:
+    """Print how every capture in ``folder`` compares with its oracle; return (matched, differing)."""
+    compare = load_compare()
+    matched = differing = 0
+    for oracle_path in sorted(folder.glob("*.oracle.json")):
+        stem = oracle_path.name.removesuffix(".oracle.json")
+        captures = [p for p in (folder / f"{stem}.pcap", folder / f"{stem}.pcapng") if p.exists()]
+        if not captures:
+            continue
+        oracle = json.loads(oracle_path.read_text())
+        manifest = manifest_for(captures[0])
+        ignore = ["client"] if any(s["client_basis"] == "first_packet" for s in oracle["streams"]) else []
+        diffs, ok, bad = compare.summary(oracle, tshark_view(manifest), ignore=ignore)
+        problems = diffs + extra_gaps_explained(oracle, manifest)
+        matched, differing = matched + ok, differing + bad
+        print(f"{'OK ' if not problems else 'BAD'} {captures[0].name}: {ok} streams matched, {bad} differ")
+        for line in problems[:8]:
+            print(f"    {line}")
+    return matched, differing
+
+
+if __name__ == "__main__":
+    totals = [check_folder(Path(arg)) for arg in sys.argv[1:]]
+    good, bad = sum(t[0] for t in totals), sum(t[1] for t in totals)
+    print(f"{good} streams matched, {bad} differ")
+    sys.exit(1 if bad else 0)
