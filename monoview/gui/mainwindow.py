@@ -336,6 +336,7 @@ class MainWindow(QMainWindow):
         self.conversation.doubleClicked.connect(lambda _i: self.show_text())
         self.filter_edit.textChanged.connect(lambda _t: self._filter_timer.start())
         self._filter_timer.timeout.connect(self._apply_filter)
+        self.proxy.searching_changed.connect(self._show_searching)
         self.scope.currentIndexChanged.connect(lambda _i: self._update_detail())
         self.detail_tabs.currentChanged.connect(lambda _i: self._render_visible_detail())
         self.hex.selection_changed.connect(self._hex_selected)
@@ -479,6 +480,7 @@ class MainWindow(QMainWindow):
     def _stop_loader(self) -> None:
         if self.export_job is not None:  # an export reads the capture that is about to close
             self.export_job.shutdown(SHUTDOWN_MS)
+        self.proxy.stop_search(SHUTDOWN_MS)  # so does a payload search
         loader, self.loader = self.loader, None
         self._batch_timer.stop()
         self._pending_batches = []
@@ -828,6 +830,13 @@ class MainWindow(QMainWindow):
         """Edit › Filter Sessions."""
         self.filter_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.filter_edit.selectAll()
+
+    def _show_searching(self, searching: bool) -> None:
+        """Say in the status bar that payload matches are still being looked for."""
+        if searching:
+            self.statusBar().showMessage("Searching the payload for the filter words…")
+        else:
+            self.statusBar().clearMessage()
 
     def _apply_filter(self) -> None:
         self.proxy.set_filter_text(self.filter_edit.text())
