@@ -59,7 +59,30 @@ def _eth_type(ip: bytes) -> int:
     return 0x86DD if ip[0] >> 4 == 6 else 0x0800
 
 
+def _dot11(ip: bytes, qos: bool = False) -> bytes:
+    """An unprotected 802.11 data frame (to the AP) carrying ``ip`` in LLC/SNAP."""
+    fc = bytes([0x88 if qos else 0x08, 0x01])
+    header = fc + b"\x00\x00" + b"\x02" * 6 + b"\x04" * 6 + b"\x06" * 6 + b"\x10\x00"
+    if qos:
+        header += b"\x00\x00"
+    return header + b"\xaa\xaa\x03\x00\x00\x00" + struct.pack(">H", _eth_type(ip)) + ip
+
+
+def _nflog(ip: bytes) -> bytes:
+    """NFLOG: header, a packet-header TLV, then the payload TLV (little-endian lengths)."""
+    hdr_tlv = struct.pack("<HH", 8, 1) + b"\x08\x00\x01\x00"
+    payload = struct.pack("<HH", 4 + len(ip), 9) + ip
+    return bytes([2, 0, 0, 0]) + hdr_tlv + payload + b"\x00" * (-len(payload) % 4)
+
+
 LINK_TYPES: dict[str, tuple[int, Callable[[bytes], bytes]]] = {
+    "ieee802_11": (105, _dot11),
+    "ieee802_11-qos": (105, lambda ip: _dot11(ip, qos=True)),
+    "radiotap": (127, lambda ip: b"\x00\x00" + struct.pack("<H", 12) + b"\x00" * 8 + _dot11(ip)),
+    "ppi": (192, lambda ip: struct.pack("<BBHI", 0, 0, 8, 105) + _dot11(ip)),
+    "pflog": (117, lambda ip: bytes([61, 2]) + b"\x00" * 62 + ip),
+    "enc": (109, lambda ip: struct.pack("<III", 2, 0, 0) + ip),
+    "nflog": (239, _nflog),
     "raw-101": (101, lambda ip: ip),
     "raw-12": (12, lambda ip: ip),
     "raw-14": (14, lambda ip: ip),
@@ -189,12 +212,12 @@ def test_non_tcp_frames_are_counted(tmp_path: Path) -> None:
 def test_unsupported_link_type_is_reported_by_name(tmp_path: Path) -> None:
     conv = conversation()
     path = tmp_path / "c.pcap"
-    path.write_bytes(pcap_bytes(conv.frames, linktype=127))
+    path.write_bytes(pcap_bytes(conv.frames, linktype=195))
     analysis = analyse(path)
     assert analysis.sessions == []
-    assert analysis.stats.unsupported_link_types == {"IEEE802_11_RADIOTAP (127)": len(conv.frames)}
+    assert analysis.stats.unsupported_link_types == {"IEEE802_15_4 (195)": len(conv.frames)}
     assert analysis.stats.warnings() == [
-        f"{len(conv.frames)} frames of unsupported link type IEEE802_11_RADIOTAP (127) were skipped"
+        f"{len(conv.frames)} frames of unsupported link type IEEE802_15_4 (195) were skipped"
     ]
 
 

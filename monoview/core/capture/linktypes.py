@@ -158,6 +158,86 @@ def ppp(buf: Buffer, offset: int, caplen: int) -> LinkResult:
     return _ppp_protocol(buf, offset, offset + caplen, NO_TAGS)
 
 
+_LLC_SNAP: Final = b"\xaa\xaa\x03\x00\x00\x00"
+_u16le = struct.Struct("<H").unpack_from
+_u16u32le = struct.Struct("<HI").unpack_from
+
+
+def ieee802_11(buf: Buffer, offset: int, caplen: int) -> LinkResult:
+    """802.11 data frames that carry LLC/SNAP; protected, management and control frames are not IP."""
+    if caplen < 24:
+        return None
+    fc0, fc1 = buf[offset], buf[offset + 1]
+    if (fc0 >> 2) & 3 != 2 or fc1 & 0x40 or fc0 & 0x40:  # not data, protected, or no payload
+        return None
+    header = 24
+    if fc1 & 0x03 == 0x03:  # to and from the distribution system: a fourth address
+        header += 6
+    if fc0 & 0x80:  # QoS data: QoS control, and an HT control field when the order bit is set
+        header += 2 + (4 if fc1 & 0x80 else 0)
+    pos = offset + header
+    if header + 8 > caplen or bytes(buf[pos : pos + 6]) != _LLC_SNAP:
+        return None
+    return _by_ethertype(_u16(buf, pos + 6)[0], pos + 8, NO_TAGS)
+
+
+def radiotap(buf: Buffer, offset: int, caplen: int) -> LinkResult:
+    """Radiotap: a little-endian length at byte 2, then an 802.11 frame."""
+    if caplen < 8:
+        return None
+    (length,) = _u16le(buf, offset + 2)
+    if not 8 <= length < caplen:
+        return None
+    return ieee802_11(buf, offset + length, caplen - length)
+
+
+def ppi(buf: Buffer, offset: int, caplen: int) -> LinkResult:
+    """Per-Packet Information: a little-endian length and the link type of what follows."""
+    if caplen < 8:
+        return None
+    length, inner_type = _u16u32le(buf, offset + 2)
+    inner = DECODERS.get(inner_type)
+    if not 8 <= length < caplen or inner is None or inner is ppi:
+        return None
+    return inner(buf, offset + length, caplen - length)
+
+
+def pflog(buf: Buffer, offset: int, caplen: int) -> LinkResult:
+    """OpenBSD/FreeBSD pf log: header length (padded to 4 bytes) and address family first."""
+    if caplen < 4:
+        return None
+    length = (buf[offset] + 3) & ~3
+    if length >= caplen:
+        return None
+    return _family(buf[offset + 1], offset + length)
+
+
+def bsd_enc(buf: Buffer, offset: int, caplen: int) -> LinkResult:
+    """OpenBSD IPsec enc(4): a 12-byte header (family, SPI, flags), then the IP packet."""
+    return (offset + 12, 0, NO_TAGS) if caplen > 12 else None
+
+
+_NFULA_PAYLOAD: Final = 9
+
+
+def nflog(buf: Buffer, offset: int, caplen: int) -> LinkResult:
+    """Linux NFLOG: a 4-byte header, then TLVs (host byte order); the payload TLV holds the packet."""
+    if caplen < 8:
+        return None
+    family = buf[offset]
+    end = offset + caplen
+    pos = offset + 4
+    while pos + 4 <= end:
+        length, tlv_type = _u16le(buf, pos)[0], _u16le(buf, pos + 2)[0]
+        if length < 4:
+            return None
+        if tlv_type & 0x7FFF == _NFULA_PAYLOAD:
+            version = 4 if family == 2 else 6 if family == 10 else 0
+            return pos + 4, version, NO_TAGS
+        pos += (length + 3) & ~3
+    return None
+
+
 DECODERS: Final[dict[int, LinkDecoder]] = {
     0: bsd_null,
     1: ethernet,
@@ -167,17 +247,24 @@ DECODERS: Final[dict[int, LinkDecoder]] = {
     50: ppp,
     101: raw_ip,
     104: cisco_hdlc,
+    105: ieee802_11,
     108: bsd_loop,
+    109: bsd_enc,
     113: linux_sll,
+    117: pflog,
+    127: radiotap,
+    192: ppi,
     228: raw_ipv4,
     229: raw_ipv6,
+    239: nflog,
     276: linux_sll2,
 }
 
 # Names of link types seen in the wild, so an unsupported one is reported by name.
 LINKTYPE_NAMES: Final = {
     0: "NULL", 1: "ETHERNET", 6: "IEEE802_5", 9: "PPP", 10: "FDDI", 12: "RAW", 14: "RAW",
-    50: "PPP_HDLC", 101: "RAW", 104: "C_HDLC", 105: "IEEE802_11", 108: "LOOP", 113: "LINUX_SLL",
+    50: "PPP_HDLC", 101: "RAW", 104: "C_HDLC", 105: "IEEE802_11", 108: "LOOP", 109: "ENC",
+    113: "LINUX_SLL", 117: "PFLOG",
     119: "PRISM_HEADER", 127: "IEEE802_11_RADIOTAP", 143: "DOCSIS", 147: "USER0",
     163: "IEEE802_11_AVS", 187: "BLUETOOTH_HCI_H4", 189: "USB_LINUX", 192: "PPI",
     195: "IEEE802_15_4", 201: "BLUETOOTH_HCI_H4_WITH_PHDR", 215: "IEEE802_15_4_NONASK_PHY",
