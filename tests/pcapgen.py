@@ -130,11 +130,15 @@ class Conversation:
 
 
 def pcap_bytes(
-    frames: Iterable[Frame], linktype: int = 1, nanos: bool = False, big_endian: bool = False
+    frames: Iterable[Frame],
+    linktype: int = 1,
+    nanos: bool = False,
+    big_endian: bool = False,
+    modified: bool = False,
 ) -> bytes:
-    """A classic pcap file."""
+    """A classic pcap file (``modified``: Kuznetsov's format, 8 more bytes per record header)."""
     order = ">" if big_endian else "<"
-    magic = 0xA1B23C4D if nanos else 0xA1B2C3D4
+    magic = 0xA1B2CD34 if modified else 0xA1B23C4D if nanos else 0xA1B2C3D4
     out = io.BytesIO()
     out.write(struct.pack(order + "IHHiIII", magic, 2, 4, 0, 0, 262144, linktype))
     for f in frames:
@@ -143,6 +147,8 @@ def pcap_bytes(
             frac //= 1000
         origlen = f.origlen if f.origlen is not None else len(f.data)
         out.write(struct.pack(order + "IIII", sec, frac, len(f.data), origlen))
+        if modified:
+            out.write(struct.pack(order + "IHBB", 2, 0x0800, 0, 0))
         out.write(f.data)
     return out.getvalue()
 

@@ -123,6 +123,15 @@ def test_pcap_byte_orders_and_resolutions(tmp_path: Path, big_endian: bool, nano
     check(path, conv)
 
 
+@pytest.mark.parametrize("big_endian", [False, True])
+def test_modified_pcap(tmp_path: Path, big_endian: bool) -> None:
+    """Kuznetsov's patched libpcap: 24-byte record headers."""
+    conv = conversation(step_ns=1_000_000)
+    path = tmp_path / "c.pcap"
+    path.write_bytes(pcap_bytes(conv.frames, big_endian=big_endian, modified=True))
+    check(path, conv)
+
+
 @pytest.mark.parametrize("vlans", [(42,), (10, 20)])
 def test_vlan_tags(tmp_path: Path, vlans: tuple[int, ...]) -> None:
     conv = conversation(vlans=vlans)

@@ -1,4 +1,6 @@
-"""Classic pcap: both byte orders, microsecond and nanosecond timestamps.
+"""Classic pcap: both byte orders, microsecond and nanosecond timestamps, and
+the "modified" format of Alexey Kuznetsov's patched libpcap (8 more bytes per
+record header: interface index, protocol, packet type).
 
 The record headers are walked with ``struct`` over the memory map: dpkt's
 ``pcap.Reader`` copies every packet into a new ``bytes``, which is what this
@@ -15,15 +17,16 @@ from monoview.core.capture.linktypes import Buffer
 from monoview.core.capture.records import MAX_RECORD_BYTES, Record
 from monoview.core.errors import CaptureFormatError, CaptureReadError
 
-# magic as read little-endian -> (byte order, nanoseconds?)
+# magic as read little-endian -> (byte order, nanoseconds?, record header length)
 MAGICS: Final = {
-    0xA1B2C3D4: ("<", False),
-    0xD4C3B2A1: (">", False),
-    0xA1B23C4D: ("<", True),
-    0x4D3CB2A1: (">", True),
+    0xA1B2C3D4: ("<", False, 16),
+    0xD4C3B2A1: (">", False, 16),
+    0xA1B23C4D: ("<", True, 16),
+    0x4D3CB2A1: (">", True, 16),
+    0xA1B2CD34: ("<", False, 24),  # modified (Kuznetsov) pcap
+    0x34CDB2A1: (">", False, 24),
 }
 GLOBAL_HEADER_LEN: Final = 24
-RECORD_HEADER_LEN: Final = 16
 
 
 def read_pcap(buf: Buffer, name: str) -> Iterator[Record]:
@@ -36,7 +39,7 @@ def read_pcap(buf: Buffer, name: str) -> Iterator[Record]:
     if size < GLOBAL_HEADER_LEN:
         raise CaptureFormatError(f"{name}: pcap header is cut off ({size} bytes)")
     (magic,) = struct.unpack_from("<I", buf, 0)
-    order, nanos = MAGICS[magic]
+    order, nanos, header_len = MAGICS[magic]
     _vmaj, _vmin, _zone, _sigfigs, _snaplen, linktype = struct.unpack_from(
         order + "HHiIII", buf, 4
     )
@@ -46,11 +49,11 @@ def read_pcap(buf: Buffer, name: str) -> Iterator[Record]:
     new_record = tuple.__new__  # Record(...) without the namedtuple's Python-level __new__
     record_type = Record
     offset = GLOBAL_HEADER_LEN
-    last_header = size - RECORD_HEADER_LEN  # a record header starting past this is cut off
+    last_header = size - header_len  # a record header starting past this is cut off
     frame = 0
     while offset <= last_header:
         sec, frac, caplen, origlen = unpack_header(buf, offset)
-        data = offset + RECORD_HEADER_LEN
+        data = offset + header_len
         following = data + caplen
         if following > size or caplen > MAX_RECORD_BYTES:
             _damaged(name, frame + 1, offset, caplen)
