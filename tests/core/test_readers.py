@@ -123,6 +123,52 @@ def test_pcap_byte_orders_and_resolutions(tmp_path: Path, big_endian: bool, nano
     check(path, conv)
 
 
+def _outer(proto: int, prefix: bytes = b"") -> Callable[[bytes], bytes]:
+    """Wrap an IP packet in an outer IPv4 packet of protocol ``proto`` (after ``prefix``)."""
+    import dpkt
+
+    def wrap(ip: bytes) -> bytes:
+        outer = dpkt.ip.IP(
+            src=b"\xc0\x00\x02\x01", dst=b"\xc0\x00\x02\x02", p=proto, ttl=64, data=prefix + ip
+        )
+        outer.len = 20 + len(prefix) + len(ip)
+        return bytes(outer)
+
+    return wrap
+
+
+def _vxlan(ip: bytes) -> bytes:
+    inner = b"\x00" * 12 + struct.pack(">H", _eth_type(ip)) + ip
+    udp = struct.pack(">HHHH", 50000, 4789, 16 + len(inner), 0) + b"\x08\x00\x00\x00\x00\x00\x01\x00"
+    return _outer(17, udp)(inner)
+
+
+TUNNELS: dict[str, Callable[[bytes], bytes]] = {
+    "ipip": _outer(4),
+    "gre": _outer(47, struct.pack(">HH", 0, 0x0800)),
+    "gre-key-seq": _outer(47, struct.pack(">HHII", 0x3000, 0x0800, 7, 1)),
+    "gre-ethernet": lambda ip: _outer(47, struct.pack(">HH", 0, 0x6558))(b"\x00" * 12 + b"\x08\x00" + ip),
+    "gre-pptp-ppp": _outer(47, struct.pack(">HHHHI", 0x3001, 0x880B, 0, 0, 1) + b"\xff\x03\x00\x21"),
+    "vxlan": _vxlan,
+}
+
+
+@pytest.mark.parametrize("name", sorted(TUNNELS))
+def test_tunnels(tmp_path: Path, name: str) -> None:
+    """TCP inside IP-in-IP, GRE (with options, bridged Ethernet, PPTP) and VXLAN."""
+    conv = conversation()
+    path = tmp_path / "t.pcap"
+    path.write_bytes(pcap_bytes(reframe(conv.frames, TUNNELS[name]), linktype=101))
+    check(path, conv)
+
+
+def test_ipv6_in_ipv4(tmp_path: Path) -> None:
+    conv = conversation(client=("fd00::1", 40000), server=("fd00::2", 80))
+    path = tmp_path / "t.pcap"
+    path.write_bytes(pcap_bytes(reframe(conv.frames, _outer(41)), linktype=101))
+    check(path, conv)
+
+
 @pytest.mark.parametrize("big_endian", [False, True])
 def test_modified_pcap(tmp_path: Path, big_endian: bool) -> None:
     """Kuznetsov's patched libpcap: 24-byte record headers."""

@@ -10,11 +10,20 @@ import struct
 from enum import Enum
 from typing import Final
 
-from monoview.core.capture.linktypes import DECODERS, NO_TAGS, Buffer
+from monoview.core.capture.linktypes import DECODERS, NO_TAGS, Buffer, ethernet, ppp
 from monoview.core.capture.records import Record
 from monoview.core.packet import TcpPacket
 
 IPPROTO_TCP: Final = 6
+IPPROTO_IPIP: Final = 4
+IPPROTO_IPV6: Final = 41
+IPPROTO_GRE: Final = 47
+IPPROTO_UDP: Final = 17
+VXLAN_PORT: Final = 4789
+# Headers that end IPv6's extension chain: TCP, and what a tunnel may carry.
+_TRANSPORTS: Final = frozenset({IPPROTO_TCP, IPPROTO_IPIP, IPPROTO_IPV6, IPPROTO_GRE, IPPROTO_UDP})
+MAX_TUNNEL_DEPTH: Final = 4
+_gre = struct.Struct(">HH").unpack_from
 # IPv6 extension headers that are (next, length-in-8-octet-units) shaped.
 _IPV6_EXTENSIONS: Final = frozenset({0, 43, 60, 135, 139, 140})
 _IPV6_FRAGMENT: Final = 44
@@ -98,12 +107,37 @@ def decode_any(buf: Buffer, record: Record) -> TcpPacket | Skip:
         return Skip.NOT_IP
     ip_off, version, vlan = found
     end = record.offset + record.caplen  # captured end
+    # Bytes of the IP packet that were on the wire but not captured (snaplen).
+    wire_extra = record.origlen - record.caplen if record.origlen > record.caplen else 0
+    outer_end = end + wire_extra  # where the frame ended on the wire
+    for _depth in range(MAX_TUNNEL_DEPTH + 1):
+        parsed = _ip_header(buf, ip_off, version, end, outer_end)
+        if isinstance(parsed, Skip):
+            return parsed
+        proto, l4, ip_end, src, dst = parsed
+        if proto == IPPROTO_TCP:
+            break
+        inner = _tunnel(buf, proto, l4, min(ip_end, end))
+        if inner is None:
+            return Skip.NOT_TCP
+        ip_off, version, inner_tags = inner
+        vlan = (*vlan, *inner_tags)
+        outer_end = ip_end
+    else:
+        return Skip.NOT_TCP
+    if l4 + 20 > end:
+        return Skip.MALFORMED
+    return _tcp_packet(record, buf, vlan, src, dst, l4, ip_end, end)
+
+
+def _ip_header(
+    buf: Buffer, ip_off: int, version: int, end: int, wire_end: int
+) -> tuple[int, int, int, bytes, bytes] | Skip:
+    """(protocol, transport offset, IP end on the wire, source, destination) of an IP header."""
     if ip_off >= end:
         return Skip.MALFORMED
     if version == 0:
         version = buf[ip_off] >> 4
-    # Bytes of the IP packet that were on the wire but not captured (snaplen).
-    wire_extra = record.origlen - record.caplen if record.origlen > record.caplen else 0
     if version == 4:
         if ip_off + 20 > end:
             return Skip.MALFORMED
@@ -111,19 +145,17 @@ def decode_any(buf: Buffer, record: Record) -> TcpPacket | Skip:
         ihl = (vihl & 0x0F) * 4
         if vihl >> 4 != 4 or ihl < 20:
             return Skip.MALFORMED
-        if proto != IPPROTO_TCP:
-            return Skip.NOT_TCP
         if frag & 0x3FFF:  # more-fragments flag or a fragment offset
-            return Skip.FRAGMENT
+            return Skip.FRAGMENT if proto == IPPROTO_TCP else Skip.NOT_TCP
         l4 = ip_off + ihl
         # total == 0: TSO/BIG TCP packets leave the length to the link layer.
-        ip_end = ip_off + total if total else end + wire_extra
+        ip_end = ip_off + total if total else wire_end
     elif version == 6:
         if ip_off + 40 > end:
             return Skip.MALFORMED
         _vtc, plen, nxt, _hop, src, dst = _ipv6(buf, ip_off)
         l4 = ip_off + 40
-        while nxt != IPPROTO_TCP:
+        while nxt not in _TRANSPORTS:
             if nxt in _IPV6_EXTENSIONS:
                 if l4 + 8 > end:
                     return Skip.MALFORMED
@@ -142,13 +174,47 @@ def decode_any(buf: Buffer, record: Record) -> TcpPacket | Skip:
             else:
                 return Skip.NOT_TCP
             l4 += hlen
-        ip_end = ip_off + 40 + plen if plen else end + wire_extra
+        proto = nxt
+        ip_end = ip_off + 40 + plen if plen else wire_end
     else:
         return Skip.NOT_IP
     # An IP length beyond what was on the wire is a lie; trust the frame.
-    ip_end = min(ip_end, end + wire_extra)
-    if l4 + 20 > end:
-        return Skip.MALFORMED
+    return proto, l4, min(ip_end, wire_end), bytes(src), bytes(dst)
+
+
+def _tunnel(buf: Buffer, proto: int, l4: int, end: int) -> tuple[int, int, tuple[int, ...]] | None:
+    """Where the inner packet of a tunnel starts: (offset, IP version or 0, VLAN tags); None if none.
+
+    IP in IP, IPv6 in IP, GRE (version 0 with IPv4, IPv6 or bridged Ethernet;
+    version 1, PPTP's, with PPP) and VXLAN on its UDP port, as Wireshark decodes them.
+    """
+    if proto == IPPROTO_IPIP:
+        return l4, 4, NO_TAGS
+    if proto == IPPROTO_IPV6:
+        return l4, 6, NO_TAGS
+    if proto == IPPROTO_GRE and l4 + 4 <= end:
+        flags, ptype = _gre(buf, l4)
+        if flags & 0x7 == 0:
+            pos = l4 + 4 + 4 * bool(flags & 0x8000) + 4 * bool(flags & 0x2000) + 4 * bool(flags & 0x1000)
+            if ptype == 0x0800:
+                return pos, 4, NO_TAGS
+            if ptype == 0x86DD:
+                return pos, 6, NO_TAGS
+            if ptype == 0x6558:
+                return ethernet(buf, pos, end - pos)
+        elif flags & 0x7 == 1 and ptype == 0x880B:
+            pos = l4 + 8 + 4 * bool(flags & 0x1000) + 4 * bool(flags & 0x0080)
+            return ppp(buf, pos, end - pos)
+        return None
+    if proto == IPPROTO_UDP and l4 + 16 <= end and _gre(buf, l4 + 2)[0] == VXLAN_PORT:
+        return ethernet(buf, l4 + 16, end - l4 - 16)
+    return None
+
+
+def _tcp_packet(
+    record: Record, buf: Buffer, vlan: tuple[int, ...], src: bytes, dst: bytes, l4: int, ip_end: int, end: int
+) -> TcpPacket | Skip:
+    """The TcpPacket for a TCP header at ``l4`` whose IP packet ends at ``ip_end`` on the wire."""
     sport, dport, seq, ack, off_flags, window = _tcp(buf, l4)
     doff = (off_flags >> 12) * 4
     if doff < 20:
@@ -167,8 +233,8 @@ def decode_any(buf: Buffer, record: Record) -> TcpPacket | Skip:
         record.ts_ns,
         record.interface,
         vlan,
-        bytes(src),
-        bytes(dst),
+        src,
+        dst,
         sport,
         dport,
         seq,
