@@ -55,7 +55,14 @@ from monoview.gui.exporting import clashes, run_export
 from monoview.gui.icons import app_icon, sample_capture
 from monoview.gui.models.format import human_size
 from monoview.gui.models.session_filter import SessionFilterProxy
-from monoview.gui.models.session_tree import COL_ID, COL_SERVER, COL_STATUS, SessionTreeModel
+from monoview.gui.models.session_tree import (
+    COL_DURATION,
+    COL_ID,
+    COL_SERVER,
+    COL_START,
+    COL_STATUS,
+    SessionTreeModel,
+)
 from monoview.gui.search import Searcher
 from monoview.gui.settings import Settings
 from monoview.gui.views.blob import EMPTY, Blob, direction_blob, monologue_blob, session_blob
@@ -77,7 +84,7 @@ SCOPES: Final = (
 CAPTURE_FILTER: Final = "Captures (*.pcap *.pcapng *.cap *.dmp *.pcap.* *.pcapng.*);;All files (*)"
 PAGE_WELCOME, PAGE_CAPTURE = 0, 1
 # ID, client, server, start, duration, packets, bytes c->s, bytes s->c (status stretches)
-COLUMN_WIDTHS: Final = (76, 145, 135, 112, 86, 62, 84, 84)
+COLUMN_WIDTHS: Final = (66, 136, 136, 112, 76, 62, 84, 84)
 SP = QStyle.StandardPixmap
 TOOLBAR_ICONS: Final = {
     "open": SP.SP_DialogOpenButton,
@@ -186,8 +193,12 @@ class MainWindow(QMainWindow):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         for column, width in enumerate(COLUMN_WIDTHS):
             self.tree.setColumnWidth(column, width)
-        self.tree.setColumnWidth(COL_STATUS, 170)
+        self.tree.setColumnWidth(COL_STATUS, 120)
         header.moveSection(COL_STATUS, COL_SERVER + 1)  # completeness next to the addresses, in view
+        # Then the sizes (as Wireshark's conversation table has them), the times last:
+        # at the default width the byte counts are in view without scrolling.
+        for column in (COL_START, COL_DURATION):
+            header.moveSection(header.visualIndex(column), header.count() - 1)
         self.filter_edit = QLineEdit(self)
         self.filter_edit.setObjectName("filter")
         self.filter_edit.setPlaceholderText("Filter: address, :port or payload text (Ctrl+L)")
@@ -257,7 +268,7 @@ class MainWindow(QMainWindow):
         self.main_splitter.addWidget(self.right_splitter)
         self.main_splitter.setStretchFactor(0, 2)
         self.main_splitter.setStretchFactor(1, 3)
-        self.main_splitter.setSizes([640, 760])
+        self.main_splitter.setSizes([700, 700])
 
         self.message_bar = MessageBar(self)
         self.welcome = WelcomePage(self)
