@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from monoview.core.capture.decode import Skip, decode, decode_any
+from monoview.core.capture.fragments import Fragment
 from monoview.core.capture.linktypes import Buffer
 from monoview.core.capture.records import Record
 from monoview.core.capture.source import CaptureFile
@@ -28,8 +29,8 @@ DEFAULT_DIR = Path("/work/shared/captures")
 FIELDS = TcpPacket.__slots__
 
 
-def _fields(result: TcpPacket | Skip) -> object:
-    if isinstance(result, Skip):
+def _fields(result: TcpPacket | Fragment | Skip) -> object:
+    if isinstance(result, Skip | Fragment):
         return result
     return tuple(getattr(result, name) for name in FIELDS)
 

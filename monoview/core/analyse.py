@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from os import PathLike
 
 from monoview.core.capture.decode import Skip, decode
+from monoview.core.capture.fragments import Fragment, FragmentReassembler
 from monoview.core.capture.linktypes import linktype_name
 from monoview.core.capture.source import CaptureFile
 from monoview.core.dispatcher import Dispatcher
@@ -40,6 +41,7 @@ class CaptureStats:
     tcp_packets: int = 0
     skipped: Counter[str] = field(default_factory=Counter)  # Skip reason -> frames
     unsupported_link_types: Counter[str] = field(default_factory=Counter)  # name -> frames
+    incomplete_fragments: int = 0  # IP fragments of TCP datagrams never completed
     bytes_read: int = 0
 
     @property
@@ -49,10 +51,15 @@ class CaptureStats:
 
     def warnings(self) -> list[str]:
         """One sentence per thing the user should know about skipped frames."""
-        return [
+        notes = [
             f"{count:,} frames of unsupported link type {name} were skipped"
             for name, count in self.unsupported_link_types.items()
         ]
+        if self.incomplete_fragments:
+            notes.append(
+                f"{self.incomplete_fragments:,} IP fragments of TCP packets never completed a datagram"
+            )
+        return notes
 
 
 @dataclass
@@ -160,6 +167,7 @@ class Analysis:
         only_tcp = [listener for listener, _ in dispatcher.handlers("packet")] == [self.tcp]
         tcp_packet = self.tcp.packet
         skipped = stats.skipped
+        fragments = FragmentReassembler()
         dispatcher.emit("setup")
         limit = FIRST_BATCH_PACKETS
         frames = tcp_packets = 0  # local counters, copied into stats at each batch
@@ -177,6 +185,13 @@ class Analysis:
                             dispatcher.record_failure(self.tcp, "packet", exc)
                     else:
                         emit("packet", packet=result)
+                elif isinstance(result, Fragment):
+                    packet = fragments.add(buf, result)
+                    if packet is None:
+                        skipped[Skip.FRAGMENT.value] += 1
+                    else:
+                        tcp_packets += 1
+                        emit("packet", packet=packet)
                 else:
                     skipped[result.value] += 1
                     if result is Skip.UNSUPPORTED_LINK:
@@ -203,6 +218,7 @@ class Analysis:
         except CaptureReadError as exc:
             self.read_error = str(exc)
         stats.frames, stats.tcp_packets = frames, tcp_packets
+        stats.incomplete_fragments = fragments.finish()
         if not self.cancelled and self.read_error is None:
             stats.bytes_read = self.capture.size
         dispatcher.emit("teardown")

@@ -69,6 +69,7 @@ class TcpPacket:
         "payload_caplen",
         "payload_len",
         "payload_offset",
+        "payload_parts",
         "seq",
         "session",
         "dport",
@@ -115,6 +116,9 @@ class TcpPacket:
         self.payload_len = payload_len
         self.session: TcpSession | None = None
         self.kind: SegmentKind | None = None
+        # (file offset, captured, wire length) of each part, when the payload is not in
+        # one place (a segment reassembled from IP fragments); None otherwise.
+        self.payload_parts: tuple[tuple[int, int, int], ...] | None = None
 
     @property
     def truncated(self) -> bool:

@@ -10,6 +10,7 @@ import struct
 from enum import Enum
 from typing import Final
 
+from monoview.core.capture.fragments import Fragment
 from monoview.core.capture.linktypes import DECODERS, NO_TAGS, Buffer, ethernet, ppp
 from monoview.core.capture.records import Record
 from monoview.core.packet import TcpPacket
@@ -24,6 +25,7 @@ VXLAN_PORT: Final = 4789
 _TRANSPORTS: Final = frozenset({IPPROTO_TCP, IPPROTO_IPIP, IPPROTO_IPV6, IPPROTO_GRE, IPPROTO_UDP})
 MAX_TUNNEL_DEPTH: Final = 4
 _gre = struct.Struct(">HH").unpack_from
+_ipv6_fragment = struct.Struct(">HI").unpack_from
 # IPv6 extension headers that are (next, length-in-8-octet-units) shaped.
 _IPV6_EXTENSIONS: Final = frozenset({0, 43, 60, 135, 139, 140})
 _IPV6_FRAGMENT: Final = 44
@@ -50,11 +52,11 @@ class Skip(Enum):
     UNSUPPORTED_LINK = "unsupported link type"
     NOT_IP = "not IP"
     NOT_TCP = "IP but not TCP"
-    FRAGMENT = "IP fragment"
+    FRAGMENT = "IP fragment"  # one that did not complete a datagram (decode returns Fragment)
     MALFORMED = "malformed or truncated header"
 
 
-def decode(buf: Buffer, record: Record) -> TcpPacket | Skip:
+def decode(buf: Buffer, record: Record) -> TcpPacket | Fragment | Skip:
     """Decode ``record`` (bytes in ``buf``) down to TCP.
 
     Untagged Ethernet + IPv4 without options + TCP, by far the most common frame,
@@ -97,7 +99,7 @@ def decode(buf: Buffer, record: Record) -> TcpPacket | Skip:
     return decode_any(buf, record)
 
 
-def decode_any(buf: Buffer, record: Record) -> TcpPacket | Skip:
+def decode_any(buf: Buffer, record: Record) -> TcpPacket | Fragment | Skip:
     """Decode any frame of any supported link type (the general path of :func:`decode`)."""
     link = DECODERS.get(record.linktype)
     if link is None:
@@ -114,7 +116,26 @@ def decode_any(buf: Buffer, record: Record) -> TcpPacket | Skip:
         parsed = _ip_header(buf, ip_off, version, end, outer_end)
         if isinstance(parsed, Skip):
             return parsed
-        proto, l4, ip_end, src, dst = parsed
+        proto, l4, ip_end, src, dst, fragment = parsed
+        if fragment is not None:
+            if proto != IPPROTO_TCP:
+                return Skip.NOT_TCP
+            ident, frag_offset, more = fragment
+            captured = min(ip_end, end) - l4
+            return Fragment(
+                (vlan, record.interface, src, dst, ident),
+                frag_offset,
+                more,
+                l4,
+                ip_end - l4,
+                captured if captured > 0 else 0,
+                record.frame,
+                record.ts_ns,
+                record.interface,
+                vlan,
+                src,
+                dst,
+            )
         if proto == IPPROTO_TCP:
             break
         inner = _tunnel(buf, proto, l4, min(ip_end, end))
@@ -130,10 +151,14 @@ def decode_any(buf: Buffer, record: Record) -> TcpPacket | Skip:
     return _tcp_packet(record, buf, vlan, src, dst, l4, ip_end, end)
 
 
+# (identification, offset of the fragment's data, more fragments follow)
+FragmentField = tuple[int, int, bool] | None
+
+
 def _ip_header(
     buf: Buffer, ip_off: int, version: int, end: int, wire_end: int
-) -> tuple[int, int, int, bytes, bytes] | Skip:
-    """(protocol, transport offset, IP end on the wire, source, destination) of an IP header."""
+) -> tuple[int, int, int, bytes, bytes, FragmentField] | Skip:
+    """(protocol, transport offset, IP end on the wire, source, destination, fragment) of an IP header."""
     if ip_off >= end:
         return Skip.MALFORMED
     if version == 0:
@@ -141,12 +166,13 @@ def _ip_header(
     if version == 4:
         if ip_off + 20 > end:
             return Skip.MALFORMED
-        vihl, _tos, total, _ident, frag, _ttl, proto, _sum, src, dst = _ipv4(buf, ip_off)
+        vihl, _tos, total, ident, frag, _ttl, proto, _sum, src, dst = _ipv4(buf, ip_off)
         ihl = (vihl & 0x0F) * 4
         if vihl >> 4 != 4 or ihl < 20:
             return Skip.MALFORMED
+        fragment: FragmentField = None
         if frag & 0x3FFF:  # more-fragments flag or a fragment offset
-            return Skip.FRAGMENT if proto == IPPROTO_TCP else Skip.NOT_TCP
+            fragment = (ident, (frag & 0x1FFF) * 8, bool(frag & 0x2000))
         l4 = ip_off + ihl
         # total == 0: TSO/BIG TCP packets leave the length to the link layer.
         ip_end = ip_off + total if total else wire_end
@@ -155,6 +181,7 @@ def _ip_header(
             return Skip.MALFORMED
         _vtc, plen, nxt, _hop, src, dst = _ipv6(buf, ip_off)
         l4 = ip_off + 40
+        fragment = None
         while nxt not in _TRANSPORTS:
             if nxt in _IPV6_EXTENSIONS:
                 if l4 + 8 > end:
@@ -163,10 +190,13 @@ def _ip_header(
             elif nxt == _IPV6_FRAGMENT:
                 if l4 + 8 > end:
                     return Skip.MALFORMED
-                (frag,) = struct.unpack_from(">H", buf, l4 + 2)
+                frag, ident = _ipv6_fragment(buf, l4 + 2)
                 if frag & 0xFFF9:  # offset or more-fragments set: not a whole datagram
-                    return Skip.FRAGMENT
+                    fragment = (ident, frag & 0xFFF8, bool(frag & 1))
                 nxt, hlen = buf[l4], 8
+                if fragment is not None:
+                    l4 += hlen
+                    break  # what follows is a piece of the datagram, not a header
             elif nxt == _IPV6_AH:
                 if l4 + 8 > end:
                     return Skip.MALFORMED
@@ -179,7 +209,7 @@ def _ip_header(
     else:
         return Skip.NOT_IP
     # An IP length beyond what was on the wire is a lie; trust the frame.
-    return proto, l4, min(ip_end, wire_end), bytes(src), bytes(dst)
+    return proto, l4, min(ip_end, wire_end), bytes(src), bytes(dst), fragment
 
 
 def _tunnel(buf: Buffer, proto: int, l4: int, end: int) -> tuple[int, int, tuple[int, ...]] | None:

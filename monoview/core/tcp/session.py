@@ -237,14 +237,23 @@ class TcpSession:
             if packet.payload_caplen < packet.payload_len:
                 self.truncated_packets += 1
             before = len(own.p_start)
-            kind = own.add_segment(
-                data_seq,
-                packet.payload_caplen,
-                packet.payload_len,
-                packet.payload_offset,
-                packet.frame,
-                packet.ts_ns,
-            )
+            if packet.payload_parts is None:
+                kind = own.add_segment(
+                    data_seq,
+                    packet.payload_caplen,
+                    packet.payload_len,
+                    packet.payload_offset,
+                    packet.frame,
+                    packet.ts_ns,
+                )
+            else:  # reassembled from IP fragments: the parts in order, as one segment
+                part_seq = data_seq
+                for file_offset, caplen, wirelen in packet.payload_parts:
+                    part_kind = own.add_segment(
+                        part_seq, caplen, wirelen, file_offset, packet.frame, packet.ts_ns
+                    )
+                    kind = part_kind if kind is SegmentKind.CONTROL else kind
+                    part_seq = (part_seq + wirelen) % SEQ_MOD
             if len(own.p_start) != before:
                 self._delivered(side, before, events, packet)
         if flags & FIN:

@@ -1,0 +1,121 @@
+"""IP fragment reassembly for TCP, as Wireshark does it by default.
+
+A TCP segment whose IP datagram was fragmented arrives in several frames.  The
+fragments are held until the datagram is complete, then become one TcpPacket
+(at the frame of the fragment that completed it, as tshark reports it) whose
+payload lies in several places of the file: nothing is copied.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Final
+
+from monoview.core.capture.records import Buffer
+from monoview.core.packet import TcpPacket
+
+# Datagrams waiting for fragments; beyond this the oldest is given up.
+MAX_PENDING: Final = 4096
+_tcp = struct.Struct(">HHIIHH").unpack_from
+
+FragmentKey = tuple[tuple[int, ...], int, bytes, bytes, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Fragment:
+    """One fragment of an IP datagram carrying TCP, located in the file."""
+
+    key: FragmentKey  # (VLAN context, interface, source, destination, identification)
+    offset: int  # where this fragment's data goes in the datagram's payload
+    more: bool  # more fragments follow (the last one has it clear)
+    data_offset: int  # file offset of the fragment's data
+    data_len: int  # its length on the wire
+    data_caplen: int  # its captured length
+    frame: int
+    ts_ns: int
+    interface: int
+    vlan: tuple[int, ...]
+    src: bytes
+    dst: bytes
+
+
+class FragmentReassembler:
+    """Collects fragments per datagram and returns the TcpPacket once it is whole."""
+
+    def __init__(self) -> None:
+        self._pending: OrderedDict[FragmentKey, list[Fragment]] = OrderedDict()
+        self.given_up = 0  # fragments of datagrams never completed (or evicted)
+
+    def add(self, buf: Buffer, fragment: Fragment) -> TcpPacket | None:
+        """Take a fragment; the reassembled packet if this one completed its datagram."""
+        parts = self._pending.setdefault(fragment.key, [])
+        parts.append(fragment)
+        packet = _assemble(buf, parts)
+        if packet is not None:
+            del self._pending[fragment.key]
+        elif len(self._pending) > MAX_PENDING:
+            _key, dropped = self._pending.popitem(last=False)
+            self.given_up += len(dropped)
+        return packet
+
+    def finish(self) -> int:
+        """End of capture: count the fragments of incomplete datagrams; return that count."""
+        self.given_up += sum(len(parts) for parts in self._pending.values())
+        self._pending.clear()
+        return self.given_up
+
+
+def _assemble(buf: Buffer, parts: list[Fragment]) -> TcpPacket | None:
+    """The TcpPacket of a complete datagram, or None while bytes are missing."""
+    last = next((f for f in parts if not f.more), None)
+    if last is None:
+        return None
+    total = last.offset + last.data_len
+    ordered = sorted(parts, key=lambda f: (f.offset, f.frame))
+    pieces: list[tuple[int, int, int]] = []  # (file offset, captured, wire) in datagram order
+    covered = 0
+    for f in ordered:
+        if f.offset > covered:
+            return None  # a hole: wait for the missing fragment
+        skip = covered - f.offset
+        end = f.offset + f.data_len
+        if end <= covered:
+            continue
+        cap = max(min(f.data_caplen - skip, end - covered), 0)
+        pieces.append((f.data_offset + skip, cap, end - covered))
+        covered = end
+    if covered < total:
+        return None
+    first_offset, first_cap, _first_wire = pieces[0]
+    if first_cap < 20:
+        return None  # the TCP header itself was cut off
+    sport, dport, seq, ack, off_flags, window = _tcp(buf, first_offset)
+    doff = (off_flags >> 12) * 4
+    if doff < 20 or doff > first_cap:
+        return None
+    # The TCP payload: the first fragment after the header, then the others.
+    payload = [(first_offset + doff, first_cap - doff, pieces[0][2] - doff), *pieces[1:]]
+    payload = [p for p in payload if p[2] > 0]
+    completing = max(parts, key=lambda f: f.frame)
+    packet = TcpPacket(
+        completing.frame,
+        completing.ts_ns,
+        completing.interface,
+        completing.vlan,
+        completing.src,
+        completing.dst,
+        sport,
+        dport,
+        seq,
+        ack,
+        off_flags & 0x1FF,
+        window,
+        payload[0][0] if payload else first_offset + doff,
+        sum(p[1] for p in payload),
+        sum(p[2] for p in payload),
+    )
+    if len(payload) > 1:
+        packet.payload_parts = tuple(payload)
+    return packet
