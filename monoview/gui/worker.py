@@ -39,7 +39,9 @@ class Breather:
     the GUI thread gets it at once.  When the machine is busy the GUI thread
     may still miss those short windows; its heartbeat (``gui_seen``, set by a
     timer on the GUI thread) then goes stale and the reader pauses longer.
-    The reader loses about a tenth of its speed.
+    The reader pays for it: loading takes about twice as long as without it
+    (measured on a 63 MB capture: 0.30 s without, 0.67 s with, while the worst
+    wait between 10 ms GUI ticks drops from 136 ms to 46 ms).
     """
 
     def __init__(self) -> None:

@@ -146,12 +146,22 @@ class SessionTreeModel(QAbstractItemModel):
     # -- QAbstractItemModel ---------------------------------------------------
 
     def index(self, row: int, column: int, parent: Index = QModelIndex()) -> QModelIndex:
-        """Override QAbstractItemModel::index."""
-        if not self.hasIndex(row, column, parent):
+        """Override QAbstractItemModel::index.
+
+        Bounds are checked here rather than with ``hasIndex``, which calls back
+        into Python for rowCount and columnCount: the views and the proxy ask
+        for tens of thousands of indexes while a capture loads.
+        """
+        if row < 0 or not 0 <= column < len(COLUMNS):
             return QModelIndex()
         if not parent.isValid():
-            return self.createIndex(row, column, 0)
-        return self.createIndex(row, column, parent.row() + 1)
+            return self.createIndex(row, column, 0) if row < len(self._sessions) else QModelIndex()
+        if parent.internalId() != 0 or parent.column() != 0:
+            return QModelIndex()
+        session_row = parent.row()
+        if row >= len(self._monologues[session_row]):
+            return QModelIndex()
+        return self.createIndex(row, column, session_row + 1)
 
     def parent(self, index: Index = QModelIndex()) -> QModelIndex:  # type: ignore[override]
         """Override QAbstractItemModel::parent."""
