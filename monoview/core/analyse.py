@@ -93,6 +93,7 @@ class _Collector(Listener):
         self.ended.append(session)
 
     def take(self) -> tuple[list[Monologue], list[TcpSession]]:
+        """What was collected since the last call, and start afresh."""
         monologues, ended = self.monologues, self.ended
         self.monologues, self.ended = [], []
         return monologues, ended

@@ -61,6 +61,7 @@ class _Encoder:
         self._offset = 0
 
     def feed(self, chunk: bytes) -> bytes:
+        """The encoded form of ``chunk`` (a hex dump holds back an incomplete last line)."""
         if self.fmt is Format.RAW:
             return chunk
         if self.fmt is Format.TEXT:
@@ -71,6 +72,7 @@ class _Encoder:
         return self._lines(data[:whole])
 
     def finish(self) -> bytes:
+        """Whatever ``feed`` held back."""
         if self.fmt is Format.HEX and self._pending:
             out = self._lines(self._pending)
             self._pending = b""

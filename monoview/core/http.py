@@ -76,6 +76,7 @@ class _HeadResponse(dpkt.http.Response):  # type: ignore[misc]
     """A response to HEAD: headers only, whatever Content-Length says (RFC 9110 9.3.2)."""
 
     def unpack(self, buf: bytes) -> None:
+        """Parse the status line and headers; never a body."""
         f = BytesIO(buf)
         line = f.readline()
         parts = line.strip().decode("ascii", "ignore").split(None, 2)
@@ -88,6 +89,8 @@ class _HeadResponse(dpkt.http.Response):  # type: ignore[misc]
 
 @dataclass
 class _Direction:
+    """Bytes of one direction not yet parsed into messages, and where they began."""
+
     pending: bytearray = field(default_factory=bytearray)
     ts_ns: int = 0
     monologue: int = 0
@@ -96,6 +99,8 @@ class _Direction:
 
 @dataclass
 class _SessionState:
+    """Per-session parsing state: both directions and the requests awaiting answers."""
+
     requests: _Direction = field(default_factory=_Direction)
     responses: _Direction = field(default_factory=_Direction)
     unanswered: deque[HttpMessage] = field(default_factory=deque)

@@ -1,0 +1,1 @@
+"""Reading captures in place: formats, link layers and decoding down to TCP."""

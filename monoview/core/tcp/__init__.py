@@ -1,0 +1,1 @@
+"""TCP reassembly: direction streams, sessions, monologues and the TCP listener."""
