@@ -162,3 +162,31 @@ def test_only_a_real_carriage_return_is_dimmed() -> None:
     assert split_line_end(escape_text(b"GET / HTTP/1.1\r")) == ("GET / HTTP/1.1", "\\r")
     assert split_line_end(escape_text(b"path\\r")) == (escape_text(b"path\\r"), "")  # backslash, then r
     assert split_line_end(escape_text(b"x\\\r")) == (escape_text(b"x\\"), "\\r")
+
+
+def test_conflicting_retransmission_is_flagged_everywhere(qtbot, window: MainWindow) -> None:
+    """suricata_tcp-overlap-exact: a retransmission carries other bytes than the first copy.
+    The conversation badges the monologue, the hex and text views mark the bytes."""
+    from monoview.gui.views import palette
+    from monoview.gui.views.conversation import MonologueItem
+
+    load(qtbot, window, capture("suricata_tcp-overlap-exact.pcap"))
+    session = window.tree_model.sessions[0]
+    (conflict,) = session.conflicts("c2s")  # the oracle's first copy is what the stream holds
+    window.select_session(session.id)
+    monologue = next(m for m in session.monologues if m.direction == "c2s")
+    window.select_monologue(monologue)
+    model = window.conversation.conversation
+    items = [model.item(r) for r in range(model.rowCount())]
+    flagged = [i for i in items if isinstance(i, MonologueItem) and i.conflicts]
+    assert [i.monologue.index for i in flagged] == [monologue.index]
+    window.show_hex()
+    assert window.hex.blob.conflicts == ((conflict.offset - monologue.offset, conflict.length),)
+    window.show_text()
+    marks = [
+        s
+        for s in window.text.editor.extraSelections()
+        if s.format.background().color() == palette.CONFLICT_BG
+    ]
+    assert len(marks) == 1
+    assert marks[0].cursor.selectionEnd() - marks[0].cursor.selectionStart() >= conflict.length

@@ -129,7 +129,30 @@ class TextView(QWidget):
             fmt.setBackground(palette.background(span.direction))
             extra.format = fmt
             selections.append(extra)
+        selections += self._conflict_marks(limit)
         self.editor.setExtraSelections(selections)
+
+    def _conflict_marks(self, limit: int) -> list[QTextEdit.ExtraSelection]:
+        """Bytes a later retransmission contradicted: orange, underlined (as in the hex view)."""
+        marks = []
+        for position, length in self._blob.conflicts[:2000]:
+            if position >= limit:
+                continue
+            cursor = QTextCursor(self.editor.document())
+            cursor.setPosition(self._map.char_of(position))
+            cursor.setPosition(
+                self._map.char_of(min(position + length, limit)), QTextCursor.MoveMode.KeepAnchor
+            )
+            extra = QTextEdit.ExtraSelection()
+            extra.cursor = cursor
+            fmt = QTextCharFormat()
+            fmt.setBackground(palette.CONFLICT_BG)
+            fmt.setUnderlineStyle(QTextCharFormat.UnderlineStyle.SingleUnderline)
+            fmt.setUnderlineColor(palette.CONFLICT)
+            fmt.setToolTip("A retransmission carried different bytes here; the first copy is shown")
+            extra.format = fmt
+            marks.append(extra)
+        return marks
 
     def selection(self) -> tuple[int, int]:
         """Selected bytes ``(start, end)``."""
