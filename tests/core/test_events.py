@@ -11,6 +11,7 @@ from monoview.core.dispatcher import Dispatcher
 from monoview.core.listener import Listener
 from monoview.core.packet import ACK, FIN, SegmentKind
 from monoview.core.paths import safe_name
+from monoview.core.streambytes import direction_bytes
 from monoview.core.tcp.listener import TcpOptions
 from tests.conftest import DATA
 from tests.pcapgen import Conversation, write_pcap
@@ -192,3 +193,35 @@ def test_fin_with_data_counts_once(tmp_path: Path) -> None:
     (session,) = analyse(write_pcap(tmp_path / "f.pcap", conv.frames)).sessions
     assert session.monologues[0].data() == b"bye"
     assert session.gaps("c2s") == [] and session.fin[session.client_side]
+
+
+def test_late_fill_does_not_split_the_other_sides_monologue(tmp_path: Path) -> None:
+    """Mid-stream capture: the client's bytes from before the first captured segment arrive
+    (retransmitted) while the server is talking.  The server's monologue is not cut in two;
+    the early bytes go first in the client's next monologue."""
+    conv = Conversation()
+    conv.segment(True, 100, b"A" * 100)  # the capture starts here
+    conv.segment(False, 0, b"B" * 50)
+    conv.segment(True, 0, b"a" * 100, flags=ACK)  # bytes sent before the capture, again
+    conv.segment(False, 50, b"b" * 50)
+    conv.segment(True, 200, b"C" * 10)
+    (session,) = analyse(write_pcap(tmp_path / "m.pcap", conv.frames)).sessions
+    assert [(m.direction, m.data()) for m in session.monologues] == [
+        ("c2s", b"A" * 100),
+        ("s2c", b"B" * 50 + b"b" * 50),
+        ("c2s", b"a" * 100 + b"C" * 10),
+    ]
+    assert direction_bytes(session, "c2s") == b"a" * 100 + b"A" * 100 + b"C" * 10
+
+
+def test_late_fill_at_the_end_is_a_monologue_of_its_own(tmp_path: Path) -> None:
+    conv = Conversation()
+    conv.segment(True, 100, b"A" * 100)
+    conv.segment(False, 0, b"B" * 50)
+    conv.segment(True, 0, b"a" * 100, flags=ACK)
+    (session,) = analyse(write_pcap(tmp_path / "m.pcap", conv.frames)).sessions
+    assert [(m.direction, m.data()) for m in session.monologues] == [
+        ("c2s", b"A" * 100),
+        ("s2c", b"B" * 50),
+        ("c2s", b"a" * 100),
+    ]

@@ -127,6 +127,8 @@ class TcpSession:
         self.monologues: list[Monologue] = []
         self._current_side: int | None = None
         self._current_first = 0
+        # Per side, the first piece of late-filled bytes not yet in a monologue.
+        self._orphans: list[int | None] = [None, None]
         self._last_fin_offset: int | None = None
 
     # -- identity ---------------------------------------------------------
@@ -255,7 +257,10 @@ class TcpSession:
                     kind = part_kind if kind is SegmentKind.CONTROL else kind
                     part_seq = (part_seq + wirelen) % SEQ_MOD
             if len(own.p_start) != before:
-                self._delivered(side, before, events, packet)
+                if kind is SegmentKind.FILL:
+                    self._filled(side, before, events, packet)
+                else:
+                    self._delivered(side, before, events, packet)
         if flags & FIN:
             own.note_fin((data_seq + packet.payload_len) % SEQ_MOD)
             self.fin[side] = True
@@ -325,11 +330,24 @@ class TcpSession:
         """Bytes were appended to ``side``'s pieces: extend or flip the monologue."""
         if len(self.streams[side].p_start) == before:
             return
+        orphan = self._orphans[side]
+        if orphan is not None:  # late-filled bytes of this side join its next monologue
+            before = min(before, orphan)
+            self._orphans[side] = None
         if self._current_side is None:
             self._current_side, self._current_first = side, before
         elif self._current_side != side:
             self._close_monologue(events, packet)
             self._current_side, self._current_first = side, before
+
+    def _filled(self, side: int, before: int, events: list[Event], packet: TcpPacket) -> None:
+        """Bytes arrived for a hole already passed over: the receiver had them long ago
+        (before the capture started, or the peer acknowledged past them), so they do not
+        end the other side's monologue; they join the next monologue of their own side."""
+        if self._current_side is None or self._current_side == side:
+            self._delivered(side, before, events, packet)
+        elif self._orphans[side] is None:
+            self._orphans[side] = before
 
     def _close_monologue(self, events: list[Event], packet: TcpPacket | None) -> None:
         side = self._current_side
@@ -355,8 +373,15 @@ class TcpSession:
             stream = self.streams[side]
             before = len(stream.p_start)
             stream.finish()
-            self._delivered(side, before, events, None)
+            if len(stream.p_start) != before:
+                self._delivered(side, before, events, None)
         self._close_monologue(events, None)
+        for side in (0, 1):  # late-filled bytes that no later monologue took
+            orphan = self._orphans[side]
+            if orphan is not None:
+                self._orphans[side] = None
+                self._current_side, self._current_first = side, orphan
+                self._close_monologue(events, None)
         if not self.started:
             self._start(None, events)
         self.finished = True

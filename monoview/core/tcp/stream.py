@@ -200,7 +200,7 @@ class DirectionStream:
         if start <= nxt:
             self._deliver(start, caplen, wirelen, file_offset, frame, ts_ns)
             self._release(None)
-            return SegmentKind.FILL if filled else SegmentKind.DATA
+            return SegmentKind.DATA
         self.waiting.append(_Waiting(start, caplen, wirelen, file_offset, frame, ts_ns))
         self._waiting_bytes += wirelen
         if self._waiting_bytes > MAX_WAITING_BYTES:
