@@ -182,6 +182,10 @@ def cmd_trace(args: argparse.Namespace) -> int:
 def _damage(analysis: Analysis) -> int:
     for warning in analysis.stats.warnings():
         print(f"monoview: warning: {warning}", file=sys.stderr)
+    for failure in analysis.dispatcher.failures.values():
+        times = f" ({failure.count} times)" if failure.count > 1 else ""
+        what = f"listener {failure.listener} failed on {failure.event}{times}"
+        print(f"monoview: warning: {what}: {failure.error}", file=sys.stderr)
     if analysis.read_error:
         kept = len(analysis.sessions)
         print(f"monoview: {analysis.read_error} ({kept} sessions read before it are kept)", file=sys.stderr)
