@@ -30,7 +30,7 @@ from monoview.core.errors import ExportError
 from monoview.core.packet import format_ip, format_ts
 from monoview.core.paths import safe_name
 from monoview.core.render import escape_text, hexdump_lines
-from monoview.core.streambytes import DirectionLayout, GapPolicy, filler_length, monologue_chunks, zero_filled
+from monoview.core.streambytes import DirectionLayout, GapPolicy, monologue_chunks, zero_filled
 from monoview.core.tcp.monologue import Monologue
 from monoview.core.tcp.records import GapCause
 from monoview.core.tcp.session import Endpoint, TcpSession
@@ -431,6 +431,5 @@ __all__ = [
     "Exporter",
     "Format",
     "GapPolicy",
-    "filler_length",
     "transcript_chunks",
 ]
