@@ -191,12 +191,11 @@ class DirectionStream:
             if self._hole_lo:
                 filled = self._fill(start, min(start + caplen, nxt), file_offset, frame, ts_ns)
             if end <= nxt:
-                if filled:
-                    return SegmentKind.FILL
-                if wirelen == 1 and start == nxt - 1:
+                if not filled and wirelen == 1 and start == nxt - 1:
                     return SegmentKind.KEEPALIVE
+                # Bytes that were not a hole's are a second copy: compare them.
                 self._check_overlap(start, caplen, file_offset, frame)
-                return SegmentKind.DUPLICATE
+                return SegmentKind.FILL if filled else SegmentKind.DUPLICATE
         if start <= nxt:
             self._deliver(start, caplen, wirelen, file_offset, frame, ts_ns)
             self._release(None)
