@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import struct
 import subprocess
 import sys
@@ -137,7 +138,11 @@ def test_huge_sequence_jump(tmp_path: Path) -> None:
     assert manifest["streams"][0]["c2s"]["gaps"][0]["filled"] is False
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=int(os.environ.get("MONOVIEW_EXAMPLES", "60")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(
     cut=st.integers(24, 72574),
     flips=st.lists(st.tuples(st.integers(0, 72573), st.integers(0, 255)), max_size=30),

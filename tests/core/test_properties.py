@@ -4,11 +4,12 @@ become gaps of the right size at the right offsets.
 
 The captures are real pcap files (dpkt builds the frames), read back through
 the whole pipeline, with random initial sequence numbers so that wrap-around
-at 2**32 is exercised too.
+at 2**32 is exercised too.  ``MONOVIEW_EXAMPLES=5000`` makes a long run.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -20,7 +21,9 @@ from monoview.core.tcp.records import GapCause
 from tests.pcapgen import ACK, FIN, Conversation, write_pcap
 
 SETTINGS = settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=int(os.environ.get("MONOVIEW_EXAMPLES", "150")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 
 
