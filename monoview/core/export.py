@@ -15,6 +15,7 @@ direction file, so with the raw format and ``omit`` they equal the oracle's.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import tempfile
@@ -30,7 +31,7 @@ from monoview.core.errors import ExportError
 from monoview.core.packet import format_ip, format_ts
 from monoview.core.paths import safe_name
 from monoview.core.render import escape_text, hexdump_lines
-from monoview.core.streambytes import DirectionLayout, GapPolicy, monologue_chunks, zero_filled
+from monoview.core.streambytes import DirectionLayout, GapPolicy, filler, monologue_chunks, zero_filled
 from monoview.core.tcp.monologue import Monologue
 from monoview.core.tcp.records import GapCause
 from monoview.core.tcp.session import Endpoint, TcpSession
@@ -152,7 +153,12 @@ def _arrow(monologue: Monologue) -> str:
 
 
 def transcript_chunks(session: TcpSession, fmt: Format, policy: GapPolicy) -> Iterator[bytes]:
-    """The conversation: a header line per monologue, then its bytes in ``fmt``."""
+    """The conversation: a header line per monologue, then its bytes in ``fmt``.
+
+    A gap just before a monologue's first byte is written (under ``policy``)
+    at the start of its body; bytes missing after a direction's last captured
+    byte get a header line of their own at the end.
+    """
     previous_ts: int | None = None
     for monologue in session.monologues:
         delta = "" if previous_ts is None else f", +{(monologue.first_ts_ns - previous_ts) / 1e9:.6f} s"
@@ -164,9 +170,22 @@ def transcript_chunks(session: TcpSession, fmt: Format, policy: GapPolicy) -> It
         )
         previous_ts = monologue.last_ts_ns
         yield header.encode("ascii")
-        yield from encoded(monologue_chunks(monologue, policy), fmt)
+        leading = [g for g in gaps if g.offset < monologue.offset]
+        body = itertools.chain(
+            *(filler(g.length, policy) for g in leading), monologue_chunks(monologue, policy)
+        )
+        yield from encoded(body, fmt)
         if fmt is Format.RAW:
             yield b"\n"
+    for direction in DIRECTIONS:
+        for gap in session.gaps(direction):
+            if gap.cause is GapCause.END:
+                acked = "acknowledged by the receiver" if gap.acked else "never acknowledged"
+                yield (
+                    f"\n=== {direction}: {gap.length:,} bytes missing after the last captured byte "
+                    f"({acked}) ===\n"
+                ).encode("ascii")
+                yield from encoded(filler(gap.length, policy), fmt)
 
 
 def stream_json(session: TcpSession) -> dict[str, Any]:

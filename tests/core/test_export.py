@@ -147,3 +147,28 @@ def test_ipv6_session_folder_is_portable(tmp_path: Path) -> None:
     (session,) = analyse(write_pcap(tmp_path / "v6.pcap", conv.frames)).sessions
     folder = session_folder(session)
     assert all(c.isalnum() or c in "._+-" for c in folder)
+
+
+def test_transcript_shows_leading_and_trailing_gaps(tmp_path: Path) -> None:
+    """A monologue that starts after lost bytes shows the marker first; bytes lost after
+    a direction's last captured byte get a line of their own at the end."""
+    conv = Conversation()
+    conv.handshake()
+    conv.segment(True, 0, b"hello ")
+    conv.c_next += 6
+    conv.send(False, b"ok")
+    conv.segment(True, 12, b"world")  # 'brave ' (6 bytes) was never captured
+    conv.c_next += 11
+    conv.ack(False)
+    conv.s_next += 5  # the server's 'later' was lost before the capture point...
+    conv.ack(True)  # ...but the client acknowledged it
+    (session,) = analyse(write_pcap(tmp_path / "t.pcap", conv.frames)).sessions
+    options = ExportOptions(fmt=Format.TEXT, gaps=GapPolicy.MARKER, directions=False, monologues=False)
+    manifest = Exporter(analyse(tmp_path / "t.pcap"), tmp_path / "o", options).export()
+    text = (tmp_path / "o" / manifest["streams"][0]["transcript"]).read_text()
+    assert "\n[6 bytes missing]world" in text
+    assert text.rstrip().endswith(
+        "=== s2c: 5 bytes missing after the last captured byte "
+        "(acknowledged by the receiver) ===\n[5 bytes missing]".rstrip()
+    )
+    assert [g.length for g in session.gaps("s2c")] == [5]
