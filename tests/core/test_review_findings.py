@@ -61,10 +61,6 @@ def add_fragments(conv: Conversation, ip_packet: bytes, cut: int, ident: int = 7
 # -- table.SessionTable._is_new_connection --------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a SYN/ACK on a closed session with no known ISN is merged into it (a SYN would not be)",
-)
 def test_synack_after_closed_midstream_session_starts_a_new_session(tmp_path: Path) -> None:
     # Connection 1 is picked up mid-stream and closes (FIN both ways, last ACK).
     # Connection 2 reuses the 4-tuple; its SYN was not captured, its SYN/ACK was.
@@ -87,9 +83,6 @@ def test_synack_after_closed_midstream_session_starts_a_new_session(tmp_path: Pa
 # -- session.TcpSession._note_syn -----------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True, reason="the server stream keeps the first SYN/ACK's ISN though the handshake ACKs the second"
-)
 def test_synack_with_new_isn_acked_by_the_handshake_sets_the_server_stream(tmp_path: Path) -> None:
     # The first SYN/ACK is lost on its way to the client (capture on the server
     # side); the client retransmits its SYN; the server answers with another ISN
@@ -113,9 +106,6 @@ def test_synack_with_new_isn_acked_by_the_handshake_sets_the_server_stream(tmp_p
 # -- stream.DirectionStream.add_segment (keep-alive) ----------------------------
 
 
-@pytest.mark.xfail(
-    strict=True, reason="a keep-alive's garbage byte fills the snaplen-cut last byte of the stream"
-)
 def test_keepalive_byte_does_not_fill_a_snaplen_hole(tmp_path: Path) -> None:
     # The server's 100-byte segment is cut by snaplen after 40 bytes; later it
     # sends a keep-alive: one garbage byte at SND.NXT-1 (RFC 1122 4.2.3.6;
@@ -139,9 +129,6 @@ def test_keepalive_byte_does_not_fill_a_snaplen_hole(tmp_path: Path) -> None:
 # -- session.TcpSession.process (finished session) ------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True, reason="payload on a 4-tuple whose closed session lingered out is silently dropped (LATE)"
-)
 def test_data_on_a_lingered_out_4tuple_is_not_dropped(tmp_path: Path) -> None:
     # Connection 1 closes; more than the linger time (60 s) and 4096 packets
     # later the sweep finishes its session.  Connection 2 then reuses the 4-tuple
@@ -205,10 +192,6 @@ def _refill_conversation(fragmented: bool) -> list[Frame]:
     return conv.frames
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a fragmented segment takes its first part's kind: FILL hides the new data of the second part",
-)
 def test_fragmented_segment_gives_the_same_monologues_as_unfragmented(tmp_path: Path) -> None:
     # The same TCP segment, whole or in two IP fragments, must reassemble the
     # same way.  Its first fragment only fills the ACKed hole (FILL) while the

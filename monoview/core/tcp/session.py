@@ -254,7 +254,9 @@ class TcpSession:
                     part_kind = own.add_segment(
                         part_seq, caplen, wirelen, file_offset, packet.frame, packet.ts_ns
                     )
-                    kind = part_kind if kind is SegmentKind.CONTROL else kind
+                    # The packet is new data if any part is; a fill only if every part is.
+                    if kind is SegmentKind.CONTROL or part_kind is SegmentKind.DATA:
+                        kind = part_kind
                     part_seq = (part_seq + wirelen) % SEQ_MOD
             if len(own.p_start) != before:
                 if kind is SegmentKind.FILL:
@@ -274,7 +276,9 @@ class TcpSession:
 
     def _note_syn(self, packet: TcpPacket, side: int) -> None:
         own = self.streams[side]
-        if own.isn is None:
+        if own.isn is None or (packet.seq != own.isn and not own.has_data):
+            # A SYN/ACK repeated with another ISN (SYN cookies, a lost first answer):
+            # the latest one is what the handshake ACK will acknowledge.
             own.note_syn(packet.seq)
         if packet.flags & ACK:
             self.synack[side] = True

@@ -188,11 +188,13 @@ class DirectionStream:
         nxt = self.next
         filled = False
         if start < nxt:
+            if wirelen == 1 and start == nxt - 1:
+                # A keep-alive probe: one garbage byte just below next (Wireshark's rule);
+                # never data, even where that byte is a hole.
+                return SegmentKind.KEEPALIVE
             if self._hole_lo:
                 filled = self._fill(start, min(start + caplen, nxt), file_offset, frame, ts_ns)
             if end <= nxt:
-                if not filled and wirelen == 1 and start == nxt - 1:
-                    return SegmentKind.KEEPALIVE
                 # Bytes that were not a hole's are a second copy: compare them.
                 self._check_overlap(start, caplen, file_offset, frame)
                 return SegmentKind.FILL if filled else SegmentKind.DUPLICATE

@@ -40,7 +40,13 @@ class SessionTable:
         found = self._by_key.get(key)
         if found is not None:
             session, side = found
-            if not (packet.flags & SYN and self._is_new_connection(session, packet, side)):
+            if packet.flags & SYN:
+                new = self._is_new_connection(session, packet, side)
+            else:
+                # Data on a 4-tuple whose session is over: a connection whose SYN was
+                # not captured.  Its bytes must not be dropped as late.
+                new = session.finished and packet.payload_len > 0
+            if not new:
                 return found
             session.finish(events, "reused")
         session = TcpSession(
@@ -68,7 +74,9 @@ class SessionTable:
             peer_isn = session.streams[1 - side].isn
             if peer_isn is not None and packet.ack == (peer_isn + 1) % SEQ_MOD:
                 return False
-            return stream.isn is not None and packet.seq != stream.isn
+            if stream.isn is not None:
+                return packet.seq != stream.isn
+            return session.closed
         if stream.isn is not None:
             return packet.seq != stream.isn
         if stream.base_seq is not None and stream.has_data:
