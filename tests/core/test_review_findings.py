@@ -214,9 +214,6 @@ def test_fragmented_segment_gives_the_same_monologues_as_unfragmented(tmp_path: 
 # -- stream.DirectionStream.peer_ack (ACK from the previous incarnation) ---------
 
 
-@pytest.mark.xfail(
-    strict=True, reason="an old connection's ACK, seen before this one's SYN/ACK, invents a 1.5 GB gap"
-)
 def test_ack_of_previous_incarnation_does_not_make_an_end_gap(tmp_path: Path) -> None:
     # The client reuses its port while the server still sits in LAST_ACK: the
     # server answers the new SYN with its old FIN/ACK, the client resets it and

@@ -90,6 +90,7 @@ class DirectionStream:
         self.low = 0  # lowest delivered offset
         self.max_ack: int | None = None  # highest offset the peer acknowledged
         self._last_ack = -1  # the peer's last raw ACK number, to skip repeats cheaply
+        self._highest = 0  # end of the furthest segment seen
         self.fin_offset: int | None = None
         self.waiting: list[_Waiting] = []
         self._waiting_bytes = 0
@@ -157,6 +158,7 @@ class DirectionStream:
             self.fin_offset = None
             self.max_ack = None
             self._last_ack = -1
+            self._highest = 0
             self._hole_lo, self._hole_hi = [], []
             return
         self.syn_offset = syn = self._offset(isn + 1)
@@ -185,6 +187,8 @@ class DirectionStream:
             self._set_base(seq)
         start = self._offset(seq)
         end = start + wirelen
+        if end > self._highest:
+            self._highest = end
         nxt = self.next
         filled = False
         if start < nxt:
@@ -215,6 +219,10 @@ class DirectionStream:
             return
         self._last_ack = ack
         offset = self._offset(ack)
+        if offset > max(self.next, self._highest, self.fin_offset or 0) + MAX_WAITING_BYTES:
+            # No receiver acknowledges that far beyond every byte the sender was seen
+            # to send: an old connection's ACK on a reused 4-tuple, or garbage.
+            return
         if self.max_ack is None or offset > self.max_ack:
             self.max_ack = offset
         if self.waiting:
