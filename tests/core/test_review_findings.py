@@ -152,7 +152,6 @@ def test_data_on_a_lingered_out_4tuple_is_not_dropped(tmp_path: Path) -> None:
 # -- capture.fragments._assemble ------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="a TCP header split across IP fragments is never reassembled")
 def test_tcp_header_split_across_ip_fragments(tmp_path: Path) -> None:
     # IPv4 allows an 8-byte first fragment; Wireshark reassembles the datagram
     # and then dissects TCP from the whole, so the request is in its stream.

@@ -88,16 +88,16 @@ def _assemble(buf: Buffer, parts: list[Fragment]) -> TcpPacket | None:
         covered = end
     if covered < total:
         return None
-    first_offset, first_cap, _first_wire = pieces[0]
-    if first_cap < 20:
-        return None  # the TCP header itself was cut off
-    sport, dport, seq, ack, off_flags, window = _tcp(buf, first_offset)
-    doff = (off_flags >> 12) * 4
-    if doff < 20 or doff > first_cap:
+    # The TCP header may itself be split across fragments: read it from the pieces.
+    head = _captured_prefix(buf, pieces, 20)
+    if head is None:
         return None
-    # The TCP payload: the first fragment after the header, then the others.
-    payload = [(first_offset + doff, first_cap - doff, pieces[0][2] - doff), *pieces[1:]]
-    payload = [p for p in payload if p[2] > 0]
+    sport, dport, seq, ack, off_flags, window = _tcp(head, 0)
+    doff = (off_flags >> 12) * 4
+    if doff < 20 or _captured_prefix(buf, pieces, doff) is None:
+        return None
+    payload = _after(pieces, doff)
+    first_offset = pieces[0][0]
     completing = max(parts, key=lambda f: f.frame)
     packet = TcpPacket(
         completing.frame,
@@ -112,10 +112,35 @@ def _assemble(buf: Buffer, parts: list[Fragment]) -> TcpPacket | None:
         ack,
         off_flags & 0x1FF,
         window,
-        payload[0][0] if payload else first_offset + doff,
+        payload[0][0] if payload else first_offset,
         sum(p[1] for p in payload),
         sum(p[2] for p in payload),
     )
     if len(payload) > 1:
         packet.payload_parts = tuple(payload)
     return packet
+
+
+def _captured_prefix(buf: Buffer, pieces: list[tuple[int, int, int]], count: int) -> bytes | None:
+    """The first ``count`` bytes of the datagram's payload, or None if they were not all captured."""
+    out = bytearray()
+    for file_offset, caplen, wirelen in pieces:
+        take = min(caplen, count - len(out))
+        out += buf[file_offset : file_offset + take]
+        if len(out) >= count:
+            return bytes(out)
+        if caplen < wirelen:
+            return None  # snaplen cut the header
+    return None
+
+
+def _after(pieces: list[tuple[int, int, int]], skip: int) -> list[tuple[int, int, int]]:
+    """The pieces with their first ``skip`` bytes (the TCP header) removed."""
+    out = []
+    for file_offset, caplen, wirelen in pieces:
+        if skip >= wirelen:
+            skip -= wirelen
+            continue
+        out.append((file_offset + skip, max(caplen - skip, 0), wirelen - skip))
+        skip = 0
+    return out
