@@ -187,7 +187,11 @@ class Analysis:
                     else:
                         emit("packet", packet=result)
                 elif isinstance(result, Fragment):
-                    packet = fragments.add(buf, result)
+                    try:
+                        packet = fragments.add(buf, result)
+                    except Exception as exc:  # noqa: BLE001 - one odd datagram must not stop the load
+                        dispatcher.record_failure(self.tcp, "fragment", exc)
+                        packet = None
                     if packet is None:
                         skipped[Skip.FRAGMENT.value] += 1
                     else:

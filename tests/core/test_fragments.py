@@ -105,3 +105,25 @@ def test_missing_fragment_is_reported(tmp_path: Path) -> None:
     warning = f"{len(pieces)} IP fragments of TCP packets never completed a datagram"
     assert warning in analysis.stats.warnings()
     assert direction_bytes(analysis.sessions[0], "c2s") == b""
+
+
+def test_stale_fragments_are_not_spliced_into_a_later_datagram(tmp_path: Path) -> None:
+    """A datagram that lost a fragment, then a new one a minute later with the same IP id."""
+    conv = Conversation()
+    conv.handshake()
+    first = conv.segment(True, 0, PAYLOAD)
+    conv.frames.pop()
+    old = fragment_ipv4(first.data[14:], 1448)
+    del old[0]  # never completes
+    conv.frames.extend(Frame(first.ts_ns + i, ethernet(p)) for i, p in enumerate(old))
+    later = first.ts_ns + 60_000_000_000
+    second = conv.segment(True, 0, PAYLOAD)
+    conv.frames.pop()
+    conv.frames.extend(
+        Frame(later + i, ethernet(p)) for i, p in enumerate(fragment_ipv4(second.data[14:], 1448))
+    )
+    path = tmp_path / "stale.pcap"
+    path.write_bytes(pcap_bytes(conv.frames))
+    analysis = analyse(path)
+    assert direction_bytes(analysis.sessions[0], "c2s") == PAYLOAD
+    assert analysis.stats.incomplete_fragments == len(old)

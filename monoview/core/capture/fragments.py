@@ -18,6 +18,9 @@ from monoview.core.packet import TcpPacket
 
 # Datagrams waiting for fragments; beyond this the oldest is given up.
 MAX_PENDING: Final = 4096
+# Fragments older than this (capture time) belong to a datagram that will never
+# complete; a new datagram reusing the IP identification must not splice them in.
+MAX_AGE_NS: Final = 30 * 1_000_000_000
 _tcp = struct.Struct(">HHIIHH").unpack_from
 
 FragmentKey = tuple[tuple[int, ...], int, bytes, bytes, int]
@@ -51,6 +54,9 @@ class FragmentReassembler:
     def add(self, buf: Buffer, fragment: Fragment) -> TcpPacket | None:
         """Take a fragment; the reassembled packet if this one completed its datagram."""
         parts = self._pending.setdefault(fragment.key, [])
+        if parts and fragment.ts_ns - parts[0].ts_ns > MAX_AGE_NS:
+            self.given_up += len(parts)
+            parts.clear()
         parts.append(fragment)
         packet = _assemble(buf, parts)
         if packet is not None:
