@@ -171,8 +171,11 @@ def transcript_chunks(session: TcpSession, fmt: Format, policy: GapPolicy) -> It
         previous_ts = monologue.last_ts_ns
         yield header.encode("ascii")
         leading = [g for g in gaps if g.offset < monologue.offset]
+        trailing = [g for g in gaps if g.offset >= monologue.end]
         body = itertools.chain(
-            *(filler(g.length, policy) for g in leading), monologue_chunks(monologue, policy)
+            *(filler(g.length, policy) for g in leading),
+            monologue_chunks(monologue, policy),
+            *(filler(g.length, policy) for g in trailing),
         )
         yield from encoded(body, fmt)
         if fmt is Format.RAW:

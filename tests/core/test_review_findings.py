@@ -1,15 +1,14 @@
 """Correctness bugs found in review, each shown by a minimal synthetic capture.
 
-Every test states the correct behaviour and fails today; they are marked
-``xfail(strict=True)`` so the suite stays green until each bug is fixed.
+Every test states the correct behaviour; each failed when it was written, and
+the fix that made it pass is in the commit that removed its xfail mark.  They
+stay as regression tests.
 """
 
 from __future__ import annotations
 
 import struct
 from pathlib import Path
-
-import pytest
 
 from monoview.core.analyse import analyse
 from monoview.core.export import Format, transcript_chunks
@@ -241,9 +240,6 @@ def test_ack_of_previous_incarnation_does_not_make_an_end_gap(tmp_path: Path) ->
 # -- export.transcript_chunks (trailing gap that is not an END gap) --------------
 
 
-@pytest.mark.xfail(
-    strict=True, reason="a snaplen cut at the end of a direction is in its file but not in the transcript"
-)
 def test_transcript_shows_a_snaplen_cut_after_the_last_captured_byte(tmp_path: Path) -> None:
     # The server's only segment (100 bytes) is cut by snaplen after 40.  The s2c
     # file under the marker policy ends in "[60 bytes missing]", but the

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from monoview.core.tcp.records import Gap
+from monoview.core.tcp.records import Gap, GapCause
 
 if TYPE_CHECKING:
     from monoview.core.tcp.session import TcpSession
@@ -103,9 +103,28 @@ class Monologue:
             yield s.p_start[i] - origin, s.p_len[i], s.p_file[i], s.p_frame[i]
 
     def gaps(self) -> list[Gap]:
-        """Gaps inside the monologue, and the one right before its first byte."""
+        """The gaps that belong to this monologue, in stream order.
+
+        Those between its pieces; the one right before its first byte; and bytes
+        snaplen cut from its own last segment, which start where it ends.  A
+        snaplen cut belongs to the monologue whose captured bytes end where the
+        cut begins, never to the next one.
+        """
         start, end = self.offset, self.end
-        return [g for g in self.stream.gaps if g.offset < end and g.offset + g.length >= start]
+        return [gap for gap in self.stream.gaps if self._owns(gap, start, end)]
+
+    def _owns(self, gap: Gap, start: int, end: int) -> bool:
+        if start <= gap.offset < end:
+            return True  # between its pieces
+        if gap.offset == end:
+            return gap.cause is GapCause.SNAPLEN  # the cut tail of its own last segment
+        if gap.offset < start <= gap.offset + gap.length:  # right before its first byte
+            return not (gap.cause is GapCause.SNAPLEN and self._captured_until(gap.offset))
+        return False
+
+    def _captured_until(self, offset: int) -> bool:
+        """Does some delivered piece of this direction end exactly at ``offset``?"""
+        return self.stream.piece_ends_at(offset + self.stream.origin())
 
     def data(self) -> bytes:
         """The captured bytes, gaps omitted."""

@@ -139,6 +139,20 @@ class DirectionStream:
         """Piece indices in stream order."""
         return range(len(self.p_start)) if self._sorted_index is None else self._sorted_index
 
+    def piece_ends_at(self, offset: int) -> bool:
+        """Does a delivered piece end exactly at (internal) ``offset``?  Pieces never overlap,
+        so only the last one starting before it can."""
+        if self._sorted_starts is None or self._sorted_index is None:
+            starts: array[int] = self.p_start
+            index: range | array[int] = range(len(starts))
+        else:
+            starts, index = self._sorted_starts, self._sorted_index
+        k = bisect.bisect_left(starts, offset) - 1
+        if k < 0:
+            return False
+        j = index[k]
+        return self.p_start[j] + self.p_len[j] == offset
+
     def _set_base(self, seq: int) -> None:
         self.base_seq = seq % SEQ_MOD
         if self.syn_offset is None:
