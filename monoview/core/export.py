@@ -346,7 +346,11 @@ class Exporter:
             "last_ts_f": monologue.last_ts_ns / 1e9,
             "packets": monologue.packets,
             "frames": monologue.frames,
-            "gaps": [{"offset": g.offset, "missing": g.length} for g in monologue.gaps()],
+            # Positions in the exported stream, as the monologue's own "offset".
+            "gaps": [
+                {"offset": layout.position(g.offset), "missing": g.length, "stream_offset": g.offset}
+                for g in monologue.gaps()
+            ],
             "file": path,
         }
 

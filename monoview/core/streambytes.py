@@ -11,6 +11,7 @@ import bisect
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
+from functools import cached_property
 from typing import Final
 
 from monoview.core.tcp.monologue import Monologue
@@ -77,22 +78,24 @@ class DirectionLayout:
         """The direction's gaps in stream order."""
         return self.session.gaps(self.direction)
 
-    def _shift_before(self, offset: int) -> int:
-        """Exported minus stream position for a byte at stream ``offset``."""
-        shift = 0
+    @cached_property
+    def _shifts(self) -> tuple[list[int], list[int]]:
+        """Gap offsets, and the exported-minus-stream shift after the first n gaps."""
+        offsets = [g.offset for g in self.gaps]
+        shifts = [0]
         for gap in self.gaps:
-            if gap.offset >= offset:
-                break
-            shift += filler_length(gap.length, self.policy) - gap.length
-        return shift
+            shifts.append(shifts[-1] + filler_length(gap.length, self.policy) - gap.length)
+        return offsets, shifts
 
     def position(self, offset: int) -> int:
         """Exported file position of stream offset ``offset``."""
-        return offset + self._shift_before(offset)
+        offsets, shifts = self._shifts
+        return offset + shifts[bisect.bisect_left(offsets, offset)]
 
     def gap_positions(self) -> list[int]:
         """Exported position where each gap (or its filler) starts."""
-        return [self.position(g.offset) for g in self.gaps]
+        offsets, shifts = self._shifts
+        return [offset + shifts[i] for i, offset in enumerate(offsets)]
 
     def chunks(self) -> Iterator[bytes]:
         """The exported bytes: captured pieces in stream order, fillers in the holes.
