@@ -38,7 +38,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="monoview",
         description="Browse the TCP conversations of a capture, monologue by monologue. "
-        "Headless subcommands: monoview sessions|follow|export|trace (see monoview --help).",
+        "Headless subcommands: monoview sessions|follow|export|http|trace (see monoview --help).",
     )
     parser.add_argument("file", nargs="?", type=Path, help="capture to open (pcap or pcapng)")
     parser.add_argument(
@@ -157,7 +157,7 @@ def main(argv: list[str]) -> int:
         if args.screenshot is None:
             sys.stderr.write(
                 "monoview: no display to open a window on (DISPLAY is not set). Use the headless "
-                "subcommands (monoview sessions|follow|export|trace) or --screenshot.\n"
+                "subcommands (monoview sessions|follow|export|http|trace) or --screenshot.\n"
             )
             return 2
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a picture needs no display
