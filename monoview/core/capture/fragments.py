@@ -83,10 +83,12 @@ def _assemble(buf: Buffer, parts: list[Fragment]) -> TcpPacket | None:
     pieces: list[tuple[int, int, int]] = []  # (file offset, captured, wire) in datagram order
     covered = 0
     for f in ordered:
+        if f.offset >= total:
+            break  # beyond the datagram's end, which the last fragment fixes
         if f.offset > covered:
             return None  # a hole: wait for the missing fragment
         skip = covered - f.offset
-        end = f.offset + f.data_len
+        end = min(f.offset + f.data_len, total)
         if end <= covered:
             continue
         cap = max(min(f.data_caplen - skip, end - covered), 0)
