@@ -223,9 +223,9 @@ def stream_json(session: TcpSession) -> dict[str, Any]:
     }
 
 
-def direction_json(session: TcpSession, direction: str, policy: GapPolicy) -> dict[str, Any]:
-    """Gaps and conflicts of one direction, positions as exported under ``policy``."""
-    layout = DirectionLayout(session, direction, policy)
+def direction_json(layout: DirectionLayout) -> dict[str, Any]:
+    """Gaps and conflicts of one direction, positions as exported under the layout's policy."""
+    session, direction, policy = layout.session, layout.direction, layout.policy
     stream = session.stream(direction)
     side = session.client_side if direction == "c2s" else 1 - session.client_side
     return {
@@ -298,9 +298,9 @@ class Exporter:
         opts = self.options
         folder = session_folder(session)
         entry = stream_json(session)
-        for direction in DIRECTIONS:
-            info = direction_json(session, direction, opts.gaps)
-            layout = DirectionLayout(session, direction, opts.gaps)
+        layouts = {d: DirectionLayout(session, d, opts.gaps) for d in DIRECTIONS}
+        for direction, layout in layouts.items():
+            info = direction_json(layout)
             written = (
                 self._writer(f"{folder}/{direction}{opts.fmt.suffix}").write(
                     encoded(layout.chunks(), opts.fmt)
@@ -314,7 +314,7 @@ class Exporter:
             else:
                 info.update(len=written.length, sha256=written.sha256, file=written.path)
             entry[direction] = info
-        entry["monologues"] = [self._monologue(folder, m) for m in session.monologues]
+        entry["monologues"] = [self._monologue(folder, m, layouts[m.direction]) for m in session.monologues]
         if opts.transcript:
             written = self._writer(f"{folder}/transcript{opts.fmt.suffix}").write(
                 transcript_chunks(session, opts.fmt, opts.gaps)
@@ -322,9 +322,8 @@ class Exporter:
             entry["transcript"] = written.path
         return entry
 
-    def _monologue(self, folder: str, monologue: Monologue) -> dict[str, Any]:
+    def _monologue(self, folder: str, monologue: Monologue, layout: DirectionLayout) -> dict[str, Any]:
         opts = self.options
-        layout = DirectionLayout(monologue.session, monologue.direction, opts.gaps)
         chunks = encoded(monologue_chunks(monologue, opts.gaps), opts.fmt)
         if opts.monologues:
             name = f"{folder}/monologues/{monologue.index:05d}_{monologue.direction}{opts.fmt.suffix}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from monoview.core.tcp.session import TcpSession
@@ -142,16 +142,3 @@ class TcpPacket:
 
     def __repr__(self) -> str:
         return f"TcpPacket({self.describe()})"
-
-    def as_dict(self) -> dict[str, Any]:
-        """Plain fields, for JSON traces and tests."""
-        return {
-            "frame": self.frame,
-            "ts": format_ts(self.ts_ns),
-            "src": format_endpoint(self.src, self.sport),
-            "dst": format_endpoint(self.dst, self.dport),
-            "flags": self.flag_names(),
-            "seq": self.seq,
-            "ack": self.ack,
-            "len": self.payload_len,
-        }

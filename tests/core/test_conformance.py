@@ -13,7 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conformance import extra_gaps_explained, load_compare, manifest_for, oracle_for, tshark_view
+from tests.conformance import (
+    client_ignored,
+    extra_gaps_explained,
+    load_compare,
+    manifest_for,
+    oracle_for,
+    tshark_view,
+)
 from tests.conftest import CAPTURES
 
 # capture -> (compare.py difference kinds expected, reason); see test_known_differences.py
@@ -40,11 +47,6 @@ def _ids(paths: list[Path]) -> list[str]:
     return [p.name for p in paths]
 
 
-def _client_ignored(oracle: dict) -> list[str]:
-    """Without a handshake the oracle names the first sender client; monoview uses ports."""
-    return ["client"] if any(s["client_basis"] == "first_packet" for s in oracle["streams"]) else []
-
-
 LAB = _captures("lab")
 WILD = _captures("wild")
 
@@ -55,7 +57,7 @@ def test_lab_capture_matches_oracle(capture: Path) -> None:
     oracle = oracle_for(capture)
     manifest = manifest_for(capture)
     diffs, _matched, mismatched = load_compare().summary(
-        oracle, tshark_view(manifest), ignore=_client_ignored(oracle)
+        oracle, tshark_view(manifest), ignore=client_ignored(oracle)
     )
     assert diffs == []
     assert mismatched == 0
@@ -69,7 +71,7 @@ def test_wild_capture_matches_oracle(capture: Path) -> None:
     oracle = oracle_for(capture)
     manifest = manifest_for(capture)
     compare = load_compare()
-    ignore = _client_ignored(oracle)
+    ignore = client_ignored(oracle)
     known = KNOWN_DIFFERENCES.get(capture.name)
     if known and known[0] == "missing_data":
         ignore.append("missing_data")

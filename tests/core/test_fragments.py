@@ -90,19 +90,26 @@ def test_ipv6_fragments(tmp_path: Path) -> None:
     assert str(session.client) == "[fd00::1]:40000"
 
 
+def send_fragmented(conv: Conversation, lose: int | None = None, delay_ns: int = 0) -> int:
+    """Send PAYLOAD from the client as IPv4 fragments (losing fragment ``lose``); return how many."""
+    whole = conv.segment(True, 0, PAYLOAD)
+    conv.frames.pop()
+    pieces = fragment_ipv4(whole.data[14:], 1448)
+    if lose is not None:
+        del pieces[lose]
+    conv.frames.extend(Frame(whole.ts_ns + delay_ns + i, ethernet(p)) for i, p in enumerate(pieces))
+    return len(pieces)
+
+
 def test_missing_fragment_is_reported(tmp_path: Path) -> None:
     conv = Conversation()
     conv.handshake()
-    big = conv.segment(True, 0, PAYLOAD)
-    conv.frames.pop()
-    pieces = fragment_ipv4(big.data[14:], 1448)
-    del pieces[1]
-    conv.frames.extend(Frame(big.ts_ns + i, ethernet(p)) for i, p in enumerate(pieces))
+    count = send_fragmented(conv, lose=1)
     path = tmp_path / "lost.pcap"
     path.write_bytes(pcap_bytes(conv.frames))
     analysis = analyse(path)
-    assert analysis.stats.incomplete_fragments == len(pieces)
-    warning = f"{len(pieces)} IP fragments of TCP packets never completed a datagram"
+    assert analysis.stats.incomplete_fragments == count
+    warning = f"{count} IP fragments of TCP packets never completed a datagram"
     assert warning in analysis.stats.warnings()
     assert direction_bytes(analysis.sessions[0], "c2s") == b""
 
@@ -111,19 +118,10 @@ def test_stale_fragments_are_not_spliced_into_a_later_datagram(tmp_path: Path) -
     """A datagram that lost a fragment, then a new one a minute later with the same IP id."""
     conv = Conversation()
     conv.handshake()
-    first = conv.segment(True, 0, PAYLOAD)
-    conv.frames.pop()
-    old = fragment_ipv4(first.data[14:], 1448)
-    del old[0]  # never completes
-    conv.frames.extend(Frame(first.ts_ns + i, ethernet(p)) for i, p in enumerate(old))
-    later = first.ts_ns + 60_000_000_000
-    second = conv.segment(True, 0, PAYLOAD)
-    conv.frames.pop()
-    conv.frames.extend(
-        Frame(later + i, ethernet(p)) for i, p in enumerate(fragment_ipv4(second.data[14:], 1448))
-    )
+    stale = send_fragmented(conv, lose=0)  # never completes
+    send_fragmented(conv, delay_ns=60_000_000_000)
     path = tmp_path / "stale.pcap"
     path.write_bytes(pcap_bytes(conv.frames))
     analysis = analyse(path)
     assert direction_bytes(analysis.sessions[0], "c2s") == PAYLOAD
-    assert analysis.stats.incomplete_fragments == len(old)
+    assert analysis.stats.incomplete_fragments == stale

@@ -114,7 +114,8 @@ class DirectionStream:
     # -- sequence numbers -------------------------------------------------
 
     def _offset(self, seq: int) -> int:
-        """Stream offset of ``seq``: the one within 2**31 of ``next`` (seq.unwrap, inlined)."""
+        """Stream offset of ``seq``: the one within 2**31 of ``next``, so that a
+        stream wrapping past 2**32 keeps growing instead of jumping back to zero."""
         assert self.base_seq is not None
         nxt = self.next
         return nxt + ((seq - self.base_seq - nxt + SEQ_HALF) % SEQ_MOD) - SEQ_HALF
