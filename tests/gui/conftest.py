@@ -31,6 +31,7 @@ SHARED = Path(os.environ.get("MONOVIEW_SHARED", REPO.parent / "shared"))
 LAB = SHARED / "captures" / "lab"
 WILD = SHARED / "captures" / "wild"
 MAKE_BIG = SHARED / "tools" / "make_big_capture.py"
+DATA = REPO / "tests" / "data"  # small copies, so the basic tests run without shared/
 LOAD_TIMEOUT_MS = 60_000
 
 
@@ -51,8 +52,8 @@ def _isolated_settings(tmp_path: Path) -> None:
 
 
 def capture(name: str) -> Path:
-    """A shared capture by file name (lab first, then wild)."""
-    for folder in (LAB, WILD):
+    """A capture by file name: shared lab, then wild, then the copies in tests/data"""
+    for folder in (LAB, WILD, DATA):
         if (folder / name).exists():
             return folder / name
     pytest.skip(f"shared capture {name} not available")
@@ -82,6 +83,8 @@ def load(qtbot, window: MainWindow, path: Path) -> None:  # type: ignore[no-unty
 
 
 def _generate(out: Path, size: str, sessions: int, bulk: int, seed: int) -> Path:
+    if not MAKE_BIG.exists():
+        pytest.skip("shared/tools/make_big_capture.py not available")
     subprocess.run(
         [
             sys.executable,
