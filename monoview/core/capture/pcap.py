@@ -2,7 +2,7 @@
 the "modified" format of Alexey Kuznetsov's patched libpcap (8 more bytes per
 record header: interface index, protocol, packet type).
 
-The record headers are walked with ``struct`` over the memory map: dpkt's
+The record headers are walked over the memory map, never copied: dpkt's
 ``pcap.Reader`` copies every packet into a new ``bytes``, which is what this
 module exists to avoid.
 """
@@ -11,75 +11,109 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
-from typing import Final, NoReturn
 
-from monoview.core.capture.linktypes import Buffer
-from monoview.core.capture.records import MAX_RECORD_BYTES, Record
-from monoview.core.errors import CaptureFormatError, CaptureReadError
+import numpy as np
 
-# magic as read little-endian -> (byte order, nanoseconds?, record header length)
-MAGICS: Final = {
-    0xA1B2C3D4: ("<", False, 16),
-    0xD4C3B2A1: (">", False, 16),
-    0xA1B23C4D: ("<", True, 16),
-    0x4D3CB2A1: (">", True, 16),
-    0xA1B2CD34: ("<", False, 24),  # modified (Kuznetsov) pcap
-    0x34CDB2A1: (">", False, 24),
-}
-GLOBAL_HEADER_LEN: Final = 24
+from monoview.core.capture.layout import Layout
+from monoview.core.capture.records import MAX_RECORD_BYTES, Buffer
+from monoview.core.capture.walk import I64, Damage, FrameBatch, Walk, header_view, u32_casts
 
 
-def read_pcap(buf: Buffer, name: str) -> Iterator[Record]:
-    """Yield every record of a classic pcap held in ``buf`` (usually an mmap).
+class PcapWalk(Walk):
+    """The records of a classic pcap that start in the walk's range."""
 
-    Raises CaptureFormatError for a bad global header and CaptureReadError,
-    after yielding every complete record, when the file is damaged.
-    """
-    size = len(buf)
-    if size < GLOBAL_HEADER_LEN:
-        raise CaptureFormatError(f"{name}: pcap header is cut off ({size} bytes)")
-    (magic,) = struct.unpack_from("<I", buf, 0)
-    order, nanos, header_len = MAGICS[magic]
-    _vmaj, _vmin, _zone, _sigfigs, _snaplen, linktype = struct.unpack_from(
-        order + "HHiIII", buf, 4
-    )
-    linktype &= 0x0FFFFFFF  # upper bits carry FCS length flags (pcap-linktype(7))
-    frac_scale = 1 if nanos else 1000
-    unpack_header = struct.Struct(order + "IIII").unpack_from
-    new_record = tuple.__new__  # Record(...) without the namedtuple's Python-level __new__
-    record_type = Record
-    offset = GLOBAL_HEADER_LEN
-    last_header = size - header_len  # a record header starting past this is cut off
-    frame = 0
-    while offset <= last_header:
-        sec, frac, caplen, origlen = unpack_header(buf, offset)
-        data = offset + header_len
-        following = data + caplen
-        if following > size or caplen > MAX_RECORD_BYTES:
-            _damaged(name, frame + 1, offset, caplen)
-        frame += 1
-        yield new_record(
-            record_type, (frame, sec * 1_000_000_000 + frac * frac_scale, linktype, 0, data, caplen, origlen)
+    def batches(self) -> Iterator[FrameBatch]:
+        """Override Walk.batches."""
+        layout = self.layout
+        size, hlen = layout.size, layout.header_len
+        stop = min(self.stop, size - hlen + 1)  # a record header starting beyond is cut off
+        offset = self.start
+        while offset < stop:
+            records, offset = self._offsets(offset, stop)
+            batch = self._columns(records)
+            if len(batch):
+                self.frames += len(batch)
+                yield batch
+            if self.damage is not None:
+                return
+        self.handoff = offset
+        if offset < self.stop and offset < size:
+            # The loop stopped before the range's end: a header that does not fit.
+            self.damage = Damage(
+                "{name}: the file is cut off in the header of frame {frame}", self.frames + 1, offset
+            )
+
+    def _offsets(self, offset: int, stop: int) -> tuple[I64, int]:
+        """Up to one batch of record offsets from ``offset``, and where the next record starts.
+
+        The only per-record Python work of the whole index: read the captured
+        length, step over the record.  Nothing is checked here; a corrupt
+        length shows in :meth:`_columns`, which cuts the batch there.
+        """
+        buf, hlen = self._buf, self.layout.header_len
+        offsets: list[int] = []
+        append = offsets.append
+        n, limit = 0, self._batch
+        lanes = u32_casts(buf) if self.layout.order == "<" else None
+        if lanes is not None:
+            while offset < stop and n < limit:
+                append(offset)
+                n += 1
+                o = offset + 8
+                offset += hlen + lanes[o & 3][o >> 2]
+        else:
+            unpack = struct.Struct(self.layout.order + "I").unpack_from
+            while offset < stop and n < limit:
+                append(offset)
+                n += 1
+                offset += hlen + unpack(buf, offset + 8)[0]
+        return np.array(offsets, dtype=np.int64), offset
+
+    def _columns(self, records: I64) -> FrameBatch:
+        """The frames whose record headers are at ``records``, up to the first damaged one."""
+        layout = self.layout
+        fields = header_view(self._buf, 16)[records].view(_record_header(layout.order))
+        caplen = fields["caplen"].astype(np.int64)
+        data = records + layout.header_len
+        bad = (caplen > MAX_RECORD_BYTES) | (data + caplen > layout.size)
+        if bad.any():
+            k = int(np.argmax(bad))
+            if caplen[k] > MAX_RECORD_BYTES:
+                template = "{name}: frame {frame} claims " + f"{int(caplen[k]):,}" + " captured bytes"
+                template += "; the record is corrupt"
+            else:
+                template = "{name}: the file is cut off in the middle of frame {frame}"
+            self.damage = Damage(template, self.frames + k + 1, int(records[k]))
+            fields, caplen, data = fields[:k], caplen[:k], data[:k]
+        frac_scale = 1 if layout.nanos else 1000
+        ts = fields["sec"].astype(np.int64) * 1_000_000_000 + fields["frac"].astype(np.int64) * frac_scale
+        count = len(data)
+        return FrameBatch(
+            self.frames + 1,
+            data,
+            caplen,
+            fields["origlen"].astype(np.int64),
+            ts,
+            np.full(count, layout.linktype, dtype=np.int32),
+            np.zeros(count, dtype=np.int32),
         )
-        offset = following
-    if offset < size:
-        raise CaptureReadError(
-            f"{name}: the file is cut off in the header of frame {frame + 1}",
-            frame + 1,
-            offset,
-        )
 
 
-def _damaged(name: str, frame: int, offset: int, caplen: int) -> NoReturn:
-    """Raise the CaptureReadError for a record whose length is corrupt or runs past the end."""
-    if caplen > MAX_RECORD_BYTES:
-        raise CaptureReadError(
-            f"{name}: frame {frame} claims {caplen:,} captured bytes; the record is corrupt",
-            frame,
-            offset,
-        )
-    raise CaptureReadError(
-        f"{name}: the file is cut off in the middle of frame {frame}",
-        frame,
-        offset,
-    )
+def _record_header(order: str) -> np.dtype[np.void]:
+    return np.dtype(
+        {"names": ["sec", "frac", "caplen", "origlen"], "formats": [order + "u4"] * 4, "itemsize": 16,
+         "offsets": [0, 4, 8, 12]}
+    )  # fmt: skip
+
+
+def plausible_record(buf: Buffer, layout: Layout, offset: int) -> int | None:
+    """Where the next record starts if a sane pcap record header is at ``offset``."""
+    if offset + layout.header_len > layout.size:
+        return None
+    _sec, frac, caplen, origlen = struct.unpack_from(layout.order + "IIII", buf, offset)
+    if frac >= (1_000_000_000 if layout.nanos else 1_000_000) or caplen > MAX_RECORD_BYTES:
+        return None
+    if caplen > origlen or origlen > MAX_RECORD_BYTES:
+        return None
+    following = offset + layout.header_len + caplen
+    return following if following <= layout.size else None

@@ -2,180 +2,332 @@
 timestamp resolution.
 
 dpkt 1.9.8 decodes every packet with the first interface's settings, so this
-module walks the blocks itself.  It still lets dpkt decode the rare Interface
-Description Blocks (and their options); Enhanced, Simple and obsolete Packet
-Blocks are read with ``struct`` in place, keeping the payload in the file.
+module walks the blocks itself.  Runs of Enhanced Packet Blocks, nearly all of
+a file, are walked in a tight loop and their headers read by numpy; every
+other block is taken one at a time, and the rare Interface Description Blocks
+are decoded by dpkt (with their options).
 """
 
 from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Final
 
 import dpkt
+import numpy as np
+import numpy.typing as npt
 
-from monoview.core.capture.records import MAX_RECORD_BYTES, Buffer, Record
-from monoview.core.errors import CaptureFormatError, CaptureReadError
+from monoview.core.capture.layout import (
+    BLOCK_DSB,
+    BLOCK_EPB,
+    BLOCK_IDB,
+    BLOCK_ISB,
+    BLOCK_NRB,
+    BLOCK_OPB,
+    BLOCK_SHB,
+    BLOCK_SPB,
+    BYTE_ORDER_MAGIC,
+    MAX_BLOCK_BYTES,
+    Interface,
+    Layout,
+    interface_from_block,
+    ticks_to_ns,
+)
+from monoview.core.capture.records import Buffer
+from monoview.core.capture.walk import I64, INT64_MAX, Damage, FrameBatch, Walk, header_view
 
-BLOCK_SHB: Final = 0x0A0D0D0A
-BLOCK_IDB: Final = 0x00000001
-BLOCK_OPB: Final = 0x00000002  # obsolete Packet Block
-BLOCK_SPB: Final = 0x00000003
-BLOCK_EPB: Final = 0x00000006
-BYTE_ORDER_MAGIC: Final = 0x1A2B3C4D
-OPT_IF_TSRESOL: Final = 9
-OPT_IF_TSOFFSET: Final = 14
-MAX_BLOCK_BYTES: Final = MAX_RECORD_BYTES + 4096
-
-
-@dataclass(frozen=True, slots=True)
-class Interface:
-    """What an Interface Description Block says about the packets that name it."""
-
-    linktype: int
-    snaplen: int
-    units_per_second: int  # timestamp units per second (10**6 unless if_tsresol)
-    offset_seconds: int  # if_tsoffset, added to every timestamp
-
-
-def _interface(buf: bytes, little: bool) -> Interface:
-    """Decode an IDB through dpkt, including the options that change timestamps."""
-    idb_class = dpkt.pcapng.InterfaceDescriptionBlockLE if little else dpkt.pcapng.InterfaceDescriptionBlock
-    idb = idb_class(buf)
-    units = 1_000_000
-    offset_seconds = 0
-    order = "<" if little else ">"
-    for opt in getattr(idb, "opts", []):
-        if opt.code == OPT_IF_TSRESOL and len(opt.data) >= 1:
-            resol = opt.data[0]
-            units = 2 ** (resol & 0x7F) if resol & 0x80 else 10 ** (resol & 0x7F)
-        elif opt.code == OPT_IF_TSOFFSET and len(opt.data) >= 8:
-            (offset_seconds,) = struct.unpack_from(order + "q", opt.data, 0)
-    return Interface(idb.linktype, idb.snaplen, units, offset_seconds)
+# Block types a re-synchronisation may land on (anything else is not a boundary).
+SYNC_BLOCKS: Final = frozenset(
+    {BLOCK_IDB, BLOCK_OPB, BLOCK_SPB, BLOCK_NRB, BLOCK_ISB, BLOCK_EPB, BLOCK_DSB, 0xBAD, 0x40000BAD}
+)
 
 
-def _to_ns(ticks: int, iface: Interface) -> int:
-    """Convert interface timestamp units to integer nanoseconds since the epoch."""
-    units = iface.units_per_second
-    if units == 1_000_000_000:
-        ns = ticks
-    elif 1_000_000_000 % units == 0:
-        ns = ticks * (1_000_000_000 // units)
-    else:
-        ns = ticks * 1_000_000_000 // units
-    return ns + iface.offset_seconds * 1_000_000_000
+class PcapngWalk(Walk):
+    """The blocks of a pcapng file that start in the walk's range.
 
-
-def read_pcapng(buf: Buffer, name: str) -> Iterator[Record]:
-    """Yield every packet record of a pcapng file held in ``buf``.
-
-    Interface numbers in the records are global across sections (section 2's
-    interface 0 follows section 1's last), so sessions can tell them apart.
+    A walk from offset 0 reads every section header and interface
+    description itself.  A walk from later in the file starts with the
+    first section's interfaces (``Layout.interfaces``); if it meets another
+    section header or interface description it stops and sets ``needs_whole``.
     """
-    size = len(buf)
-    offset = 0
-    frame = 0
-    order = "<"
-    interfaces: list[Interface] = []
-    section_base = 0  # global index of this section's interface 0
-    all_interfaces = 0
-    while offset < size:
-        if offset + 12 > size:
-            raise CaptureReadError(
-                f"{name}: the file is cut off in a block header after frame {frame}",
-                frame + 1,
-                offset,
-            )
-        raw_type = struct.unpack_from("<I", buf, offset)[0]
-        if raw_type == BLOCK_SHB:
-            (bom,) = struct.unpack_from("<I", buf, offset + 8)
-            if bom == BYTE_ORDER_MAGIC:
-                order = "<"
-            elif bom == 0x4D3C2B1A:
-                order = ">"
-            else:
-                raise CaptureReadError(
-                    f"{name}: section header at byte {offset} has a bad byte-order magic",
-                    frame + 1,
+
+    def batches(self) -> Iterator[FrameBatch]:
+        """Override Walk.batches: Enhanced Packet Blocks in a fast loop; every other block one
+        at a time, exactly as the per-record reader always did."""
+        """Enhanced Packet Blocks in a fast loop; every other block one at a time, as the
+        per-record reader always did (section headers, interfaces, simple and obsolete packets)."""
+        buf, layout = self._buf, self.layout
+        size = layout.size
+        order = layout.order
+        from_start = self.start == 0
+        interfaces: list[Interface] = [] if from_start else list(layout.interfaces)
+        # Global interface numbers (section 2's interface 0 follows section 1's last).
+        section_base = 0
+        all_interfaces = 0 if from_start else len(interfaces)
+        epb_head = _epb_dtype(order)
+        view = header_view(buf, 28)
+        offset = self.start
+        stop = self.stop
+        while offset < stop:
+            # A run of Enhanced Packet Blocks, walked in Python, their headers read by numpy.
+            pair = struct.Struct(order + "II").unpack_from
+            offsets: list[int] = []
+            append = offsets.append
+            n = 0
+            while offset < stop and n < self._batch and offset + 12 <= size:
+                block_type, block_len = pair(buf, offset)
+                if block_type != BLOCK_EPB or block_len < 32 or offset + block_len > size:
+                    break  # anything unusual takes the careful path below
+                append(offset)
+                n += 1
+                offset += block_len
+            if offsets:
+                batch = self._epb_batch(
+                    np.array(offsets, dtype=np.int64), view, epb_head, interfaces, section_base
+                )
+                if batch is not None and len(batch):
+                    self.frames += len(batch)
+                    yield batch
+                if self.damage is not None:
+                    return
+                if n == self._batch:
+                    continue
+            if offset >= stop:
+                break
+            # One block of another kind (or a damaged one): exactly as the per-record reader.
+            if offset + 12 > size:
+                self.damage = Damage(
+                    "{name}: the file is cut off in a block header after frame {after}",
+                    self.frames + 1,
                     offset,
                 )
-            section_base = all_interfaces
-            interfaces = []
-        block_type, block_len = struct.unpack_from(order + "II", buf, offset)
-        if block_len < 12 or block_len % 4 or block_len > MAX_BLOCK_BYTES:
-            raise CaptureReadError(
-                f"{name}: block at byte {offset} (after frame {frame}) claims "
-                f"{block_len:,} bytes; the file is corrupt",
-                frame + 1,
-                offset,
-            )
-        if offset + block_len > size:
-            raise CaptureReadError(
-                f"{name}: the file is cut off in the middle of frame {frame + 1}"
-                if block_type in (BLOCK_EPB, BLOCK_SPB, BLOCK_OPB)
-                else f"{name}: the file is cut off in a block after frame {frame}",
-                frame + 1,
-                offset,
-            )
+                return
+            raw_type = struct.unpack_from("<I", buf, offset)[0]
+            if raw_type == BLOCK_SHB:
+                if offset != 0 and not from_start:
+                    self.needs_whole = True
+                    return
+                (bom,) = struct.unpack_from("<I", buf, offset + 8)
+                if bom == BYTE_ORDER_MAGIC:
+                    order = "<"
+                elif bom == 0x4D3C2B1A:
+                    order = ">"
+                else:
+                    self.damage = Damage(
+                        f"{{name}}: section header at byte {offset} has a bad byte-order magic",
+                        self.frames + 1,
+                        offset,
+                    )
+                    return
+                epb_head = _epb_dtype(order)
+                section_base = all_interfaces
+                interfaces = []
+            block_type, block_len = struct.unpack_from(order + "II", buf, offset)
+            if block_len < 12 or block_len % 4 or block_len > MAX_BLOCK_BYTES:
+                self.damage = Damage(
+                    f"{{name}}: block at byte {offset} (after frame {{after}}) claims "
+                    f"{block_len:,} bytes; the file is corrupt",
+                    self.frames + 1,
+                    offset,
+                )
+                return
+            if offset + block_len > size:
+                packet = block_type in (BLOCK_EPB, BLOCK_SPB, BLOCK_OPB)
+                self.damage = Damage(
+                    "{name}: the file is cut off in the middle of frame {frame}"
+                    if packet
+                    else "{name}: the file is cut off in a block after frame {after}",
+                    self.frames + 1,
+                    offset,
+                )
+                return
+            if block_type == BLOCK_IDB:
+                if not from_start:
+                    self.needs_whole = True
+                    return
+                try:
+                    interfaces.append(
+                        interface_from_block(bytes(buf[offset : offset + block_len]), order == "<")
+                    )
+                except (dpkt.UnpackError, struct.error, ValueError) as exc:
+                    self.damage = Damage(
+                        f"{{name}}: interface description at byte {offset} is corrupt ({exc})",
+                        self.frames + 1,
+                        offset,
+                    )
+                    return
+                all_interfaces += 1
+            elif block_type in (BLOCK_EPB, BLOCK_OPB, BLOCK_SPB):
+                single = self._one_packet(offset, block_type, block_len, order, interfaces, section_base)
+                if single is None:
+                    return
+                self.frames += 1
+                yield single
+            offset += block_len
+        self.handoff = offset
+
+    def _epb_batch(
+        self,
+        blocks: I64,
+        view: npt.NDArray[np.void],
+        head: np.dtype[np.void],
+        interfaces: list[Interface],
+        section_base: int,
+    ) -> FrameBatch | None:
+        """Columns for a run of Enhanced Packet Blocks; sets ``damage`` at the first bad one."""
+        size = self.layout.size
+        fields = view[blocks].view(head)
+        block_len = fields["len"].astype(np.int64)
+        iface = fields["iface"].astype(np.int64)
+        caplen = fields["caplen"].astype(np.int64)
+        data = blocks + 28
+        n_if = len(interfaces)
+        bad_len = (block_len % 4 != 0) | (block_len > MAX_BLOCK_BYTES)
+        cut = blocks + block_len > size
+        bad_iface = iface >= n_if
+        overrun = data + caplen > blocks + block_len - 4
+        bad = bad_len | cut | bad_iface | overrun
+        count = len(blocks)
+        if bad.any():
+            k = int(np.argmax(bad))
+            frame = self.frames + k + 1
+            offset = int(blocks[k])
+            if bad_len[k]:
+                template = (
+                    f"{{name}}: block at byte {offset} (after frame {{after}}) claims "
+                    f"{int(block_len[k]):,} bytes; the file is corrupt"
+                )
+            elif cut[k]:
+                template = "{name}: the file is cut off in the middle of frame {frame}"
+            elif bad_iface[k]:
+                template = _unknown_interface(int(iface[k]), n_if)
+            else:
+                template = (
+                    f"{{name}}: frame {{frame}} claims {int(caplen[k]):,} captured bytes, "
+                    "more than its block holds; the file is corrupt"
+                )
+            self.damage = Damage(template, frame, offset)
+            count = k
+        if count == 0:
+            return None
+        fields, iface, caplen, data = fields[:count], iface[:count], caplen[:count], data[:count]
+        ticks = (fields["ts_hi"].astype(np.uint64) << np.uint64(32)) | fields["ts_lo"].astype(np.uint64)
+        linktype = np.empty(count, dtype=np.int32)
+        ts = np.empty(count, dtype=np.int64)
+        for number, spec in enumerate(interfaces):
+            chosen = iface == number
+            if not chosen.any():
+                continue
+            linktype[chosen] = spec.linktype
+            ts[chosen] = self._ticks_to_ns(ticks[chosen], spec)
+        return FrameBatch(
+            self.frames + 1,
+            data,
+            caplen,
+            fields["origlen"].astype(np.int64),
+            ts,
+            linktype,
+            (iface + section_base).astype(np.int32),
+        )
+
+    def _ticks_to_ns(self, ticks: npt.NDArray[np.uint64], iface: Interface) -> I64:
+        """Vectorised :func:`ticks_to_ns`; values that leave int64 are clamped to its range."""
+        units = iface.units_per_second
+        offset_ns = iface.offset_seconds * 1_000_000_000
+        as_float = ticks.astype(np.float64) * (1e9 / units) + offset_ns
+        if np.all(np.abs(as_float) < 2**62):
+            if 1_000_000_000 % units == 0:
+                return ticks.astype(np.int64) * (1_000_000_000 // units) + offset_ns
+            if units < 1 << 33:  # remainder * 10**9 stays below 2**63
+                whole, part = np.divmod(ticks, np.uint64(units))
+                ns = whole.astype(np.int64) * 1_000_000_000 + (
+                    part * np.uint64(1_000_000_000) // np.uint64(units)
+                ).astype(np.int64)
+                return ns + offset_ns
+        self.clamped_timestamps += len(ticks)
+        exact = [ticks_to_ns(t, iface) for t in ticks.tolist()]
+        return np.array([max(min(t, INT64_MAX), -INT64_MAX) for t in exact], dtype=np.int64)
+
+    def _one_packet(
+        self,
+        offset: int,
+        block_type: int,
+        block_len: int,
+        order: str,
+        interfaces: list[Interface],
+        section_base: int,
+    ) -> FrameBatch | None:
+        """A Simple, obsolete or unusual Enhanced Packet Block as a one-frame batch (None on damage)."""
+        buf = self._buf
+        frame = self.frames + 1
         body = offset + 8
-        if block_type == BLOCK_IDB:
-            try:
-                interfaces.append(_interface(bytes(buf[offset : offset + block_len]), order == "<"))
-            except (dpkt.UnpackError, struct.error, ValueError) as exc:
-                raise CaptureReadError(
-                    f"{name}: interface description at byte {offset} is corrupt ({exc})",
-                    frame + 1,
-                    offset,
-                ) from exc
-            all_interfaces += 1
-        elif block_type in (BLOCK_EPB, BLOCK_OPB, BLOCK_SPB):
-            frame += 1
-            if block_type == BLOCK_EPB:
-                iface_id, ts_hi, ts_lo, caplen, origlen = struct.unpack_from(order + "IIIII", buf, body)
-                data = body + 20
-            elif block_type == BLOCK_OPB:
-                iface_id, _drops, ts_hi, ts_lo, caplen, origlen = struct.unpack_from(
-                    order + "HHIIII", buf, body
-                )
-                data = body + 20
-            else:
-                iface_id, ts_hi, ts_lo = 0, 0, 0
-                (origlen,) = struct.unpack_from(order + "I", buf, body)
-                data = body + 4
-                caplen = min(origlen, offset + block_len - 4 - data)
-            if iface_id >= len(interfaces):
-                raise CaptureReadError(
-                    f"{name}: frame {frame} names interface {iface_id}, "
-                    f"but only {len(interfaces)} are described",
-                    frame,
-                    offset,
-                )
-            if data + caplen > offset + block_len - 4:
-                raise CaptureReadError(
-                    f"{name}: frame {frame} claims {caplen:,} captured bytes, "
-                    "more than its block holds; the file is corrupt",
-                    frame,
-                    offset,
-                )
-            iface = interfaces[iface_id]
-            yield Record(
+        if block_len < (16 if block_type == BLOCK_SPB else 32):
+            self.damage = Damage(
+                f"{{name}}: frame {{frame}} is in a block of {block_len} bytes, too short for its header; "
+                "the file is corrupt",
                 frame,
-                _to_ns((ts_hi << 32) | ts_lo, iface),
-                iface.linktype,
-                section_base + iface_id,
-                data,
-                caplen,
-                origlen,
+                offset,
             )
-        offset += block_len
+            return None
+        if block_type == BLOCK_EPB:
+            iface_id, ts_hi, ts_lo, caplen, origlen = struct.unpack_from(order + "IIIII", buf, body)
+            data = body + 20
+        elif block_type == BLOCK_OPB:
+            iface_id, _drops, ts_hi, ts_lo, caplen, origlen = struct.unpack_from(order + "HHIIII", buf, body)
+            data = body + 20
+        else:
+            iface_id, ts_hi, ts_lo = 0, 0, 0
+            (origlen,) = struct.unpack_from(order + "I", buf, body)
+            data = body + 4
+            caplen = min(origlen, offset + block_len - 4 - data)
+        if iface_id >= len(interfaces):
+            self.damage = Damage(_unknown_interface(iface_id, len(interfaces)), frame, offset)
+            return None
+        if data + caplen > offset + block_len - 4:
+            self.damage = Damage(
+                f"{{name}}: frame {{frame}} claims {caplen:,} captured bytes, "
+                "more than its block holds; the file is corrupt",
+                frame,
+                offset,
+            )
+            return None
+        spec = interfaces[iface_id]
+        ns = ticks_to_ns((ts_hi << 32) | ts_lo, spec)
+        if not -INT64_MAX <= ns <= INT64_MAX:
+            self.clamped_timestamps += 1
+            ns = max(min(ns, INT64_MAX), -INT64_MAX)
+        return FrameBatch(
+            frame,
+            np.array([data], dtype=np.int64),
+            np.array([caplen], dtype=np.int64),
+            np.array([origlen], dtype=np.int64),
+            np.array([ns], dtype=np.int64),
+            np.array([spec.linktype], dtype=np.int32),
+            np.array([section_base + iface_id], dtype=np.int32),
+        )
 
 
-def check_pcapng_header(buf: Buffer, name: str) -> None:
-    """Raise CaptureFormatError unless ``buf`` starts with a sane section header."""
-    if len(buf) < 28:
-        raise CaptureFormatError(f"{name}: pcapng section header is cut off")
-    (bom,) = struct.unpack_from("<I", buf, 8)
-    if bom not in (BYTE_ORDER_MAGIC, 0x4D3C2B1A):
-        raise CaptureFormatError(f"{name}: pcapng section header has a bad byte-order magic")
+def _unknown_interface(number: int, described: int) -> str:
+    return f"{{name}}: frame {{frame}} names interface {number}, but only {described} are described"
+
+
+def _epb_dtype(order: str) -> np.dtype[np.void]:
+    names = ["type", "len", "iface", "ts_hi", "ts_lo", "caplen", "origlen"]
+    return np.dtype(
+        {"names": names, "formats": [order + "u4"] * 7, "offsets": [0, 4, 8, 12, 16, 20, 24], "itemsize": 28}
+    )
+
+
+def plausible_block(buf: Buffer, layout: Layout, offset: int) -> int | None:
+    """Where the next block starts if a sane pcapng block is at ``offset``."""
+    if offset + 12 > layout.size:
+        return None
+    block_type, block_len = struct.unpack_from(layout.order + "II", buf, offset)
+    if block_type not in SYNC_BLOCKS or block_len < 12 or block_len % 4 or block_len > MAX_BLOCK_BYTES:
+        return None
+    following = offset + block_len
+    if following > layout.size:
+        return None
+    (trailer,) = struct.unpack_from(layout.order + "I", buf, following - 4)
+    return following if trailer == block_len else None

@@ -1,4 +1,4 @@
-"""Open a capture file: map it into memory and pick the reader from its magic.
+"""Open a capture file: map it into memory and read its layout from the magic.
 
 The format is decided by the first four bytes, never by the file name
 (tcpflow's test files named ``.pcap`` are pcapng inside).
@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import mmap
 import os
-import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from monoview.core.capture.pcap import MAGICS, read_pcap
-from monoview.core.capture.pcapng import BLOCK_SHB, check_pcapng_header, read_pcapng
+from monoview.core.capture.frames import read_records
+from monoview.core.capture.layout import Layout, read_layout
 from monoview.core.capture.records import Record
 from monoview.core.errors import CaptureFormatError
 
@@ -25,63 +24,63 @@ class CaptureFile:
 
     path: Path
     size: int
-    format: str  # "pcap", "pcap-ns", "pcapng"
+    layout: Layout
     _file: object = field(repr=False)
-    _map: mmap.mmap | bytes = field(repr=False)
+    _map: mmap.mmap = field(repr=False)
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> CaptureFile:
-        """Map ``path`` and check its magic; raise CaptureFormatError if it is no capture."""
+        """Map ``path`` and check its header; raise CaptureFormatError if it is no capture."""
         path = Path(path)
         name = path.name
         try:
             handle = path.open("rb")
         except OSError as exc:
             raise CaptureFormatError(f"{name}: cannot open ({exc.strerror})") from exc
-        size = os.fstat(handle.fileno()).st_size
-        if size == 0:
+        try:
+            size = os.fstat(handle.fileno()).st_size
+            if size == 0:
+                raise CaptureFormatError(f"{name}: the file is empty")
+            data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        except (CaptureFormatError, OSError, ValueError) as exc:
             handle.close()
-            raise CaptureFormatError(f"{name}: the file is empty")
-        data: mmap.mmap | bytes = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-        if size < 4:
-            raise CaptureFormatError(f"{name}: {size} bytes is too short to be a capture")
-        (magic,) = struct.unpack_from("<I", data, 0)
-        if magic in MAGICS:
-            fmt = "pcap-ns" if MAGICS[magic][1] else "pcap"
-        elif magic == BLOCK_SHB:
-            check_pcapng_header(data, name)
-            fmt = "pcapng"
-        else:
+            if isinstance(exc, CaptureFormatError):
+                raise
+            raise CaptureFormatError(f"{name}: cannot be mapped into memory ({exc})") from exc
+        try:
+            layout = read_layout(data, name)
+        except CaptureFormatError:
+            data.close()
             handle.close()
-            raise CaptureFormatError(
-                f"{name}: not a pcap or pcapng capture (the file starts with {bytes(data[:4]).hex()})"
-            )
-        return cls(path, size, fmt, handle, data)
+            raise
+        return cls(path, size, layout, handle, data)
 
     @property
     def name(self) -> str:
         """The file's base name, used in every message about it."""
         return self.path.name
 
+    @property
+    def format(self) -> str:
+        """``pcap``, ``pcap-ns`` or ``pcapng``."""
+        return self.layout.format
+
     def records(self) -> Iterator[Record]:
         """Yield every frame's record; raise CaptureReadError where the file is damaged."""
-        if self.format == "pcapng":
-            return read_pcapng(self._map, self.name)
-        return read_pcap(self._map, self.name)
+        return read_records(self._map, self.layout, self.name)
 
     def read(self, offset: int, length: int) -> bytes:
         """Return ``length`` bytes at ``offset`` of the file."""
         return self._map[offset : offset + length]
 
     @property
-    def buffer(self) -> mmap.mmap | bytes:
+    def buffer(self) -> mmap.mmap:
         """The mapped file, for decoders that unpack fields in place."""
         return self._map
 
     def close(self) -> None:
         """Unmap and close the file; later reads fail."""
-        if isinstance(self._map, mmap.mmap):
-            self._map.close()
+        self._map.close()
         close = getattr(self._file, "close", None)
         if close is not None:
             close()
