@@ -1,0 +1,181 @@
+"""The packet index against the per-packet pipeline, and against itself built in pieces.
+
+Every TCP packet the per-packet decoder (with fragment reassembly) finds must
+be a row of the index with the same fields, in the same order, with the same
+endpoints and context; the frame counts, skipped frames and read errors must
+agree.  Built from several ranges, in this process or in worker processes,
+the index must be identical to the one built in one piece.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from monoview.core.capture.decode import Skip, decode
+from monoview.core.capture.fragments import Fragment, FragmentReassembler
+from monoview.core.capture.index import PacketIndex, build_index
+from monoview.core.capture.linktypes import linktype_name
+from monoview.core.capture.source import CaptureFile
+from monoview.core.errors import CaptureReadError
+from monoview.core.executor import InlineExecutor, local_executor
+from monoview.core.packet import TcpPacket
+from tests.core.test_walk import CAPTURE_FILES
+
+
+def _old_pipeline(path: Path, split: bool = False) -> tuple[list[tuple[object, ...]], dict[str, object]]:
+    """Packets and counts the way Analysis read them before the index."""
+    capture = CaptureFile.open(path)
+    buf = capture.buffer
+    fragments = FragmentReassembler()
+    packets: list[tuple[object, ...]] = []
+    skipped: Counter[str] = Counter()
+    links: Counter[str] = Counter()
+    frames = 0
+    error = None
+    try:
+        for record in capture.records():
+            frames += 1
+            result = decode(buf, record)
+            if isinstance(result, Fragment):
+                result = fragments.add(buf, result)
+                if result is None:
+                    skipped[Skip.FRAGMENT.value] += 1
+                    continue
+            if isinstance(result, TcpPacket):
+                context = (*result.vlan, -1 - result.interface) if split else result.vlan
+                packets.append(
+                    (
+                        result.frame, result.ts_ns, result.payload_offset, result.payload_caplen,
+                        result.payload_len, result.seq, result.ack, result.flags, result.window,
+                        result.interface, context, (result.src, result.sport), (result.dst, result.dport),
+                        result.payload_parts,
+                    )
+                )  # fmt: skip
+            else:
+                skipped[result.value] += 1
+                if result is Skip.UNSUPPORTED_LINK:
+                    links[linktype_name(record.linktype)] += 1
+    except CaptureReadError as exc:
+        error = str(exc)
+    counts = {
+        "frames": frames,
+        "skipped": skipped,
+        "links": links,
+        "incomplete": fragments.finish(),
+        "error": error,
+    }
+    capture.close()
+    return packets, counts
+
+
+def _rows(index: PacketIndex) -> list[tuple[object, ...]]:
+    columns = {name: values.tolist() for name, values in index.columns.items()}
+    flows = index.flows
+    out = []
+    for i in range(len(index)):
+        c = {name: values[i] for name, values in columns.items()}
+        a, b = flows.endpoints(c["flow"])
+        sender, receiver = (b, a) if c["dir"] else (a, b)
+        out.append(
+            (
+                c["frame"], c["ts"], c["payload"], c["caplen"], c["wirelen"], c["seq"], c["ack"], c["flags"],
+                c["window"], c["interface"], flows.context(c["flow"]), sender, receiver,
+                index.parts.get(c["frame"]),
+            )
+        )  # fmt: skip
+    return out
+
+
+def _counts(index: PacketIndex) -> dict[str, object]:
+    stats = index.stats
+    return {
+        "frames": stats.frames,
+        "skipped": stats.skipped,
+        "links": stats.unsupported_link_types,
+        "incomplete": stats.incomplete_fragments,
+        "error": index.read_error,
+    }
+
+
+def _same(one: PacketIndex, other: PacketIndex) -> None:
+    assert one.columns.keys() == other.columns.keys()
+    for name in one.columns:
+        assert np.array_equal(one.columns[name], other.columns[name]), name
+    for name in ("context", "family", "a_hi", "a_lo", "a_port", "b_hi", "b_lo", "b_port", "first"):
+        assert np.array_equal(getattr(one.flows.keys, name), getattr(other.flows.keys, name)), name
+    assert [one.flows.context(f) for f in range(len(one.flows))] == [
+        other.flows.context(f) for f in range(len(other.flows))
+    ]
+    assert one.parts == other.parts
+    assert _counts(one) == _counts(other)
+
+
+@pytest.mark.skipif(not CAPTURE_FILES, reason="no captures")
+@pytest.mark.parametrize("path", CAPTURE_FILES, ids=[p.name for p in CAPTURE_FILES])
+def test_index_holds_every_packet_the_decoder_finds(path: Path) -> None:
+    packets, counts = _old_pipeline(path)
+    index = build_index(path, workers=1)
+    assert _rows(index) == packets
+    assert _counts(index) == counts
+    flows_in_order = index.columns["flow"]
+    if len(flows_in_order):
+        # Flows are numbered by first appearance.
+        firsts = np.unique(flows_in_order, return_index=True)[1]
+        assert np.all(np.diff(firsts) > 0)
+    index.close()
+
+
+@pytest.mark.skipif(not CAPTURE_FILES, reason="no captures")
+def test_index_keeps_interfaces_apart_when_asked() -> None:
+    for path in CAPTURE_FILES:
+        if path.suffix == ".pcapng":
+            packets, _counts_ = _old_pipeline(path, split=True)
+            assert _rows(build_index(path, workers=1, split_interfaces=True)) == packets
+
+
+@pytest.mark.skipif(not CAPTURE_FILES, reason="no captures")
+def test_index_built_from_ranges_is_the_same() -> None:
+    rng = random.Random(3)
+    for path in CAPTURE_FILES:
+        one = build_index(path, workers=1)
+        size = path.stat().st_size
+        for ranges in (2, 3, 7):
+            other = build_index(path, workers=ranges, executor=InlineExecutor(), min_range=max(size // 50, 1),
+                                folder=None)  # fmt: skip
+            _same(one, other)
+            other.close()
+        if rng.random() < 0.1:
+            with local_executor(2) as pool:
+                other = build_index(path, workers=2, executor=pool, min_range=1)
+            _same(one, other)
+            other.close()
+
+
+def test_index_of_a_cut_capture_reports_where_from_any_range(tmp_path: Path) -> None:
+    source = next((p for p in CAPTURE_FILES if p.stat().st_size > 200_000), None)
+    if source is None:
+        pytest.skip("no capture big enough")
+    data = source.read_bytes()
+    rng = random.Random(8)
+    for _ in range(5):
+        cut = tmp_path / f"cut{rng.randrange(10**6)}{source.suffix}"
+        cut.write_bytes(data[: rng.randrange(len(data) // 3, len(data))])
+        packets, counts = _old_pipeline(cut)
+        one = build_index(cut, workers=1)
+        assert _rows(one) == packets and _counts(one) == counts
+        assert one.read_error is not None
+        many = build_index(cut, workers=4, executor=InlineExecutor(), min_range=1)
+        _same(one, many)
+
+
+def test_worker_processes_leave_no_files_behind(tmp_path: Path) -> None:
+    path = CAPTURE_FILES[0] if CAPTURE_FILES else pytest.skip("no captures")
+    with local_executor(2) as pool:
+        index = build_index(path, workers=2, executor=pool, min_range=1, folder=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+    assert len(index) > 0
