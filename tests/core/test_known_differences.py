@@ -82,7 +82,7 @@ def test_shuffled_capture_is_one_complete_connection() -> None:
     # Every payload byte on the wire is there once, nothing is missing.
     for direction, data in (("c2s", request), ("s2c", response)):
         side = session.client_side if direction == "c2s" else 1 - session.client_side
-        wire = sum(p.payload_len for p in packets if session.side_of(p) == side)
+        wire = sum(p.payload_len for p in packets if session.side_of(p.src, p.sport) == side)
         assert len(data) == wire
         assert session.gaps(direction) == []
     assert request.startswith(b"GET /lines.txt HTTP/1.") and request.endswith(b"\r\n\r\n")

@@ -13,8 +13,9 @@ Options, as in Net::Analysis:
 * ``max_session_size``: keep at most this many payload bytes per session
   (the session is marked truncated; its state is still tracked).
 
-A closed session is finished (its end event emitted) once ``linger_ns`` of
-capture time has passed without it being reused, or when the capture ends.
+A closed session is finished (its end event emitted) when its flow's next
+packet comes more than ``linger_ns`` of capture time after its last one, when
+its 4-tuple is reused, or when the capture ends.
 """
 
 from __future__ import annotations
@@ -26,11 +27,11 @@ from pathlib import Path
 
 from monoview.core.capture.records import Buffer
 from monoview.core.listener import Listener
-from monoview.core.packet import FIN, RST, TcpPacket, format_ts
+from monoview.core.packet import TcpPacket, format_ts
 from monoview.core.paths import safe_name
 from monoview.core.tcp.monologue import Monologue
 from monoview.core.tcp.session import Event, TcpSession
-from monoview.core.tcp.table import SessionTable
+from monoview.core.tcp.table import LINGER_NS, SessionTable
 
 VERBOSE_PACKET = 0x01
 VERBOSE_MONOLOGUE = 0x02
@@ -46,7 +47,7 @@ class TcpOptions:
     dump: Path | None = None
     max_session_size: int | None = None
     split_interfaces: bool = False
-    linger_ns: int = 60 * 1_000_000_000
+    linger_ns: int = LINGER_NS
 
 
 class TcpListener(Listener):
@@ -60,13 +61,12 @@ class TcpListener(Listener):
             buf,
             split_interfaces=self.options.split_interfaces,
             max_session_size=self.options.max_session_size,
+            linger_ns=self.options.linger_ns,
         )
         self._trace = trace or (lambda line: sys.stderr.write(line + "\n"))
-        self._closing: list[TcpSession] = []
         opts = self.options
         self._quiet = not opts.v & VERBOSE_PACKET and opts.k is None  # no per-packet trace
         self._packets_wanted = True  # until setup() finds out
-        self._packets_since_sweep = 0
 
     @property
     def sessions(self) -> list[TcpSession]:
@@ -77,15 +77,11 @@ class TcpListener(Listener):
         """Override Listener.packet: reassemble and emit the derived events."""
         events: list[Event] = []
         session, side = self.table.lookup(packet, events)
-        may_close = bool(packet.flags & (FIN | RST)) and not session.closed
-        packet.kind = session.process(packet, side, events)
+        packet.kind = session.process(
+            side, packet.frame, packet.ts_ns, packet.flags, packet.seq, packet.ack, packet.payload_offset,
+            packet.payload_caplen, packet.payload_len, packet.payload_parts, packet, events,
+        )  # fmt: skip
         packet.session = session
-        if may_close and session.closed:
-            self._closing.append(session)
-        self._packets_since_sweep += 1
-        if self._packets_since_sweep >= 4096:
-            self._packets_since_sweep = 0
-            self._sweep(packet.ts_ns, events)
         if self._quiet:
             if self._packets_wanted and self.dispatcher is not None:
                 self.dispatcher.emit("tcp_packet", packet=packet, session=session)
@@ -106,18 +102,6 @@ class TcpListener(Listener):
             session.finish(events)
         for name, args in events:
             self._emit(name, args)
-
-    def _sweep(self, now_ns: int, events: list[Event]) -> None:
-        """Finish closed sessions whose last packet is older than the linger time."""
-        keep = []
-        for session in self._closing:
-            if session.finished:
-                continue
-            if now_ns - session.last_ts_ns > self.options.linger_ns:
-                session.finish(events)
-            else:
-                keep.append(session)
-        self._closing = keep
 
     # -- events and the Net::Analysis options --------------------------------
 

@@ -5,13 +5,19 @@ from __future__ import annotations
 from typing import Any, Final, NamedTuple
 
 from monoview.core.capture.records import Buffer
-from monoview.core.packet import ACK, FIN, RST, SYN, SegmentKind, TcpPacket, format_endpoint, format_ts
+from monoview.core.packet import ACK, FIN, RST, SYN, SegmentKind, format_endpoint, format_ts
 from monoview.core.tcp.monologue import Monologue
 from monoview.core.tcp.records import Conflict, Gap
 from monoview.core.tcp.seq import SEQ_MOD
 from monoview.core.tcp.stream import Budget, DirectionStream
 
 Event = tuple[str, dict[str, Any]]
+# What names a packet in events: the TcpPacket itself when packets are read one by
+# one, an index row when a session is replayed from the index (turned into a
+# TcpPacket only if a listener asks).  Sessions never look inside it.
+PacketRef = object
+# (file offset, captured, wire length) of each piece of a payload reassembled from IP fragments.
+Parts = tuple[tuple[int, int, int], ...]
 
 # Ports that name a server even when the client's port is lower (used only when
 # no SYN or SYN/ACK was captured).
@@ -119,8 +125,10 @@ class TcpSession:
         self.fin = [False, False]
         self.rst = [False, False]
         self.truncated_packets = 0
-        self.handshake_packet: TcpPacket | None = None
-        self.end_packet: TcpPacket | None = None
+        self.handshake_ref: PacketRef | None = None  # the ACK that completed the handshake
+        self.end_ref: PacketRef | None = None  # the packet that closed the connection
+        self._end_frame = 0
+        self._end_side = 0
         self.started = False
         self.finished = False
         self.ended_by: str | None = None  # "reset", "close", "reused" or "capture end"
@@ -164,7 +172,7 @@ class TcpSession:
     @property
     def handshake(self) -> bool:
         """SYN, SYN/ACK and the ACK completing them were all captured."""
-        return self.handshake_packet is not None
+        return self.handshake_ref is not None
 
     @property
     def state(self) -> str:
@@ -206,81 +214,90 @@ class TcpSession:
 
     # -- packets ----------------------------------------------------------
 
-    def side_of(self, packet: TcpPacket) -> int:
-        """0 when the packet was sent by side 0, else 1."""
+    def side_of(self, src: bytes, sport: int) -> int:
+        """0 when a packet from ``src``:``sport`` was sent by side 0, else 1."""
         a = self.endpoints[0]
-        return 0 if packet.sport == a.port and packet.src == a.ip else 1
+        return 0 if sport == a.port and src == a.ip else 1
 
-    def process(self, packet: TcpPacket, side: int, events: list[Event]) -> SegmentKind:
-        """Apply one packet; append the events it causes (start, monologue, end)."""
+    def process(
+        self,
+        side: int,
+        frame: int,
+        ts_ns: int,
+        flags: int,
+        seq: int,
+        ack: int,
+        payload_offset: int,
+        caplen: int,
+        wirelen: int,
+        parts: Parts | None,
+        ref: PacketRef,
+        events: list[Event],
+    ) -> SegmentKind:
+        """Apply one packet sent by ``side``; append the events it causes (start, monologue, end).
+
+        The packet is given by its fields (``caplen``/``wirelen`` are the
+        payload's captured and wire lengths at ``payload_offset`` of the file,
+        or ``parts`` for a payload in several places); ``ref`` names it in events.
+        """
         if self.packets == 0:
-            self.first_ts_ns = packet.ts_ns
-            self.first_frame = packet.frame
+            self.first_ts_ns = ts_ns
+            self.first_frame = frame
         self.packets += 1
         # First and last in capture order, as Wireshark reports them (timestamps in
         # a reordered or damaged capture need not grow).
-        self.last_ts_ns = packet.ts_ns
-        self.last_frame = packet.frame
+        self.last_ts_ns = ts_ns
+        self.last_frame = frame
         if self.finished:
             return SegmentKind.LATE
-        flags = packet.flags
         own, peer = self.streams[side], self.streams[1 - side]
         if flags & ACK:
             before = len(peer.p_start)
-            peer.peer_ack(packet.ack)
+            peer.peer_ack(ack)
             if len(peer.p_start) != before:
-                self._delivered(1 - side, before, events, packet)
+                self._delivered(1 - side, before, events, ref)
         if flags & SYN:
-            self._note_syn(packet, side)
-        data_seq = (packet.seq + 1) % SEQ_MOD if flags & SYN else packet.seq
+            self._note_syn(side, flags, seq)
+        data_seq = (seq + 1) % SEQ_MOD if flags & SYN else seq
         kind = SegmentKind.CONTROL
-        if packet.payload_len:
+        if wirelen:
             self.data_packets[side] += 1
-            if packet.payload_caplen < packet.payload_len:
+            if caplen < wirelen:
                 self.truncated_packets += 1
             before = len(own.p_start)
-            if packet.payload_parts is None:
-                kind = own.add_segment(
-                    data_seq,
-                    packet.payload_caplen,
-                    packet.payload_len,
-                    packet.payload_offset,
-                    packet.frame,
-                    packet.ts_ns,
-                )
+            if parts is None:
+                kind = own.add_segment(data_seq, caplen, wirelen, payload_offset, frame, ts_ns)
             else:  # reassembled from IP fragments: the parts in order, as one segment
                 part_seq = data_seq
-                for file_offset, caplen, wirelen in packet.payload_parts:
-                    part_kind = own.add_segment(
-                        part_seq, caplen, wirelen, file_offset, packet.frame, packet.ts_ns
-                    )
+                for file_offset, part_caplen, part_len in parts:
+                    part_kind = own.add_segment(part_seq, part_caplen, part_len, file_offset, frame, ts_ns)
                     # The packet is new data if any part is; a fill only if every part is.
                     if kind is SegmentKind.CONTROL or part_kind is SegmentKind.DATA:
                         kind = part_kind
-                    part_seq = (part_seq + wirelen) % SEQ_MOD
+                    part_seq = (part_seq + part_len) % SEQ_MOD
             if len(own.p_start) != before:
                 if kind is SegmentKind.FILL:
-                    self._filled(side, before, events, packet)
+                    self._filled(side, before, events, ref)
                 else:
-                    self._delivered(side, before, events, packet)
+                    self._delivered(side, before, events, ref)
         if flags & FIN:
-            own.note_fin((data_seq + packet.payload_len) % SEQ_MOD)
+            own.note_fin((data_seq + wirelen) % SEQ_MOD)
             self.fin[side] = True
         if flags & RST:
             self.rst[side] = True
         if not self.started:
-            self._track_handshake(packet, side, events)
+            self._track_handshake(side, flags, ack, wirelen, ref, events)
         if flags & (FIN | RST) or self._last_fin_offset is not None:
-            self._track_close(packet, side)
+            self._track_close(side, frame, flags, ref)
         return kind
 
-    def _note_syn(self, packet: TcpPacket, side: int) -> None:
+    def _note_syn(self, side: int, flags: int, seq: int) -> None:
         own = self.streams[side]
-        if own.isn is None or (packet.seq != own.isn and not own.has_data):
+        if own.isn is None or (seq != own.isn and not own.has_data):
             # A SYN/ACK repeated with another ISN (SYN cookies, a lost first answer):
             # the latest one is what the handshake ACK will acknowledge.
-            own.note_syn(packet.seq)
-        if packet.flags & ACK:
+            own.note_syn(seq)
+        if flags & ACK:
             self.synack[side] = True
             if not any(self.syn):
                 self.client_side, self.client_basis = 1 - side, ClientBasis.SYNACK
@@ -290,8 +307,9 @@ class TcpSession:
                 self.client_side, self.client_basis = side, ClientBasis.SYN
             self.syn[side] = True
 
-    def _track_handshake(self, packet: TcpPacket, side: int, events: list[Event]) -> None:
-        flags = packet.flags
+    def _track_handshake(
+        self, side: int, flags: int, ack: int, wirelen: int, ref: PacketRef, events: list[Event]
+    ) -> None:
         server = 1 - self.client_side
         server_isn = self.streams[server].isn
         if (
@@ -300,37 +318,39 @@ class TcpSession:
             and side == self.client_side
             and self.synack[server]
             and server_isn is not None
-            and packet.ack == (server_isn + 1) % SEQ_MOD
+            and ack == (server_isn + 1) % SEQ_MOD
         ):
-            self.handshake_packet = packet
-            self._start(packet, events)
-        elif packet.payload_len and not any(self.syn) and not any(self.synack):
-            self._start(packet, events)  # picked up mid-stream: the first data starts it
+            self.handshake_ref = ref
+            self._start(ref, events)
+        elif wirelen and not any(self.syn) and not any(self.synack):
+            self._start(ref, events)  # picked up mid-stream: the first data starts it
 
-    def _track_close(self, packet: TcpPacket, side: int) -> None:
-        flags = packet.flags
-        if self.end_packet is None:
+    def _track_close(self, side: int, frame: int, flags: int, ref: PacketRef) -> None:
+        if self.end_ref is None:
             if flags & RST or (flags & FIN and all(self.fin)):
-                self.end_packet = packet
+                self._end(side, frame, ref)
                 self._last_fin_offset = self.streams[side].fin_offset if flags & FIN else None
         elif (
             self._last_fin_offset is not None
             and flags & ACK
             and not flags & (FIN | RST)
-            and self.end_packet.frame != packet.frame
-            and self.side_of(self.end_packet) != side
+            and self._end_frame != frame
+            and self._end_side != side
         ):
             # Net::Analysis ends the session on the ACK of the last FIN.
-            self.end_packet = packet
+            self._end(side, frame, ref)
             self._last_fin_offset = None
+
+    def _end(self, side: int, frame: int, ref: PacketRef) -> None:
+        self.end_ref, self._end_frame, self._end_side = ref, frame, side
 
     # -- monologues -------------------------------------------------------
 
-    def _start(self, packet: TcpPacket | None, events: list[Event]) -> None:
+    def _start(self, ref: PacketRef | None, events: list[Event]) -> None:
         self.started = True
-        events.append(("tcp_session_start", {"session": self, "packet": packet}))
+        events.append(("tcp_session_start", {"session": self, "packet": ref}))
 
-    def _delivered(self, side: int, before: int, events: list[Event], packet: TcpPacket | None) -> None:
+    def _delivered(self, side: int, before: int, events: list[Event], ref: PacketRef | None) -> None:
         """Bytes were appended to ``side``'s pieces: extend or flip the monologue."""
         if len(self.streams[side].p_start) == before:
             return
@@ -341,19 +361,19 @@ class TcpSession:
         if self._current_side is None:
             self._current_side, self._current_first = side, before
         elif self._current_side != side:
-            self._close_monologue(events, packet)
+            self._close_monologue(events, ref)
             self._current_side, self._current_first = side, before
 
-    def _filled(self, side: int, before: int, events: list[Event], packet: TcpPacket) -> None:
+    def _filled(self, side: int, before: int, events: list[Event], ref: PacketRef) -> None:
         """Bytes arrived for a hole already passed over: the receiver had them long ago
         (before the capture started, or the peer acknowledged past them), so they do not
         end the other side's monologue; they join the next monologue of their own side."""
         if self._current_side is None or self._current_side == side:
-            self._delivered(side, before, events, packet)
+            self._delivered(side, before, events, ref)
         elif self._orphans[side] is None:
             self._orphans[side] = before
 
-    def _close_monologue(self, events: list[Event], packet: TcpPacket | None) -> None:
+    def _close_monologue(self, events: list[Event], ref: PacketRef | None) -> None:
         side = self._current_side
         if side is None:
             return
@@ -362,7 +382,7 @@ class TcpSession:
         if stop <= self._current_first:
             return
         if not self.started:
-            self._start(packet, events)
+            self._start(ref, events)
         monologue = Monologue(self, side, len(self.monologues), self._current_first, stop)
         self.monologues.append(monologue)
         events.append(("tcp_monologue", {"session": self, "monologue": monologue}))
@@ -389,7 +409,7 @@ class TcpSession:
         if not self.started:
             self._start(None, events)
         self.finished = True
-        events.append(("tcp_session_end", {"session": self, "packet": self.end_packet}))
+        events.append(("tcp_session_end", {"session": self, "packet": self.end_ref}))
 
     def __repr__(self) -> str:
         return f"TcpSession({self.describe()})"

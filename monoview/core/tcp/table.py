@@ -2,6 +2,8 @@
 
 A new SYN on a 4-tuple whose session is over, or a SYN whose initial sequence
 number differs from the one already seen, starts a new session (port reuse).
+A closed session is over once its flow has been quiet for the linger time:
+decided by the flow's own packets and times, never by what else is in the file.
 """
 
 from __future__ import annotations
@@ -16,19 +18,67 @@ from monoview.core.tcp.session import Endpoint, Event, TcpSession
 # A late SYN whose ISN+1 lies at most this far before data already seen from
 # its side belongs to the same connection (shuffled or reordered capture).
 LATE_SYN_WINDOW: Final = 1 << 24
+# A closed connection whose flow is quiet this long (capture time) is over: what
+# comes next on its 4-tuple is late, or a new connection.
+LINGER_NS: Final = 60 * 1_000_000_000
 
 SessionKey = tuple[tuple[int, ...], bytes, int, bytes, int]
+
+
+def outlived(session: TcpSession, ts_ns: int, linger_ns: int = LINGER_NS) -> bool:
+    """Is a closed session over by the time its flow's next packet comes at ``ts_ns``?"""
+    return session.closed and not session.finished and ts_ns - session.last_ts_ns > linger_ns
+
+
+def starts_new_session(session: TcpSession, side: int, flags: int, seq: int, ack: int, wirelen: int) -> bool:
+    """Does a packet from ``side`` of ``session``'s flow open a new connection on it?"""
+    if flags & SYN:
+        return _is_new_connection(session, side, flags, seq, ack)
+    # Data on a 4-tuple whose session is over: a connection whose SYN was not
+    # captured.  Its bytes must not be dropped as late.
+    return session.finished and wirelen > 0
+
+
+def _is_new_connection(session: TcpSession, side: int, flags: int, seq: int, ack: int) -> bool:
+    """Does this SYN (or SYN/ACK) open a new connection on the same 4-tuple?"""
+    if session.finished:
+        return True
+    stream = session.streams[side]
+    if flags & ACK:
+        # A SYN/ACK answering this session's SYN belongs to it, whatever came before
+        # (an injected RST or FIN does not end a connection the peers go on using).
+        peer_isn = session.streams[1 - side].isn
+        if peer_isn is not None and ack == (peer_isn + 1) % SEQ_MOD:
+            return False
+        if stream.isn is not None:
+            return seq != stream.isn
+        return session.closed
+    if stream.isn is not None:
+        return seq != stream.isn
+    if stream.base_seq is not None and stream.has_data:
+        # Data from this side came before its SYN (a shuffled capture): the same
+        # connection if the SYN sits just before that data.  A reused port gets
+        # a fresh ISN, which is not just below the old connection's bytes.
+        distance = (stream.base_seq + stream.low - (seq + 1)) % SEQ_MOD
+        return distance >= LATE_SYN_WINDOW
+    return session.closed
 
 
 class SessionTable:
     """Sessions in order of their first packet, and the lookup that finds them."""
 
     def __init__(
-        self, buf: Buffer, *, split_interfaces: bool = False, max_session_size: int | None = None
+        self,
+        buf: Buffer,
+        *,
+        split_interfaces: bool = False,
+        max_session_size: int | None = None,
+        linger_ns: int = LINGER_NS,
     ) -> None:
         self._buf = buf
         self._split_interfaces = split_interfaces
         self._max_size = max_session_size
+        self._linger_ns = linger_ns
         # Both directions' keys, each with the side that sends with that key.
         self._by_key: dict[SessionKey, tuple[TcpSession, int]] = {}
         self.sessions: list[TcpSession] = []
@@ -40,13 +90,10 @@ class SessionTable:
         found = self._by_key.get(key)
         if found is not None:
             session, side = found
-            if packet.flags & SYN:
-                new = self._is_new_connection(session, packet, side)
-            else:
-                # Data on a 4-tuple whose session is over: a connection whose SYN was
-                # not captured.  Its bytes must not be dropped as late.
-                new = session.finished and packet.payload_len > 0
-            if not new:
+            if outlived(session, packet.ts_ns, self._linger_ns):
+                session.finish(events)
+            flags, seq, ack = packet.flags, packet.seq, packet.ack
+            if not starts_new_session(session, side, flags, seq, ack, packet.payload_len):
                 return found
             session.finish(events, "reused")
         session = TcpSession(
@@ -61,31 +108,6 @@ class SessionTable:
         self._by_key[key] = (session, 0)
         self._by_key[(context, packet.dst, packet.dport, packet.src, packet.sport)] = (session, 1)
         return session, 0
-
-    @staticmethod
-    def _is_new_connection(session: TcpSession, packet: TcpPacket, side: int) -> bool:
-        """Does this SYN (or SYN/ACK) open a new connection on the same 4-tuple?"""
-        if session.finished:
-            return True
-        stream = session.streams[side]
-        if packet.flags & ACK:
-            # A SYN/ACK answering this session's SYN belongs to it, whatever came before
-            # (an injected RST or FIN does not end a connection the peers go on using).
-            peer_isn = session.streams[1 - side].isn
-            if peer_isn is not None and packet.ack == (peer_isn + 1) % SEQ_MOD:
-                return False
-            if stream.isn is not None:
-                return packet.seq != stream.isn
-            return session.closed
-        if stream.isn is not None:
-            return packet.seq != stream.isn
-        if stream.base_seq is not None and stream.has_data:
-            # Data from this side came before its SYN (a shuffled capture): the same
-            # connection if the SYN sits just before that data.  A reused port gets
-            # a fresh ISN, which is not just below the old connection's bytes.
-            distance = (stream.base_seq + stream.low - (packet.seq + 1)) % SEQ_MOD
-            return distance >= LATE_SYN_WINDOW
-        return session.closed
 
     def open_sessions(self) -> list[TcpSession]:
         """Sessions not yet finished, in order of id."""
