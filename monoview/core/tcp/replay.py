@@ -1,0 +1,99 @@
+"""Replay one flow's rows of the packet index through the exact reassembler.
+
+A flow (both endpoints and a context) holds one session, or several when its
+4-tuple is reused; they follow each other in the flow's rows, so a session is
+a contiguous run of them and can be replayed on its own.  The decisions are
+the ones the per-packet table makes (``table.starts_new_session``,
+``table.outlived``) and the reassembly is ``TcpSession`` itself, so a replayed
+session is the session the per-packet path builds, bit for bit
+(``tests/core/test_replay.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from monoview.core.capture.records import Buffer
+from monoview.core.tcp.session import Endpoint, Event, Parts, TcpSession
+from monoview.core.tcp.table import LINGER_NS, outlived, starts_new_session
+
+
+@dataclass
+class FlowRows:
+    """One flow's rows in capture order, as Python lists (what the replay loop reads)."""
+
+    frame: Sequence[int]
+    ts: Sequence[int]
+    flags: Sequence[int]
+    seq: Sequence[int]
+    ack: Sequence[int]
+    payload: Sequence[int]
+    caplen: Sequence[int]
+    wirelen: Sequence[int]
+    dir: Sequence[int]  # 1 when sent by the flow's second endpoint
+    parts: dict[int, Parts] = field(default_factory=dict)  # frame -> payload pieces (IP fragments)
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+
+@dataclass
+class Replayed:
+    """A session replayed from rows ``first``..``stop``-1 of its flow, with the events it caused."""
+
+    session: TcpSession
+    first: int
+    stop: int
+    flipped: bool  # side 0 (the first packet's sender) is the flow's second endpoint
+    events: list[Event]
+
+
+def replay_flow(
+    buf: Buffer,
+    rows: FlowRows,
+    context: tuple[int, ...],
+    endpoints: tuple[Endpoint, Endpoint],
+    *,
+    start: int = 0,
+    stop: int | None = None,
+    max_session_size: int | None = None,
+    linger_ns: int = LINGER_NS,
+    end_reason: str = "capture end",
+) -> list[Replayed]:
+    """The sessions of rows ``start``..``stop``-1 of a flow, finished, in order.
+
+    ``end_reason`` is what ends the last one if nothing in the rows does (the
+    capture ran out, or the row after ``stop`` reuses the 4-tuple).  Events
+    name packets by their row number in the flow.
+    """
+    stop = len(rows) if stop is None else stop
+    frames, times, flag_list, seqs, acks = rows.frame, rows.ts, rows.flags, rows.seq, rows.ack
+    payloads, caplens, wirelens, dirs, parts = rows.payload, rows.caplen, rows.wirelen, rows.dir, rows.parts
+    out: list[Replayed] = []
+    current: Replayed | None = None
+    for i in range(start, stop):
+        direction, flags, seq, ack, wirelen = dirs[i], flag_list[i], seqs[i], acks[i], wirelens[i]
+        if current is not None:
+            session = current.session
+            side = direction ^ current.flipped
+            events = current.events
+            if session.closed and outlived(session, times[i], linger_ns):
+                session.finish(events)
+            if starts_new_session(session, side, flags, seq, ack, wirelen):
+                session.finish(events, "reused")
+                current.stop = i
+                current = None
+        if current is None:
+            first, second = endpoints if not direction else endpoints[::-1]
+            session = TcpSession(0, context, first, second, buf, max_session_size)
+            current = Replayed(session, i, stop, bool(direction), [])
+            out.append(current)
+            side = 0
+        current.session.process(
+            side, frames[i], times[i], flags, seq, ack, payloads[i], caplens[i], wirelen,
+            parts.get(frames[i]) if parts else None, i, current.events,
+        )  # fmt: skip
+    if current is not None:
+        current.session.finish(current.events, end_reason)
+    return out
