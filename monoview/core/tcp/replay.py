@@ -45,7 +45,7 @@ class Replayed:
     session: TcpSession
     first: int
     stop: int
-    flipped: bool  # side 0 (the first packet's sender) is the flow's second endpoint
+    flipped: int  # 1 when side 0 (the first packet's sender) is the flow's second endpoint
     events: list[Event]
 
 
@@ -60,19 +60,28 @@ def replay_flow(
     max_session_size: int | None = None,
     linger_ns: int = LINGER_NS,
     end_reason: str = "capture end",
+    fast: bool = True,
 ) -> list[Replayed]:
     """The sessions of rows ``start``..``stop``-1 of a flow, finished, in order.
 
     ``end_reason`` is what ends the last one if nothing in the rows does (the
     capture ran out, or the row after ``stop`` reuses the 4-tuple).  Events
-    name packets by their row number in the flow.
+    name packets by their row number in the flow.  ``fast`` lets runs of plain
+    rows take the session's fast lane (``TcpSession.apply_plain``); the result
+    is the same either way.
     """
     stop = len(rows) if stop is None else stop
     frames, times, flag_list, seqs, acks = rows.frame, rows.ts, rows.flags, rows.seq, rows.ack
     payloads, caplens, wirelens, dirs, parts = rows.payload, rows.caplen, rows.wirelen, rows.dir, rows.parts
     out: list[Replayed] = []
     current: Replayed | None = None
-    for i in range(start, stop):
+    i = start
+    while i < stop:
+        if fast and current is not None:
+            after = current.session.apply_plain(rows, i, stop, current.flipped, current.events)
+            if after != i:
+                i = after
+                continue
         direction, flags, seq, ack, wirelen = dirs[i], flag_list[i], seqs[i], acks[i], wirelens[i]
         if current is not None:
             session = current.session
@@ -87,13 +96,14 @@ def replay_flow(
         if current is None:
             first, second = endpoints if not direction else endpoints[::-1]
             session = TcpSession(0, context, first, second, buf, max_session_size)
-            current = Replayed(session, i, stop, bool(direction), [])
+            current = Replayed(session, i, stop, direction, [])
             out.append(current)
             side = 0
         current.session.process(
             side, frames[i], times[i], flags, seq, ack, payloads[i], caplens[i], wirelen,
             parts.get(frames[i]) if parts else None, i, current.events,
         )  # fmt: skip
+        i += 1
     if current is not None:
         current.session.finish(current.events, end_reason)
     return out

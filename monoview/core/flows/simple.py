@@ -1,0 +1,190 @@
+"""Sessions of plainly clean flows, computed for all of them at once with numpy.
+
+A flow is *clean* when the exact reassembler would only ever deliver its
+segments in order: it opens with a SYN, every SYN repeats that one and every
+SYN/ACK answers it with one ISN, the server's first packet is the SYN/ACK, each
+data segment starts exactly where its direction's bytes so far end and was
+captured whole, no payload came in IP fragments, and it is never quiet for the
+linger time once closed (so it is one session).  For such a flow every field
+of its session follows from sums, counts and firsts over its rows, which numpy
+computes for every clean flow in one pass.  Anything else (a retransmission,
+a hole, a keep-alive, a missing handshake) goes to the exact replay.
+
+The conditions are deliberately strict; what matters is that a flow judged
+clean gets exactly the values the replay gives, which
+``tests/core/test_session_table.py`` checks on every shared capture and on
+random flows.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from monoview.core.flows.grouped import GroupedRows
+from monoview.core.flows.summary import SessionRows, empty
+from monoview.core.tcp.seq import SEQ_HALF, SEQ_MOD
+from monoview.core.tcp.stream import MAX_WAITING_BYTES
+
+I64 = npt.NDArray[np.int64]
+Bool = npt.NDArray[np.bool_]
+_NONE: Final = np.iinfo(np.int64).max  # "no such row"
+FIN, SYN, RST, ACK = 0x01, 0x02, 0x04, 0x10
+
+
+class _Groups:
+    """Per-group reductions over rows laid out group after group."""
+
+    def __init__(self, bounds: I64) -> None:
+        self.starts = bounds[:-1]
+        self.counts = np.diff(bounds)
+        self.of_row = np.repeat(np.arange(len(self.starts)), self.counts)
+        self.position = np.arange(int(bounds[-1]), dtype=np.int64)
+
+    def any(self, mask: Bool) -> Bool:
+        out: Bool = np.add.reduceat(mask.astype(np.int64), self.starts) > 0
+        return out
+
+    def sum(self, values: I64) -> I64:
+        out: I64 = np.add.reduceat(values, self.starts)
+        return out
+
+    def first(self, mask: Bool) -> I64:
+        """Position of each group's first row where ``mask`` holds (``_NONE`` if none)."""
+        out: I64 = np.minimum.reduceat(np.where(mask, self.position, _NONE), self.starts)
+        return out
+
+    def last(self, mask: Bool) -> I64:
+        """Position of each group's last row where ``mask`` holds (-1 if none)."""
+        out: I64 = np.maximum.reduceat(np.where(mask, self.position, -1), self.starts)
+        return out
+
+    def before(self, values: I64) -> I64:
+        """Each row's sum of ``values`` over the earlier rows of its group."""
+        total = np.cumsum(values)
+        exclusive = total - values
+        out: I64 = exclusive - exclusive[self.starts][self.of_row]
+        return out
+
+    def latest(self, mask: Bool) -> I64:
+        """Each row's position of the latest row at or before it, in its group, where ``mask``
+        holds (-1 if none)."""
+        seen = np.maximum.accumulate(np.where(mask, self.position, -1))
+        out: I64 = np.where(seen >= self.starts[self.of_row], seen, -1)
+        return out
+
+
+def _signed_offset(nxt: I64, number: I64, base: I64) -> I64:
+    """``DirectionStream._offset``: the stream offset of ``number`` nearest ``nxt``."""
+    out: I64 = nxt + (number - base - nxt + SEQ_HALF) % SEQ_MOD - SEQ_HALF
+    return out
+
+
+def clean_sessions(rows: GroupedRows, linger_ns: int) -> tuple[Bool, SessionRows]:
+    """Which groups are clean flows, and the session of each of them."""
+    c = rows.columns
+    if not len(rows):
+        return np.zeros(0, dtype=np.bool_), empty()
+    g = _Groups(rows.bounds)
+    starts, of_row = g.starts, g.of_row
+    frame, ts, flags, seq, ack = c["frame"], c["ts"], c["flags"], c["seq"], c["ack"]
+    caplen, wirelen, direction = c["caplen"], c["wirelen"], c["dir"]
+    side = direction ^ direction[starts][of_row]
+    is0, is1 = side == 0, side == 1
+    syn, has_ack = flags & SYN != 0, flags & ACK != 0
+    fin, rst = flags & FIN != 0, flags & RST != 0
+    syn_only, syn_ack = syn & ~has_ack, syn & has_ack
+    data = wirelen > 0
+
+    isn0 = seq[starts]
+    first_synack = g.first(syn_ack)
+    has_synack = first_synack != _NONE
+    isn1 = seq[np.where(has_synack, first_synack, 0)]
+    isn0_r, isn1_r = isn0[of_row], isn1[of_row]
+    # The handshake: one SYN (repeats allowed), answered with one ISN; the server starts with it.
+    bad = data & (caplen != wirelen)
+    if rows.parts:
+        bad |= np.isin(frame, np.fromiter(rows.parts, dtype=np.int64))
+    bad |= syn_only & (is1 | (seq != isn0_r) | data | fin | rst)
+    bad |= syn_ack & (is0 | (seq != isn1_r) | (ack != (isn0_r + 1) % SEQ_MOD) | data | fin | rst)
+    first_server = g.first(is1)
+    clean = ~g.any(bad) & syn_only[starts] & ((first_server == _NONE) | (first_server == first_synack))
+    # Every segment exactly at its direction's next offset.
+    base = np.where(is0, isn0_r + 1, isn1_r + 1) % SEQ_MOD
+    sent0, sent1 = np.where(data & is0, wirelen, 0), np.where(data & is1, wirelen, 0)
+    before0, before1 = g.before(sent0), g.before(sent1)
+    before_own = np.where(is0, before0, before1)
+    out_of_order = data & ((seq - base - before_own) % SEQ_MOD != 0)
+    # One session: never quiet for the linger time once closed.
+    rst_so_far = g.before(rst.astype(np.int64)) + rst
+    fin0_so_far = g.before((fin & is0).astype(np.int64)) + (fin & is0)
+    fin1_so_far = g.before((fin & is1).astype(np.int64)) + (fin & is1)
+    closed_after = (rst_so_far > 0) | ((fin0_so_far > 0) & (fin1_so_far > 0))
+    first_row = g.position == starts[of_row]
+    previous = np.maximum(g.position - 1, 0)
+    closed_before = ~first_row & closed_after[previous]
+    lingered = closed_before & (ts - ts[previous] > linger_ns)
+    clean &= ~g.any(out_of_order | lingered)
+
+    out = empty(len(rows))
+    out["flow"] = rows.flows
+    out["stop_row"] = g.counts
+    out["flipped"] = direction[starts]
+    out["packets"] = g.counts
+    out["first_frame"], out["last_frame"] = frame[starts], frame[starts + g.counts - 1]
+    out["first_ts"], out["last_ts"] = ts[starts], ts[starts + g.counts - 1]
+    out["data_packets0"], out["data_packets1"] = (
+        g.sum((data & is0).astype(np.int64)),
+        g.sum((data & is1).astype(np.int64)),
+    )
+    kept = (g.sum(sent0), g.sum(sent1))
+    out["kept0"], out["kept1"] = kept
+    out["syn0"] = True
+    out["synack1"] = has_synack
+    fins = (g.any(fin & is0), g.any(fin & is1))
+    out["fin0"], out["fin1"] = fins
+    resets = (g.any(rst & is0), g.any(rst & is1))
+    out["rst0"], out["rst1"] = resets
+    out["ended_by"] = np.where(resets[0] | resets[1], 1, np.where(fins[0] & fins[1], 2, 0))
+    # End gaps: the FIN, else the peer's highest ACK, beyond the last byte.
+    before_pair = (before0, before1)
+    bases = (isn0 + 1, isn1 + 1)
+    for s in (0, 1):
+        own = is0 if s == 0 else is1
+        after_own = before_pair[s] + (sent0 if s == 0 else sent1)
+        fin_at = _signed_offset(after_own, seq + wirelen, bases[s][of_row] % SEQ_MOD)
+        last_fin = g.last(fin & own)
+        fin_offset = fin_at[np.maximum(last_fin, 0)]
+        latest_fin = g.latest(fin & own)
+        fin_so_far = np.where(latest_fin >= 0, fin_at[np.maximum(latest_fin, 0)], 0)
+        acking = has_ack & ~own
+        if s == 1:
+            acking &= has_synack[of_row] & (g.position > first_synack[of_row])
+        nxt = before_pair[s]
+        acked = _signed_offset(nxt, ack, bases[s][of_row] % SEQ_MOD)
+        counted = acking & (acked <= np.maximum(nxt, fin_so_far) + MAX_WAITING_BYTES)
+        max_ack = np.maximum.reduceat(np.where(counted, acked, np.iinfo(np.int64).min), starts)
+        has_max = g.any(counted)
+        has_end = (last_fin >= 0) | has_max
+        end = np.where(last_fin >= 0, fin_offset, max_ack)
+        gap = has_end & (end > kept[s])
+        out[f"gaps{s}"] = gap
+        out[f"gap_bytes{s}"] = np.where(gap, end - kept[s], 0)
+        out[f"missing{s}"] = gap
+    # The handshake completes on the client's ACK of the SYN/ACK, unless a monologue
+    # (the server's data) came first.
+    completes = has_ack & ~syn & ~rst & is0 & (ack == (isn1_r + 1) % SEQ_MOD)
+    completes &= has_synack[of_row] & (g.position > first_synack[of_row])
+    first_data = g.first(data)
+    first_side = side[np.where(first_data != _NONE, first_data, 0)]
+    turn = g.first(data & (side != first_side[of_row]))
+    handshake_at = g.first(completes)
+    out["handshake"] = (handshake_at != _NONE) & (handshake_at < turn)
+    # Monologues: runs of data segments from one side.
+    latest_data = g.latest(data)
+    before_data = np.where(first_row, -1, latest_data[previous])
+    flips = data & (before_data >= 0) & (side != side[np.maximum(before_data, 0)])
+    out["monologues"] = (first_data != _NONE).astype(np.int64) + g.sum(flips.astype(np.int64))
+    return clean, out
