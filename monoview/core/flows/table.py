@@ -49,13 +49,14 @@ def session_rows(
         clean, summaries = np.zeros(len(grouped), dtype=np.bool_), empty(len(grouped))
     dirty = np.flatnonzero(~clean)
     replayed: list[tuple[object, ...]] = []
-    for group, rows in zip(dirty.tolist(), grouped.flow_rows(dirty), strict=True):
+    rows, spans = grouped.flow_rows(dirty)
+    for group, (start, stop) in zip(dirty.tolist(), spans, strict=True):
         flow = int(grouped.flows[group])
         for r in replay_flow(
-            buf, rows, flows.context(flow), endpoints_of(flows, flow),
+            buf, rows, flows.context(flow), endpoints_of(flows, flow), start=start, stop=stop,
             max_session_size=max_session_size, linger_ns=linger_ns, fast=fast,
         ):  # fmt: skip
-            replayed.append(summarise(r.session, flow, r.first, r.stop, r.flipped))
+            replayed.append(summarise(r.session, flow, r.first - start, r.stop - start, r.flipped))
     table = np.concatenate([summaries[clean], np.array(replayed, dtype=SESSION)])
     return table[np.argsort(table["first_frame"], kind="stable")]
 

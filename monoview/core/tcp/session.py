@@ -525,7 +525,7 @@ class TcpSession:
         if self.finished:
             return
         self.ended_by = "reset" if any(self.rst) else "close" if all(self.fin) else reason
-        order = sorted((0, 1), key=lambda s: min((w.frame for w in self.streams[s].waiting), default=1 << 62))
+        order = sorted((0, 1), key=lambda side: self.streams[side].first_waiting_frame())
         for side in order:
             stream = self.streams[side]
             before = len(stream.p_start)

@@ -22,6 +22,7 @@ and the waiting bytes go on).  Unlike Wireshark, nothing is ever dropped:
 from __future__ import annotations
 
 import bisect
+import heapq
 from array import array
 from dataclasses import dataclass
 from typing import Final
@@ -92,7 +93,11 @@ class DirectionStream:
         self._last_ack = -1  # the peer's last raw ACK number, to skip repeats cheaply
         self._highest = 0  # end of the furthest segment seen
         self.fin_offset: int | None = None
-        self.waiting: list[_Waiting] = []
+        # Segments held back, by arrival number (a dict keeps arrival order); with many
+        # of them, also a heap by (offset, arrival) so a release never sorts them all.
+        self.waiting: dict[int, _Waiting] = {}
+        self._arrivals = 0
+        self._by_offset: list[tuple[int, int]] | None = None
         self._waiting_bytes = 0
         # Holes below ``next`` that later bytes may still fill: sorted, disjoint.
         self._hole_lo: list[int] = []
@@ -221,7 +226,7 @@ class DirectionStream:
             self._deliver(start, caplen, wirelen, file_offset, frame, ts_ns)
             self._release(None)
             return SegmentKind.DATA
-        self.waiting.append(_Waiting(start, caplen, wirelen, file_offset, frame, ts_ns))
+        self._wait(_Waiting(start, caplen, wirelen, file_offset, frame, ts_ns))
         self._waiting_bytes += wirelen
         if self._waiting_bytes > MAX_WAITING_BYTES:
             # No receive window holds this much: the hole is lost, not late.
@@ -242,6 +247,10 @@ class DirectionStream:
             self.max_ack = offset
         if self.waiting:
             self._release(offset)
+
+    def first_waiting_frame(self) -> int:
+        """The earliest frame of a segment still waiting (a huge number if none)."""
+        return min((w.frame for w in self.waiting.values()), default=1 << 62)
 
     def finish(self) -> None:
         """End of the stream: deliver everything still waiting, then list the gaps."""
@@ -340,6 +349,22 @@ class DirectionStream:
         self._add_hole(self.next, offset)
         self.next = offset
 
+    def _wait(self, segment: _Waiting) -> None:
+        number = self._arrivals
+        self._arrivals += 1
+        self.waiting[number] = segment
+        if self._by_offset is not None:
+            heapq.heappush(self._by_offset, (segment.offset, number))
+        elif len(self.waiting) > SCAN_LIMIT:
+            self._by_offset = [(w.offset, k) for k, w in self.waiting.items()]
+            heapq.heapify(self._by_offset)
+
+    def _unwait(self, number: int) -> _Waiting:
+        segment = self.waiting.pop(number)
+        if not self.waiting:
+            self._by_offset = None
+        return segment
+
     def _release(self, ack: int | None, give_up: bool = False) -> None:
         """Deliver waiting segments that now fit, in Wireshark's order (arrival order first).
 
@@ -352,13 +377,12 @@ class DirectionStream:
             if len(waiting) > SCAN_LIMIT:
                 self._release_sorted(ack, give_up)
                 return
-            for i, w in enumerate(waiting):
+            for number, w in waiting.items():
                 if w.offset <= self.next:
-                    del waiting[i]
-                    self._take(w)
+                    self._take(self._unwait(number))
                     break
             else:
-                lowest = min(w.offset for w in waiting)
+                lowest = min(w.offset for w in waiting.values())
                 if give_up or (ack is not None and ack > lowest):
                     # The receiver had the missing bytes (or the capture ended):
                     # a gap in the capture, unless a late copy fills it.
@@ -367,18 +391,27 @@ class DirectionStream:
                 return
 
     def _release_sorted(self, ack: int | None, give_up: bool) -> None:
-        """``_release`` for many waiting segments: by offset, arrival order among equals."""
-        waiting = self.waiting
-        order = sorted(range(len(waiting)), key=lambda i: (waiting[i].offset, i))
-        for n, i in enumerate(order):
-            w = waiting[i]
-            if w.offset > self.next:
-                if not (give_up or (ack is not None and ack > w.offset)):
-                    self.waiting = [waiting[k] for k in sorted(order[n:])]
+        """``_release`` for many waiting segments: by offset, arrival order among equals.
+
+        The heap makes a call that releases nothing O(1), so an ACK per segment
+        behind a long-lasting hole costs nothing like a sort of the queue each.
+        """
+        heap = self._by_offset
+        assert heap is not None
+        while heap:
+            offset, number = heap[0]
+            if number not in self.waiting:
+                heapq.heappop(heap)
+                continue
+            if offset > self.next:
+                if not (give_up or (ack is not None and ack > offset)):
                     return
-                self._skip_to(w.offset)
-            self._take(w)
-        self.waiting = []
+                self._skip_to(offset)
+            heapq.heappop(heap)
+            self._take(self._unwait(number))
+            heap = self._by_offset
+            if heap is None:
+                return
 
     def _check_overlap(self, start: int, caplen: int, file_offset: int, frame: int) -> None:
         """Compare a second copy of bytes with the delivered first copy; record differences."""

@@ -1,0 +1,74 @@
+"""Work grows linearly with the input on the shapes that used to be quadratic.
+
+Each test builds a small capture of a shape at two sizes and counts every
+Python and C function call made while it is analysed (``sys.setprofile``), a
+measure of work that does not depend on the machine or its load.  Doubling
+the input must not much more than double the count.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+
+from monoview.core.analyse import analyse
+from monoview.core.streambytes import direction_bytes
+from tests.pcapgen import Conversation, write_pcap
+
+# Doubling the input may cost at most this much more work (constant set-up, small logs).
+GROWTH = 2.3
+
+
+def calls(work: Callable[[], object]) -> int:
+    """Function calls (Python and C) made while running ``work``."""
+    count = 0
+
+    def profile(frame: FrameType, event: str, arg: object) -> None:
+        nonlocal count
+        if event in ("call", "c_call"):
+            count += 1
+
+    sys.setprofile(profile)
+    try:
+        work()
+    finally:
+        sys.setprofile(None)
+    return count
+
+
+def _growth(make: Callable[[int], Path], n: int) -> float:
+    small, large = make(n), make(2 * n)
+    return calls(lambda: analyse(large)) / calls(lambda: analyse(small))
+
+
+def _lossy_with_dup_acks(tmp: Path, n: int, reverse: bool = False) -> Path:
+    """One segment lost (sent last), then ``n`` segments each answered by a duplicate ACK."""
+    conv = Conversation()
+    conv.handshake()
+    size = 100
+    data = bytes(range(256)) * ((n + 1) * size // 256 + 1)
+    order = list(range(1, n + 1))
+    if reverse:
+        order.reverse()
+    for k in order:
+        conv.segment(True, k * size, data[k * size : (k + 1) * size])
+        conv.ack(False)  # the server still asks for byte 0: a duplicate ACK
+    conv.segment(True, 0, data[:size])
+    conv.c_next += (n + 1) * size
+    conv.ack(False)
+    return write_pcap(tmp / f"loss-{n}-{reverse}.pcap", conv.frames)
+
+
+def test_duplicate_acks_behind_a_hole_cost_linear_work(tmp_path: Path) -> None:
+    path = _lossy_with_dup_acks(tmp_path, 300)
+    (session,) = analyse(path).sessions
+    assert len(direction_bytes(session, "c2s")) == 301 * 100 and session.gaps("c2s") == []
+    assert _growth(lambda n: _lossy_with_dup_acks(tmp_path, n), 400) < GROWTH
+
+
+def test_reversed_segments_with_duplicate_acks_cost_linear_work(tmp_path: Path) -> None:
+    assert _growth(lambda n: _lossy_with_dup_acks(tmp_path, n, reverse=True), 400) < GROWTH
+
+
