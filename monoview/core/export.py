@@ -28,6 +28,7 @@ from typing import IO, Any
 from monoview import __version__
 from monoview.core.analyse import Analysis
 from monoview.core.errors import ExportError
+from monoview.core.flows.info import SessionInfo
 from monoview.core.packet import format_ip, format_ts
 from monoview.core.paths import safe_name
 from monoview.core.render import escape_text, hexdump_lines
@@ -191,7 +192,7 @@ def transcript_chunks(session: TcpSession, fmt: Format, policy: GapPolicy) -> It
                 yield from encoded(filler(gap.length, policy), fmt)
 
 
-def stream_json(session: TcpSession) -> dict[str, Any]:
+def stream_json(session: TcpSession | SessionInfo) -> dict[str, Any]:
     """The oracle-schema fields of a session that do not depend on export options."""
     return {
         "id": session.id,
@@ -218,7 +219,7 @@ def stream_json(session: TcpSession) -> dict[str, Any]:
             "rst_s2c": session.rst[1 - session.client_side],
         },
         # Bytes cut by snaplen are reported by "truncated", as in the oracle.
-        "missing_data": any(g.cause is not GapCause.SNAPLEN for d in DIRECTIONS for g in session.gaps(d)),
+        "missing_data": session.missing_data,
         "truncated": session.truncated,
     }
 

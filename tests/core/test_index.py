@@ -127,7 +127,6 @@ def test_index_holds_every_packet_the_decoder_finds(path: Path) -> None:
         # Flows are numbered by first appearance.
         firsts = np.unique(flows_in_order, return_index=True)[1]
         assert np.all(np.diff(firsts) > 0)
-    index.close()
 
 
 @pytest.mark.skipif(not CAPTURE_FILES, reason="no captures")
@@ -148,12 +147,10 @@ def test_index_built_from_ranges_is_the_same() -> None:
             other = build_index(path, workers=ranges, executor=InlineExecutor(), min_range=max(size // 50, 1),
                                 folder=None)  # fmt: skip
             _same(one, other)
-            other.close()
         if rng.random() < 0.1:
             with local_executor(2) as pool:
                 other = build_index(path, workers=2, executor=pool, min_range=1)
             _same(one, other)
-            other.close()
 
 
 def test_index_of_a_cut_capture_reports_where_from_any_range(tmp_path: Path) -> None:

@@ -56,7 +56,8 @@ def fingerprint(session: TcpSession) -> dict[str, Any]:
         out[f"stream{side}"] = (
             list(stream.p_start), list(stream.p_len), list(stream.p_file), list(stream.p_frame),
             list(stream.p_ts), stream.gaps, stream.conflicts, stream.kept, stream.bytes_seen,
-            stream.cut_at, stream.origin(), list(stream.order()),
+            stream.cut_at, stream.origin(), list(stream.order()), stream.next, stream.max_ack,
+            stream._last_ack, stream._highest, stream.fin_offset,
         )  # fmt: skip
     out["monologues"] = [(m.side, m.index, m.first, m.stop) for m in session.monologues]
     out["endpoints"] = session.endpoints

@@ -11,8 +11,6 @@ import struct
 from dataclasses import dataclass
 from typing import Final
 
-import dpkt
-
 from monoview.core.capture.records import MAX_RECORD_BYTES, Buffer
 from monoview.core.errors import CaptureFormatError
 
@@ -122,16 +120,29 @@ def _pcapng_layout(buf: Buffer, size: int, order: str) -> Layout:
         if block_type == BLOCK_IDB:
             try:
                 interfaces.append(interface_from_block(bytes(buf[offset : offset + block_len]), order == "<"))
-            except (dpkt.UnpackError, struct.error, ValueError):
+            except BadInterface:
                 break
         offset += block_len
     return Layout("pcapng", size, offset, order=order, interfaces=tuple(interfaces))
 
 
+class BadInterface(Exception):
+    """An Interface Description Block dpkt cannot decode (its text says why)."""
+
+
 def interface_from_block(block: bytes, little: bool) -> Interface:
-    """Decode an IDB through dpkt, including the options that change timestamps."""
+    """Decode an IDB through dpkt, including the options that change timestamps.
+
+    dpkt is imported here, not at the top: it takes longer to import than a
+    small capture takes to read, and only pcapng interface blocks need it.
+    """
+    import dpkt
+
     idb_class = dpkt.pcapng.InterfaceDescriptionBlockLE if little else dpkt.pcapng.InterfaceDescriptionBlock
-    idb = idb_class(block)
+    try:
+        idb = idb_class(block)
+    except (dpkt.UnpackError, struct.error, ValueError) as exc:
+        raise BadInterface(str(exc)) from exc
     units = 1_000_000
     offset_seconds = 0
     order = "<" if little else ">"
@@ -142,7 +153,6 @@ def interface_from_block(block: bytes, little: bool) -> Interface:
         elif opt.code == OPT_IF_TSOFFSET and len(opt.data) >= 8:
             (offset_seconds,) = struct.unpack_from(order + "q", opt.data, 0)
     return Interface(idb.linktype, idb.snaplen, units, offset_seconds)
-
 
 def ticks_to_ns(ticks: int, iface: Interface) -> int:
     """Interface timestamp units to integer nanoseconds since the epoch (exact, Python ints)."""

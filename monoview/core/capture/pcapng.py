@@ -14,7 +14,6 @@ import struct
 from collections.abc import Iterator
 from typing import Final
 
-import dpkt
 import numpy as np
 import numpy.typing as npt
 
@@ -29,6 +28,7 @@ from monoview.core.capture.layout import (
     BLOCK_SPB,
     BYTE_ORDER_MAGIC,
     MAX_BLOCK_BYTES,
+    BadInterface,
     Interface,
     Layout,
     interface_from_block,
@@ -150,7 +150,7 @@ class PcapngWalk(Walk):
                     interfaces.append(
                         interface_from_block(bytes(buf[offset : offset + block_len]), order == "<")
                     )
-                except (dpkt.UnpackError, struct.error, ValueError) as exc:
+                except BadInterface as exc:
                     self.damage = Damage(
                         f"{{name}}: interface description at byte {offset} is corrupt ({exc})",
                         self.frames + 1,

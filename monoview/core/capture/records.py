@@ -30,6 +30,10 @@ class Record(NamedTuple):
     origlen: int
 
 
+# (file offset, captured, wire length) of each piece of a TCP payload that came in
+# several places: a segment reassembled from IP fragments.
+Parts = tuple[tuple[int, int, int], ...]
+
 # A record claiming more than this is corrupt: no link layer carries frames this
 # large (BIG TCP tops out at 512 KiB; pcap's own maximum snaplen is 256 KiB).
 MAX_RECORD_BYTES = 16 * 1024 * 1024

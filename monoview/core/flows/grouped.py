@@ -6,22 +6,27 @@ one, Python lists of one flow at a time (``FlowRows``) for the exact replay.
 
 from __future__ import annotations
 
-from array import array
 from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 
-from monoview.core.capture.index import PacketIndex
+from monoview.core.capture.index import IndexParts, PacketIndex
+from monoview.core.capture.records import Parts
 from monoview.core.tcp.replay import FlowRows
-from monoview.core.tcp.session import Parts
 
 I64 = npt.NDArray[np.int64]
 Array = npt.NDArray[np.generic]
 
 # The columns a replay reads, in FlowRows' order.
 REPLAY_COLUMNS: Final = ("frame", "ts", "flags", "seq", "ack", "payload", "caplen", "wirelen", "dir")
+
+
+def as_q(values: npt.NDArray[np.int64]) -> memoryview:
+    """``values`` as a memoryview: read from Python, an element is a plain int (a numpy
+    element read builds a numpy scalar, several times slower), and nothing is copied."""
+    return np.ascontiguousarray(values, dtype=np.int64).data
 
 
 @dataclass
@@ -43,25 +48,43 @@ class GroupedRows:
 
     @classmethod
     def of_index(cls, index: PacketIndex) -> GroupedRows:
-        """Every flow of ``index``."""
-        flow = index.columns["flow"]
+        """Every flow of a capture-order index."""
+        return cls.of_columns({name: index.columns[name] for name in (*REPLAY_COLUMNS, "flow")}, index.parts)
+
+    @classmethod
+    def of_parts(cls, parts: IndexParts, flows: I64 | None = None) -> GroupedRows:
+        """The given flows (all if None) of an index in parts, read from its ranges."""
+        wanted = None
+        if flows is not None:
+            wanted = np.zeros(len(parts.flows), dtype=np.bool_)
+            wanted[flows] = True
+        return cls.of_columns(parts.select(wanted, (*REPLAY_COLUMNS, "flow")), parts.payload_parts)
+
+    @classmethod
+    def of_columns(cls, columns: dict[str, Array], parts: dict[int, Parts]) -> GroupedRows:
+        """Rows in capture order (with their ``flow``) grouped by flow."""
+        flow = columns["flow"]
         order = np.argsort(flow, kind="stable")
-        counts = np.bincount(flow, minlength=len(index.flows)).astype(np.int64)
+        present, counts = np.unique(flow, return_counts=True)
         bounds = np.concatenate([np.zeros(1, dtype=np.int64), np.cumsum(counts)])
-        columns = {name: index.columns[name][order].astype(np.int64) for name in REPLAY_COLUMNS}
-        return cls(np.arange(len(counts), dtype=np.int64), bounds, columns, index.parts)
+        grouped = {name: columns[name][order].astype(np.int64) for name in REPLAY_COLUMNS}
+        return cls(present.astype(np.int64), bounds.astype(np.int64), grouped, parts)
 
-    def flow_rows(self, groups: npt.NDArray[np.intp] | list[int]) -> tuple[FlowRows, list[tuple[int, int]]]:
-        """The rows of the given groups, one after the other, and where each group's lie.
+    def flow_rows(
+        self, groups: npt.NDArray[np.intp] | list[int]
+    ) -> tuple[FlowRows, list[tuple[int, int]], dict[str, I64]]:
+        """The rows of the given groups, one after the other, where each group's lie, and
+        the same columns as numpy arrays.
 
-        The columns become ``array('q')`` (one copy at C speed, no Python
-        object per value until a row is read), shared by all the groups.
+        The columns are memoryviews of numpy arrays (no Python object per value
+        until a row is read), shared by all the groups.
         """
         groups = np.asarray(groups, dtype=np.intp)
         starts, stops = self.bounds[groups], self.bounds[groups + 1]
         lengths = stops - starts
         offsets = np.concatenate([np.zeros(1, dtype=np.int64), np.cumsum(lengths)])
         rows = np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1])
-        columns = {name: array("q", self.columns[name][rows].tobytes()) for name in REPLAY_COLUMNS}
+        picked = {name: self.columns[name][rows] for name in REPLAY_COLUMNS}
+        columns = {name: as_q(values) for name, values in picked.items()}
         spans = list(zip(offsets[:-1].tolist(), offsets[1:].tolist(), strict=True))
-        return FlowRows(**columns, parts=self.parts), spans
+        return FlowRows(**columns, parts=self.parts), spans, picked

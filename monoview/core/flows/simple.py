@@ -18,19 +18,24 @@ random flows.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 
+from monoview.core.capture.records import Buffer
 from monoview.core.flows.grouped import GroupedRows
 from monoview.core.flows.summary import SessionRows, empty
-from monoview.core.tcp.seq import SEQ_HALF, SEQ_MOD
+from monoview.core.tcp.seq import SEQ_HALF, SEQ_MASK
 from monoview.core.tcp.stream import MAX_WAITING_BYTES
 
 I64 = npt.NDArray[np.int64]
 Bool = npt.NDArray[np.bool_]
 _NONE: Final = np.iinfo(np.int64).max  # "no such row"
+# Stream offsets this far from 0 are left to the exact replay (the running maximum
+# below stacks groups apart by multiples of this).
+_SPREAD: Final = 1 << 44
 FIN, SYN, RST, ACK = 0x01, 0x02, 0x04, 0x10
 
 
@@ -78,12 +83,107 @@ class _Groups:
 
 def _signed_offset(nxt: I64, number: I64, base: I64) -> I64:
     """``DirectionStream._offset``: the stream offset of ``number`` nearest ``nxt``."""
-    out: I64 = nxt + (number - base - nxt + SEQ_HALF) % SEQ_MOD - SEQ_HALF
+    out: I64 = nxt + ((number - base - nxt + SEQ_HALF) & SEQ_MASK) - SEQ_HALF
     return out
 
 
-def clean_sessions(rows: GroupedRows, linger_ns: int) -> tuple[Bool, SessionRows]:
-    """Which groups are clean flows, and the session of each of them."""
+@dataclass
+class _Stream:
+    """One direction of every group's stream, as the reassembler would build it."""
+
+    offset: I64  # per row: stream offset of a data row's first byte (0 elsewhere)
+    before: I64  # per row: the direction's next offset before the row
+    after: I64  # per row: ... after it
+    delivering: Bool  # data rows that add bytes
+    hole: Bool  # data rows that would start beyond ``next`` (not clean)
+    compared: Bool  # data rows whose bytes (or part of them) repeat delivered ones
+    spread: Bool  # per group: offsets too far apart for the vectorised running maximum
+
+    @classmethod
+    def of(cls, g: _Groups, mine: Bool, seq: I64, wirelen: I64, base: I64) -> _Stream:
+        """The direction whose data rows are ``mine``; ``base`` per group: its ISN + 1."""
+        n = len(mine)
+        rows = np.flatnonzero(mine)
+        group = g.of_row[rows]
+        first = np.ones(len(rows), dtype=np.bool_)
+        first[1:] = group[1:] != group[:-1]
+        step = np.empty(len(rows), dtype=np.int64)
+        step[1:] = ((seq[rows][1:] - seq[rows][:-1] + SEQ_HALF) & SEQ_MASK) - SEQ_HALF
+        step[first] = ((seq[rows][first] - base[group[first]] + SEQ_HALF) & SEQ_MASK) - SEQ_HALF
+        total = np.cumsum(step)
+        lengths = np.diff(np.append(np.flatnonzero(first), len(rows)))
+        offset = total - np.repeat((total - step)[first], lengths)
+        end = offset + wirelen[rows]
+        spread = np.zeros(len(g.starts), dtype=np.bool_)
+        far = (np.abs(offset) >= _SPREAD) | (np.abs(end) >= _SPREAD)
+        spread[group[far]] = True
+        ladder = np.where(far, 0, end) + group * (4 * _SPREAD)
+        reach = np.maximum.accumulate(ladder) - group * (4 * _SPREAD)  # running maximum of ends
+        before = np.empty(len(rows), dtype=np.int64)
+        before[1:] = reach[:-1]
+        before[first] = 0
+        before = np.maximum(before, 0)
+        after = np.maximum(before, end)
+        hole = (offset > before) | (before - offset >= SEQ_HALF)
+        keepalive = (wirelen[rows] == 1) & (offset == before - 1)
+        per_row = np.zeros(n, dtype=np.int64)
+        out_offset, out_before = per_row.copy(), per_row.copy()
+        out_offset[rows], out_before[rows] = offset, before
+        at = g.latest(mine)
+        after_rows = per_row.copy()
+        after_rows[rows] = after
+        after_all = np.where(at >= 0, after_rows[np.maximum(at, 0)], 0)
+        first_row = g.position == g.starts[g.of_row]
+        before_all = np.where(first_row, 0, after_all[np.maximum(g.position - 1, 0)])
+        before_all = np.where(mine, out_before, before_all)
+
+        def mask(values: Bool) -> Bool:
+            out = np.zeros(n, dtype=np.bool_)
+            out[rows] = values
+            return out
+
+        return cls(
+            out_offset, before_all, after_all, mask(end > before), mask(hole),
+            mask((offset < before) & ~keepalive), spread,
+        )  # fmt: skip
+
+    def conflicts(self, g: _Groups, buf: Buffer, payload: I64, wirelen: I64, wanted: Bool) -> I64:
+        """Per group: repeated bytes that differ from the delivered copy, counted as the
+        reassembler counts them (once per delivered piece they overlap)."""
+        out = np.zeros(len(g.starts), dtype=np.int64)
+        compared = np.flatnonzero(self.compared & wanted[g.of_row])
+        if not len(compared):
+            return out
+        # The delivered pieces: [before, after) of each delivering row, from its payload.
+        pieces = np.flatnonzero(self.delivering)
+        piece_group = g.of_row[pieces]
+        piece_start, piece_end = self.before[pieces], self.after[pieces]
+        piece_file = payload[pieces] + (piece_start - self.offset[pieces])
+        key = piece_group * (4 * _SPREAD) + piece_start
+        for r in compared.tolist():
+            group = int(g.of_row[r])
+            lo = int(self.offset[r])
+            hi = min(lo + int(wirelen[r]), int(self.before[r]))  # what repeats delivered bytes
+            k = int(np.searchsorted(key, group * (4 * _SPREAD) + lo, side="right")) - 1
+            if k < 0 or piece_group[k] != group:
+                k += 1
+            while k < len(pieces) and piece_group[k] == group and piece_start[k] < hi:
+                a, b = max(lo, int(piece_start[k])), min(hi, int(piece_end[k]))
+                if b > a:
+                    kept_at = int(piece_file[k]) + a - int(piece_start[k])
+                    other_at = int(payload[r]) + a - lo
+                    if (
+                        kept_at != other_at
+                        and buf[kept_at : kept_at + b - a] != buf[other_at : other_at + b - a]
+                    ):
+                        out[group] += 1
+                k += 1
+        return out
+
+
+def clean_sessions(rows: GroupedRows, linger_ns: int, buf: Buffer) -> tuple[Bool, SessionRows]:
+    """Which groups are clean flows, and the session of each of them (``buf``: the capture,
+    whose bytes tell which repeated segments conflict with what was delivered)."""
     c = rows.columns
     if not len(rows):
         return np.zeros(0, dtype=np.bool_), empty()
@@ -108,15 +208,15 @@ def clean_sessions(rows: GroupedRows, linger_ns: int) -> tuple[Bool, SessionRows
     if rows.parts:
         bad |= np.isin(frame, np.fromiter(rows.parts, dtype=np.int64))
     bad |= syn_only & (is1 | (seq != isn0_r) | data | fin | rst)
-    bad |= syn_ack & (is0 | (seq != isn1_r) | (ack != (isn0_r + 1) % SEQ_MOD) | data | fin | rst)
+    bad |= syn_ack & (is0 | (seq != isn1_r) | (ack != (isn0_r + 1) & SEQ_MASK) | data | fin | rst)
     first_server = g.first(is1)
     clean = ~g.any(bad) & syn_only[starts] & ((first_server == _NONE) | (first_server == first_synack))
-    # Every segment exactly at its direction's next offset.
-    base = np.where(is0, isn0_r + 1, isn1_r + 1) % SEQ_MOD
-    sent0, sent1 = np.where(data & is0, wirelen, 0), np.where(data & is1, wirelen, 0)
-    before0, before1 = g.before(sent0), g.before(sent1)
-    before_own = np.where(is0, before0, before1)
-    out_of_order = data & ((seq - base - before_own) % SEQ_MOD != 0)
+    # Every segment delivers at once, or repeats bytes already delivered: no hole ever opens.
+    streams = [
+        _Stream.of(g, data & own, seq, wirelen, base) for own, base in ((is0, isn0 + 1), (is1, isn1 + 1))
+    ]
+    delivering = streams[0].delivering | streams[1].delivering
+    clean &= ~g.any(streams[0].hole | streams[1].hole) & ~streams[0].spread & ~streams[1].spread
     # One session: never quiet for the linger time once closed.
     rst_so_far = g.before(rst.astype(np.int64)) + rst
     fin0_so_far = g.before((fin & is0).astype(np.int64)) + (fin & is0)
@@ -126,7 +226,7 @@ def clean_sessions(rows: GroupedRows, linger_ns: int) -> tuple[Bool, SessionRows
     previous = np.maximum(g.position - 1, 0)
     closed_before = ~first_row & closed_after[previous]
     lingered = closed_before & (ts - ts[previous] > linger_ns)
-    clean &= ~g.any(out_of_order | lingered)
+    clean &= ~g.any(lingered)
 
     out = empty(len(rows))
     out["flow"] = rows.flows
@@ -139,7 +239,7 @@ def clean_sessions(rows: GroupedRows, linger_ns: int) -> tuple[Bool, SessionRows
         g.sum((data & is0).astype(np.int64)),
         g.sum((data & is1).astype(np.int64)),
     )
-    kept = (g.sum(sent0), g.sum(sent1))
+    kept = (streams[0].after[starts + g.counts - 1], streams[1].after[starts + g.counts - 1])
     out["kept0"], out["kept1"] = kept
     out["syn0"] = True
     out["synack1"] = has_synack
@@ -149,12 +249,11 @@ def clean_sessions(rows: GroupedRows, linger_ns: int) -> tuple[Bool, SessionRows
     out["rst0"], out["rst1"] = resets
     out["ended_by"] = np.where(resets[0] | resets[1], 1, np.where(fins[0] & fins[1], 2, 0))
     # End gaps: the FIN, else the peer's highest ACK, beyond the last byte.
-    before_pair = (before0, before1)
     bases = (isn0 + 1, isn1 + 1)
     for s in (0, 1):
         own = is0 if s == 0 else is1
-        after_own = before_pair[s] + (sent0 if s == 0 else sent1)
-        fin_at = _signed_offset(after_own, seq + wirelen, bases[s][of_row] % SEQ_MOD)
+        stream = streams[s]
+        fin_at = _signed_offset(stream.after, seq + wirelen, bases[s][of_row] & SEQ_MASK)
         last_fin = g.last(fin & own)
         fin_offset = fin_at[np.maximum(last_fin, 0)]
         latest_fin = g.latest(fin & own)
@@ -162,8 +261,8 @@ def clean_sessions(rows: GroupedRows, linger_ns: int) -> tuple[Bool, SessionRows
         acking = has_ack & ~own
         if s == 1:
             acking &= has_synack[of_row] & (g.position > first_synack[of_row])
-        nxt = before_pair[s]
-        acked = _signed_offset(nxt, ack, bases[s][of_row] % SEQ_MOD)
+        nxt = stream.before
+        acked = _signed_offset(nxt, ack, bases[s][of_row] & SEQ_MASK)
         counted = acking & (acked <= np.maximum(nxt, fin_so_far) + MAX_WAITING_BYTES)
         max_ack = np.maximum.reduceat(np.where(counted, acked, np.iinfo(np.int64).min), starts)
         has_max = g.any(counted)
@@ -175,16 +274,18 @@ def clean_sessions(rows: GroupedRows, linger_ns: int) -> tuple[Bool, SessionRows
         out[f"missing{s}"] = gap
     # The handshake completes on the client's ACK of the SYN/ACK, unless a monologue
     # (the server's data) came first.
-    completes = has_ack & ~syn & ~rst & is0 & (ack == (isn1_r + 1) % SEQ_MOD)
+    completes = has_ack & ~syn & ~rst & is0 & (ack == (isn1_r + 1) & SEQ_MASK)
     completes &= has_synack[of_row] & (g.position > first_synack[of_row])
-    first_data = g.first(data)
+    first_data = g.first(delivering)
     first_side = side[np.where(first_data != _NONE, first_data, 0)]
-    turn = g.first(data & (side != first_side[of_row]))
+    turn = g.first(delivering & (side != first_side[of_row]))
     handshake_at = g.first(completes)
     out["handshake"] = (handshake_at != _NONE) & (handshake_at < turn)
-    # Monologues: runs of data segments from one side.
-    latest_data = g.latest(data)
+    # Monologues: runs of deliveries from one side (repeated bytes deliver nothing).
+    latest_data = g.latest(delivering)
     before_data = np.where(first_row, -1, latest_data[previous])
-    flips = data & (before_data >= 0) & (side != side[np.maximum(before_data, 0)])
+    flips = delivering & (before_data >= 0) & (side != side[np.maximum(before_data, 0)])
     out["monologues"] = (first_data != _NONE).astype(np.int64) + g.sum(flips.astype(np.int64))
+    for s in (0, 1):
+        out[f"conflicts{s}"] = streams[s].conflicts(g, buf, c["payload"], wirelen, clean)
     return clean, out

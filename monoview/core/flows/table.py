@@ -9,17 +9,24 @@ gives them their ids, so the list does not depend on how the work was split.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
-from monoview.core.capture.index import FlowTable
+from monoview.core.capture.index import FlowTable, IndexParts
+from monoview.core.capture.ranges import mapped
 from monoview.core.capture.records import Buffer
 from monoview.core.flows.grouped import GroupedRows
+from monoview.core.flows.hints import run_hints
 from monoview.core.flows.simple import clean_sessions
 from monoview.core.flows.summary import SESSION, SessionRows, empty, summarise
 from monoview.core.tcp.replay import replay_flow
 from monoview.core.tcp.session import Endpoint
 from monoview.core.tcp.table import LINGER_NS
+
+I64 = npt.NDArray[np.int64]
 
 
 def endpoints_of(flows: FlowTable, flow: int) -> tuple[Endpoint, Endpoint]:
@@ -37,24 +44,26 @@ def session_rows(
     linger_ns: int = LINGER_NS,
     vectorised: bool = True,
     fast: bool = True,
+    runs: bool = True,
 ) -> SessionRows:
     """The sessions of the grouped flows, in order of first packet.
 
-    ``vectorised`` and ``fast`` choose the paths (the exact replay alone when
-    both are off); every choice gives the same rows.
+    ``vectorised``, ``fast`` and ``runs`` choose the paths (the exact replay
+    alone when all are off); every choice gives the same rows.
     """
     if vectorised and max_session_size is None:
-        clean, summaries = clean_sessions(grouped, linger_ns)
+        clean, summaries = clean_sessions(grouped, linger_ns, buf)
     else:
         clean, summaries = np.zeros(len(grouped), dtype=np.bool_), empty(len(grouped))
     dirty = np.flatnonzero(~clean)
     replayed: list[tuple[object, ...]] = []
-    rows, spans = grouped.flow_rows(dirty)
-    for group, (start, stop) in zip(dirty.tolist(), spans, strict=True):
+    rows, spans, columns = grouped.flow_rows(dirty)
+    hints = run_hints(columns, spans, set(grouped.parts)) if fast and runs else None
+    for span, (group, (start, stop)) in enumerate(zip(dirty.tolist(), spans, strict=True)):
         flow = int(grouped.flows[group])
         for r in replay_flow(
             buf, rows, flows.context(flow), endpoints_of(flows, flow), start=start, stop=stop,
-            max_session_size=max_session_size, linger_ns=linger_ns, fast=fast,
+            max_session_size=max_session_size, linger_ns=linger_ns, fast=fast, hints=hints, span=span,
         ):  # fmt: skip
             replayed.append(summarise(r.session, flow, r.first - start, r.stop - start, r.flipped))
     table = np.concatenate([summaries[clean], np.array(replayed, dtype=SESSION)])
@@ -65,3 +74,71 @@ def concatenated(parts: Sequence[SessionRows]) -> SessionRows:
     """Session rows of several shards as one list in order of first packet."""
     table = np.concatenate(list(parts)) if parts else empty()
     return table[np.argsort(table["first_frame"], kind="stable")]
+
+
+@dataclass(frozen=True)
+class ShardTask:
+    """Summarise the sessions of some flows of an index (runs in a worker process)."""
+
+    parts: IndexParts
+    flows: I64  # the flows of this shard
+    max_session_size: int | None = None
+    linger_ns: int = LINGER_NS
+
+
+def shard_sessions(task: ShardTask) -> SessionRows:
+    """The session rows of a shard's flows (opens the capture itself)."""
+    grouped = GroupedRows.of_parts(task.parts, task.flows)
+    with mapped(task.parts.path) as buf:
+        return session_rows(
+            grouped, buf, task.parts.flows, max_session_size=task.max_session_size, linger_ns=task.linger_ns
+        )
+
+
+def shards(rows: I64, count: int) -> list[I64]:
+    """Flows split into ``count`` groups of about equal rows, deterministically.
+
+    The biggest flows are dealt first, each to the lightest group; the many
+    small ones then fill the groups up in flow order.
+    """
+    if count <= 1 or len(rows) <= 1:
+        return [np.arange(len(rows), dtype=np.int64)]
+    order = np.argsort(-rows, kind="stable")
+    total = int(rows.sum())
+    big = order[rows[order] > max(total // (count * 64), 1)]
+    load = [0] * count
+    members: list[list[int]] = [[] for _ in range(count)]
+    for flow in big.tolist():
+        lightest = min(range(count), key=load.__getitem__)
+        members[lightest].append(flow)
+        load[lightest] += int(rows[flow])
+    small = np.setdiff1d(np.arange(len(rows)), big)
+    # Fill each group up to the same total, small flows in order.
+    target = total / count
+    room = np.maximum(target - np.array(load, dtype=np.float64), 0)
+    edges = np.cumsum(room) / max(room.sum(), 1) * rows[small].sum()
+    where = np.searchsorted(edges, np.cumsum(rows[small]) - rows[small] / 2, side="right")
+    out = []
+    for group in range(count):
+        mine = np.concatenate([np.array(members[group], dtype=np.int64), small[where == group]])
+        if group == count - 1:
+            mine = np.concatenate([mine, small[where >= count]])
+        out.append(np.sort(mine).astype(np.int64))
+    return out
+
+
+def build_sessions(
+    parts: IndexParts,
+    executor: Executor,
+    count: int,
+    *,
+    max_session_size: int | None = None,
+    linger_ns: int = LINGER_NS,
+) -> SessionRows:
+    """Every session of an index, summarised by ``count`` shards in ``executor``."""
+    tasks = [
+        ShardTask(parts, shard, max_session_size, linger_ns)
+        for shard in shards(parts.flows.rows, count)
+        if len(shard)
+    ]
+    return concatenated([f.result() for f in [executor.submit(shard_sessions, t) for t in tasks]])

@@ -14,9 +14,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from monoview.core.capture.records import Buffer
-from monoview.core.tcp.session import Endpoint, Event, Parts, TcpSession
+from monoview.core.capture.records import Buffer, Parts
+from monoview.core.packet import SegmentKind
+from monoview.core.tcp.runs import RunHints, apply_plain, apply_run, apply_waiting, ready, waiting
+from monoview.core.tcp.session import Endpoint, Event, TcpSession
 from monoview.core.tcp.table import LINGER_NS, outlived, starts_new_session
+
+# Runs shorter than this are cheaper one row at a time.
+RUN_MIN = 8
 
 
 @dataclass
@@ -47,6 +52,7 @@ class Replayed:
     stop: int
     flipped: int  # 1 when side 0 (the first packet's sender) is the flow's second endpoint
     events: list[Event]
+    kinds: dict[int, SegmentKind] = field(default_factory=dict)  # of the rows that events name
 
 
 def replay_flow(
@@ -61,14 +67,19 @@ def replay_flow(
     linger_ns: int = LINGER_NS,
     end_reason: str = "capture end",
     fast: bool = True,
+    hints: RunHints | None = None,
+    span: int = 0,
+    log: list[tuple[int, SegmentKind, int]] | None = None,
 ) -> list[Replayed]:
     """The sessions of rows ``start``..``stop``-1 of a flow, finished, in order.
 
     ``end_reason`` is what ends the last one if nothing in the rows does (the
     capture ran out, or the row after ``stop`` reuses the 4-tuple).  Events
     name packets by their row number in the flow.  ``fast`` lets runs of plain
-    rows take the session's fast lane (``TcpSession.apply_plain``); the result
-    is the same either way.
+    rows take the fast lanes of ``tcp.runs``: with ``hints`` (computed for these
+    rows; ``span`` is this flow's place among them) long runs are applied whole.
+    The result is the same either way.  ``log`` (with ``fast`` off) gets, for
+    every row, its kind and how many of its session's events came before it.
     """
     stop = len(rows) if stop is None else stop
     frames, times, flag_list, seqs, acks = rows.frame, rows.ts, rows.flags, rows.seq, rows.ack
@@ -77,12 +88,25 @@ def replay_flow(
     current: Replayed | None = None
     i = start
     while i < stop:
-        if fast and current is not None:
-            after = current.session.apply_plain(rows, i, stop, current.flipped, current.events)
+        if fast and current is not None and ready(current.session):
+            if hints is not None:
+                end = min(hints.run_end[i], stop)
+                if end - i >= RUN_MIN and apply_run(
+                    current.session, hints, rows, span, i, end, current.flipped, current.events
+                ):
+                    i = end
+                    continue
+            after = apply_plain(current.session, rows, i, stop, current.flipped, current.events)
+            if after != i:
+                i = after
+                continue
+        elif fast and current is not None and waiting(current.session):
+            after = apply_waiting(current.session, rows, i, stop, current.flipped)
             if after != i:
                 i = after
                 continue
         direction, flags, seq, ack, wirelen = dirs[i], flag_list[i], seqs[i], acks[i], wirelens[i]
+        logged = len(current.events) if current is not None else 0
         if current is not None:
             session = current.session
             side = direction ^ current.flipped
@@ -99,10 +123,15 @@ def replay_flow(
             current = Replayed(session, i, stop, direction, [])
             out.append(current)
             side = 0
-        current.session.process(
+        kind = current.session.process(
             side, frames[i], times[i], flags, seq, ack, payloads[i], caplens[i], wirelen,
             parts.get(frames[i]) if parts else None, i, current.events,
         )  # fmt: skip
+        session = current.session
+        if len(current.events) != logged or session.end_ref == i or session.handshake_ref == i:
+            current.kinds[i] = kind
+        if log is not None:
+            log.append((i, kind, logged if current.first != i else 0))
         i += 1
     if current is not None:
         current.session.finish(current.events, end_reason)

@@ -6,4 +6,7 @@ from typing import Final
 
 SEQ_MOD: Final = 1 << 32
 SEQ_HALF: Final = 1 << 31
+# ``x & SEQ_MASK == x % SEQ_MOD`` for every integer, negative ones too; on numpy
+# arrays the mask is some twenty times faster than the modulo.
+SEQ_MASK: Final = SEQ_MOD - 1
 

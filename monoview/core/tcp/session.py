@@ -2,38 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Final, NamedTuple, Protocol
+from typing import Any, Final, NamedTuple
 
-from monoview.core.capture.records import Buffer
+from monoview.core.capture.records import Buffer, Parts
 from monoview.core.packet import ACK, FIN, RST, SYN, SegmentKind, format_endpoint, format_ts
 from monoview.core.tcp.monologue import Monologue
-from monoview.core.tcp.records import Conflict, Gap
-from monoview.core.tcp.seq import SEQ_HALF, SEQ_MOD
-from monoview.core.tcp.stream import MAX_WAITING_BYTES, Budget, DirectionStream
+from monoview.core.tcp.records import Conflict, Gap, GapCause
+from monoview.core.tcp.seq import SEQ_MOD
+from monoview.core.tcp.stream import Budget, DirectionStream
 
 Event = tuple[str, dict[str, Any]]
 # What names a packet in events: the TcpPacket itself when packets are read one by
 # one, an index row when a session is replayed from the index (turned into a
 # TcpPacket only if a listener asks).  Sessions never look inside it.
 PacketRef = object
-# (file offset, captured, wire length) of each piece of a payload reassembled from IP fragments.
-Parts = tuple[tuple[int, int, int], ...]
 
-
-class PlainRows(Protocol):
-    """Rows of a flow as the fast lane reads them (``replay.FlowRows``)."""
-
-    frame: Sequence[int]
-    ts: Sequence[int]
-    flags: Sequence[int]
-    seq: Sequence[int]
-    ack: Sequence[int]
-    payload: Sequence[int]
-    caplen: Sequence[int]
-    wirelen: Sequence[int]
-    dir: Sequence[int]
-    parts: dict[int, Parts]
 
 # Ports that name a server even when the client's port is lower (used only when
 # no SYN or SYN/ACK was captured).
@@ -107,6 +90,23 @@ def guess_client_side(a: Endpoint, b: Endpoint) -> tuple[int, str]:
     return 0, ClientBasis.FIRST_PACKET
 
 
+def session_key(context: tuple[int, ...], client: Endpoint, server: Endpoint) -> str:
+    """``client-server``, prefixed by the VLAN/interface context when there is one."""
+    prefix = "vlan " + ".".join(str(v) for v in context) + " " if context else ""
+    return f"{prefix}{client}-{server}"
+
+
+def connection_state(rst: list[bool], fin: list[bool]) -> str:
+    """``reset``, ``closed`` (FIN both ways), ``half-closed`` or ``open``."""
+    if any(rst):
+        return "reset"
+    if all(fin):
+        return "closed"
+    if any(fin):
+        return "half-closed"
+    return "open"
+
+
 class TcpSession:
     """Reassembly and state of one connection.
 
@@ -140,6 +140,7 @@ class TcpSession:
         self.synack = [False, False]
         self.fin = [False, False]
         self.rst = [False, False]
+        self.closed = False  # the connection is over: reset, or both sides sent FIN
         self.truncated_packets = 0
         self.handshake_ref: PacketRef | None = None  # the ACK that completed the handshake
         self.end_ref: PacketRef | None = None  # the packet that closed the connection
@@ -170,10 +171,7 @@ class TcpSession:
     @property
     def key(self) -> str:
         """Readable unique key: ``client-server``, prefixed by VLAN/interface context."""
-        prefix = ""
-        if self.context:
-            prefix = "vlan " + ".".join(str(v) for v in self.context) + " "
-        return f"{prefix}{self.client}-{self.server}"
+        return session_key(self.context, self.client, self.server)
 
     def stream(self, direction: str) -> DirectionStream:
         """The ``c2s`` or ``s2c`` stream."""
@@ -193,18 +191,7 @@ class TcpSession:
     @property
     def state(self) -> str:
         """``reset``, ``closed`` (FIN both ways), ``half-closed`` or ``open``."""
-        if any(self.rst):
-            return "reset"
-        if all(self.fin):
-            return "closed"
-        if any(self.fin):
-            return "half-closed"
-        return "open"
-
-    @property
-    def closed(self) -> bool:
-        """The connection is over: reset, or both sides sent FIN."""
-        return any(self.rst) or all(self.fin)
+        return connection_state(self.rst, self.fin)
 
     @property
     def truncated(self) -> bool:
@@ -214,6 +201,19 @@ class TcpSession:
     def gaps(self, direction: str) -> list[Gap]:
         """Gaps of one direction (complete once the session is finished)."""
         return self.stream(direction).gaps
+
+    @property
+    def missing_data(self) -> bool:
+        """Bytes are missing that snaplen did not cut (those are ``truncated``)."""
+        return any(g.cause is not GapCause.SNAPLEN for s in self.streams for g in s.gaps)
+
+    def kept(self, direction: str) -> int:
+        """Payload bytes reassembled in one direction."""
+        return self.stream(direction).kept
+
+    def gap_count(self, direction: str) -> int:
+        """How many gaps one direction has."""
+        return len(self.stream(direction).gaps)
 
     def conflicts(self, direction: str) -> list[Conflict]:
         """Differing retransmissions seen in one direction."""
@@ -299,8 +299,10 @@ class TcpSession:
         if flags & FIN:
             own.note_fin((data_seq + wirelen) % SEQ_MOD)
             self.fin[side] = True
+            self.closed = self.closed or self.fin[1 - side]
         if flags & RST:
             self.rst[side] = True
+            self.closed = True
         if not self.started:
             self._track_handshake(side, flags, ack, wirelen, ref, events)
         if flags & (FIN | RST) or self._last_fin_offset is not None:
@@ -360,123 +362,6 @@ class TcpSession:
     def _end(self, side: int, frame: int, ref: PacketRef) -> None:
         self.end_ref, self._end_frame, self._end_side = ref, frame, side
 
-    # -- the fast lane ------------------------------------------------------
-
-    def apply_plain(self, rows: PlainRows, start: int, stop: int, flipped: int, events: list[Event]) -> int:
-        """Apply rows ``start``.. while they are *plain*; return the first row not applied.
-
-        Most rows of a connection are plain: no SYN, FIN or RST, and either no
-        payload or a whole segment exactly at its direction's next offset,
-        while the session is established, not closed, nothing waits behind a
-        hole, no late bytes wait for a monologue and no size limit applies.
-        For such a row :meth:`process` only advances counters, appends a piece,
-        raises the peer's highest acknowledgement and perhaps turns the
-        monologue; this loop does exactly that with the state in local
-        variables, several times faster.  It stops at the first row that would
-        need anything more, and ``process`` takes that one.
-        ``tests/core/test_fast_lane.py`` holds the two paths against each other.
-        """
-        s0, s1 = self.streams
-        if (
-            self.finished
-            or not self.started
-            or self.closed
-            or self._last_fin_offset is not None
-            or self._orphans[0] is not None
-            or self._orphans[1] is not None
-            or self.budget.remaining is not None
-            or s0.waiting
-            or s1.waiting
-        ):
-            return start
-        frames, times, flag_list, seqs, acks = rows.frame, rows.ts, rows.flags, rows.seq, rows.ack
-        payloads, caplens, wirelens, dirs = rows.payload, rows.caplen, rows.wirelen, rows.dir
-        parts = rows.parts
-        base = [s0.base_seq, s1.base_seq]
-        nxt = [s0.next, s1.next]
-        last_ack = [s0._last_ack, s1._last_ack]
-        max_ack = [s0.max_ack, s1.max_ack]
-        highest = [s0._highest, s1._highest]
-        fin = [s0.fin_offset or 0, s1.fin_offset or 0]
-        added = [0, 0]
-        count = [0, 0]
-        ordered = (s0._sorted_starts is None, s1._sorted_starts is None)
-        columns = (
-            (s0.p_start.append, s0.p_len.append, s0.p_file.append, s0.p_frame.append, s0.p_ts.append),
-            (s1.p_start.append, s1.p_len.append, s1.p_file.append, s1.p_frame.append, s1.p_ts.append),
-        )
-        size = [len(s0.p_start), len(s1.p_start)]
-        i = start
-        while i < stop:
-            flags = flag_list[i]
-            if flags & (SYN | FIN | RST):
-                break
-            side = dirs[i] ^ flipped
-            wirelen = wirelens[i]
-            if wirelen:
-                own_base = base[side]
-                if (
-                    own_base is None
-                    or caplens[i] != wirelen
-                    or (seqs[i] - own_base - nxt[side]) % SEQ_MOD
-                    or (parts and frames[i] in parts)
-                ):
-                    break
-            if flags & ACK:
-                peer = 1 - side
-                peer_base = base[peer]
-                ack = acks[i]
-                if peer_base is not None and ack != last_ack[peer]:
-                    last_ack[peer] = ack
-                    peer_next = nxt[peer]
-                    offset = peer_next + ((ack - peer_base - peer_next + SEQ_HALF) % SEQ_MOD) - SEQ_HALF
-                    limit = max(peer_next, highest[peer], fin[peer]) + MAX_WAITING_BYTES
-                    highest_ack = max_ack[peer]
-                    if offset <= limit and (highest_ack is None or offset > highest_ack):
-                        max_ack[peer] = offset
-            if wirelen:
-                offset = nxt[side]
-                end = offset + wirelen
-                if end > highest[side]:
-                    highest[side] = end
-                piece = size[side]
-                if not ordered[side]:
-                    stream = self.streams[side]
-                    assert stream._sorted_starts is not None and stream._sorted_index is not None
-                    stream._sorted_starts.append(offset)  # every piece lies below ``next``
-                    stream._sorted_index.append(piece)
-                add_start, add_len, add_file, add_frame, add_ts = columns[side]
-                add_start(offset)
-                add_len(wirelen)
-                add_file(payloads[i])
-                add_frame(frames[i])
-                add_ts(times[i])
-                size[side] = piece + 1
-                nxt[side] = end
-                added[side] += wirelen
-                count[side] += 1
-                current = self._current_side
-                if current is None:
-                    self._current_side, self._current_first = side, piece
-                elif current != side:
-                    self._close_monologue(events, i)
-                    self._current_side, self._current_first = side, piece
-            i += 1
-        if i == start:
-            return start
-        for side, stream in enumerate(self.streams):
-            stream.next = nxt[side]
-            stream._last_ack = last_ack[side]
-            stream.max_ack = max_ack[side]
-            stream._highest = highest[side]
-            stream.kept += added[side]
-            stream.bytes_seen += added[side]
-            self.data_packets[side] += count[side]
-        self.packets += i - start
-        self.last_ts_ns = times[i - 1]
-        self.last_frame = frames[i - 1]
-        return i
-
     # -- monologues -------------------------------------------------------
 
     def _start(self, ref: PacketRef | None, events: list[Event]) -> None:
@@ -506,11 +391,13 @@ class TcpSession:
         elif self._orphans[side] is None:
             self._orphans[side] = before
 
-    def _close_monologue(self, events: list[Event], ref: PacketRef | None) -> None:
+    def _close_monologue(self, events: list[Event], ref: PacketRef | None, stop: int | None = None) -> None:
+        """End the current monologue at piece ``stop`` of its side (by default its last)."""
         side = self._current_side
         if side is None:
             return
-        stop = len(self.streams[side].p_start)
+        if stop is None:
+            stop = len(self.streams[side].p_start)
         self._current_side = None
         if stop <= self._current_first:
             return

@@ -27,6 +27,8 @@ from array import array
 from dataclasses import dataclass
 from typing import Final
 
+import numpy as np
+
 from monoview.core.capture.records import Buffer
 from monoview.core.packet import SegmentKind
 from monoview.core.tcp.records import Conflict, Gap, GapCause
@@ -68,6 +70,8 @@ UNLIMITED: Final = Budget(None)
 MAX_WAITING_BYTES: Final = 64 << 20
 # Beyond this many waiting segments, release them by offset rather than by scanning.
 SCAN_LIMIT: Final = 64
+# Above this many pieces, gaps are found by numpy rather than by a Python loop.
+VECTOR_PIECES: Final = 256
 # Lower end of the hole before the first captured byte when no SYN fixes the start.
 BEFORE_START: Final = -(1 << 62)
 
@@ -226,8 +230,7 @@ class DirectionStream:
             self._deliver(start, caplen, wirelen, file_offset, frame, ts_ns)
             self._release(None)
             return SegmentKind.DATA
-        self._wait(_Waiting(start, caplen, wirelen, file_offset, frame, ts_ns))
-        self._waiting_bytes += wirelen
+        self.wait(start, caplen, wirelen, file_offset, frame, ts_ns)
         if self._waiting_bytes > MAX_WAITING_BYTES:
             # No receive window holds this much: the hole is lost, not late.
             self._release(None, give_up=True)
@@ -349,7 +352,10 @@ class DirectionStream:
         self._add_hole(self.next, offset)
         self.next = offset
 
-    def _wait(self, segment: _Waiting) -> None:
+    def wait(self, start: int, caplen: int, wirelen: int, file_offset: int, frame: int, ts_ns: int) -> None:
+        """Hold a segment that starts beyond ``next`` (internal offset ``start``) until it fits."""
+        segment = _Waiting(start, caplen, wirelen, file_offset, frame, ts_ns)
+        self._waiting_bytes += wirelen
         number = self._arrivals
         self._arrivals += 1
         self.waiting[number] = segment
@@ -358,6 +364,15 @@ class DirectionStream:
         elif len(self.waiting) > SCAN_LIMIT:
             self._by_offset = [(w.offset, k) for k, w in self.waiting.items()]
             heapq.heapify(self._by_offset)
+
+    def lowest_waiting(self) -> int:
+        """The lowest offset a waiting segment starts at (the stream must have one)."""
+        heap = self._by_offset
+        if heap is None:
+            return min(w.offset for w in self.waiting.values())
+        while heap[0][1] not in self.waiting:
+            heapq.heappop(heap)
+        return heap[0][0]
 
     def _unwait(self, number: int) -> _Waiting:
         segment = self.waiting.pop(number)
@@ -444,15 +459,34 @@ class DirectionStream:
         i = bisect.bisect_right(self.snaplen_holes, (lo, lo))
         return any(a < hi and b > lo for a, b in self.snaplen_holes[max(i - 1, 0) : i + 1])
 
+    def covered(self) -> tuple[list[tuple[int, int]], int]:
+        """The holes between delivered pieces from the origin on, and where the last piece ends.
+
+        With many pieces this is done by numpy (a running maximum of piece
+        ends in stream order); ``tests/core/test_stream_gaps.py`` holds the two
+        ways against each other.
+        """
+        pos = self.origin()
+        if len(self.p_start) <= VECTOR_PIECES:
+            holes = []
+            for j in self.order():
+                start = self.p_start[j]
+                if start > pos:
+                    holes.append((pos, start))
+                pos = max(pos, start + self.p_len[j])
+            return holes, pos
+        order = np.asarray(self.order(), dtype=np.int64)
+        starts = np.frombuffer(self.p_start, dtype=np.int64)[order]
+        ends = starts + np.frombuffer(self.p_len, dtype=np.int64)[order]
+        reach = np.maximum.accumulate(np.maximum(ends, pos))
+        before = np.concatenate([[pos], reach[:-1]])
+        at = np.flatnonzero(starts > before)
+        return list(zip(before[at].tolist(), starts[at].tolist(), strict=True)), max(pos, int(reach[-1]))
+
     def _find_gaps(self) -> list[Gap]:
         """Holes between delivered pieces, before the first and after the last."""
-        holes: list[tuple[int, int, bool]] = []  # (start, end, after the last captured byte)
-        pos = self.origin()
-        for j in self.order():
-            start = self.p_start[j]
-            if start > pos:
-                holes.append((pos, start, False))
-            pos = max(pos, start + self.p_len[j])
+        found, pos = self.covered()
+        holes: list[tuple[int, int, bool]] = [(lo, hi, False) for lo, hi in found]  # (start, end, trailing)
         if self.next > pos:
             holes.append((pos, self.next, False))
         tail = max(pos, self.next)

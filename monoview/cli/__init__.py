@@ -1,0 +1,68 @@
+"""The ``monoview`` command: headless subcommands, or the GUI.
+
+``monoview sessions|follow|export|http|trace CAPTURE ...`` run without Qt.  Anything
+else (``monoview``, ``monoview FILE``, ``monoview --screenshot OUT FILE``)
+starts the GUI, imported only then so the headless commands never load Qt.
+
+Exit status: 0 success; 1 export refused or failed; 2 bad usage or not a
+capture; 3 the capture is damaged (everything before the damage was still
+listed or exported).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+from monoview.core.errors import ExportError, MonoviewError, UnknownSessionError
+
+SUBCOMMANDS = ("sessions", "follow", "export", "http", "trace")
+EXIT_EXPORT, EXIT_USAGE, EXIT_DAMAGED = 1, 2, 3
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``monoview`` command."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if not args_list or args_list[0] not in (*SUBCOMMANDS, "-h", "--help", "--version"):
+        from monoview.gui.app import main as gui_main  # Qt only when the GUI is wanted
+
+        return int(gui_main(args_list))
+    from monoview.cli import parser
+
+    args = parser.build().parse_args(args_list)
+    command = importlib.import_module(f"monoview.cli.{args.command}")
+    try:
+        return int(command.run(args))
+    except (ExportError, UnknownSessionError) as exc:
+        print(f"monoview: {exc}", file=sys.stderr)
+        return EXIT_EXPORT if isinstance(exc, ExportError) else EXIT_USAGE
+    except MonoviewError as exc:
+        print(f"monoview: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:
+        return 0
+
+
+def entry() -> None:
+    """Console-script entry point: ``main``, then a fast exit for the headless commands.
+
+    After a headless command has printed everything, freeing millions of small
+    objects one by one would only delay the exit (about a second per GB of
+    capture), so the process ends at once after flushing its output.
+    """
+    argv = sys.argv[1:]
+    status = main(argv)
+    if argv and argv[0] in SUBCOMMANDS:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except BrokenPipeError:
+            pass
+        os._exit(status)
+    sys.exit(status)
+
+
+if __name__ == "__main__":
+    entry()

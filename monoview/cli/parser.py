@@ -1,0 +1,67 @@
+"""The command line's grammar: every subcommand and its options."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Final
+
+from monoview import __version__
+
+# The values of streambytes.GapPolicy and export.Format (tests/core/test_cli.py checks they agree).
+GAP_POLICIES: Final = ("omit", "zero", "marker")
+FORMATS: Final = ("raw", "hex", "text")
+
+
+def build() -> argparse.ArgumentParser:
+    """The parser of every subcommand (choices spelled out: no analysis module is imported)."""
+    parser = argparse.ArgumentParser(
+        prog="monoview",
+        description="Browse and export the monologues of every TCP session in a capture. "
+        "Without a subcommand, opens the GUI (on FILE if given).",
+    )
+    parser.add_argument("--version", action="version", version=f"monoview {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--split-interfaces",
+        action="store_true",
+        help="keep equal 4-tuples on different capture interfaces apart (pcapng)",
+    )
+
+    p = sub.add_parser("sessions", parents=[common], help="list the TCP sessions, one line each")
+    p.add_argument("capture", type=Path)
+    p.add_argument("--json", action="store_true", help="one JSON document instead of a table")
+
+    p = sub.add_parser("follow", parents=[common], help="print one session's conversation")
+    p.add_argument("capture", type=Path)
+    p.add_argument("session", type=int, help="session id, as 'sessions' lists it")
+    p.add_argument("--format", choices=("ascii", "hex", "raw"), default="ascii")
+    p.add_argument("--gaps", choices=GAP_POLICIES, default="marker")
+
+    p = sub.add_parser(
+        "export", parents=[common], help="write sessions, monologues and transcripts to a folder"
+    )
+    p.add_argument("capture", type=Path)
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--session", type=int, action="append", dest="sessions", metavar="ID")
+    p.add_argument("--gaps", choices=GAP_POLICIES, default="omit")
+    p.add_argument("--format", choices=FORMATS, default="raw")
+    p.add_argument("--force", action="store_true", help="overwrite existing files")
+
+    p = sub.add_parser("http", parents=[common], help="list HTTP requests and their responses")
+    p.add_argument("capture", type=Path)
+
+    p = sub.add_parser("trace", parents=[common], help="print Net::Analysis-style event traces")
+    p.add_argument("capture", type=Path)
+    p.add_argument(
+        "-v",
+        type=lambda s: int(s, 0),
+        default=0x06,
+        metavar="MASK",
+        help="0x01 per packet, 0x02 per monologue, 0x04 per session (default 0x06)",
+    )
+    p.add_argument("-k", metavar="KEY", help="session key or id to trace packet by packet")
+    p.add_argument("--dump", type=Path, metavar="DIR", help="write each monologue as a file")
+    p.add_argument("--max-session-size", type=int, metavar="N", help="keep at most N bytes per session")
+    return parser

@@ -1,0 +1,38 @@
+"""What every command says about the capture on standard error, and its exit status."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from monoview.core.analyse import Analysis
+    from monoview.core.document import CaptureDocument
+
+EXIT_DAMAGED = 3
+
+
+def damage(document: CaptureDocument) -> int:
+    """Warnings about skipped frames, the read error if any; 3 for a damaged file, else 0."""
+    for warning in document.stats.warnings():
+        print(f"monoview: warning: {warning}", file=sys.stderr)
+    if document.read_error:
+        kept = len(document)
+        print(f"monoview: {document.read_error} ({kept} sessions read before it are kept)", file=sys.stderr)
+        return EXIT_DAMAGED
+    return 0
+
+
+def analysis_damage(analysis: Analysis) -> int:
+    """``damage`` for a per-packet analysis, and the listeners that failed."""
+    for warning in analysis.stats.warnings():
+        print(f"monoview: warning: {warning}", file=sys.stderr)
+    for failure in analysis.dispatcher.failures.values():
+        times = f" ({failure.count} times)" if failure.count > 1 else ""
+        what = f"listener {failure.listener} failed on {failure.event}{times}"
+        print(f"monoview: warning: {what}: {failure.error}", file=sys.stderr)
+    if analysis.read_error:
+        kept = len(analysis.sessions)
+        print(f"monoview: {analysis.read_error} ({kept} sessions read before it are kept)", file=sys.stderr)
+        return EXIT_DAMAGED
+    return 0

@@ -1,0 +1,33 @@
+"""``monoview sessions``: one line (or one JSON object) per session."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from monoview.cli.report import damage
+from monoview.core.document import CaptureDocument, DocumentOptions
+from monoview.core.flows.listing import session_columns, stream_entries, table_lines
+
+
+def run(args: argparse.Namespace) -> int:
+    """List the sessions of ``args.capture``."""
+    document = CaptureDocument(args.capture, DocumentOptions(split_interfaces=args.split_interfaces))
+    out = sys.stdout
+    columns = session_columns(document.rows, document.flows)
+    if args.json:
+        doc: dict[str, Any] = {
+            "capture": document.name,
+            "read_error": document.read_error,
+            "sessions": list(stream_entries(columns)),
+        }
+        for chunk in json.JSONEncoder(indent=1).iterencode(doc):
+            out.write(chunk)
+        out.write("\n")
+    else:
+        out.write("\n".join(table_lines(document.rows, columns)) + "\n")
+    status = damage(document)
+    document.close()
+    return status

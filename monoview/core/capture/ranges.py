@@ -1,0 +1,208 @@
+"""One byte range of a capture, indexed by a worker process.
+
+Each worker opens the file itself, re-synchronises on a record boundary after
+its range's start, walks and scans the records that start in the range and
+groups its TCP rows into flows (numbered within the range).  It hands back
+small facts and its columns as ``.npy`` files in a folder the caller chose
+(or, in the calling process, as arrays), never Python objects per packet.
+``index.build_parts`` stitches the ranges together.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from monoview.core.capture import flowkeys
+from monoview.core.capture.flowkeys import FlowKeys
+from monoview.core.capture.fragments import Fragment
+from monoview.core.capture.frames import find_start, walk_range
+from monoview.core.capture.layout import Layout
+from monoview.core.capture.scan import Rows, Scanner, ScanStats
+from monoview.core.capture.walk import Damage
+
+Array = npt.NDArray[np.generic]
+
+# The index's columns and their types (frame and payload are narrowed to int32 when they fit).
+COLUMNS: Final = {
+    "frame": np.int64,  # frame number, 1-based, across the whole file
+    "ts": np.int64,  # capture time, ns since the epoch
+    "payload": np.int64,  # file offset of the first payload byte
+    "caplen": np.int32,  # payload bytes captured
+    "wirelen": np.int32,  # payload bytes on the wire
+    "seq": np.uint32,
+    "ack": np.uint32,
+    "flags": np.uint16,
+    "window": np.uint16,
+    "interface": np.int32,
+    "flow": np.int32,  # row of the flow table
+    "dir": np.uint8,  # 1 when sent by the flow's second endpoint
+}
+_PART_COLUMNS: Final = ("frame", "ts", "payload", "caplen", "wirelen", "seq", "ack", "flags", "window",
+                        "interface", "vlan", "flow", "dir")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RangeTask:
+    """Index the records that start in ``[start, stop)`` of the capture at ``path``.
+
+    ``exact``: ``start`` is known to be a record boundary (else one is looked
+    for).  ``folder``: where to leave the columns as ``.npy`` files (None:
+    return them in the result, for work done in this process).
+    """
+
+    path: str
+    layout: Layout
+    start: int
+    stop: int
+    exact: bool
+    split_interfaces: bool
+    folder: str | None = None
+    label: str = "part"
+
+
+@dataclass
+class RangePart:
+    """What indexing one range found; frame numbers count from the range's first frame."""
+
+    task: RangeTask
+    start: int | None  # the record boundary the walk began at (None: no record starts in the range)
+    handoff: int
+    frames: int
+    rows: int
+    damage: Damage | None
+    needs_whole: bool
+    clamped_timestamps: int
+    stats: ScanStats
+    contexts: list[tuple[int, ...]]
+    fragments: list[Fragment]
+    keys: FlowKeys  # the range's flows; ``context`` holds vlan << 32 | (interface + 1 when split)
+    counts: npt.NDArray[np.int64]  # rows of each of the range's flows
+    columns: dict[str, Array] | None = None
+    files: dict[str, str] | None = None
+
+    def column(self, name: str) -> Array:
+        """One of the range's columns (loaded from its file if it was saved)."""
+        if self.columns is not None:
+            return self.columns[name]
+        assert self.files is not None
+        loaded: Array = np.load(self.files[name], mmap_mode="r")
+        return loaded
+
+
+def index_range(task: RangeTask) -> RangePart:
+    """Walk, decode and group one range of a capture (runs in a worker process)."""
+    with mapped(task.path) as buf:
+        return _index_mapped(task, buf)
+
+
+def _index_mapped(task: RangeTask, buf: mmap.mmap) -> RangePart:
+    start = task.start if task.exact else find_start(buf, task.layout, task.start, task.stop)
+    scanner = Scanner(buf)
+    if start is None:
+        return _part(task, None, task.start, 0, None, False, 0, scanner, [], [])
+    walk = walk_range(buf, task.layout, start, task.stop)
+    pieces: list[dict[str, Array]] = []
+    keys: list[FlowKeys] = []
+    for batch in walk.batches():
+        rows = scanner.scan(batch)
+        if len(rows):
+            piece, batch_keys = compact(rows, task.split_interfaces)
+            pieces.append(piece)
+            keys.append(batch_keys)
+    return _part(
+        task, start, walk.handoff, walk.frames, walk.damage, walk.needs_whole,
+        walk.clamped_timestamps, scanner, pieces, keys,
+    )  # fmt: skip
+
+
+@contextmanager
+def mapped(path: str | os.PathLike[str]) -> Iterator[mmap.mmap]:
+    """The file at ``path`` mapped read-only for the duration of a ``with`` block.
+
+    Arrays that still view the map when the block ends (a traceback keeping a
+    frame alive) keep it open until they are gone, instead of failing the close.
+    """
+    with open(path, "rb") as handle:
+        buf = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        try:
+            yield buf
+        finally:
+            with suppress(BufferError):
+                buf.close()
+
+
+def compact(rows: Rows, split_interfaces: bool) -> tuple[dict[str, Array], FlowKeys]:
+    """A batch's rows as the index's column types, with its flows (``first`` as frames)."""
+    context = rows.vlan << 32
+    if split_interfaces:
+        context = context | (rows.interface + 1)
+    keys, flow, swapped = flowkeys.row_flows(rows, context)
+    keys.first = rows.frame[keys.first]
+    columns: dict[str, Array] = {
+        name: getattr(rows, name).astype(COLUMNS.get(name, np.int64))
+        for name in (
+            "frame",
+            "ts",
+            "payload",
+            "caplen",
+            "wirelen",
+            "seq",
+            "ack",
+            "flags",
+            "window",
+            "interface",
+        )
+    }
+    columns["vlan"] = rows.vlan.astype(np.int32)
+    columns["flow"] = flow.astype(np.int32)
+    columns["dir"] = swapped.astype(np.uint8)
+    return columns, keys
+
+
+def _part(
+    task: RangeTask,
+    start: int | None,
+    handoff: int,
+    frames: int,
+    damage: Damage | None,
+    needs_whole: bool,
+    clamped: int,
+    scanner: Scanner,
+    pieces: list[dict[str, Array]],
+    keys: list[FlowKeys],
+) -> RangePart:
+    """Join a range's batches: their flows merged into one numbering, columns concatenated."""
+    if keys:
+        merged, maps = flowkeys.merge(keys)
+        for piece, mapping in zip(pieces, maps, strict=True):
+            piece["flow"] = mapping[piece["flow"]].astype(np.int32)
+    else:
+        merged = FlowKeys.empty()
+    columns = {
+        name: np.concatenate([p[name] for p in pieces])
+        if pieces
+        else np.zeros(0, dtype=COLUMNS.get(name, np.int32))
+        for name in _PART_COLUMNS
+    }
+    counts = np.bincount(columns["flow"], minlength=len(merged)).astype(np.int64)
+    part = RangePart(
+        task, start, handoff, frames, len(columns["frame"]), damage, needs_whole, clamped,
+        scanner.stats, scanner.contexts, scanner.fragments, merged, counts,
+    )  # fmt: skip
+    if task.folder is None:
+        part.columns = columns
+    else:
+        part.files = {}
+        for name, values in columns.items():
+            target = os.path.join(task.folder, f"{task.label}-{name}.npy")
+            np.save(target, values)
+            part.files[name] = target
+    return part

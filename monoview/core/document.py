@@ -1,0 +1,276 @@
+"""The capture document: one capture's index, session list and conversations.
+
+The command line (and, next, the window) works on this object.  Opening it
+indexes the capture in worker processes and summarises every session
+(``flows.table``); a conversation (the exact reassembly of one session, with
+its monologues, gaps, conflicts and byte-to-frame map) is built on demand from
+the session's own rows and cached.  Listeners get the Net::Analysis events
+session by session, in order of session start.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor
+from contextlib import suppress
+from dataclasses import dataclass
+from functools import cached_property, partial
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+
+from monoview.core.capture.index import FlowTable, IndexParts, IndexStats, build_parts
+from monoview.core.dispatcher import Dispatcher
+from monoview.core.errors import UnknownSessionError
+from monoview.core.executor import default_workers, local_executor
+from monoview.core.flows.grouped import GroupedRows
+from monoview.core.flows.hints import run_hints
+from monoview.core.flows.info import SessionInfo, session_infos
+from monoview.core.flows.summary import SessionRows
+from monoview.core.flows.table import build_sessions, endpoints_of
+from monoview.core.listener import Listener
+from monoview.core.packet import SegmentKind, TcpPacket
+from monoview.core.tcp.replay import FlowRows, Replayed, replay_flow
+from monoview.core.tcp.session import Event, TcpSession
+from monoview.core.tcp.table import LINGER_NS
+
+# Conversations kept for reuse, counted in delivered pieces (about 40 bytes each).
+CACHE_PIECES: Final = 2_000_000
+_PACKET_COLUMNS: Final = ("interface", "window")
+
+
+@dataclass(frozen=True)
+class DocumentOptions:
+    """How a capture is read (the TCP listener's options that change sessions)."""
+
+    split_interfaces: bool = False
+    max_session_size: int | None = None
+    linger_ns: int = LINGER_NS
+
+
+class CaptureDocument:
+    """A capture, its sessions, and the conversation of any of them.
+
+    Raises CaptureFormatError when the file is no capture; damage later in
+    the file is reported by ``read_error`` (everything before it is kept).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        options: DocumentOptions | None = None,
+        *,
+        workers: int | None = None,
+        executor: Executor | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.options = options or DocumentOptions()
+        count = default_workers() if workers is None else workers
+        if executor is not None:
+            self._parts = self._build(executor, count)
+        else:
+            with local_executor(count) as pool:
+                self._parts = self._build(pool, count)
+        self._cache: OrderedDict[int, tuple[TcpSession, int]] = OrderedDict()
+        self._cached_pieces = 0
+        # Conversations read their bytes from the file as long as the document lives.
+        with open(self.path, "rb") as handle:
+            self._buffer = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+
+    def _build(self, executor: Executor, count: int) -> IndexParts:
+        parts = build_parts(
+            self.path, split_interfaces=self.options.split_interfaces, workers=count, executor=executor
+        )
+        try:
+            self.rows: SessionRows = build_sessions(
+                parts, executor, count, max_session_size=self.options.max_session_size,
+                linger_ns=self.options.linger_ns,
+            )  # fmt: skip
+        except BaseException:
+            parts.close()
+            raise
+        return parts
+
+    # -- the capture ------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """The file's base name, used in every message about it."""
+        return self.path.name
+
+    @property
+    def format(self) -> str:
+        """``pcap``, ``pcap-ns`` or ``pcapng``."""
+        return self._parts.format
+
+    @property
+    def stats(self) -> IndexStats:
+        """Frames read, TCP packets, what was skipped and why."""
+        return self._parts.stats
+
+    @property
+    def read_error(self) -> str | None:
+        """The one-sentence message about damage in the file, if any."""
+        return self._parts.read_error
+
+    @property
+    def flows(self) -> FlowTable:
+        """Every flow (both endpoints and a context)."""
+        return self._parts.flows
+
+    # -- sessions ---------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @cached_property
+    def sessions(self) -> list[SessionInfo]:
+        """Every session, ids from 1 in order of first packet."""
+        return session_infos(self.rows, self.flows)
+
+    def session(self, session_id: int) -> SessionInfo:
+        """The session with this id."""
+        self._check(session_id)
+        return self.sessions[session_id - 1]
+
+    def _check(self, session_id: int) -> None:
+        if not 1 <= session_id <= len(self.rows):
+            raise UnknownSessionError(f"{self.name} has no session {session_id} (it has {len(self.rows)})")
+
+    # -- conversations ------------------------------------------------------------
+
+    def conversation(self, session_id: int) -> TcpSession:
+        """The exact reassembly of one session (cached)."""
+        found = self._cache.get(session_id)
+        if found is not None:
+            self._cache.move_to_end(session_id)
+            return found[0]
+        replayed, _rows = self._replay(session_id)
+        session = replayed.session
+        pieces = sum(len(s.p_start) for s in session.streams)
+        self._cache[session_id] = (session, pieces)
+        self._cached_pieces += pieces
+        while self._cached_pieces > CACHE_PIECES and len(self._cache) > 1:
+            _old, (_session, count) = self._cache.popitem(last=False)
+            self._cached_pieces -= count
+        return session
+
+    def conversations(self, ids: Iterable[int] | None = None) -> Iterator[TcpSession]:
+        """The conversations of ``ids`` (all by default), in the order given."""
+        for session_id in range(1, len(self.rows) + 1) if ids is None else ids:
+            yield self.conversation(session_id)
+
+    def _flow_rows(self, flow: int) -> tuple[FlowRows, dict[str, np.ndarray]]:
+        grouped = GroupedRows.of_parts(self._parts, np.array([flow], dtype=np.int64))
+        rows, spans, columns = grouped.flow_rows([0])
+        return rows, columns
+
+    def _replay(
+        self, session_id: int, *, fast: bool = True, log: list[tuple[int, SegmentKind, int]] | None = None
+    ) -> tuple[Replayed, FlowRows]:
+        self._check(session_id)
+        row = self.rows[session_id - 1]
+        flow, first, stop = int(row["flow"]), int(row["first_row"]), int(row["stop_row"])
+        rows, columns = self._flow_rows(flow)
+        hints = run_hints(columns, [(0, len(rows))], set(rows.parts)) if fast else None
+        reason = "reused" if stop < len(rows) else "capture end"
+        (replayed,) = replay_flow(
+            self._buffer, rows, self.flows.context(flow), endpoints_of(self.flows, flow), start=first,
+            stop=stop, max_session_size=self.options.max_session_size, linger_ns=self.options.linger_ns,
+            end_reason=reason, fast=fast, hints=hints, log=log,
+        )  # fmt: skip
+        replayed.session.id = session_id
+        return replayed, rows
+
+    # -- events -----------------------------------------------------------------
+
+    def dispatch(self, listeners: Iterable[Listener], dispatcher: Dispatcher | None = None) -> Dispatcher:
+        """Replay every session's events to ``listeners``, session by session in order of start.
+
+        A listener that takes ``tcp_packet`` gets every packet (with its
+        session and kind) before the events it caused, as the per-packet
+        path emits them; the sessions are then replayed row by row.
+        """
+        dispatcher = dispatcher or Dispatcher()
+        for listener in listeners:
+            dispatcher.add_listener(listener)
+        dispatcher.emit("setup")
+        packets = bool(dispatcher.handlers("tcp_packet"))
+        for session_id in range(1, len(self.rows) + 1):
+            log: list[tuple[int, SegmentKind, int]] | None = [] if packets else None
+            replayed, rows = self._replay(session_id, fast=not packets, log=log)
+            extra = self._packet_columns(int(self.rows[session_id - 1]["flow"]))
+            packet = partial(self._packet, replayed, rows, extra)
+            for name, args in self._events(replayed, log, packet):
+                dispatcher.emit(name, **args)
+        dispatcher.emit("teardown")
+        return dispatcher
+
+    @staticmethod
+    def _events(
+        replayed: Replayed, log: list[tuple[int, SegmentKind, int]] | None, packet: Callable[[int], TcpPacket]
+    ) -> Iterator[Event]:
+        """The session's events with packet references made TcpPackets, and a ``tcp_packet``
+        per row (when ``log`` has the rows) before the events that row caused."""
+
+        made: dict[int, TcpPacket] = {}
+
+        def made_packet(ref: int, kind: SegmentKind | None) -> TcpPacket:
+            found = made.get(ref)
+            if found is None:
+                found = made[ref] = packet(ref)
+                found.kind = kind
+            return found
+
+        def resolved(event: Event) -> Event:
+            name, args = event
+            ref = args.get("packet")
+            if not isinstance(ref, int):
+                return event
+            return name, {**args, "packet": made_packet(ref, replayed.kinds.get(ref))}
+
+        events = replayed.events
+        if log is None:
+            yield from (resolved(e) for e in events)
+            return
+        session = replayed.session
+        for k, (row, kind, before) in enumerate(log):
+            after = log[k + 1][2] if k + 1 < len(log) else len(events)
+            if k == 0:
+                yield from (resolved(e) for e in events[:before])
+            yield "tcp_packet", {"packet": made_packet(row, kind), "session": session}
+            yield from (resolved(e) for e in events[before:after])
+
+    def _packet_columns(self, flow: int) -> dict[str, np.ndarray]:
+        wanted = np.zeros(len(self.flows), dtype=np.bool_)
+        wanted[flow] = True
+        return self._parts.select(wanted, _PACKET_COLUMNS)
+
+    def _packet(
+        self, replayed: Replayed, rows: FlowRows, extra: dict[str, np.ndarray], ref: int
+    ) -> TcpPacket:
+        """The TcpPacket of row ``ref`` of the session's flow."""
+        session = replayed.session
+        side = rows.dir[ref] ^ replayed.flipped
+        src, dst = session.endpoints[side], session.endpoints[1 - side]
+        frame = rows.frame[ref]
+        vlan = session.context[:-1] if self.options.split_interfaces else session.context
+        packet = TcpPacket(
+            frame, rows.ts[ref], int(extra["interface"][ref]), vlan, src.ip, dst.ip, src.port, dst.port,
+            rows.seq[ref], rows.ack[ref], rows.flags[ref], int(extra["window"][ref]), rows.payload[ref],
+            rows.caplen[ref], rows.wirelen[ref],
+        )  # fmt: skip
+        packet.payload_parts = rows.parts.get(frame)
+        packet.session = session
+        return packet
+
+    def close(self) -> None:
+        """Release the index's files, the cached conversations and the mapped file."""
+        self._cache.clear()
+        self._parts.close()
+        with suppress(BufferError):
+            self._buffer.close()

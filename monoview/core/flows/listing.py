@@ -1,0 +1,183 @@
+"""The session list as columns of plain values: what ``sessions`` prints and what a
+list view shows, computed for every session at once.
+
+Reading numpy fields one session at a time costs more than the whole
+analysis of a small session, so the list is turned into Python lists column
+by column, and each address is formatted once however many sessions use it.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+
+from monoview.core.capture.index import FlowTable
+from monoview.core.flows.summary import BASES, ENDINGS, SessionRows
+from monoview.core.packet import format_ip, format_ts
+from monoview.core.tcp.session import connection_state
+
+
+@dataclass
+class SessionColumns:
+    """Per session (in id order): endpoints as text, and the row's fields as lists."""
+
+    client_ip: list[str]
+    client_port: list[int]
+    server_ip: list[str]
+    server_port: list[int]
+    client_side: list[int]
+    fields: dict[str, list[Any]]
+    contexts: list[tuple[int, ...]]
+
+    def __len__(self) -> int:
+        return len(self.client_ip)
+
+    def side(self, i: int, name: str, client: bool) -> Any:
+        """Field ``name`` (``name0``/``name1``) of the client's or the server's side of session ``i``."""
+        side = self.client_side[i] if client else 1 - self.client_side[i]
+        return self.fields[f"{name}{side}"][i]
+
+    def state(self, i: int) -> str:
+        """``reset``, ``closed``, ``half-closed`` or ``open``."""
+        f = self.fields
+        return connection_state([f["rst0"][i], f["rst1"][i]], [f["fin0"][i], f["fin1"][i]])
+
+    def endpoint(self, i: int, client: bool) -> str:
+        """``ip:port`` (``[ip]:port`` for IPv6) of the client or server of session ``i``."""
+        if client:
+            ip, port = self.client_ip[i], self.client_port[i]
+        else:
+            ip, port = self.server_ip[i], self.server_port[i]
+        return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
+
+
+def session_columns(rows: SessionRows, flows: FlowTable) -> SessionColumns:
+    """The list's columns for every session of ``rows``."""
+    flow = rows["flow"]
+    keys = flows.keys
+    # The client is the flow's first endpoint when side 0 is it and the client is side 0 (or both not).
+    client_is_a = (rows["flipped"] ^ rows["client_side"]) == 0
+    texts: dict[tuple[int, int, int], str] = {}
+
+    def address(family: int, hi: int, lo: int) -> str:
+        key = (family, hi, lo)
+        text = texts.get(key)
+        if text is None:
+            if family == 4:
+                text = socket.inet_ntop(socket.AF_INET, lo.to_bytes(4, "big"))
+            else:
+                text = format_ip(hi.to_bytes(8, "big") + lo.to_bytes(8, "big"))
+            texts[key] = text
+        return text
+
+    family = keys.family[flow].tolist()
+    a = (keys.a_hi[flow].tolist(), keys.a_lo[flow].tolist(), keys.a_port[flow].tolist())
+    b = (keys.b_hi[flow].tolist(), keys.b_lo[flow].tolist(), keys.b_port[flow].tolist())
+    a_text = [address(f, hi, lo) for f, hi, lo in zip(family, a[0], a[1], strict=True)]
+    b_text = [address(f, hi, lo) for f, hi, lo in zip(family, b[0], b[1], strict=True)]
+    choose = client_is_a.tolist()
+    client_ip = [x if c else y for c, x, y in zip(choose, a_text, b_text, strict=True)]
+    server_ip = [y if c else x for c, x, y in zip(choose, a_text, b_text, strict=True)]
+    client_port = [x if c else y for c, x, y in zip(choose, a[2], b[2], strict=True)]
+    server_port = [y if c else x for c, x, y in zip(choose, a[2], b[2], strict=True)]
+    fields = {name: rows[name].tolist() for name in rows.dtype.names or ()}
+    if flows.contexts == [()] and not flows.split_interfaces:
+        contexts: list[tuple[int, ...]] = [()] * len(rows)
+    else:
+        by_flow = {f: flows.context(f) for f in np.unique(flow).tolist()}
+        contexts = [by_flow[f] for f in flow.tolist()]
+    client_side = rows["client_side"].tolist()
+    return SessionColumns(client_ip, client_port, server_ip, server_port, client_side, fields, contexts)
+
+
+TABLE_HEADER = (
+    f"{'id':>5}  {'client':>28}  {'server':<28}  {'start':>17}  {'duration':>9}  {'packets':>7}  "
+    f"{'bytes c2s':>10}  {'bytes s2c':>10}  {'state':<11}  gaps"
+)
+
+
+_STATES: Final = ("open", "half-closed", "closed", "reset")
+
+
+def states(rows: SessionRows) -> list[str]:
+    """``connection_state`` of every session, computed for all of them at once."""
+    fins = rows["fin0"].astype(np.int64) + rows["fin1"]
+    code = np.where(rows["rst0"] | rows["rst1"], 3, np.where(fins == 2, 2, np.where(fins == 1, 1, 0)))
+    return [_STATES[c] for c in code.tolist()]
+
+
+def table_lines(rows: SessionRows, columns: SessionColumns) -> Iterator[str]:
+    """The ``sessions`` table: a header, then a line per session."""
+    yield TABLE_HEADER
+    client_side = rows["client_side"].astype(np.bool_)
+    c2s = np.where(client_side, rows["kept1"], rows["kept0"]).tolist()
+    s2c = np.where(client_side, rows["kept0"], rows["kept1"]).tolist()
+    start = (rows["first_ts"] / 1e9).tolist()
+    duration = (np.maximum(rows["last_ts"] - rows["first_ts"], 0) / 1e9).tolist()
+    gaps = (rows["gaps0"] + rows["gaps1"]).tolist()
+    clients = [columns.endpoint(i, True) for i in range(len(columns))]
+    servers = [columns.endpoint(i, False) for i in range(len(columns))]
+    for number, values in enumerate(
+        zip(
+            clients,
+            servers,
+            start,
+            duration,
+            columns.fields["packets"],
+            c2s,
+            s2c,
+            states(rows),
+            gaps,
+            strict=True,
+        ),
+        1,
+    ):
+        client, server, first, span, packets, sent, received, state, holes = values
+        yield (
+            f"{number:>5}  {client:>28}  {server:<28}  {first:>17.6f}  {span:>9.3f}  {packets:>7}  "
+            f"{sent:>10}  {received:>10}  {state:<11}  {holes}"
+        )
+
+
+def stream_entries(columns: SessionColumns) -> Iterator[dict[str, Any]]:
+    """Per session, the oracle-schema fields that do not depend on export options
+    (``export.stream_json`` of every session, from the columns)."""
+    f = columns.fields
+    for i in range(len(columns)):
+        client = {"ip": columns.client_ip[i], "port": columns.client_port[i]}
+        server = {"ip": columns.server_ip[i], "port": columns.server_port[i]}
+        context = columns.contexts[i]
+        prefix = "vlan " + ".".join(str(v) for v in context) + " " if context else ""
+        yield {
+            "id": i + 1,
+            "key": f"{prefix}{columns.endpoint(i, True)}-{columns.endpoint(i, False)}",
+            "endpoints": [client, server],
+            "client": client,
+            "server": server,
+            "client_basis": BASES[f["client_basis"][i]],
+            "vlan": list(context),
+            "packets": f["packets"][i],
+            "first_ts": format_ts(f["first_ts"][i]),
+            "last_ts": format_ts(f["last_ts"][i]),
+            "first_ts_f": f["first_ts"][i] / 1e9,
+            "last_ts_f": f["last_ts"][i] / 1e9,
+            "state": columns.state(i),
+            "ended_by": ENDINGS[f["ended_by"][i]],
+            "handshake": f["handshake"][i],
+            "flags": {
+                "syn": columns.side(i, "syn", True),
+                "synack": columns.side(i, "synack", False),
+                "fin_c2s": columns.side(i, "fin", True),
+                "fin_s2c": columns.side(i, "fin", False),
+                "rst_c2s": columns.side(i, "rst", True),
+                "rst_s2c": columns.side(i, "rst", False),
+            },
+            "missing_data": f["missing0"][i] or f["missing1"][i],
+            "truncated": f["truncated"][i],
+            "c2s_bytes": columns.side(i, "kept", True),
+            "s2c_bytes": columns.side(i, "kept", False),
+        }

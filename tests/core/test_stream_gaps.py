@@ -1,0 +1,37 @@
+"""Gaps of a stream found by numpy (many pieces) equal those the Python loop finds."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from monoview.core.tcp import stream as stream_module
+from monoview.core.tcp.stream import DirectionStream
+
+
+def _stream(rng: random.Random, pieces: int) -> DirectionStream:
+    """A stream whose pieces were delivered in a shuffled order, with holes and overlaps of coverage."""
+    s = DirectionStream(b"")
+    s.note_syn(1000)
+    offset = 0
+    layout = []
+    for _ in range(pieces):
+        offset += rng.choice((0, 0, 0, rng.randrange(1, 50)))  # sometimes a hole
+        length = rng.randrange(1, 40)
+        layout.append((offset, length))
+        offset += length
+    rng.shuffle(layout)
+    for start, length in layout:
+        s._append(start, length, 0, 1, 0)
+    s.next = offset + rng.randrange(0, 30)
+    return s
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_numpy_and_python_find_the_same_holes(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(seed)
+    s = _stream(rng, rng.randrange(1, 2000))
+    vector = s.covered()
+    monkeypatch.setattr(stream_module, "VECTOR_PIECES", 1 << 30)
+    assert s.covered() == vector
