@@ -4,25 +4,27 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-from monoview.cli.report import analysis_damage
-from monoview.core.analyse import Analysis
-from monoview.core.export import Exporter, ExportOptions, Format
+from monoview.cli.report import damage
+from monoview.core.document import CaptureDocument, DocumentOptions
+from monoview.core.export import Exporter, ExportOptions, Format, Layout
 from monoview.core.streambytes import GapPolicy
-from monoview.core.tcp.listener import TcpOptions
 
 
 def run(args: argparse.Namespace) -> int:
-    """Write sessions, monologues and transcripts to a folder."""
-    analysis = _open(args.capture, TcpOptions(split_interfaces=args.split_interfaces))
-    chosen = None if not args.sessions else [analysis.session(i) for i in args.sessions]
-    options = ExportOptions(fmt=Format(args.format), gaps=GapPolicy(args.gaps), force=args.force)
-    manifest = Exporter(analysis, args.out, options).export(chosen)
+    """Export the chosen sessions (all by default) of ``args.capture`` into ``args.out``."""
+    document = CaptureDocument(args.capture, DocumentOptions(split_interfaces=args.split_interfaces))
+    ids = None
+    if args.sessions:
+        for session_id in args.sessions:
+            document.session(session_id)  # an unknown id is a usage error, before anything is written
+        ids = sorted(set(args.sessions))
+    options = ExportOptions(
+        fmt=Format(args.format), gaps=GapPolicy(args.gaps), force=args.force, layout=Layout(args.layout),
+        sync=args.sync,
+    )  # fmt: skip
+    manifest = Exporter(document, args.out, options).export(ids)
     print(f"exported {len(manifest['streams'])} sessions to {args.out}", file=sys.stderr)
-    return analysis_damage(analysis)
-
-
-def _open(path: Path, options: TcpOptions | None = None) -> Analysis:
-    analysis = Analysis(path, options, trace=lambda line: print(line, flush=False))
-    return analysis.run_to_end()
+    status = damage(document)
+    document.close()
+    return status

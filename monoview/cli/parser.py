@@ -8,9 +8,11 @@ from typing import Final
 
 from monoview import __version__
 
-# The values of streambytes.GapPolicy and export.Format (tests/core/test_cli.py checks they agree).
+# The values of streambytes.GapPolicy, export.Format and export.Layout (tests/core/test_listing.py
+# checks they agree).
 GAP_POLICIES: Final = ("omit", "zero", "marker")
 FORMATS: Final = ("raw", "hex", "text")
+LAYOUTS: Final = ("full", "directions")
 
 
 def build() -> argparse.ArgumentParser:
@@ -48,6 +50,14 @@ def build() -> argparse.ArgumentParser:
     p.add_argument("--gaps", choices=GAP_POLICIES, default="omit")
     p.add_argument("--format", choices=FORMATS, default="raw")
     p.add_argument("--force", action="store_true", help="overwrite existing files")
+    p.add_argument(
+        "--layout",
+        choices=LAYOUTS,
+        default="full",
+        help="full: directions, monologues and a transcript per session; directions: only each "
+        "direction's stream (as tcpflow writes them)",
+    )
+    p.add_argument("--sync", action="store_true", help="flush the written files to disk before finishing")
 
     p = sub.add_parser("http", parents=[common], help="list HTTP requests and their responses")
     p.add_argument("capture", type=Path)

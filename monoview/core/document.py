@@ -23,7 +23,8 @@ from typing import Final
 
 import numpy as np
 
-from monoview.core.capture.index import FlowTable, IndexParts, IndexStats, build_parts
+from monoview.core.capture.index import MIN_RANGE_BYTES, FlowTable, IndexParts, IndexStats, build_parts
+from monoview.core.capture.walk import BATCH_RECORDS
 from monoview.core.dispatcher import Dispatcher
 from monoview.core.errors import UnknownSessionError
 from monoview.core.executor import default_workers, local_executor
@@ -57,6 +58,9 @@ class CaptureDocument:
 
     Raises CaptureFormatError when the file is no capture; damage later in
     the file is reported by ``read_error`` (everything before it is kept).
+    ``workers`` processes index it (ranges of at least ``min_range`` bytes,
+    ``batch`` records at a time) and summarise it; none of that changes what
+    the document holds.
     """
 
     def __init__(
@@ -66,9 +70,12 @@ class CaptureDocument:
         *,
         workers: int | None = None,
         executor: Executor | None = None,
+        min_range: int = MIN_RANGE_BYTES,
+        batch: int = BATCH_RECORDS,
     ) -> None:
         self.path = Path(path)
         self.options = options or DocumentOptions()
+        self._min_range, self._batch = min_range, batch
         count = default_workers() if workers is None else workers
         if executor is not None:
             self._parts = self._build(executor, count)
@@ -83,8 +90,9 @@ class CaptureDocument:
 
     def _build(self, executor: Executor, count: int) -> IndexParts:
         parts = build_parts(
-            self.path, split_interfaces=self.options.split_interfaces, workers=count, executor=executor
-        )
+            self.path, split_interfaces=self.options.split_interfaces, workers=count, executor=executor,
+            min_range=self._min_range, batch=self._batch,
+        )  # fmt: skip
         try:
             self.rows: SessionRows = build_sessions(
                 parts, executor, count, max_session_size=self.options.max_session_size,
@@ -116,6 +124,11 @@ class CaptureDocument:
     def read_error(self) -> str | None:
         """The one-sentence message about damage in the file, if any."""
         return self._parts.read_error
+
+    @property
+    def parts(self) -> IndexParts:
+        """The index, in the ranges its workers built (what worker tasks are handed)."""
+        return self._parts
 
     @property
     def flows(self) -> FlowTable:

@@ -12,13 +12,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
 from functools import cached_property
-from typing import Final
+from typing import Final, TypeAlias
 
 from monoview.core.tcp.monologue import Monologue
 from monoview.core.tcp.records import Gap
 from monoview.core.tcp.session import TcpSession
 
+# Stream bytes as handed out: views into the capture (no copy) or fillers.
+Chunk: TypeAlias = bytes | memoryview
 ZERO_CHUNK: Final = 1 << 20
+BLOCK: Final = 1 << 20  # captured pieces are joined into chunks of about this size
 # A gap bigger than this is not zero-filled (a corrupt sequence number can
 # claim gigabytes); it gets the marker instead and the manifest says so.
 MAX_ZERO_FILL: Final = 64 << 20
@@ -101,39 +104,69 @@ class DirectionLayout:
         """The exported bytes: captured pieces in stream order, fillers in the holes.
 
         Pieces never overlap (reassembly delivers only new bytes), so sorting
-        them by offset gives the stream.
+        them by offset gives the stream.  Consecutive pieces are joined into
+        blocks of about 1 MiB straight from the capture: one copy, and a few
+        large chunks for the writer instead of one per segment.
         """
         stream = self.session.stream(self.direction)
         origin = stream.origin()
-        order = stream.order()
+        starts, lengths, files = stream.p_start, stream.p_len, stream.p_file
         gaps = self.gaps
         g = 0
-        read = self.session.read
-        for j in order:
-            start = stream.p_start[j] - origin
-            while g < len(gaps) and gaps[g].offset < start:
-                yield from filler(gaps[g].length, self.policy)
-                g += 1
-            yield read(stream.p_file[j], stream.p_len[j])
-        while g < len(gaps):
-            yield from filler(gaps[g].length, self.policy)
-            g += 1
+        next_gap = gaps[0].offset + origin if gaps else None
+        parts: list[memoryview] = []
+        size = 0
+        with self.session.capture_view() as view:
+            for j in stream.order():
+                if next_gap is not None and next_gap < starts[j]:
+                    while g < len(gaps) and gaps[g].offset + origin < starts[j]:
+                        if filler_length(gaps[g].length, self.policy):
+                            if parts:
+                                yield b"".join(parts)
+                                parts, size = [], 0
+                            yield from filler(gaps[g].length, self.policy)
+                        g += 1
+                    next_gap = gaps[g].offset + origin if g < len(gaps) else None
+                at, length = files[j], lengths[j]
+                parts.append(view[at : at + length])
+                size += length
+                if size >= BLOCK:
+                    yield b"".join(parts)
+                    parts, size = [], 0
+            if parts:
+                yield b"".join(parts)
+                parts = []
+        for gap in gaps[g:]:
+            yield from filler(gap.length, self.policy)
 
 
 def monologue_chunks(monologue: Monologue, policy: GapPolicy) -> Iterator[bytes]:
-    """A monologue's bytes; the gaps between its pieces filled by ``policy``."""
+    """A monologue's bytes, in blocks of about 1 MiB; the gaps between its pieces filled by ``policy``."""
     gaps = monologue.stream.gaps
     gap_starts = [g.offset for g in gaps]
     end: int | None = None
-    read = monologue.session.read
-    for offset, length, file_offset, _frame in monologue.pieces():
-        if end is not None and offset > end:
-            i = bisect.bisect_left(gap_starts, end)
-            while i < len(gaps) and gaps[i].offset < offset:
-                yield from filler(gaps[i].length, policy)
-                i += 1
-        yield read(file_offset, length)
-        end = offset + length
+    parts: list[memoryview] = []
+    size = 0
+    with monologue.session.capture_view() as view:
+        for offset, length, file_offset, _frame in monologue.pieces():
+            if end is not None and offset > end:
+                i = bisect.bisect_left(gap_starts, end)
+                while i < len(gaps) and gaps[i].offset < offset:
+                    if filler_length(gaps[i].length, policy):
+                        if parts:
+                            yield b"".join(parts)
+                            parts, size = [], 0
+                        yield from filler(gaps[i].length, policy)
+                    i += 1
+            parts.append(view[file_offset : file_offset + length])
+            size += length
+            if size >= BLOCK:
+                yield b"".join(parts)
+                parts, size = [], 0
+            end = offset + length
+        if parts:
+            yield b"".join(parts)
+            parts = []
 
 
 def direction_bytes(session: TcpSession, direction: str, policy: GapPolicy = GapPolicy.OMIT) -> bytes:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from monoview.cli.parser import FORMATS, GAP_POLICIES
+from monoview.cli.parser import FORMATS, GAP_POLICIES, LAYOUTS
 from monoview.core.analyse import analyse
 from monoview.core.document import CaptureDocument
-from monoview.core.export import Format, stream_json
+from monoview.core.export import Format, Layout, stream_json
 from monoview.core.flows.listing import TABLE_HEADER, session_columns, stream_entries, table_lines
 from monoview.core.streambytes import GapPolicy
 from monoview.core.tcp.session import TcpSession
@@ -42,3 +42,4 @@ def test_listing_is_the_per_session_listing(path: Path) -> None:
 def test_the_parser_offers_every_policy_and_format() -> None:
     assert tuple(p.value for p in GapPolicy) == GAP_POLICIES
     assert tuple(f.value for f in Format) == FORMATS
+    assert tuple(layout.value for layout in Layout) == LAYOUTS

@@ -38,6 +38,7 @@ from monoview.core.capture.ranges import COLUMNS, RangePart, RangeTask, compact,
 from monoview.core.capture.records import Parts
 from monoview.core.capture.scan import Scanner
 from monoview.core.capture.source import CaptureFile
+from monoview.core.capture.walk import BATCH_RECORDS
 from monoview.core.executor import default_workers, local_executor
 
 I64 = npt.NDArray[np.int64]
@@ -218,14 +219,16 @@ def build_parts(
     executor: Executor | None = None,
     folder: str | os.PathLike[str] | None = None,
     min_range: int = MIN_RANGE_BYTES,
+    batch: int = BATCH_RECORDS,
 ) -> IndexParts:
     """Index the capture at ``path`` in ranges; raise CaptureFormatError if it is no capture.
 
     Damage in the file is reported by ``read_error``; everything before it is
     indexed.  The file is cut into ``workers`` ranges of at least
-    ``min_range`` bytes, indexed in ``executor`` (by default a local pool of
-    that many processes).  Worker processes leave their columns as files in
-    ``folder`` (by default a temporary folder, removed by ``close``).
+    ``min_range`` bytes (walked ``batch`` records at a time), indexed in
+    ``executor`` (by default a local pool of that many processes).  Worker
+    processes leave their columns as files in ``folder`` (by default a
+    temporary folder, removed by ``close``).
     """
     capture = CaptureFile.open(path)
     try:
@@ -236,7 +239,10 @@ def build_parts(
         parallel = count > 1 or executor is not None
         owned = tempfile.mkdtemp(prefix="monoview-index-") if parallel and folder is None else None
         where = owned or (os.fspath(folder) if folder is not None else None)
-        tasks = _tasks(capture, layout, count, split_interfaces, where)
+        tasks = [
+            dataclasses.replace(t, batch=batch)
+            for t in _tasks(capture, layout, count, split_interfaces, where)
+        ]
         try:
             if executor is not None:
                 ranges = [f.result() for f in [executor.submit(index_range, t) for t in tasks]]

@@ -26,7 +26,7 @@ from monoview.core.capture.fragments import Fragment
 from monoview.core.capture.frames import find_start, walk_range
 from monoview.core.capture.layout import Layout
 from monoview.core.capture.scan import Rows, Scanner, ScanStats
-from monoview.core.capture.walk import Damage
+from monoview.core.capture.walk import BATCH_RECORDS, Damage
 
 Array = npt.NDArray[np.generic]
 
@@ -66,6 +66,7 @@ class RangeTask:
     split_interfaces: bool
     folder: str | None = None
     label: str = "part"
+    batch: int = BATCH_RECORDS  # records walked and scanned at a time
 
 
 @dataclass
@@ -108,7 +109,7 @@ def _index_mapped(task: RangeTask, buf: mmap.mmap) -> RangePart:
     scanner = Scanner(buf)
     if start is None:
         return _part(task, None, task.start, 0, None, False, 0, scanner, [], [])
-    walk = walk_range(buf, task.layout, start, task.stop)
+    walk = walk_range(buf, task.layout, start, task.stop, task.batch)
     pieces: list[dict[str, Array]] = []
     keys: list[FlowKeys] = []
     for batch in walk.batches():

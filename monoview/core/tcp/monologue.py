@@ -56,34 +56,36 @@ class Monologue:
     def offset(self) -> int:
         """Stream offset (counting every byte on the wire) of the first byte."""
         s = self.stream
-        return min(s.p_start[i] for i in range(self.first, self.stop)) - s.origin()
+        if s.in_order:  # pieces ascending: the first starts lowest
+            return s.p_start[self.first] - s.origin()
+        return min(s.p_start[self.first : self.stop]) - s.origin()
 
     @property
     def end(self) -> int:
         """Stream offset just after the last byte."""
         s = self.stream
+        if s.in_order:  # pieces ascending and disjoint: the last ends highest
+            last = self.stop - 1
+            return s.p_start[last] + s.p_len[last] - s.origin()
         return max(s.p_start[i] + s.p_len[i] for i in range(self.first, self.stop)) - s.origin()
 
     @cached_property
     def length(self) -> int:
         """Captured bytes in the monologue (gaps not counted)."""
-        lens = self.stream.p_len
-        return sum(lens[i] for i in range(self.first, self.stop))
+        return sum(self.stream.p_len[self.first : self.stop])
 
     @cached_property
     def packets(self) -> int:
         """Segments that contributed bytes."""
-        frames = self.stream.p_frame
-        return len({frames[i] for i in range(self.first, self.stop)})
+        return len(set(self.stream.p_frame[self.first : self.stop]))
 
     @cached_property
     def frames(self) -> list[int]:
         """Frame numbers that carried the bytes, in stream order, each once."""
-        seen: dict[int, None] = {}
         frames = self.stream.p_frame
-        for i in self._indices():
-            seen.setdefault(frames[i], None)
-        return list(seen)
+        if self.stream.in_order:
+            return list(dict.fromkeys(frames[self.first : self.stop]))
+        return list(dict.fromkeys(frames[i] for i in self._indices()))
 
     @cached_property
     def first_ts_ns(self) -> int:

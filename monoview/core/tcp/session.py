@@ -181,6 +181,10 @@ class TcpSession:
         """Bytes of the capture file (payload is never copied into the session)."""
         return bytes(self._buf[file_offset : file_offset + length])
 
+    def capture_view(self) -> memoryview:
+        """The whole capture file as a view (no copy; release it before the capture closes)."""
+        return memoryview(self._buf)
+
     # -- state ------------------------------------------------------------
 
     @property

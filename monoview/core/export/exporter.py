@@ -1,0 +1,271 @@
+"""Export sessions to a folder, with ``manifest.json``; in worker processes for a document.
+
+Nothing is overwritten unless ``force`` is given, and that is checked for
+every target before the first file is written.  A capture document's
+sessions are exported by flow shards in worker processes (each replays its
+sessions and writes their files); the manifest is assembled in session order,
+so it is the same byte for byte whatever the number of workers.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from monoview.core.errors import ExportError
+from monoview.core.executor import default_workers, local_executor
+from monoview.core.export.manifest import MANIFEST, CaptureInfo, file_sha256, json_chunks
+from monoview.core.export.options import ExportOptions
+from monoview.core.export.session import SessionFiles, session_targets
+from monoview.core.export.writer import PART_SUFFIX, AtomicWriter
+from monoview.core.tcp.session import TcpSession
+
+if TYPE_CHECKING:
+    from monoview.core.analyse import Analysis
+    from monoview.core.capture.index import IndexParts
+    from monoview.core.document import CaptureDocument, DocumentOptions
+    from monoview.core.flows.summary import SessionRows
+
+I64 = npt.NDArray[np.int64]
+Progress = Callable[[int, int], None]
+# A document with fewer sessions than this is exported in this process.
+PARALLEL_SESSIONS = 64
+
+
+class Exporter:
+    """Writes sessions of an analysed capture (or a capture document) into a folder."""
+
+    def __init__(
+        self,
+        source: Analysis | CaptureDocument,
+        out_dir: str | os.PathLike[str],
+        options: ExportOptions,
+        *,
+        workers: int | None = None,
+    ) -> None:
+        self.source = source
+        self.out = Path(out_dir)
+        self.options = options
+        self.workers = default_workers() if workers is None else workers
+
+    # -- what gets written --------------------------------------------------------
+
+    def _chosen(self, sessions: Sequence[TcpSession] | Sequence[int] | None) -> list[int]:
+        if sessions is None:
+            return list(range(1, self._count() + 1))
+        return [s if isinstance(s, int) else s.id for s in sessions]
+
+    def _count(self) -> int:
+        from monoview.core.analyse import Analysis
+
+        if isinstance(self.source, Analysis):
+            return len(self.source.sessions)
+        return len(self.source)
+
+    def _targets(self, session_id: int) -> list[str]:
+        return session_targets(self.source.session(session_id), self.options)
+
+    def check_target(self, sessions: Sequence[TcpSession] | Sequence[int] | None = None) -> None:
+        """Refuse before writing anything if the export would overwrite files.
+
+        Every target is a direct child of the output folder, so one listing of
+        it answers for all of them (and an empty or new folder at once).
+        """
+        if self.options.force:
+            return
+        try:
+            present = set(os.listdir(self.out))
+        except FileNotFoundError:
+            return
+        except NotADirectoryError:
+            raise ExportError(f"{self.out} is not a folder") from None
+        if not present:
+            return
+        names = [MANIFEST] + [name for i in self._chosen(sessions) for name in self._targets(i)]
+        existing = [str(self.out / name) for name in names if name in present]
+        if existing:
+            raise ExportError(
+                f"{existing[0]} exists"
+                + (f" (and {len(existing) - 1} more)" if len(existing) > 1 else "")
+                + "; use --force to overwrite"
+            )
+
+    # -- writing ------------------------------------------------------------------
+
+    def export(
+        self,
+        sessions: Sequence[TcpSession] | Sequence[int] | None = None,
+        progress: Progress | None = None,
+        cancel: Callable[[], bool] | None = None,
+    ) -> dict[str, Any]:
+        """Export ``sessions`` (all by default: TcpSessions or ids); write and return the manifest."""
+        ids = sorted(set(self._chosen(sessions)))
+        self.check_target(ids)
+        self.out.mkdir(parents=True, exist_ok=True)
+        _remove_leftovers(self.out)
+        info = CaptureInfo.of(self.source)
+        digest: dict[str, str] = {}
+        entries = self._entries(
+            ids, progress, cancel, meanwhile=lambda: digest.update(sha=file_sha256(info.path))
+        )
+        manifest = self.manifest(info, digest["sha"], entries, complete=len(entries) == len(ids))
+        AtomicWriter(self.out, MANIFEST, force=True).write(json_chunks(manifest))
+        if self.options.sync:
+            os.sync()
+        return manifest
+
+    def describe(self, sessions: Sequence[TcpSession] | Sequence[int] | None = None) -> dict[str, Any]:
+        """The manifest an export would write, computed in memory; no file is written.
+
+        Only valid with ``directions``, ``monologues`` and ``transcript`` off
+        (lengths and hashes are then computed without writing).
+        """
+        if self.options.writes:
+            raise ValueError("describe() writes nothing: turn directions, monologues and transcript off")
+        info = CaptureInfo.of(self.source)
+        ids = sorted(set(self._chosen(sessions)))
+        digest: dict[str, str] = {}
+        entries = self._entries(ids, None, None, meanwhile=lambda: digest.update(sha=file_sha256(info.path)))
+        return self.manifest(info, digest["sha"], entries)
+
+    def _entries(
+        self,
+        ids: list[int],
+        progress: Progress | None,
+        cancel: Callable[[], bool] | None,
+        meanwhile: Callable[[], None],
+    ) -> list[dict[str, Any]]:
+        """The sessions' manifest entries; ``meanwhile`` runs while workers write.
+
+        (In this thread, after the workers are forked: a thread started before
+        would make the pool fall back to the slower forkserver.)
+        """
+        from monoview.core.analyse import Analysis
+
+        files = SessionFiles(self.out, self.options)
+        if isinstance(self.source, Analysis):
+            entries = []
+            for n, session_id in enumerate(ids):
+                if cancel is not None and cancel():
+                    break
+                entries.append(files.export(self.source.session(session_id)))
+                if progress is not None:
+                    progress(n + 1, len(ids))
+            meanwhile()
+            return entries
+        return _document_entries(
+            self.source, ids, self.options, self.out, self.workers, progress, cancel, meanwhile
+        )
+
+    def manifest(
+        self, info: CaptureInfo, sha256: str, entries: list[dict[str, Any]], complete: bool = True
+    ) -> dict[str, Any]:
+        """The manifest document around the stream entries."""
+        from monoview import __version__
+
+        return {
+            "schema": "monoview-manifest/1",
+            "tool": {"monoview": __version__},
+            "capture": info.json(sha256),
+            "export": {
+                "format": self.options.fmt.value,
+                "gaps": self.options.gaps.value,
+                "layout": self.options.layout.value,
+                "complete": complete,
+            },
+            "streams": entries,
+        }
+
+
+def _remove_leftovers(out: Path) -> None:
+    """Temporary files an interrupted export left behind (``.NAME.PID.monoview-part``)."""
+    for folder, _dirs, names in os.walk(out):
+        for name in names:
+            if name.startswith(".") and name.endswith(PART_SUFFIX):
+                path = Path(folder) / name
+                if path.is_file() and not path.is_symlink():
+                    path.unlink(missing_ok=True)
+
+
+# -- a document, in shards --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExportShard:
+    """Export some sessions of a document (runs in a worker process)."""
+
+    parts: IndexParts
+    rows: SessionRows  # the document's whole session list
+    ids: I64  # the sessions of this shard
+    options: ExportOptions
+    document: DocumentOptions
+    out: str
+
+
+def export_shard(task: ExportShard) -> list[tuple[int, dict[str, Any]]]:
+    """Replay and write the shard's sessions; their manifest entries by id."""
+    from monoview.core.capture.ranges import mapped
+    from monoview.core.flows.conversations import replay_sessions
+
+    files = SessionFiles(Path(task.out), task.options)
+    out = []
+    with mapped(task.parts.path) as buf:
+        for replayed in replay_sessions(
+            task.parts, buf, task.rows, task.ids, max_session_size=task.document.max_session_size,
+            linger_ns=task.document.linger_ns,
+        ):  # fmt: skip
+            out.append((replayed.session.id, files.export(replayed.session)))
+            del replayed
+    return out
+
+
+def _document_entries(
+    document: CaptureDocument,
+    ids: list[int],
+    options: ExportOptions,
+    out: Path,
+    workers: int,
+    progress: Progress | None,
+    cancel: Callable[[], bool] | None,
+    meanwhile: Callable[[], None],
+) -> list[dict[str, Any]]:
+    """Export a document's sessions ``ids``, in shards by flow across ``workers`` processes."""
+    from monoview.core.flows.table import shards
+
+    chosen = np.array(ids, dtype=np.int64)
+    rows = document.rows
+    count = workers if len(ids) >= PARALLEL_SESSIONS else 1
+    flow_of = rows["flow"][chosen - 1]
+    # Shards balanced by the rows of their flows; a flow's sessions stay together.
+    flows, inverse = np.unique(flow_of, return_inverse=True)
+    groups = shards(document.flows.rows[flows], count)
+    tasks = []
+    for group in groups:
+        mine = np.isin(inverse, group)
+        if mine.any():
+            tasks.append(ExportShard(document.parts, rows, chosen[mine], options, document.options, str(out)))
+    entries: dict[int, dict[str, Any]] = {}
+    done = 0
+    with local_executor(min(count, len(tasks))) as pool:
+        futures = [pool.submit(export_shard, task) for task in tasks]
+        meanwhile()
+        for future in futures:
+            if cancel is not None and cancel():
+                for other in futures:
+                    other.cancel()
+                break
+            for session_id, entry in future.result():
+                entries[session_id] = entry
+            done += 1
+            if progress is not None:
+                progress(sum(len(t.ids) for t in tasks[:done]), len(ids))
+    return [entries[i] for i in ids if i in entries]
+
+
+__all__ = ["Exporter", "ExportShard", "export_shard"]

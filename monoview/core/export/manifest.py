@@ -1,0 +1,178 @@
+"""``manifest.json``: what an export wrote, in the oracle's schema (``shared/tools/oracle.py``).
+
+``compare.py`` reads it directly; ``len``/``sha256`` describe the exported
+direction file, so with the raw format and ``omit`` they equal the oracle's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from monoview.core.packet import format_ip, format_ts
+from monoview.core.streambytes import DirectionLayout, zero_filled
+from monoview.core.tcp.session import Endpoint, TcpSession
+
+if TYPE_CHECKING:
+    from monoview.core.analyse import Analysis
+    from monoview.core.document import CaptureDocument
+    from monoview.core.flows.info import SessionInfo
+
+DIRECTIONS = ("c2s", "s2c")
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class CaptureInfo:
+    """The manifest's ``capture`` section: which file, and what reading it found."""
+
+    name: str
+    path: Path
+    format: str
+    frames: int
+    frames_non_tcp: int
+    skipped: dict[str, int]
+    warnings: list[str]
+    read_error: str | None
+
+    @classmethod
+    def of(cls, source: Analysis | CaptureDocument) -> CaptureInfo:
+        """From a per-packet analysis or a capture document."""
+        from monoview.core.analyse import Analysis
+
+        if isinstance(source, Analysis):
+            capture, stats = source.capture, source.stats
+            return cls(capture.name, capture.path, capture.format, stats.frames, stats.non_tcp,
+                       dict(stats.skipped), stats.warnings(), source.read_error)  # fmt: skip
+        found = source.stats
+        return cls(source.name, source.path, source.format, found.frames, found.non_tcp, dict(found.skipped),
+                   found.warnings(), source.read_error)  # fmt: skip
+
+    def json(self, sha256: str) -> dict[str, Any]:
+        """The section, with the capture file's hash."""
+        return {
+            "file": self.name,
+            "sha256": sha256,
+            "format": self.format,
+            "frames": self.frames,
+            "frames_non_tcp": self.frames_non_tcp,
+            "skipped": self.skipped,
+            "warnings": self.warnings,
+            "read_error": self.read_error,
+        }
+
+
+def endpoint_json(endpoint: Endpoint) -> dict[str, Any]:
+    """``{"ip", "port"}`` as in the oracle."""
+    return {"ip": format_ip(endpoint.ip), "port": endpoint.port}
+
+
+def stream_json(session: TcpSession | SessionInfo) -> dict[str, Any]:
+    """The oracle-schema fields of a session that do not depend on export options."""
+    return {
+        "id": session.id,
+        "key": session.key,
+        "endpoints": [endpoint_json(session.client), endpoint_json(session.server)],
+        "client": endpoint_json(session.client),
+        "server": endpoint_json(session.server),
+        "client_basis": session.client_basis,
+        "vlan": list(session.context),
+        "packets": session.packets,
+        "first_ts": format_ts(session.first_ts_ns),
+        "last_ts": format_ts(session.last_ts_ns),
+        "first_ts_f": session.first_ts_ns / 1e9,
+        "last_ts_f": session.last_ts_ns / 1e9,
+        "state": session.state,
+        "ended_by": session.ended_by,
+        "handshake": session.handshake,
+        "flags": {
+            "syn": session.syn[session.client_side],
+            "synack": session.synack[1 - session.client_side],
+            "fin_c2s": session.fin[session.client_side],
+            "fin_s2c": session.fin[1 - session.client_side],
+            "rst_c2s": session.rst[session.client_side],
+            "rst_s2c": session.rst[1 - session.client_side],
+        },
+        # Bytes cut by snaplen are reported by "truncated", as in the oracle.
+        "missing_data": session.missing_data,
+        "truncated": session.truncated,
+    }
+
+
+def direction_json(layout: DirectionLayout) -> dict[str, Any]:
+    """Gaps and conflicts of one direction, positions as exported under the layout's policy."""
+    session, direction, policy = layout.session, layout.direction, layout.policy
+    stream = session.stream(direction)
+    side = session.client_side if direction == "c2s" else 1 - session.client_side
+    return {
+        "packets": session.data_packets[side],
+        "captured": stream.kept,
+        "gaps": [
+            {
+                "offset": pos,
+                "missing": gap.length,
+                "acked": gap.acked,
+                "cause": gap.cause.value,
+                "stream_offset": gap.offset,
+                "filled": zero_filled(gap, policy),
+            }
+            for gap, pos in zip(layout.gaps, layout.gap_positions(), strict=True)
+        ],
+        "conflicts": [
+            {
+                "offset": c.offset,
+                "length": c.length,
+                "kept_frame": c.kept_frame,
+                "other_frame": c.other_frame,
+                "kept_sha256": hashlib.sha256(session.read(c.kept_file_offset, c.length)).hexdigest(),
+                "other_sha256": hashlib.sha256(session.read(c.other_file_offset, c.length)).hexdigest(),
+            }
+            for c in session.conflicts(direction)
+        ],
+        "truncated_at": None if stream.cut_at is None else stream.cut_at - stream.origin(),
+    }
+
+
+def json_chunks(document: dict[str, Any], block: int = 1 << 16) -> Iterator[bytes]:
+    """``document`` as JSON: its small members indented, each item of a list
+    member (the streams) on one line of its own; in blocks of about 64 KiB.
+
+    One line per stream keeps the manifest readable and greppable, and lets
+    the C encoder do the work: the indenting encoder is pure Python, seconds
+    for the manifest of thousands of sessions, and ``json.dumps`` with an
+    indent holds every token of the text in memory at once.
+    """
+    parts: list[str] = ["{"]
+    size = 0
+    members = list(document.items())
+    for n, (key, value) in enumerate(members):
+        parts.append(f"\n {json.dumps(key)}: ")
+        if isinstance(value, list) and value:
+            parts.append("[")
+            for k, item in enumerate(value):
+                line = json.dumps(item, separators=(", ", ": "))
+                parts.append(f"\n  {line}" + ("," if k + 1 < len(value) else ""))
+                size += len(line)
+                if size >= block:
+                    yield "".join(parts).encode("utf-8")
+                    parts, size = [], 0
+            parts.append("\n ]")
+        else:
+            parts.append(json.dumps(value, indent=1).replace("\n", "\n "))
+        if n + 1 < len(members):
+            parts.append(",")
+    parts.append("\n}\n")
+    yield "".join(parts).encode("utf-8")
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

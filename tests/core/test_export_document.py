@@ -1,0 +1,125 @@
+"""Export from the capture document: the manifest and files are those of the
+per-packet export, and they do not depend on how the work was split.
+
+The determinism test exports one capture with 1 and 2 worker processes,
+ranges of several sizes and several walk batch sizes, and requires the same
+manifest byte for byte and the same files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from monoview.core.analyse import analyse
+from monoview.core.document import CaptureDocument
+from monoview.core.executor import local_executor
+from monoview.core.export import Exporter, ExportOptions, Layout
+from monoview.core.streambytes import GapPolicy
+from tests.conftest import DATA, TOOLS
+from tests.core.test_walk import CAPTURE_FILES
+
+
+def _tree(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _describe(source: object) -> dict[str, object]:
+    options = ExportOptions(directions=False, monologues=False, transcript=False)
+    return Exporter(source, "unused", options).describe()  # type: ignore[arg-type]
+
+
+@pytest.mark.skipif(not CAPTURE_FILES, reason="no captures")
+@pytest.mark.parametrize("path", CAPTURE_FILES, ids=[p.name for p in CAPTURE_FILES])
+def test_document_manifest_is_the_per_packet_manifest(path: Path) -> None:
+    document = CaptureDocument(path, workers=1)
+    assert _describe(document) == _describe(analyse(path))
+    document.close()
+
+
+def test_document_export_writes_the_per_packet_files(tmp_path: Path) -> None:
+    path = DATA / "chatter.pcap"
+    for policy in GapPolicy:
+        options = ExportOptions(gaps=policy)
+        Exporter(analyse(path), tmp_path / f"old-{policy.value}", options).export()
+        document = CaptureDocument(path, workers=1)
+        Exporter(document, tmp_path / f"new-{policy.value}", options, workers=1).export()
+        assert _tree(tmp_path / f"new-{policy.value}") == _tree(tmp_path / f"old-{policy.value}")
+
+
+def test_files_get_the_users_umask(tmp_path: Path) -> None:
+    old = os.umask(0o027)
+    try:
+        Exporter(CaptureDocument(DATA / "chatter.pcap", workers=1), tmp_path / "x", ExportOptions()).export()
+    finally:
+        os.umask(old)
+    modes = {stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "x").rglob("*") if p.is_file()}
+    assert modes == {0o640}
+
+
+def test_directions_layout_writes_streams_only(tmp_path: Path) -> None:
+    options = ExportOptions(layout=Layout.DIRECTIONS)
+    manifest = Exporter(CaptureDocument(DATA / "chatter.pcap", workers=1), tmp_path, options).export()
+    files = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+    stream = manifest["streams"][0]
+    assert files == sorted([stream["c2s"]["file"], stream["s2c"]["file"], "manifest.json"])
+    assert all(m["file"] is None and m["sha256"] is None for m in stream["monologues"])
+
+
+def test_an_empty_direction_writes_no_file(tmp_path: Path) -> None:
+    from tests.pcapgen import Conversation, write_pcap
+
+    conv = Conversation()
+    conv.handshake().send(True, b"only the client speaks").close()
+    capture = write_pcap(tmp_path / "one-way.pcap", conv.frames)
+    manifest = Exporter(CaptureDocument(capture, workers=1), tmp_path / "out", ExportOptions()).export()
+    s2c = manifest["streams"][0]["s2c"]
+    assert s2c["file"] is None and s2c["len"] == 0
+    assert not list((tmp_path / "out").rglob("s2c*"))
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A capture of 300 sessions with loss, reordering and retransmissions (the bench's generator)."""
+    if not (TOOLS / "make_big_capture.py").exists():
+        pytest.skip("shared/tools/make_big_capture.py not available")
+    path = tmp_path_factory.mktemp("gen") / "gen.pcap"
+    subprocess.run(
+        [sys.executable, str(TOOLS / "make_big_capture.py"), "-o", str(path), "--size", "6M",
+         "--sessions", "300", "--bulk", "3", "--seed", "3", "-q"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return path
+
+
+def test_the_same_export_whatever_the_split(tmp_path: Path, generated: Path) -> None:
+    """One file, 1 and 2 worker processes, several range and batch sizes: the same bytes."""
+    path = generated
+    size = path.stat().st_size
+    results = []
+    for k, (workers, min_range, batch) in enumerate(
+        [(1, 1 << 40, 8192), (2, size // 3, 8192), (2, size // 7, 333), (1, size // 5, 64), (2, 1, 4096)]
+    ):
+        with local_executor(workers) as pool:
+            document = CaptureDocument(
+                path, workers=workers, executor=pool, min_range=max(min_range, 1), batch=batch
+            )
+        out = tmp_path / f"run{k}"
+        Exporter(document, out, ExportOptions(), workers=workers).export()
+        results.append(((out / "manifest.json").read_bytes(), _tree(out)))
+        document.close()
+    assert len(results[0][1]) > 1000  # every session's files
+    assert all(r == results[0] for r in results[1:])
+    # And it is what the per-packet path writes.
+    Exporter(analyse(path), tmp_path / "reference", ExportOptions()).export()
+    assert _tree(tmp_path / "reference") == results[0][1]
