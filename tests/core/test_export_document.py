@@ -123,3 +123,37 @@ def test_the_same_export_whatever_the_split(tmp_path: Path, generated: Path) -> 
     # And it is what the per-packet path writes.
     Exporter(analyse(path), tmp_path / "reference", ExportOptions()).export()
     assert _tree(tmp_path / "reference") == results[0][1]
+
+
+def test_directions_layout_refuses_to_overwrite_a_stream_file(tmp_path: Path) -> None:
+    from monoview.core.errors import ExportError
+
+    document = CaptureDocument(DATA / "chatter.pcap", workers=1)
+    options = ExportOptions(layout=Layout.DIRECTIONS)
+    manifest = Exporter(document, tmp_path, options).export()
+    (tmp_path / "manifest.json").unlink()
+    victim = tmp_path / manifest["streams"][0]["s2c"]["file"]
+    before = victim.read_bytes()
+    with pytest.raises(ExportError, match="exists"):
+        Exporter(document, tmp_path, options).export()
+    assert victim.read_bytes() == before and not (tmp_path / "manifest.json").exists()
+    Exporter(document, tmp_path, ExportOptions(layout=Layout.DIRECTIONS, force=True)).export()
+    assert victim.read_bytes() == before
+
+
+def test_the_writer_keeps_every_byte_of_many_small_and_large_chunks(tmp_path: Path) -> None:
+    """More chunks than one writev takes, views and bytes mixed, some empty, one over a block."""
+    from monoview.core.export.writer import IOV_MAX, AtomicWriter
+
+    backing = bytes(range(256)) * 40
+    chunks: list[bytes | memoryview] = []
+    for n in range(3 * IOV_MAX):
+        view = memoryview(backing)[n % 200 : n % 200 + n % 37]
+        chunks.append(view if n % 2 else bytes([n % 251]) * (n % 5))
+    chunks.append(b"\x07" * (3 << 20))
+    expected = b"".join(bytes(c) for c in chunks)
+    written = AtomicWriter(tmp_path, "out/many.bin", force=False).write(chunks)
+    assert (tmp_path / "out" / "many.bin").read_bytes() == expected
+    assert written.length == len(expected)
+    assert written.sha256 == hashlib.sha256(expected).hexdigest()
+    assert not [p for p in (tmp_path / "out").iterdir() if p.name != "many.bin"]
