@@ -3,26 +3,20 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from monoview.cli.report import analysis_damage
-from monoview.core.analyse import Analysis
-from monoview.core.tcp.listener import TcpOptions
+from monoview.cli.report import damage, listener_failures
+from monoview.core.document import CaptureDocument, DocumentOptions
+from monoview.core.tcp.trace import trace_listener
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print Net::Analysis-style event traces."""
-    options = TcpOptions(
-        v=args.v,
-        k=args.k,
-        dump=args.dump,
-        max_session_size=args.max_session_size,
-        split_interfaces=args.split_interfaces,
-    )
-    analysis = _open(args.capture, options)
-    return analysis_damage(analysis)
-
-
-def _open(path: Path, options: TcpOptions | None = None) -> Analysis:
-    analysis = Analysis(path, options, trace=lambda line: print(line, flush=False))
-    return analysis.run_to_end()
+    """Print the traces ``v`` and ``k`` ask for (and ``dump`` the monologues), session by session."""
+    options = DocumentOptions(split_interfaces=args.split_interfaces, max_session_size=args.max_session_size)
+    document = CaptureDocument(args.capture, options)
+    try:
+        listener = trace_listener(args.v, args.k, args.dump, trace=lambda line: print(line, flush=False))
+        dispatcher = document.dispatch([listener])
+        listener_failures(dispatcher)
+        return damage(document)
+    finally:
+        document.close()

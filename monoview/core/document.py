@@ -17,18 +17,19 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor
 from contextlib import suppress
 from dataclasses import dataclass
-from functools import cached_property, partial
+from functools import cached_property
 from pathlib import Path
 from typing import Final
 
 import numpy as np
 
 from monoview.core.capture.index import MIN_RANGE_BYTES, FlowTable, IndexParts, IndexStats, build_parts
+from monoview.core.capture.locate import FlowLocator
 from monoview.core.capture.walk import BATCH_RECORDS
 from monoview.core.dispatcher import Dispatcher
 from monoview.core.errors import UnknownSessionError
 from monoview.core.executor import default_workers, local_executor
-from monoview.core.flows.grouped import GroupedRows
+from monoview.core.flows.grouped import REPLAY_COLUMNS, GroupedRows
 from monoview.core.flows.hints import run_hints
 from monoview.core.flows.info import SessionInfo, session_infos
 from monoview.core.flows.summary import SessionRows
@@ -36,7 +37,7 @@ from monoview.core.flows.table import build_sessions, endpoints_of
 from monoview.core.listener import Listener
 from monoview.core.packet import SegmentKind, TcpPacket
 from monoview.core.tcp.replay import FlowRows, Replayed, replay_flow
-from monoview.core.tcp.session import Event, TcpSession
+from monoview.core.tcp.session import TcpSession
 from monoview.core.tcp.table import LINGER_NS
 
 # Conversations kept for reuse, counted in delivered pieces (about 40 bytes each).
@@ -177,24 +178,38 @@ class CaptureDocument:
         for session_id in range(1, len(self.rows) + 1) if ids is None else ids:
             yield self.conversation(session_id)
 
+    @cached_property
+    def _locator(self) -> FlowLocator:
+        return FlowLocator.of(self._parts)
+
     def _flow_rows(self, flow: int) -> tuple[FlowRows, dict[str, np.ndarray]]:
-        grouped = GroupedRows.of_parts(self._parts, np.array([flow], dtype=np.int64))
-        rows, spans, columns = grouped.flow_rows([0])
-        return rows, columns
+        columns = self._locator.select(self._parts, flow, (*REPLAY_COLUMNS, "flow"))
+        grouped = GroupedRows.of_columns(columns, self._parts.payload_parts)
+        rows, _spans, picked = grouped.flow_rows([0])
+        return rows, picked
 
     def _replay(
-        self, session_id: int, *, fast: bool = True, log: list[tuple[int, SegmentKind, int]] | None = None
+        self,
+        session_id: int,
+        *,
+        fast: bool = True,
+        rows: FlowRows | None = None,
+        on_row: Callable[[Replayed, int, SegmentKind], None] | None = None,
     ) -> tuple[Replayed, FlowRows]:
+        """Replay one session from its flow's ``rows`` (read from the index when not given)."""
         self._check(session_id)
         row = self.rows[session_id - 1]
         flow, first, stop = int(row["flow"]), int(row["first_row"]), int(row["stop_row"])
-        rows, columns = self._flow_rows(flow)
-        hints = run_hints(columns, [(0, len(rows))], set(rows.parts)) if fast else None
+        if rows is None:
+            rows, columns = self._flow_rows(flow)
+            hints = run_hints(columns, [(0, len(rows))], set(rows.parts)) if fast else None
+        else:
+            hints = None
         reason = "reused" if stop < len(rows) else "capture end"
         (replayed,) = replay_flow(
             self._buffer, rows, self.flows.context(flow), endpoints_of(self.flows, flow), start=first,
             stop=stop, max_session_size=self.options.max_session_size, linger_ns=self.options.linger_ns,
-            end_reason=reason, fast=fast, hints=hints, log=log,
+            end_reason=reason, fast=fast, hints=hints, on_row=on_row,
         )  # fmt: skip
         replayed.session.id = session_id
         return replayed, rows
@@ -204,64 +219,23 @@ class CaptureDocument:
     def dispatch(self, listeners: Iterable[Listener], dispatcher: Dispatcher | None = None) -> Dispatcher:
         """Replay every session's events to ``listeners``, session by session in order of start.
 
-        A listener that takes ``tcp_packet`` gets every packet (with its
-        session and kind) before the events it caused, as the per-packet
-        path emits them; the sessions are then replayed row by row.
+        Each session is replayed packet by packet and its events are handed on
+        as they happen, so a listener sees the session as it was then (at its
+        start, a session is still open).  A listener that takes ``tcp_packet``
+        gets every packet (with its session and kind) before the events it
+        caused, as the per-packet path emits them.
         """
         dispatcher = dispatcher or Dispatcher()
         for listener in listeners:
             dispatcher.add_listener(listener)
         dispatcher.emit("setup")
-        packets = bool(dispatcher.handlers("tcp_packet"))
         for session_id in range(1, len(self.rows) + 1):
-            log: list[tuple[int, SegmentKind, int]] | None = [] if packets else None
-            replayed, rows = self._replay(session_id, fast=not packets, log=log)
-            extra = self._packet_columns(int(self.rows[session_id - 1]["flow"]))
-            packet = partial(self._packet, replayed, rows, extra)
-            for name, args in self._events(replayed, log, packet):
-                dispatcher.emit(name, **args)
+            _SessionEvents(self, dispatcher, session_id).run()
         dispatcher.emit("teardown")
         return dispatcher
 
-    @staticmethod
-    def _events(
-        replayed: Replayed, log: list[tuple[int, SegmentKind, int]] | None, packet: Callable[[int], TcpPacket]
-    ) -> Iterator[Event]:
-        """The session's events with packet references made TcpPackets, and a ``tcp_packet``
-        per row (when ``log`` has the rows) before the events that row caused."""
-
-        made: dict[int, TcpPacket] = {}
-
-        def made_packet(ref: int, kind: SegmentKind | None) -> TcpPacket:
-            found = made.get(ref)
-            if found is None:
-                found = made[ref] = packet(ref)
-                found.kind = kind
-            return found
-
-        def resolved(event: Event) -> Event:
-            name, args = event
-            ref = args.get("packet")
-            if not isinstance(ref, int):
-                return event
-            return name, {**args, "packet": made_packet(ref, replayed.kinds.get(ref))}
-
-        events = replayed.events
-        if log is None:
-            yield from (resolved(e) for e in events)
-            return
-        session = replayed.session
-        for k, (row, kind, before) in enumerate(log):
-            after = log[k + 1][2] if k + 1 < len(log) else len(events)
-            if k == 0:
-                yield from (resolved(e) for e in events[:before])
-            yield "tcp_packet", {"packet": made_packet(row, kind), "session": session}
-            yield from (resolved(e) for e in events[before:after])
-
     def _packet_columns(self, flow: int) -> dict[str, np.ndarray]:
-        wanted = np.zeros(len(self.flows), dtype=np.bool_)
-        wanted[flow] = True
-        return self._parts.select(wanted, _PACKET_COLUMNS)
+        return self._locator.select(self._parts, flow, _PACKET_COLUMNS)
 
     def _packet(
         self, replayed: Replayed, rows: FlowRows, extra: dict[str, np.ndarray], ref: int
@@ -287,3 +261,49 @@ class CaptureDocument:
         self._parts.close()
         with suppress(BufferError):
             self._buffer.close()
+
+
+class _SessionEvents:
+    """One session's events, handed to a dispatcher while the session is replayed."""
+
+    def __init__(self, document: CaptureDocument, dispatcher: Dispatcher, session_id: int) -> None:
+        self.document = document
+        self.dispatcher = dispatcher
+        self.session_id = session_id
+        self.packets = bool(dispatcher.handlers("tcp_packet"))
+        flow = int(document.rows[session_id - 1]["flow"])
+        self.rows = document._flow_rows(flow)[0]
+        self.extra = document._packet_columns(flow) if self.packets else {}
+        self.made: dict[int, TcpPacket] = {}
+        self.emitted = 0
+
+    def run(self) -> None:
+        """Replay the session, emitting as it goes; then the events of its end."""
+        replayed, _rows = self.document._replay(self.session_id, fast=False, rows=self.rows, on_row=self._row)
+        self._flush(replayed)
+
+    def _row(self, replayed: Replayed, row: int, kind: SegmentKind) -> None:
+        replayed.session.id = self.session_id  # before anyone sees it
+        if self.packets:
+            packet = self._made(replayed, row, kind)
+            self.dispatcher.emit("tcp_packet", packet=packet, session=replayed.session)
+        self._flush(replayed)
+
+    def _flush(self, replayed: Replayed) -> None:
+        events = replayed.events
+        for name, args in events[self.emitted :]:
+            ref = args.get("packet")
+            if isinstance(ref, int):
+                args = {**args, "packet": self._made(replayed, ref, replayed.kinds.get(ref))}
+            self.dispatcher.emit(name, **args)
+        self.emitted = len(events)
+
+    def _made(self, replayed: Replayed, ref: int, kind: SegmentKind | None) -> TcpPacket:
+        found = self.made.get(ref)
+        if found is None:
+            if not self.extra:  # a packet named by an event, with no tcp_packet listener
+                flow = int(self.document.rows[self.session_id - 1]["flow"])
+                self.extra = self.document._packet_columns(flow)
+            found = self.made[ref] = self.document._packet(replayed, self.rows, self.extra, ref)
+            found.kind = kind
+        return found

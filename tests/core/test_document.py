@@ -23,10 +23,14 @@ from tests.core.test_walk import CAPTURE_FILES
 
 
 class Log(Listener):
-    """Every event, with the packet fields that matter, by session."""
+    """Every event, with the packet fields that matter and the session as it was then."""
 
     def __init__(self) -> None:
         self.events: list[tuple[Any, ...]] = []
+
+    @staticmethod
+    def _now(session: TcpSession) -> tuple[Any, ...]:
+        return (session.describe(), session.packets, session.kept("c2s"), session.kept("s2c"))
 
     @staticmethod
     def _packet(packet: TcpPacket | None) -> tuple[Any, ...] | None:
@@ -40,16 +44,36 @@ class Log(Listener):
 
     def tcp_packet(self, packet: TcpPacket, session: TcpSession) -> None:
         assert packet.session is session
-        self.events.append((session.id, "packet", self._packet(packet)))
+        self.events.append((session.id, "packet", self._packet(packet), self._now(session)))
 
     def tcp_session_start(self, session: TcpSession, packet: TcpPacket | None) -> None:
-        self.events.append((session.id, "start", self._packet(packet)))
+        self.events.append((session.id, "start", self._packet(packet), self._now(session)))
 
     def tcp_monologue(self, session: TcpSession, monologue: Monologue) -> None:
-        self.events.append((session.id, "monologue", monologue.index, monologue.first, monologue.stop))
+        self.events.append(
+            (session.id, "monologue", monologue.index, monologue.first, monologue.stop, self._now(session))
+        )
 
     def tcp_session_end(self, session: TcpSession, packet: TcpPacket | None) -> None:
-        self.events.append((session.id, "end", self._packet(packet)))
+        self.events.append((session.id, "end", self._packet(packet), self._now(session)))
+
+
+class EventsOnly(Log):
+    """The same log without ``tcp_packet`` (so the document need not make packets)."""
+
+    tcp_packet = Listener.tcp_packet  # type: ignore[assignment]
+
+
+@pytest.mark.skipif(not CAPTURE_FILES, reason="no captures")
+@pytest.mark.parametrize("path", CAPTURE_FILES[::3], ids=[p.name for p in CAPTURE_FILES[::3]])
+def test_listeners_without_packets_see_sessions_as_they_were(path: Path) -> None:
+    log = EventsOnly()
+    Analysis(path, listeners=[log]).run_to_end()
+    document = CaptureDocument(path, workers=1)
+    replayed = EventsOnly()
+    document.dispatch([replayed])
+    assert replayed.events == sorted(log.events, key=lambda e: e[0])
+    document.close()
 
 
 @pytest.mark.skipif(not CAPTURE_FILES, reason="no captures")

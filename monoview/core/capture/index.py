@@ -158,6 +158,9 @@ class IndexParts:
 
     def select(self, wanted: npt.NDArray[np.bool_] | None, names: tuple[str, ...]) -> dict[str, Array]:
         """Columns ``names`` of the rows whose flow is ``wanted`` (all if None), in capture order."""
+        asked = names
+        if self.extra is not None and "frame" not in names:
+            names = (*names, "frame")  # to merge the fragments' rows in by frame
         pieces: list[dict[str, Array]] = []
         for part, base, mapping in zip(self.ranges, self.bases, self.mappings, strict=True):
             if not part.rows:
@@ -176,7 +179,7 @@ class IndexParts:
             pieces.append({n: self.extra[n] if chosen is None else self.extra[n][chosen] for n in names})
             order = np.argsort(np.concatenate([p["frame"] for p in pieces]), kind="stable")
         out = {}
-        for name in names:
+        for name in asked:
             joined = np.concatenate([p[name] for p in pieces]) if pieces else np.zeros(0, dtype=np.int64)
             out[name] = joined if order is None else joined[order]
         return out
@@ -204,6 +207,7 @@ class IndexParts:
     def close(self) -> None:
         """Remove the ranges' files (and the folder, if this index made it)."""
         for part in self.ranges:
+            part.unmap()
             for file in (part.files or {}).values():
                 Path(file).unlink(missing_ok=True)
         if self.folder is not None:

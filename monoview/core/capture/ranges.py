@@ -14,7 +14,7 @@ import mmap
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 import numpy as np
@@ -88,14 +88,28 @@ class RangePart:
     counts: npt.NDArray[np.int64]  # rows of each of the range's flows
     columns: dict[str, Array] | None = None
     files: dict[str, str] | None = None
+    # Saved columns mapped so far in this process (never pickled: a worker maps its own).
+    _mapped: dict[str, Array] = field(default_factory=dict, repr=False, compare=False)
 
     def column(self, name: str) -> Array:
-        """One of the range's columns (loaded from its file if it was saved)."""
+        """One of the range's columns (its file mapped once per process, if it was saved)."""
         if self.columns is not None:
             return self.columns[name]
-        assert self.files is not None
-        loaded: Array = np.load(self.files[name], mmap_mode="r")
-        return loaded
+        found = self._mapped.get(name)
+        if found is None:
+            assert self.files is not None
+            found = self._mapped[name] = np.load(self.files[name], mmap_mode="r")
+        return found
+
+    def __getstate__(self) -> dict[str, object]:
+        """Pickle without the mapped columns (they would travel as whole arrays)."""
+        state = dict(self.__dict__)
+        state["_mapped"] = {}
+        return state
+
+    def unmap(self) -> None:
+        """Forget the mapped columns (before their files are removed)."""
+        self._mapped.clear()
 
 
 def index_range(task: RangeTask) -> RangePart:

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import os
-from contextlib import suppress
 from collections.abc import Iterable
+from contextlib import suppress
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO, Final
 
 from monoview.core.errors import ExportError

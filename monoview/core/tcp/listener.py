@@ -27,15 +27,20 @@ from pathlib import Path
 
 from monoview.core.capture.records import Buffer
 from monoview.core.listener import Listener
-from monoview.core.packet import TcpPacket, format_ts
-from monoview.core.paths import safe_name
+from monoview.core.packet import TcpPacket
 from monoview.core.tcp.monologue import Monologue
 from monoview.core.tcp.session import Event, TcpSession
 from monoview.core.tcp.table import LINGER_NS, SessionTable
-
-VERBOSE_PACKET = 0x01
-VERBOSE_MONOLOGUE = 0x02
-VERBOSE_SESSION = 0x04
+from monoview.core.tcp.trace import (
+    VERBOSE_MONOLOGUE,
+    VERBOSE_PACKET,
+    VERBOSE_SESSION,
+    dump_monologue,
+    monologue_line,
+    packet_line,
+    session_line,
+    watched,
+)
 
 
 @dataclass(frozen=True)
@@ -110,38 +115,21 @@ class TcpListener(Listener):
         if self.dispatcher is not None:
             self.dispatcher.emit(name, **args)
 
-    def _is_watched(self, session: TcpSession) -> bool:
-        k = self.options.k
-        return k is not None and k in (session.key, str(session.id))
-
     def _verbose(self, name: str, args: dict[str, object]) -> None:
         v = self.options.v
         session = args["session"]
         assert isinstance(session, TcpSession)
         if name == "tcp_packet":
-            if v & VERBOSE_PACKET or self._is_watched(session):
+            if v & VERBOSE_PACKET or watched(session, self.options.k):
                 packet = args["packet"]
                 assert isinstance(packet, TcpPacket)
-                kind = packet.kind.value if packet.kind else "?"
-                self._trace(f"[{session.id}] {packet.describe()} {kind}")
+                self._trace(packet_line(session, packet))
         elif name == "tcp_monologue":
             monologue = args["monologue"]
             assert isinstance(monologue, Monologue)
             if v & VERBOSE_MONOLOGUE:
-                self._trace(
-                    f"[{session.id}] monologue #{monologue.index} {monologue.direction} "
-                    f"{monologue.length} bytes in {monologue.packets} packets, "
-                    f"{format_ts(monologue.first_ts_ns)}..{format_ts(monologue.last_ts_ns)}"
-                )
+                self._trace(monologue_line(session, monologue))
             if self.options.dump is not None:
-                self._dump(session, monologue)
+                dump_monologue(self.options.dump, session, monologue)
         elif v & VERBOSE_SESSION:
-            what = "start" if name == "tcp_session_start" else "end"
-            self._trace(f"[{session.id}] session {what}: {session.describe()}")
-
-    def _dump(self, session: TcpSession, monologue: Monologue) -> None:
-        folder = self.options.dump
-        assert folder is not None
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{safe_name(session.key)}.{monologue.index}"
-        path.write_bytes(monologue.data())
+            self._trace(session_line(session, "start" if name == "tcp_session_start" else "end"))

@@ -11,7 +11,7 @@ session is the session the per-packet path builds, bit for bit
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from monoview.core.capture.records import Buffer, Parts
@@ -70,6 +70,7 @@ def replay_flow(
     hints: RunHints | None = None,
     span: int = 0,
     log: list[tuple[int, SegmentKind, int]] | None = None,
+    on_row: Callable[[Replayed, int, SegmentKind], None] | None = None,
 ) -> list[Replayed]:
     """The sessions of rows ``start``..``stop``-1 of a flow, finished, in order.
 
@@ -80,7 +81,10 @@ def replay_flow(
     rows; ``span`` is this flow's place among them) long runs are applied whole.
     The result is the same either way.  ``log`` (with ``fast`` off) gets, for
     every row, its kind and how many of its session's events came before it.
+    ``on_row`` is called after each row (the rows are then taken one by one),
+    so whoever hands the events on sees each session as it was at that row.
     """
+    fast = fast and on_row is None
     stop = len(rows) if stop is None else stop
     frames, times, flag_list, seqs, acks = rows.frame, rows.ts, rows.flags, rows.seq, rows.ack
     payloads, caplens, wirelens, dirs, parts = rows.payload, rows.caplen, rows.wirelen, rows.dir, rows.parts
@@ -132,6 +136,8 @@ def replay_flow(
             current.kinds[i] = kind
         if log is not None:
             log.append((i, kind, logged if current.first != i else 0))
+        if on_row is not None:
+            on_row(current, i, kind)
         i += 1
     if current is not None:
         current.session.finish(current.events, end_reason)

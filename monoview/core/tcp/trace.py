@@ -1,0 +1,101 @@
+"""The Net::Analysis verbosity options as a listener: ``v``, ``k`` and ``dump``.
+
+``TcpListener`` prints these lines as it reassembles packet by packet; a
+capture document replays sessions one after another and hands their events
+to listeners, so the same options there are this listener.  Both use the
+line formats below, so the lines are the same; on a document they come
+session by session (in order of session start) instead of interleaved in
+packet order.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from monoview.core.listener import Listener
+from monoview.core.packet import TcpPacket, format_ts
+from monoview.core.paths import safe_name
+from monoview.core.tcp.monologue import Monologue
+from monoview.core.tcp.session import TcpSession
+
+VERBOSE_PACKET = 0x01
+VERBOSE_MONOLOGUE = 0x02
+VERBOSE_SESSION = 0x04
+
+Trace = Callable[[str], None]
+
+
+def packet_line(session: TcpSession, packet: TcpPacket) -> str:
+    """``[id] <packet> <kind>``: one packet as the reassembler classified it."""
+    kind = packet.kind.value if packet.kind else "?"
+    return f"[{session.id}] {packet.describe()} {kind}"
+
+
+def monologue_line(session: TcpSession, monologue: Monologue) -> str:
+    """``[id] monologue #n dir N bytes in P packets, first..last``."""
+    return (
+        f"[{session.id}] monologue #{monologue.index} {monologue.direction} "
+        f"{monologue.length} bytes in {monologue.packets} packets, "
+        f"{format_ts(monologue.first_ts_ns)}..{format_ts(monologue.last_ts_ns)}"
+    )
+
+
+def session_line(session: TcpSession, what: str) -> str:
+    """``[id] session start|end: <session>``."""
+    return f"[{session.id}] session {what}: {session.describe()}"
+
+
+def watched(session: TcpSession, k: str | None) -> bool:
+    """Is ``session`` the one ``k`` (a key or an id) asks about?"""
+    return k is not None and k in (session.key, str(session.id))
+
+
+def dump_monologue(folder: Path, session: TcpSession, monologue: Monologue) -> None:
+    """Write the monologue's bytes to ``folder/<key>.<n>`` (Net::Analysis's ``dump``)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{safe_name(session.key)}.{monologue.index}").write_bytes(monologue.data())
+
+
+def trace_listener(v: int, k: str | None, dump: Path | None, trace: Trace | None = None) -> Listener:
+    """The listener for these options: with packet lines (``v & 0x01`` or ``k``) it
+    takes ``tcp_packet``, which makes the document replay packet by packet."""
+    kind = PacketTraceListener if v & VERBOSE_PACKET or k is not None else TraceListener
+    return kind(v, k, dump, trace)
+
+
+class TraceListener(Listener):
+    """Monologue and session lines, and monologue dumps."""
+
+    def __init__(self, v: int, k: str | None, dump: Path | None, trace: Trace | None = None) -> None:
+        self.v = v
+        self.k = k
+        self.dump = dump
+        self.trace = trace or (lambda line: sys.stderr.write(line + "\n"))
+
+    def tcp_session_start(self, session: TcpSession, packet: TcpPacket | None) -> None:
+        """Override Listener.tcp_session_start: the start line."""
+        if self.v & VERBOSE_SESSION:
+            self.trace(session_line(session, "start"))
+
+    def tcp_monologue(self, session: TcpSession, monologue: Monologue) -> None:
+        """Override Listener.tcp_monologue: the monologue line, and its dump."""
+        if self.v & VERBOSE_MONOLOGUE:
+            self.trace(monologue_line(session, monologue))
+        if self.dump is not None:
+            dump_monologue(self.dump, session, monologue)
+
+    def tcp_session_end(self, session: TcpSession, packet: TcpPacket | None) -> None:
+        """Override Listener.tcp_session_end: the end line."""
+        if self.v & VERBOSE_SESSION:
+            self.trace(session_line(session, "end"))
+
+
+class PacketTraceListener(TraceListener):
+    """Also a line per packet: of every session (``v & 0x01``) or of the one ``k`` names."""
+
+    def tcp_packet(self, packet: TcpPacket, session: TcpSession) -> None:
+        """Override Listener.tcp_packet: the packet line."""
+        if self.v & VERBOSE_PACKET or watched(session, self.k):
+            self.trace(packet_line(session, packet))
