@@ -124,6 +124,41 @@ def _huge_jump(c: Conversation) -> None:
     c.send(False, b"z")
 
 
+def _reordered(c: Conversation) -> None:
+    c.handshake()
+    for offset in (0, 200, 100, 300, 500, 400):  # two holes, each filled by the next segment
+        c.segment(True, offset, bytes([65 + offset // 100]) * 100)
+    c.c_next += 600
+    c.ack(False)
+    c.send(False, b"ok").close()
+
+
+def _reordered_copies(c: Conversation) -> None:
+    c.handshake().send(True, b"hello")
+    c.segment(False, 50, b"B" * 50)  # waits
+    c.segment(False, 50, b"X" * 50)  # a copy while it waits: compared when it is delivered
+    c.segment(False, 0, b"A" * 50)  # fills the hole
+    c.segment(False, 0, b"A" * 50)  # a copy after delivery
+    c.s_next += 100
+    c.ack(True)
+    c.close()
+
+
+def _reordered_keepalive(c: Conversation) -> None:
+    """A keep-alive (one byte just below next) is no copy of a segment: left to the replay."""
+    _reordered_copies(c)
+    c.segment(False, 99, b"B")
+
+
+def _ack_past_a_hole(c: Conversation) -> None:
+    c.handshake()
+    c.segment(True, 100, b"B" * 100)
+    c._frame(tcp_ip(c.server, c.client, c.s_next, c.c_next + 200, ACK))  # gives the hole up
+    c.segment(True, 0, b"A" * 100)
+    c.c_next += 200
+    c.close()
+
+
 def _mid_stream(c: Conversation) -> None:
     c.send(True, b"picked up").send(False, b"late")
 
@@ -137,6 +172,10 @@ SCENARIOS = {
     "repeated handshake": (_repeated_handshake, True),
     "reset then more": (_reset_then_more, True),
     "wrapping": (_wrapping, True),
+    "reordered": (_reordered, True),
+    "reordered with copies": (_reordered_copies, True),
+    "reordered, then a keep-alive": (_reordered_keepalive, False),
+    "ack past a hole": (_ack_past_a_hole, False),
     "huge jump": (_huge_jump, False),
     "mid stream": (_mid_stream, False),
 }

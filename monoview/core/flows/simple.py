@@ -26,6 +26,7 @@ import numpy.typing as npt
 
 from monoview.core.capture.records import Buffer
 from monoview.core.flows.grouped import GroupedRows
+from monoview.core.flows.reordered import tile
 from monoview.core.flows.summary import SessionRows, empty
 from monoview.core.tcp.seq import SEQ_HALF, SEQ_MASK
 from monoview.core.tcp.stream import MAX_WAITING_BYTES
@@ -95,9 +96,15 @@ class _Stream:
     before: I64  # per row: the direction's next offset before the row
     after: I64  # per row: ... after it
     delivering: Bool  # data rows that add bytes
-    hole: Bool  # data rows that would start beyond ``next`` (not clean)
+    hole: Bool  # data rows that start beyond ``next`` (clean only if the group is ``tiled``)
     compared: Bool  # data rows whose bytes (or part of them) repeat delivered ones
     spread: Bool  # per group: offsets too far apart for the vectorised running maximum
+    tiled: Bool  # per group: holes that fill exactly (``reordered``)
+    waiting: Bool  # per row: bytes of this direction wait beyond a hole before the row
+    piece: Bool  # per row: the row's bytes [piece_start, piece_end) are a delivered piece
+    piece_start: I64
+    piece_end: I64
+    compare_end: I64  # per compared row: the end of the bytes it repeats
 
     @classmethod
     def of(cls, g: _Groups, mine: Bool, seq: I64, wirelen: I64, base: I64) -> _Stream:
@@ -142,9 +149,42 @@ class _Stream:
             out[rows] = values
             return out
 
+        def column(values: I64) -> I64:
+            out = per_row.copy()
+            out[rows] = values
+            return out
+
+        delivering = mask(end > before)
+        compared = mask((offset < before) & ~keepalive)
+        piece_start, piece_end = out_before, after_rows
+        compare_end = column(np.minimum(end, before))
+        # Groups with holes: do their segments tile the stream (``reordered``)?
+        candidates = np.zeros(len(g.starts), dtype=np.bool_)
+        candidates[group[hole]] = True
+        candidates &= ~spread
+        tiled = np.zeros(len(g.starts), dtype=np.bool_)
+        waiting = np.zeros(n, dtype=np.bool_)
+        if candidates.any():
+            t = tile(g.of_row, rows, offset, wirelen[rows], candidates, len(g.starts))
+            tiled, inside = t.ok, t.rows
+            before_all = np.where(inside, t.before, before_all)
+            after_all = np.where(inside, t.after, after_all)
+            delivering = np.where(inside, t.delivering, delivering)
+            compared = np.where(inside, t.compared, compared)
+            piece = np.where(inside, t.piece, delivering)
+            piece_start = np.where(inside, t.piece_start, piece_start)
+            piece_end = np.where(inside, t.piece_end, piece_end)
+            compare_end = np.where(inside, t.compare_end, compare_end)
+            # Bytes wait before a row when some earlier segment reaches beyond ``next``.
+            reached = column(reach)
+            previous = np.where(first_row, -1, at[np.maximum(g.position - 1, 0)])
+            reached_before = np.where(previous >= 0, reached[np.maximum(previous, 0)], 0)
+            waiting = inside & (reached_before > before_all)
+        else:
+            piece = delivering
         return cls(
-            out_offset, before_all, after_all, mask(end > before), mask(hole),
-            mask((offset < before) & ~keepalive), spread,
+            out_offset, before_all, after_all, delivering, mask(hole), compared, spread, tiled, waiting,
+            piece, piece_start, piece_end, compare_end,
         )  # fmt: skip
 
     def conflicts(self, g: _Groups, buf: Buffer, payload: I64, wirelen: I64, wanted: Bool) -> I64:
@@ -154,16 +194,20 @@ class _Stream:
         compared = np.flatnonzero(self.compared & wanted[g.of_row])
         if not len(compared):
             return out
-        # The delivered pieces: [before, after) of each delivering row, from its payload.
-        pieces = np.flatnonzero(self.delivering)
+        # The delivered pieces, each from its row's payload.
+        pieces = np.flatnonzero(self.piece)
         piece_group = g.of_row[pieces]
-        piece_start, piece_end = self.before[pieces], self.after[pieces]
+        piece_start, piece_end = self.piece_start[pieces], self.piece_end[pieces]
         piece_file = payload[pieces] + (piece_start - self.offset[pieces])
         key = piece_group * (4 * _SPREAD) + piece_start
+        if len(key) > 1 and bool((key[1:] < key[:-1]).any()):  # reordered: pieces by offset
+            order = np.argsort(key, kind="stable")
+            key, piece_group, piece_file = key[order], piece_group[order], piece_file[order]
+            piece_start, piece_end = piece_start[order], piece_end[order]
         for r in compared.tolist():
             group = int(g.of_row[r])
             lo = int(self.offset[r])
-            hi = min(lo + int(wirelen[r]), int(self.before[r]))  # what repeats delivered bytes
+            hi = int(self.compare_end[r])  # what repeats delivered bytes
             k = int(np.searchsorted(key, group * (4 * _SPREAD) + lo, side="right")) - 1
             if k < 0 or piece_group[k] != group:
                 k += 1
@@ -216,7 +260,8 @@ def clean_sessions(rows: GroupedRows, linger_ns: int, buf: Buffer) -> tuple[Bool
         _Stream.of(g, data & own, seq, wirelen, base) for own, base in ((is0, isn0 + 1), (is1, isn1 + 1))
     ]
     delivering = streams[0].delivering | streams[1].delivering
-    clean &= ~g.any(streams[0].hole | streams[1].hole) & ~streams[0].spread & ~streams[1].spread
+    for stream in streams:
+        clean &= ~(g.any(stream.hole) & ~stream.tiled) & ~stream.spread
     # One session: never quiet for the linger time once closed.
     rst_so_far = g.before(rst.astype(np.int64)) + rst
     fin0_so_far = g.before((fin & is0).astype(np.int64)) + (fin & is0)
@@ -263,6 +308,8 @@ def clean_sessions(rows: GroupedRows, linger_ns: int, buf: Buffer) -> tuple[Bool
             acking &= has_synack[of_row] & (g.position > first_synack[of_row])
         nxt = stream.before
         acked = _signed_offset(nxt, ack, bases[s][of_row] & SEQ_MASK)
+        # While bytes wait beyond a hole, an ACK past ``next`` would give the hole up.
+        clean &= ~g.any(acking & stream.waiting & (acked > nxt))
         counted = acking & (acked <= np.maximum(nxt, fin_so_far) + MAX_WAITING_BYTES)
         max_ack = np.maximum.reduceat(np.where(counted, acked, np.iinfo(np.int64).min), starts)
         has_max = g.any(counted)
