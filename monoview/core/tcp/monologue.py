@@ -97,6 +97,14 @@ class Monologue:
         """Capture time of the latest packet that carried the bytes."""
         return max(self.stream.p_ts[self.first : self.stop])
 
+    def piece_columns(self) -> tuple[list[int], list[int]]:
+        """Lengths and file offsets of the pieces, in stream order (as :meth:`pieces`), as lists."""
+        s = self.stream
+        if s.in_order:
+            return s.p_len[self.first : self.stop].tolist(), s.p_file[self.first : self.stop].tolist()
+        indices = self._indices()
+        return [s.p_len[i] for i in indices], [s.p_file[i] for i in indices]
+
     def pieces(self) -> Iterator[tuple[int, int, int, int]]:
         """``(stream offset, length, file offset, frame)`` of each piece, in stream order."""
         s = self.stream

@@ -157,8 +157,11 @@ def concatenate(title: str, monologues: Sequence[Monologue]) -> Blob:
         if pieces is None:
             pieces = Pieces(monologue.session.read)
         start = pieces.size
-        items = [(length, file_offset) for _o, length, file_offset, _f in monologue.pieces() if length > 0]
-        pieces.extend([i[0] for i in items], [i[1] for i in items])
+        lengths, file_offsets = monologue.piece_columns()
+        if 0 in lengths:
+            kept = [k for k, length in enumerate(lengths) if length > 0]
+            lengths, file_offsets = [lengths[k] for k in kept], [file_offsets[k] for k in kept]
+        pieces.extend(lengths, file_offsets)
         g, c = _monologue_parts(monologue, start)
         gaps += g
         conflicts += c
