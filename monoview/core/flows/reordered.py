@@ -36,18 +36,18 @@ Bool = npt.NDArray[np.bool_]
 
 @dataclass
 class Tiled:
-    """The direction's columns for the candidate groups (elsewhere: zeros, False)."""
+    """The direction's columns in the candidate groups, as positions and their values."""
 
     ok: Bool  # per group: a candidate whose segments tile the stream as described
-    rows: Bool  # per row: in a candidate group
-    before: I64  # per row: the next offset before the row
-    after: I64  # per row: ... after it
-    delivering: Bool  # rows that deliver bytes
-    piece: Bool  # rows whose own segment is a delivered piece
-    piece_start: I64
+    rows: I64  # positions of every row in a candidate group
+    before: I64  # at ``rows``: the next offset before the row
+    after: I64  # at ``rows``: ... after it
+    delivering: I64  # positions of the rows that deliver bytes
+    pieces: I64  # positions of the rows whose own segment is a delivered piece
+    piece_start: I64  # at ``pieces``
     piece_end: I64
-    compared: Bool  # later copies compared with the delivered segment
-    compare_end: I64
+    compared: I64  # positions of later copies compared with the delivered segment
+    compare_end: I64  # at ``compared``
 
 
 def tile(
@@ -59,18 +59,14 @@ def tile(
     ``offset`` and ``length`` their stream offsets and wire lengths,
     ``of_row`` every row's group, ``candidates`` the groups to compute.
     """
-    n = len(of_row)
-    out = Tiled(
-        np.zeros(groups, dtype=np.bool_), candidates[of_row], np.zeros(n, dtype=np.int64),
-        np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.bool_), np.zeros(n, dtype=np.bool_),
-        np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.bool_),
-        np.zeros(n, dtype=np.int64),
-    )  # fmt: skip
+    nothing = np.zeros(0, dtype=np.int64)
+    everywhere = np.flatnonzero(candidates[of_row])
     chosen = candidates[of_row[data_rows]]
     pos, off, ln = data_rows[chosen], offset[chosen], length[chosen]
-    grp = of_row[pos]
     if not len(pos):
-        return out
+        zeros = np.zeros(len(everywhere), dtype=np.int64)
+        return Tiled(candidates.copy(), everywhere, zeros, zeros, *(nothing,) * 6)
+    grp = of_row[pos]
     order = np.lexsort((pos, off, grp))  # by group, then offset, then arrival
     pos, off, ln, grp = pos[order], off[order], ln[order], grp[order]
     new = np.ones(len(pos), dtype=np.bool_)
@@ -88,22 +84,21 @@ def tile(
     bad[grp[copies & (ln != t_len[tile_of])]] = True
     total = np.bincount(grp, weights=ln.astype(np.float64), minlength=groups)
     bad |= total > MAX_WAITING_BYTES
-    out.ok = candidates & ~bad
     # Delivery: the running maximum of arrivals in offset order (groups lie in
     # ascending positions, so one running maximum serves them all).
     delivered_at = np.maximum.accumulate(t_pos)
-    everywhere = np.flatnonzero(out.rows)
-    for side, target in (("left", out.before), ("right", out.after)):
-        k = np.searchsorted(delivered_at, everywhere, side=side) - 1  # type: ignore[call-overload]
-        inside = (k >= 0) & (t_grp[np.maximum(k, 0)] == of_row[everywhere])
-        target[everywhere] = np.where(inside, t_end[np.maximum(k, 0)], 0)
-    arrived_last = delivered_at == t_pos
-    out.delivering[t_pos[arrived_last]] = True
-    out.piece[t_pos] = True
-    out.piece_start[t_pos], out.piece_end[t_pos] = t_off, t_end
+    here = of_row[everywhere]
+    ends = []
+    for side in ("left", "right"):
+        k = np.searchsorted(delivered_at, everywhere, side=side) - 1
+        k0 = np.maximum(k, 0)
+        ends.append(np.where((k >= 0) & (t_grp[k0] == here), t_end[k0], 0))
+    before, after = ends
     c_pos, c_off, c_len = pos[copies], off[copies], ln[copies]
-    nxt = out.before[c_pos]
+    nxt = before[np.searchsorted(everywhere, c_pos)]
     keepalive = (c_len == 1) & (c_off == nxt - 1)
-    out.compared[c_pos[~keepalive]] = True
-    out.compare_end[c_pos] = c_off + c_len
-    return out
+    compared = ~keepalive
+    return Tiled(
+        candidates & ~bad, everywhere, before, after, t_pos[delivered_at == t_pos], t_pos, t_off, t_end,
+        c_pos[compared], (c_off + c_len)[compared],
+    )  # fmt: skip

@@ -149,7 +149,7 @@ class _Stream:
             out[rows] = values
             return out
 
-        def column(values: I64) -> I64:
+        def column_of(values: I64) -> I64:
             out = per_row.copy()
             out[rows] = values
             return out
@@ -157,7 +157,7 @@ class _Stream:
         delivering = mask(end > before)
         compared = mask((offset < before) & ~keepalive)
         piece_start, piece_end = out_before, after_rows
-        compare_end = column(np.minimum(end, before))
+        compare_end = column_of(np.minimum(end, before))
         # Groups with holes: do their segments tile the stream (``reordered``)?
         candidates = np.zeros(len(g.starts), dtype=np.bool_)
         candidates[group[hole]] = True
@@ -167,19 +167,20 @@ class _Stream:
         if candidates.any():
             t = tile(g.of_row, rows, offset, wirelen[rows], candidates, len(g.starts))
             tiled, inside = t.ok, t.rows
-            before_all = np.where(inside, t.before, before_all)
-            after_all = np.where(inside, t.after, after_all)
-            delivering = np.where(inside, t.delivering, delivering)
-            compared = np.where(inside, t.compared, compared)
-            piece = np.where(inside, t.piece, delivering)
-            piece_start = np.where(inside, t.piece_start, piece_start)
-            piece_end = np.where(inside, t.piece_end, piece_end)
-            compare_end = np.where(inside, t.compare_end, compare_end)
+            before_all[inside], after_all[inside] = t.before, t.after
+            piece = delivering.copy()
+            for column, at_rows in ((delivering, t.delivering), (compared, t.compared), (piece, t.pieces)):
+                column[inside] = False
+                column[at_rows] = True
+            piece_start, piece_end = piece_start.copy(), piece_end.copy()
+            piece_start[t.pieces], piece_end[t.pieces] = t.piece_start, t.piece_end
+            compare_end[t.compared] = t.compare_end
             # Bytes wait before a row when some earlier segment reaches beyond ``next``.
-            reached = column(reach)
-            previous = np.where(first_row, -1, at[np.maximum(g.position - 1, 0)])
+            reached = column_of(reach)
+            previous = at[np.maximum(inside - 1, 0)]
+            previous = np.where(first_row[inside], -1, previous)
             reached_before = np.where(previous >= 0, reached[np.maximum(previous, 0)], 0)
-            waiting = inside & (reached_before > before_all)
+            waiting[inside] = reached_before > t.before
         else:
             piece = delivering
         return cls(
@@ -196,6 +197,8 @@ class _Stream:
             return out
         # The delivered pieces, each from its row's payload.
         pieces = np.flatnonzero(self.piece)
+        if not len(pieces):
+            return out
         piece_group = g.of_row[pieces]
         piece_start, piece_end = self.piece_start[pieces], self.piece_end[pieces]
         piece_file = payload[pieces] + (piece_start - self.offset[pieces])
@@ -204,24 +207,29 @@ class _Stream:
             order = np.argsort(key, kind="stable")
             key, piece_group, piece_file = key[order], piece_group[order], piece_file[order]
             piece_start, piece_end = piece_start[order], piece_end[order]
-        for r in compared.tolist():
-            group = int(g.of_row[r])
-            lo = int(self.offset[r])
-            hi = int(self.compare_end[r])  # what repeats delivered bytes
-            k = int(np.searchsorted(key, group * (4 * _SPREAD) + lo, side="right")) - 1
-            if k < 0 or piece_group[k] != group:
-                k += 1
-            while k < len(pieces) and piece_group[k] == group and piece_start[k] < hi:
-                a, b = max(lo, int(piece_start[k])), min(hi, int(piece_end[k]))
+        groups = g.of_row[compared]
+        los, his = self.offset[compared], self.compare_end[compared]
+        firsts = np.searchsorted(key, groups * (4 * _SPREAD) + los, side="right") - 1
+        firsts += (firsts < 0) | (piece_group[np.maximum(firsts, 0)] != groups)
+        # A few pieces per compared row: read them one by one (``item`` gives Python ints).
+        count = len(pieces)
+        rows = zip(
+            groups.tolist(), los.tolist(), his.tolist(), payload[compared].tolist(), firsts.tolist(),
+            strict=True,
+        )  # fmt: skip
+        conflicting = [0] * len(out)
+        for group, lo, hi, other, k in rows:
+            while k < count and piece_group.item(k) == group and piece_start.item(k) < hi:
+                start = piece_start.item(k)
+                a, b = max(lo, start), min(hi, piece_end.item(k))
                 if b > a:
-                    kept_at = int(piece_file[k]) + a - int(piece_start[k])
-                    other_at = int(payload[r]) + a - lo
-                    if (
-                        kept_at != other_at
-                        and buf[kept_at : kept_at + b - a] != buf[other_at : other_at + b - a]
-                    ):
-                        out[group] += 1
+                    kept_at = piece_file.item(k) + a - start
+                    other_at = other + a - lo
+                    differ = buf[kept_at : kept_at + b - a] != buf[other_at : other_at + b - a]
+                    if kept_at != other_at and differ:
+                        conflicting[group] += 1
                 k += 1
+        out[:] = conflicting
         return out
 
 
