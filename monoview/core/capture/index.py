@@ -46,6 +46,8 @@ Array = npt.NDArray[np.generic]
 
 # Below this a file is indexed in one piece: a worker costs more than it saves.
 MIN_RANGE_BYTES: Final = 32 << 20
+# Ranges per worker process when the index is built in parallel.
+RANGES_PER_WORKER: Final = 4
 
 
 @dataclass
@@ -237,7 +239,10 @@ def build_parts(
     capture = CaptureFile.open(path)
     try:
         layout = capture.layout
-        count = max(1, min(default_workers() if workers is None else workers, layout.size // min_range))
+        workers = default_workers() if workers is None else workers
+        # A few ranges per worker: a range's columns are in its worker's memory at once.
+        wanted = workers * RANGES_PER_WORKER if workers > 1 else 1
+        count = max(1, min(wanted, layout.size // min_range))
         if layout.format == "pcapng" and not layout.interfaces:
             count = 1  # the interfaces come later in the file: only a walk from the start knows them
         parallel = count > 1 or executor is not None
@@ -251,7 +256,7 @@ def build_parts(
             if executor is not None:
                 ranges = [f.result() for f in [executor.submit(index_range, t) for t in tasks]]
             else:
-                with local_executor(len(tasks)) as pool:
+                with local_executor(min(len(tasks), workers)) as pool:
                     ranges = [f.result() for f in [pool.submit(index_range, t) for t in tasks]]
             parts = _merged(capture, _stitched(ranges, layout), split_interfaces)
         except BaseException:
@@ -296,11 +301,17 @@ def _tasks(
 def _stitched(parts: list[RangePart], layout: Layout) -> list[RangePart]:
     """The ranges that make up the file, in order: each must begin where the previous one
     handed off; one that does not (a wrong re-synchronisation) is walked again from
-    there, and anything after damage is dropped."""
-    if any(p.needs_whole for p in parts):
+    there, and anything after damage is dropped.  A range that meets what only a walk
+    from the start can read (a pcapng section header or interface block), even when
+    walked again, makes it one walk of the whole file."""
+
+    def whole() -> list[RangePart]:
         start = 0 if layout.format == "pcapng" else layout.first_record
-        whole = dataclasses.replace(parts[0].task, start=start, stop=layout.size, exact=True, label="whole")
-        return [index_range(whole)]
+        task = dataclasses.replace(parts[0].task, start=start, stop=layout.size, exact=True, label="whole")
+        return [index_range(task)]
+
+    if any(p.needs_whole for p in parts):
+        return whole()
     out = [parts[0]]
     for part in parts[1:]:
         previous = out[-1]
@@ -312,6 +323,8 @@ def _stitched(parts: list[RangePart], layout: Layout) -> list[RangePart]:
         if part.start != expected:
             again = dataclasses.replace(part.task, start=expected, exact=True, label=part.task.label + "b")
             part = index_range(again)
+            if part.needs_whole:
+                return whole()
         out.append(part)
     return out
 

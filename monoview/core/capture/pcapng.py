@@ -54,9 +54,8 @@ class PcapngWalk(Walk):
 
     def batches(self) -> Iterator[FrameBatch]:
         """Override Walk.batches: Enhanced Packet Blocks in a fast loop; every other block one
-        at a time, exactly as the per-record reader always did."""
-        """Enhanced Packet Blocks in a fast loop; every other block one at a time, as the
-        per-record reader always did (section headers, interfaces, simple and obsolete packets)."""
+        at a time, as the per-record reader always did (section headers, interfaces, simple
+        and obsolete packets)."""
         buf, layout = self._buf, self.layout
         size = layout.size
         order = layout.order
