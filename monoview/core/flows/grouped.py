@@ -46,6 +46,28 @@ class GroupedRows:
         """Rows per group."""
         return np.diff(self.bounds)
 
+    def slice(self, first: int, stop: int) -> GroupedRows:
+        """Groups ``first``..``stop``-1 (their columns are views, nothing is copied)."""
+        lo, hi = int(self.bounds[first]), int(self.bounds[stop])
+        return GroupedRows(
+            self.flows[first:stop],
+            self.bounds[first : stop + 1] - lo,
+            {name: values[lo:hi] for name, values in self.columns.items()},
+            self.parts,
+        )
+
+    def chunks(self, rows: int) -> list[tuple[int, int]]:
+        """Consecutive group ranges of about ``rows`` rows each (a bigger group alone)."""
+        out = []
+        first = 0
+        while first < len(self):
+            target = int(self.bounds[first]) + rows
+            stop = int(np.searchsorted(self.bounds, target, side="right")) - 1
+            stop = min(max(stop, first + 1), len(self))
+            out.append((first, stop))
+            first = stop
+        return out
+
     @classmethod
     def of_index(cls, index: PacketIndex) -> GroupedRows:
         """Every flow of a capture-order index."""

@@ -27,6 +27,11 @@ from monoview.core.tcp.session import Endpoint
 from monoview.core.tcp.table import LINGER_NS
 
 I64 = npt.NDArray[np.int64]
+# Rows of grouped flows the vectorised pass takes at a time (its temporaries are a few
+# dozen arrays of this many int64s).
+CHUNK_ROWS = 1 << 16
+# Shards per worker process when the session list is built in parallel.
+SHARDS_PER_WORKER = 4
 
 
 def endpoints_of(flows: FlowTable, flow: int) -> tuple[Endpoint, Endpoint]:
@@ -52,7 +57,10 @@ def session_rows(
     alone when all are off); every choice gives the same rows.
     """
     if vectorised and max_session_size is None:
-        clean, summaries = clean_sessions(grouped, linger_ns, buf)
+        # In chunks of groups, so the vectorised pass's temporaries stay small.
+        done = [clean_sessions(grouped.slice(a, b), linger_ns, buf) for a, b in grouped.chunks(CHUNK_ROWS)]
+        clean = np.concatenate([c for c, _ in done]) if done else np.zeros(0, dtype=np.bool_)
+        summaries = np.concatenate([r for _, r in done]) if done else empty()
     else:
         clean, summaries = np.zeros(len(grouped), dtype=np.bool_), empty(len(grouped))
     dirty = np.flatnonzero(~clean)
@@ -135,10 +143,14 @@ def build_sessions(
     max_session_size: int | None = None,
     linger_ns: int = LINGER_NS,
 ) -> SessionRows:
-    """Every session of an index, summarised by ``count`` shards in ``executor``."""
+    """Every session of an index, summarised in ``executor`` by ``count`` workers.
+
+    Each worker gets a few shards rather than one: a shard's rows are in its
+    memory at once, so smaller shards keep each worker's memory small.
+    """
     tasks = [
         ShardTask(parts, shard, max_session_size, linger_ns)
-        for shard in shards(parts.flows.rows, count)
+        for shard in shards(parts.flows.rows, count * SHARDS_PER_WORKER if count > 1 else 1)
         if len(shard)
     ]
     return concatenated([f.result() for f in [executor.submit(shard_sessions, t) for t in tasks]])
