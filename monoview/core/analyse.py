@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import gc
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from os import PathLike
 
+from monoview.core.capture.counts import CaptureStats
 from monoview.core.capture.decode import Skip, decode
 from monoview.core.capture.fragments import Fragment, FragmentReassembler
 from monoview.core.capture.linktypes import linktype_name
@@ -33,33 +33,6 @@ MAX_BATCH_PACKETS = 262_144
 MAX_BATCH_SECONDS = 0.2
 
 
-@dataclass
-class CaptureStats:
-    """Counts over every frame read."""
-
-    frames: int = 0
-    tcp_packets: int = 0
-    skipped: Counter[str] = field(default_factory=Counter)  # Skip reason -> frames
-    unsupported_link_types: Counter[str] = field(default_factory=Counter)  # name -> frames
-    incomplete_fragments: int = 0  # IP fragments of TCP datagrams never completed
-    bytes_read: int = 0
-
-    @property
-    def non_tcp(self) -> int:
-        """Frames that produced no TCP packet, whatever the reason."""
-        return self.frames - self.tcp_packets
-
-    def warnings(self) -> list[str]:
-        """One sentence per thing the user should know about skipped frames."""
-        notes = [
-            f"{count:,} frames of unsupported link type {name} were skipped"
-            for name, count in self.unsupported_link_types.items()
-        ]
-        if self.incomplete_fragments:
-            notes.append(
-                f"{self.incomplete_fragments:,} IP fragments of TCP packets never completed a datagram"
-            )
-        return notes
 
 
 @dataclass

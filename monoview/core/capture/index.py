@@ -21,9 +21,8 @@ import dataclasses
 import os
 import shutil
 import tempfile
-from collections import Counter
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
@@ -31,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from monoview.core.capture import flowkeys
+from monoview.core.capture.counts import CaptureStats
 from monoview.core.capture.flowkeys import FlowKeys
 from monoview.core.capture.fragments import FragmentReassembler
 from monoview.core.capture.layout import Layout
@@ -50,37 +50,7 @@ MIN_RANGE_BYTES: Final = 32 << 20
 RANGES_PER_WORKER: Final = 4
 
 
-@dataclass
-class IndexStats:
-    """Counts over every frame read (the capture summary)."""
-
-    frames: int = 0
-    tcp_packets: int = 0
-    skipped: Counter[str] = field(default_factory=Counter)  # Skip reason -> frames
-    unsupported_link_types: Counter[str] = field(default_factory=Counter)  # name -> frames
-    incomplete_fragments: int = 0  # IP fragments of TCP datagrams never completed
-    clamped_timestamps: int = 0  # timestamps beyond int64 nanoseconds
-
-    @property
-    def non_tcp(self) -> int:
-        """Frames that produced no TCP packet, whatever the reason."""
-        return self.frames - self.tcp_packets
-
-    def warnings(self) -> list[str]:
-        """One sentence per thing the user should know about skipped frames."""
-        notes = [
-            f"{count:,} frames of unsupported link type {name} were skipped"
-            for name, count in self.unsupported_link_types.items()
-        ]
-        if self.incomplete_fragments:
-            notes.append(
-                f"{self.incomplete_fragments:,} IP fragments of TCP packets never completed a datagram"
-            )
-        if self.clamped_timestamps:
-            notes.append(
-                f"{self.clamped_timestamps:,} timestamps lie beyond the year 2262 and were clamped to it"
-            )
-        return notes
+IndexStats = CaptureStats  # the index counts what the analysis counts
 
 
 @dataclass
