@@ -140,6 +140,7 @@ class Run:
     sys: float
     maxrss_mib: float  # ru_maxrss: the largest process of the tree
     anon_mib: float  # sampled peaks of the main process (0 if never sampled)
+    tree_anon_mib: float  # sampled peak of Pss_Anon summed over the process and its children
     shmem_mib: float
     file_mib: float
     status: int
@@ -163,19 +164,49 @@ def _status_kib(pid: int) -> dict[bytes, int]:
     return values
 
 
+def _tree(pid: int) -> list[int]:
+    """The process and its descendants (worker processes), from /proc/PID/task/*/children."""
+    out = [pid]
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children", "rb") as handle:
+                for child in handle.read().split():
+                    out += _tree(int(child))
+    except (OSError, ValueError):
+        pass
+    return out
+
+
+def _pss_anon_kib(pid: int) -> int:
+    """Pss_Anon: the process's anonymous memory, pages shared after a fork counted once
+    in total (split between the processes that share them)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as handle:
+            for line in handle:
+                if line.startswith(b"Pss_Anon:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
 class Sampler(threading.Thread):
-    """Polls a process's RssAnon, RssShmem and RssFile until told to stop (lower bounds of the peaks)."""
+    """Polls a process's RssAnon, RssShmem and RssFile, and the Pss_Anon of it and its
+    worker processes together, until told to stop (lower bounds of the peaks)."""
 
     def __init__(self, pid: int, interval: float) -> None:
         super().__init__(daemon=True)
         self.pid, self.interval = pid, interval
         self.peak_kib = dict.fromkeys(SAMPLED, 0)
+        self.tree_peak_kib = 0
         self.stopped = threading.Event()
 
     def run(self) -> None:
         while not self.stopped.is_set():
             for name, kib in _status_kib(self.pid).items():
                 self.peak_kib[name] = max(self.peak_kib[name], kib)
+            total = sum(_pss_anon_kib(p) for p in _tree(self.pid))
+            self.tree_peak_kib = max(self.tree_peak_kib, total)
             self.stopped.wait(self.interval)
 
 
@@ -245,6 +276,7 @@ def measure(cmd: Command, run_dir: Path, sample: float) -> Run:
         sys=usage.ru_stime,
         maxrss_mib=usage.ru_maxrss / 1024,
         anon_mib=peak[b"RssAnon:"] / 1024,
+        tree_anon_mib=sampler.tree_peak_kib / 1024,
         shmem_mib=peak[b"RssShmem:"] / 1024,
         file_mib=peak[b"RssFile:"] / 1024,
         status=os.waitstatus_to_exitcode(status),
@@ -534,7 +566,7 @@ def table(cmds: list[Command], size: int | None) -> list[str]:
     syncs = any(c.sync for c in cmds)
     counts = any(c.count for c in cmds)
     head = ["command", "runs", "wall s median (min-max)", "CPU s", "sys s", "peak RSS MiB (largest process)",
-            "anon / shmem / file MiB (main process, sampled peaks)"]
+            "anon / shmem / file MiB (main process, sampled peaks)", "anon MiB, all processes (PSS)"]
     head += ["sync after s"] if syncs else []
     head += ["output (first run)"] if counts else []
     head += ["MB/s"] if size else []
@@ -554,6 +586,7 @@ def table(cmds: list[Command], size: int | None) -> list[str]:
             fmt(med([r.sys for r in runs])), f"{med([r.maxrss_mib for r in runs]):.0f}",
             f"{max(r.anon_mib for r in runs):.0f} / {max(r.shmem_mib for r in runs):.0f} / "
             f"{max(r.file_mib for r in runs):.0f}",
+            f"{max(r.tree_anon_mib for r in runs):.0f}",
         ]
         if syncs:
             cells.append(fmt(med([r.sync_s for r in runs if r.sync_s is not None])) if cmd.sync else "-")
@@ -704,10 +737,13 @@ def bench_size(args: argparse.Namespace, label: str) -> str:
             body += ["", *check_truth(args, capture, args.ram_base)]
             ref = cmds[0]
             rss, anon = med([r.maxrss_mib for r in ref.runs_done]), max(r.anon_mib for r in ref.runs_done)
+            tree = max(r.tree_anon_mib for r in ref.runs_done)
             body += ["", f"monoview sessions: peak RSS {rss:.0f} MiB = {rss * MiB / size:.2f} x the file "
                      f"({size / MiB:.0f} MiB; the mapped file's touched pages, page cache, count in RSS); "
                      f"its main process's own anonymous memory peaked at ~{anon:.0f} MiB "
-                     f"({anon * MiB / size:.2f} x the file; sampled every {args.sample * 1000:.0f} ms)."]
+                     f"({anon * MiB / size:.2f} x the file), all its processes' together (PSS) at "
+                     f"~{tree:.0f} MiB ({tree * MiB / size:.2f} x the file; sampled every "
+                     f"{args.sample * 1000:.0f} ms)."]
 
     if "export" in tools:
         print("-- export", flush=True)
