@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import threading
+from collections import deque
 from pathlib import Path
 from typing import Any, Final
 
@@ -47,6 +48,8 @@ from monoview.core.streambytes import GapPolicy
 from monoview.core.tcp.monologue import Monologue
 from monoview.core.tcp.session import TcpSession
 from monoview.gui.actions import ACTIONS, MENUS, build_actions
+from monoview.gui.batching import merge_batches, split_batch
+from monoview.gui.collector import CapturePause
 from monoview.gui.dialogs import export as export_dialog
 from monoview.gui.dialogs.about import show_about, show_shortcuts
 from monoview.gui.dialogs.errors import show_error
@@ -95,24 +98,22 @@ TOOLBAR_ICONS: Final = {
 }
 SHUTDOWN_MS: Final = 5000
 BATCH_APPLY_MS: Final = 80
+# Between two slices of a batch, and between applying a batch, laying out the tree and painting
+# it: long enough to be a real timer (a 0 ms one is a posted call, run before due timers and
+# input), short enough not to be seen.
+NEXT_TURN_MS: Final = 1
 
 
-def merge_batches(batches: list[Batch]) -> Batch:
-    """One batch with everything ``batches`` reported, in order."""
-    last = batches[-1]
-    if len(batches) == 1:
-        return last
-    return Batch(
-        new_sessions=[s for b in batches for s in b.new_sessions],
-        monologues=[m for b in batches for m in b.monologues],
-        ended=[s for b in batches for s in b.ended],
-        bytes_read=last.bytes_read,
-        total_bytes=last.total_bytes,
-        frames=last.frames,
-        done=last.done,
-        cancelled=last.cancelled,
-        error=last.error,
-    )
+def _keep_width(label: QLabel) -> None:
+    """Let ``label`` show a longer text without widening its pane (the text is cut instead).
+
+    A title that grows (``Whole conversation of session 24, 19,283,644 bytes``)
+    raised the right pane's minimum width, so the splitter squeezed the session
+    tree: a relayout and a full repaint of the tree for choosing what the hex
+    view shows, and a pane that jumps under the user's eyes.  The label still
+    asks for its whole text (its size hint); it just no longer insists on it.
+    """
+    label.setMinimumWidth(1)
 
 
 class MainWindow(QMainWindow):
@@ -145,10 +146,16 @@ class MainWindow(QMainWindow):
         self._splitters_restored = False
         self._tree_follows = True
         self._pending_batches: list[Batch] = []
+        self._collector = CapturePause()
         self._batch_timer = QTimer(self)
         self._batch_timer.setSingleShot(True)
         self._batch_timer.setInterval(BATCH_APPLY_MS)
         self._batch_timer.timeout.connect(self._apply_batches)
+        self._slices: deque[Batch] = deque()
+        self._slice_timer = _next_turn_timer(self, self._apply_slice)
+        self._last_batch_timer = _next_turn_timer(self, self._apply_batches)
+        self._tree_layout_timer = _next_turn_timer(self, self._lay_out_tree)
+        self._tree_paint_timer = _next_turn_timer(self, self._release_tree_paint)
         self.plots: Any = None
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
@@ -224,6 +231,7 @@ class MainWindow(QMainWindow):
         self.conversation_title.setObjectName("conversation_title")
         self.conversation_title.setContentsMargins(6, 3, 6, 3)
         self.conversation_title.setStyleSheet("font-weight: bold;")
+        _keep_width(self.conversation_title)
         conversation_layout.addWidget(self.conversation_title)
         conversation_layout.addWidget(self.conversation, 1)
         conversation_layout.addWidget(self.find_bar)
@@ -245,6 +253,7 @@ class MainWindow(QMainWindow):
         self.scope.setToolTip("Which bytes the hex and text views show")
         self.detail_title = QLabel(self)
         self.detail_title.setObjectName("detail_title")
+        _keep_width(self.detail_title)
         corner = QWidget(self)
         corner_layout = QHBoxLayout(corner)
         corner_layout.setContentsMargins(6, 0, 6, 0)
@@ -453,6 +462,7 @@ class MainWindow(QMainWindow):
         self._show_progress(0, analysis.capture.size)
         self._update_title()
         self._update_enabled()
+        self._collector.pause()
         loader.start()
         return True
 
@@ -475,6 +485,8 @@ class MainWindow(QMainWindow):
         if self.analysis is not None:
             self.analysis.close()
             self.analysis = None
+        # Batches still queued to the old loader refer to the capture too: collect once they are gone.
+        QTimer.singleShot(0, self._collector.release)
 
     def close_capture(self) -> None:
         """File › Close: back to the welcome page."""
@@ -494,10 +506,18 @@ class MainWindow(QMainWindow):
         self.proxy.stop_search(SHUTDOWN_MS)  # so does a payload search
         loader, self.loader = self.loader, None
         self._batch_timer.stop()
+        self._last_batch_timer.stop()
         self._pending_batches = []
+        self._slice_timer.stop()
+        self._slices.clear()
+        self._release_tree_paint()
         # the core checks for cancellation at least every 0.2 s, so this returns quickly
-        if loader is not None and not loader.shutdown(SHUTDOWN_MS):  # pragma: no cover
-            self.statusBar().showMessage("The reader did not stop in time", 5000)
+        if loader is not None:
+            if loader.shutdown(SHUTDOWN_MS):
+                loader.dispose()
+            else:  # pragma: no cover
+                self.statusBar().showMessage("The reader did not stop in time", 5000)
+        self._collector.settle()
 
     def cancel_load(self) -> None:
         """Stop reading; keep what was read (the last batch still arrives)."""
@@ -512,25 +532,38 @@ class MainWindow(QMainWindow):
 
         Queued signals are delivered before timers, so applying each batch as
         it arrives would keep the event loop busy with nothing but batches;
-        coalescing keeps paints, input and timers flowing.
+        coalescing keeps paints, input and timers flowing.  The last batch is
+        applied without waiting, but not in the turn that delivers it, which
+        may come straight after one that applied a batch.
         """
         if loader is not self.loader:
             return  # a batch of a capture that was closed meanwhile
         self._pending_batches.append(batch)
         if batch.done:
-            self._apply_batches()
+            self._batch_timer.stop()
+            self._last_batch_timer.start()
         elif not self._batch_timer.isActive():
             self._batch_timer.start()
 
     def _apply_batches(self) -> None:
+        """Merge what arrived; apply it a slice per event-loop turn (``split_batch``)."""
         self._batch_timer.stop()
+        self._last_batch_timer.stop()
         pending, self._pending_batches = self._pending_batches, []
         if pending:
-            self._on_batch(merge_batches(pending))
+            self._slices.extend(split_batch(merge_batches(pending)))
+            self._apply_slice()
+
+    def _apply_slice(self) -> None:
+        """Apply the oldest slice; the next one waits for a later turn, after due timers and input."""
+        if self._slices:
+            self._on_batch(self._slices.popleft())
+        if self._slices:
+            self._slice_timer.start()
 
     def _on_batch(self, batch: Batch) -> None:
+        self._hold_tree_paint()
         self.tree_model.append_batch(batch)
-        self.tree.viewport().update()  # live numbers of open sessions (see SessionTreeModel._refresh)
         session = self.current_session
         if session is not None:
             mine = [m for m in batch.monologues if m.session is session]
@@ -550,6 +583,36 @@ class MainWindow(QMainWindow):
         if batch.done:
             self._load_done(batch)
 
+    def _hold_tree_paint(self) -> None:
+        """Lay out and paint the tree after this batch, each in a turn of the event loop of its own.
+
+        A batch inserts rows at the top level, which makes the tree lay out
+        every row again (5–20 ms with a thousand sessions), and the tree is
+        then painted whole (10–30 ms).  Qt does both right after the turn that
+        changed the model, the layout inside the paint (which then asked for
+        a second full paint), before timers and input that fell due meanwhile:
+        one long wait per batch.  With the tree's updates off, the layout
+        (``_lay_out_tree``) and the paint (``_release_tree_paint``) come in
+        later turns, and whatever else is due gets its turn in between.
+        """
+        if self.tree.updatesEnabled():
+            self.tree.setUpdatesEnabled(False)
+        self._tree_paint_timer.stop()
+        self._tree_layout_timer.start()
+
+    def _lay_out_tree(self) -> None:
+        """The layout the new rows need (if Qt has not done it yet); the paint follows next turn."""
+        self.tree.executeDelayedItemsLayout()
+        self._tree_paint_timer.start()
+
+    def _release_tree_paint(self) -> None:
+        """Let the tree paint again; it repaints whole (the numbers of open sessions change too)."""
+        self._tree_layout_timer.stop()
+        self._tree_paint_timer.stop()
+        if not self.tree.updatesEnabled():
+            self.tree.executeDelayedItemsLayout()  # before the paint, not inside it
+            self.tree.setUpdatesEnabled(True)
+
     def _sort_changed(self, column: int, order: Qt.SortOrder) -> None:
         if column == COL_ID and order == Qt.SortOrder.AscendingOrder:
             self.proxy.sort(-1)  # the source order
@@ -561,6 +624,7 @@ class MainWindow(QMainWindow):
 
     def _load_done(self, batch: Batch) -> None:
         self.loading = False
+        self._collector.settle()
         if self.proxy.sortColumn() >= 0:
             self.proxy.sort(self.proxy.sortColumn(), self.proxy.sortOrder())
         self._hide_progress()
@@ -590,6 +654,7 @@ class MainWindow(QMainWindow):
 
     def _load_failed(self, loader: CaptureLoader, message: str) -> None:
         if loader is self.loader:
+            self._collector.settle()
             self.message_bar.show_message(message, "error")
 
     def _show_progress(self, done: int, total: int) -> None:
@@ -1123,6 +1188,15 @@ class MainWindow(QMainWindow):
     def shortcut_table(self) -> dict[str, list[QKeySequence]]:
         """Action id -> shortcuts in effect (for tests and the About box)."""
         return {key: action.shortcuts() for key, action in self.actions_by_id.items()}
+
+
+def _next_turn_timer(parent: QObject, slot: Any) -> QTimer:
+    """A single-shot ``NEXT_TURN_MS`` timer calling ``slot``."""
+    timer = QTimer(parent)
+    timer.setSingleShot(True)
+    timer.setInterval(NEXT_TURN_MS)
+    timer.timeout.connect(slot)
+    return timer
 
 
 class _ProgressRelay(QObject):

@@ -70,14 +70,20 @@ class _LoadJob(QObject):
 
     def __init__(self, analysis: Analysis, cancelled: threading.Event, breather: Breather | None) -> None:
         super().__init__()
-        self._analysis = analysis
+        self._analysis: Analysis | None = analysis
         self._cancelled = cancelled
         self._tick = breather.tick if breather is not None else None
 
+    def forget(self) -> None:
+        """The run is over: drop the analysis, so that what it read can be collected."""
+        self._analysis = None
+
     @Slot()
     def run(self) -> None:
+        analysis = self._analysis
         try:
-            for batch in self._analysis.run(cancel=self._cancelled.is_set, tick=self._tick):
+            assert analysis is not None, "a load job runs once, before it is told to forget"
+            for batch in analysis.run(cancel=self._cancelled.is_set, tick=self._tick):
                 self.batch_ready.emit(batch)
         except Exception as exc:  # an unexpected bug must not kill the thread silently
             traceback.print_exc()
@@ -171,7 +177,8 @@ class CaptureLoader(_ThreadHost):
         cancelled = threading.Event()
         job = _LoadJob(analysis, cancelled, breather)
         super().__init__(job, cancelled, parent)
-        self.analysis = analysis
+        self.analysis: Analysis | None = analysis
+        self._load_job = job
         job.batch_ready.connect(self._relay_batch)
         job.failed.connect(self.failed)
         self._heartbeat = QTimer(self)
@@ -184,6 +191,16 @@ class CaptureLoader(_ThreadHost):
     @Slot(object)
     def _relay_batch(self, batch: Batch) -> None:
         self.batch_ready.emit(batch)
+
+    def dispose(self) -> None:
+        """After a successful ``shutdown``: let go of the analysis and delete this loader.
+
+        The loader is a child of the window, so without this every capture
+        opened stayed in memory, reachable from its loader, after it was closed.
+        """
+        self.analysis = None
+        self._load_job.forget()
+        self.deleteLater()
 
 
 class BackgroundCall(_ThreadHost):

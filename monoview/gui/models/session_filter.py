@@ -15,7 +15,16 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QModelIndex,
+    QModelRoleData,
+    QModelRoleDataSpan,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    QTimer,
+    Signal,
+)
 
 from monoview.core.tcp.monologue import Monologue
 from monoview.core.tcp.session import TcpSession
@@ -84,6 +93,15 @@ class SessionFilterProxy(QSortFilterProxyModel):
         self.beginFilterChange()
         self._words = words
         self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def multiData(self, index: Index, roleDataSpan: QModelRoleDataSpan | QModelRoleData) -> None:
+        """Override QAbstractItemModel::multiData: the whole cell from the source in one call.
+
+        QSortFilterProxyModel answers it with one mapped ``data()`` per role,
+        and the tree's delegate asks for seven roles per painted cell
+        (``SessionTreeModel.multiData`` says what that cost).
+        """
+        self.tree().multiData(self.mapToSource(index), roleDataSpan)
 
     def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
         """Override QSortFilterProxyModel::filterAcceptsRow."""

@@ -9,6 +9,11 @@ as Wireshark's packet list does.
 
 Index layout: a session row has internal id 0; a monologue row has internal id
 ``session_row + 1``.  Python objects are never stored in ``internalPointer``.
+
+Every call from Qt into Python costs far more than the Python it runs (and,
+while a capture loads, a wait for the interpreter lock the reader holds), so
+the model answers the item delegate's questions about a cell in one
+``multiData`` call and leaves ``flags`` to Qt.
 """
 
 from __future__ import annotations
@@ -17,7 +22,14 @@ from collections import defaultdict
 from functools import cache
 from typing import Any, Final
 
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QModelIndex,
+    QModelRoleData,
+    QModelRoleDataSpan,
+    QPersistentModelIndex,
+    Qt,
+)
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 
 from monoview.core.analyse import Batch
@@ -45,6 +57,17 @@ COLUMNS: Final = (
 NUMERIC: Final = frozenset({COL_ID, COL_DURATION, COL_PACKETS, COL_C2S, COL_S2C})
 HEALTH_COLOURS: Final = {"good": QColor(46, 160, 67), "warn": QColor(219, 150, 0), "bad": QColor(207, 34, 46)}
 DIRECTION_COLOURS: Final = {"c2s": QColor(160, 20, 20), "s2c": QColor(20, 20, 160)}
+_ROLE = Qt.ItemDataRole
+DISPLAY: Final = int(_ROLE.DisplayRole)
+DECORATION: Final = int(_ROLE.DecorationRole)
+ALIGNMENT: Final = int(_ROLE.TextAlignmentRole)
+FOREGROUND: Final = int(_ROLE.ForegroundRole)
+# The roles QStyledItemDelegate reads for every cell it paints (all through one multiData).
+PAINT_ROLES: Final = frozenset(
+    (DISPLAY, DECORATION, ALIGNMENT, FOREGROUND)
+    + (int(_ROLE.FontRole), int(_ROLE.BackgroundRole), int(_ROLE.CheckStateRole))
+)
+RIGHT: Final = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
 
 class SessionTreeModel(QAbstractItemModel):
@@ -98,8 +121,9 @@ class SessionTreeModel(QAbstractItemModel):
         """``dataChanged`` for finished sessions, one signal per run of adjacent rows.
 
         Sessions still open change with every packet; their cells are read at
-        paint time, so the window repaints them (``refresh_visible``) rather
-        than this model signalling thousands of rows per batch.
+        paint time, so the window repaints the whole tree after each batch
+        (``MainWindow._hold_tree_paint``) rather than this model signalling
+        thousands of rows per batch.
         """
         last_column = len(COLUMNS) - 1
         for first, last in _runs(sorted(set(rows))):
@@ -193,48 +217,77 @@ class SessionTreeModel(QAbstractItemModel):
             if role == Qt.ItemDataRole.DisplayRole:
                 return COLUMNS[section]
             if role == Qt.ItemDataRole.TextAlignmentRole and section in NUMERIC:
-                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                return RIGHT
         return None
 
-    def flags(self, index: Index) -> Qt.ItemFlag:
-        """Override QAbstractItemModel::flags."""
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+    # No ``flags`` override: Qt's own answer (enabled, selectable) is the same, and the
+    # tree asks for it for every painted cell and, at each layout, for every session.
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         """Override QAbstractItemModel::data."""
         if not index.isValid():
             return None
+        if role in PAINT_ROLES:
+            return self._painted(index).get(role)
         if index.internalId() == 0:
             return self._session_data(self._sessions[index.row()], index.column(), role)
-        session_row = index.internalId() - 1
-        monologues = self._monologues[session_row]
-        monologue = monologues[index.row()]
-        previous = monologues[index.row() - 1] if index.row() > 0 else None
-        return self._monologue_data(monologue, previous, index.column(), role)
+        monologue = self._monologues[index.internalId() - 1][index.row()]
+        return self._monologue_data(monologue, role)
+
+    def multiData(self, index: Index, roleDataSpan: QModelRoleDataSpan | QModelRoleData) -> None:
+        """Override QAbstractItemModel::multiData: every role of one cell in one call.
+
+        The item delegate reads seven roles for each cell it paints.  Through
+        ``data()`` that was a call from C++ into Python per role (two through
+        the proxy): over 4,000 per repaint of the tree, each one waiting for
+        the interpreter lock while the loader thread holds it, so repaints
+        during a load took 40–100 ms.
+        """
+        entries = _entries(roleDataSpan)
+        if not index.isValid():
+            for entry in entries:
+                entry.clearData()
+            return
+        painted = self._painted(index)
+        for entry in entries:
+            role = entry.role()
+            entry.setData(painted.get(role) if role in PAINT_ROLES else self.data(index, role))
 
     # -- cells ----------------------------------------------------------------
 
+    def _painted(self, index: Index) -> dict[int, Any]:
+        """What the delegate draws in a cell (the ``PAINT_ROLES`` that are not empty)."""
+        column = index.column()
+        parent_id = index.internalId()
+        if parent_id == 0:
+            s = self._sessions[index.row()]
+            cell: dict[int, Any] = {DISPLAY: self._session_text(s, column)}
+            if column == COL_STATUS:
+                cell[DECORATION] = _health_icon(fmt.session_health(s))
+        else:
+            monologues = self._monologues[parent_id - 1]
+            row = index.row()
+            m = monologues[row]
+            previous = monologues[row - 1] if row > 0 else None
+            cell = {
+                DISPLAY: self._monologue_text(m, previous, column),
+                FOREGROUND: DIRECTION_COLOURS[m.direction],
+            }
+        if column in NUMERIC:
+            cell[ALIGNMENT] = RIGHT
+        return cell
+
     def _session_data(self, s: TcpSession, column: int, role: int) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._session_text(s, column)
         if role == Role.SORT:
             return self._session_sort(s, column)
         if role == Role.SESSION:
             return s
-        if role == Role.MONOLOGUE:
-            return None
-        if role == Qt.ItemDataRole.TextAlignmentRole and column in NUMERIC:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.DecorationRole and column == COL_STATUS:
-            return _health_icon(fmt.session_health(s))
         if role == Qt.ItemDataRole.ToolTipRole:
             return (
                 f"Session {s.id}: {s.key}\nstarted {fmt.date_time(s.first_ts_ns)}\n"
                 f"client chosen by: {s.client_basis}\n" + ", ".join(fmt.session_flags(s))
             )
-        return None
+        return None  # Role.MONOLOGUE too: a session row has none
 
     @staticmethod
     def _session_text(s: TcpSession, column: int) -> str:
@@ -274,19 +327,13 @@ class SessionTreeModel(QAbstractItemModel):
             return f"{len(ip):02d}{ip.hex()}{port:05d}"
         return key if key is not None else ", ".join(fmt.session_flags(s))
 
-    def _monologue_data(self, m: Monologue, previous: Monologue | None, column: int, role: int) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._monologue_text(m, previous, column)
+    def _monologue_data(self, m: Monologue, role: int) -> Any:
         if role == Role.SORT:
             return m.index * self.child_sort_sign
         if role == Role.SESSION:
             return m.session
         if role == Role.MONOLOGUE:
             return m
-        if role == Qt.ItemDataRole.ForegroundRole:
-            return DIRECTION_COLOURS[m.direction]
-        if role == Qt.ItemDataRole.TextAlignmentRole and column in NUMERIC:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole:
             return (
                 f"Monologue #{m.index} {m.direction}, {m.length:,} bytes at stream offset {m.offset:,}\n"
@@ -328,6 +375,14 @@ def _health_icon(health: str) -> QIcon:
     painter.drawEllipse(1, 1, 10, 10)
     painter.end()
     return QIcon(pixmap)
+
+
+def _entries(span: QModelRoleDataSpan | QModelRoleData) -> list[QModelRoleData]:
+    """The role/value slots of a ``multiData`` request (PySide6's stubs lack the span's indexing)."""
+    if isinstance(span, QModelRoleData):
+        return [span]
+    slots: Any = span
+    return [slots[k] for k in range(span.size())]
 
 
 def _runs(rows: list[int]) -> list[tuple[int, int]]:

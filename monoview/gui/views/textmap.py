@@ -9,6 +9,7 @@ milliseconds.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 
@@ -18,6 +19,8 @@ import numpy.typing as npt
 from monoview.core.render import decode_text
 
 IntArray = npt.NDArray[np.int64]
+# A byte that starts a UTF-8 character (or is an error on its own): anything but a continuation byte.
+_UTF8_START = re.compile(rb"[\x00-\x7f\xc0-\xff]")
 
 
 @cache
@@ -73,3 +76,30 @@ def render(data: bytes, encoding: str) -> TextMap:
         total = len(text.encode("utf-16-le")) // 2
         starts = (np.arange(len(data) + 1) * (total / max(len(data), 1))).astype(np.int64)
     return TextMap(text, starts)
+
+
+def chunk_end(data: bytes, start: int, size: int, encoding: str) -> int:
+    """Where a chunk of ``data`` of about ``size`` bytes from ``start`` ends.
+
+    Chunks decode separately exactly as the whole would: in ASCII and Latin-1
+    every byte is a character of its own; in UTF-8 a chunk ends just before a
+    byte that is no continuation byte, where every character (and every
+    undecodable sequence) stops.
+    """
+    end = start + size
+    if end >= len(data):
+        return len(data)
+    if encoding != "utf-8":
+        return end
+    found = _UTF8_START.search(data, end)
+    return found.start() if found else len(data)
+
+
+def join_maps(pieces: list[TextMap]) -> TextMap:
+    """The map of consecutive chunks' text, as ``render`` of their bytes together gives it."""
+    if len(pieces) == 1:
+        return pieces[0]
+    offsets = np.cumsum([0] + [int(p.starts[-1]) for p in pieces[:-1]])
+    starts = [p.starts[:-1] + offset for p, offset in zip(pieces, offsets, strict=True)]
+    starts.append(pieces[-1].starts[-1:] + offsets[-1])
+    return TextMap("".join(p.text for p in pieces), np.concatenate(starts).astype(np.int64))

@@ -4,13 +4,18 @@ Backed by ``QPlainTextEdit`` with ``WrapAnywhere`` (word wrapping is quadratic
 on long lines, as Wireshark found out).  Only the first ``TEXT_LIMIT`` bytes
 are laid out, with a note saying so; the hex view and the export always cover
 everything.  Selections are translated to byte ranges through a ``TextMap``.
+
+Escaping 256 kB (750,000 characters when the bytes are binary) takes 15–35 ms,
+so a blob is rendered in chunks: the first at once (all of a small blob, a
+screenful of a big one), the others one per turn of the event loop.  Whatever
+needs the whole text (a selection, the map) has the rest rendered first.
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPlainTextEdit, QTextEdit, QVBoxLayout, QWidget
 
@@ -18,9 +23,12 @@ from monoview.core.render import ENCODINGS
 from monoview.gui.models.format import human_size
 from monoview.gui.views import palette
 from monoview.gui.views.blob import EMPTY, Blob
-from monoview.gui.views.textmap import TextMap, render
+from monoview.gui.views.textmap import TextMap, chunk_end, join_maps, render
 
 TEXT_LIMIT: Final = 256 << 10
+FIRST_CHUNK: Final = 32 << 10  # rendered at once
+CHUNK: Final = 32 << 10  # then this much per turn of the event loop (2–4 ms)
+MORE_TEXT_MS: Final = 1  # a real timer: due timers and input get their turn between chunks
 ENCODING_LABELS: Final = {"ascii": "ASCII", "utf-8": "UTF-8", "latin-1": "Latin-1"}
 
 
@@ -53,6 +61,9 @@ class TextView(QWidget):
         self.note = QLabel(self)
         self.note.setObjectName("text_note")
         self.note.setStyleSheet("color: palette(placeholder-text);")
+        # A long note ("Showing the first 262.1 kB of 19.3 MB; …") must not widen the
+        # pane: the splitter would squeeze the session tree (a relayout and a full repaint).
+        self.note.setMinimumWidth(1)
         bar = QHBoxLayout()
         bar.setContentsMargins(4, 2, 4, 2)
         label = QLabel("&Encoding:", self)
@@ -69,6 +80,14 @@ class TextView(QWidget):
         self._blob = EMPTY
         self._map = render(b"", "ascii")
         self._quiet = False
+        self._data = b""  # the bytes shown: the blob's first TEXT_LIMIT
+        self._pieces: list[TextMap] = []  # one per rendered chunk
+        self._rendered = 0  # bytes of _data in the editor so far
+        self._ratio = 0.0  # reading position to restore once rendered
+        self._more = QTimer(self)
+        self._more.setSingleShot(True)
+        self._more.setInterval(MORE_TEXT_MS)
+        self._more.timeout.connect(self._render_next)
         self.encoding.currentIndexChanged.connect(self._encoding_picked)
         self.editor.selectionChanged.connect(self._editor_selection)
 
@@ -80,7 +99,13 @@ class TextView(QWidget):
     @property
     def text_map(self) -> TextMap:
         """Rendered text and its byte map."""
+        self.finish()
         return self._map
+
+    @property
+    def rendering(self) -> bool:
+        """Chunks of the text are still to come."""
+        return self._rendered < len(self._data)
 
     def set_blob(self, blob: Blob) -> None:
         """Show ``blob`` (its first ``TEXT_LIMIT`` bytes)."""
@@ -92,16 +117,14 @@ class TextView(QWidget):
         self.encoding_changed.emit(self.current_encoding)
 
     def _rerender(self) -> None:
+        """Start over: the first chunk now, the others from the next turns on."""
         bar = self.editor.verticalScrollBar()
-        ratio = bar.value() / bar.maximum() if bar.maximum() else 0.0
-        data = self._blob.read(0, TEXT_LIMIT)
-        self._map = render(data, self.current_encoding)
-        self._quiet = True
-        try:
-            self.editor.setPlainText(self._map.text)
-            self._colour()
-        finally:
-            self._quiet = False
+        self._ratio = bar.value() / bar.maximum() if bar.maximum() else 0.0
+        self._more.stop()
+        self._data = self._blob.read(0, TEXT_LIMIT)
+        self._pieces, self._rendered = [], 0
+        self._render_chunk(FIRST_CHUNK)
+        self._map = self._pieces[0]
         if self._blob.size > TEXT_LIMIT:
             self.note.setText(
                 f"Showing the first {human_size(TEXT_LIMIT)} of {human_size(self._blob.size)}; "
@@ -110,7 +133,63 @@ class TextView(QWidget):
         else:
             self.note.setText(self._blob.title if not self._blob.size else "")
         self.editor.setPlaceholderText(self._blob.title)
-        bar.setValue(int(ratio * bar.maximum()))  # keep the reading position across encodings
+        if self.rendering:
+            self._recolour()  # what is on screen, until the whole text is in
+            self._more.start()
+        else:
+            self._complete()
+
+    def _render_chunk(self, size: int) -> None:
+        """Escape about ``size`` more bytes and add them to the editor."""
+        encoding = self.current_encoding
+        end = chunk_end(self._data, self._rendered, size, encoding)
+        piece = render(self._data[self._rendered : end], encoding)
+        self._quiet = True
+        try:
+            if not self._pieces:
+                self.editor.setPlainText(piece.text)
+            else:
+                cursor = QTextCursor(self.editor.document())
+                cursor.movePosition(QTextCursor.MoveOperation.End)
+                cursor.insertText(piece.text)
+        finally:
+            self._quiet = False
+        self._pieces.append(piece)
+        self._rendered = end
+
+    def _render_next(self) -> None:
+        """One more chunk; the last one completes the map and the colours."""
+        if not self.rendering:
+            return
+        self._render_chunk(CHUNK)
+        if self.rendering:
+            self._more.start()
+        else:
+            self._complete()
+
+    def finish(self) -> None:
+        """Render every chunk still to come, now (the caller needs the whole text)."""
+        if not self.rendering:
+            return
+        self._more.stop()
+        while self.rendering:
+            self._render_chunk(CHUNK)
+        self._complete()
+
+    def _complete(self) -> None:
+        """Everything is in: the whole map, its colours, the reading position."""
+        self._map = join_maps(self._pieces)
+        self._recolour()
+        bar = self.editor.verticalScrollBar()
+        bar.setValue(int(self._ratio * bar.maximum()))  # keep the reading position across encodings
+
+    def _recolour(self) -> None:
+        """``_colour`` without telling anyone the selection changed (it did not, for the user)."""
+        self._quiet = True
+        try:
+            self._colour()
+        finally:
+            self._quiet = False
 
     def _colour(self) -> None:
         """Direction colours as extra selections (cheap: one per monologue on screen)."""
@@ -156,6 +235,7 @@ class TextView(QWidget):
 
     def selection(self) -> tuple[int, int]:
         """Selected bytes ``(start, end)``."""
+        self.finish()
         cursor = self.editor.textCursor()
         if not cursor.hasSelection():
             b = self._map.byte_of(cursor.position())
@@ -168,6 +248,7 @@ class TextView(QWidget):
 
     def select(self, start: int, end: int) -> None:
         """Select bytes ``[start, end)`` (as far as the text goes) without emitting a signal."""
+        self.finish()
         cursor = QTextCursor(self.editor.document())
         cursor.setPosition(self._map.char_of(start))
         cursor.setPosition(self._map.char_of(end), QTextCursor.MoveMode.KeepAnchor)

@@ -1,0 +1,57 @@
+"""When the cyclic garbage collector may run while the window holds a capture.
+
+Reading a capture creates tens of thousands of objects that live exactly as
+long as the capture is open, and ``Analysis.run`` switches the collector off
+while it reads.  Left to itself, the collector would then walk all of them
+again and again once it is back on: the first young-generation pass right when
+the reader turns it on (20–30 ms, holding the interpreter lock the GUI thread
+needs), then full passes of 25–45 ms on the GUI thread while the user opens a
+session.  So the window decides instead: off before the reader starts (the
+reader then leaves it alone), and on again only after what was read has been
+moved out of the collector's reach (``gc.freeze``).  Those objects refer to
+each other (a session to its monologues and back), so when the capture is
+dropped they are handed back to the collector and collected at once, at a
+moment the user chose (closing or opening a capture).
+"""
+
+from __future__ import annotations
+
+import gc
+
+
+class CapturePause:
+    """Keeps the collector off while a capture loads; freezes what was read until it is dropped."""
+
+    def __init__(self) -> None:
+        self._paused = False
+        self._resume = False
+        self._frozen = False
+
+    def pause(self) -> None:
+        """A load starts: no collection until ``settle`` (call before the reader runs)."""
+        if not self._paused:
+            self._paused = True
+            self._resume = gc.isenabled()
+            gc.disable()
+
+    def settle(self) -> None:
+        """The load ended (read, cancelled or failed): freeze what it made, collect again."""
+        if not self._paused:
+            return
+        self._paused = False
+        gc.freeze()
+        self._frozen = True
+        if self._resume:
+            gc.enable()
+
+    def release(self) -> None:
+        """A capture was dropped and nothing refers to it any more: collect it now.
+
+        Everything still alive is frozen again afterwards (the window's own
+        objects, as at its start, and a capture being read meanwhile).
+        """
+        if self._frozen:
+            self._frozen = False
+            gc.unfreeze()
+            gc.collect()
+            gc.freeze()
