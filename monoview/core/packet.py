@@ -8,6 +8,7 @@ listeners").
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from enum import Enum
 from typing import TYPE_CHECKING
@@ -35,8 +36,13 @@ class SegmentKind(Enum):
     LATE = "late"  # arrived after its session was finished; counted, not reassembled
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def format_ip(raw: bytes) -> str:
-    """Text form of a 4- or 16-byte address (IPv6 compressed, as Wireshark prints it)."""
+    """Text form of a 4- or 16-byte address (IPv6 compressed, as Wireshark prints it).
+
+    Cached: an export or a listing names every session's two addresses, and
+    captures hold far fewer addresses than sessions.
+    """
     return str(ipaddress.ip_address(raw))
 
 

@@ -233,12 +233,32 @@ class _Stream:
         return out
 
 
+@dataclass
+class CleanFlows:
+    """What the vectorised pass found: which groups are clean, their sessions, and (for
+    ``flows.hydrate``) each row's session side and the two direction streams."""
+
+    clean: Bool  # per group
+    sessions: SessionRows  # per group (meaningful where clean)
+    side: I64  # per row: 0 when sent by the sender of the group's first row
+    streams: tuple[_Stream, _Stream] | None  # by side; None for no rows
+    isn: tuple[I64, I64]  # per group: each side's ISN (side 1's where ``has_synack``)
+    has_synack: Bool  # per group
+
+
 def clean_sessions(rows: GroupedRows, linger_ns: int, buf: Buffer) -> tuple[Bool, SessionRows]:
     """Which groups are clean flows, and the session of each of them (``buf``: the capture,
     whose bytes tell which repeated segments conflict with what was delivered)."""
+    found = clean_flows(rows, linger_ns, buf)
+    return found.clean, found.sessions
+
+
+def clean_flows(rows: GroupedRows, linger_ns: int, buf: Buffer) -> CleanFlows:
+    """``clean_sessions``, with the per-row streams it built on the way."""
     c = rows.columns
     if not len(rows):
-        return np.zeros(0, dtype=np.bool_), empty()
+        none = np.zeros(0, dtype=np.int64)
+        return CleanFlows(np.zeros(0, dtype=np.bool_), empty(), none, None, (none, none), none.astype(bool))
     g = _Groups(rows.bounds)
     starts, of_row = g.starts, g.of_row
     frame, ts, flags, seq, ack = c["frame"], c["ts"], c["flags"], c["seq"], c["ack"]
@@ -343,4 +363,4 @@ def clean_sessions(rows: GroupedRows, linger_ns: int, buf: Buffer) -> tuple[Bool
     out["monologues"] = (first_data != _NONE).astype(np.int64) + g.sum(flips.astype(np.int64))
     for s in (0, 1):
         out[f"conflicts{s}"] = streams[s].conflicts(g, buf, c["payload"], wirelen, clean)
-    return clean, out
+    return CleanFlows(clean, out, side, (streams[0], streams[1]), (isn0, isn1), has_synack)

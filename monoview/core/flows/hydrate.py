@@ -1,0 +1,179 @@
+"""Finished sessions of plain flows, built from their index rows without the replay.
+
+Export needs every session's final state (its pieces, monologues, counts and
+flags), not the events on the way.  For most flows that state follows from
+the rows alone.  A flow is *plain* here when ``flows.simple`` judges it clean
+and, beyond that, no segment of it ever starts past its direction's bytes so
+far (no hole: each piece is delivered by the row that carries it, in row
+order), no bytes are missing at its end and no repeated bytes differ.  Then
+its pieces are its delivering rows (the new part of each), its monologues the
+runs of deliveries from one side, and every other field is already in the
+document's session list.  ``tests/core/test_hydrate.py`` checks that such a
+session exports exactly as the replayed one, on every shared capture and on
+random flows.
+
+A hydrated session carries no events and names no packets (its
+``handshake_ref`` and ``end_ref`` are a marker, not a row): it is for export,
+not for listeners, which get replayed sessions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from monoview.core.capture.index import FlowTable
+from monoview.core.capture.records import Buffer
+from monoview.core.flows.grouped import GroupedRows
+from monoview.core.flows.simple import clean_flows
+from monoview.core.flows.summary import BASES, ENDINGS
+from monoview.core.flows.table import endpoints_of
+from monoview.core.tcp.monologue import Monologue
+from monoview.core.tcp.seq import SEQ_MOD
+from monoview.core.tcp.session import TcpSession
+
+I64 = npt.NDArray[np.int64]
+Bool = npt.NDArray[np.bool_]
+# Stands for the packet that completed the handshake, or closed the connection, of a
+# hydrated session: it has one, but no packet object to name it by.
+HYDRATED: Final = "hydrated"
+
+
+@dataclass
+class PlainFlows:
+    """The plain groups of some grouped rows, and the pieces and monologues of all of them.
+
+    Pieces are laid out group by group, side by side, each side in row order
+    (the order the reassembler delivers them), so that a session's stream
+    columns are slices; a monologue is a run of one side's pieces.
+    """
+
+    plain: Bool  # per group
+    isn: tuple[I64, I64]
+    has_synack: Bool
+    columns: dict[str, memoryview]  # start, length, file, frame, ts of every piece (int64 bytes)
+    side_bounds: list[tuple[int, int, int]]  # per group: its side 0 pieces, then side 1's
+    run_side: list[int]  # per monologue
+    run_first: list[int]  # its first piece in its side's stream
+    run_stop: list[int]
+    run_bounds: list[int]  # monologues of group g: run_bounds[g]..run_bounds[g+1]-1
+
+
+def plain_flows(rows: GroupedRows, linger_ns: int, buf: Buffer) -> PlainFlows:
+    """Find the plain groups of ``rows`` and lay out their pieces (one numpy pass)."""
+    found = clean_flows(rows, linger_ns, buf)
+    count = len(rows)
+    plain = found.clean.copy()
+    sessions = found.sessions
+    for s in (0, 1):
+        plain &= (sessions[f"gaps{s}"] == 0) & (sessions[f"conflicts{s}"] == 0)
+    of_row = np.repeat(np.arange(count), rows.counts)
+    piece = np.zeros(len(of_row), dtype=np.bool_)
+    start = np.zeros(len(of_row), dtype=np.int64)
+    end = np.zeros(len(of_row), dtype=np.int64)
+    row_offset = np.zeros(len(of_row), dtype=np.int64)  # of the row's first payload byte
+    if found.streams is not None:
+        for s, stream in enumerate(found.streams):
+            holes = np.zeros(count, dtype=np.bool_)
+            holes[of_row[stream.hole]] = True
+            plain &= ~holes
+            mine = stream.piece & (found.side == s)
+            piece |= mine
+            start = np.where(mine, stream.piece_start, start)
+            end = np.where(mine, stream.piece_end, end)
+            row_offset = np.where(mine, stream.offset, row_offset)
+    at = np.flatnonzero(piece & plain[of_row])  # pieces in row order
+    group, side = of_row[at], found.side[at]
+    # Monologues: runs of one side's pieces, in row order.
+    first_of_group = np.ones(len(at), dtype=np.bool_)
+    first_of_group[1:] = group[1:] != group[:-1]
+    run_start = first_of_group.copy()
+    run_start[1:] |= side[1:] != side[:-1]
+    own = np.zeros(len(at), dtype=np.int64)  # each piece's index in its own side's stream
+    for s in (0, 1):
+        mine = side == s
+        total = np.cumsum(mine)
+        own = np.where(mine, total - 1 - (total - mine)[_group_first(first_of_group)], own)
+    starts = np.flatnonzero(run_start)
+    stops = np.append(starts[1:], len(at)) if len(starts) else starts
+    # The stream columns: by group, then side, then row.
+    order = np.lexsort((at, side, group))
+    c = rows.columns
+    columns = {
+        "start": start[at],
+        "length": end[at] - start[at],
+        "file": c["payload"][at] + start[at] - row_offset[at],
+        "frame": c["frame"][at],
+        "ts": c["ts"][at],
+    }
+    key = group * 2 + side
+    cuts = np.searchsorted(key[order], np.arange(2 * count + 1)).tolist()
+    return PlainFlows(
+        plain=plain,
+        isn=found.isn,
+        has_synack=found.has_synack,
+        columns={
+            name: np.ascontiguousarray(values[order]).data.cast("B") for name, values in columns.items()
+        },
+        side_bounds=[(cuts[2 * g], cuts[2 * g + 1], cuts[2 * g + 2]) for g in range(count)],
+        run_side=side[starts].tolist(),
+        run_first=own[starts].tolist(),
+        run_stop=(own[stops - 1] + 1).tolist(),
+        run_bounds=np.searchsorted(group[starts], np.arange(count + 1)).tolist(),
+    )
+
+
+def _group_first(first_of_group: Bool) -> I64:
+    """For each element, the position of its group's first element."""
+    out: I64 = np.maximum.accumulate(np.where(first_of_group, np.arange(len(first_of_group)), 0))
+    return out
+
+
+def hydrate(
+    flows: PlainFlows, group: int, row: dict[str, int], table: FlowTable, buf: Buffer, session_id: int
+) -> TcpSession:
+    """The finished session of plain group ``group``; ``row`` is its session-list row."""
+    flow = row["flow"]
+    endpoints = endpoints_of(table, flow)
+    first, second = endpoints if not row["flipped"] else endpoints[::-1]
+    session = TcpSession(session_id, table.context(flow), first, second, buf)
+    session.client_side = row["client_side"]
+    session.client_basis = BASES[row["client_basis"]]
+    session.packets = row["packets"]
+    session.first_frame, session.last_frame = row["first_frame"], row["last_frame"]
+    session.first_ts_ns, session.last_ts_ns = row["first_ts"], row["last_ts"]
+    session.data_packets = [row["data_packets0"], row["data_packets1"]]
+    session.syn = [bool(row["syn0"]), bool(row["syn1"])]
+    session.synack = [bool(row["synack0"]), bool(row["synack1"])]
+    session.fin = [bool(row["fin0"]), bool(row["fin1"])]
+    session.rst = [bool(row["rst0"]), bool(row["rst1"])]
+    session.closed = any(session.rst) or all(session.fin)
+    session.handshake_ref = HYDRATED if row["handshake"] else None
+    session.end_ref = HYDRATED if session.closed else None
+    session.ended_by = ENDINGS[row["ended_by"]]
+    session.started = session.finished = True
+    bounds = flows.side_bounds[group]
+    columns = flows.columns
+    for s, stream in enumerate(session.streams):
+        lo, hi = bounds[s] * 8, bounds[s + 1] * 8
+        stream.p_start.frombytes(columns["start"][lo:hi])
+        stream.p_len.frombytes(columns["length"][lo:hi])
+        stream.p_file.frombytes(columns["file"][lo:hi])
+        stream.p_frame.frombytes(columns["frame"][lo:hi])
+        stream.p_ts.frombytes(columns["ts"][lo:hi])
+        stream.kept = stream.next = sum(stream.p_len)
+        if s == 0 or flows.has_synack[group]:
+            isn = int(flows.isn[s][group])
+            stream.isn, stream.base_seq, stream.syn_offset = isn, (isn + 1) % SEQ_MOD, 0
+    monologues = session.monologues
+    for index, run in enumerate(range(flows.run_bounds[group], flows.run_bounds[group + 1])):
+        monologues.append(
+            Monologue(session, flows.run_side[run], index, flows.run_first[run], flows.run_stop[run])
+        )
+    return session
+
+
+__all__ = ["HYDRATED", "PlainFlows", "hydrate", "plain_flows"]
