@@ -19,6 +19,7 @@ import pytest
 
 from monoview.core.analyse import analyse
 from monoview.core.document import CaptureDocument
+from monoview.core.errors import ExportError
 from monoview.core.executor import local_executor
 from monoview.core.export import Exporter, ExportOptions, Layout
 from monoview.core.streambytes import GapPolicy
@@ -157,3 +158,34 @@ def test_the_writer_keeps_every_byte_of_many_small_and_large_chunks(tmp_path: Pa
     assert written.length == len(expected)
     assert written.sha256 == hashlib.sha256(expected).hexdigest()
     assert not [p for p in (tmp_path / "out").iterdir() if p.name != "many.bin"]
+
+
+@pytest.mark.parametrize("unnamed", [True, False], ids=["unnamed then linked", "temporary name renamed"])
+def test_both_ways_of_writing_give_the_same_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, unnamed: bool
+) -> None:
+    """Unnamed files linked into place (Linux) and temporary names renamed (elsewhere, or a
+    file system without them): the same files, the umask honoured, existing files refused
+    unless forced, and nothing left behind."""
+    from monoview.core.export import writer
+
+    if unnamed and not writer._Unnamed.works:
+        pytest.skip("no unnamed files here")
+    monkeypatch.setattr(writer._Unnamed, "works", unnamed)
+    old = os.umask(0o027)
+    try:
+        first = writer.AtomicWriter(tmp_path, "a/b.bin", force=False).write([b"one", memoryview(b"two")])
+        with pytest.raises(ExportError, match="exists"):
+            writer.AtomicWriter(tmp_path, "a/b.bin", force=False).write([b"other"])
+        if unnamed:  # a file that appeared after the check is not replaced either
+            with pytest.raises(ExportError, match="exists"):
+                writer.AtomicWriter(tmp_path, "a/b.bin", force=False, checked=True).write([b"other"])
+        again = writer.AtomicWriter(tmp_path, "a/b.bin", force=True).write([b"three"])
+    finally:
+        os.umask(old)
+    target = tmp_path / "a" / "b.bin"
+    assert (first.length, again.length) == (6, 5)
+    assert target.read_bytes() == b"three"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    assert [p.name for p in (tmp_path / "a").iterdir()] == ["b.bin"]
+    assert writer._Unnamed.works is unnamed  # no fallback was needed
