@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -137,9 +137,18 @@ def direction_json(layout: DirectionLayout) -> dict[str, Any]:
     }
 
 
-def json_chunks(document: dict[str, Any], block: int = 1 << 16) -> Iterator[bytes]:
+def item_line(item: Any) -> str:
+    """One item of a list member (a stream) as its line of the manifest."""
+    return json.dumps(item, separators=(", ", ": "))
+
+
+def json_chunks(
+    document: dict[str, Any], block: int = 1 << 16, encoded: dict[str, Sequence[str]] | None = None
+) -> Iterator[bytes]:
     """``document`` as JSON: its small members indented, each item of a list
     member (the streams) on one line of its own; in blocks of about 64 KiB.
+    ``encoded`` gives the lines (``item_line``) of a list member already
+    encoded (by the worker processes that made its items).
 
     One line per stream keeps the manifest readable and greppable, and lets
     the C encoder do the work: the indenting encoder is pure Python, seconds
@@ -153,8 +162,9 @@ def json_chunks(document: dict[str, Any], block: int = 1 << 16) -> Iterator[byte
         parts.append(f"\n {json.dumps(key)}: ")
         if isinstance(value, list) and value:
             parts.append("[")
+            lines = encoded.get(key) if encoded else None
             for k, item in enumerate(value):
-                line = json.dumps(item, separators=(", ", ": "))
+                line = lines[k] if lines is not None else item_line(item)
                 parts.append(f"\n  {line}" + ("," if k + 1 < len(value) else ""))
                 size += len(line)
                 if size >= block:
