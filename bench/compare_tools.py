@@ -17,10 +17,15 @@ Once per call (unless ``--tools`` leaves ``tiny`` out) it also exports a capture
 ``--tiny-sessions`` one-byte sessions (``bench/tiny_sessions.py``) on disk and in RAM.
 
 Every run is a separate process started with ``posix_spawn`` in a fresh empty folder
-(removed after the run, outside the timing) and reaped with ``os.wait4``: wall time,
+(removed after the run, outside the timing; on disk, after the last round) and reaped
+with ``os.wait4``: wall time,
 CPU time (user + system), system time and peak RSS (``ru_maxrss``: the largest process
-of its tree).  While it runs, ``/proc/<pid>/status`` of the main process is sampled for
-``RssAnon``, ``RssShmem`` and ``RssFile``.  Commands run once as a warm-up, then in rounds
+of its tree).  During the warm-up run (or every run of a command without one),
+``/proc/<pid>/status`` of the main process is sampled for ``RssAnon``, ``RssShmem`` and
+``RssFile``, and ``smaps_rollup`` of its process tree for ``Pss_Anon``; timed runs are
+not sampled, because on a 2-core machine the sampling thread (walking the page tables of
+every process every 10 ms) takes CPU from a tool that uses both cores, and not from one
+that uses one.  Commands run once as a warm-up, then in rounds
 (A B C ... A B C ...); each pair's ratio is the median of the wall-time ratios of the
 runs made in the same round.  Reports (Markdown, with the exact commands) go to
 ``bench/results/<date>-<size>.md`` (gitignored) and to standard output.
@@ -43,17 +48,29 @@ import platform
 import re
 import shlex
 import shutil
-import statistics
 import struct
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
+
+from report import (
+    commands_list,
+    cpu_model,
+    describe,
+    filesystem,
+    first_line,
+    git_commit,
+    load,
+    med,
+    ratio_text,
+    spread,
+    table,
+)
+from runner import Command, Run, memory_runs, run_once, run_rounds
 
 REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "bench"
@@ -128,222 +145,6 @@ def make_tiny(folder: Path, sessions: int, python: str) -> Path:
     return path
 
 
-# -- measuring one process -------------------------------------------------------
-
-
-@dataclass
-class Run:
-    """One whole-process measurement."""
-
-    wall: float
-    cpu: float  # user + system
-    sys: float
-    maxrss_mib: float  # ru_maxrss: the largest process of the tree
-    anon_mib: float  # sampled peaks of the main process (0 if never sampled)
-    tree_anon_mib: float  # sampled peak of Pss_Anon summed over the process and its children
-    shmem_mib: float
-    file_mib: float
-    status: int
-    timed_out: bool = False
-    sync_s: float | None = None  # os.sync() right after the process, when the command asks for it
-
-
-SAMPLED: Final = (b"RssAnon:", b"RssShmem:", b"RssFile:")
-
-
-def _status_kib(pid: int) -> dict[bytes, int]:
-    values: dict[bytes, int] = {}
-    try:
-        with open(f"/proc/{pid}/status", "rb") as handle:
-            for line in handle:
-                if line.startswith(SAMPLED):
-                    name, value = line.split(b":", 1)
-                    values[name + b":"] = int(value.split()[0])
-    except (OSError, ValueError, IndexError):
-        pass
-    return values
-
-
-def _tree(pid: int) -> list[int]:
-    """The process and its descendants (worker processes), from /proc/PID/task/*/children."""
-    out = [pid]
-    try:
-        for task in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{task}/children", "rb") as handle:
-                for child in handle.read().split():
-                    out += _tree(int(child))
-    except (OSError, ValueError):
-        pass
-    return out
-
-
-def _pss_anon_kib(pid: int) -> int:
-    """Pss_Anon: the process's anonymous memory, pages shared after a fork counted once
-    in total (split between the processes that share them)."""
-    try:
-        with open(f"/proc/{pid}/smaps_rollup", "rb") as handle:
-            for line in handle:
-                if line.startswith(b"Pss_Anon:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
-
-
-class Sampler(threading.Thread):
-    """Polls a process's RssAnon, RssShmem and RssFile, and the Pss_Anon of it and its
-    worker processes together, until told to stop (lower bounds of the peaks)."""
-
-    def __init__(self, pid: int, interval: float) -> None:
-        super().__init__(daemon=True)
-        self.pid, self.interval = pid, interval
-        self.peak_kib = dict.fromkeys(SAMPLED, 0)
-        self.tree_peak_kib = 0
-        self.stopped = threading.Event()
-
-    def run(self) -> None:
-        while not self.stopped.is_set():
-            for name, kib in _status_kib(self.pid).items():
-                self.peak_kib[name] = max(self.peak_kib[name], kib)
-            total = sum(_pss_anon_kib(p) for p in _tree(self.pid))
-            self.tree_peak_kib = max(self.tree_peak_kib, total)
-            self.stopped.wait(self.interval)
-
-
-@dataclass(eq=False)
-class Command:
-    """A command to time.  ``argv`` gets the run's fresh folder RUN (its output folder is RUN/out)."""
-
-    name: str
-    argv: Callable[[Path], list[str]]
-    base: Path  # where the run folders are made (RAM or disk)
-    env: dict[str, str] = field(default_factory=dict)
-    stdout_to: str | None = None  # file name in the run folder, else /dev/null
-    runs: int = 0  # 0: the section's default
-    warmup: bool = True
-    timeout: float | None = None
-    sync: bool = False  # os.sync() before each run, and timed right after it (disk output)
-    count: bool = False  # count the files written to RUN/out (first run)
-    ref: Command | None = None  # the pair: ratio ref / this, same rounds
-    # looks at the run folder before it is removed: (RUN, the run, whether it was the warm-up)
-    after: Callable[[Path, Run, bool], None] | None = None
-    runs_done: list[Run] = field(default_factory=list)
-    rounds: list[int] = field(default_factory=list)  # round of each run (pairing)
-    output: str = ""  # what was written (count)
-    notes: list[str] = field(default_factory=list)
-
-
-def measure(cmd: Command, run_dir: Path, sample: float) -> Run:
-    """Spawn ``cmd`` (stdout to /dev/null or a file in ``run_dir``), wait4 it, return the figures."""
-    argv = cmd.argv(run_dir)
-    env = dict(os.environ) | cmd.env
-    out_path = str(run_dir / cmd.stdout_to) if cmd.stdout_to else os.devnull
-    out_fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    # stderr goes beside the output folder (tcpflow chats there); shown when the command fails.
-    err_fd = os.open(str(run_dir / "stderr.txt"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    actions = [
-        (os.POSIX_SPAWN_DUP2, out_fd, 1),
-        (os.POSIX_SPAWN_DUP2, err_fd, 2),
-        (os.POSIX_SPAWN_CLOSE, out_fd),
-        (os.POSIX_SPAWN_CLOSE, err_fd),
-    ]
-    started = time.perf_counter()
-    pid = os.posix_spawnp(argv[0], argv, env, file_actions=actions)
-    os.close(out_fd)
-    os.close(err_fd)
-    sampler = Sampler(pid, sample)
-    sampler.start()
-    timer: threading.Timer | None = None
-    timed_out = threading.Event()
-    if cmd.timeout:
-
-        def kill() -> None:
-            timed_out.set()
-            os.kill(pid, 9)
-
-        timer = threading.Timer(cmd.timeout, kill)
-        timer.start()
-    _pid, status, usage = os.wait4(pid, 0)
-    wall = time.perf_counter() - started
-    if timer is not None:
-        timer.cancel()
-    sampler.stopped.set()
-    sampler.join()
-    peak = sampler.peak_kib
-    return Run(
-        wall=wall,
-        cpu=usage.ru_utime + usage.ru_stime,
-        sys=usage.ru_stime,
-        maxrss_mib=usage.ru_maxrss / 1024,
-        anon_mib=peak[b"RssAnon:"] / 1024,
-        tree_anon_mib=sampler.tree_peak_kib / 1024,
-        shmem_mib=peak[b"RssShmem:"] / 1024,
-        file_mib=peak[b"RssFile:"] / 1024,
-        status=os.waitstatus_to_exitcode(status),
-        timed_out=timed_out.is_set(),
-    )
-
-
-def count_files(folder: Path) -> tuple[int, int]:
-    """Files under ``folder`` and their total size."""
-    files = size = 0
-    for root, _dirs, names in os.walk(folder):
-        for name in names:
-            files += 1
-            size += os.lstat(os.path.join(root, name)).st_size
-    return files, size
-
-
-def run_once(cmd: Command, sample: float, warm: bool = False) -> Run:
-    """One run in a fresh folder RUN under ``cmd.base`` (RUN/out made empty); RUN is removed after."""
-    run_dir = Path(tempfile.mkdtemp(prefix=f"{re.sub(r'[^A-Za-z0-9]+', '-', cmd.name)}-", dir=cmd.base))
-    try:
-        (run_dir / "out").mkdir()
-        if cmd.sync:
-            os.sync()
-        result = measure(cmd, run_dir, sample)
-        if cmd.sync:
-            started = time.perf_counter()
-            os.sync()
-            result.sync_s = time.perf_counter() - started
-        if result.status != 0 and not result.timed_out:
-            err = (run_dir / "stderr.txt").read_text(errors="replace")[-2000:]
-            print(f"  warning: {cmd.name} exited with status {result.status}:\n{err}", file=sys.stderr)
-        if cmd.count and not cmd.output:
-            files, size = count_files(run_dir / "out")
-            cmd.output = f"{files:,} files, {size / 1e6:,.0f} MB"
-            manifest = run_dir / "out" / "manifest.json"
-            if manifest.exists():
-                try:
-                    streams = len(json.loads(manifest.read_text())["streams"])
-                    cmd.output += f", {streams:,} sessions in manifest.json"
-                except (OSError, ValueError, KeyError, TypeError):
-                    cmd.output += ", manifest.json unreadable"
-        if cmd.after is not None:
-            cmd.after(run_dir, result, warm)
-    finally:
-        shutil.rmtree(run_dir, ignore_errors=True)
-        if cmd.sync:
-            os.sync()
-    return result
-
-
-def run_rounds(cmds: list[Command], runs: int, sample: float) -> None:
-    """A warm-up of each command (unless it has none), then rounds A B C ... until all have their runs."""
-    for cmd in cmds:
-        if cmd.warmup:
-            run = run_once(cmd, sample, warm=True)
-            print(f"  warm-up {cmd.name}: {run.wall:.3f} s", flush=True)
-    for rnd in range(max([c.runs or runs for c in cmds], default=0)):
-        for cmd in cmds:
-            if len(cmd.runs_done) >= (cmd.runs or runs):
-                continue
-            run = run_once(cmd, sample)
-            cmd.runs_done.append(run)
-            cmd.rounds.append(rnd)
-            print(f"  round {rnd + 1} {cmd.name}: {run.wall:.3f} s", flush=True)
-
-
 # -- the commands ----------------------------------------------------------------
 
 
@@ -363,14 +164,6 @@ def _with_file(words: list[str], file: str) -> Callable[[Path], list[str]]:
 
 def monoview_env(args: argparse.Namespace) -> dict[str, str]:
     return {"PYTHONPATH": args.pythonpath} if args.pythonpath else {}
-
-
-def describe(cmd: Command) -> str:
-    """The exact command line, RUN standing for the run's fresh folder."""
-    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in cmd.env.items())
-    line = shlex.join(cmd.argv(Path("RUN")))
-    out = f"RUN/{cmd.stdout_to}" if cmd.stdout_to else "/dev/null"
-    return f"{env + ' ' if env else ''}{line} > {out} 2> RUN/stderr.txt"
 
 
 def session_commands(args: argparse.Namespace, capture: Path, big: bool, ram: Path) -> list[Command]:
@@ -522,142 +315,6 @@ def check_truth(args: argparse.Namespace, capture: Path, ram: Path) -> list[str]
     ]
 
 
-# -- statistics and the report ---------------------------------------------------------
-
-
-def med(values: Sequence[float]) -> float:
-    return statistics.median(values) if values else float("nan")
-
-
-def fmt(x: float) -> str:
-    """3 significant digits, at least 3 decimals below 1."""
-    if x != x:  # nan
-        return "-"
-    if x >= 100:
-        return f"{x:.0f}"
-    if x >= 10:
-        return f"{x:.1f}"
-    if x >= 1:
-        return f"{x:.2f}"
-    return f"{x:.3f}"
-
-
-def spread(values: Sequence[float]) -> str:
-    return f"{fmt(med(values))} ({fmt(min(values))}-{fmt(max(values))})" if values else "-"
-
-
-def paired(a: Command, b: Command) -> list[float]:
-    """a/b wall-time ratios of the runs made in the same round."""
-    b_by_round = dict(zip(b.rounds, b.runs_done, strict=True))
-    return [
-        run.wall / b_by_round[r].wall
-        for r, run in zip(a.rounds, a.runs_done, strict=True)
-        if r in b_by_round and not b_by_round[r].timed_out and not run.timed_out
-    ]
-
-
-def ratio_text(a: Command, b: Command) -> str:
-    ratios = paired(a, b)
-    return f"{spread(ratios)}, {len(ratios)} pair{'s' if len(ratios) > 1 else ''}" if ratios else "-"
-
-
-def table(cmds: list[Command], size: int | None) -> list[str]:
-    """One row per command; the last column is the paired ratio of the command's ``ref`` to it."""
-    syncs = any(c.sync for c in cmds)
-    counts = any(c.count for c in cmds)
-    head = ["command", "runs", "wall s median (min-max)", "CPU s", "sys s", "peak RSS MiB (largest process)",
-            "anon / shmem / file MiB (main process, sampled peaks)", "anon MiB, all processes (PSS)"]
-    head += ["sync after s"] if syncs else []
-    head += ["output (first run)"] if counts else []
-    head += ["MB/s"] if size else []
-    head += ["paired wall ratio: pair, median (min-max)"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for cmd in cmds:
-        runs = cmd.runs_done
-        if not runs:
-            continue
-        walls = [r.wall for r in runs]
-        timeout = " (timed out)" if any(r.timed_out for r in runs) else ""
-        statuses = sorted({str(r.status) for r in runs if r.status and not r.timed_out})
-        failed = f" (**exit {','.join(statuses)}**)" if statuses else ""
-        ratio = f"{cmd.ref.name} / this: {ratio_text(cmd.ref, cmd)}" if cmd.ref is not None else "-"
-        cells = [
-            f"{cmd.name}{timeout}{failed}", str(len(runs)), spread(walls), fmt(med([r.cpu for r in runs])),
-            fmt(med([r.sys for r in runs])), f"{med([r.maxrss_mib for r in runs]):.0f}",
-            f"{max(r.anon_mib for r in runs):.0f} / {max(r.shmem_mib for r in runs):.0f} / "
-            f"{max(r.file_mib for r in runs):.0f}",
-            f"{max(r.tree_anon_mib for r in runs):.0f}",
-        ]
-        if syncs:
-            cells.append(fmt(med([r.sync_s for r in runs if r.sync_s is not None])) if cmd.sync else "-")
-        if counts:
-            cells.append(cmd.output or "-")
-        if size:
-            cells.append(f"{size / 1e6 / med(walls):.0f}")
-        cells.append(ratio)
-        lines.append("| " + " | ".join(cells) + " |")
-    return lines
-
-
-def commands_list(cmds: list[Command]) -> list[str]:
-    lines = ["Commands (RUN = a fresh folder made for each run under the folder named, removed after it):",
-             ""]
-    for cmd in cmds:
-        warm = "a warm-up run, then " if cmd.warmup else ""
-        sync = "; `sync` before, timed `sync` after" if cmd.sync else ""
-        lines.append(f"* {cmd.name} ({warm}{len(cmd.runs_done)} timed; RUN under `{cmd.base}`{sync}): "
-                     f"`{describe(cmd)}`")
-    return lines
-
-
-def first_line(argv: list[str]) -> str:
-    if not shutil.which(argv[0]):
-        return "not installed"
-    done = subprocess.run(argv, capture_output=True, text=True)
-    text = (done.stdout or done.stderr).strip().splitlines()
-    return text[0].rstrip(".") if text else "?"
-
-
-def git_commit() -> str:
-    try:
-        commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-                                capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain"],
-                               capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown (no git)"
-    return commit + ("+dirty" if dirty else "")
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "?"
-
-
-def filesystem(path: Path) -> str:
-    """The type and device of the filesystem holding ``path`` (longest mount point in /proc/mounts)."""
-    real, best = os.path.realpath(path), ("", "?", "?")
-    try:
-        for line in Path("/proc/mounts").read_text().splitlines():
-            device, point, kind = line.split()[:3]
-            point = point.replace("\\040", " ")
-            inside = real == point or real.startswith(point.rstrip("/") + "/")
-            if inside and len(point) > len(best[0]):
-                best = (point, kind, device)
-    except OSError:
-        pass
-    return f"{best[1]} ({best[2]} on {best[0]})"
-
-
-def load() -> str:
-    return "/".join(f"{x:.2f}" for x in os.getloadavg())
-
-
 def header(args: argparse.Namespace, load_start: str, load_end: str) -> list[str]:
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     where = f", run with PYTHONPATH={args.pythonpath}" if args.pythonpath else ""
@@ -736,13 +393,14 @@ def bench_size(args: argparse.Namespace, label: str) -> str:
         if "monoview" in tools:
             body += ["", *check_truth(args, capture, args.ram_base)]
             ref = cmds[0]
-            rss, anon = med([r.maxrss_mib for r in ref.runs_done]), max(r.anon_mib for r in ref.runs_done)
-            tree = max(r.tree_anon_mib for r in ref.runs_done)
+            rss = med([r.maxrss_mib for r in ref.runs_done])
+            anon = max(r.anon_mib for r in memory_runs(ref))
+            tree = max(r.tree_anon_mib for r in memory_runs(ref))
             body += ["", f"monoview sessions: peak RSS {rss:.0f} MiB = {rss * MiB / size:.2f} x the file "
                      f"({size / MiB:.0f} MiB; the mapped file's touched pages, page cache, count in RSS); "
                      f"its main process's own anonymous memory peaked at ~{anon:.0f} MiB "
                      f"({anon * MiB / size:.2f} x the file), all its processes' together (PSS) at "
-                     f"~{tree:.0f} MiB ({tree * MiB / size:.2f} x the file; sampled every "
+                     f"~{tree:.0f} MiB ({tree * MiB / size:.2f} x the file; sampled in the warm-up run every "
                      f"{args.sample * 1000:.0f} ms)."]
 
     if "export" in tools:
