@@ -59,6 +59,10 @@ def local_executor(workers: int | None = None) -> Iterator[Executor]:
     if count <= 1:
         yield InlineExecutor()
         return
+    # np.unique imports numpy.ma on first use (20 ms): once here, before the workers
+    # fork, rather than once in each of them.
+    import numpy.ma  # noqa: F401
+
     pool = ProcessPoolExecutor(max_workers=count, mp_context=_context())
     try:
         yield pool

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from monoview.core.analyse import analyse
+from monoview.core.document import CaptureDocument
 from monoview.core.export import stream_json
 from monoview.core.streambytes import direction_bytes
 from tests.pcapgen import Conversation, Frame, write_pcap
@@ -41,9 +42,16 @@ def _noise(count: int, start_ns: int) -> list[Frame]:
     return other.frames
 
 
-def _summary(path: Path) -> list[dict[str, Any]]:
+def _summary(path: Path, workers: int | None = None) -> list[dict[str, Any]]:
+    """The port-80 sessions: by the per-packet path, or (``workers``) by a capture document
+    indexed in that many processes from small ranges."""
+    if workers is None:
+        sessions = analyse(path).sessions
+    else:
+        document = CaptureDocument(path, workers=workers, min_range=4096)
+        sessions = list(document.conversations())
     out = []
-    for session in analyse(path).sessions:
+    for session in sessions:
         if session.server.port != 80:
             continue
         entry = stream_json(session)
@@ -63,6 +71,9 @@ def test_lifetime_does_not_depend_on_the_rest_of_the_file(tmp_path: Path) -> Non
     after = _summary(write_pcap(tmp_path / "after.pcap", first + second + _noise(4200, second[-1].ts_ns + 1)))
     assert len(alone) == 2
     assert alone == between == after
+    for workers in (1, 2):
+        for name in ("alone", "between", "after"):
+            assert _summary(tmp_path / f"{name}.pcap", workers) == alone, (name, workers)
     one, two = alone
     assert one["bytes"] == (b"GET /one HTTP/1.1\r\n\r\n", b"HTTP/1.1 200 OK\r\n\r\none")
     assert two["bytes"] == (b"GET /two HTTP/1.1\r\n\r\n", b"HTTP/1.1 200 OK\r\n\r\ntwo")
