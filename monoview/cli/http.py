@@ -4,24 +4,27 @@ from __future__ import annotations
 
 import argparse
 
-from monoview.cli.report import damage, listener_failures
+from monoview.cli.report import damage, print_failures
 from monoview.core.document import CaptureDocument, DocumentOptions
-from monoview.core.http import HttpListener
+from monoview.core.fanout import map_sessions
+from monoview.core.http import HttpRow, http_listeners, http_rows
 
 
 def run(args: argparse.Namespace) -> int:
-    """List HTTP requests and their responses, in order of session start."""
+    """List HTTP requests and their responses, in order of session start (sessions parsed
+    in worker processes)."""
     document = CaptureDocument(args.capture, DocumentOptions(split_interfaces=args.split_interfaces))
     try:
-        http = HttpListener()
-        listener_failures(document.dispatch([http]))
+        rows: list[HttpRow]
+        rows, failures = map_sessions(document, http_listeners, http_rows)
+        print_failures(failures.values())
         print(f"{'session':>7}  {'#':>3}  {'time':>17}  {'status':>6}  {'bytes':>9}  {'ms':>8}  request")
-        for t in http.transactions:
+        for t in rows:
             status = "-" if t.status is None else str(t.status)
-            size = "-" if t.response is None else str(t.response.body_length)
+            size = "-" if t.body_length is None else str(t.body_length)
             ms = "-" if t.duration_ns is None else f"{t.duration_ns / 1e6:.1f}"
-            when = f"{t.request.ts_ns / 1e9:>17.6f}"
-            row = f"{t.session.id:>7}  {t.index:>3}  {when}  {status:>6}  {size:>9}  {ms:>8}"
+            when = f"{t.ts_ns / 1e9:>17.6f}"
+            row = f"{t.session:>7}  {t.number:>3}  {when}  {status:>6}  {size:>9}  {ms:>8}"
             print(f"{row}  {t.method} {t.uri}")
         return damage(document)
     finally:

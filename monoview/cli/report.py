@@ -6,8 +6,10 @@ import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from monoview.core.analyse import Analysis
-    from monoview.core.dispatcher import Dispatcher
+    from monoview.core.dispatcher import Dispatcher, ListenerFailure
     from monoview.core.document import CaptureDocument
 
 EXIT_DAMAGED = 3
@@ -26,7 +28,12 @@ def damage(document: CaptureDocument) -> int:
 
 def listener_failures(dispatcher: Dispatcher) -> None:
     """A warning per listener that raised (once per listener and event, with a count)."""
-    for failure in dispatcher.failures.values():
+    print_failures(dispatcher.failures.values())
+
+
+def print_failures(failures: Iterable[ListenerFailure]) -> None:
+    """``listener_failures`` for failures gathered from several dispatchers."""
+    for failure in failures:
         times = f" ({failure.count} times)" if failure.count > 1 else ""
         what = f"listener {failure.listener} failed on {failure.event}{times}"
         print(f"monoview: warning: {what}: {failure.error}", file=sys.stderr)

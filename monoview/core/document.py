@@ -83,6 +83,25 @@ class CaptureDocument:
         else:
             with local_executor(count) as pool:
                 self._parts = self._build(pool, count)
+        self._owns_parts = True
+        self._open_conversations()
+
+    @classmethod
+    def attached(
+        cls, path: str | os.PathLike[str], parts: IndexParts, rows: SessionRows, options: DocumentOptions
+    ) -> CaptureDocument:
+        """A document on an index built elsewhere (in a worker process: what it was handed).
+
+        It maps the file itself; closing it leaves the index to its owner.
+        """
+        document = cls.__new__(cls)
+        document.path, document.options = Path(path), options
+        document._min_range, document._batch = MIN_RANGE_BYTES, BATCH_RECORDS
+        document._parts, document.rows, document._owns_parts = parts, rows, False
+        document._open_conversations()
+        return document
+
+    def _open_conversations(self) -> None:
         self._cache: OrderedDict[int, tuple[TcpSession, int]] = OrderedDict()
         self._cached_pieces = 0
         # Conversations read their bytes from the file as long as the document lives.
@@ -216,8 +235,14 @@ class CaptureDocument:
 
     # -- events -----------------------------------------------------------------
 
-    def dispatch(self, listeners: Iterable[Listener], dispatcher: Dispatcher | None = None) -> Dispatcher:
-        """Replay every session's events to ``listeners``, session by session in order of start.
+    def dispatch(
+        self,
+        listeners: Iterable[Listener],
+        dispatcher: Dispatcher | None = None,
+        ids: Iterable[int] | None = None,
+    ) -> Dispatcher:
+        """Replay every session's events (or those of ``ids``, ascending) to ``listeners``,
+        session by session in order of start.
 
         Each session is replayed packet by packet and its events are handed on
         as they happen, so a listener sees the session as it was then (at its
@@ -229,7 +254,7 @@ class CaptureDocument:
         for listener in listeners:
             dispatcher.add_listener(listener)
         dispatcher.emit("setup")
-        for session_id in range(1, len(self.rows) + 1):
+        for session_id in range(1, len(self.rows) + 1) if ids is None else sorted(ids):
             _SessionEvents(self, dispatcher, session_id).run()
         dispatcher.emit("teardown")
         return dispatcher
@@ -258,7 +283,8 @@ class CaptureDocument:
     def close(self) -> None:
         """Release the index's files, the cached conversations and the mapped file."""
         self._cache.clear()
-        self._parts.close()
+        if self._owns_parts:
+            self._parts.close()
         with suppress(BufferError):
             self._buffer.close()
 

@@ -13,7 +13,7 @@ import re
 from collections import deque
 from dataclasses import dataclass, field
 from io import BytesIO
-from typing import Final
+from typing import Final, NamedTuple
 
 import dpkt
 
@@ -199,3 +199,35 @@ class HttpListener(Listener):
         self.transactions.append(transaction)
         if self.dispatcher is not None:
             self.dispatcher.emit("http_transaction", transaction=transaction)
+
+
+class HttpRow(NamedTuple):
+    """What ``monoview http`` prints of a transaction (picklable: no session in it)."""
+
+    session: int
+    number: int  # the transaction's position in its session, 0-based
+    ts_ns: int  # the request's
+    method: str
+    uri: str
+    status: int | None
+    body_length: int | None  # the response's
+    duration_ns: int | None
+
+
+def http_listeners() -> list[Listener]:
+    """A fresh HttpListener (what each worker of ``fanout.map_sessions`` runs)."""
+    return [HttpListener()]
+
+
+def http_rows(listeners: list[Listener]) -> list[tuple[int, HttpRow]]:
+    """The transactions the HttpListener among ``listeners`` found, by session id."""
+    out: list[tuple[int, HttpRow]] = []
+    for listener in listeners:
+        if isinstance(listener, HttpListener):
+            for t in listener.transactions:
+                size = None if t.response is None else t.response.body_length
+                row = HttpRow(
+                    t.session.id, t.index, t.request.ts_ns, t.method, t.uri, t.status, size, t.duration_ns
+                )
+                out.append((t.session.id, row))
+    return out

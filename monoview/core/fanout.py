@@ -1,0 +1,99 @@
+"""Listeners over a document's sessions in worker processes, their results in session order.
+
+``CaptureDocument.dispatch`` replays every session in this process.  A
+listener whose results belong to sessions (HTTP transactions, say) can run in
+worker processes instead: the sessions are split into shards by flow, as for
+export; each worker attaches to the document's index, makes its own
+listeners (``make``), dispatches its shard's sessions to them, and turns them
+into ``(session id, result)`` pairs (``collect``).  The pairs come back in
+order of session id, each session's in the order its worker collected them:
+the order one dispatch in one process gives, whatever the number of workers.
+Both functions must be module-level (they travel to the workers by name), and
+so must what ``collect`` returns be picklable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from monoview.core.dispatcher import ListenerFailure
+from monoview.core.executor import local_executor
+from monoview.core.listener import Listener
+
+if TYPE_CHECKING:
+    from monoview.core.capture.index import IndexParts
+    from monoview.core.document import CaptureDocument, DocumentOptions
+    from monoview.core.flows.summary import SessionRows
+
+I64 = npt.NDArray[np.int64]
+Make = Callable[[], list[Listener]]
+Collect = Callable[[list[Listener]], list[tuple[int, Any]]]
+Failures = dict[tuple[str, str], ListenerFailure]
+# A document with fewer sessions than this is dispatched in this process.
+PARALLEL_SESSIONS = 64
+
+
+@dataclass(frozen=True)
+class ListenerShard:
+    """Some sessions of a document, and how to make and read their listeners."""
+
+    path: str
+    parts: IndexParts
+    rows: SessionRows
+    options: DocumentOptions
+    ids: I64
+    make: Make
+    collect: Collect
+
+
+def run_shard(task: ListenerShard) -> tuple[list[tuple[int, Any]], Failures]:
+    """Dispatch the shard's sessions to fresh listeners; their results and failures."""
+    from monoview.core.document import CaptureDocument
+
+    document = CaptureDocument.attached(task.path, task.parts, task.rows, task.options)
+    try:
+        listeners = task.make()
+        dispatcher = document.dispatch(listeners, ids=task.ids.tolist())
+        return task.collect(listeners), dispatcher.failures
+    finally:
+        document.close()
+
+
+def map_sessions(
+    document: CaptureDocument, make: Make, collect: Collect, *, workers: int | None = None
+) -> tuple[list[Any], Failures]:
+    """Every session's results, in order of session id; and the listeners' failures."""
+    from monoview.core.executor import default_workers
+    from monoview.core.flows.table import shards
+
+    count = default_workers() if workers is None else workers
+    rows = document.rows
+    ids = np.arange(1, len(rows) + 1, dtype=np.int64)
+    if len(ids) < PARALLEL_SESSIONS:
+        count = 1
+    flows, inverse = np.unique(rows["flow"], return_inverse=True)
+    tasks = [
+        ListenerShard(str(document.path), document.parts, rows, document.options, ids[mine], make, collect)
+        for group in shards(document.flows.rows[flows], count)
+        if (mine := np.isin(inverse, group)).any()
+    ]
+    found: list[tuple[int, int, Any]] = []  # (session id, position in its shard, result)
+    failures: Failures = {}
+    with local_executor(min(count, max(len(tasks), 1))) as pool:
+        for results, failed in (f.result() for f in [pool.submit(run_shard, t) for t in tasks]):
+            found += [(session_id, k, result) for k, (session_id, result) in enumerate(results)]
+            for key, failure in failed.items():
+                if key in failures:
+                    failures[key].count += failure.count
+                else:
+                    failures[key] = failure
+    found.sort(key=lambda item: (item[0], item[1]))
+    return [result for _id, _k, result in found], failures
+
+
+__all__ = ["ListenerShard", "map_sessions", "run_shard"]

@@ -1,0 +1,79 @@
+"""Listeners in worker processes give what one dispatch in one process gives.
+
+``fanout.map_sessions`` splits a document's sessions by flow across workers;
+its results must be those of the per-packet pipeline, in session order,
+whatever the number of workers, and a listener's failures are counted over
+all of them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from monoview.core import fanout
+from monoview.core.analyse import analyse
+from monoview.core.document import CaptureDocument
+from monoview.core.http import HttpListener, HttpRow, http_listeners, http_rows
+from monoview.core.listener import Listener
+from monoview.core.tcp.monologue import Monologue
+from monoview.core.tcp.session import TcpSession
+from tests.core.test_walk import CAPTURE_FILES
+from tests.pcapgen import Conversation, write_pcap
+
+HTTP_CAPTURES = [p for p in CAPTURE_FILES if b"HTTP/1." in p.read_bytes()]
+
+
+def _reference(path: Path) -> list[HttpRow]:
+    """The per-packet pipeline's transactions, in session order."""
+    http = HttpListener()
+    analyse(path, listeners=[http])
+    rows = [row for _id, row in http_rows([http])]
+    return sorted(rows, key=lambda r: r.session)  # stable: each session's in its own order
+
+
+@pytest.mark.skipif(not HTTP_CAPTURES, reason="no captures with HTTP")
+@pytest.mark.parametrize("path", HTTP_CAPTURES, ids=[p.name for p in HTTP_CAPTURES])
+def test_http_in_workers_is_the_per_packet_http(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fanout, "PARALLEL_SESSIONS", 1)  # workers even for a few sessions
+    reference = _reference(path)
+    document = CaptureDocument(path, workers=1)
+    try:
+        for workers in (1, 2):
+            rows, failures = fanout.map_sessions(document, http_listeners, http_rows, workers=workers)
+            assert rows == reference, workers
+            assert not failures
+    finally:
+        document.close()
+
+
+class _Fails(Listener):
+    def tcp_monologue(self, session: TcpSession, monologue: Monologue) -> None:
+        raise ValueError("no")
+
+
+def _failing() -> list[Listener]:
+    return [_Fails()]
+
+
+def _nothing(listeners: list[Listener]) -> list[tuple[int, object]]:
+    return []
+
+
+def test_failures_are_counted_over_every_worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fanout, "PARALLEL_SESSIONS", 1)
+    frames = []
+    for k in range(6):
+        conv = Conversation(client=("10.0.0.1", 40000 + k), start_ns=1_700_000_000 * 10**9 + k * 10**6)
+        conv.handshake().send(True, b"hello").send(False, b"world").close()
+        frames += conv.frames
+    frames.sort(key=lambda f: f.ts_ns)
+    document = CaptureDocument(write_pcap(tmp_path / "x.pcap", frames), workers=1)
+    try:
+        _rows, failures = fanout.map_sessions(document, _failing, _nothing, workers=2)
+    finally:
+        document.close()
+    (failure,) = failures.values()
+    assert failure.count == 12  # two monologues in each of six sessions
+    assert failure.event == "tcp_monologue" and "no" in failure.error
