@@ -18,6 +18,12 @@ from collections.abc import Sequence
 
 from monoview.core.errors import ExportError, MonoviewError, UnknownSessionError
 
+# monoview does no linear algebra, but numpy's OpenBLAS starts a pool of threads at
+# import, in this process and so in every worker forked from it, and they spin for a
+# while: a tenth of a second of CPU a run.  One thread means no pool (set before
+# numpy is imported; a value the user set stays).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 SUBCOMMANDS = ("sessions", "follow", "export", "http", "trace")
 EXIT_EXPORT, EXIT_USAGE, EXIT_DAMAGED = 1, 2, 3
 

@@ -50,9 +50,7 @@ class Tiled:
     compare_end: I64  # at ``compared``
 
 
-def tile(
-    of_row: I64, data_rows: I64, offset: I64, length: I64, candidates: Bool, groups: int
-) -> Tiled:
+def tile(of_row: I64, data_rows: I64, offset: I64, length: I64, candidates: Bool, groups: int) -> Tiled:
     """The tiled columns of a direction.
 
     ``data_rows`` are the positions of its data rows in arrival order,
