@@ -21,7 +21,8 @@ from monoview.core.capture.fragments import Fragment
 from monoview.core.capture.frames import whole_file
 from monoview.core.capture.layout import read_layout
 from monoview.core.capture.linktypes import linktype_name
-from monoview.core.capture.scan import Rows, Scanner
+from monoview.core.capture.scan import Scanner
+from monoview.core.capture.scanrows import Rows
 from monoview.core.errors import MonoviewError
 from monoview.core.packet import TcpPacket
 from tests.core.test_walk import CAPTURE_FILES

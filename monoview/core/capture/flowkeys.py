@@ -16,7 +16,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from monoview.core.capture.scan import Rows
+from monoview.core.capture.scanrows import Rows
 
 I64 = npt.NDArray[np.int64]
 U64 = npt.NDArray[np.uint64]

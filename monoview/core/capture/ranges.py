@@ -25,7 +25,8 @@ from monoview.core.capture.flowkeys import FlowKeys
 from monoview.core.capture.fragments import Fragment
 from monoview.core.capture.frames import find_start, walk_range
 from monoview.core.capture.layout import Layout
-from monoview.core.capture.scan import Rows, Scanner, ScanStats
+from monoview.core.capture.scan import Scanner, ScanStats
+from monoview.core.capture.scanrows import Rows
 from monoview.core.capture.walk import BATCH_RECORDS, Damage
 
 Array = npt.NDArray[np.generic]

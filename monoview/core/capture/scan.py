@@ -24,7 +24,15 @@ import numpy.typing as npt
 from monoview.core.capture.decode import Skip, decode_any
 from monoview.core.capture.fragments import Fragment
 from monoview.core.capture.linktypes import Buffer, linktype_name
-from monoview.core.capture.records import Record
+from monoview.core.capture.scanrows import (
+    FrameColumns,
+    Rows,
+    be16,
+    be32,
+    be64,
+    ethertype_version,
+    halves,
+)
 from monoview.core.capture.walk import FrameBatch, header_view
 from monoview.core.packet import TcpPacket
 
@@ -40,55 +48,6 @@ _UDP: Final = 17
 _VXLAN_PORT: Final = 4789
 
 
-@dataclass
-class Rows:
-    """TCP packets as columns, in frame order, with what names their flow.
-
-    ``family`` is 4 or 6; an address is two 64-bit halves (IPv4 in ``lo``);
-    ``vlan`` indexes ``contexts``, the VLAN tag tuples seen (outermost first).
-    """
-
-    frame: I64
-    ts: I64
-    payload: I64  # file offset of the first payload byte
-    caplen: I64  # payload bytes captured
-    wirelen: I64  # payload bytes on the wire
-    seq: I64
-    ack: I64
-    flags: I64
-    window: I64
-    interface: I64
-    vlan: I64
-    family: I64
-    src_hi: U64
-    src_lo: U64
-    dst_hi: U64
-    dst_lo: U64
-    sport: I64
-    dport: I64
-
-    def __len__(self) -> int:
-        return len(self.frame)
-
-    @classmethod
-    def empty(cls) -> Rows:
-        """No rows."""
-        return cls(**{name: np.zeros(0, dtype=_DTYPES[name]) for name in _DTYPES})
-
-    @classmethod
-    def concat(cls, parts: list[Rows]) -> Rows:
-        """Rows of several batches, in the order given."""
-        if not parts:
-            return cls.empty()
-        if len(parts) == 1:
-            return parts[0]
-        return cls(**{name: np.concatenate([getattr(p, name) for p in parts]) for name in _DTYPES})
-
-    def take(self, index: npt.NDArray[np.intp] | Bool) -> Rows:
-        """The rows selected by ``index`` (positions or a mask)."""
-        return Rows(**{name: getattr(self, name)[index] for name in _DTYPES})
-
-
 # Ethernet II + IPv4 without options + the TCP fixed header, from the frame's first byte.
 _PLAIN: Final = np.dtype(
     {
@@ -101,14 +60,6 @@ _PLAIN: Final = np.dtype(
 )  # fmt: skip
 
 _PLAIN_INT: Final = np.dtype([(name, np.int64) for name in _PLAIN.names or ()])
-
-_DTYPES: Final = {
-    "frame": np.int64, "ts": np.int64, "payload": np.int64, "caplen": np.int64, "wirelen": np.int64,
-    "seq": np.int64, "ack": np.int64, "flags": np.int64, "window": np.int64, "interface": np.int64,
-    "vlan": np.int64, "family": np.int64, "src_hi": np.uint64, "src_lo": np.uint64, "dst_hi": np.uint64,
-    "dst_lo": np.uint64, "sport": np.int64, "dport": np.int64,
-}  # fmt: skip
-
 
 @dataclass
 class ScanStats:
@@ -137,7 +88,7 @@ class Scanner:
 
     def scan(self, batch: FrameBatch, frames_before: int = 0) -> Rows:
         """The TCP rows of ``batch`` (frame numbers offset by ``frames_before``)."""
-        frames = _Frames.of(batch, frames_before)
+        frames = FrameColumns.of(batch, frames_before)
         found: list[Rows] = []
         slow = np.zeros(len(frames), dtype=np.bool_)
         for linktype in np.unique(batch.linktype).tolist():
@@ -164,7 +115,7 @@ class Scanner:
             rows = rows.take(np.argsort(rows.frame, kind="stable"))
         return rows
 
-    def _plain_ethernet(self, frames: _Frames) -> tuple[Rows, Bool]:
+    def _plain_ethernet(self, frames: FrameColumns) -> tuple[Rows, Bool]:
         """Untagged Ethernet, IPv4 without options, not a fragment, TCP with a sane header:
         nearly every frame of most captures, read through one structured view of their
         first 54 bytes (the fused path of ``decode.decode``).  Returns the rows and which
@@ -225,7 +176,7 @@ class Scanner:
 
     # -- link layers ---------------------------------------------------------------
 
-    def _link(self, frames: _Frames, linktype: int) -> tuple[I64, I64, I64, Bool, Bool] | None:
+    def _link(self, frames: FrameColumns, linktype: int) -> tuple[I64, I64, I64, Bool, Bool] | None:
         """(IP offset, IP version or 0, VLAN context, not IP, unsure) per frame; None: all one by one."""
         n = len(frames)
         data, caplen = frames.data, frames.caplen
@@ -238,17 +189,17 @@ class Scanner:
             return data, np.full(n, version, dtype=np.int64), zero, no, caplen <= 0
         if linktype == 113:  # Linux cooked v1
             head = self._gather(data, 16)
-            proto = _be16(head, 14)
+            proto = be16(head, 14)
             return (
                 data + 16,
-                _ethertype_version(proto),
+                ethertype_version(proto),
                 zero,
                 ~np.isin(proto, (0x0800, 0x86DD)),
                 ((caplen < 16) | np.isin(proto, _VLAN_TPIDS)),
             )
         if linktype == 276:  # Linux cooked v2
-            proto = _be16(self._gather(data, 2), 0)
-            return data + 20, _ethertype_version(proto), zero, ~np.isin(proto, (0x0800, 0x86DD)), caplen < 20
+            proto = be16(self._gather(data, 2), 0)
+            return data + 20, ethertype_version(proto), zero, ~np.isin(proto, (0x0800, 0x86DD)), caplen < 20
         if linktype in (0, 108):  # BSD loopback (host order), OpenBSD loop (network order)
             head = self._gather(data, 4).astype(np.int64)
             big = head[:, 0] << 24 | head[:, 1] << 16 | head[:, 2] << 8 | head[:, 3]
@@ -261,23 +212,23 @@ class Scanner:
             return data + 4, by_family, zero, by_family == 0, caplen < 4
         return None
 
-    def _ethernet(self, frames: _Frames) -> tuple[I64, I64, I64, Bool, Bool]:
+    def _ethernet(self, frames: FrameColumns) -> tuple[I64, I64, I64, Bool, Bool]:
         """Ethernet II with at most two VLAN tags; deeper stacks, PPPoE and MPLS are unsure."""
         data, caplen = frames.data, frames.caplen
         head = self._gather(data, 22)
-        first = _be16(head, 12)
+        first = be16(head, 12)
         tagged = np.isin(first, _VLAN_TPIDS)
-        second = _be16(head, 16)
+        second = be16(head, 16)
         double = tagged & np.isin(second, _VLAN_TPIDS)
-        third = _be16(head, 20)
+        third = be16(head, 20)
         ethertype = np.where(double, third, np.where(tagged, second, first))
         tags = tagged.astype(np.int64) + double
         needed = 14 + 4 * tags
         unsure = (caplen < needed) | (double & np.isin(third, _VLAN_TPIDS))
         unsure |= np.isin(ethertype, (0x8864, 0x8847, 0x8848))  # PPPoE session, MPLS
-        vlan = self._vlan_contexts(tags, _be16(head, 14) & 0xFFF, _be16(head, 18) & 0xFFF)
+        vlan = self._vlan_contexts(tags, be16(head, 14) & 0xFFF, be16(head, 18) & 0xFFF)
         not_ip = ~np.isin(ethertype, (0x0800, 0x86DD))
-        return data + needed, _ethertype_version(ethertype), vlan, not_ip, unsure
+        return data + needed, ethertype_version(ethertype), vlan, not_ip, unsure
 
     def _vlan_contexts(self, tags: I64, outer: I64, inner: I64) -> I64:
         """Context ids for frames with 0, 1 or 2 VLAN tags."""
@@ -301,7 +252,7 @@ class Scanner:
     # -- IP and TCP ------------------------------------------------------------------
 
     def _ip_tcp(
-        self, frames: _Frames, ip_off: I64, version: I64, vlan: I64, not_ip: Bool, unsure: Bool
+        self, frames: FrameColumns, ip_off: I64, version: I64, vlan: I64, not_ip: Bool, unsure: Bool
     ) -> tuple[Rows, Bool]:
         """The TCP rows among ``frames`` decoded in bulk, and which frames must go one by one."""
         end, wire_end = frames.end, frames.wire_end
@@ -317,15 +268,15 @@ class Scanner:
         # IPv4
         vihl = ip[:, 0].astype(np.int64)
         ihl = (vihl & 0x0F) * 4
-        total = _be16(ip, 2)
-        frag = _be16(ip, 6)
+        total = be16(ip, 2)
+        frag = be16(ip, 6)
         proto4 = ip[:, 9].astype(np.int64)
         bad4 = is4 & ((ip_off + 20 > end) | (vihl >> 4 != 4) | (ihl < 20))
         is4 &= ~bad4
         fragment = is4 & (frag & 0x3FFF != 0)
         is4 &= ~fragment
         # IPv6
-        plen = _be16(ip, 4)
+        plen = be16(ip, 4)
         nxt = ip[:, 6].astype(np.int64)
         bad6 = is6 & (ip_off + 40 > end)
         is6 &= ~bad6
@@ -340,7 +291,7 @@ class Scanner:
         udp = ipv & (proto == _UDP)
         vxlan = udp & (l4 + 16 <= np.minimum(ip_end, end))
         if vxlan.any():
-            vxlan[vxlan] = _be16(self._gather(l4[vxlan], 4), 2) == _VXLAN_PORT
+            vxlan[vxlan] = be16(self._gather(l4[vxlan], 4), 2) == _VXLAN_PORT
         tcp = ipv & (proto == 6)
         not_tcp = ipv & ~tcp & ~vxlan
         # TCP
@@ -348,7 +299,7 @@ class Scanner:
         tcp &= ~short_tcp
         rows_at = np.flatnonzero(tcp)
         head = self._gather(l4[rows_at], 20)
-        off_flags = _be16(head, 12)
+        off_flags = be16(head, 12)
         payload = l4[rows_at] + (off_flags >> 12) * 4
         their_end = ip_end[rows_at]
         bad_tcp = ((off_flags >> 12) < 5) | (payload > their_end)
@@ -373,25 +324,25 @@ class Scanner:
             payload=np.minimum(payload, end[rows_at]),
             caplen=np.maximum(captured_end - payload, 0),
             wirelen=their_end - payload,
-            seq=_be32(head, 4),
-            ack=_be32(head, 8),
+            seq=be32(head, 4),
+            ack=be32(head, 8),
             flags=off_flags[good] & 0x1FF,
-            window=_be16(head, 14),
+            window=be16(head, 14),
             interface=frames.interface[rows_at],
             vlan=vlan[rows_at],
             family=np.where(six, 6, 4),
-            src_hi=np.where(six, _be64(src, 8), np.uint64(0)),
-            src_lo=np.where(six, _be64(src, 16), _be32(src, 12).astype(np.uint64)),
-            dst_hi=np.where(six, _be64(src, 24), np.uint64(0)),
-            dst_lo=np.where(six, _be64(src, 32), _be32(src, 16).astype(np.uint64)),
-            sport=_be16(head, 0),
-            dport=_be16(head, 2),
+            src_hi=np.where(six, be64(src, 8), np.uint64(0)),
+            src_lo=np.where(six, be64(src, 16), be32(src, 12).astype(np.uint64)),
+            dst_hi=np.where(six, be64(src, 24), np.uint64(0)),
+            dst_lo=np.where(six, be64(src, 32), be32(src, 16).astype(np.uint64)),
+            sport=be16(head, 0),
+            dport=be16(head, 2),
         )
         return rows, unsure | fragment | tunnel | vxlan
 
     # -- one by one ------------------------------------------------------------------
 
-    def _one_by_one(self, frames: _Frames) -> Rows:
+    def _one_by_one(self, frames: FrameColumns) -> Rows:
         """Frames the bulk path leaves to ``decode_any``, exactly as the per-packet reader did."""
         buf = self._buf
         packets: list[TcpPacket] = []
@@ -412,8 +363,8 @@ class Scanner:
         """Rows for decoded packets (the one-by-one path, reassembled fragments)."""
         if not packets:
             return Rows.empty()
-        src_hi, src_lo = _halves([p.src for p in packets])
-        dst_hi, dst_lo = _halves([p.dst for p in packets])
+        src_hi, src_lo = halves([p.src for p in packets])
+        dst_hi, dst_lo = halves([p.dst for p in packets])
 
         def column(values: list[int]) -> I64:
             return np.array(values, dtype=np.int64)
@@ -438,81 +389,3 @@ class Scanner:
             sport=column([p.sport for p in packets]),
             dport=column([p.dport for p in packets]),
         )
-
-
-@dataclass
-class _Frames:
-    """The columns of a frame batch that decoding needs, with frame numbers made absolute."""
-
-    frame: I64
-    ts: I64
-    data: I64
-    caplen: I64
-    origlen: I64
-    linktype: npt.NDArray[np.int32]
-    interface: I64
-
-    @classmethod
-    def of(cls, batch: FrameBatch, frames_before: int) -> _Frames:
-        first = frames_before + batch.first_frame
-        return cls(
-            np.arange(first, first + len(batch), dtype=np.int64),
-            batch.ts_ns,
-            batch.data,
-            batch.caplen,
-            batch.origlen,
-            batch.linktype,
-            batch.interface.astype(np.int64),
-        )
-
-    def __len__(self) -> int:
-        return len(self.frame)
-
-    @property
-    def end(self) -> I64:
-        """Captured end of each frame."""
-        return self.data + self.caplen
-
-    @property
-    def wire_end(self) -> I64:
-        """Where each frame ended on the wire (beyond ``end`` when snaplen cut it)."""
-        extra: I64 = np.maximum(self.origlen - self.caplen, 0)
-        return self.end + extra
-
-    def take(self, index: npt.NDArray[np.intp]) -> _Frames:
-        return _Frames(
-            self.frame[index],
-            self.ts[index],
-            self.data[index],
-            self.caplen[index],
-            self.origlen[index],
-            self.linktype[index],
-            self.interface[index],
-        )
-
-    def records(self) -> list[Record]:
-        columns = (self.frame, self.ts, self.linktype, self.interface, self.data, self.caplen, self.origlen)
-        return [Record(*values) for values in zip(*(c.tolist() for c in columns), strict=True)]
-
-
-def _be16(block: npt.NDArray[np.uint8], at: int) -> I64:
-    return block[:, at].astype(np.int64) << 8 | block[:, at + 1]
-
-
-def _be32(block: npt.NDArray[np.uint8], at: int) -> I64:
-    return np.ascontiguousarray(block[:, at : at + 4]).view(">u4").ravel().astype(np.int64)
-
-
-def _be64(block: npt.NDArray[np.uint8], at: int) -> U64:
-    return np.ascontiguousarray(block[:, at : at + 8]).view(">u8").ravel().astype(np.uint64)
-
-
-def _ethertype_version(ethertype: I64) -> I64:
-    return np.where(ethertype == 0x0800, 4, np.where(ethertype == 0x86DD, 6, 0))
-
-
-def _halves(addresses: list[bytes]) -> tuple[U64, U64]:
-    """Addresses as (high, low) 64-bit halves; IPv4 in the low half."""
-    hi = [int.from_bytes(a[:8], "big") if len(a) == 16 else 0 for a in addresses]
-    lo = [int.from_bytes(a[8:], "big") if len(a) == 16 else int.from_bytes(a, "big") for a in addresses]
-    return np.array(hi, dtype=np.uint64), np.array(lo, dtype=np.uint64)
