@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import functools
 
-from monoview.cli.report import damage, listener_failures
+from monoview.cli.report import damage, print_failures
 from monoview.core.document import CaptureDocument, DocumentOptions
-from monoview.core.tcp.trace import trace_listener
+from monoview.core.fanout import map_sessions
+from monoview.core.tcp.trace import kept_trace_listeners, trace_lines
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print the traces ``v`` and ``k`` ask for (and ``dump`` the monologues), session by session."""
+    """Print the traces ``v`` and ``k`` ask for (and ``dump`` the monologues), session by
+    session (the sessions replayed in worker processes)."""
     options = DocumentOptions(split_interfaces=args.split_interfaces, max_session_size=args.max_session_size)
     document = CaptureDocument(args.capture, options)
     try:
-        listener = trace_listener(args.v, args.k, args.dump, trace=lambda line: print(line, flush=False))
-        dispatcher = document.dispatch([listener])
-        listener_failures(dispatcher)
+        make = functools.partial(kept_trace_listeners, args.v, args.k, args.dump)
+        lines, failures = map_sessions(document, make, trace_lines)
+        print_failures(failures.values())
+        for line in lines:
+            print(line)
         return damage(document)
     finally:
         document.close()

@@ -8,6 +8,7 @@ all of them.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from monoview.core.http import HttpListener, HttpRow, http_listeners, http_rows
 from monoview.core.listener import Listener
 from monoview.core.tcp.monologue import Monologue
 from monoview.core.tcp.session import TcpSession
+from monoview.core.tcp.trace import kept_trace_listeners, trace_lines, trace_listener
 from tests.core.test_walk import CAPTURE_FILES
 from tests.pcapgen import Conversation, write_pcap
 
@@ -77,3 +79,20 @@ def test_failures_are_counted_over_every_worker(tmp_path: Path, monkeypatch: pyt
     (failure,) = failures.values()
     assert failure.count == 12  # two monologues in each of six sessions
     assert failure.event == "tcp_monologue" and "no" in failure.error
+
+
+@pytest.mark.skipif(not CAPTURE_FILES, reason="no captures")
+@pytest.mark.parametrize("path", CAPTURE_FILES[::4], ids=[p.name for p in CAPTURE_FILES[::4]])
+def test_trace_in_workers_is_the_trace_of_one_dispatch(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every verbosity at once, in two workers: the lines of one sequential dispatch."""
+    monkeypatch.setattr(fanout, "PARALLEL_SESSIONS", 1)
+    document = CaptureDocument(path, workers=1)
+    try:
+        expected: list[str] = []
+        document.dispatch([trace_listener(7, None, None, trace=expected.append)])
+        make = functools.partial(kept_trace_listeners, 7, None, None)
+        lines, failures = fanout.map_sessions(document, make, trace_lines, workers=2)
+    finally:
+        document.close()
+    assert lines == expected
+    assert not failures

@@ -58,38 +58,62 @@ def dump_monologue(folder: Path, session: TcpSession, monologue: Monologue) -> N
     (folder / f"{safe_name(session.key)}.{monologue.index}").write_bytes(monologue.data())
 
 
-def trace_listener(v: int, k: str | None, dump: Path | None, trace: Trace | None = None) -> Listener:
+def trace_listener(
+    v: int, k: str | None, dump: Path | None, trace: Trace | None = None, *, keep: bool = False
+) -> TraceListener:
     """The listener for these options: with packet lines (``v & 0x01`` or ``k``) it
     takes ``tcp_packet``, which makes the document replay packet by packet."""
     kind = PacketTraceListener if v & VERBOSE_PACKET or k is not None else TraceListener
-    return kind(v, k, dump, trace)
+    return kind(v, k, dump, trace, keep=keep)
+
+
+def kept_trace_listeners(v: int, k: str | None, dump: Path | None) -> list[Listener]:
+    """A trace listener that keeps its lines (what each worker of ``fanout.map_sessions``
+    runs, with the options bound by ``functools.partial``)."""
+    return [trace_listener(v, k, dump, keep=True)]
+
+
+def trace_lines(listeners: list[Listener]) -> list[tuple[int, str]]:
+    """The lines the trace listeners among ``listeners`` kept, by session id."""
+    return [pair for x in listeners if isinstance(x, TraceListener) and x.lines for pair in x.lines]
 
 
 class TraceListener(Listener):
     """Monologue and session lines, and monologue dumps."""
 
-    def __init__(self, v: int, k: str | None, dump: Path | None, trace: Trace | None = None) -> None:
+    def __init__(
+        self, v: int, k: str | None, dump: Path | None, trace: Trace | None = None, *, keep: bool = False
+    ) -> None:
+        """``trace`` gets each line; with ``keep`` the lines are kept in ``lines`` instead,
+        each with its session's id (for ``trace_lines``)."""
         self.v = v
         self.k = k
         self.dump = dump
         self.trace = trace or (lambda line: sys.stderr.write(line + "\n"))
+        self.lines: list[tuple[int, str]] | None = [] if keep else None
+
+    def _line(self, session: TcpSession, line: str) -> None:
+        if self.lines is not None:
+            self.lines.append((session.id, line))
+        else:
+            self.trace(line)
 
     def tcp_session_start(self, session: TcpSession, packet: TcpPacket | None) -> None:
         """Override Listener.tcp_session_start: the start line."""
         if self.v & VERBOSE_SESSION:
-            self.trace(session_line(session, "start"))
+            self._line(session, session_line(session, "start"))
 
     def tcp_monologue(self, session: TcpSession, monologue: Monologue) -> None:
         """Override Listener.tcp_monologue: the monologue line, and its dump."""
         if self.v & VERBOSE_MONOLOGUE:
-            self.trace(monologue_line(session, monologue))
+            self._line(session, monologue_line(session, monologue))
         if self.dump is not None:
             dump_monologue(self.dump, session, monologue)
 
     def tcp_session_end(self, session: TcpSession, packet: TcpPacket | None) -> None:
         """Override Listener.tcp_session_end: the end line."""
         if self.v & VERBOSE_SESSION:
-            self.trace(session_line(session, "end"))
+            self._line(session, session_line(session, "end"))
 
 
 class PacketTraceListener(TraceListener):
@@ -98,4 +122,4 @@ class PacketTraceListener(TraceListener):
     def tcp_packet(self, packet: TcpPacket, session: TcpSession) -> None:
         """Override Listener.tcp_packet: the packet line."""
         if self.v & VERBOSE_PACKET or watched(session, self.k):
-            self.trace(packet_line(session, packet))
+            self._line(session, packet_line(session, packet))
