@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from monoview.core.tcp import stream as stream_module
+from monoview.core.tcp import gaps as gaps_module
 from monoview.core.tcp.stream import DirectionStream
 
 
@@ -33,5 +33,5 @@ def test_numpy_and_python_find_the_same_holes(seed: int, monkeypatch: pytest.Mon
     rng = random.Random(seed)
     s = _stream(rng, rng.randrange(1, 2000))
     vector = s.covered()
-    monkeypatch.setattr(stream_module, "VECTOR_PIECES", 1 << 30)
+    monkeypatch.setattr(gaps_module, "VECTOR_PIECES", 1 << 30)
     assert s.covered() == vector

@@ -27,11 +27,10 @@ from array import array
 from dataclasses import dataclass
 from typing import Final
 
-import numpy as np
-
 from monoview.core.capture.records import Buffer
 from monoview.core.packet import SegmentKind
-from monoview.core.tcp.records import Conflict, Gap, GapCause
+from monoview.core.tcp.gaps import covered, find_gaps
+from monoview.core.tcp.records import Conflict, Gap
 from monoview.core.tcp.seq import SEQ_HALF, SEQ_MOD
 
 
@@ -70,8 +69,6 @@ UNLIMITED: Final = Budget(None)
 MAX_WAITING_BYTES: Final = 64 << 20
 # Beyond this many waiting segments, release them by offset rather than by scanning.
 SCAN_LIMIT: Final = 64
-# Above this many pieces, gaps are found by numpy rather than by a Python loop.
-VECTOR_PIECES: Final = 256
 # Lower end of the hole before the first captured byte when no SYN fixes the start.
 BEFORE_START: Final = -(1 << 62)
 
@@ -258,7 +255,12 @@ class DirectionStream:
     def finish(self) -> None:
         """End of the stream: deliver everything still waiting, then list the gaps."""
         self._release(None, give_up=True)
-        self.gaps = self._find_gaps()
+        self.gaps = find_gaps(self)
+
+    def covered(self) -> tuple[list[tuple[int, int]], int]:
+        """The holes between delivered pieces from the origin on, and where the last piece
+        ends (``tcp.gaps.covered``)."""
+        return covered(self)
 
     def public_conflicts(self) -> list[Conflict]:
         """Conflicts with origin-relative offsets."""
@@ -453,57 +455,3 @@ class DirectionStream:
             other_at = file_offset + (lo - start)
             if kept_at != other_at and buf[kept_at : kept_at + hi - lo] != buf[other_at : other_at + hi - lo]:
                 self.conflicts.append(Conflict(lo, hi - lo, self.p_frame[j], kept_at, frame, other_at))
-
-    def _touches_snaplen(self, lo: int, hi: int) -> bool:
-        """Does [lo, hi) overlap bytes that snaplen cut? (snaplen_holes is sorted, disjoint)"""
-        i = bisect.bisect_right(self.snaplen_holes, (lo, lo))
-        return any(a < hi and b > lo for a, b in self.snaplen_holes[max(i - 1, 0) : i + 1])
-
-    def covered(self) -> tuple[list[tuple[int, int]], int]:
-        """The holes between delivered pieces from the origin on, and where the last piece ends.
-
-        With many pieces this is done by numpy (a running maximum of piece
-        ends in stream order); ``tests/core/test_stream_gaps.py`` holds the two
-        ways against each other.
-        """
-        pos = self.origin()
-        if len(self.p_start) <= VECTOR_PIECES:
-            holes = []
-            for j in self.order():
-                start = self.p_start[j]
-                if start > pos:
-                    holes.append((pos, start))
-                pos = max(pos, start + self.p_len[j])
-            return holes, pos
-        order = np.asarray(self.order(), dtype=np.int64)
-        starts = np.frombuffer(self.p_start, dtype=np.int64)[order]
-        ends = starts + np.frombuffer(self.p_len, dtype=np.int64)[order]
-        reach = np.maximum.accumulate(np.maximum(ends, pos))
-        before = np.concatenate([[pos], reach[:-1]])
-        at = np.flatnonzero(starts > before)
-        return list(zip(before[at].tolist(), starts[at].tolist(), strict=True)), max(pos, int(reach[-1]))
-
-    def _find_gaps(self) -> list[Gap]:
-        """Holes between delivered pieces, before the first and after the last."""
-        found, pos = self.covered()
-        holes: list[tuple[int, int, bool]] = [(lo, hi, False) for lo, hi in found]  # (start, end, trailing)
-        if self.next > pos:
-            holes.append((pos, self.next, False))
-        tail = max(pos, self.next)
-        end = self.fin_offset if self.fin_offset is not None else self.max_ack
-        if end is not None and end > tail:
-            holes.append((tail, end, True))
-        gaps = []
-        origin = self.origin()
-        for lo, hi, trailing in holes:
-            if self.cut_at is not None and lo >= self.cut_at:
-                break
-            acked = self.max_ack is not None and self.max_ack >= hi
-            if trailing:
-                cause = GapCause.END
-            elif self._touches_snaplen(lo, hi):
-                cause = GapCause.SNAPLEN
-            else:
-                cause = GapCause.NOT_CAPTURED
-            gaps.append(Gap(lo - origin, hi - lo, acked, cause))
-        return gaps
