@@ -72,3 +72,28 @@ def test_reversed_segments_with_duplicate_acks_cost_linear_work(tmp_path: Path) 
     assert _growth(lambda n: _lossy_with_dup_acks(tmp_path, n, reverse=True), 400) < GROWTH
 
 
+
+
+def _monologues_after_holes(tmp: Path, n: int) -> Path:
+    """``n`` exchanges; each request starts after 10 bytes never captured (the server ACKs
+    past them), so each of its monologues owns a gap."""
+    conv = Conversation()
+    conv.handshake()
+    for _ in range(n):
+        conv.c_next += 10  # the hole
+        conv.send(True, b"request!")  # the server's ACK covers the hole: it becomes a gap
+        conv.send(False, b"answer")
+    return write_pcap(tmp / f"holes-{n}.pcap", conv.frames)
+
+
+def test_monologues_find_their_gaps_in_linear_work(tmp_path: Path) -> None:
+    """Each monologue asks for its own gaps (export, transcripts): not a scan of all of them."""
+
+    def gap_calls(n: int) -> int:
+        (session,) = analyse(_monologues_after_holes(tmp_path, n)).sessions
+        assert len(session.gaps("c2s")) == n and len(session.monologues) == 2 * n
+        owned = [m.gaps() for m in session.monologues if m.direction == "c2s"]
+        assert [len(g) for g in owned] == [1] * n  # each request owns the hole before it
+        return calls(lambda: [m.gaps() for m in session.monologues])
+
+    assert gap_calls(1600) / gap_calls(800) < GROWTH

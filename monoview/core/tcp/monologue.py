@@ -121,7 +121,7 @@ class Monologue:
         cut begins, never to the next one.
         """
         start, end = self.offset, self.end
-        return [gap for gap in self.stream.gaps if self._owns(gap, start, end)]
+        return [gap for gap in self.stream.gaps_near(start, end) if self._owns(gap, start, end)]
 
     def _owns(self, gap: Gap, start: int, end: int) -> bool:
         if start <= gap.offset < end:

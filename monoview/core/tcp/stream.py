@@ -116,6 +116,7 @@ class DirectionStream:
         self.bytes_seen = 0  # payload bytes of every data segment, duplicates included
         self.kept = 0  # bytes delivered into pieces
         self.gaps: list[Gap] = []  # origin-relative, filled by finish()
+        self._gap_index: tuple[list[Gap], list[int]] | None = None  # gaps and their offsets
 
     # -- sequence numbers -------------------------------------------------
 
@@ -256,6 +257,18 @@ class DirectionStream:
         """End of the stream: deliver everything still waiting, then list the gaps."""
         self._release(None, give_up=True)
         self.gaps = find_gaps(self)
+
+    def gaps_near(self, start: int, end: int) -> list[Gap]:
+        """The gaps that may touch origin-relative ``[start, end]``: the last one that starts
+        before ``start`` and those that start from it to ``end``, found by bisection (a
+        monologue asking for its gaps must not scan all of them: quadratic over a session).
+        Gaps are sorted and disjoint, so no earlier one can reach ``start``."""
+        gaps = self.gaps
+        if self._gap_index is None or self._gap_index[0] is not gaps:
+            self._gap_index = (gaps, [g.offset for g in gaps])
+        offsets = self._gap_index[1]
+        lo = max(bisect.bisect_left(offsets, start) - 1, 0)
+        return gaps[lo : bisect.bisect_right(offsets, end)]
 
     def covered(self) -> tuple[list[tuple[int, int]], int]:
         """The holes between delivered pieces from the origin on, and where the last piece
