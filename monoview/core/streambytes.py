@@ -143,7 +143,7 @@ class DirectionLayout:
 def monologue_chunks(monologue: Monologue, policy: GapPolicy) -> Iterator[bytes]:
     """A monologue's bytes, in blocks of about 1 MiB; the gaps between its pieces filled by ``policy``."""
     gaps = monologue.stream.gaps
-    gap_starts = [g.offset for g in gaps]
+    gap_starts = monologue.stream.gap_offsets()  # shared by the session's monologues
     end: int | None = None
     parts: list[memoryview] = []
     size = 0

@@ -97,3 +97,35 @@ def test_monologues_find_their_gaps_in_linear_work(tmp_path: Path) -> None:
         return calls(lambda: [m.gaps() for m in session.monologues])
 
     assert gap_calls(1600) / gap_calls(800) < GROWTH
+
+
+def opcodes(work: Callable[[], object]) -> int:
+    """Bytecode instructions executed while running ``work`` (Python code only, every loop
+    iteration counted: finer than ``calls``, which sees a comprehension as one call)."""
+    count = 0
+
+    def trace(frame: FrameType, event: str, arg: object) -> Callable[..., object]:
+        nonlocal count
+        frame.f_trace_opcodes = True
+        if event == "opcode":
+            count += 1
+        return trace
+
+    sys.settrace(trace)
+    try:
+        work()
+    finally:
+        sys.settrace(None)
+    return count
+
+
+def test_exporting_monologues_after_holes_costs_linear_work(tmp_path: Path) -> None:
+    """The full export (each monologue's file, the transcript) of the shape above."""
+    from monoview.core.export import Exporter, ExportOptions
+
+    def export_opcodes(n: int) -> int:
+        analysis = analyse(_monologues_after_holes(tmp_path, n))
+        options = ExportOptions(directions=False, monologues=False, transcript=False)
+        return opcodes(lambda: Exporter(analysis, tmp_path / f"out-{n}", options).describe())
+
+    assert export_opcodes(400) / export_opcodes(200) < GROWTH

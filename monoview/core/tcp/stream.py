@@ -258,17 +258,21 @@ class DirectionStream:
         self._release(None, give_up=True)
         self.gaps = find_gaps(self)
 
+    def gap_offsets(self) -> list[int]:
+        """The gaps' offsets (origin-relative, ascending), computed once per list of gaps."""
+        gaps = self.gaps
+        if self._gap_index is None or self._gap_index[0] is not gaps:
+            self._gap_index = (gaps, [g.offset for g in gaps])
+        return self._gap_index[1]
+
     def gaps_near(self, start: int, end: int) -> list[Gap]:
         """The gaps that may touch origin-relative ``[start, end]``: the last one that starts
         before ``start`` and those that start from it to ``end``, found by bisection (a
         monologue asking for its gaps must not scan all of them: quadratic over a session).
         Gaps are sorted and disjoint, so no earlier one can reach ``start``."""
-        gaps = self.gaps
-        if self._gap_index is None or self._gap_index[0] is not gaps:
-            self._gap_index = (gaps, [g.offset for g in gaps])
-        offsets = self._gap_index[1]
+        offsets = self.gap_offsets()
         lo = max(bisect.bisect_left(offsets, start) - 1, 0)
-        return gaps[lo : bisect.bisect_right(offsets, end)]
+        return self.gaps[lo : bisect.bisect_right(offsets, end)]
 
     def covered(self) -> tuple[list[tuple[int, int]], int]:
         """The holes between delivered pieces from the origin on, and where the last piece
