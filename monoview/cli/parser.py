@@ -73,5 +73,6 @@ def build() -> argparse.ArgumentParser:
     )
     p.add_argument("-k", metavar="KEY", help="session key or id to trace packet by packet")
     p.add_argument("--dump", type=Path, metavar="DIR", help="write each monologue as a file")
+    p.add_argument("--force", action="store_true", help="let --dump overwrite existing files")
     p.add_argument("--max-session-size", type=int, metavar="N", help="keep at most N bytes per session")
     return parser

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
+from pathlib import Path
 
 from monoview.cli.report import damage, print_failures
 from monoview.core.document import CaptureDocument, DocumentOptions
+from monoview.core.errors import ExportError
 from monoview.core.fanout import map_sessions
-from monoview.core.tcp.trace import kept_trace_listeners, trace_lines
+from monoview.core.tcp.trace import dump_name, kept_trace_listeners, trace_lines
 
 
 def run(args: argparse.Namespace) -> int:
@@ -17,7 +20,9 @@ def run(args: argparse.Namespace) -> int:
     options = DocumentOptions(split_interfaces=args.split_interfaces, max_session_size=args.max_session_size)
     document = CaptureDocument(args.capture, options)
     try:
-        make = functools.partial(kept_trace_listeners, args.v, args.k, args.dump)
+        if args.dump is not None and not args.force:
+            refuse_existing_dumps(document, args.dump)  # before anything is written
+        make = functools.partial(kept_trace_listeners, args.v, args.k, args.dump, args.force, True)
         lines, failures = map_sessions(document, make, trace_lines)
         print_failures(failures.values())
         for line in lines:
@@ -25,3 +30,21 @@ def run(args: argparse.Namespace) -> int:
         return damage(document)
     finally:
         document.close()
+
+
+def refuse_existing_dumps(document: CaptureDocument, folder: Path) -> None:
+    """Raise ExportError if a monologue dump would overwrite a file (one listing of ``folder``)."""
+    try:
+        present = set(os.listdir(folder))
+    except FileNotFoundError:
+        return
+    except NotADirectoryError:
+        raise ExportError(f"{folder} is not a folder") from None
+    if not present:
+        return
+    counts = document.rows["monologues"].tolist()
+    for info, count in zip(document.sessions, counts, strict=True):
+        for index in range(count):
+            name = dump_name(info.id, info.key, index)
+            if name in present:
+                raise ExportError(f"{folder / name} exists; use --force to overwrite")

@@ -10,9 +10,9 @@ from monoview.core.analyse import Analysis, analyse
 from monoview.core.dispatcher import Dispatcher
 from monoview.core.listener import Listener
 from monoview.core.packet import ACK, FIN, SegmentKind
-from monoview.core.paths import safe_name
 from monoview.core.streambytes import direction_bytes
 from monoview.core.tcp.listener import TcpOptions
+from monoview.core.tcp.trace import dump_name
 from tests.conftest import DATA
 from tests.pcapgen import Conversation, write_pcap
 
@@ -168,7 +168,7 @@ def test_dump_writes_each_monologue(tmp_path: Path) -> None:
     analysis = Analysis(http_exchange(tmp_path), TcpOptions(dump=out)).run_to_end()
     session = analysis.sessions[0]
     files = sorted(p.name for p in out.iterdir())
-    assert files == [f"{safe_name(session.key)}.{i}" for i in range(3)]
+    assert files == [dump_name(session.id, session.key, i) for i in range(3)]
     assert (out / files[1]).read_bytes() == b"HTTP/1.0 200 OK\r\n\r\nbody"
 
 

@@ -144,7 +144,7 @@ def test_directions_layout_refuses_to_overwrite_a_stream_file(tmp_path: Path) ->
 
 def test_the_writer_keeps_every_byte_of_many_small_and_large_chunks(tmp_path: Path) -> None:
     """More chunks than one writev takes, views and bytes mixed, some empty, one over a block."""
-    from monoview.core.export.writer import IOV_MAX, AtomicWriter
+    from monoview.core.atomic import IOV_MAX, AtomicWriter
 
     backing = bytes(range(256)) * 40
     chunks: list[bytes | memoryview] = []
@@ -167,7 +167,7 @@ def test_both_ways_of_writing_give_the_same_files(
     """Unnamed files linked into place (Linux) and temporary names renamed (elsewhere, or a
     file system without them): the same files, the umask honoured, existing files refused
     unless forced, and nothing left behind."""
-    from monoview.core.export import writer
+    from monoview.core import atomic as writer
 
     if unnamed and not writer._Unnamed.works:
         pytest.skip("no unnamed files here")

@@ -10,12 +10,12 @@ session's files, ``manifest`` describes them, ``exporter`` runs the whole.
 
 from __future__ import annotations
 
+from monoview.core.atomic import AtomicWriter, WrittenFile, write_chunks
 from monoview.core.export.encode import Format, encoded
 from monoview.core.export.exporter import Exporter
 from monoview.core.export.manifest import DIRECTIONS, MANIFEST, stream_json
 from monoview.core.export.options import ExportOptions, Layout
 from monoview.core.export.session import session_folder, transcript_chunks
-from monoview.core.export.writer import AtomicWriter, WrittenFile, write_chunks
 from monoview.core.streambytes import GapPolicy
 
 __all__ = [

@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from monoview.core.atomic import PART_SUFFIX, AtomicWriter
 from monoview.core.errors import ExportError
 from monoview.core.executor import default_workers, local_executor
 from monoview.core.export.manifest import MANIFEST, CaptureInfo, file_sha256, item_line, json_chunks
 from monoview.core.export.options import ExportOptions
 from monoview.core.export.session import SessionFiles, session_targets
-from monoview.core.export.writer import PART_SUFFIX, AtomicWriter
 from monoview.core.tcp.session import TcpSession
 
 if TYPE_CHECKING:

@@ -8,10 +8,10 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from monoview.core.atomic import AtomicWriter, WrittenFile
 from monoview.core.export.encode import Format, encoded
 from monoview.core.export.manifest import DIRECTIONS, direction_json, stream_json
 from monoview.core.export.options import ExportOptions, Layout
-from monoview.core.export.writer import AtomicWriter, WrittenFile
 from monoview.core.flows.info import SessionInfo
 from monoview.core.packet import format_ts
 from monoview.core.paths import safe_name

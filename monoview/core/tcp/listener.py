@@ -9,7 +9,8 @@ Options, as in Net::Analysis:
 * ``v``: verbosity bitmask; 0x01 a line per packet, 0x02 per monologue,
   0x04 per session start and end;
 * ``k``: a session key (or id) to be verbose about, packet by packet;
-* ``dump``: a folder; each monologue is written there as ``<key>.<n>``;
+* ``dump``: a folder; each monologue is written there as ``s<id>_<key>.<n>``,
+  as export writes its files (``force`` to overwrite existing ones);
 * ``max_session_size``: keep at most this many payload bytes per session
   (the session is marked truncated; its state is still tracked).
 
@@ -50,6 +51,7 @@ class TcpOptions:
     v: int = 0
     k: str | None = None
     dump: Path | None = None
+    force: bool = False  # dumps may overwrite existing files
     max_session_size: int | None = None
     split_interfaces: bool = False
     linger_ns: int = LINGER_NS
@@ -130,6 +132,6 @@ class TcpListener(Listener):
             if v & VERBOSE_MONOLOGUE:
                 self._trace(monologue_line(session, monologue))
             if self.options.dump is not None:
-                dump_monologue(self.options.dump, session, monologue)
+                dump_monologue(self.options.dump, session, monologue, self.options.force)
         elif v & VERBOSE_SESSION:
             self._trace(session_line(session, "start" if name == "tcp_session_start" else "end"))

@@ -14,9 +14,11 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from monoview.core.atomic import AtomicWriter
 from monoview.core.listener import Listener
 from monoview.core.packet import TcpPacket, format_ts
 from monoview.core.paths import safe_name
+from monoview.core.streambytes import GapPolicy, monologue_chunks
 from monoview.core.tcp.monologue import Monologue
 from monoview.core.tcp.session import TcpSession
 
@@ -52,25 +54,45 @@ def watched(session: TcpSession, k: str | None) -> bool:
     return k is not None and k in (session.key, str(session.id))
 
 
-def dump_monologue(folder: Path, session: TcpSession, monologue: Monologue) -> None:
-    """Write the monologue's bytes to ``folder/<key>.<n>`` (Net::Analysis's ``dump``)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{safe_name(session.key)}.{monologue.index}").write_bytes(monologue.data())
+def dump_name(session_id: int, key: str, index: int) -> str:
+    """``s<id>_<key>.<n>``: Net::Analysis's ``<key>.<n>``, with the session's id first, so
+    that sessions reusing one 4-tuple do not share names (and the names sort by session)."""
+    return f"s{session_id:05d}_{safe_name(key)}.{index}"
+
+
+def dump_monologue(
+    folder: Path, session: TcpSession, monologue: Monologue, force: bool = False, checked: bool = False
+) -> None:
+    """Write the monologue's bytes to ``folder`` (Net::Analysis's ``dump``) as the exporter
+    writes its files: complete or not at all, never through a link planted there, and
+    never over an existing file without ``force`` (``checked``: the caller refused
+    existing files already)."""
+    name = dump_name(session.id, session.key, monologue.index)
+    AtomicWriter(folder, name, force, checked=checked).write(monologue_chunks(monologue, GapPolicy.OMIT))
 
 
 def trace_listener(
-    v: int, k: str | None, dump: Path | None, trace: Trace | None = None, *, keep: bool = False
+    v: int,
+    k: str | None,
+    dump: Path | None,
+    trace: Trace | None = None,
+    *,
+    keep: bool = False,
+    force: bool = False,
+    checked: bool = False,
 ) -> TraceListener:
     """The listener for these options: with packet lines (``v & 0x01`` or ``k``) it
     takes ``tcp_packet``, which makes the document replay packet by packet."""
     kind = PacketTraceListener if v & VERBOSE_PACKET or k is not None else TraceListener
-    return kind(v, k, dump, trace, keep=keep)
+    return kind(v, k, dump, trace, keep=keep, force=force, checked=checked)
 
 
-def kept_trace_listeners(v: int, k: str | None, dump: Path | None) -> list[Listener]:
+def kept_trace_listeners(
+    v: int, k: str | None, dump: Path | None, force: bool = False, checked: bool = False
+) -> list[Listener]:
     """A trace listener that keeps its lines (what each worker of ``fanout.map_sessions``
     runs, with the options bound by ``functools.partial``)."""
-    return [trace_listener(v, k, dump, keep=True)]
+    return [trace_listener(v, k, dump, keep=True, force=force, checked=checked)]
 
 
 def trace_lines(listeners: list[Listener]) -> list[tuple[int, str]]:
@@ -82,13 +104,23 @@ class TraceListener(Listener):
     """Monologue and session lines, and monologue dumps."""
 
     def __init__(
-        self, v: int, k: str | None, dump: Path | None, trace: Trace | None = None, *, keep: bool = False
+        self,
+        v: int,
+        k: str | None,
+        dump: Path | None,
+        trace: Trace | None = None,
+        *,
+        keep: bool = False,
+        force: bool = False,
+        checked: bool = False,
     ) -> None:
         """``trace`` gets each line; with ``keep`` the lines are kept in ``lines`` instead,
-        each with its session's id (for ``trace_lines``)."""
+        each with its session's id (for ``trace_lines``).  ``force``, ``checked``: of the
+        dumps (``dump_monologue``)."""
         self.v = v
         self.k = k
         self.dump = dump
+        self.force, self.checked = force, checked
         self.trace = trace or (lambda line: sys.stderr.write(line + "\n"))
         self.lines: list[tuple[int, str]] | None = [] if keep else None
 
@@ -108,7 +140,7 @@ class TraceListener(Listener):
         if self.v & VERBOSE_MONOLOGUE:
             self._line(session, monologue_line(session, monologue))
         if self.dump is not None:
-            dump_monologue(self.dump, session, monologue)
+            dump_monologue(self.dump, session, monologue, self.force, self.checked)
 
     def tcp_session_end(self, session: TcpSession, packet: TcpPacket | None) -> None:
         """Override Listener.tcp_session_end: the end line."""

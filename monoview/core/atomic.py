@@ -1,4 +1,4 @@
-"""Writing exported files: unnamed until complete, then given their name.
+"""Writing files safely (export, trace dumps): unnamed until complete, then given their name.
 
 An interrupted export never leaves half a file under its final name.  On
 Linux a file is written unnamed (``O_TMPFILE``) and linked into place once
@@ -21,10 +21,11 @@ import os
 from collections.abc import Iterable
 from contextlib import suppress
 from dataclasses import dataclass
-from typing import IO, Final
+from typing import IO, Final, TypeAlias
 
 from monoview.core.errors import ExportError
-from monoview.core.streambytes import Chunk
+
+Chunk: TypeAlias = bytes | memoryview  # what a file is written from (a view into the capture, often)
 
 PART_SUFFIX: Final = ".monoview-part"
 O_TMPFILE: Final = getattr(os, "O_TMPFILE", 0)
