@@ -18,6 +18,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import stat
 from collections.abc import Iterable
 from contextlib import suppress
 from dataclasses import dataclass
@@ -75,7 +76,7 @@ class AtomicWriter:
             raise ExportError(f"{self.target} exists; use --force to overwrite it")
         self.parent, self.name = os.path.split(self.target)
         if made is None or self.parent not in made:
-            os.makedirs(self.parent, exist_ok=True)
+            make_folders(self.root, self.parent, force)
             if made is not None:
                 made.add(self.parent)
 
@@ -150,6 +151,35 @@ class AtomicWriter:
             os.replace(tmp, self.target)
         finally:
             os.close(folder)
+
+
+def make_folders(root: str, folder: str, force: bool) -> None:
+    """Make ``folder`` and the folders between it and ``root``, never through a link.
+
+    A link planted under the output folder (a session's folder, its
+    ``monologues``) would take the files elsewhere: it is refused, or with
+    ``force`` replaced by a folder (the link itself goes, what it points to
+    stays untouched).  ``root`` itself is the user's choice and may be a link.
+    """
+    os.makedirs(root, exist_ok=True)
+    relative = os.path.relpath(folder, root)
+    if relative == os.curdir:
+        return
+    path = root
+    for part in relative.split(os.sep):
+        path = os.path.join(path, part)
+        try:
+            os.mkdir(path)
+            continue
+        except FileExistsError:
+            mode = os.lstat(path).st_mode
+        if stat.S_ISLNK(mode):
+            if not force:
+                raise ExportError(f"{path} is a link; monoview writes through no link (--force replaces it)")
+            os.unlink(path)
+            os.mkdir(path)
+        elif not stat.S_ISDIR(mode):
+            raise ExportError(f"{path} is in the way: not a folder")
 
 
 def _write_all(fd: int, chunks: list[Chunk]) -> None:

@@ -189,3 +189,30 @@ def test_both_ways_of_writing_give_the_same_files(
     assert stat.S_IMODE(target.stat().st_mode) == 0o640
     assert [p.name for p in (tmp_path / "a").iterdir()] == ["b.bin"]
     assert writer._Unnamed.works is unnamed  # no fallback was needed
+
+
+@pytest.mark.parametrize("planted", ["session folder", "monologues"])
+def test_force_replaces_a_planted_folder_link_instead_of_writing_through_it(
+    tmp_path: Path, planted: str
+) -> None:
+    """A session's folder (or its ``monologues``) made a link to another folder: without
+    ``force`` the export refuses; with it the link is replaced and the other folder kept."""
+    from monoview.core.export.session import session_folder
+
+    document = CaptureDocument(DATA / "chatter.pcap", workers=1)
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "precious").write_bytes(b"keep")
+    folder = out / session_folder(document.session(1))
+    if planted == "session folder":
+        out.mkdir()
+        folder.symlink_to(elsewhere, target_is_directory=True)
+    else:
+        folder.mkdir(parents=True)
+        (folder / "monologues").symlink_to(elsewhere, target_is_directory=True)
+    with pytest.raises(ExportError):
+        Exporter(document, out, ExportOptions(), workers=1).export()
+    Exporter(document, out, ExportOptions(force=True), workers=1).export()
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["precious"]
+    assert not folder.is_symlink() and not (folder / "monologues").is_symlink()
+    assert (folder / "monologues").is_dir() and any((folder / "monologues").iterdir())
