@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
 from monoview.cli.report import damage
 from monoview.core.document import CaptureDocument, DocumentOptions
+from monoview.core.flows.jsonlist import listing_chunks
 from monoview.core.flows.listing import session_columns, stream_entries, table_lines
 
 
@@ -18,12 +18,8 @@ def run(args: argparse.Namespace) -> int:
     out = sys.stdout
     columns = session_columns(document.rows, document.flows)
     if args.json:
-        doc: dict[str, Any] = {
-            "capture": document.name,
-            "read_error": document.read_error,
-            "sessions": list(stream_entries(columns)),
-        }
-        for chunk in json.JSONEncoder(indent=1).iterencode(doc):
+        head: dict[str, Any] = {"capture": document.name, "read_error": document.read_error}
+        for chunk in listing_chunks(head, "sessions", stream_entries(columns)):
             out.write(chunk)
         out.write("\n")
     else:
