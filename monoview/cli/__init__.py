@@ -4,13 +4,14 @@
 else (``monoview``, ``monoview FILE``, ``monoview --screenshot OUT FILE``)
 starts the GUI, imported only then so the headless commands never load Qt.
 
-Exit status: 0 success; 1 export refused or failed; 2 bad usage or not a
-capture; 3 the capture is damaged (everything before the damage was still
-listed or exported).
+Exit status: 0 success; 1 export refused or failed, or the output could not
+be written; 2 bad usage or not a capture; 3 the capture is damaged
+(everything before the damage was still listed or exported); 130 interrupted.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import sys
@@ -26,6 +27,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 SUBCOMMANDS = ("sessions", "follow", "export", "http", "trace")
 EXIT_EXPORT, EXIT_USAGE, EXIT_DAMAGED = 1, 2, 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -39,6 +41,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = parser.build().parse_args(args_list)
     command = importlib.import_module(f"monoview.cli.{args.command}")
+    if sys.stdout is None:
+        print("monoview: the standard output is closed", file=sys.stderr)
+        return EXIT_EXPORT
     try:
         return int(command.run(args))
     except (ExportError, UnknownSessionError) as exc:
@@ -49,6 +54,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except BrokenPipeError:
         return 0
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except OSError as exc:
+        print(f"monoview: {_cannot_write(exc)}", file=sys.stderr)
+        return EXIT_EXPORT
+
+
+def _cannot_write(exc: OSError) -> str:
+    """One sentence for an output that failed (the disk is full, the output was closed)."""
+    reason = exc.strerror or str(exc)
+    if exc.filename is None:
+        return f"cannot write the output: {reason}"
+    return f"cannot write {exc.filename}: {reason}"
 
 
 def entry() -> None:
@@ -62,10 +80,15 @@ def entry() -> None:
     status = main(argv)
     if argv and argv[0] in SUBCOMMANDS:
         try:
-            sys.stdout.flush()
-            sys.stderr.flush()
+            if sys.stdout is not None:
+                sys.stdout.flush()
         except BrokenPipeError:
             pass
+        except OSError as exc:
+            print(f"monoview: {_cannot_write(exc)}", file=sys.stderr)
+            status = EXIT_EXPORT
+        with contextlib.suppress(OSError):
+            sys.stderr.flush()
         os._exit(status)
     sys.exit(status)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -51,6 +52,12 @@ def _context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context()
 
 
+def _leave_interrupts() -> None:
+    """In a worker: Ctrl-C is for the main process, which stops the work and exits quietly
+    (a worker interrupted in the middle of a task would print its traceback)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 @contextmanager
 def local_executor(workers: int | None = None) -> Iterator[Executor]:
     """An executor with ``workers`` processes (the default: :func:`default_workers`);
@@ -63,7 +70,7 @@ def local_executor(workers: int | None = None) -> Iterator[Executor]:
     # fork, rather than once in each of them.
     import numpy.ma  # noqa: F401
 
-    pool = ProcessPoolExecutor(max_workers=count, mp_context=_context())
+    pool = ProcessPoolExecutor(max_workers=count, mp_context=_context(), initializer=_leave_interrupts)
     try:
         yield pool
     finally:

@@ -71,3 +71,27 @@ def test_trace_prints_events() -> None:
     result = run("trace", str(CHATTER), "-v", "0x04")
     lines = result.stdout.decode().splitlines()
     assert [line.split()[1:3] for line in lines] == [["session", "start:"], ["session", "end:"]]
+
+
+def test_an_output_that_cannot_be_written_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    """A full disk behind the standard output (``/dev/full``), or no standard output at all."""
+    import os
+
+    import pytest
+
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full")
+    for words in (["sessions"], ["sessions", "--json"], ["http"], ["trace", "-v", "7"]):
+        with open("/dev/full", "wb") as full:
+            result = subprocess.run(
+                [sys.executable, "-m", "monoview", *words, str(CHATTER)], stdout=full, stderr=subprocess.PIPE,
+                timeout=120,
+            )  # fmt: skip
+        assert result.returncode == 1, words
+        assert result.stderr.decode().strip() == "monoview: cannot write the output: No space left on device"
+    closed = subprocess.run(
+        [sys.executable, "-m", "monoview", "sessions", str(CHATTER)], stdout=None, stderr=subprocess.PIPE,
+        timeout=120, preexec_fn=lambda: os.close(1),
+    )  # fmt: skip
+    assert closed.returncode == 1
+    assert closed.stderr.decode().strip() == "monoview: the standard output is closed"
