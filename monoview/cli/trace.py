@@ -11,7 +11,7 @@ from monoview.cli.report import damage, print_failures
 from monoview.core.document import CaptureDocument, DocumentOptions
 from monoview.core.errors import ExportError
 from monoview.core.fanout import map_sessions
-from monoview.core.tcp.trace import dump_name, kept_trace_listeners, trace_lines
+from monoview.core.tcp.trace import TraceOptions, dump_name, kept_trace_listeners, trace_lines
 
 
 def run(args: argparse.Namespace) -> int:
@@ -22,7 +22,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.dump is not None and not args.force:
             refuse_existing_dumps(document, args.dump)  # before anything is written
-        make = functools.partial(kept_trace_listeners, args.v, args.k, args.dump, args.force, True)
+        trace = TraceOptions(args.v, args.k, args.dump, force=args.force, checked=True)
+        make = functools.partial(kept_trace_listeners, trace)
         lines, failures = map_sessions(document, make, trace_lines)
         print_failures(failures.values())
         for line in lines:

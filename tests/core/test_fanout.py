@@ -20,7 +20,7 @@ from monoview.core.http import HttpListener, HttpRow, http_listeners, http_rows
 from monoview.core.listener import Listener
 from monoview.core.tcp.monologue import Monologue
 from monoview.core.tcp.session import TcpSession
-from monoview.core.tcp.trace import kept_trace_listeners, trace_lines, trace_listener
+from monoview.core.tcp.trace import TraceOptions, kept_trace_listeners, trace_lines, trace_listener
 from tests.core.test_walk import CAPTURE_FILES
 from tests.pcapgen import Conversation, write_pcap
 
@@ -89,8 +89,8 @@ def test_trace_in_workers_is_the_trace_of_one_dispatch(path: Path, monkeypatch: 
     document = CaptureDocument(path, workers=1)
     try:
         expected: list[str] = []
-        document.dispatch([trace_listener(7, None, None, trace=expected.append)])
-        make = functools.partial(kept_trace_listeners, 7, None, None)
+        document.dispatch([trace_listener(TraceOptions(7), trace=expected.append)])
+        make = functools.partial(kept_trace_listeners, TraceOptions(7))
         lines, failures = fanout.map_sessions(document, make, trace_lines, workers=2)
     finally:
         document.close()

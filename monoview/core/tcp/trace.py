@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from monoview.core.atomic import AtomicWriter
@@ -71,28 +72,32 @@ def dump_monologue(
     AtomicWriter(folder, name, force, checked=checked).write(monologue_chunks(monologue, GapPolicy.OMIT))
 
 
-def trace_listener(
-    v: int,
-    k: str | None,
-    dump: Path | None,
-    trace: Trace | None = None,
-    *,
-    keep: bool = False,
-    force: bool = False,
-    checked: bool = False,
-) -> TraceListener:
+@dataclass(frozen=True)
+class TraceOptions:
+    """What ``monoview trace`` prints and dumps (Net::Analysis's ``v``, ``k``, ``dump``).
+
+    ``force``: dumps may overwrite files; ``checked``: the caller refused
+    existing ones already (``dump_monologue``).
+    """
+
+    v: int = VERBOSE_MONOLOGUE | VERBOSE_SESSION
+    k: str | None = None
+    dump: Path | None = None
+    force: bool = False
+    checked: bool = False
+
+
+def trace_listener(options: TraceOptions, trace: Trace | None = None, *, keep: bool = False) -> TraceListener:
     """The listener for these options: with packet lines (``v & 0x01`` or ``k``) it
     takes ``tcp_packet``, which makes the document replay packet by packet."""
-    kind = PacketTraceListener if v & VERBOSE_PACKET or k is not None else TraceListener
-    return kind(v, k, dump, trace, keep=keep, force=force, checked=checked)
+    kind = PacketTraceListener if options.v & VERBOSE_PACKET or options.k is not None else TraceListener
+    return kind(options, trace, keep=keep)
 
 
-def kept_trace_listeners(
-    v: int, k: str | None, dump: Path | None, force: bool = False, checked: bool = False
-) -> list[Listener]:
+def kept_trace_listeners(options: TraceOptions) -> list[Listener]:
     """A trace listener that keeps its lines (what each worker of ``fanout.map_sessions``
     runs, with the options bound by ``functools.partial``)."""
-    return [trace_listener(v, k, dump, keep=True, force=force, checked=checked)]
+    return [trace_listener(options, keep=True)]
 
 
 def trace_lines(listeners: list[Listener]) -> list[tuple[int, str]]:
@@ -103,24 +108,11 @@ def trace_lines(listeners: list[Listener]) -> list[tuple[int, str]]:
 class TraceListener(Listener):
     """Monologue and session lines, and monologue dumps."""
 
-    def __init__(
-        self,
-        v: int,
-        k: str | None,
-        dump: Path | None,
-        trace: Trace | None = None,
-        *,
-        keep: bool = False,
-        force: bool = False,
-        checked: bool = False,
-    ) -> None:
+    def __init__(self, options: TraceOptions, trace: Trace | None = None, *, keep: bool = False) -> None:
         """``trace`` gets each line; with ``keep`` the lines are kept in ``lines`` instead,
-        each with its session's id (for ``trace_lines``).  ``force``, ``checked``: of the
-        dumps (``dump_monologue``)."""
-        self.v = v
-        self.k = k
-        self.dump = dump
-        self.force, self.checked = force, checked
+        each with its session's id (for ``trace_lines``)."""
+        self.options = options
+        self.v, self.k, self.dump = options.v, options.k, options.dump
         self.trace = trace or (lambda line: sys.stderr.write(line + "\n"))
         self.lines: list[tuple[int, str]] | None = [] if keep else None
 
@@ -140,7 +132,7 @@ class TraceListener(Listener):
         if self.v & VERBOSE_MONOLOGUE:
             self._line(session, monologue_line(session, monologue))
         if self.dump is not None:
-            dump_monologue(self.dump, session, monologue, self.force, self.checked)
+            dump_monologue(self.dump, session, monologue, self.options.force, self.options.checked)
 
     def tcp_session_end(self, session: TcpSession, packet: TcpPacket | None) -> None:
         """Override Listener.tcp_session_end: the end line."""
