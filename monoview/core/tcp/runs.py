@@ -51,9 +51,9 @@ class PlainRows(Protocol):
     parts: dict[int, Parts]
 
 
-def ready(session: TcpSession) -> bool:
-    """Can runs of plain rows be applied to ``session`` as it is now?"""
-    s0, s1 = session.streams
+def _steady(session: TcpSession) -> bool:
+    """Established and in no state the lanes leave to ``TcpSession.process``: not closing,
+    no late-filled bytes pending, no size limit (what ``ready`` and ``waiting`` share)."""
     return not (
         session.finished
         or not session.started
@@ -62,9 +62,13 @@ def ready(session: TcpSession) -> bool:
         or session._orphans[0] is not None
         or session._orphans[1] is not None
         or session.budget.remaining is not None
-        or s0.waiting
-        or s1.waiting
     )
+
+
+def ready(session: TcpSession) -> bool:
+    """Can runs of plain rows be applied to ``session`` as it is now?"""
+    s0, s1 = session.streams
+    return _steady(session) and not (s0.waiting or s1.waiting)
 
 
 def apply_plain(
@@ -295,15 +299,7 @@ def _deliver(session: TcpSession, side: int, piece: int, other_pieces: int, even
 def waiting(session: TcpSession) -> bool:
     """Is ``session`` established and plain but for segments waiting behind a hole?"""
     s0, s1 = session.streams
-    return (s0.waiting or s1.waiting) and not (  # type: ignore[return-value]
-        session.finished
-        or not session.started
-        or session.closed
-        or session._last_fin_offset is not None
-        or session._orphans[0] is not None
-        or session._orphans[1] is not None
-        or session.budget.remaining is not None
-    )
+    return bool(s0.waiting or s1.waiting) and _steady(session)
 
 
 def apply_waiting(session: TcpSession, rows: PlainRows, start: int, stop: int, flipped: int) -> int:
