@@ -69,31 +69,40 @@ def map_sessions(
 ) -> tuple[list[Any], Failures]:
     """Every session's results, in order of session id; and the listeners' failures."""
     from monoview.core.executor import default_workers
-    from monoview.core.flows.table import shards
+    from monoview.core.flows.table import session_shards
 
-    count = default_workers() if workers is None else workers
     rows = document.rows
+    count = default_workers() if workers is None else workers
+    if count <= 1 or len(rows) < PARALLEL_SESSIONS:
+        # In this process, on the document itself (no second mapping and flow locator).
+        listeners = make()
+        dispatcher = document.dispatch(listeners)
+        return _in_order([collect(listeners)]), dict(dispatcher.failures)
     ids = np.arange(1, len(rows) + 1, dtype=np.int64)
-    if len(ids) < PARALLEL_SESSIONS:
-        count = 1
-    flows, inverse = np.unique(rows["flow"], return_inverse=True)
     tasks = [
-        ListenerShard(str(document.path), document.parts, rows, document.options, ids[mine], make, collect)
-        for group in shards(document.flows.rows[flows], count)
-        if (mine := np.isin(inverse, group)).any()
+        ListenerShard(str(document.path), document.parts, rows, document.options, shard, make, collect)
+        for shard in session_shards(rows, document.flows.rows, ids, count)
     ]
-    found: list[tuple[int, int, Any]] = []  # (session id, position in its shard, result)
+    shard_results: list[list[tuple[int, Any]]] = []
     failures: Failures = {}
-    with local_executor(min(count, max(len(tasks), 1))) as pool:
+    with local_executor(min(count, len(tasks))) as pool:
         for results, failed in (f.result() for f in [pool.submit(run_shard, t) for t in tasks]):
-            found += [(session_id, k, result) for k, (session_id, result) in enumerate(results)]
+            shard_results.append(results)
             for key, failure in failed.items():
                 if key in failures:
                     failures[key].count += failure.count
                 else:
                     failures[key] = failure
+    return _in_order(shard_results), failures
+
+
+def _in_order(shard_results: list[list[tuple[int, Any]]]) -> list[Any]:
+    """The results of all shards by session id, each session's in the order collected."""
+    found = [
+        (session_id, k, result) for results in shard_results for k, (session_id, result) in enumerate(results)
+    ]
     found.sort(key=lambda item: (item[0], item[1]))
-    return [result for _id, _k, result in found], failures
+    return [result for _id, _k, result in found]
 
 
 __all__ = ["ListenerShard", "map_sessions", "run_shard"]

@@ -259,20 +259,14 @@ def _document_entries(
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """Export a document's sessions ``ids``, in shards by flow across ``workers`` processes;
     their entries and manifest lines, in order of ``ids``."""
-    from monoview.core.flows.table import shards
+    from monoview.core.flows.table import session_shards
 
     chosen = np.array(ids, dtype=np.int64)
-    rows = document.rows
     count = workers if len(ids) >= PARALLEL_SESSIONS else 1
-    flow_of = rows["flow"][chosen - 1]
-    # Shards balanced by the rows of their flows; a flow's sessions stay together.
-    flows, inverse = np.unique(flow_of, return_inverse=True)
-    groups = shards(document.flows.rows[flows], count)
-    tasks = []
-    for group in groups:
-        mine = np.isin(inverse, group)
-        if mine.any():
-            tasks.append(ExportShard(document.parts, rows, chosen[mine], options, document.options, str(out)))
+    tasks = [
+        ExportShard(document.parts, document.rows, shard, options, document.options, str(out))
+        for shard in session_shards(document.rows, document.flows.rows, chosen, count)
+    ]
     entries: dict[int, tuple[dict[str, Any], str]] = {}
     done = 0
     with local_executor(min(count, len(tasks))) as pool:

@@ -135,6 +135,19 @@ def shards(rows: I64, count: int) -> list[I64]:
     return out
 
 
+def session_shards(rows: SessionRows, flow_rows: I64, ids: I64, count: int) -> list[I64]:
+    """Sessions ``ids`` (1-based positions in ``rows``) in at most ``count`` shards by flow:
+    a flow's sessions stay together, shards balanced by their flows' rows (``flow_rows``:
+    index rows per flow); empty shards left out."""
+    flows, inverse = np.unique(rows["flow"][ids - 1], return_inverse=True)
+    out = []
+    for group in shards(flow_rows[flows], count):
+        mine = np.isin(inverse, group)
+        if mine.any():
+            out.append(ids[mine])
+    return out
+
+
 def build_sessions(
     parts: IndexParts,
     executor: Executor,
