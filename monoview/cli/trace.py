@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import functools
-import os
 from pathlib import Path
 
 from monoview.cli.report import damage, print_failures
+from monoview.core.atomic import refuse_existing
 from monoview.core.document import CaptureDocument, DocumentOptions
-from monoview.core.errors import ExportError
 from monoview.core.fanout import map_sessions
 from monoview.core.tcp.trace import TraceOptions, dump_name, kept_trace_listeners, trace_lines
 
@@ -34,18 +33,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def refuse_existing_dumps(document: CaptureDocument, folder: Path) -> None:
-    """Raise ExportError if a monologue dump would overwrite a file (one listing of ``folder``)."""
-    try:
-        present = set(os.listdir(folder))
-    except FileNotFoundError:
-        return
-    except NotADirectoryError:
-        raise ExportError(f"{folder} is not a folder") from None
-    if not present:
-        return
+    """Raise ExportError if a monologue dump would overwrite a file."""
     counts = document.rows["monologues"].tolist()
-    for info, count in zip(document.sessions, counts, strict=True):
-        for index in range(count):
-            name = dump_name(info.id, info.key, index)
-            if name in present:
-                raise ExportError(f"{folder / name} exists; use --force to overwrite")
+    names = (
+        dump_name(info.id, info.key, index)
+        for info, count in zip(document.sessions, counts, strict=True)
+        for index in range(count)
+    )
+    refuse_existing(folder, names)

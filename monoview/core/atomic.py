@@ -153,6 +153,23 @@ class AtomicWriter:
             os.close(folder)
 
 
+def refuse_existing(folder: str | os.PathLike[str], names: Iterable[str]) -> None:
+    """Raise ExportError, before anything is written, if one of ``names`` (direct children
+    of ``folder``) exists: one listing of the folder answers for all of them."""
+    try:
+        present = set(os.listdir(folder))
+    except FileNotFoundError:
+        return
+    except NotADirectoryError:
+        raise ExportError(f"{os.fspath(folder)} is not a folder") from None
+    if not present:
+        return
+    existing = [os.path.join(folder, name) for name in names if name in present]
+    if existing:
+        more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
+        raise ExportError(f"{existing[0]} exists{more}; use --force to overwrite")
+
+
 def make_folders(root: str, folder: str, force: bool) -> None:
     """Make ``folder`` and the folders between it and ``root``, never through a link.
 

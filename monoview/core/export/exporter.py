@@ -10,6 +10,7 @@ so it is the same byte for byte whatever the number of workers.
 from __future__ import annotations
 
 import gc
+import itertools
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -19,8 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from monoview.core.atomic import PART_SUFFIX, AtomicWriter
-from monoview.core.errors import ExportError
+from monoview.core.atomic import PART_SUFFIX, AtomicWriter, refuse_existing
 from monoview.core.executor import default_workers, local_executor
 from monoview.core.export.manifest import MANIFEST, CaptureInfo, file_sha256, item_line, json_chunks
 from monoview.core.export.options import ExportOptions
@@ -80,22 +80,8 @@ class Exporter:
         """
         if self.options.force:
             return
-        try:
-            present = set(os.listdir(self.out))
-        except FileNotFoundError:
-            return
-        except NotADirectoryError:
-            raise ExportError(f"{self.out} is not a folder") from None
-        if not present:
-            return
-        names = [MANIFEST] + [name for i in self._chosen(sessions) for name in self._targets(i)]
-        existing = [str(self.out / name) for name in names if name in present]
-        if existing:
-            raise ExportError(
-                f"{existing[0]} exists"
-                + (f" (and {len(existing) - 1} more)" if len(existing) > 1 else "")
-                + "; use --force to overwrite"
-            )
+        names = itertools.chain([MANIFEST], (n for i in self._chosen(sessions) for n in self._targets(i)))
+        refuse_existing(self.out, names)
 
     # -- writing ------------------------------------------------------------------
 
