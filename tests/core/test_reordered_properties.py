@@ -13,25 +13,17 @@ scenarios in ``test_session_table.py`` pin down which flows it must take.)
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from monoview.core.analyse import analyse
 from monoview.core.flows.summary import SESSION, summarise
+from tests.core.test_fast_path_properties import CLIENT, SERVER, SETTINGS, STEP
 from tests.core.test_session_table import _all_paths, _comparable
 from tests.pcapgen import ACK, FIN, PSH, SYN, Frame, ethernet, tcp_ip, write_pcap
-
-SETTINGS = settings(
-    max_examples=int(os.environ.get("MONOVIEW_EXAMPLES", "200")),
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-CLIENT, SERVER = ("10.0.0.1", 40000), ("10.0.0.2", 80)
-STEP = 1_000_000
 
 
 @st.composite
