@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from monoview.core.analyse import Analysis
-    from monoview.core.dispatcher import Dispatcher, ListenerFailure
+    from monoview.core.dispatcher import ListenerFailure
     from monoview.core.document import CaptureDocument
 
 EXIT_DAMAGED = 3
@@ -26,26 +25,10 @@ def damage(document: CaptureDocument) -> int:
     return 0
 
 
-def listener_failures(dispatcher: Dispatcher) -> None:
-    """A warning per listener that raised (once per listener and event, with a count)."""
-    print_failures(dispatcher.failures.values())
-
-
 def print_failures(failures: Iterable[ListenerFailure]) -> None:
-    """``listener_failures`` for failures gathered from several dispatchers."""
+    """A warning per listener that raised (once per listener and event, with a count; the
+    failures of every worker's dispatcher gathered)."""
     for failure in failures:
         times = f" ({failure.count} times)" if failure.count > 1 else ""
         what = f"listener {failure.listener} failed on {failure.event}{times}"
         print(f"monoview: warning: {what}: {failure.error}", file=sys.stderr)
-
-
-def analysis_damage(analysis: Analysis) -> int:
-    """``damage`` for a per-packet analysis, and the listeners that failed."""
-    for warning in analysis.stats.warnings():
-        print(f"monoview: warning: {warning}", file=sys.stderr)
-    listener_failures(analysis.dispatcher)
-    if analysis.read_error:
-        kept = len(analysis.sessions)
-        print(f"monoview: {analysis.read_error} ({kept} sessions read before it are kept)", file=sys.stderr)
-        return EXIT_DAMAGED
-    return 0

@@ -96,7 +96,6 @@ class CaptureDocument:
         """
         document = cls.__new__(cls)
         document.path, document.options = Path(path), options
-        document._min_range, document._batch = MIN_RANGE_BYTES, BATCH_RECORDS
         document._parts, document.rows, document._owns_parts = parts, rows, False
         document._open_conversations()
         return document
