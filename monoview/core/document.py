@@ -88,15 +88,23 @@ class CaptureDocument:
 
     @classmethod
     def attached(
-        cls, path: str | os.PathLike[str], parts: IndexParts, rows: SessionRows, options: DocumentOptions
+        cls,
+        path: str | os.PathLike[str],
+        parts: IndexParts,
+        rows: SessionRows,
+        options: DocumentOptions,
+        locator: FlowLocator | None = None,
     ) -> CaptureDocument:
-        """A document on an index built elsewhere (in a worker process: what it was handed).
+        """A document on an index built elsewhere (in a worker process: what it was handed),
+        with the index's flow locator if one was made already.
 
         It maps the file itself; closing it leaves the index to its owner.
         """
         document = cls.__new__(cls)
         document.path, document.options = Path(path), options
         document._parts, document.rows, document._owns_parts = parts, rows, False
+        if locator is not None:
+            document._locator = locator
         document._open_conversations()
         return document
 

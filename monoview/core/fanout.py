@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from monoview.core.capture.locate import FlowLocator
 from monoview.core.dispatcher import ListenerFailure
 from monoview.core.executor import local_executor
 from monoview.core.listener import Listener
@@ -51,11 +52,20 @@ class ListenerShard:
     collect: Collect
 
 
+# The flow locator a worker made for the index its last shard came from: a worker runs
+# several shards of one index, and each would otherwise sort the whole flow column again.
+_located: dict[str, FlowLocator] = {}
+
+
 def run_shard(task: ListenerShard) -> tuple[list[tuple[int, Any]], Failures]:
     """Dispatch the shard's sessions to fresh listeners; their results and failures."""
     from monoview.core.document import CaptureDocument
 
-    document = CaptureDocument.attached(task.path, task.parts, task.rows, task.options)
+    key = task.parts.folder or task.path
+    if key not in _located:
+        _located.clear()
+        _located[key] = FlowLocator.of(task.parts)
+    document = CaptureDocument.attached(task.path, task.parts, task.rows, task.options, _located[key])
     try:
         listeners = task.make()
         dispatcher = document.dispatch(listeners, ids=task.ids.tolist())
