@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor
@@ -43,6 +44,8 @@ from monoview.core.tcp.table import LINGER_NS
 # Conversations kept for reuse, counted in delivered pieces (about 40 bytes each).
 CACHE_PIECES: Final = 2_000_000
 _PACKET_COLUMNS: Final = ("interface", "window")
+# The share of building a document that indexing takes (the rest is summarising sessions).
+INDEX_SHARE: Final = 0.6
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,13 @@ class CaptureDocument:
     the file is reported by ``read_error`` (everything before it is kept).
     ``workers`` processes index it (ranges of at least ``min_range`` bytes,
     ``batch`` records at a time) and summarise it; none of that changes what
-    the document holds.
+    the document holds.  ``progress(fraction)`` hears how far that is, and
+    ``cancel()`` turning true stops it with ``Cancelled``.
+
+    Conversations may be asked for from several threads (a window reassembles
+    a big session off its GUI thread while it shows small ones at once): the
+    cache is locked, the reassembly is not (two threads asking for one session
+    at once both reassemble it).
     """
 
     def __init__(
@@ -73,8 +82,11 @@ class CaptureDocument:
         executor: Executor | None = None,
         min_range: int = MIN_RANGE_BYTES,
         batch: int = BATCH_RECORDS,
+        progress: Callable[[float], None] | None = None,
+        cancel: Callable[[], bool] | None = None,
     ) -> None:
         self.path = Path(path)
+        self._progress, self._cancel = progress, cancel
         self.options = options or DocumentOptions()
         self._min_range, self._batch = min_range, batch
         count = default_workers() if workers is None else workers
@@ -110,6 +122,7 @@ class CaptureDocument:
 
     def _open_conversations(self) -> None:
         self._cache: OrderedDict[int, tuple[TcpSession, int]] = OrderedDict()
+        self._cache_lock = threading.Lock()
         self._cached_pieces = 0
         # Conversations read their bytes from the file as long as the document lives.
         with open(self.path, "rb") as handle:
@@ -118,17 +131,32 @@ class CaptureDocument:
     def _build(self, executor: Executor, count: int) -> IndexParts:
         parts = build_parts(
             self.path, split_interfaces=self.options.split_interfaces, workers=count, executor=executor,
-            min_range=self._min_range, batch=self._batch,
+            min_range=self._min_range, batch=self._batch, progress=self._phase(0.0, INDEX_SHARE),
+            cancel=self._cancel,
         )  # fmt: skip
         try:
             self.rows: SessionRows = build_sessions(
                 parts, executor, count, max_session_size=self.options.max_session_size,
-                linger_ns=self.options.linger_ns,
+                linger_ns=self.options.linger_ns, progress=self._phase(INDEX_SHARE, 1.0),
+                cancel=self._cancel,
             )  # fmt: skip
         except BaseException:
             parts.close()
             raise
         return parts
+
+    def _phase(self, start: float, end: float) -> Callable[[int, int], None] | None:
+        """Progress of one phase of the build, as a fraction of the whole."""
+        report = self._progress
+        if report is None:
+            return None
+        return lambda done, total: report(start + (end - start) * done / max(total, 1))
+
+    def __enter__(self) -> CaptureDocument:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
     # -- the capture ------------------------------------------------------------
 
@@ -183,21 +211,36 @@ class CaptureDocument:
 
     # -- conversations ------------------------------------------------------------
 
-    def conversation(self, session_id: int) -> TcpSession:
-        """The exact reassembly of one session (cached)."""
-        found = self._cache.get(session_id)
-        if found is not None:
-            self._cache.move_to_end(session_id)
-            return found[0]
+    def conversation(self, session_id: int, *, keep: bool = True) -> TcpSession:
+        """The exact reassembly of one session (cached; with ``keep`` false a conversation
+        not cached yet is made without caching it: a search through every session must not
+        push out the ones a person is reading)."""
+        cached = self.cached_conversation(session_id)
+        if cached is not None:
+            return cached
         replayed, _rows = self._replay(session_id)
         session = replayed.session
+        if not keep:
+            return session
         pieces = sum(len(s.p_start) for s in session.streams)
-        self._cache[session_id] = (session, pieces)
-        self._cached_pieces += pieces
-        while self._cached_pieces > CACHE_PIECES and len(self._cache) > 1:
-            _old, (_session, count) = self._cache.popitem(last=False)
-            self._cached_pieces -= count
+        with self._cache_lock:
+            if session_id in self._cache:  # another thread made it meanwhile
+                return self._cache[session_id][0]
+            self._cache[session_id] = (session, pieces)
+            self._cached_pieces += pieces
+            while self._cached_pieces > CACHE_PIECES and len(self._cache) > 1:
+                _old, (_session, count) = self._cache.popitem(last=False)
+                self._cached_pieces -= count
         return session
+
+    def cached_conversation(self, session_id: int) -> TcpSession | None:
+        """The conversation of a session if it was reassembled and is still cached."""
+        with self._cache_lock:
+            found = self._cache.get(session_id)
+            if found is None:
+                return None
+            self._cache.move_to_end(session_id)
+            return found[0]
 
     def conversations(self, ids: Iterable[int] | None = None) -> Iterator[TcpSession]:
         """The conversations of ``ids`` (all by default), in the order given."""

@@ -35,3 +35,7 @@ class ExportError(MonoviewError):
 
 class UnknownSessionError(MonoviewError):
     """A session id that the capture does not contain."""
+
+
+class Cancelled(MonoviewError):
+    """The user stopped the work (a window's Cancel): nothing of it is kept."""

@@ -16,11 +16,17 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+A = TypeVar("A")
+# How often ``gather`` looks at its cancel flag while it waits for tasks.
+CANCEL_POLL_S = 0.05
+Progress = Callable[[int, int], None]
+
+
 
 
 class InlineExecutor(Executor):
@@ -75,3 +81,68 @@ def local_executor(workers: int | None = None) -> Iterator[Executor]:
         yield pool
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+# What a lasting pool's workers import before they are forked (each would otherwise import it).
+PRELOAD = ["monoview.core.document", "monoview.core.export.exporter", "monoview.core.fanout"]
+
+
+def lasting_pool(workers: int | None = None) -> Executor:
+    """A process pool to keep for as long as a program runs (a window has one).
+
+    Its workers are forked by a fork server that imported the core once: the
+    start copies neither the program's threads (a GUI's) nor its memory, and
+    a worker does not import anything again.  One worker means no processes.
+    The caller shuts it down.
+    """
+    count = default_workers() if workers is None else workers
+    if count <= 1:
+        return InlineExecutor()
+    context: Any = multiprocessing.get_context("forkserver" if sys.platform.startswith("linux") else None)
+    if hasattr(context, "set_forkserver_preload"):
+        context.set_forkserver_preload(PRELOAD)
+    return ProcessPoolExecutor(max_workers=count, mp_context=context, initializer=_leave_interrupts)
+
+
+def _nothing() -> None:
+    """A task that makes a pool start its worker processes."""
+
+
+def warm_up(pool: Executor, workers: int) -> None:
+    """Start the pool's workers now (without waiting for them), not when the first real work comes."""
+    for _ in range(workers):
+        pool.submit(_nothing)
+
+
+def gather(
+    executor: Executor,
+    work: Callable[[A], T],
+    tasks: list[A],
+    *,
+    progress: Progress | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> list[T]:
+    """``work`` of every task in ``executor``; the results in task order.
+
+    ``progress(done, total)`` is called as tasks finish (in the calling
+    thread); when ``cancel()`` turns true the tasks not started are dropped
+    and ``Cancelled`` is raised (running ones finish in their workers; their
+    results are thrown away).
+    """
+    from monoview.core.errors import Cancelled
+
+    futures = [executor.submit(work, task) for task in tasks]
+    pending: set[Future[T]] = set(futures)
+    try:
+        while pending:
+            if cancel is not None and cancel():
+                raise Cancelled("stopped")
+            timeout = CANCEL_POLL_S if cancel is not None else None
+            _done, pending = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
+            if progress is not None:
+                progress(len(futures) - len(pending), len(futures))
+        return [f.result() for f in futures]
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        raise

@@ -21,6 +21,7 @@ import dataclasses
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +40,7 @@ from monoview.core.capture.records import Parts
 from monoview.core.capture.scan import Scanner
 from monoview.core.capture.source import CaptureFile
 from monoview.core.capture.walk import BATCH_RECORDS
-from monoview.core.executor import default_workers, local_executor
+from monoview.core.executor import Progress, default_workers, gather, local_executor
 
 I64 = npt.NDArray[np.int64]
 Array = npt.NDArray[np.generic]
@@ -196,6 +197,8 @@ def build_parts(
     folder: str | os.PathLike[str] | None = None,
     min_range: int = MIN_RANGE_BYTES,
     batch: int = BATCH_RECORDS,
+    progress: Progress | None = None,
+    cancel: Callable[[], bool] | None = None,
 ) -> IndexParts:
     """Index the capture at ``path`` in ranges; raise CaptureFormatError if it is no capture.
 
@@ -204,7 +207,8 @@ def build_parts(
     ``min_range`` bytes (walked ``batch`` records at a time), indexed in
     ``executor`` (by default a local pool of that many processes).  Worker
     processes leave their columns as files in ``folder`` (by default a
-    temporary folder, removed by ``close``).
+    temporary folder, removed by ``close``).  ``progress`` and ``cancel`` are
+    as for ``executor.gather``.
     """
     capture = CaptureFile.open(path)
     try:
@@ -224,10 +228,10 @@ def build_parts(
         ]
         try:
             if executor is not None:
-                ranges = [f.result() for f in [executor.submit(index_range, t) for t in tasks]]
+                ranges = gather(executor, index_range, tasks, progress=progress, cancel=cancel)
             else:
                 with local_executor(min(len(tasks), workers)) as pool:
-                    ranges = [f.result() for f in [pool.submit(index_range, t) for t in tasks]]
+                    ranges = gather(pool, index_range, tasks, progress=progress, cancel=cancel)
             parts = _merged(capture, _stitched(ranges, layout), split_interfaces)
         except BaseException:
             if owned is not None:

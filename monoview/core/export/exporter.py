@@ -13,6 +13,8 @@ import gc
 import itertools
 import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,11 +51,13 @@ class Exporter:
         options: ExportOptions,
         *,
         workers: int | None = None,
+        executor: Executor | None = None,
     ) -> None:
         self.source = source
         self.out = Path(out_dir)
         self.options = options
         self.workers = default_workers() if workers is None else workers
+        self.executor = executor  # a document's shards run there (by default a pool of ``workers``)
 
     # -- what gets written --------------------------------------------------------
 
@@ -151,7 +155,7 @@ class Exporter:
             meanwhile()
             return entries, None
         return _document_entries(
-            self.source, ids, self.options, self.out, self.workers, progress, cancel, meanwhile
+            self.source, ids, self.options, self.out, self.workers, progress, cancel, meanwhile, self.executor
         )
 
     def manifest(
@@ -242,9 +246,10 @@ def _document_entries(
     progress: Progress | None,
     cancel: Callable[[], bool] | None,
     meanwhile: Callable[[], None],
+    executor: Executor | None = None,
 ) -> tuple[list[dict[str, Any]], list[str]]:
-    """Export a document's sessions ``ids``, in shards by flow across ``workers`` processes;
-    their entries and manifest lines, in order of ``ids``."""
+    """Export a document's sessions ``ids``, in shards by flow across ``workers`` processes
+    (of ``executor`` if given); their entries and manifest lines, in order of ``ids``."""
     from monoview.core.flows.table import session_shards
 
     chosen = np.array(ids, dtype=np.int64)
@@ -255,7 +260,8 @@ def _document_entries(
     ]
     entries: dict[int, tuple[dict[str, Any], str]] = {}
     done = 0
-    with local_executor(min(count, len(tasks))) as pool:
+    pools = nullcontext(executor) if executor is not None else local_executor(min(count, len(tasks)))
+    with pools as pool:
         futures = [pool.submit(export_shard, task) for task in tasks]
         meanwhile()
         for future in futures:

@@ -8,7 +8,7 @@ gives them their ids, so the list does not depend on how the work was split.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
@@ -18,6 +18,7 @@ import numpy.typing as npt
 from monoview.core.capture.index import FlowTable, IndexParts
 from monoview.core.capture.ranges import mapped
 from monoview.core.capture.records import Buffer
+from monoview.core.executor import Progress, gather
 from monoview.core.flows.grouped import GroupedRows
 from monoview.core.flows.hints import run_hints
 from monoview.core.flows.simple import clean_sessions
@@ -155,8 +156,11 @@ def build_sessions(
     *,
     max_session_size: int | None = None,
     linger_ns: int = LINGER_NS,
+    progress: Progress | None = None,
+    cancel: Callable[[], bool] | None = None,
 ) -> SessionRows:
-    """Every session of an index, summarised in ``executor`` by ``count`` workers.
+    """Every session of an index, summarised in ``executor`` by ``count`` workers
+    (``progress`` and ``cancel`` as for ``executor.gather``).
 
     Each worker gets a few shards rather than one: a shard's rows are in its
     memory at once, so smaller shards keep each worker's memory small.
@@ -166,4 +170,4 @@ def build_sessions(
         for shard in shards(parts.flows.rows, count * SHARDS_PER_WORKER if count > 1 else 1)
         if len(shard)
     ]
-    return concatenated([f.result() for f in [executor.submit(shard_sessions, t) for t in tasks]])
+    return concatenated(gather(executor, shard_sessions, tasks, progress=progress, cancel=cancel))

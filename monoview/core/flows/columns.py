@@ -1,0 +1,256 @@
+"""The session list as columns: what a table of sessions shows, sorts and filters by.
+
+A window listing a gigabyte capture has tens of thousands of sessions; one
+Python object per session (and a Python comparison per sort step) is what
+made the old list take seconds to sort.  Here every column is a numpy array
+over the session rows (``flows.summary``), sorting is one stable ``argsort``
+or ``lexsort``, and a cell's text is made only when it is shown.  Nothing
+here knows about Qt: the window's model and any other front end read it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import IntEnum
+from functools import cached_property
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from monoview.core.capture.index import FlowTable
+from monoview.core.flows.summary import SessionRows
+from monoview.core.stats import STATES, Timeline
+from monoview.core.tcp.session import Endpoint
+
+I64 = npt.NDArray[np.int64]
+U64 = npt.NDArray[np.uint64]
+Mask = npt.NDArray[np.bool_]
+
+HEALTHS: Final = ("good", "warn", "bad")
+
+
+class Column(IntEnum):
+    """The columns of the session list, in their model order."""
+
+    ID = 0
+    CLIENT = 1
+    SERVER = 2
+    START = 3
+    DURATION = 4
+    PACKETS = 5
+    C2S = 6
+    S2C = 7
+    STATUS = 8
+
+
+HEADERS: Final = (
+    "ID", "Client", "Server", "Start", "Duration", "Packets", "Bytes C→S", "Bytes S→C", "Status",
+)  # fmt: skip
+NUMERIC: Final = frozenset({Column.ID, Column.DURATION, Column.PACKETS, Column.C2S, Column.S2C})
+
+
+@dataclass(frozen=True)
+class EndpointColumns:
+    """One endpoint of every session: address family, the 128-bit address in two halves, port."""
+
+    family: I64
+    hi: U64
+    lo: U64
+    port: I64
+
+    def sort_order(self) -> I64:
+        """Rows ordered by address (IPv4 before IPv6, as bytes compare) then port; stable."""
+        return np.lexsort((self.port, self.lo, self.hi, self.family)).astype(np.int64)
+
+
+class SessionColumns:
+    """Every session of a document as columns; row ``i`` is session ``i + 1``."""
+
+    def __init__(self, rows: SessionRows, flows: FlowTable) -> None:
+        self.rows = rows
+        self.flows = flows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    # -- columns ------------------------------------------------------------------
+
+    @cached_property
+    def ids(self) -> I64:
+        """Session ids, 1-based."""
+        return np.arange(1, len(self.rows) + 1, dtype=np.int64)
+
+    @cached_property
+    def _client_is_a(self) -> Mask:
+        """The client is the flow's first (lower) endpoint."""
+        side0_is_b = self.rows["flipped"].astype(bool)
+        client_is_side1 = self.rows["client_side"].astype(bool)
+        same: Mask = side0_is_b == client_is_side1
+        return same
+
+    def _endpoint(self, client: bool) -> EndpointColumns:
+        keys, flow = self.flows.keys, self.rows["flow"]
+        is_a = self._client_is_a if client else ~self._client_is_a
+        return EndpointColumns(
+            keys.family[flow],
+            np.where(is_a, keys.a_hi[flow], keys.b_hi[flow]),
+            np.where(is_a, keys.a_lo[flow], keys.b_lo[flow]),
+            np.where(is_a, keys.a_port[flow], keys.b_port[flow]),
+        )
+
+    @cached_property
+    def client(self) -> EndpointColumns:
+        """The client endpoint of every session."""
+        return self._endpoint(client=True)
+
+    @cached_property
+    def server(self) -> EndpointColumns:
+        """The server endpoint of every session."""
+        return self._endpoint(client=False)
+
+    def _by_side(self, name: str, client: bool) -> I64:
+        client_side = self.rows["client_side"].astype(bool)
+        side1 = client_side if client else ~client_side
+        return np.where(side1, self.rows[f"{name}1"], self.rows[f"{name}0"]).astype(np.int64)
+
+    @cached_property
+    def c2s_bytes(self) -> I64:
+        """Payload bytes reassembled from the client."""
+        return self._by_side("kept", client=True)
+
+    @cached_property
+    def s2c_bytes(self) -> I64:
+        """Payload bytes reassembled from the server."""
+        return self._by_side("kept", client=False)
+
+    @cached_property
+    def duration_ns(self) -> I64:
+        """Time from the first to the last packet (zero if the clock went backwards)."""
+        duration: I64 = np.maximum(self.rows["last_ts"] - self.rows["first_ts"], 0).astype(np.int64)
+        return duration
+
+    @cached_property
+    def gaps(self) -> I64:
+        """Holes in both directions."""
+        gaps: I64 = (self.rows["gaps0"] + self.rows["gaps1"]).astype(np.int64)
+        return gaps
+
+    @cached_property
+    def conflicts(self) -> I64:
+        """Overlaps with different bytes, both directions."""
+        conflicts: I64 = (self.rows["conflicts0"] + self.rows["conflicts1"]).astype(np.int64)
+        return conflicts
+
+    @cached_property
+    def state(self) -> I64:
+        """Index into ``STATES``, as ``connection_state`` decides it."""
+        r = self.rows
+        reset = r["rst0"] | r["rst1"]
+        closed = r["fin0"] & r["fin1"]
+        half = r["fin0"] | r["fin1"]
+        return np.select([reset, closed, half], [3, 2, 1], default=0).astype(np.int64)
+
+    @cached_property
+    def health(self) -> I64:
+        """Index into ``HEALTHS``: missing bytes are bad; not closed, no handshake,
+        truncated or conflicting bytes deserve a look."""
+        r = self.rows
+        warn = (self.state != 2) | ~r["handshake"] | r["truncated"] | (self.conflicts > 0)
+        return np.select([self.gaps > 0, warn], [2, 1], default=0).astype(np.int64)
+
+    def timeline(self) -> Timeline:
+        """Start, end and state of every session, for the capture's timeline plot."""
+        rows = self.rows
+        base = int(rows["first_ts"].min()) if len(rows) else 0
+        start = (rows["first_ts"] - base).astype(np.float64) / 1e9
+        end = (rows["last_ts"] - base).astype(np.float64) / 1e9
+        return Timeline(self.ids, start, end, self.state, base)
+
+    # -- one session ----------------------------------------------------------------
+
+    def endpoint(self, i: int, client: bool) -> Endpoint:
+        """The client or server of row ``i``."""
+        (a_ip, a_port), (b_ip, b_port) = self.flows.endpoints(int(self.rows["flow"][i]))
+        is_a = bool(self._client_is_a[i]) == client
+        return Endpoint(a_ip, a_port) if is_a else Endpoint(b_ip, b_port)
+
+    def flags(self, i: int) -> list[str]:
+        """What a person checks first about completeness, in a fixed order."""
+        r = self.rows[i]
+        flags = [STATES[int(self.state[i])]]
+        if not r["handshake"]:
+            flags.append("no handshake")
+        gaps, conflicts = int(self.gaps[i]), int(self.conflicts[i])
+        if gaps:
+            flags.append(f"{gaps} gap" + ("s" if gaps > 1 else ""))
+        if conflicts:
+            flags.append(f"{conflicts} conflict" + ("s" if conflicts > 1 else ""))
+        if r["truncated"]:
+            flags.append("truncated")
+        return flags
+
+    # -- sorting and filtering ---------------------------------------------------------
+
+    def sort_order(self, column: Column, descending: bool = False) -> I64:
+        """Rows in the order of ``column``; ties keep id order either way (a stable sort,
+        as Wireshark's lists and Qt's sort proxy keep them)."""
+        n = len(self.rows)
+        if column == Column.ID:
+            ascending = np.arange(n, dtype=np.int64)
+            return ascending[::-1].copy() if descending else ascending
+        if column in (Column.CLIENT, Column.SERVER):
+            ends = self.client if column == Column.CLIENT else self.server
+            order = ends.sort_order()
+            keys = np.stack([ends.family, ends.hi.view(np.int64), ends.lo.view(np.int64), ends.port])
+            rank = _ranks(order, keys)
+        else:
+            key = self._sort_key(column)
+            order = np.argsort(key, kind="stable").astype(np.int64)
+            rank = _ranks(order, key[np.newaxis, :])
+        if not descending:
+            return order
+        return np.argsort(-rank, kind="stable").astype(np.int64)
+
+    def _sort_key(self, column: Column) -> I64:
+        keys: dict[Column, Callable[[], I64]] = {
+            Column.START: lambda: self.rows["first_ts"].astype(np.int64),
+            Column.DURATION: lambda: self.duration_ns,
+            Column.PACKETS: lambda: self.rows["packets"].astype(np.int64),
+            Column.C2S: lambda: self.c2s_bytes,
+            Column.S2C: lambda: self.s2c_bytes,
+            # Worst first when descending: health, then state, then the problems' counts.
+            Column.STATUS: lambda: self.health * (1 << 40) + self.state * (1 << 36) + self.gaps,
+        }
+        return keys[column]()
+
+    @cached_property
+    def address_text(self) -> list[str]:
+        """``client server #id`` of every row, lower case: what the filter's words are matched
+        against (made once, on the first filter)."""
+        texts = []
+        for i in range(len(self.rows)):
+            texts.append(f"{self.endpoint(i, True)} {self.endpoint(i, False)} #{i + 1}".lower())
+        return texts
+
+    def matching(self, word: str) -> Mask:
+        """Rows whose endpoints or ``#id`` contain ``word`` (lower case)."""
+        return np.fromiter((word in text for text in self.address_text), dtype=np.bool_, count=len(self.rows))
+
+
+def _ranks(order: I64, keys: npt.NDArray[np.generic]) -> I64:
+    """Dense rank of every row (equal keys, equal ranks), from a stable order of the rows."""
+    n = order.size
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    ordered = keys[:, order]
+    changes = np.empty(n, dtype=np.int64)
+    changes[0] = 0
+    changes[1:] = np.any(ordered[:, 1:] != ordered[:, :-1], axis=0)
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.cumsum(changes)
+    return rank
+
+
+__all__ = ["HEADERS", "HEALTHS", "NUMERIC", "STATES", "Column", "EndpointColumns", "SessionColumns"]
