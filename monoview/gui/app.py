@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -92,6 +93,14 @@ def wait_for_load(window: MainWindow, timeout_ms: int = 600_000) -> None:
     loop.exec()
 
 
+def wait_for_conversation(window: MainWindow, timeout_ms: int = 600_000) -> None:
+    """Run the event loop until the selected session's conversation is shown (a big one is
+    reassembled in a worker thread)."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while window.reassembling and time.monotonic() < deadline:
+        settle(10)
+
+
 def settle(ms: int = 300) -> None:
     """Let layouts and paints happen (batched list layout, plots)."""
     loop = QEventLoop()
@@ -114,8 +123,9 @@ def take_screenshot(window: MainWindow, args: argparse.Namespace) -> int:
         if args.session is not None and not window.select_session(args.session):
             sys.stderr.write(f"monoview: {args.file.name} has no session {args.session}\n")
             return 2
-        if args.session is None and window.tree_model.sessions:
-            window.select_session(window.tree_model.sessions[0].id)
+        if args.session is None and window.tree_model.rowCount():
+            window.select_session(window.tree_model.shown_ids()[0])
+        wait_for_conversation(window)
         if args.monologue is not None and window.current_session is not None:
             monologues = window.conversation.conversation.monologues()
             if 0 <= args.monologue < len(monologues):

@@ -1,8 +1,8 @@
 """When the cyclic garbage collector may run while the window holds a capture.
 
-Reading a capture creates tens of thousands of objects that live exactly as
-long as the capture is open, and ``Analysis.run`` switches the collector off
-while it reads.  Left to itself, the collector would then walk all of them
+Showing a capture creates objects that live exactly as long as it is open
+(conversations, their monologues, the blobs the views read), and opening one
+must not be interrupted by collections on the GUI thread.  Left to itself, the collector would then walk all of them
 again and again once it is back on: the first young-generation pass right when
 the reader turns it on (20–30 ms, holding the interpreter lock the GUI thread
 needs), then full passes of 25–45 ms on the GUI thread while the user opens a
@@ -28,7 +28,7 @@ class CapturePause:
         self._frozen = False
 
     def pause(self) -> None:
-        """A load starts: no collection until ``settle`` (call before the reader runs)."""
+        """An open starts: no collection until ``settle``."""
         if not self._paused:
             self._paused = True
             self._resume = gc.isenabled()

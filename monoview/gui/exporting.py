@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
-from monoview.core.analyse import Analysis
+from monoview.core.document import CaptureDocument
 from monoview.core.export import AtomicWriter, Exporter, ExportOptions, encoded, transcript_chunks
 from monoview.core.streambytes import DirectionLayout, monologue_chunks
 from monoview.core.tcp.monologue import Monologue
@@ -29,8 +30,8 @@ def monologue_file_name(monologue: Monologue, suffix: str) -> str:
 
 def clashes(
     request: ExportRequest,
-    analysis: Analysis,
-    sessions: Sequence[TcpSession],
+    document: CaptureDocument,
+    sessions: Sequence[TcpSession] | None,
     monologues: Sequence[Monologue],
 ) -> bool:
     """True when running ``request`` without force would overwrite something."""
@@ -39,7 +40,7 @@ def clashes(
         return target.exists()
     if request.kind is ExportKind.MONOLOGUES:
         return any((target / monologue_file_name(m, request.fmt.suffix)).exists() for m in monologues)
-    exporter = Exporter(analysis, target, ExportOptions(fmt=request.fmt, gaps=request.gaps))
+    exporter = Exporter(document, target, ExportOptions(fmt=request.fmt, gaps=request.gaps))
     try:
         exporter.check_target(sessions)
     except Exception:
@@ -49,13 +50,16 @@ def clashes(
 
 def run_export(
     request: ExportRequest,
-    analysis: Analysis,
-    sessions: Sequence[TcpSession],
+    document: CaptureDocument,
+    sessions: Sequence[TcpSession] | None,
     monologues: Sequence[Monologue],
     progress: Progress,
     cancelled: threading.Event,
+    executor: Executor | None = None,
 ) -> dict[str, Any]:
-    """Write what ``request`` asks for; return a summary (``files``, ``target``, ``manifest``)."""
+    """Write what ``request`` asks for (``sessions`` None: all of them); return a summary
+    (``files``, ``target``, ``manifest``).  Whole sessions are written by the core's
+    exporter in ``executor``'s worker processes."""
     fmt, gaps, force = request.fmt, request.gaps, request.force
     target = request.target
     if request.kind is ExportKind.MONOLOGUES:
@@ -71,6 +75,7 @@ def run_export(
             progress(n + 1, len(monologues))
         return {"target": str(target), "files": files}
     if request.kind is ExportKind.SESSION and request.part != "all":
+        assert sessions, "a session export names its session"
         session = sessions[0]
         if request.part == "transcript":
             chunks = transcript_chunks(session, fmt, gaps)
@@ -80,8 +85,9 @@ def run_export(
         progress(1, 1)
         return {"target": str(target), "files": [written]}
     options = ExportOptions(fmt=fmt, gaps=gaps, force=force)
-    chosen = list(sessions) if request.kind is ExportKind.SESSION else None
-    manifest = Exporter(analysis, target, options).export(chosen, progress=progress, cancel=cancelled.is_set)
+    chosen = list(sessions) if request.kind is ExportKind.SESSION and sessions else None
+    exporter = Exporter(document, target, options, executor=executor)
+    manifest = exporter.export(chosen, progress=progress, cancel=cancelled.is_set)
     return {"target": str(target), "files": [], "manifest": manifest}
 
 

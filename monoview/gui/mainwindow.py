@@ -1,17 +1,18 @@
 """The main window: session tree, conversation, hex/text detail, plots, menus.
 
-It owns one capture at a time.  Loading runs in a ``CaptureLoader``; batches
-arrive as queued signals and feed the tree model, the conversation and the
-status line, so the window stays usable while a big file is read.  Exports
-run in a ``BackgroundCall`` with a progress dialog.  Layout and choices are
-remembered through ``Settings``.
+It owns one capture document at a time.  Opening builds it in the window's
+worker processes (``CaptureOpener``) while the window stays usable; the tree
+then lists its sessions from the document's columns, and a session's
+conversation is reassembled when it is selected or expanded
+(``ConversationFetcher``; big ones off the GUI thread).  Exports run in a
+``BackgroundCall`` with a progress dialog, their work in the same worker
+processes.  Layout and choices are remembered through ``Settings``.
 """
 
 from __future__ import annotations
 
 import gc
 import threading
-from collections import deque
 from pathlib import Path
 from typing import Any, Final
 
@@ -40,32 +41,27 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from monoview.core.analyse import Analysis, Batch
+from monoview.core.document import CaptureDocument
 from monoview.core.errors import MonoviewError
 from monoview.core.export import Format
+from monoview.core.flows.columns import Column, SessionColumns
 from monoview.core.render import decode_text
 from monoview.core.streambytes import GapPolicy
 from monoview.core.tcp.monologue import Monologue
 from monoview.core.tcp.session import TcpSession
 from monoview.gui.actions import ACTIONS, MENUS, build_actions
-from monoview.gui.batching import merge_batches, split_batch
 from monoview.gui.collector import CapturePause
+from monoview.gui.conversations import ConversationFetcher
 from monoview.gui.dialogs import export as export_dialog
 from monoview.gui.dialogs.about import show_about, show_shortcuts
 from monoview.gui.dialogs.errors import show_error
 from monoview.gui.dialogs.export import ExportKind, ExportRequest
 from monoview.gui.exporting import clashes, run_export
+from monoview.gui.filtering import SessionFilter
 from monoview.gui.icons import app_icon, sample_capture
+from monoview.gui.loading import CaptureOpener, check_capture
 from monoview.gui.models.format import human_size
-from monoview.gui.models.session_filter import SessionFilterProxy
-from monoview.gui.models.session_tree import (
-    COL_DURATION,
-    COL_ID,
-    COL_SERVER,
-    COL_START,
-    COL_STATUS,
-    SessionTreeModel,
-)
+from monoview.gui.models.session_list import SessionListModel
 from monoview.gui.search import Searcher
 from monoview.gui.settings import Settings
 from monoview.gui.views.blob import EMPTY, Blob, direction_blob, monologue_blob, session_blob
@@ -76,7 +72,7 @@ from monoview.gui.views.messagebar import MessageBar
 from monoview.gui.views.progress import LazyProgressBar
 from monoview.gui.views.textview import TextView
 from monoview.gui.views.welcome import WelcomePage
-from monoview.gui.worker import BackgroundCall, Breather, CaptureLoader
+from monoview.gui.worker import BackgroundCall
 
 SCOPES: Final = (
     ("monologue", "Selected monologue"),
@@ -97,11 +93,6 @@ TOOLBAR_ICONS: Final = {
     "cancel_load": SP.SP_BrowserStop,
 }
 SHUTDOWN_MS: Final = 5000
-BATCH_APPLY_MS: Final = 80
-# Between two slices of a batch, and between applying a batch, laying out the tree and painting
-# it: long enough to be a real timer (a 0 ms one is a posted call, run before due timers and
-# input), short enough not to be seen.
-NEXT_TURN_MS: Final = 1
 
 
 def _keep_width(label: QLabel) -> None:
@@ -133,11 +124,12 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.settings = settings if settings is not None else Settings()
         self.remember = remember
-        self.analysis: Analysis | None = None
-        self.loader: CaptureLoader | None = None
+        self.document: CaptureDocument | None = None
+        self.loading_path: Path | None = None
         self.export_job: BackgroundCall | None = None
         self.loading = False
         self.current_session: TcpSession | None = None
+        self._wanted_session: int | None = None  # selected, its conversation not here yet
         self._session_blob: tuple[int, int, Blob] | None = None
         self._find_pos = -1
         self._detail_dirty = {"hex": True, "text": True}
@@ -145,17 +137,9 @@ class MainWindow(QMainWindow):
         self._pending_text_selection: tuple[int, int] | None = None
         self._splitters_restored = False
         self._tree_follows = True
-        self._pending_batches: list[Batch] = []
         self._collector = CapturePause()
-        self._batch_timer = QTimer(self)
-        self._batch_timer.setSingleShot(True)
-        self._batch_timer.setInterval(BATCH_APPLY_MS)
-        self._batch_timer.timeout.connect(self._apply_batches)
-        self._slices: deque[Batch] = deque()
-        self._slice_timer = _next_turn_timer(self, self._apply_slice)
-        self._last_batch_timer = _next_turn_timer(self, self._apply_batches)
-        self._tree_layout_timer = _next_turn_timer(self, self._lay_out_tree)
-        self._tree_paint_timer = _next_turn_timer(self, self._release_tree_paint)
+        self.opener = CaptureOpener(self)
+        self.fetcher = ConversationFetcher(self)
         self.plots: Any = None
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
@@ -175,21 +159,14 @@ class MainWindow(QMainWindow):
     # -- construction ---------------------------------------------------------
 
     def _build_views(self) -> None:
-        self.tree_model = SessionTreeModel(self)
-        self.proxy = SessionFilterProxy(self)
-        self.proxy.setSourceModel(self.tree_model)
-        # Re-sorting on every batch costs a Python lessThan per comparison: sort
-        # when the user asks (header click) and once the capture is read.
-        self.proxy.setDynamicSortFilter(False)
+        self.tree_model = SessionListModel(self)
+        self.session_filter = SessionFilter(self.tree_model, self)
         self.tree = QTreeView(self)
         self.tree.setObjectName("session_tree")
-        self.tree.setModel(self.proxy)
-        # Sessions arrive in id order, so the proxy sorts only for another column:
-        # no sorting work at all while loading in the default order.
-        self.tree.setSortingEnabled(False)
-        self.tree.header().setSectionsClickable(True)
-        self.tree.header().setSortIndicatorShown(True)
-        self.tree.header().setSortIndicator(COL_ID, Qt.SortOrder.AscendingOrder)
+        self.tree.setModel(self.tree_model)
+        # The model sorts (a numpy argsort of the column): a header click is one call.
+        self.tree.header().setSortIndicator(Column.ID, Qt.SortOrder.AscendingOrder)
+        self.tree.setSortingEnabled(True)
         self.tree.setUniformRowHeights(True)
         self.tree.setIndentation(14)
         self.tree.setAlternatingRowColors(True)
@@ -200,11 +177,11 @@ class MainWindow(QMainWindow):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         for column, width in enumerate(COLUMN_WIDTHS):
             self.tree.setColumnWidth(column, width)
-        self.tree.setColumnWidth(COL_STATUS, 120)
-        header.moveSection(COL_STATUS, COL_SERVER + 1)  # completeness next to the addresses, in view
+        self.tree.setColumnWidth(Column.STATUS, 120)
+        header.moveSection(Column.STATUS, Column.SERVER + 1)  # completeness next to the addresses, in view
         # Then the sizes (as Wireshark's conversation table has them), the times last:
         # at the default width the byte counts are in view without scrolling.
-        for column in (COL_START, COL_DURATION):
+        for column in (Column.START, Column.DURATION):
             header.moveSection(header.visualIndex(column), header.count() - 1)
         self.filter_edit = QLineEdit(self)
         self.filter_edit.setObjectName("filter")
@@ -351,12 +328,21 @@ class MainWindow(QMainWindow):
 
     def _connect(self) -> None:
         self.tree.selectionModel().currentChanged.connect(self._tree_current_changed)
-        self.tree.header().sortIndicatorChanged.connect(self._sort_changed)
+        self.tree.header().sortIndicatorChanged.connect(lambda _c, _o: self._keep_current_in_view())
         self.conversation.monologue_activated.connect(self._monologue_activated)
         self.conversation.doubleClicked.connect(lambda _i: self.show_text())
         self.filter_edit.textChanged.connect(lambda _t: self._filter_timer.start())
         self._filter_timer.timeout.connect(self._apply_filter)
-        self.proxy.searching_changed.connect(self._show_searching)
+        self.session_filter.searching_changed.connect(self._show_searching)
+        self.session_filter.changed.connect(self._filter_changed)
+        self.tree_model.monologues_wanted.connect(self._fetch_monologues)
+        self.opener.progressed.connect(self._show_progress)
+        self.opener.opened.connect(self._opened)
+        self.opener.failed.connect(self._open_stopped)
+        self.opener.cancelled.connect(self._open_cancelled)
+        self.fetcher.ready.connect(self._conversation_ready)
+        self.fetcher.failed.connect(self._conversation_failed)
+        self.fetcher.busy_changed.connect(self._show_reassembling)
         self.scope.currentIndexChanged.connect(lambda _i: self._update_detail())
         self.detail_tabs.currentChanged.connect(lambda _i: self._render_visible_detail())
         self.hex.selection_changed.connect(self._hex_selected)
@@ -436,63 +422,119 @@ class MainWindow(QMainWindow):
         self.open_path(sample)
 
     def open_path(self, path: str | Path) -> bool:
-        """Start reading ``path``; False (with the reason shown) if it cannot be opened."""
+        """Start opening ``path``; False (with the reason shown) if it is no capture."""
         path = Path(path)
         try:
-            breather = Breather()
-            analysis = Analysis(path)
+            check_capture(path)
         except MonoviewError as exc:
             self._open_failed(path, str(exc))
             return False
         except OSError as exc:
             self._open_failed(path, f"{path.name} cannot be read: {exc.strerror or exc}.")
             return False
-        self._stop_loader()
+        self._stop_work()
         self._forget_capture()
-        self.analysis = analysis
+        self.loading_path = path
         self.settings.add_recent_file(path)
         self.welcome.set_recent(self.settings.recent_files)
         self.message_bar.hide()
         self._show_capture_page()
         self.loading = True
-        self.loader = CaptureLoader(analysis, self, breather)
-        loader = self.loader
-        loader.batch_ready.connect(lambda batch: self._queue_batch(loader, batch))
-        loader.failed.connect(lambda message: self._load_failed(loader, message))
-        self._show_progress(0, analysis.capture.size)
+        self.summary.setText(f"Reading {path.name}…")
+        self._show_progress(0.0)
         self._update_title()
         self._update_enabled()
         self._collector.pause()
-        loader.start()
+        self.opener.open(path)
         return True
 
     def _open_failed(self, path: Path, message: str) -> None:
         self.message_bar.show_message(message if message.endswith(".") else message + ".", "error")
         self.statusBar().showMessage(f"Could not open {path.name}", 8000)
 
+    def _opened(self, document: CaptureDocument) -> None:
+        """The document is built: list its sessions, show the first, say what went wrong."""
+        self.loading = False
+        self.loading_path = None
+        self.document = document
+        self.tree_model.set_columns(SessionColumns(document.rows, document.flows))
+        self.session_filter.set_document(document)
+        self.fetcher.set_document(document)
+        self._collector.settle()
+        self._hide_progress()
+        n = len(document)
+        stats = document.stats
+        if document.read_error:
+            kept = "The session read before the damage is"
+            if n != 1:
+                kept = f"The {n:,} sessions read before it are"
+            message = f"{document.read_error}. {kept} shown and can be exported."
+            self.message_bar.show_message(message, "error")
+        elif stats.warnings():
+            self.message_bar.show_message("; ".join(stats.warnings()) + ".", "warning")
+        elif n == 0:
+            self.message_bar.show_message("This capture holds no TCP session.", "info")
+        if self.plots is not None:
+            self.plots.set_timeline(self.tree_model.columns.timeline() if self.tree_model.columns else None)
+        if self.tree_model.rowCount():
+            self.tree.setCurrentIndex(self.tree_model.index(0, 0))
+        self._update_title()
+        self._update_summary()
+        self._update_enabled()
+        self.load_finished.emit()
+
+    def _open_stopped(self, message: str) -> None:
+        """Opening failed half-way (the file went away, an internal error): back to the start."""
+        path = self.loading_path
+        self._end_loading()
+        self.message_bar.show_message(message, "error")
+        if path is not None:
+            self.statusBar().showMessage(f"Could not open {path.name}", 8000)
+        self.load_finished.emit()
+
+    def _open_cancelled(self) -> None:
+        path = self.loading_path
+        self._end_loading()
+        name = path.name if path is not None else "the capture"
+        self.message_bar.show_message(f"Opening {name} was cancelled.", "info")
+        self.load_finished.emit()
+
+    def _end_loading(self) -> None:
+        self.loading = False
+        self.loading_path = None
+        self._collector.settle()
+        self._hide_progress()
+        self.stack.setCurrentIndex(PAGE_WELCOME)
+        self.summary.setText("No capture open")
+        self._update_title()
+        self._update_enabled()
+
     def _forget_capture(self) -> None:
-        """Drop the current capture from every view (the loader is already stopped)."""
+        """Drop the current capture from every view (its work is already stopped)."""
         self.current_session = None
+        self._wanted_session = None
         self._session_blob = None
         self._find_pos = -1
         self.conversation.conversation.set_session(None, [])
+        self.session_filter.set_document(None)
+        self.fetcher.set_document(None)
         self.tree_model.clear()
         self._set_blob(EMPTY)
         self.conversation_title.setText("Select a session")
         if self.plots is not None:
-            self.plots.set_sessions([])
+            self.plots.set_timeline(None)
             self.plots.show_session(None, [])
-        if self.analysis is not None:
-            self.analysis.close()
-            self.analysis = None
-        # Batches still queued to the old loader refer to the capture too: collect once they are gone.
+        if self.document is not None:
+            self.document.close()
+            self.document = None
         QTimer.singleShot(0, self._collector.release)
 
     def close_capture(self) -> None:
         """File › Close: back to the welcome page."""
-        self._stop_loader()
+        self._stop_work()
         self._forget_capture()
         self.loading = False
+        self.loading_path = None
         self._hide_progress()
         self.message_bar.hide()
         self.stack.setCurrentIndex(PAGE_WELCOME)
@@ -500,169 +542,28 @@ class MainWindow(QMainWindow):
         self._update_title()
         self._update_enabled()
 
-    def _stop_loader(self) -> None:
-        if self.export_job is not None:  # an export reads the capture that is about to close
+    def _stop_work(self) -> None:
+        """Stop whatever reads the current capture: an export, a payload search, reassembly,
+        an open under way."""
+        if self.export_job is not None:
             self.export_job.shutdown(SHUTDOWN_MS)
-        self.proxy.stop_search(SHUTDOWN_MS)  # so does a payload search
-        loader, self.loader = self.loader, None
-        self._batch_timer.stop()
-        self._last_batch_timer.stop()
-        self._pending_batches = []
-        self._slice_timer.stop()
-        self._slices.clear()
-        self._release_tree_paint()
-        # the core checks for cancellation at least every 0.2 s, so this returns quickly
-        if loader is not None:
-            if loader.shutdown(SHUTDOWN_MS):
-                loader.dispose()
-            else:  # pragma: no cover
-                self.statusBar().showMessage("The reader did not stop in time", 5000)
+        self.session_filter.stop_search(SHUTDOWN_MS)
+        self.fetcher.stop(SHUTDOWN_MS)
+        self.opener.stop(SHUTDOWN_MS)
         self._collector.settle()
 
     def cancel_load(self) -> None:
-        """Stop reading; keep what was read (the last batch still arrives)."""
-        if self.loader is not None and self.loading:
-            self.loader.cancel()
+        """Stop opening the capture (nothing of it is kept)."""
+        if self.loading:
+            self.opener.cancel()
             self.progress_label.setText("Stopping…")
 
     # -- loading ------------------------------------------------------------------
 
-    def _queue_batch(self, loader: CaptureLoader, batch: Batch) -> None:
-        """Collect batches; apply them together at most every ``BATCH_APPLY_MS``.
-
-        Queued signals are delivered before timers, so applying each batch as
-        it arrives would keep the event loop busy with nothing but batches;
-        coalescing keeps paints, input and timers flowing.  The last batch is
-        applied without waiting, but not in the turn that delivers it, which
-        may come straight after one that applied a batch.
-        """
-        if loader is not self.loader:
-            return  # a batch of a capture that was closed meanwhile
-        self._pending_batches.append(batch)
-        if batch.done:
-            self._batch_timer.stop()
-            self._last_batch_timer.start()
-        elif not self._batch_timer.isActive():
-            self._batch_timer.start()
-
-    def _apply_batches(self) -> None:
-        """Merge what arrived; apply it a slice per event-loop turn (``split_batch``)."""
-        self._batch_timer.stop()
-        self._last_batch_timer.stop()
-        pending, self._pending_batches = self._pending_batches, []
-        if pending:
-            self._slices.extend(split_batch(merge_batches(pending)))
-            self._apply_slice()
-
-    def _apply_slice(self) -> None:
-        """Apply the oldest slice; the next one waits for a later turn, after due timers and input."""
-        if self._slices:
-            self._on_batch(self._slices.popleft())
-        if self._slices:
-            self._slice_timer.start()
-
-    def _on_batch(self, batch: Batch) -> None:
-        self._hold_tree_paint()
-        self.tree_model.append_batch(batch)
-        session = self.current_session
-        if session is not None:
-            mine = [m for m in batch.monologues if m.session is session]
-            if mine:
-                self.conversation.conversation.append(mine)
-                self._session_blob = None
-                if self.conversation.currentIndex().row() < 0:
-                    self._show_quietly(mine[0])
-            if any(s is session for s in batch.ended):
-                self.conversation.conversation.finish()
-        elif batch.new_sessions and not self.tree.currentIndex().isValid():
-            self.select_session(batch.new_sessions[0].id)
-        self._show_progress(batch.bytes_read, batch.total_bytes)
-        self._update_summary()
-        if self.plots is not None and (batch.done or batch.new_sessions):
-            self.plots.set_sessions(self.tree_model.sessions)
-        if batch.done:
-            self._load_done(batch)
-
-    def _hold_tree_paint(self) -> None:
-        """Lay out and paint the tree after this batch, each in a turn of the event loop of its own.
-
-        A batch inserts rows at the top level, which makes the tree lay out
-        every row again (5–20 ms with a thousand sessions), and the tree is
-        then painted whole (10–30 ms).  Qt does both right after the turn that
-        changed the model, the layout inside the paint (which then asked for
-        a second full paint), before timers and input that fell due meanwhile:
-        one long wait per batch.  With the tree's updates off, the layout
-        (``_lay_out_tree``) and the paint (``_release_tree_paint``) come in
-        later turns, and whatever else is due gets its turn in between.
-        """
-        if self.tree.updatesEnabled():
-            self.tree.setUpdatesEnabled(False)
-        self._tree_paint_timer.stop()
-        self._tree_layout_timer.start()
-
-    def _lay_out_tree(self) -> None:
-        """The layout the new rows need (if Qt has not done it yet); the paint follows next turn."""
-        self.tree.executeDelayedItemsLayout()
-        self._tree_paint_timer.start()
-
-    def _release_tree_paint(self) -> None:
-        """Let the tree paint again; it repaints whole (the numbers of open sessions change too)."""
-        self._tree_layout_timer.stop()
-        self._tree_paint_timer.stop()
-        if not self.tree.updatesEnabled():
-            self.tree.executeDelayedItemsLayout()  # before the paint, not inside it
-            self.tree.setUpdatesEnabled(True)
-
-    def _sort_changed(self, column: int, order: Qt.SortOrder) -> None:
-        if column == COL_ID and order == Qt.SortOrder.AscendingOrder:
-            self.proxy.sort(-1)  # the source order
-        else:
-            self.proxy.sort(column, order)
-        current = self.tree.currentIndex()
-        if current.isValid():
-            self.tree.scrollTo(current)
-
-    def _load_done(self, batch: Batch) -> None:
-        self.loading = False
-        self._collector.settle()
-        if self.proxy.sortColumn() >= 0:
-            self.proxy.sort(self.proxy.sortColumn(), self.proxy.sortOrder())
-        self._hide_progress()
-        n = len(self.tree_model.sessions)
-        if batch.error:
-            kept = (
-                "The session read before the damage is"
-                if n == 1
-                else f"The {n:,} sessions read before it are"
-            )
-            self.message_bar.show_message(f"{batch.error}. {kept} shown and can be exported.", "error")
-        elif batch.cancelled:
-            self.message_bar.show_message(
-                f"Loading was stopped. Showing the {n:,} sessions read so far "
-                f"({human_size(batch.bytes_read)} of {human_size(batch.total_bytes)}).",
-                "info",
-            )
-        elif self.analysis is not None and self.analysis.stats.warnings():
-            self.message_bar.show_message("; ".join(self.analysis.stats.warnings()) + ".", "warning")
-        elif n == 0:
-            self.message_bar.show_message("This capture holds no TCP session.", "info")
-        if self.current_session is not None and self.current_session.finished:
-            self.conversation.conversation.finish()
-        self._update_summary()
-        self._update_enabled()
-        self.load_finished.emit()
-
-    def _load_failed(self, loader: CaptureLoader, message: str) -> None:
-        if loader is self.loader:
-            self._collector.settle()
-            self.message_bar.show_message(message, "error")
-
-    def _show_progress(self, done: int, total: int) -> None:
-        self.progress_bar.set_fraction(done / total if total else 1.0)
-        sessions = len(self.tree_model.sessions)
-        self.progress_label.setText(
-            f"Reading {human_size(done)} of {human_size(total)} · {sessions:,} sessions"
-        )
+    def _show_progress(self, fraction: float) -> None:
+        self.progress_bar.set_fraction(fraction)
+        path = self.loading_path
+        self.progress_label.setText(f"Reading {path.name} · {fraction:.0%}" if path else "Reading…")
         for widget in (self.progress_label, self.progress_bar, self.cancel_button):
             widget.show()
 
@@ -671,32 +572,33 @@ class MainWindow(QMainWindow):
             widget.hide()
 
     def _update_summary(self) -> None:
-        analysis = self.analysis
-        if analysis is None:
+        document = self.document
+        if document is None:
             return
-        sessions = self.tree_model.sessions
-        payload = sum(s.stream("c2s").kept + s.stream("s2c").kept for s in sessions)
-        stats = analysis.stats
-        shown = self.proxy.rowCount()
-        filtered = f" ({shown:,} shown)" if shown != len(sessions) else ""
+        total = self.tree_model.total
+        payload = int(document.rows["kept0"].sum() + document.rows["kept1"].sum()) if total else 0
+        stats = document.stats
+        shown = self.tree_model.rowCount()
+        filtered = f" ({shown:,} shown)" if self.session_filter.words else ""
         self.summary.setText(
-            f"{len(sessions):,} sessions{filtered} · {stats.tcp_packets:,} TCP packets · "
+            f"{total:,} sessions{filtered} · {stats.tcp_packets:,} TCP packets · "
             f"{human_size(payload)} of payload · {stats.non_tcp:,} non-TCP frames skipped"
         )
 
     def _update_title(self) -> None:
-        if self.analysis is None:
+        path = self.document.path if self.document is not None else self.loading_path
+        if path is None:
             self.setWindowTitle("monoview")
             self.setWindowFilePath("")
         else:
-            self.setWindowTitle(f"{self.analysis.capture.name} — monoview")
-            self.setWindowFilePath(str(self.analysis.capture.path))
+            self.setWindowTitle(f"{path.name} — monoview")
+            self.setWindowFilePath(str(path))
 
     def _update_enabled(self) -> None:
         a = self.actions_by_id
-        has_capture = self.analysis is not None
+        has_capture = self.document is not None
         ready = has_capture and not self.loading and self.export_job is None
-        a["close"].setEnabled(has_capture)
+        a["close"].setEnabled(has_capture or self.loading)
         a["cancel_load"].setEnabled(self.loading)
         for key in ("export_monologue", "export_session", "export_all"):
             a[key].setEnabled(ready)
@@ -723,8 +625,7 @@ class MainWindow(QMainWindow):
 
     def select_session(self, session_id: int) -> bool:
         """Make a session current in the tree (and everywhere else)."""
-        source = self.tree_model.session_index(session_id)
-        index = self.proxy.mapFromSource(source)
+        index = self.tree_model.session_index(session_id)
         if not index.isValid():
             return False
         self.tree.setCurrentIndex(index)
@@ -733,7 +634,7 @@ class MainWindow(QMainWindow):
 
     def select_monologue(self, monologue: Monologue) -> None:
         """Make a monologue current in the tree, the conversation and the detail views."""
-        index = self.proxy.mapFromSource(self.tree_model.monologue_index(monologue))
+        index = self.tree_model.monologue_index(monologue)
         if index.isValid():
             self.tree.expand(index.parent())
             self.tree.setCurrentIndex(index)
@@ -742,19 +643,48 @@ class MainWindow(QMainWindow):
             self._monologue_activated(monologue)
 
     def _tree_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        source = self.proxy.mapToSource(current)
-        session = self.tree_model.session_at(source)
-        if session is None:
+        session_id = self.tree_model.session_id_at(current)
+        if session_id is None:
             return
-        if session is not self.current_session:
+        if self.current_session is None or session_id != self.current_session.id:
+            session = self.fetcher.fetch(session_id)
+            if session is None:  # a big one: reassembled in a worker thread
+                self._wanted_session = session_id
+                self.conversation_title.setText(f"Session {session_id}: reassembling…")
+                return
             self._show_session(session)
-        monologue = self.tree_model.monologue_at(source)
+        monologue = self.tree_model.monologue_at(current)
         if monologue is not None:
             self.conversation.show_monologue(monologue)
         elif self.conversation.current_monologue() is None:
             first = self.conversation.conversation.monologues()[:1]
             if first:
                 self._show_quietly(first[0])
+
+    def _conversation_ready(self, session_id: int, session: TcpSession) -> None:
+        """A big session's conversation arrived: its monologues in the tree; shown if still wanted."""
+        self.tree_model.set_monologues(session_id, session.monologues)
+        if session_id == self._wanted_session:
+            self._tree_current_changed(self.tree.currentIndex(), QModelIndex())
+
+    def _conversation_failed(self, session_id: int, message: str) -> None:
+        if session_id == self._wanted_session:
+            self._wanted_session = None
+            self.conversation_title.setText(f"Session {session_id} could not be reassembled")
+        self.message_bar.show_message(message, "error")
+
+    def _show_reassembling(self, busy: bool) -> None:
+        """Say in the status bar that a big session is being reassembled."""
+        if busy:
+            self.statusBar().showMessage("Reassembling the session…")
+        else:
+            self.statusBar().clearMessage()
+
+    def _fetch_monologues(self, session_id: int) -> None:
+        """The tree expanded a session: its monologues, now or when reassembled."""
+        session = self.fetcher.fetch(session_id)
+        if session is not None:
+            self.tree_model.set_monologues(session_id, session.monologues)
 
     def _show_quietly(self, monologue: Monologue) -> None:
         """Make a monologue current in the conversation, leaving the tree's selection alone.
@@ -769,13 +699,14 @@ class MainWindow(QMainWindow):
             self._tree_follows = True
 
     def _show_session(self, session: TcpSession) -> None:
+        self._wanted_session = None
         self.current_session = session
         self._session_blob = None
         self._find_pos = -1
-        monologues = list(self.tree_model.monologues_of(session))
+        monologues = session.monologues
+        self.tree_model.set_monologues(session.id, monologues)
         self.conversation.conversation.set_session(session, monologues)
-        if session.finished:
-            self.conversation.conversation.finish()
+        self.conversation.conversation.finish()
         self.conversation_title.setText(
             f"Session {session.id}:  client {session.client}  ⇄  server {session.server}"
             f"   ·   {len(monologues):,} monologues"
@@ -785,7 +716,7 @@ class MainWindow(QMainWindow):
         self._update_detail()
 
     def _monologue_activated(self, monologue: Monologue) -> None:
-        index = self.proxy.mapFromSource(self.tree_model.monologue_index(monologue))
+        index = self.tree_model.monologue_index(monologue)
         if self._tree_follows and index.isValid() and self.tree.currentIndex() != index:
             self.tree.expand(index.parent())
             self.tree.selectionModel().setCurrentIndex(
@@ -915,7 +846,28 @@ class MainWindow(QMainWindow):
             self.statusBar().clearMessage()
 
     def _apply_filter(self) -> None:
-        self.proxy.set_filter_text(self.filter_edit.text())
+        self.session_filter.set_text(self.filter_edit.text())
+
+    def _keep_current_in_view(self) -> None:
+        """After a sort the current row is elsewhere: scroll to it."""
+        current = self.tree.currentIndex()
+        if current.isValid():
+            self.tree.scrollTo(current)
+
+    @property
+    def reassembling(self) -> bool:
+        """The selected session's conversation is being made in a worker thread."""
+        return self._wanted_session is not None
+
+    def _filter_changed(self) -> None:
+        """The shown sessions changed: keep the current one in view if it is still shown."""
+        session = self.current_session
+        if session is not None:
+            index = self.tree_model.session_index(session.id)
+            if index.isValid():
+                flags = self.tree.selectionModel().SelectionFlag
+                self.tree.selectionModel().setCurrentIndex(index, flags.ClearAndSelect | flags.Rows)
+                self.tree.scrollTo(index)
         self._update_summary()
 
     # -- find -----------------------------------------------------------------
@@ -982,9 +934,10 @@ class MainWindow(QMainWindow):
             self.plots_dock.setWidget(self.plots)
             self.resizeDocks([self.plots_dock], [max(220, self.height() // 3)], Qt.Orientation.Vertical)
             self.plots.session_clicked.connect(self.select_session)
-            self.plots.set_sessions(self.tree_model.sessions)
+            columns = self.tree_model.columns
+            self.plots.set_timeline(columns.timeline() if columns is not None else None)
             session = self.current_session
-            self.plots.show_session(session, self.tree_model.monologues_of(session) if session else [])
+            self.plots.show_session(session, session.monologues if session else [])
             self.plots.mark_monologue(self.conversation.current_monologue())
 
     # -- export ---------------------------------------------------------------
@@ -995,7 +948,7 @@ class MainWindow(QMainWindow):
             return chosen
         picked = []
         for index in self.tree.selectionModel().selectedRows():
-            monologue = self.tree_model.monologue_at(self.proxy.mapToSource(index))
+            monologue = self.tree_model.monologue_at(index)
             if monologue is not None:
                 picked.append(monologue)
         current = self.conversation.current_monologue()
@@ -1004,7 +957,7 @@ class MainWindow(QMainWindow):
     def export_monologues(self) -> None:
         """File › Export Monologue: the selected monologue(s), one file each."""
         monologues = self._selected_monologues()
-        if not monologues or self.analysis is None:
+        if not monologues or self.document is None:
             self.statusBar().showMessage("Select a monologue to export", 5000)
             return
         first = monologues[0]
@@ -1031,7 +984,7 @@ class MainWindow(QMainWindow):
     def export_session(self) -> None:
         """File › Export Session: a direction, the transcript or all files of the current session."""
         session = self.current_session
-        if session is None or self.analysis is None:
+        if session is None or self.document is None:
             self.statusBar().showMessage("Select a session to export", 5000)
             return
         summary = f"Session {session.id}: {session.client} ⇄ {session.server}"
@@ -1039,17 +992,11 @@ class MainWindow(QMainWindow):
 
     def export_all(self) -> None:
         """File › Export All Sessions: every session into a folder with manifest.json."""
-        if self.analysis is None:
+        document = self.document
+        if document is None:
             return
-        sessions = self.tree_model.sessions
-        summary = f"All {len(sessions):,} sessions of {self.analysis.capture.name}, with manifest.json"
-        self._export(
-            ExportKind.ALL,
-            summary,
-            f"{Path(self.analysis.capture.name).stem}_export",
-            folder=True,
-            sessions=sessions,
-        )
+        summary = f"All {len(document):,} sessions of {document.name}, with manifest.json"
+        self._export(ExportKind.ALL, summary, f"{document.path.stem}_export", folder=True, sessions=None)
 
     def _export(
         self,
@@ -1057,11 +1004,11 @@ class MainWindow(QMainWindow):
         summary: str,
         name: str,
         folder: bool,
-        sessions: list[TcpSession],
+        sessions: list[TcpSession] | None,
         monologues: list[Monologue] | None = None,
     ) -> None:
-        analysis = self.analysis
-        if analysis is None or self.loading or self.export_job is not None:
+        document = self.document
+        if document is None or self.loading or self.export_job is not None:
             return
         s = self.settings
         request = export_dialog.ask_export(
@@ -1077,7 +1024,7 @@ class MainWindow(QMainWindow):
         if request is None:
             return
         chosen_monologues = monologues or []
-        if not request.force and clashes(request, analysis, sessions, chosen_monologues):
+        if not request.force and clashes(request, document, sessions, chosen_monologues):
             if not export_dialog.confirm_overwrite(self, request.target):
                 return
             request = ExportRequest(
@@ -1086,13 +1033,13 @@ class MainWindow(QMainWindow):
         s.export_dir = str(request.target if request.to_folder else request.target.parent)
         s.export_format = request.fmt.value
         s.export_gaps = request.gaps.value
-        self._start_export(request, analysis, sessions, chosen_monologues)
+        self._start_export(request, document, sessions, chosen_monologues)
 
     def _start_export(
         self,
         request: ExportRequest,
-        analysis: Analysis,
-        sessions: list[TcpSession],
+        document: CaptureDocument,
+        sessions: list[TcpSession] | None,
         monologues: list[Monologue],
     ) -> None:
         dialog = QProgressDialog("Exporting…", "Cancel", 0, 0, self)
@@ -1107,8 +1054,10 @@ class MainWindow(QMainWindow):
 
         relay.progressed.connect(show_progress)
 
+        pool = self.opener.pool
+
         def work(cancelled: threading.Event) -> dict[str, Any]:
-            return run_export(request, analysis, sessions, monologues, relay.progressed.emit, cancelled)
+            return run_export(request, document, sessions, monologues, relay.progressed.emit, cancelled, pool)
 
         job = BackgroundCall(work, self)
         self.export_job = job
@@ -1177,26 +1126,16 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         """Override QWidget::closeEvent: stop the threads (bounded wait), remember the layout."""
         self.save_state()
-        if self.export_job is not None:
-            self.export_job.shutdown(SHUTDOWN_MS)
-        self._stop_loader()
-        if self.analysis is not None:
-            self.analysis.close()
-            self.analysis = None
+        self._stop_work()
+        if self.document is not None:
+            self.document.close()
+            self.document = None
+        self.opener.shutdown(SHUTDOWN_MS)
         super().closeEvent(event)
 
     def shortcut_table(self) -> dict[str, list[QKeySequence]]:
         """Action id -> shortcuts in effect (for tests and the About box)."""
         return {key: action.shortcuts() for key, action in self.actions_by_id.items()}
-
-
-def _next_turn_timer(parent: QObject, slot: Any) -> QTimer:
-    """A single-shot ``NEXT_TURN_MS`` timer calling ``slot``."""
-    timer = QTimer(parent)
-    timer.setSingleShot(True)
-    timer.setInterval(NEXT_TURN_MS)
-    timer.timeout.connect(slot)
-    return timer
 
 
 class _ProgressRelay(QObject):

@@ -1,8 +1,8 @@
 """The work that keeps the window responsive gives the same results as doing it all at once.
 
-Batches applied in slices, cells answered through ``multiData``, text
-rendered in chunks, the collector paused and frozen around a load: each is
-checked against the plain way of doing the same thing.
+Cells answered through ``multiData``, text rendered in chunks, a capture let
+go when it is closed: each is checked against the plain way of doing the same
+thing.
 """
 
 from __future__ import annotations
@@ -16,102 +16,38 @@ from PySide6.QtCore import QModelRoleData, Qt
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
 
-from monoview.core import analyse
-from monoview.core.analyse import Analysis, Batch
-from monoview.gui import batching
-from monoview.gui import mainwindow as mainwindow_module
-from monoview.gui.batching import merge_batches, split_batch
+from monoview.core.flows.columns import HEADERS
 from monoview.gui.mainwindow import MainWindow
 from monoview.gui.models.roles import Role
-from monoview.gui.models.session_filter import SessionFilterProxy
-from monoview.gui.models.session_tree import COLUMNS, PAINT_ROLES, SessionTreeModel
+from monoview.gui.models.session_list import PAINT_ROLES
 from monoview.gui.views.blob import Blob, Span
 from monoview.gui.views.textmap import chunk_end, join_maps, render
 from monoview.gui.views.textview import TEXT_LIMIT, TextView
 from tests.gui.conftest import capture, load
 
 
-def _batches(name: str, monkeypatch) -> list[Batch]:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(analyse, "FIRST_BATCH_PACKETS", 64)
-    analysis = Analysis(capture(name))
-    return list(analysis.run())  # the sessions read their bytes lazily: left open for the test
-
-
-def _content(model: SessionTreeModel) -> list[tuple[int, list[int]]]:
-    return [(s.id, [m.index for m in model.monologues_of(s)]) for s in model.sessions]
-
-
-def test_slices_of_a_batch_add_up_to_it(qtmodeltester, monkeypatch) -> None:
-    batches = _batches("http_many.pcap", monkeypatch)
-    whole, sliced = SessionTreeModel(), SessionTreeModel()
-    split = 0
-    # Every batch sliced, and all of them merged into one and sliced finely.
-    for batch in [*batches[:-2], merge_batches(batches[-2:])]:
-        whole.append_batch(batch)
-        slices = split_batch(batch, 3)
-        split += len(slices) > 1
-        for part in slices:
-            sliced.append_batch(part)
-            qtmodeltester.check(sliced)
-        assert [s for p in slices for s in p.new_sessions] == batch.new_sessions
-        assert all(not p.new_sessions for p in slices[1:])
-        assert sorted(id(m) for p in slices for m in p.monologues) == sorted(id(m) for m in batch.monologues)
-        assert all(not (p.ended or p.done) for p in slices[:-1])
-        assert (slices[-1].ended, slices[-1].done) == (batch.ended, batch.done)
-    assert split > 0
-    assert _content(sliced) == _content(whole)
-
-
-def test_the_window_applies_a_big_batch_in_slices(qtbot, window: MainWindow, monkeypatch) -> None:
-    monkeypatch.setattr(batching, "SESSIONS_PER_SLICE", 2)
-    counts: list[int] = []
-
-    def counting_split(batch: Batch, sessions_per_slice: int | None = None) -> list[Batch]:
-        slices = split_batch(batch, sessions_per_slice)
-        counts.append(len(slices))
-        return slices
-
-    monkeypatch.setattr(mainwindow_module, "split_batch", counting_split)
-    batches = _batches("http_many.pcap", monkeypatch)
-    half = len(batches) // 2
-    # Fed as the loader would (no capture is loading, so a batch "from no loader" is the window's).
-    for batch in batches[:half]:
-        window._queue_batch(None, batch)  # type: ignore[arg-type]
-    qtbot.waitUntil(lambda: not window._pending_batches and not window._slices, timeout=5000)
-    with qtbot.waitSignal(window.load_finished, timeout=5000):
-        for batch in batches[half:]:
-            window._queue_batch(None, batch)  # type: ignore[arg-type]
-    assert max(counts) > 1
-    reference = SessionTreeModel()
-    for batch in batches:
-        reference.append_batch(batch)
-    assert _content(window.tree_model) == _content(reference)
-    qtbot.waitUntil(window.tree.updatesEnabled, timeout=1000)  # laid out and painted in turns of their own
-
-
-def test_cells_answer_the_same_through_multidata(monkeypatch) -> None:
-    model = SessionTreeModel()
-    proxy = SessionFilterProxy()
-    proxy.setSourceModel(model)
-    for batch in _batches("http_keepalive.pcap", monkeypatch):
-        model.append_batch(batch)
-    roles = sorted(PAINT_ROLES) + [int(Role.SORT), int(Qt.ItemDataRole.ToolTipRole)]
+def test_cells_answer_the_same_through_multidata(qtbot, window: MainWindow) -> None:
+    load(qtbot, window, capture("http_keepalive.pcap"))
+    model = window.tree_model
+    for session_id in model.shown_ids():
+        window._fetch_monologues(session_id)  # every session's monologues as child rows
+    roles = sorted(PAINT_ROLES) + [int(Role.SESSION), int(Role.MONOLOGUE), int(Qt.ItemDataRole.ToolTipRole)]
     delegate, checked = QStyledItemDelegate(), 0
-    for row in range(proxy.rowCount()):
-        top = proxy.index(row, 0)
-        for index in [proxy.index(row, c) for c in range(len(COLUMNS))] + [
-            proxy.index(r, c, top) for r in range(proxy.rowCount(top)) for c in range(len(COLUMNS))
+    for row in range(model.rowCount()):
+        top = model.index(row, 0)
+        assert model.rowCount(top) > 0
+        for index in [model.index(row, c) for c in range(len(HEADERS))] + [
+            model.index(r, c, top) for r in range(model.rowCount(top)) for c in range(len(HEADERS))
         ]:
-            source = proxy.mapToSource(index)
             for role in roles:
                 entry = QModelRoleData(role)
-                proxy.multiData(index, entry)
-                assert _same(entry.data(), model.data(source, role), index.data(role)), (row, role)
+                model.multiData(index, entry)
+                assert _same(entry.data(), model.data(index, role), index.data(role)), (row, role)
             option = QStyleOptionViewItem()
             delegate.initStyleOption(option, index)  # the delegate's own multiData request
-            assert option.text == (model.data(source) or "")
+            assert option.text == (model.data(index) or "")
             checked += 1
-    assert checked > 2 * len(COLUMNS)
+    assert checked > 2 * len(HEADERS)
 
 
 def _same(*values: object) -> bool:
@@ -170,11 +106,11 @@ def _document_text(view: TextView) -> str:
     return view.editor.document().toRawText().replace("\u2029", "\n")
 
 
-def test_a_loaded_capture_is_left_out_of_collections_until_it_is_closed(qtbot, window: MainWindow) -> None:
+def test_a_closed_capture_leaves_nothing_behind(qtbot, window: MainWindow) -> None:
     load(qtbot, window, capture("http_many.pcap"))
     assert gc.isenabled()
-    session = window.tree_model.sessions[0]
-    assert not any(o is session for o in gc.get_objects())  # frozen: no collection walks it
+    session = window.current_session
+    assert session is not None and session.id == 1  # the first session is shown
     gone = weakref.ref(session)
     del session
     window.close_capture()

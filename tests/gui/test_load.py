@@ -1,4 +1,5 @@
-"""Loading through the worker: the conversation equals the oracle, cancel, damage, model sanity."""
+"""Opening through the worker processes: the conversation equals the oracle, cancel, damage,
+model sanity."""
 
 from __future__ import annotations
 
@@ -6,14 +7,14 @@ import hashlib
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
-from PySide6.QtCore import QModelIndex
+from PySide6.QtCore import Qt
 
-from monoview.core import analyse
-from monoview.core.analyse import Analysis
+from monoview.core.document import CaptureDocument
+from monoview.core.flows.columns import Column, SessionColumns
 from monoview.gui.mainwindow import PAGE_CAPTURE, PAGE_WELCOME, MainWindow
-from monoview.gui.models.session_filter import SessionFilterProxy
-from monoview.gui.models.session_tree import SessionTreeModel
+from monoview.gui.models.session_list import SessionListModel
 from tests.gui.conftest import LOAD_TIMEOUT_MS, capture, load
 
 
@@ -53,20 +54,19 @@ def test_selecting_a_monologue_in_the_tree_scrolls_the_conversation(qtbot, windo
     assert window.hex.blob.data == target.data()
 
 
-def test_cancel_half_way_keeps_what_was_read(qtbot, window: MainWindow, big_capture: Path) -> None:
-    def cancel_on_first_sessions(*_args: object) -> None:
+def test_cancelling_an_open_goes_back_to_the_start(qtbot, window: MainWindow, big_capture: Path) -> None:
+    with qtbot.waitSignal(window.load_finished, timeout=LOAD_TIMEOUT_MS):
+        assert window.open_path(big_capture)
+        assert window.loading and window.actions_by_id["cancel_load"].isEnabled()
         window.cancel_load()
-
-    window.tree_model.rowsInserted.connect(cancel_on_first_sessions)
-    load(qtbot, window, big_capture)
-    analysis = window.analysis
-    assert analysis is not None and analysis.cancelled
-    assert analysis.stats.bytes_read < analysis.capture.size
-    assert 0 < len(window.tree_model.sessions) < 600
+    assert not window.loading and window.document is None
+    assert window.stack.currentIndex() == PAGE_WELCOME
     assert window.message_bar.isVisible() and window.message_bar.level == "info"
-    assert window.loader is not None
-    qtbot.waitUntil(lambda: not window.loader.running, timeout=5000)
-    assert window.actions_by_id["export_all"].isEnabled()
+    assert "cancelled" in window.message_bar.text and big_capture.name in window.message_bar.text
+    assert not window.opener.busy
+    load(qtbot, window, big_capture)  # the worker processes are still there for the next one
+    truth = json.loads(big_capture.with_name(big_capture.name + ".truth.json").read_text())
+    assert window.tree_model.total == truth["tcp_sessions"]
 
 
 def test_closing_during_a_load_stops_the_worker(qtbot, settings, big_capture: Path) -> None:
@@ -74,11 +74,10 @@ def test_closing_during_a_load_stops_the_worker(qtbot, settings, big_capture: Pa
     qtbot.addWidget(w)
     w.show()
     assert w.open_path(big_capture)
-    loader = w.loader
-    assert loader is not None
-    qtbot.waitUntil(lambda: len(w.tree_model.sessions) > 0, timeout=LOAD_TIMEOUT_MS)
+    qtbot.wait(50)
+    assert w.opener.busy
     w.close()
-    assert not loader.running
+    assert not w.opener.busy and w.document is None
 
 
 @pytest.mark.parametrize("name", ["suricata_smtp-to-comma.pcap", "suricata_http-mime-truncated.pcap"])
@@ -87,13 +86,14 @@ def test_damaged_capture_shows_the_error_and_keeps_the_sessions(qtbot, window: M
     load(qtbot, window, capture(name))
     assert window.message_bar.isVisible() and window.message_bar.level == "error"
     assert name in window.message_bar.text
-    sessions = window.tree_model.sessions
-    assert len(sessions) == len(expected["streams"])
-    for session, stream in zip(sessions, expected["streams"], strict=True):
-        assert str(session.client) == f"{stream['client']['ip']}:{stream['client']['port']}"
-        assert str(session.server) == f"{stream['server']['ip']}:{stream['server']['port']}"
-        assert session.stream("c2s").kept == stream["c2s"]["len"]
-        assert session.stream("s2c").kept == stream["s2c"]["len"]
+    model = window.tree_model
+    assert model.rowCount() == len(expected["streams"])
+    for row, stream in enumerate(expected["streams"]):
+        client, server = stream["client"], stream["server"]
+        assert model.index(row, Column.CLIENT).data() == f"{client['ip']}:{client['port']}"
+        assert model.index(row, Column.SERVER).data() == f"{server['ip']}:{server['port']}"
+        assert model.index(row, Column.C2S).data() == f"{stream['c2s']['len']:,}"
+        assert model.index(row, Column.S2C).data() == f"{stream['s2c']['len']:,}"
 
 
 def test_not_a_capture_is_refused_with_a_sentence(window: MainWindow, tmp_path: Path) -> None:
@@ -105,40 +105,43 @@ def test_not_a_capture_is_refused_with_a_sentence(window: MainWindow, tmp_path: 
     assert window.stack.currentIndex() == PAGE_WELCOME
 
 
-def test_model_passes_the_model_tester_after_every_batch(qtmodeltester, monkeypatch) -> None:
-    monkeypatch.setattr(analyse, "FIRST_BATCH_PACKETS", 64)
-    model = SessionTreeModel()
-    proxy = SessionFilterProxy()
-    proxy.setSourceModel(model)
-    analysis = Analysis(capture("http_many.pcap"))
-    batches = 0
-    try:
-        for batch in analysis.run():
-            model.append_batch(batch)
-            qtmodeltester.check(model)
-            batches += 1
-    finally:
-        analysis.close()
-    assert batches > 1
-    assert model.rowCount() == len(oracle("http_many.pcap")["streams"])
-    assert all(model.rowCount(model.index(r, 0)) == 2 for r in range(model.rowCount()))
-    proxy.set_filter_text(":80")
-    qtmodeltester.check(proxy)
-    assert model.rowCount(QModelIndex()) == 32
+def test_model_passes_the_model_tester_sorted_filtered_and_expanded(qtmodeltester) -> None:
+    with CaptureDocument(capture("http_many.pcap"), workers=1) as document:
+        model = SessionListModel()
+        wanted: list[int] = []
+        model.monologues_wanted.connect(wanted.append)
+        model.set_columns(SessionColumns(document.rows, document.flows))
+        qtmodeltester.check(model)  # it fetches more where it can
+        assert model.rowCount() == len(oracle("http_many.pcap")["streams"])
+        assert all(model.hasChildren(model.index(r, 0)) for r in range(model.rowCount()))
+        model.fetchMore(model.index(3, 0))
+        assert 4 in wanted and len(set(wanted)) == len(wanted)  # asked for once
+        for session_id in range(1, len(document) + 1):
+            model.set_monologues(session_id, document.conversation(session_id).monologues)
+        assert all(model.rowCount(model.index(r, 0)) == 2 for r in range(model.rowCount()))
+        qtmodeltester.check(model)
+        model.sort(Column.S2C, Qt.SortOrder.DescendingOrder)
+        qtmodeltester.check(model)
+        mask = np.zeros(len(document), dtype=bool)
+        mask[::3] = True
+        model.set_visible(mask)
+        qtmodeltester.check(model)
+        assert model.rowCount() == int(mask.sum())
+        assert model.rowCount(model.index(0, 0)) == 2
 
 
 def test_filter_by_port_and_by_payload(qtbot, window: MainWindow) -> None:
     streams = oracle("http_keepalive.pcap")["streams"]
     load(qtbot, window, capture("http_keepalive.pcap"))
     port = streams[1]["client"]["port"]
+    model = window.tree_model
     window.filter_edit.setText(str(port))
-    qtbot.waitUntil(lambda: window.proxy.rowCount() == 1, timeout=3000)
+    qtbot.waitUntil(lambda: model.rowCount() == 1, timeout=3000)
     window.filter_edit.setText("POST")  # only the second connection carries a POST (captures/lab/README.md)
-    qtbot.waitUntil(lambda: window.proxy.rowCount() == 1, timeout=3000)
-    session = window.tree_model.session_at(window.proxy.mapToSource(window.proxy.index(0, 0)))
-    assert session is not None and session.client.port == port
+    qtbot.waitUntil(lambda: model.rowCount() == 1 and not window.session_filter.searching, timeout=3000)
+    assert model.index(0, Column.CLIENT).data().endswith(f":{port}")
     window.filter_edit.setText("")
-    qtbot.waitUntil(lambda: window.proxy.rowCount() == len(streams), timeout=3000)
+    qtbot.waitUntil(lambda: model.rowCount() == len(streams), timeout=3000)
 
 
 def test_dropping_a_file_opens_it(qtbot, window: MainWindow) -> None:
@@ -157,7 +160,7 @@ def test_dropping_a_file_opens_it(qtbot, window: MainWindow) -> None:
     with qtbot.waitSignal(window.load_finished, timeout=LOAD_TIMEOUT_MS):
         window.dropEvent(event)
     assert window.windowTitle().startswith("http_keepalive.pcap")
-    assert len(window.tree_model.sessions) == len(oracle("http_keepalive.pcap")["streams"])
+    assert window.tree_model.total == len(oracle("http_keepalive.pcap")["streams"])
 
 
 def test_recent_files_menu_reopens(qtbot, window: MainWindow) -> None:
@@ -173,21 +176,19 @@ def test_recent_files_menu_reopens(qtbot, window: MainWindow) -> None:
 
 
 def test_sorting_by_a_column_keeps_monologues_in_order(qtbot, window: MainWindow) -> None:
-    from PySide6.QtCore import Qt
-
-    from monoview.gui.models.session_tree import COL_S2C
-
     streams = oracle("http_many.pcap")["streams"]
     load(qtbot, window, capture("http_many.pcap"))
-    window.tree.header().setSortIndicator(COL_S2C, Qt.SortOrder.DescendingOrder)
-    proxy = window.proxy
-    shown = [
-        window.tree_model.session_at(proxy.mapToSource(proxy.index(r, 0))) for r in range(proxy.rowCount())
-    ]
-    sizes = [s.stream("s2c").kept for s in shown if s is not None]
+    model = window.tree_model
+    window.tree.header().setSortIndicator(Column.S2C, Qt.SortOrder.DescendingOrder)
+    sizes = [int(model.index(r, Column.S2C).data().replace(",", "")) for r in range(model.rowCount())]
     assert sizes == sorted((s["s2c"]["len"] for s in streams), reverse=True)
-    top = proxy.index(0, 0)
-    children = [proxy.index(r, 0, top).data() for r in range(proxy.rowCount(top))]
+    top = model.index(0, 0)
+    window.tree.expand(top)
+    qtbot.waitUntil(lambda: model.rowCount(top) == 2, timeout=3000)
+    children = [model.index(r, 0, top).data() for r in range(model.rowCount(top))]
     assert children == ["#0", "#1"]
+    current = window.current_session
+    assert current is not None and window.tree_model.session_id_at(window.tree.currentIndex()) == current.id
     window.tree.header().setSortIndicator(0, Qt.SortOrder.AscendingOrder)
-    assert proxy.index(0, 0).data() == "1"
+    assert model.index(0, 0).data() == "1"
+    assert window.tree_model.session_id_at(window.tree.currentIndex()) == current.id  # it followed its row

@@ -171,7 +171,8 @@ def test_conflicting_retransmission_is_flagged_everywhere(qtbot, window: MainWin
     from monoview.gui.views.conversation import MonologueItem
 
     load(qtbot, window, capture("suricata_tcp-overlap-exact.pcap"))
-    session = window.tree_model.sessions[0]
+    session = window.current_session  # the first is shown
+    assert session is not None and session.id == 1
     (conflict,) = session.conflicts("c2s")  # the oracle's first copy is what the stream holds
     window.select_session(session.id)
     monologue = next(m for m in session.monologues if m.direction == "c2s")

@@ -8,8 +8,7 @@ from PySide6.QtCore import Qt
 
 
 class Role(IntEnum):
-    """Roles above ``Qt.UserRole``: the objects behind a row and its sort key."""
+    """Roles above ``Qt.UserRole``: what is behind a row."""
 
-    SESSION = Qt.ItemDataRole.UserRole + 1  # TcpSession of the row (or of the monologue's session)
+    SESSION = Qt.ItemDataRole.UserRole + 1  # id of the row's session (or of the monologue's session)
     MONOLOGUE = Qt.ItemDataRole.UserRole + 2  # Monologue, None on session rows
-    SORT = Qt.ItemDataRole.UserRole + 3  # number or string used by the proxy to sort

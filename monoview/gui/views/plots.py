@@ -114,9 +114,9 @@ class PlotsView(QWidget):
         """Time zero of both plots (the first packet of the capture)."""
         return self._timeline.base_ns
 
-    def set_sessions(self, sessions: Sequence[TcpSession]) -> None:
-        """Redraw the timeline for ``sessions``."""
-        t = stats.session_timeline(sessions)
+    def set_timeline(self, t: stats.Timeline | None) -> None:
+        """Redraw the capture's timeline (None: no capture)."""
+        t = t if t is not None else stats.session_timeline([])
         self._timeline = t
         span = float(t.end.max() - t.start.min()) if len(t.ids) else 1.0
         width = np.maximum(t.end - t.start, max(span * 0.003, 1e-6))  # keep short sessions visible

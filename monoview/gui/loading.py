@@ -1,0 +1,143 @@
+"""Opening captures for the window: the document is built in worker processes.
+
+The window keeps one lasting pool of worker processes (started with the
+window, so the first open does not wait for it); opening a capture indexes
+and summarises it there (``CaptureDocument``), while a thread of this process
+only waits for the workers and relays their progress.  The GUI thread gets
+the finished document: columns to list, conversations on demand.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Executor
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from monoview.core.capture.source import CaptureFile
+from monoview.core.document import CaptureDocument
+from monoview.core.executor import default_workers, lasting_pool, warm_up
+from monoview.gui.worker import BackgroundCall
+
+# Progress is relayed when it moved by at least this fraction (queued signals are not free).
+PROGRESS_STEP = 0.01
+
+
+def check_capture(path: Path) -> None:
+    """Raise CaptureFormatError (a sentence naming the file) unless ``path`` starts as a capture.
+
+    Only the header is read: the window refuses a wrong file at once instead of
+    after a round trip through its workers.
+    """
+    CaptureFile.open(path).close()
+
+
+class _Relay(QObject):
+    """Carries progress from the opening thread to the GUI thread (a queued signal)."""
+
+    progressed = Signal(float)
+
+
+class CaptureOpener(QObject):
+    """Opens one capture at a time into a ``CaptureDocument``.
+
+    Signals:
+        progressed(float): how far the current open is (0..1).
+        opened(object): the document of the capture ``open`` was given.
+        failed(str): the open stopped with this message (not sent after ``cancel``).
+        cancelled(): the open was cancelled; nothing was kept.
+    """
+
+    progressed = Signal(float)
+    opened = Signal(object)
+    failed = Signal(str)
+    cancelled = Signal()
+
+    def __init__(self, parent: QObject | None = None, workers: int | None = None) -> None:
+        super().__init__(parent)
+        self.workers = default_workers() if workers is None else workers
+        self._pool: Executor | None = None
+        self._pool_lock = threading.Lock()
+        self._job: BackgroundCall | None = None
+        self._relay = _Relay(self)
+        self._relay.progressed.connect(self._relay_progress)
+
+    @property
+    def pool(self) -> Executor:
+        """The window's worker processes (started on first use, by the first open's thread:
+        starting the fork server waits for it to import the core, half a second the GUI
+        thread must not wait)."""
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = lasting_pool(self.workers)
+                warm_up(self._pool, self.workers)
+            return self._pool
+
+    @property
+    def busy(self) -> bool:
+        """A capture is being opened."""
+        return self._job is not None
+
+    def open(self, path: Path) -> None:
+        """Start building the document of ``path`` (a running open is stopped first)."""
+        self.stop()
+        workers, relay = self.workers, self._relay
+        last = [0.0]
+
+        def report(fraction: float) -> None:
+            if fraction - last[0] >= PROGRESS_STEP or fraction >= 1.0:
+                last[0] = fraction
+                relay.progressed.emit(fraction)
+
+        def work(cancelled: threading.Event) -> CaptureDocument:
+            pool = self.pool
+            return CaptureDocument(
+                path, executor=pool, workers=workers, progress=report, cancel=cancelled.is_set
+            )
+
+        job = BackgroundCall(work, self)
+        self._job = job
+        job.succeeded.connect(lambda document: self._succeeded(job, document))
+        job.failed.connect(lambda message: self._failed(job, message))
+        job.finished.connect(job.deleteLater)
+        job.start()
+
+    def _relay_progress(self, fraction: float) -> None:
+        if self._job is not None:
+            self.progressed.emit(fraction)
+
+    def _succeeded(self, job: BackgroundCall, document: CaptureDocument) -> None:
+        if job is not self._job:  # stopped meanwhile: nobody wants it
+            document.close()
+            return
+        self._job = None
+        self.opened.emit(document)
+
+    def _failed(self, job: BackgroundCall, message: str) -> None:
+        if job is not self._job:
+            return
+        self._job = None
+        if job.cancelled.is_set():
+            self.cancelled.emit()
+        else:
+            self.failed.emit(message if message.endswith(".") else message + ".")
+
+    def cancel(self) -> None:
+        """Ask the running open to stop; ``cancelled`` follows."""
+        if self._job is not None:
+            self._job.cancel()
+
+    def stop(self, timeout_ms: int = 5000) -> None:
+        """Stop the running open and wait for its thread (its result, if any, is dropped)."""
+        job, self._job = self._job, None
+        if job is not None:
+            job.shutdown(timeout_ms)
+
+    def shutdown(self, timeout_ms: int = 5000) -> None:
+        """Stop, and end the worker processes (the window is closing)."""
+        self.stop(timeout_ms)
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,428 @@
+"""The session tree on a capture document: sessions from its columns, monologues on demand.
+
+Top-level rows are sessions, read from ``SessionColumns`` (numpy arrays over
+the document's session rows): no Python object per session, a sort is one
+stable ``argsort`` (``sort`` keeps the current and selected rows through a
+layout change), a filter is a boolean mask.  A session's monologues are its
+child rows once its conversation was reassembled: ``fetchMore`` asks for it
+(``monologues_wanted``), and whoever reassembles it hands the monologues back
+(``set_monologues``), so a big session is reassembled off the GUI thread.
+
+Index layout: a session row has internal id 0; a monologue row has internal
+id ``session_number + 1`` (the session's 0-based number, not its row, which a
+sort changes).  Strings are made at paint time, one ``multiData`` call per
+cell (each call from Qt into Python costs far more than the Python it runs).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QModelIndex,
+    QModelRoleData,
+    QModelRoleDataSpan,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
+
+from monoview.core.flows.columns import HEADERS, HEALTHS, NUMERIC, Column, SessionColumns
+from monoview.core.tcp.monologue import Monologue
+from monoview.gui.models import format as fmt
+from monoview.gui.models.roles import Role
+
+Index = QModelIndex | QPersistentModelIndex
+I64 = npt.NDArray[np.int64]
+
+HEALTH_COLOURS: Final = {"good": QColor(46, 160, 67), "warn": QColor(219, 150, 0), "bad": QColor(207, 34, 46)}
+DIRECTION_COLOURS: Final = {"c2s": QColor(160, 20, 20), "s2c": QColor(20, 20, 160)}
+_ROLE = Qt.ItemDataRole
+DISPLAY: Final = int(_ROLE.DisplayRole)
+DECORATION: Final = int(_ROLE.DecorationRole)
+ALIGNMENT: Final = int(_ROLE.TextAlignmentRole)
+FOREGROUND: Final = int(_ROLE.ForegroundRole)
+# The roles QStyledItemDelegate reads for every cell it paints (all through one multiData).
+PAINT_ROLES: Final = frozenset(
+    (DISPLAY, DECORATION, ALIGNMENT, FOREGROUND)
+    + (int(_ROLE.FontRole), int(_ROLE.BackgroundRole), int(_ROLE.CheckStateRole))
+)
+RIGHT: Final = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+_EMPTY: Final = np.zeros(0, dtype=np.int64)
+
+
+class SessionListModel(QAbstractItemModel):
+    """The sessions of one capture document, with their monologues as children.
+
+    Signals:
+        monologues_wanted(int): the view expanded a session whose monologues are not here
+            yet (its id); answer with ``set_monologues``.
+    """
+
+    monologues_wanted = Signal(int)
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.columns: SessionColumns | None = None
+        self._shown: I64 = _EMPTY  # session numbers (0-based) in row order
+        self._row_of: I64 = _EMPTY  # session number -> row, -1 when filtered out
+        self._visible: npt.NDArray[np.bool_] | None = None  # the filter's mask, None: all
+        self._sorted: tuple[Column, bool] = (Column.ID, False)
+        self._monologues: dict[int, list[Monologue]] = {}
+        self._wanted: set[int] = set()
+
+    # -- feeding ------------------------------------------------------------
+
+    def set_columns(self, columns: SessionColumns | None) -> None:
+        """Show the sessions of a document (None: none), in the current sort order, unfiltered."""
+        self.beginResetModel()
+        self.columns = columns
+        self._monologues, self._wanted, self._visible = {}, set(), None
+        self._arrange()
+        self.endResetModel()
+
+    def clear(self) -> None:
+        """Forget every session (a capture was closed)."""
+        self.set_columns(None)
+
+    def set_monologues(self, session_id: int, monologues: list[Monologue]) -> None:
+        """The monologues of a session, now that it was reassembled: its child rows."""
+        number = session_id - 1
+        self._wanted.discard(number)
+        if self.columns is None or number in self._monologues or not 0 <= number < len(self.columns):
+            return
+        row = int(self._row_of[number])
+        if row < 0 or not monologues:
+            self._monologues[number] = list(monologues)
+            return
+        self.beginInsertRows(self.index(row, 0), 0, len(monologues) - 1)
+        self._monologues[number] = list(monologues)
+        self.endInsertRows()
+
+    def set_visible(self, mask: npt.NDArray[np.bool_] | None) -> None:
+        """Show only the sessions where ``mask`` is true (None: all); keeps the sort."""
+        if mask is None and self._visible is None:
+            return
+        if mask is not None and self._visible is not None and np.array_equal(mask, self._visible):
+            return
+        self.beginResetModel()
+        self._visible = mask
+        self._arrange()
+        self.endResetModel()
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Override QAbstractItemModel::sort: a stable numpy sort of the column.
+
+        Monologue rows stay in conversation order under their session; persistent
+        indexes (the current row, the selection, expanded rows) follow their rows.
+        """
+        if not 0 <= column < len(HEADERS):
+            column = Column.ID
+        wanted = (Column(column), order == Qt.SortOrder.DescendingOrder)
+        if wanted == self._sorted:
+            return
+        self.layoutAboutToBeChanged.emit()
+        before = self.persistentIndexList()
+        numbers = [self._number_of(index) for index in before]
+        self._sorted = wanted
+        self._arrange()
+        after = [self._reindexed(index, number) for index, number in zip(before, numbers, strict=True)]
+        self.changePersistentIndexList(before, after)
+        self.layoutChanged.emit()
+
+    def _number_of(self, index: QModelIndex) -> int:
+        """The session number of a session row (-1 for a monologue row, which needs none)."""
+        if not index.isValid() or index.internalId() != 0:
+            return -1
+        return int(self._shown[index.row()])
+
+    def _reindexed(self, index: QModelIndex, number: int) -> QModelIndex:
+        if number < 0:  # a monologue row: its internal id names its session, its row is the same
+            return index
+        return self.createIndex(int(self._row_of[number]), index.column(), 0)
+
+    def _arrange(self) -> None:
+        """The rows in sort order, filtered; and each session's row."""
+        columns = self.columns
+        if columns is None or not len(columns):
+            self._shown, self._row_of = _EMPTY, _EMPTY
+            return
+        column, descending = self._sorted
+        order = columns.sort_order(column, descending)
+        if self._visible is not None:
+            order = order[self._visible[order]]
+        self._shown = order
+        self._row_of = np.full(len(columns), -1, dtype=np.int64)
+        self._row_of[order] = np.arange(len(order), dtype=np.int64)
+
+    # -- lookups ------------------------------------------------------------
+
+    @property
+    def total(self) -> int:
+        """Sessions of the document, shown or not."""
+        return 0 if self.columns is None else len(self.columns)
+
+    @property
+    def sort_key(self) -> tuple[Column, bool]:
+        """The column the rows are sorted by, and whether descending."""
+        return self._sorted
+
+    def shown_ids(self) -> list[int]:
+        """Ids of the shown sessions, in row order."""
+        ids: list[int] = (self._shown + 1).tolist()
+        return ids
+
+    def monologues_of(self, session_id: int) -> list[Monologue] | None:
+        """Monologues of a session if they are here (a view: do not modify)."""
+        return self._monologues.get(session_id - 1)
+
+    def session_index(self, session_id: int, column: int = 0) -> QModelIndex:
+        """Index of a session's row, invalid if unknown or filtered out."""
+        number = session_id - 1
+        if not 0 <= number < len(self._row_of) or self._row_of[number] < 0:
+            return QModelIndex()
+        return self.createIndex(int(self._row_of[number]), column, 0)
+
+    def monologue_index(self, monologue: Monologue, column: int = 0) -> QModelIndex:
+        """Index of a monologue's row, invalid if its session's monologues are not here."""
+        number = monologue.session.id - 1
+        known = self._monologues.get(number)
+        parent = self.session_index(monologue.session.id)
+        if known is None or not parent.isValid() or monologue.index >= len(known):
+            return QModelIndex()
+        return self.createIndex(monologue.index, column, number + 1)
+
+    def session_id_at(self, index: Index) -> int | None:
+        """The session id of a session row or of a monologue row."""
+        if not index.isValid():
+            return None
+        parent_id = index.internalId()
+        return int(self._shown[index.row()]) + 1 if parent_id == 0 else parent_id
+
+    def monologue_at(self, index: Index) -> Monologue | None:
+        """The monologue of a monologue row, None for a session row."""
+        if not index.isValid() or index.internalId() == 0:
+            return None
+        return self._monologues[index.internalId() - 1][index.row()]
+
+    # -- QAbstractItemModel ---------------------------------------------------
+
+    def index(self, row: int, column: int, parent: Index = QModelIndex()) -> QModelIndex:
+        """Override QAbstractItemModel::index (bounds checked here: ``hasIndex`` would call
+        back into Python twice)."""
+        if row < 0 or not 0 <= column < len(HEADERS):
+            return QModelIndex()
+        if not parent.isValid():
+            return self.createIndex(row, column, 0) if row < len(self._shown) else QModelIndex()
+        if parent.internalId() != 0 or parent.column() != 0:
+            return QModelIndex()
+        number = int(self._shown[parent.row()])
+        if row >= len(self._monologues.get(number, ())):
+            return QModelIndex()
+        return self.createIndex(row, column, number + 1)
+
+    def parent(self, index: Index = QModelIndex()) -> QModelIndex:  # type: ignore[override]
+        """Override QAbstractItemModel::parent."""
+        if not index.isValid() or index.internalId() == 0:
+            return QModelIndex()
+        return self.createIndex(int(self._row_of[index.internalId() - 1]), 0, 0)
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:
+        """Override QAbstractItemModel::rowCount."""
+        if not parent.isValid():
+            return len(self._shown)
+        if parent.column() != 0 or parent.internalId() != 0:
+            return 0
+        return len(self._monologues.get(int(self._shown[parent.row()]), ()))
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:
+        """Override QAbstractItemModel::columnCount."""
+        return len(HEADERS)
+
+    def hasChildren(self, parent: Index = QModelIndex()) -> bool:
+        """Override QAbstractItemModel::hasChildren: a session with monologues has children,
+        fetched or not (so the view draws its expander)."""
+        if not parent.isValid():
+            return len(self._shown) > 0
+        if parent.column() != 0 or parent.internalId() != 0 or self.columns is None:
+            return False
+        number = int(self._shown[parent.row()])
+        if number in self._monologues:
+            return bool(self._monologues[number])
+        return bool(self.columns.rows["monologues"][number] > 0)
+
+    def canFetchMore(self, parent: Index) -> bool:
+        """Override QAbstractItemModel::canFetchMore: a session's monologues not here yet."""
+        if not parent.isValid() or parent.internalId() != 0 or self.columns is None:
+            return False
+        number = int(self._shown[parent.row()])
+        return number not in self._monologues and bool(self.columns.rows["monologues"][number] > 0)
+
+    def fetchMore(self, parent: Index) -> None:
+        """Override QAbstractItemModel::fetchMore: ask for the session's monologues (once)."""
+        if not self.canFetchMore(parent):
+            return
+        number = int(self._shown[parent.row()])
+        if number not in self._wanted:
+            self._wanted.add(number)
+            self.monologues_wanted.emit(number + 1)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        """Override QAbstractItemModel::headerData."""
+        if orientation == Qt.Orientation.Horizontal and 0 <= section < len(HEADERS):
+            if role == Qt.ItemDataRole.DisplayRole:
+                return HEADERS[section]
+            if role == Qt.ItemDataRole.TextAlignmentRole and section in NUMERIC:
+                return RIGHT
+        return None
+
+    # No ``flags`` override: Qt's own answer (enabled, selectable) is the same, and the
+    # tree asks for it for every painted cell.
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        """Override QAbstractItemModel::data."""
+        if not index.isValid():
+            return None
+        if role in PAINT_ROLES:
+            return self._painted(index).get(role)
+        if index.internalId() == 0:
+            return self._session_data(int(self._shown[index.row()]), role)
+        monologue = self._monologues[index.internalId() - 1][index.row()]
+        return self._monologue_data(monologue, role)
+
+    def multiData(self, index: Index, roleDataSpan: QModelRoleDataSpan | QModelRoleData) -> None:
+        """Override QAbstractItemModel::multiData: every role of one cell in one call."""
+        entries = _entries(roleDataSpan)
+        if not index.isValid():
+            for entry in entries:
+                entry.clearData()
+            return
+        painted = self._painted(index)
+        for entry in entries:
+            role = entry.role()
+            entry.setData(painted.get(role) if role in PAINT_ROLES else self.data(index, role))
+
+    # -- cells ----------------------------------------------------------------
+
+    def _painted(self, index: Index) -> dict[int, Any]:
+        """What the delegate draws in a cell (the ``PAINT_ROLES`` that are not empty)."""
+        column = index.column()
+        parent_id = index.internalId()
+        if parent_id == 0:
+            number = int(self._shown[index.row()])
+            cell: dict[int, Any] = {DISPLAY: self._session_text(number, column)}
+            if column == Column.STATUS:
+                assert self.columns is not None
+                cell[DECORATION] = _health_icon(HEALTHS[int(self.columns.health[number])])
+        else:
+            monologues = self._monologues[parent_id - 1]
+            row = index.row()
+            m = monologues[row]
+            previous = monologues[row - 1] if row > 0 else None
+            cell = {DISPLAY: _monologue_text(m, previous, column), FOREGROUND: DIRECTION_COLOURS[m.direction]}
+        if column in NUMERIC:
+            cell[ALIGNMENT] = RIGHT
+        return cell
+
+    def _session_text(self, number: int, column: int) -> str:
+        c = self.columns
+        assert c is not None
+        if column == Column.ID:
+            return str(number + 1)
+        if column in (Column.CLIENT, Column.SERVER):
+            return str(c.endpoint(number, column == Column.CLIENT))
+        if column == Column.START:
+            return fmt.clock(int(c.rows["first_ts"][number]))
+        if column == Column.DURATION:
+            return fmt.duration(int(c.duration_ns[number]))
+        if column == Column.PACKETS:
+            return fmt.size(int(c.rows["packets"][number]))
+        if column == Column.C2S:
+            return fmt.size(int(c.c2s_bytes[number]))
+        if column == Column.S2C:
+            return fmt.size(int(c.s2c_bytes[number]))
+        return ", ".join(c.flags(number))
+
+    def _session_data(self, number: int, role: int) -> Any:
+        c = self.columns
+        assert c is not None
+        if role == Role.SESSION:
+            return number + 1
+        if role == Qt.ItemDataRole.ToolTipRole:
+            client, server = c.endpoint(number, True), c.endpoint(number, False)
+            return (
+                f"Session {number + 1}: {client} ⇄ {server}\n"
+                f"started {fmt.date_time(int(c.rows['first_ts'][number]))}\n"
+                + ", ".join(c.flags(number))
+            )
+        return None  # Role.MONOLOGUE too: a session row has none
+
+    @staticmethod
+    def _monologue_data(m: Monologue, role: int) -> Any:
+        if role == Role.SESSION:
+            return m.session.id
+        if role == Role.MONOLOGUE:
+            return m
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return (
+                f"Monologue #{m.index} {m.direction}, {m.length:,} bytes at stream offset {m.offset:,}\n"
+                f"captured {fmt.date_time(m.first_ts_ns)}, frames {_frames(m)}"
+            )
+        return None
+
+
+def _monologue_text(m: Monologue, previous: Monologue | None, column: int) -> str:
+    if column == Column.ID:
+        return f"#{m.index}"
+    if column == Column.CLIENT:
+        return "→ from client" if m.direction == "c2s" else "← from server"
+    if column == Column.SERVER:
+        return f"offset {m.offset:,}"
+    if column == Column.START:
+        return fmt.delta(m.first_ts_ns - previous.last_ts_ns) if previous else fmt.clock(m.first_ts_ns)
+    if column == Column.DURATION:
+        return fmt.duration(m.last_ts_ns - m.first_ts_ns)
+    if column == Column.PACKETS:
+        return fmt.size(m.packets)
+    if column == Column.C2S:
+        return fmt.size(m.length) if m.direction == "c2s" else ""
+    if column == Column.S2C:
+        return fmt.size(m.length) if m.direction == "s2c" else ""
+    gaps = m.gaps()
+    return f"{sum(g.length for g in gaps):,} bytes missing" if gaps else ""
+
+
+@cache
+def _health_icon(health: str) -> QIcon:
+    """A filled circle in the colour of ``health`` (made once per colour)."""
+    pixmap = QPixmap(12, 12)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(HEALTH_COLOURS[health])
+    painter.drawEllipse(1, 1, 10, 10)
+    painter.end()
+    return QIcon(pixmap)
+
+
+def _entries(span: QModelRoleDataSpan | QModelRoleData) -> list[QModelRoleData]:
+    """The role/value slots of a ``multiData`` request (PySide6's stubs lack the span's indexing)."""
+    if isinstance(span, QModelRoleData):
+        return [span]
+    slots: Any = span
+    return [slots[k] for k in range(span.size())]
+
+
+def _frames(m: Monologue) -> str:
+    frames = m.frames
+    if len(frames) <= 6:
+        return ", ".join(map(str, frames))
+    return f"{frames[0]}…{frames[-1]} ({len(frames)})"
