@@ -102,6 +102,33 @@ def session_commands(args: argparse.Namespace, capture: Path, big: bool, ram: Pa
     for cmd in cmds:
         if cmd is not ref:
             cmd.ref = ref
+    if "window" in tools:
+        cmds.extend(window_commands(args, capture, ram))
+    return cmds
+
+
+def window_commands(args: argparse.Namespace, capture: Path, ram: Path) -> list[Command]:
+    """The window opening the capture (every session listed, the first one shown, a picture
+    saved: ``monoview --screenshot``), and tcpflow -FX beside it for the paired ratio."""
+    f = str(capture)
+    monoview = shlex.split(args.monoview)
+    env = monoview_env(args) | {"QT_QPA_PLATFORM": "offscreen"}
+    window = Command(
+        "monoview --screenshot (the window)",
+        lambda r: [*monoview, "--screenshot", str(r / "shot.png"), f],
+        ram,
+        env,
+    )
+    cmds = [window]
+    if shutil.which("tcpflow"):
+        cmds.append(
+            Command(
+                "tcpflow -FX (beside the window)",
+                lambda r: ["tcpflow", "-FX", "-r", f, "-o", str(r / "out")],
+                ram,
+                ref=window,
+            )
+        )
     return cmds
 
 

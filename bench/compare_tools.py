@@ -7,6 +7,8 @@ capture with ``make_big_capture.py`` (cached outside the repository) and measure
   ``tcpflow -r FILE -o DIR`` (DIR in RAM, ``/dev/shm``), ``cat FILE`` and, with
   ``--tools ...,tshark``, ``tshark -q -z conv,tcp``; then ``monoview sessions --json`` is
   checked against the generator's ``FILE.truth.json``;
+* the window: ``monoview --screenshot OUT.png FILE`` (every session listed, the first one
+  shown, a picture saved; offscreen) paired with ``tcpflow -FX`` run beside it;
 * the export: ``monoview export FILE --out DIR --layout directions`` (``--export-args``)
   paired with ``tcpflow -r FILE -o DIR2``, both folders on the same filesystem, once in
   ``/dev/shm`` and once on the disk (``--disk``, default the temporary folder);
@@ -83,7 +85,9 @@ BENCH = REPO / "bench"
 MAKE_CAPTURE = REPO.parent / "shared" / "tools" / "make_big_capture.py"
 RESULTS = BENCH / "results"
 MiB = 1024 * 1024
-ALL_TOOLS: Final = ("cat", "monoview", "tcpflow", "tcpflow-FX", "tshark", "export", "conversation", "tiny")
+ALL_TOOLS: Final = (
+    "cat", "monoview", "tcpflow", "tcpflow-FX", "tshark", "window", "export", "conversation", "tiny",
+)  # fmt: skip
 DEFAULT_TOOLS: Final = tuple(t for t in ALL_TOOLS if t != "tshark")
 TINY: Final = "tiny"
 REJECTED: Final = ("unrecognized arguments", "invalid choice")

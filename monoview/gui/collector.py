@@ -2,16 +2,13 @@
 
 Showing a capture creates objects that live exactly as long as it is open
 (conversations, their monologues, the blobs the views read), and opening one
-must not be interrupted by collections on the GUI thread.  Left to itself, the collector would then walk all of them
-again and again once it is back on: the first young-generation pass right when
-the reader turns it on (20–30 ms, holding the interpreter lock the GUI thread
-needs), then full passes of 25–45 ms on the GUI thread while the user opens a
-session.  So the window decides instead: off before the reader starts (the
-reader then leaves it alone), and on again only after what was read has been
-moved out of the collector's reach (``gc.freeze``).  Those objects refer to
-each other (a session to its monologues and back), so when the capture is
-dropped they are handed back to the collector and collected at once, at a
-moment the user chose (closing or opening a capture).
+must not be interrupted by collections on the GUI thread.  So the window
+decides: off while a capture opens, and on again only after what was made has
+been moved out of the collector's reach (``gc.freeze``), where full passes
+(25-45 ms on the GUI thread) no longer walk it.  Those objects refer to each
+other (a session to its monologues and back), so when the capture is dropped
+they are handed back to the collector and collected at once, at a moment the
+user chose (closing or opening a capture).
 """
 
 from __future__ import annotations

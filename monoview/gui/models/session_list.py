@@ -54,6 +54,7 @@ PAINT_ROLES: Final = frozenset(
 )
 RIGHT: Final = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 _EMPTY: Final = np.zeros(0, dtype=np.int64)
+COLUMN_COUNT: Final = len(HEADERS)
 
 
 class SessionListModel(QAbstractItemModel):
@@ -70,6 +71,11 @@ class SessionListModel(QAbstractItemModel):
         super().__init__(parent)
         self.columns: SessionColumns | None = None
         self._shown: I64 = _EMPTY  # session numbers (0-based) in row order
+        # The same as a list, and whether each row has child rows (to be fetched or not):
+        # the tree asks for every row's index and hasChildren at each layout (20,000 calls
+        # each after a sort), so these answer without numpy scalars.
+        self._numbers: list[int] = []
+        self._kids: list[bool] = []
         self._row_of: I64 = _EMPTY  # session number -> row, -1 when filtered out
         self._visible: npt.NDArray[np.bool_] | None = None  # the filter's mask, None: all
         self._sorted: tuple[Column, bool] = (Column.ID, False)
@@ -99,6 +105,8 @@ class SessionListModel(QAbstractItemModel):
         row = int(self._row_of[number])
         if row < 0 or not monologues:
             self._monologues[number] = list(monologues)
+            if row >= 0:
+                self._kids[row] = False
             return
         self.beginInsertRows(self.index(row, 0), 0, len(monologues) - 1)
         self._monologues[number] = list(monologues)
@@ -139,7 +147,7 @@ class SessionListModel(QAbstractItemModel):
         """The session number of a session row (-1 for a monologue row, which needs none)."""
         if not index.isValid() or index.internalId() != 0:
             return -1
-        return int(self._shown[index.row()])
+        return self._numbers[index.row()]
 
     def _reindexed(self, index: QModelIndex, number: int) -> QModelIndex:
         if number < 0:  # a monologue row: its internal id names its session, its row is the same
@@ -150,13 +158,18 @@ class SessionListModel(QAbstractItemModel):
         """The rows in sort order, filtered; and each session's row."""
         columns = self.columns
         if columns is None or not len(columns):
-            self._shown, self._row_of = _EMPTY, _EMPTY
+            self._shown, self._row_of, self._numbers, self._kids = _EMPTY, _EMPTY, [], []
             return
         column, descending = self._sorted
         order = columns.sort_order(column, descending)
         if self._visible is not None:
             order = order[self._visible[order]]
         self._shown = order
+        self._numbers = order.tolist()
+        kids = columns.rows["monologues"] > 0
+        for number, monologues in self._monologues.items():
+            kids[number] = bool(monologues)
+        self._kids = kids[order].tolist()
         self._row_of = np.full(len(columns), -1, dtype=np.int64)
         self._row_of[order] = np.arange(len(order), dtype=np.int64)
 
@@ -202,7 +215,7 @@ class SessionListModel(QAbstractItemModel):
         if not index.isValid():
             return None
         parent_id = index.internalId()
-        return int(self._shown[index.row()]) + 1 if parent_id == 0 else parent_id
+        return self._numbers[index.row()] + 1 if parent_id == 0 else parent_id
 
     def monologue_at(self, index: Index) -> Monologue | None:
         """The monologue of a monologue row, None for a session row."""
@@ -215,13 +228,13 @@ class SessionListModel(QAbstractItemModel):
     def index(self, row: int, column: int, parent: Index = QModelIndex()) -> QModelIndex:
         """Override QAbstractItemModel::index (bounds checked here: ``hasIndex`` would call
         back into Python twice)."""
-        if row < 0 or not 0 <= column < len(HEADERS):
-            return QModelIndex()
         if not parent.isValid():
-            return self.createIndex(row, column, 0) if row < len(self._shown) else QModelIndex()
-        if parent.internalId() != 0 or parent.column() != 0:
+            if 0 <= row < len(self._numbers) and 0 <= column < COLUMN_COUNT:
+                return self.createIndex(row, column, 0)
             return QModelIndex()
-        number = int(self._shown[parent.row()])
+        if row < 0 or not 0 <= column < COLUMN_COUNT or parent.internalId() != 0 or parent.column() != 0:
+            return QModelIndex()
+        number = self._numbers[parent.row()]
         if row >= len(self._monologues.get(number, ())):
             return QModelIndex()
         return self.createIndex(row, column, number + 1)
@@ -235,10 +248,10 @@ class SessionListModel(QAbstractItemModel):
     def rowCount(self, parent: Index = QModelIndex()) -> int:
         """Override QAbstractItemModel::rowCount."""
         if not parent.isValid():
-            return len(self._shown)
+            return len(self._numbers)
         if parent.column() != 0 or parent.internalId() != 0:
             return 0
-        return len(self._monologues.get(int(self._shown[parent.row()]), ()))
+        return len(self._monologues.get(self._numbers[parent.row()], ()))
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:
         """Override QAbstractItemModel::columnCount."""
@@ -248,26 +261,23 @@ class SessionListModel(QAbstractItemModel):
         """Override QAbstractItemModel::hasChildren: a session with monologues has children,
         fetched or not (so the view draws its expander)."""
         if not parent.isValid():
-            return len(self._shown) > 0
-        if parent.column() != 0 or parent.internalId() != 0 or self.columns is None:
+            return bool(self._numbers)
+        if parent.internalId() != 0 or parent.column() != 0:
             return False
-        number = int(self._shown[parent.row()])
-        if number in self._monologues:
-            return bool(self._monologues[number])
-        return bool(self.columns.rows["monologues"][number] > 0)
+        return self._kids[parent.row()]
 
     def canFetchMore(self, parent: Index) -> bool:
         """Override QAbstractItemModel::canFetchMore: a session's monologues not here yet."""
         if not parent.isValid() or parent.internalId() != 0 or self.columns is None:
             return False
-        number = int(self._shown[parent.row()])
-        return number not in self._monologues and bool(self.columns.rows["monologues"][number] > 0)
+        number = self._numbers[parent.row()]
+        return number not in self._monologues and self._kids[parent.row()]
 
     def fetchMore(self, parent: Index) -> None:
         """Override QAbstractItemModel::fetchMore: ask for the session's monologues (once)."""
         if not self.canFetchMore(parent):
             return
-        number = int(self._shown[parent.row()])
+        number = self._numbers[parent.row()]
         if number not in self._wanted:
             self._wanted.add(number)
             self.monologues_wanted.emit(number + 1)
@@ -293,7 +303,7 @@ class SessionListModel(QAbstractItemModel):
         if role in PAINT_ROLES:
             return self._painted(index).get(role)
         if index.internalId() == 0:
-            return self._session_data(int(self._shown[index.row()]), role)
+            return self._session_data(self._numbers[index.row()], role)
         monologue = self._monologues[index.internalId() - 1][index.row()]
         return self._monologue_data(monologue, role)
 
@@ -316,7 +326,7 @@ class SessionListModel(QAbstractItemModel):
         column = index.column()
         parent_id = index.internalId()
         if parent_id == 0:
-            number = int(self._shown[index.row()])
+            number = self._numbers[index.row()]
             cell: dict[int, Any] = {DISPLAY: self._session_text(number, column)}
             if column == Column.STATUS:
                 assert self.columns is not None
