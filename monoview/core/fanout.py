@@ -57,15 +57,21 @@ class ListenerShard:
 _located: dict[str, FlowLocator] = {}
 
 
-def run_shard(task: ListenerShard) -> tuple[list[tuple[int, Any]], Failures]:
-    """Dispatch the shard's sessions to fresh listeners; their results and failures."""
+def attach(path: str, parts: IndexParts, rows: SessionRows, options: DocumentOptions) -> CaptureDocument:
+    """In a worker: a document on the index it was handed (close it after use), with the
+    flow locator this worker made for that index before, if any."""
     from monoview.core.document import CaptureDocument
 
-    key = task.parts.folder or task.path
+    key = parts.folder or path
     if key not in _located:
         _located.clear()
-        _located[key] = FlowLocator.of(task.parts)
-    document = CaptureDocument.attached(task.path, task.parts, task.rows, task.options, _located[key])
+        _located[key] = FlowLocator.of(parts)
+    return CaptureDocument.attached(path, parts, rows, options, _located[key])
+
+
+def run_shard(task: ListenerShard) -> tuple[list[tuple[int, Any]], Failures]:
+    """Dispatch the shard's sessions to fresh listeners; their results and failures."""
+    document = attach(task.path, task.parts, task.rows, task.options)
     try:
         listeners = task.make()
         dispatcher = document.dispatch(listeners, ids=task.ids.tolist())
@@ -115,4 +121,4 @@ def _in_order(shard_results: list[list[tuple[int, Any]]]) -> list[Any]:
     return [result for _id, _k, result in found]
 
 
-__all__ = ["ListenerShard", "map_sessions", "run_shard"]
+__all__ = ["ListenerShard", "attach", "map_sessions", "run_shard"]

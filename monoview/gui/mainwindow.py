@@ -93,6 +93,14 @@ TOOLBAR_ICONS: Final = {
     "cancel_load": SP.SP_BrowserStop,
 }
 SHUTDOWN_MS: Final = 5000
+INVALID_FILTER_BG: Final = "#ffd7d7"  # Wireshark's invalid-filter red
+FILTER_HELP: Final = (
+    "Addresses match exactly (10.1.1.6, 10.1.0.0/16, [2001:db8::1]:443), :port or a port number,\n"
+    "#id for a session, \"quoted text\" or a word for payload (case ignored).\n"
+    "Display-filter forms: ip.addr, ip.src (client), ip.dst (server), tcp.port, tcp.srcport,\n"
+    "tcp.dstport, tcp.stream, vlan.id with ==, !=, <, >; frame contains \"text\" (case kept);\n"
+    "&& and, || or, ! not, parentheses. Terms side by side must all match."
+)
 
 
 def _keep_width(label: QLabel) -> None:
@@ -160,7 +168,9 @@ class MainWindow(QMainWindow):
 
     def _build_views(self) -> None:
         self.tree_model = SessionListModel(self)
-        self.session_filter = SessionFilter(self.tree_model, self)
+        self.session_filter = SessionFilter(
+            self.tree_model, self, pool=lambda: (self.opener.pool, self.opener.workers)
+        )
         self.tree = QTreeView(self)
         self.tree.setObjectName("session_tree")
         self.tree.setModel(self.tree_model)
@@ -185,7 +195,10 @@ class MainWindow(QMainWindow):
             header.moveSection(header.visualIndex(column), header.count() - 1)
         self.filter_edit = QLineEdit(self)
         self.filter_edit.setObjectName("filter")
-        self.filter_edit.setPlaceholderText("Filter: address, :port or payload text (Ctrl+L)")
+        self.filter_edit.setPlaceholderText(
+            'Filter: 10.0.0.1, :443, "payload text", ip.addr == A && tcp.port == 80 … (Ctrl+L)'
+        )
+        self.filter_edit.setToolTip(FILTER_HELP)
         self.filter_edit.setClearButtonEnabled(True)
         self._filter_timer = QTimer(self)
         self._filter_timer.setSingleShot(True)
@@ -335,6 +348,7 @@ class MainWindow(QMainWindow):
         self._filter_timer.timeout.connect(self._apply_filter)
         self.session_filter.searching_changed.connect(self._show_searching)
         self.session_filter.changed.connect(self._filter_changed)
+        self.session_filter.invalid.connect(self._filter_invalid)
         self.tree_model.monologues_wanted.connect(self._fetch_monologues)
         self.opener.progressed.connect(self._show_progress)
         self.opener.opened.connect(self._opened)
@@ -579,7 +593,11 @@ class MainWindow(QMainWindow):
         payload = int(document.rows["kept0"].sum() + document.rows["kept1"].sum()) if total else 0
         stats = document.stats
         shown = self.tree_model.rowCount()
-        filtered = f" ({shown:,} shown)" if self.session_filter.words else ""
+        filtered = ""
+        if self.session_filter.active:
+            filtered = f" ({shown:,} shown)" if shown else " (no session matches the filter)"
+            if self.session_filter.searching:
+                filtered = f" ({shown:,} shown so far; searching the payload…)"
         self.summary.setText(
             f"{total:,} sessions{filtered} · {stats.tcp_packets:,} TCP packets · "
             f"{human_size(payload)} of payload · {stats.non_tcp:,} non-TCP frames skipped"
@@ -838,15 +856,21 @@ class MainWindow(QMainWindow):
         self.filter_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.filter_edit.selectAll()
 
-    def _show_searching(self, searching: bool) -> None:
-        """Say in the status bar that payload matches are still being looked for."""
-        if searching:
-            self.statusBar().showMessage("Searching the payload for the filter words…")
-        else:
-            self.statusBar().clearMessage()
+    def _show_searching(self, _searching: bool) -> None:
+        """The summary line says while payload matches are still being looked for (and no
+        longer once the search ended)."""
+        self._update_summary()
 
     def _apply_filter(self) -> None:
+        self.filter_edit.setStyleSheet("")
+        self.filter_edit.setToolTip(FILTER_HELP)
         self.session_filter.set_text(self.filter_edit.text())
+
+    def _filter_invalid(self, message: str) -> None:
+        """Not a filter: the box turns red and says why; the last filter stays applied."""
+        self.filter_edit.setStyleSheet(f"QLineEdit {{ background: {INVALID_FILTER_BG}; }}")
+        self.filter_edit.setToolTip(message)
+        self.statusBar().showMessage(message, 10000)
 
     def _keep_current_in_view(self) -> None:
         """After a sort the current row is elsewhere: scroll to it."""

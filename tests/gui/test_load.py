@@ -144,6 +144,38 @@ def test_filter_by_port_and_by_payload(qtbot, window: MainWindow) -> None:
     qtbot.waitUntil(lambda: model.rowCount() == len(streams), timeout=3000)
 
 
+def test_display_filter_forms_and_exact_addresses(qtbot, window: MainWindow) -> None:
+    streams = oracle("http_keepalive.pcap")["streams"]
+    load(qtbot, window, capture("http_keepalive.pcap"))
+    model = window.tree_model
+    client = streams[1]["client"]
+    window.filter_edit.setText(f"ip.addr == {client['ip']} && tcp.port == {client['port']}")
+    qtbot.waitUntil(lambda: model.rowCount() == 1, timeout=3000)
+    assert model.index(0, Column.CLIENT).data() == f"{client['ip']}:{client['port']}"
+    assert "(1 shown)" in window.summary.text()
+    window.filter_edit.setText("tcp.stream == 0 || !POST")  # the first, and any without a POST
+    window._apply_filter()  # now, not after the typing pause
+    qtbot.waitUntil(lambda: not window.session_filter.searching, timeout=3000)
+    assert [model.index(r, Column.ID).data() for r in range(model.rowCount())] == ["1"]
+
+
+def test_a_filter_that_is_not_one_says_so_and_keeps_the_list(qtbot, window: MainWindow) -> None:
+    load(qtbot, window, capture("http_many.pcap"))
+    model = window.tree_model
+    window.filter_edit.setText("tcp.port == 8000")
+    qtbot.waitUntil(lambda: window.session_filter.active, timeout=3000)
+    shown = model.rowCount()
+    window.filter_edit.setText("http.request.method == GET")
+    qtbot.waitUntil(lambda: "not supported" in window.filter_edit.toolTip(), timeout=3000)
+    assert "http.request.method" in window.statusBar().currentMessage()
+    assert "background" in window.filter_edit.styleSheet()
+    assert model.rowCount() == shown  # the last valid filter stays
+    window.filter_edit.setText("tcp.port == 1")
+    qtbot.waitUntil(lambda: model.rowCount() == 0, timeout=3000)
+    assert window.filter_edit.styleSheet() == ""
+    assert "no session matches the filter" in window.summary.text()
+
+
 def test_dropping_a_file_opens_it(qtbot, window: MainWindow) -> None:
     from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
     from PySide6.QtGui import QDropEvent
