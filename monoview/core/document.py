@@ -242,6 +242,17 @@ class CaptureDocument:
             self._cache.move_to_end(session_id)
             return found[0]
 
+    def packets_by_direction(self, session_id: int) -> tuple[int, int]:
+        """Packets the client sent and packets the server sent (with payload or not), read
+        from the session's index rows."""
+        self._check(session_id)
+        row = self.rows[session_id - 1]
+        first, stop = int(row["first_row"]), int(row["stop_row"])
+        rows, _columns = self._flow_rows(int(row["flow"]))
+        client_dir = 0 if int(row["flipped"]) == int(row["client_side"]) else 1
+        client = sum(1 for d in rows.dir[first:stop] if d == client_dir)
+        return client, stop - first - client
+
     def conversations(self, ids: Iterable[int] | None = None) -> Iterator[TcpSession]:
         """The conversations of ``ids`` (all by default), in the order given."""
         for session_id in range(1, len(self.rows) + 1) if ids is None else ids:

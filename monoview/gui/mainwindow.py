@@ -19,24 +19,22 @@ from typing import Any, Final
 from PySide6.QtCore import QModelIndex, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QDockWidget,
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QMainWindow,
     QMenu,
     QProgressDialog,
     QPushButton,
+    QSpinBox,
     QSplitter,
     QStackedWidget,
     QStyle,
     QTabWidget,
     QToolBar,
-    QTreeView,
     QVBoxLayout,
     QWidget,
 )
@@ -70,6 +68,7 @@ from monoview.gui.views.findbar import FindBar
 from monoview.gui.views.hexview import HexView
 from monoview.gui.views.messagebar import MessageBar
 from monoview.gui.views.progress import LazyProgressBar
+from monoview.gui.views.session_tree import SessionTreeView
 from monoview.gui.views.textview import TextView
 from monoview.gui.views.welcome import WelcomePage
 from monoview.gui.worker import BackgroundCall
@@ -83,7 +82,6 @@ SCOPES: Final = (
 CAPTURE_FILTER: Final = "Captures (*.pcap *.pcapng *.cap *.dmp *.pcap.* *.pcapng.*);;All files (*)"
 PAGE_WELCOME, PAGE_CAPTURE = 0, 1
 # ID, client, server, start, duration, packets, bytes c->s, bytes s->c (status stretches)
-COLUMN_WIDTHS: Final = (66, 136, 136, 112, 76, 62, 84, 84)
 SP = QStyle.StandardPixmap
 TOOLBAR_ICONS: Final = {
     "open": SP.SP_DialogOpenButton,
@@ -171,28 +169,12 @@ class MainWindow(QMainWindow):
         self.session_filter = SessionFilter(
             self.tree_model, self, pool=lambda: (self.opener.pool, self.opener.workers)
         )
-        self.tree = QTreeView(self)
-        self.tree.setObjectName("session_tree")
+        self.tree = SessionTreeView(self)
         self.tree.setModel(self.tree_model)
+        self.tree.lay_out_columns()
         # The model sorts (a numpy argsort of the column): a header click is one call.
         self.tree.header().setSortIndicator(Column.ID, Qt.SortOrder.AscendingOrder)
         self.tree.setSortingEnabled(True)
-        self.tree.setUniformRowHeights(True)
-        self.tree.setIndentation(14)
-        self.tree.setAlternatingRowColors(True)
-        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
-        header = self.tree.header()
-        header.setStretchLastSection(True)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, width in enumerate(COLUMN_WIDTHS):
-            self.tree.setColumnWidth(column, width)
-        self.tree.setColumnWidth(Column.STATUS, 120)
-        header.moveSection(Column.STATUS, Column.SERVER + 1)  # completeness next to the addresses, in view
-        # Then the sizes (as Wireshark's conversation table has them), the times last:
-        # at the default width the byte counts are in view without scrolling.
-        for column in (Column.START, Column.DURATION):
-            header.moveSection(header.visualIndex(column), header.count() - 1)
         self.filter_edit = QLineEdit(self)
         self.filter_edit.setObjectName("filter")
         self.filter_edit.setPlaceholderText(
@@ -222,7 +204,24 @@ class MainWindow(QMainWindow):
         self.conversation_title.setContentsMargins(6, 3, 6, 3)
         self.conversation_title.setStyleSheet("font-weight: bold;")
         _keep_width(self.conversation_title)
-        conversation_layout.addWidget(self.conversation_title)
+        self.stream_spin = QSpinBox(self)
+        self.stream_spin.setObjectName("stream_spin")
+        self.stream_spin.setToolTip("Wireshark's tcp.stream of the shown session: step through the sessions")
+        self.stream_spin.setEnabled(False)
+        stream_label = QLabel("S&tream", self)
+        stream_label.setBuddy(self.stream_spin)
+        self.stream_spin.setMinimumWidth(self.stream_spin.fontMetrics().horizontalAdvance("0000000") + 24)
+        self.conversation_summary = QLabel("", self)
+        self.conversation_summary.setObjectName("conversation_summary")
+        self.conversation_summary.setContentsMargins(6, 0, 6, 3)
+        _keep_width(self.conversation_summary)
+        title_row = QHBoxLayout()
+        title_row.setContentsMargins(0, 0, 6, 0)
+        title_row.addWidget(self.conversation_title, 1)
+        title_row.addWidget(stream_label)
+        title_row.addWidget(self.stream_spin)
+        conversation_layout.addLayout(title_row)
+        conversation_layout.addWidget(self.conversation_summary)
         conversation_layout.addWidget(self.conversation, 1)
         conversation_layout.addWidget(self.find_bar)
 
@@ -357,6 +356,7 @@ class MainWindow(QMainWindow):
         self.fetcher.ready.connect(self._conversation_ready)
         self.fetcher.failed.connect(self._conversation_failed)
         self.fetcher.busy_changed.connect(self._show_reassembling)
+        self.stream_spin.valueChanged.connect(self._stream_chosen)
         self.scope.currentIndexChanged.connect(lambda _i: self._update_detail())
         self.detail_tabs.currentChanged.connect(lambda _i: self._render_visible_detail())
         self.hex.selection_changed.connect(self._hex_selected)
@@ -474,6 +474,8 @@ class MainWindow(QMainWindow):
         self.tree_model.set_columns(SessionColumns(document.rows, document.flows))
         self.session_filter.set_document(document)
         self.fetcher.set_document(document)
+        self.stream_spin.setRange(0, max(len(document) - 1, 0))
+        self.stream_spin.setEnabled(len(document) > 0)
         self._collector.settle()
         self._hide_progress()
         n = len(document)
@@ -535,6 +537,8 @@ class MainWindow(QMainWindow):
         self.tree_model.clear()
         self._set_blob(EMPTY)
         self.conversation_title.setText("Select a session")
+        self.conversation_summary.setText("")
+        self.stream_spin.setEnabled(False)
         if self.plots is not None:
             self.plots.set_timeline(None)
             self.plots.show_session(None, [])
@@ -727,11 +731,45 @@ class MainWindow(QMainWindow):
         self.conversation.conversation.finish()
         self.conversation_title.setText(
             f"Session {session.id}:  client {session.client}  ⇄  server {session.server}"
-            f"   ·   {len(monologues):,} monologues"
         )
+        self.conversation_summary.setText(self._session_summary(session))
+        self.stream_spin.blockSignals(True)
+        self.stream_spin.setValue(session.id - 1)
+        self.stream_spin.blockSignals(False)
         if self.plots is not None:
             self.plots.show_session(session, monologues)
         self._update_detail()
+
+    def _session_summary(self, session: TcpSession) -> str:
+        """``12 client pkts, 9 server pkts, 4 turns · 1,234 bytes sent, 56,789 bytes received``
+        (by the client), as Wireshark's Follow dialog sums a stream up."""
+        if self.document is None:
+            return ""
+        client, server = self.document.packets_by_direction(session.id)
+        turns = len(session.monologues)
+        plural = "s" if turns != 1 else ""
+        c2s, s2c = session.stream("c2s").kept, session.stream("s2c").kept
+        return (
+            f"{client:,} client pkts, {server:,} server pkts, {turns:,} turn{plural}"
+            f"   ·   {c2s:,} bytes sent, {s2c:,} bytes received   ·   tcp.stream {session.id - 1}"
+        )
+
+    def _stream_chosen(self, stream: int) -> None:
+        """The stream spin box moved: show that session (clearing a filter that hides it)."""
+        if not self.select_session(stream + 1) and self.document is not None and stream < len(self.document):
+            self.filter_edit.clear()
+            self._apply_filter()
+            self.select_session(stream + 1)
+
+    def filter_out_stream(self) -> None:
+        """Edit › Filter Out This Stream: hide the current session, as Wireshark's button does."""
+        session = self.current_session
+        if session is None:
+            return
+        term = f"!(tcp.stream == {session.id - 1})"
+        old = self.filter_edit.text().strip()
+        self.filter_edit.setText(f"({old}) && {term}" if old else term)
+        self._apply_filter()
 
     def _monologue_activated(self, monologue: Monologue) -> None:
         index = self.tree_model.monologue_index(monologue)

@@ -49,6 +49,11 @@ def _key(s: TcpSession, column: Column) -> object:
     if endpoint is not None:
         return (len(endpoint.ip), endpoint.ip, endpoint.port)
     return {
+        Column.STREAM: s.id,
+        Column.VLAN: s.context,
+        Column.BYTES: s.stream("c2s").kept + s.stream("s2c").kept,
+        Column.DATA_C2S: s.data_packets[s.client_side],
+        Column.DATA_S2C: s.data_packets[1 - s.client_side],
         Column.START: s.first_ts_ns,
         Column.DURATION: s.duration_ns,
         Column.PACKETS: s.packets,
@@ -73,8 +78,13 @@ def test_columns_say_what_the_reassembly_says(path: Path) -> None:
             assert columns.flags(i) == _flags(s)
             assert ("good", "warn", "bad")[int(columns.health[i])] == _health(s)
             assert f"{s.client} {s.server} #{s.id}".lower() == columns.address_text[i]
+            client_side = s.client_side
+            assert int(columns.c2s_data_packets[i]) == s.data_packets[client_side]
+            assert int(columns.s2c_data_packets[i]) == s.data_packets[1 - client_side]
+            assert columns.context_text(i) == ".".join(str(tag) for tag in s.context)
         for column in (Column.CLIENT, Column.SERVER, Column.START, Column.DURATION, Column.PACKETS,
-                       Column.C2S, Column.S2C):  # fmt: skip
+                       Column.C2S, Column.S2C, Column.BYTES, Column.DATA_C2S, Column.DATA_S2C,
+                       Column.STREAM, Column.VLAN):  # fmt: skip
             keys = [_key(s, column) for s in sessions]
             ascending = sorted(range(len(keys)), key=keys.__getitem__)
             descending = sorted(range(len(keys)), key=keys.__getitem__, reverse=True)
@@ -90,3 +100,31 @@ def test_status_sorts_worst_first_when_descending() -> None:
         columns = SessionColumns(document.rows, document.flows)
         health = columns.health[columns.sort_order(Column.STATUS, descending=True)]
         assert health.tolist() == sorted(health.tolist(), reverse=True)
+
+
+@pytest.mark.skipif(not CAPTURE_FILES, reason="no captures")
+def test_packets_by_direction_count_every_packet_of_each_side() -> None:
+    import json
+
+    checked = 0
+    for path in CAPTURE_FILES[:25]:
+        oracle_path = path.with_name(path.name.rsplit(".", 1)[0] + ".oracle.json")
+        if not oracle_path.exists():
+            continue
+        streams = json.loads(oracle_path.read_text())["streams"]
+        with CaptureDocument(path, workers=1) as document:
+            if len(document) != len(streams):
+                continue
+            for stream in streams:
+                number = stream["tshark_stream"] + 1
+                session = document.conversation(number)
+                client, server = document.packets_by_direction(number)
+                assert client + server == session.packets == stream["packets"]
+                if str(session.client) == _endpoint(stream["client"]):  # both chose the same client
+                    assert (client, server) == (stream["c2s"]["packets"], stream["s2c"]["packets"]), path.name
+                    checked += 1
+    assert checked > 20
+
+
+def _endpoint(e: dict) -> str:
+    return f"[{e['ip']}]:{e['port']}" if ":" in e["ip"] else f"{e['ip']}:{e['port']}"

@@ -43,12 +43,27 @@ class Column(IntEnum):
     C2S = 6
     S2C = 7
     STATUS = 8
+    STREAM = 9  # Wireshark's tcp.stream
+    BYTES = 10
+    DATA_C2S = 11
+    DATA_S2C = 12
+    VLAN = 13
 
 
 HEADERS: Final = (
     "ID", "Client", "Server", "Start", "Duration", "Packets", "Bytes C→S", "Bytes S→C", "Status",
+    "Stream", "Bytes", "Data pkts C→S", "Data pkts S→C", "VLAN",
 )  # fmt: skip
-NUMERIC: Final = frozenset({Column.ID, Column.DURATION, Column.PACKETS, Column.C2S, Column.S2C})
+NUMERIC: Final = frozenset(
+    {Column.ID, Column.DURATION, Column.PACKETS, Column.C2S, Column.S2C, Column.STREAM, Column.BYTES,
+     Column.DATA_C2S, Column.DATA_S2C}
+)  # fmt: skip
+TOOLTIPS: Final = {
+    Column.STREAM: "Wireshark's tcp.stream: sessions counted from 0 in order of first packet",
+    Column.DATA_C2S: "Packets from the client that carried payload",
+    Column.DATA_S2C: "Packets from the server that carried payload",
+    Column.VLAN: "802.1Q tags, outermost first (and the interface when interfaces are kept apart)",
+}
 
 
 @dataclass(frozen=True)
@@ -126,6 +141,46 @@ class SessionColumns:
         return self._by_side("kept", client=False)
 
     @cached_property
+    def c2s_data_packets(self) -> I64:
+        """Packets with payload from the client."""
+        return self._by_side("data_packets", client=True)
+
+    @cached_property
+    def s2c_data_packets(self) -> I64:
+        """Packets with payload from the server."""
+        return self._by_side("data_packets", client=False)
+
+    @cached_property
+    def _context_codes(self) -> I64:
+        codes: I64 = self.flows.keys.context[self.rows["flow"]].astype(np.int64)
+        return codes
+
+    @cached_property
+    def _context_rank(self) -> I64:
+        """Each row's context ranked by its text's sort order (VLAN tags as numbers)."""
+        codes, inverse = np.unique(self._context_codes, return_inverse=True)
+        keys = [self._context_key(int(code)) for code in codes.tolist()]
+        order = sorted(range(len(keys)), key=keys.__getitem__)
+        rank = np.empty(len(keys), dtype=np.int64)
+        rank[order] = np.arange(len(keys), dtype=np.int64)
+        ranked: I64 = rank[inverse]
+        return ranked
+
+    def _context_key(self, code: int) -> tuple[int, ...]:
+        vlan = self.flows.contexts[code >> 32]
+        interface = (code & 0xFFFFFFFF) - 1 if self.flows.split_interfaces else -1
+        return (*vlan, -1, interface)
+
+    def context_text(self, i: int) -> str:
+        """VLAN tags of row ``i`` (``100.7``: outermost first), and ``if N`` when interfaces are kept
+        apart; empty for neither."""
+        code = int(self._context_codes[i])
+        text = ".".join(str(tag) for tag in self.flows.contexts[code >> 32])
+        if self.flows.split_interfaces:
+            text = f"{text} if {(code & 0xFFFFFFFF) - 1}".strip()
+        return text
+
+    @cached_property
     def duration_ns(self) -> I64:
         """Time from the first to the last packet (zero if the clock went backwards)."""
         duration: I64 = np.maximum(self.rows["last_ts"] - self.rows["first_ts"], 0).astype(np.int64)
@@ -197,7 +252,7 @@ class SessionColumns:
         """Rows in the order of ``column``; ties keep id order either way (a stable sort,
         as Wireshark's lists and Qt's sort proxy keep them)."""
         n = len(self.rows)
-        if column == Column.ID:
+        if column in (Column.ID, Column.STREAM):
             ascending = np.arange(n, dtype=np.int64)
             return ascending[::-1].copy() if descending else ascending
         if column in (Column.CLIENT, Column.SERVER):
@@ -220,6 +275,10 @@ class SessionColumns:
             Column.PACKETS: lambda: self.rows["packets"].astype(np.int64),
             Column.C2S: lambda: self.c2s_bytes,
             Column.S2C: lambda: self.s2c_bytes,
+            Column.BYTES: lambda: self.c2s_bytes + self.s2c_bytes,
+            Column.DATA_C2S: lambda: self.c2s_data_packets,
+            Column.DATA_S2C: lambda: self.s2c_data_packets,
+            Column.VLAN: lambda: self._context_rank,
             # Worst first when descending: health, then state, then the problems' counts.
             Column.STATUS: lambda: self.health * (1 << 40) + self.state * (1 << 36) + self.gaps,
         }
@@ -253,4 +312,6 @@ def _ranks(order: I64, keys: npt.NDArray[np.generic]) -> I64:
     return rank
 
 
-__all__ = ["HEADERS", "HEALTHS", "NUMERIC", "STATES", "Column", "EndpointColumns", "SessionColumns"]
+__all__ = [
+    "HEADERS", "HEALTHS", "NUMERIC", "STATES", "TOOLTIPS", "Column", "EndpointColumns", "SessionColumns",
+]  # fmt: skip

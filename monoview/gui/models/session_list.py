@@ -32,7 +32,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 
-from monoview.core.flows.columns import HEADERS, HEALTHS, NUMERIC, Column, SessionColumns
+from monoview.core.flows.columns import HEADERS, HEALTHS, NUMERIC, TOOLTIPS, Column, SessionColumns
 from monoview.core.tcp.monologue import Monologue
 from monoview.gui.models import format as fmt
 from monoview.gui.models.roles import Role
@@ -291,6 +291,8 @@ class SessionListModel(QAbstractItemModel):
                 return HEADERS[section]
             if role == Qt.ItemDataRole.TextAlignmentRole and section in NUMERIC:
                 return RIGHT
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return TOOLTIPS.get(Column(section))
         return None
 
     # No ``flags`` override: Qt's own answer (enabled, selectable) is the same, and the
@@ -358,7 +360,17 @@ class SessionListModel(QAbstractItemModel):
             return fmt.size(int(c.c2s_bytes[number]))
         if column == Column.S2C:
             return fmt.size(int(c.s2c_bytes[number]))
-        return ", ".join(c.flags(number))
+        if column == Column.STATUS:
+            return ", ".join(c.flags(number))
+        if column == Column.STREAM:
+            return str(number)
+        if column == Column.BYTES:
+            return fmt.size(int(c.c2s_bytes[number] + c.s2c_bytes[number]))
+        if column == Column.DATA_C2S:
+            return fmt.size(int(c.c2s_data_packets[number]))
+        if column == Column.DATA_S2C:
+            return fmt.size(int(c.s2c_data_packets[number]))
+        return c.context_text(number)
 
     def _session_data(self, number: int, role: int) -> Any:
         c = self.columns
@@ -405,8 +417,12 @@ def _monologue_text(m: Monologue, previous: Monologue | None, column: int) -> st
         return fmt.size(m.length) if m.direction == "c2s" else ""
     if column == Column.S2C:
         return fmt.size(m.length) if m.direction == "s2c" else ""
-    gaps = m.gaps()
-    return f"{sum(g.length for g in gaps):,} bytes missing" if gaps else ""
+    if column == Column.STATUS:
+        gaps = m.gaps()
+        return f"{sum(g.length for g in gaps):,} bytes missing" if gaps else ""
+    if column == Column.BYTES:
+        return fmt.size(m.length)
+    return ""
 
 
 @cache

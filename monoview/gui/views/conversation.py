@@ -250,16 +250,18 @@ def split_line_end(text: str) -> tuple[str, str]:
 
 
 def header_text(item: MonologueItem) -> str:
-    """The line above a monologue's bytes."""
+    """The line above a monologue's bytes: who, size, time, delay and packets first (a narrow
+    pane cuts the end of the line, and the addresses are in the title already), then the
+    addresses, with the direction said once."""
     m = item.monologue
     session = m.session
     if m.direction == "c2s":
-        who = f"{fmt.ARROWS['c2s']} client {session.client} → {session.server}"
+        who, route = "client", f"{session.client} → {session.server}"
     else:
-        who = f"{fmt.ARROWS['s2c']} server {session.server} → {session.client}"
+        who, route = "server", f"{session.server} → {session.client}"
     since = "" if item.previous is None else f"   {fmt.delta(m.first_ts_ns - item.previous.last_ts_ns)}"
     packets = f"{m.packets} packet" + ("s" if m.packets != 1 else "")
-    return f"#{m.index}  {who}   {m.length:,} bytes   {fmt.clock(m.first_ts_ns)}{since}   {packets}"
+    return f"#{m.index}  {who}   {m.length:,} bytes   {fmt.clock(m.first_ts_ns)}{since}   {packets}   {route}"
 
 
 class MonologueDelegate(QStyledItemDelegate):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QKeyEvent, QKeySequence
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QToolButton, QWidget
 
 from monoview.gui.search import PatternError, parse_pattern
@@ -34,10 +34,10 @@ class FindBar(QWidget):
         self.case = QCheckBox("Match &case", self)
         self.previous = QToolButton(self)
         self.previous.setText("▲")
-        self.previous.setToolTip("Previous match (Shift+F3)")
+        self.previous.setToolTip(f"Previous match ({_keys(QKeySequence.StandardKey.FindPrevious)})")
         self.next = QToolButton(self)
         self.next.setText("▼")
-        self.next.setToolTip("Next match (F3)")
+        self.next.setToolTip(f"Next match ({_keys(QKeySequence.StandardKey.FindNext)})")
         self.status = QLabel(self)
         self.status.setObjectName("find_status")
         self.status.setMinimumWidth(160)
@@ -110,3 +110,9 @@ class FindBar(QWidget):
             self.request(not event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
         else:
             super().keyPressEvent(event)
+
+
+def _keys(standard: QKeySequence.StandardKey) -> str:
+    """The platform's keys for a standard action, as the menus show them."""
+    native = QKeySequence.SequenceFormat.NativeText
+    return ", ".join(k.toString(native) for k in QKeySequence.keyBindings(standard))

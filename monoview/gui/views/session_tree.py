@@ -1,0 +1,80 @@
+"""The session tree's view: its columns (widths, order, which are shown) and the column chooser.
+
+Right-click the header for the list of columns, as in Wireshark's packet list;
+what is shown, the order and the widths are saved with the header's state.
+The view sorts through its model (``SessionListModel.sort``: one numpy sort).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTreeView, QWidget
+
+from monoview.core.flows.columns import HEADERS, Column
+
+WIDTHS: Final = {
+    Column.ID: 66, Column.CLIENT: 136, Column.SERVER: 136, Column.START: 112, Column.DURATION: 76,
+    Column.PACKETS: 62, Column.C2S: 84, Column.S2C: 84, Column.STATUS: 120, Column.STREAM: 58,
+    Column.BYTES: 84, Column.DATA_C2S: 70, Column.DATA_S2C: 70, Column.VLAN: 60,
+}  # fmt: skip
+# Shown when nothing was saved: what a person checks first, in Wireshark's conversation order.
+HIDDEN_BY_DEFAULT: Final = (Column.STREAM, Column.BYTES, Column.DATA_C2S, Column.DATA_S2C, Column.VLAN)
+
+
+class SessionTreeView(QTreeView):
+    """The tree of sessions and their monologues."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("session_tree")
+        self.setUniformRowHeights(True)
+        self.setIndentation(14)
+        self.setAlternatingRowColors(True)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        header = self.header()
+        header.setStretchLastSection(True)
+        header.setSectionsClickable(True)
+        header.setSortIndicatorShown(True)
+        header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        header.customContextMenuRequested.connect(self._column_menu)
+
+    def lay_out_columns(self) -> None:
+        """The default columns: widths, order, the less used ones hidden (call once a model is set)."""
+        header = self.header()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        for column, width in WIDTHS.items():
+            self.setColumnWidth(column, width)
+        # The stream number beside the id; completeness next to the addresses, in view.
+        header.moveSection(header.visualIndex(Column.STREAM), Column.ID + 1)
+        header.moveSection(header.visualIndex(Column.STATUS), header.visualIndex(Column.SERVER) + 1)
+        # Then the sizes (as Wireshark's conversation table has them), the times last:
+        # at the default width the byte counts are in view without scrolling.
+        for column in (Column.START, Column.DURATION):
+            header.moveSection(header.visualIndex(column), header.count() - 1)
+        for column in HIDDEN_BY_DEFAULT:
+            header.setSectionHidden(column, True)
+
+    def column_menu(self) -> QMenu:
+        """A checkable entry per column (the id column always stays)."""
+        menu = QMenu(self)
+        header = self.header()
+        for logical in sorted(range(header.count()), key=header.visualIndex):
+            action = menu.addAction(HEADERS[logical])
+            action.setCheckable(True)
+            action.setChecked(not header.isSectionHidden(logical))
+            action.setEnabled(logical != Column.ID)
+            action.toggled.connect(lambda shown, c=logical: self.show_column(c, shown))
+        return menu
+
+    def show_column(self, column: int, shown: bool) -> None:
+        """Show or hide a column (a shown one that had no width gets its default)."""
+        header = self.header()
+        header.setSectionHidden(column, not shown)
+        if shown and header.sectionSize(column) < 20:
+            self.setColumnWidth(column, WIDTHS.get(Column(column), 80))
+
+    def _column_menu(self, position: QPoint) -> None:
+        self.column_menu().exec(self.header().mapToGlobal(position))

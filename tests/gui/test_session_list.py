@@ -1,0 +1,56 @@
+"""The session list's columns, the column chooser, the stream spin box and Filter Out This Stream."""
+
+from __future__ import annotations
+
+import json
+
+from monoview.core.flows.columns import HEADERS, Column
+from monoview.gui.mainwindow import MainWindow
+from monoview.gui.views.session_tree import HIDDEN_BY_DEFAULT
+from tests.gui.conftest import capture, load
+
+
+def _oracle(name: str) -> dict:
+    path = capture(name)
+    return json.loads(path.with_name(path.name.rsplit(".", 1)[0] + ".oracle.json").read_text())
+
+
+def test_the_column_chooser_lists_every_column_and_toggles_it(qtbot, window: MainWindow) -> None:
+    load(qtbot, window, capture("http_keepalive.pcap"))
+    header = window.tree.header()
+    assert [c for c in Column if header.isSectionHidden(c)] == list(HIDDEN_BY_DEFAULT)
+    menu = window.tree.column_menu()
+    actions = {a.text(): a for a in menu.actions()}
+    assert set(actions) == set(HEADERS)
+    assert not actions["ID"].isEnabled()
+    actions["Stream"].setChecked(True)
+    assert not header.isSectionHidden(Column.STREAM) and header.sectionSize(Column.STREAM) >= 20
+    assert window.tree_model.index(1, Column.STREAM).data() == "1"  # Wireshark counts from 0
+    actions["Status"].setChecked(False)
+    assert header.isSectionHidden(Column.STATUS)
+
+
+def test_the_title_sums_the_stream_up_as_wiresharks_follow_dialog(qtbot, window: MainWindow) -> None:
+    stream = _oracle("http_keepalive.pcap")["streams"][0]
+    load(qtbot, window, capture("http_keepalive.pcap"))
+    session = window.current_session
+    assert session is not None and session.id == 1
+    title = window.conversation_summary.text()
+    assert f"{stream['c2s']['packets']} client pkts, {stream['s2c']['packets']} server pkts" in title
+    assert f"{len(session.monologues)} turns" in title
+
+
+def test_the_stream_spin_box_and_filter_out_this_stream(qtbot, window: MainWindow) -> None:
+    streams = _oracle("http_many.pcap")["streams"]
+    load(qtbot, window, capture("http_many.pcap"))
+    assert window.stream_spin.isEnabled() and window.stream_spin.maximum() == len(streams) - 1
+    window.stream_spin.setValue(5)
+    assert window.current_session is not None and window.current_session.id == 6
+    window.filter_out_stream()
+    assert window.filter_edit.text() == "!(tcp.stream == 5)"
+    model = window.tree_model
+    assert model.rowCount() == len(streams) - 1 and 6 not in model.shown_ids()
+    window.stream_spin.setValue(4)
+    assert window.current_session.id == 5
+    window.stream_spin.setValue(5)  # a hidden stream: the filter goes, the session shows
+    assert window.current_session.id == 6 and window.filter_edit.text() == ""
