@@ -9,7 +9,14 @@ from monoview.cli.report import damage
 from monoview.core.document import CaptureDocument, DocumentOptions
 from monoview.core.export import write_chunks
 from monoview.core.render import escape_text, hexdump
+from monoview.core.showas import ShowAs, render, segments, turns
 from monoview.core.streambytes import GapPolicy, monologue_chunks
+
+_SHOW_AS = {
+    "ascii": ShowAs.ASCII, "utf-8": ShowAs.UTF8, "latin-1": ShowAs.LATIN1, "utf-16": ShowAs.UTF16,
+    "ebcdic": ShowAs.EBCDIC, "hex-dump": ShowAs.HEX_DUMP, "c-arrays": ShowAs.C_ARRAYS, "raw": ShowAs.RAW,
+    "yaml": ShowAs.YAML,
+}  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
@@ -18,6 +25,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         session = document.conversation(args.session)
         out = sys.stdout.buffer
+        if args.show_as is not None:
+            how = _SHOW_AS[args.show_as]
+            chosen = segments(session.monologues) if args.segments else turns(session.monologues)
+            out.write(render(session, chosen, how).encode("utf-8", errors="surrogateescape"))
+            out.flush()
+            return damage(document)
         policy = GapPolicy(args.gaps)
         for monologue in session.monologues:
             chunks = monologue_chunks(monologue, policy)

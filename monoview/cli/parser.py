@@ -12,6 +12,8 @@ from monoview import __version__
 # checks they agree).
 GAP_POLICIES: Final = ("omit", "zero", "marker")
 FORMATS: Final = ("raw", "hex", "text")
+# Show data as (core.showas.ShowAs), spelled for a command line.
+SHOW_AS: Final = ("ascii", "utf-8", "latin-1", "utf-16", "ebcdic", "hex-dump", "c-arrays", "raw", "yaml")
 LAYOUTS: Final = ("full", "directions")
 
 
@@ -40,6 +42,18 @@ def build() -> argparse.ArgumentParser:
     p.add_argument("session", type=int, help="session id, as 'sessions' lists it")
     p.add_argument("--format", choices=("ascii", "hex", "raw"), default="ascii")
     p.add_argument("--gaps", choices=GAP_POLICIES, default="marker")
+    p.add_argument(
+        "--show-as",
+        choices=SHOW_AS,
+        help="print the conversation as the window's Show data as does (instead of --format): "
+        "a text decoding, Wireshark's hex dump, C arrays, raw hex or tshark's YAML",
+    )
+    p.add_argument(
+        "--segments",
+        action="store_true",
+        help="with --show-as: one entry per segment, as tshark's follow prints them "
+        "(the default: one per monologue)",
+    )
 
     p = sub.add_parser(
         "export", parents=[common], help="write sessions, monologues and transcripts to a folder"

@@ -97,6 +97,10 @@ class Monologue:
         """Capture time of the latest packet that carried the bytes."""
         return max(self.stream.p_ts[self.first : self.stop])
 
+    def piece_indices(self) -> list[int] | range:
+        """Indices of its pieces in the stream's columns, in stream order."""
+        return self._indices()
+
     def piece_columns(self) -> tuple[list[int], list[int]]:
         """Lengths and file offsets of the pieces, in stream order (as :meth:`pieces`), as lists."""
         s = self.stream

@@ -1,0 +1,245 @@
+"""A conversation "shown as" Wireshark's Follow Stream shows it: the same choices, as text.
+
+``ASCII``, ``UTF-8``, ``Latin-1``, ``UTF-16`` and ``EBCDIC`` decode the bytes (what
+cannot be shown becomes ``.``, as in Wireshark; newlines and tabs stay);
+``Hex Dump`` is Wireshark's (an offset running on per direction, two groups of
+eight bytes, the ASCII beside them; the server's lines indented by a tab, as
+tshark prints them); ``C Arrays`` is one ``char peerN_M[]`` array per turn;
+``Raw`` is the bytes as one hex string per turn (the server's indented);
+``YAML`` is tshark's ``follow,tcp,yaml`` layout, one entry per turn with its
+first frame and time, the bytes in base64.  Where bytes are missing, every
+text format says ``[N bytes missing in capture file]`` in line, as Wireshark
+does; C arrays and YAML say it in a comment.
+
+A *turn* is a monologue (what one side sent before the other answered).  The
+window shows these, copies them and saves them (Save As), and ``monoview follow``
+can print them: one renderer for all, so what is seen is what is saved.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Final
+
+from monoview.core.tcp.monologue import Monologue
+from monoview.core.tcp.session import TcpSession
+
+Part = bytes | int  # captured bytes, or the number of bytes missing there
+# Printable ASCII plus newline, carriage return and tab stay; the rest becomes '.'.
+_KEEP: Final = frozenset((0x09, 0x0A, 0x0D, *range(0x20, 0x7F)))
+_ASCII_DOTS: Final = bytes(b if b in _KEEP else ord(".") for b in range(256))
+# The hex dump's right column: printable ASCII only.
+_HEX_DOTS: Final = bytes(b if 0x20 <= b < 0x7F else ord(".") for b in range(256))
+C_ARRAY_WIDTH: Final = 8
+BASE64_WIDTH: Final = 76
+
+
+class ShowAs(Enum):
+    """Wireshark's "Show data as" choices."""
+
+    ASCII = "ASCII"
+    UTF8 = "UTF-8"
+    LATIN1 = "Latin-1"
+    UTF16 = "UTF-16"
+    EBCDIC = "EBCDIC"
+    HEX_DUMP = "Hex Dump"
+    C_ARRAYS = "C Arrays"
+    RAW = "Raw"
+    YAML = "YAML"
+
+    @property
+    def suffix(self) -> str:
+        """A file name suffix for Save As."""
+        return {ShowAs.C_ARRAYS: ".c", ShowAs.YAML: ".yaml", ShowAs.RAW: ".hex"}.get(self, ".txt")
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One monologue as the renderers see it: who sent it, when, and its bytes with the holes."""
+
+    direction: str  # c2s or s2c
+    index: int
+    frame: int  # the first frame that carried its bytes
+    ts_ns: int
+    parts: tuple[Part, ...]
+
+    @property
+    def peer(self) -> int:
+        """Wireshark's peer number: 0 for the client, 1 for the server."""
+        return 0 if self.direction == "c2s" else 1
+
+    @property
+    def data(self) -> bytes:
+        """The captured bytes, holes left out."""
+        return b"".join(p for p in self.parts if isinstance(p, bytes))
+
+    @classmethod
+    def of(cls, monologue: Monologue) -> Turn:
+        """The monologue's pieces in stream order, with its gaps where they are."""
+        read = monologue.session.read
+        events: list[tuple[int, int, Part]] = [(g.offset, 0, g.length) for g in monologue.gaps()]
+        for offset, length, file_offset, _frame in monologue.pieces():
+            events.append((offset, 1, read(file_offset, length)))
+        events.sort(key=lambda e: (e[0], e[1]))
+        parts: list[Part] = []
+        for _offset, _kind, part in events:
+            if isinstance(part, bytes) and parts and isinstance(parts[-1], bytes):
+                parts[-1] += part
+            else:
+                parts.append(part)
+        frames = monologue.frames
+        first = frames[0] if frames else 0
+        return cls(monologue.direction, monologue.index, first, monologue.first_ts_ns, tuple(parts))
+
+
+def turns(monologues: Iterable[Monologue]) -> list[Turn]:
+    """The turns of these monologues, in the order given."""
+    return [Turn.of(m) for m in monologues]
+
+
+def segments(monologues: Iterable[Monologue]) -> list[Turn]:
+    """Each piece of these monologues as a turn of its own, with its own frame and time: the
+    chunks tshark's ``follow`` prints (the new bytes each segment added), a hole as a turn
+    holding only the count of bytes missing."""
+    out: list[Turn] = []
+    for monologue in monologues:
+        stream, read = monologue.stream, monologue.session.read
+        origin = stream.origin()
+        holes = {gap.offset: gap.length for gap in monologue.gaps()}
+        for i in monologue.piece_indices():
+            offset = stream.p_start[i] - origin
+            frame, ts = stream.p_frame[i], stream.p_ts[i]
+            for start in sorted(o for o in holes if o < offset):
+                out.append(Turn(monologue.direction, monologue.index, frame, ts, (holes.pop(start),)))
+            data = read(stream.p_file[i], stream.p_len[i])
+            out.append(Turn(monologue.direction, monologue.index, frame, ts, (data,)))
+        for start in sorted(holes):
+            out.append(Turn(monologue.direction, monologue.index, 0, monologue.last_ts_ns, (holes[start],)))
+    return out
+
+
+def missing(length: int) -> str:
+    """Wireshark's words for a hole in the stream."""
+    return f"[{length} bytes missing in capture file]"
+
+
+def render(session: TcpSession, chosen: Sequence[Turn], how: ShowAs) -> str:
+    """The turns as ``how`` shows them (the session names the peers)."""
+    if how is ShowAs.HEX_DUMP:
+        return _hex_dump(chosen)
+    if how is ShowAs.C_ARRAYS:
+        return _c_arrays(chosen)
+    if how is ShowAs.RAW:
+        return "".join(_raw(turn) for turn in chosen)
+    if how is ShowAs.YAML:
+        return _yaml(session, chosen)
+    return "".join(_decoded(turn, how) for turn in chosen)
+
+
+def decode(data: bytes, how: ShowAs) -> str:
+    """Bytes as text in one of the decoding choices; what cannot be shown becomes ``.``."""
+    if how is ShowAs.ASCII:
+        return data.translate(_ASCII_DOTS).decode("ascii")
+    if how is ShowAs.EBCDIC:
+        return _dotted(data.decode("cp037"))
+    if how is ShowAs.LATIN1:
+        return _dotted(data.decode("latin-1"))
+    if how is ShowAs.UTF16:
+        return _dotted(data.decode("utf-16-le", errors="replace"))
+    return _dotted(data.decode("utf-8", errors="replace"))
+
+
+def _dotted(text: str) -> str:
+    """Control characters (but newline, carriage return and tab) as ``.``."""
+    return "".join("." if (ord(c) < 0x20 and c not in "\n\r\t") or 0x7F <= ord(c) < 0xA0 else c for c in text)
+
+
+def _decoded(turn: Turn, how: ShowAs) -> str:
+    out = []
+    for part in turn.parts:
+        out.append(decode(part, how) if isinstance(part, bytes) else missing(part))
+    text = "".join(out)
+    return text if text.endswith("\n") or not text else text + "\n"
+
+
+def _hex_dump(chosen: Sequence[Turn]) -> str:
+    """Wireshark's hex dump: 16 bytes a line, the offset running on per direction."""
+    offsets = {"c2s": 0, "s2c": 0}
+    lines: list[str] = []
+    for turn in chosen:
+        indent = "" if turn.peer == 0 else "\t"
+        for part in turn.parts:
+            if isinstance(part, int):
+                lines.append(f"{indent}{missing(part)}")
+                continue
+            start = offsets[turn.direction]
+            for pos in range(0, len(part), 16):
+                row = part[pos : pos + 16]
+                left, right = row[:8].hex(" "), row[8:].hex(" ")
+                text = row.translate(_HEX_DOTS).decode("ascii")
+                shown = f"{text[:8]} {text[8:]}" if len(row) > 8 else text
+                line = f"{indent}{start + pos:08X}  {left:<23}  {right:<23}  {shown}"
+                # tshark drops the last character of a full row when it is a space (one of the
+                # data's): what it prints, byte for byte.
+                lines.append(line[:-1] if len(row) == 16 and line.endswith(" ") else line)
+            offsets[turn.direction] = start + len(part)
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def _c_arrays(chosen: Sequence[Turn]) -> str:
+    """``char peer0_0[] = { /* Packet 4 */ ... };``: one array per turn, as Wireshark writes them."""
+    counts = [0, 0]
+    out = []
+    for turn in chosen:
+        number = counts[turn.peer]
+        counts[turn.peer] += 1
+        out.append(f"char peer{turn.peer}_{number}[] = {{ /* Packet {turn.frame} */\n")
+        holes = [p for p in turn.parts if isinstance(p, int)]
+        if holes:
+            out.append("".join(f"/* {missing(n)} */\n" for n in holes))
+        data = turn.data
+        rows = [data[i : i + C_ARRAY_WIDTH] for i in range(0, len(data), C_ARRAY_WIDTH)]
+        for k, row in enumerate(rows):
+            text = ", ".join(f"0x{b:02x}" for b in row)
+            out.append(text + ("," if k < len(rows) - 1 else "") + "\n")
+        out.append("};\n")
+    return "".join(out)
+
+
+def _raw(turn: Turn) -> str:
+    indent = "" if turn.peer == 0 else "\t"
+    text = "".join(p.hex() if isinstance(p, bytes) else missing(p).encode().hex() for p in turn.parts)
+    return f"{indent}{text}\n"
+
+
+def _yaml_time(ts_ns: int) -> str:
+    """Seconds with nine decimals as tshark's YAML prints them: through a double (seconds plus
+    nanoseconds), so the last digits are the double's, not the capture's."""
+    seconds, ns = divmod(ts_ns, 1_000_000_000)
+    return f"{seconds + ns / 1e9:.9f}"
+
+
+def _yaml(session: TcpSession, chosen: Sequence[Turn]) -> str:
+    """tshark's ``follow,tcp,yaml`` layout: the peers, then each turn's first frame, time and bytes."""
+    out = ["peers:\n"]
+    for peer, endpoint in enumerate((session.client, session.server)):
+        host = str(endpoint).rsplit(":", 1)[0].strip("[]")
+        out.append(f"  - peer: {peer}\n    host: {host}\n    port: {endpoint.port}\n")
+    out.append("packets:\n")
+    for turn in chosen:
+        out.append(f"  - packet: {turn.frame}\n    peer: {turn.peer}\n")
+        out.append(f"    timestamp: {_yaml_time(turn.ts_ns)}\n")
+        holes = [p for p in turn.parts if isinstance(p, int)]
+        if holes:
+            out.append(f"    missing: {sum(holes)}\n")
+        encoded = base64.b64encode(turn.data).decode("ascii")
+        out.append("    data: !!binary |\n")
+        for i in range(0, len(encoded), BASE64_WIDTH):
+            out.append(f"      {encoded[i : i + BASE64_WIDTH]}\n")
+    return "".join(out)
+
+
+__all__ = ["ShowAs", "Turn", "decode", "missing", "render", "segments", "turns"]
