@@ -33,6 +33,10 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``monoview`` command."""
     args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] in (["--install-desktop"], ["--uninstall-desktop"]):
+        from monoview import desktop
+
+        return desktop.main(args_list)
     if not args_list or args_list[0] not in (*SUBCOMMANDS, "-h", "--help", "--version"):
         from monoview.gui.app import main as gui_main  # Qt only when the GUI is wanted
 

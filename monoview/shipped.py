@@ -1,0 +1,30 @@
+"""One place that finds the files shipped in ``resources/`` (Qt-free: the desktop installer and
+the window both ask it).
+
+Installed from a wheel, they live in the package as ``monoview/resources``
+(hatch force-include); in a source checkout (editable install) they sit at the
+repository root.  Everything else asks this module, never builds paths itself.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+_CHECKOUT = Path(__file__).resolve().parents[1] / "resources"
+
+
+def resource_path(name: str) -> Path:
+    """Absolute path of a bundled resource file (``name`` is relative, no ``..``)."""
+    if Path(name).is_absolute() or ".." in Path(name).parts:
+        raise ValueError(f"resource names are relative and stay inside resources/: {name!r}")
+    packaged = Path(str(resources.files("monoview") / "resources" / name))
+    if packaged.exists():
+        return packaged
+    return _CHECKOUT / name
+
+
+def sample_capture() -> Path | None:
+    """The bundled sample capture, or None when the resources are missing."""
+    path = resource_path("sample-http.pcap")
+    return path if path.exists() else None
