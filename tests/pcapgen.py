@@ -25,12 +25,22 @@ def ip_bytes(addr: str) -> bytes:
 
 
 def tcp_ip(
-    src: tuple[str, int], dst: tuple[str, int], seq: int, ack: int, flags: int, payload: bytes = b""
+    src: tuple[str, int],
+    dst: tuple[str, int],
+    seq: int,
+    ack: int,
+    flags: int,
+    payload: bytes = b"",
+    *,
+    window: int = 65535,
+    options: bytes = b"",
 ) -> bytes:
-    """An IPv4 or IPv6 packet carrying one TCP segment."""
+    """An IPv4 or IPv6 packet carrying one TCP segment (``options``: raw TCP options, padded to 4)."""
+    options += b"\x00" * (-len(options) % 4)
     tcp = dpkt.tcp.TCP(
-        sport=src[1], dport=dst[1], seq=seq % 2**32, ack=ack % 2**32, flags=flags, win=65535, data=payload
-    )
+        sport=src[1], dport=dst[1], seq=seq % 2**32, ack=ack % 2**32, flags=flags, win=window, data=payload,
+        off=5 + len(options) // 4, opts=options,
+    )  # fmt: skip
     if ":" in src[0]:
         ip6 = dpkt.ip6.IP6(
             src=ip_bytes(src[0]), dst=ip_bytes(dst[0]), nxt=dpkt.ip.IP_PROTO_TCP, hlim=64, data=tcp
