@@ -298,6 +298,11 @@ class CaptureDocument:
     def _locator(self) -> FlowLocator:
         return FlowLocator.of(self._parts)
 
+    @property
+    def locator(self) -> FlowLocator:
+        """Where each flow's rows are in the index (made on first use)."""
+        return self._locator
+
     def _flow_rows(self, flow: int) -> tuple[FlowRows, dict[str, np.ndarray]]:
         columns = self._locator.select(self._parts, flow, (*REPLAY_COLUMNS, "flow"))
         grouped = GroupedRows.of_columns(columns, self._parts.payload_parts)

@@ -147,16 +147,34 @@ class Monologue:
 
     def frame_at(self, byte_index: int) -> int:
         """Frame that carried byte ``byte_index`` of ``data()``."""
+        return self.locate(byte_index)[0]
+
+    def locate(self, byte_index: int) -> tuple[int, int, int]:
+        """Where byte ``byte_index`` of ``data()`` came from: its frame, that frame's capture
+        time, and the byte's offset in the capture file."""
         if not 0 <= byte_index < self.length:
             raise IndexError(byte_index)
-        lens = self.stream.p_len
+        s = self.stream
         indices = list(self._indices())
         ends: list[int] = []
         total = 0
         for i in indices:
-            total += lens[i]
+            total += s.p_len[i]
             ends.append(total)
-        return self.stream.p_frame[indices[bisect.bisect_right(ends, byte_index)]]
+        k = bisect.bisect_right(ends, byte_index)
+        piece = indices[k]
+        into = byte_index - (ends[k] - s.p_len[piece])
+        return s.p_frame[piece], s.p_ts[piece], s.p_file[piece] + into
+
+    def byte_of_frame(self, frame: int) -> int | None:
+        """Index in ``data()`` of the first byte frame ``frame`` brought, None if it brought none."""
+        s = self.stream
+        total = 0
+        for i in self._indices():
+            if s.p_frame[i] == frame:
+                return total
+            total += s.p_len[i]
+        return None
 
     def __repr__(self) -> str:
         return (
