@@ -284,19 +284,6 @@ class SessionColumns:
         }
         return keys[column]()
 
-    @cached_property
-    def address_text(self) -> list[str]:
-        """``client server #id`` of every row, lower case: what the filter's words are matched
-        against (made once, on the first filter)."""
-        texts = []
-        for i in range(len(self.rows)):
-            texts.append(f"{self.endpoint(i, True)} {self.endpoint(i, False)} #{i + 1}".lower())
-        return texts
-
-    def matching(self, word: str) -> Mask:
-        """Rows whose endpoints or ``#id`` contain ``word`` (lower case)."""
-        return np.fromiter((word in text for text in self.address_text), dtype=np.bool_, count=len(self.rows))
-
 
 def _ranks(order: I64, keys: npt.NDArray[np.generic]) -> I64:
     """Dense rank of every row (equal keys, equal ranks), from a stable order of the rows."""
