@@ -205,6 +205,12 @@ class CaptureDocument:
         self._check(session_id)
         return self.sessions[session_id - 1]
 
+    def session_row(self, session_id: int) -> np.void:
+        """The session's row of the list (``flows.summary.SESSION``)."""
+        self._check(session_id)
+        row: np.void = self.rows[session_id - 1]
+        return row
+
     def _check(self, session_id: int) -> None:
         if not 1 <= session_id <= len(self.rows):
             raise UnknownSessionError(f"{self.name} has no session {session_id} (it has {len(self.rows)})")
@@ -242,42 +248,6 @@ class CaptureDocument:
             self._cache.move_to_end(session_id)
             return found[0]
 
-    def packet_columns(self, session_id: int, names: tuple[str, ...]) -> dict[str, np.ndarray]:
-        """Index columns (``ranges.COLUMNS``: ``ts``, ``seq``, ``window``...) of the session's packets,
-        in capture order, and ``from_client`` (True for the client's packets): what the stream
-        graphs plot, straight from the index, without a reassembly."""
-        self._check(session_id)
-        row = self.rows[session_id - 1]
-        first, stop = int(row["first_row"]), int(row["stop_row"])
-        wanted = tuple(dict.fromkeys((*names, "dir")))
-        columns = self._locator.select(self._parts, int(row["flow"]), wanted)
-        picked = {name: np.asarray(columns[name][first:stop]) for name in wanted}
-        client_dir = 0 if int(row["flipped"]) == int(row["client_side"]) else 1
-        picked["from_client"] = picked["dir"] == client_dir
-        return picked
-
-    def tcp_header(self, session_id: int, payload_offset: int) -> bytes | None:
-        """The TCP header (options included) of a packet of the session whose payload starts
-        at ``payload_offset`` in the file; None if it cannot be told.
-
-        The index keeps no header offset, so the header is found backwards: the one
-        20-60 bytes long whose data-offset field says so and whose ports are the session's.
-        """
-        self._check(session_id)
-        (_a, a_port), (_b, b_port) = self.flows.endpoints(int(self.rows[session_id - 1]["flow"]))
-        ports = {(a_port, b_port), (b_port, a_port)}
-        buffer = self._buffer
-        for length in range(20, 64, 4):
-            start = payload_offset - length
-            if start < 0 or payload_offset > len(buffer):
-                break
-            if buffer[start + 12] >> 4 != length // 4:
-                continue
-            source, destination = buffer[start : start + 2], buffer[start + 2 : start + 4]
-            if (int.from_bytes(source, "big"), int.from_bytes(destination, "big")) in ports:
-                return bytes(buffer[start:payload_offset])
-        return None
-
     def packets_by_direction(self, session_id: int) -> tuple[int, int]:
         """Packets the client sent and packets the server sent (with payload or not), read
         from the session's index rows."""
@@ -302,6 +272,11 @@ class CaptureDocument:
     def locator(self) -> FlowLocator:
         """Where each flow's rows are in the index (made on first use)."""
         return self._locator
+
+    @property
+    def buffer(self) -> mmap.mmap:
+        """The capture file, mapped read-only (what conversations read their bytes from)."""
+        return self._buffer
 
     def _flow_rows(self, flow: int) -> tuple[FlowRows, dict[str, np.ndarray]]:
         columns = self._locator.select(self._parts, flow, (*REPLAY_COLUMNS, "flow"))

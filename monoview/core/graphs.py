@@ -28,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from monoview.core.document import CaptureDocument
+from monoview.core.flows.packets import packet_columns, tcp_header
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -64,7 +65,7 @@ class DirectionGraphs:
 
 def stream_graphs(document: CaptureDocument, session_id: int) -> dict[str, DirectionGraphs]:
     """The graphs of both directions of a session (``c2s`` and ``s2c``)."""
-    columns = document.packet_columns(session_id, _COLUMNS)
+    columns = packet_columns(document, session_id, _COLUMNS)
     ts = columns["ts"].astype(np.int64)
     start = int(ts.min()) if len(ts) else 0
     seconds = (ts - start).astype(np.float64) / 1e9
@@ -193,7 +194,7 @@ def _scale(
     syns = np.flatnonzero((columns["from_client"] == client) & ((flags & SYN) != 0))
     if not len(syns):
         return None
-    header = document.tcp_header(session_id, int(columns["payload"][syns[0]]))
+    header = tcp_header(document, session_id, int(columns["payload"][syns[0]]))
     return None if header is None else _window_scale_option(header)
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from monoview.core.document import CaptureDocument
 from monoview.core.flows.lookup import session_of_frame
+from monoview.core.flows.packets import packet_columns
 from tests.core.test_walk import CAPTURE_FILES
 
 
@@ -21,7 +22,7 @@ def test_frames_lead_to_their_session_and_bytes_to_their_frame(path: Path) -> No
     with CaptureDocument(path, workers=1) as document:
         tcp_frames: set[int] = set()
         for session_id in range(1, len(document) + 1):
-            frames = document.packet_columns(session_id, ("frame",))["frame"].tolist()
+            frames = packet_columns(document, session_id, ("frame",))["frame"].tolist()
             tcp_frames.update(frames)
             for frame in rng.sample(frames, min(len(frames), 20)):
                 assert session_of_frame(document, frame) == session_id, frame
@@ -32,7 +33,7 @@ def test_frames_lead_to_their_session_and_bytes_to_their_frame(path: Path) -> No
                     frame, ts, offset = monologue.locate(i)
                     assert data[offset] == payload[i]
                     assert frame in monologue.frames and frame == monologue.frame_at(i)
-                    assert ts in set(document.packet_columns(session_id, ("frame", "ts"))["ts"].tolist())
+                    assert ts in set(packet_columns(document, session_id, ("frame", "ts"))["ts"].tolist())
                 for frame in monologue.frames[:5]:
                     first = monologue.byte_of_frame(frame)
                     assert first is not None and monologue.locate(first)[0] == frame
