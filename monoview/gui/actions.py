@@ -1,9 +1,10 @@
-"""The single table of every menu command: id, text, shortcut, slot.
+"""The single table of every menu command: id, text, shortcut, slot, toolbar icon.
 
 The main window builds its menus, toolbar and context menus from this table,
 and a test checks that no two actions share a shortcut.  Standard keys (Open,
 Quit, Find, Copy) follow the platform's conventions through
-``QKeySequence.StandardKey``; the rest are spelled out.
+``QKeySequence.StandardKey``; the rest are spelled out.  Icons are the style's
+standard pixmaps, so they match the platform too.
 """
 
 from __future__ import annotations
@@ -13,13 +14,19 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QApplication, QStyle, QWidget
 
 StandardKey = QKeySequence.StandardKey
+Pixmap = QStyle.StandardPixmap
 
 
 @dataclass(frozen=True)
 class ActionSpec:
-    """One command: where it shows, what it says, which key triggers it, which slot runs."""
+    """One command: where it shows, what it says, which key triggers it, which slot runs.
+
+    ``toolbar`` puts it on the main toolbar too; ``icon`` is the style's picture for it
+    (shown in the toolbar and beside the menu entry).
+    """
 
     id: str
     menu: str
@@ -29,6 +36,7 @@ class ActionSpec:
     tip: str = ""
     toolbar: bool = False
     separator_before: bool = False
+    icon: QStyle.StandardPixmap | None = None
 
     def key_sequences(self) -> list[QKeySequence]:
         """The concrete key sequences of this action on this platform."""
@@ -43,7 +51,14 @@ MENUS = ("&File", "&Edit", "&View", "&Help")
 
 ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec(
-        "open", "&File", "&Open…", "open_dialog", StandardKey.Open, "Open a capture file", toolbar=True
+        "open",
+        "&File",
+        "&Open…",
+        "open_dialog",
+        StandardKey.Open,
+        "Open a capture file",
+        toolbar=True,
+        icon=Pixmap.SP_DialogOpenButton,
     ),
     ActionSpec(
         "open_sample",
@@ -63,6 +78,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "Write the selected monologue(s) to files",
         toolbar=True,
         separator_before=True,
+        icon=Pixmap.SP_DialogSaveButton,
     ),
     ActionSpec(
         "export_session",
@@ -98,6 +114,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "Find text or hex bytes in the conversation",
         toolbar=True,
         separator_before=True,
+        icon=Pixmap.SP_FileDialogContentsView,
     ),
     ActionSpec("find_next", "&Edit", "Find &Next", "find_next", StandardKey.FindNext, "Next match"),
     ActionSpec(
@@ -131,6 +148,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "cancel_load",
         "Ctrl+.",
         "Stop opening the capture (nothing of it is kept)",
+        icon=Pixmap.SP_BrowserStop,
     ),
     ActionSpec(
         "next_monologue",
@@ -160,6 +178,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "toggle_plots",
         "Ctrl+3",
         "Show or hide the session timeline and the bytes-over-time plot",
+        toolbar=True,
+        icon=Pixmap.SP_FileDialogDetailedView,
     ),
     ActionSpec(
         "shortcuts",
@@ -174,11 +194,17 @@ ACTIONS: tuple[ActionSpec, ...] = (
 
 
 def build_actions(owner: QObject, specs: tuple[ActionSpec, ...] = ACTIONS) -> dict[str, QAction]:
-    """Make a QAction per spec, parented to and connected to ``owner``'s slots."""
+    """Make a QAction per spec, parented to and connected to ``owner``'s slots.
+
+    Icons come from ``owner``'s style when it is a widget (the window), else the application's.
+    """
+    style = owner.style() if isinstance(owner, QWidget) else QApplication.style()
     actions: dict[str, QAction] = {}
     for spec in specs:
         action = QAction(spec.text, owner)
         action.setObjectName(f"action_{spec.id}")
+        if spec.icon is not None:
+            action.setIcon(style.standardIcon(spec.icon))
         keys = spec.key_sequences()
         if keys:
             action.setShortcuts(keys)

@@ -30,7 +30,7 @@ def test_cells_answer_the_same_through_multidata(qtbot, window: MainWindow) -> N
     load(qtbot, window, capture("http_keepalive.pcap"))
     model = window.tree_model
     for session_id in model.shown_ids():
-        window._fetch_monologues(session_id)  # every session's monologues as child rows
+        window.selection.fetch_monologues(session_id)  # every session's monologues as child rows
     roles = sorted(PAINT_ROLES) + [int(Role.SESSION), int(Role.MONOLOGUE), int(Qt.ItemDataRole.ToolTipRole)]
     delegate, checked = QStyledItemDelegate(), 0
     for row in range(model.rowCount()):

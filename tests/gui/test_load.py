@@ -13,8 +13,9 @@ from PySide6.QtCore import Qt
 
 from monoview.core.document import CaptureDocument
 from monoview.core.flows.columns import Column, SessionColumns
-from monoview.gui.mainwindow import PAGE_CAPTURE, PAGE_WELCOME, MainWindow
+from monoview.gui.mainwindow import MainWindow
 from monoview.gui.models.session_list import SessionListModel
+from monoview.gui.window.pages import PAGE_CAPTURE, PAGE_WELCOME
 from tests.gui.conftest import LOAD_TIMEOUT_MS, capture, load
 
 
@@ -154,7 +155,7 @@ def test_display_filter_forms_and_exact_addresses(qtbot, window: MainWindow) -> 
     assert model.index(0, Column.CLIENT).data() == f"{client['ip']}:{client['port']}"
     assert "(1 shown)" in window.summary.text()
     window.filter_edit.setText("tcp.stream == 0 || !POST")  # the first, and any without a POST
-    window._apply_filter()  # now, not after the typing pause
+    window.filtering.apply()  # now, not after the typing pause
     qtbot.waitUntil(lambda: not window.session_filter.searching, timeout=3000)
     assert [model.index(r, Column.ID).data() for r in range(model.rowCount())] == ["1"]
 
@@ -199,7 +200,7 @@ def test_recent_files_menu_reopens(qtbot, window: MainWindow) -> None:
     load(qtbot, window, capture("http_keepalive.pcap"))
     window.close_capture()
     assert window.stack.currentIndex() == PAGE_WELCOME
-    window._fill_recent_menu()
+    window.recent_menu.fill()
     first = window.recent_menu.actions()[0]
     assert "http_keepalive.pcap" in first.text()
     with qtbot.waitSignal(window.load_finished, timeout=LOAD_TIMEOUT_MS):

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QGuiApplication, QKeySequence
+from PySide6.QtWidgets import QToolBar
 
 from monoview.gui.actions import ACTIONS
 from monoview.gui.mainwindow import MainWindow
@@ -29,6 +30,12 @@ def test_every_action_has_a_slot(window: MainWindow) -> None:
     for spec in ACTIONS:
         assert callable(getattr(window, spec.slot)), spec.id
     assert window.actions_by_id["open"].shortcuts()
+
+
+def test_toolbar_comes_from_the_action_table(window: MainWindow) -> None:
+    toolbar = window.findChild(QToolBar, "main_toolbar")
+    assert [a.objectName() for a in toolbar.actions()] == [f"action_{s.id}" for s in ACTIONS if s.toolbar]
+    assert all(not action.icon().isNull() for action in toolbar.actions())
 
 
 def test_hex_view_paints_only_what_it_needs(qtbot) -> None:
@@ -101,12 +108,12 @@ def test_find_bar_shortcuts(qtbot, window: MainWindow) -> None:
     assert window.find_bar.isVisible() and window.find_bar.pattern.hasFocus()
     qtbot.keyClicks(window.find_bar.pattern, "content-type")
     qtbot.keyClick(window.find_bar.pattern, Qt.Key.Key_Return)
-    first = window._find_pos
+    first = window.finder.position
     assert first >= 0
     qtbot.keyClick(window, Qt.Key.Key_F3)
-    assert window._find_pos > first
+    assert window.finder.position > first
     qtbot.keyClick(window, Qt.Key.Key_F3, Qt.KeyboardModifier.ShiftModifier)
-    assert window._find_pos == first
+    assert window.finder.position == first
     qtbot.keyClick(window.find_bar.pattern, Qt.Key.Key_Escape)
     assert not window.find_bar.isVisible()
 

@@ -1,0 +1,230 @@
+"""File › Export: the export dialog, then the writing in a thread with a progress dialog.
+
+The dialog asks what to write and where (``dialogs/export.py``); existing
+files are only overwritten after asking.  The writing itself runs in a
+``BackgroundCall`` whose work goes to the window's worker processes
+(``gui/exporting.py``), so the window stays usable and the dialog's Cancel
+stops it.  The last folder, format and gap policy are remembered.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QMainWindow, QProgressDialog, QTreeView
+
+from monoview.core.document import CaptureDocument
+from monoview.core.export import Format
+from monoview.core.streambytes import GapPolicy
+from monoview.core.tcp.monologue import Monologue
+from monoview.core.tcp.session import TcpSession
+from monoview.gui.dialogs import export as export_dialog
+from monoview.gui.dialogs.errors import show_error
+from monoview.gui.dialogs.export import ExportKind, ExportRequest
+from monoview.gui.exporting import clashes, run_export
+from monoview.gui.loading import CaptureOpener
+from monoview.gui.models.session_list import SessionListModel
+from monoview.gui.settings import Settings
+from monoview.gui.views.conversation import ConversationView
+from monoview.gui.window.capture import SHUTDOWN_MS, CaptureController
+from monoview.gui.window.selection import SelectionController
+from monoview.gui.worker import BackgroundCall
+
+
+class _ProgressRelay(QObject):
+    """Carries progress from the export thread to the dialog (a queued signal)."""
+
+    progressed = Signal(int, int)
+
+
+class ExportController(QObject):
+    """Runs one export at a time; ``job`` is the one running (None: none).
+
+    Signals:
+        finished(object): an export completed; the summary dict from ``run_export``.
+        failed(str): an export stopped with this message.
+        busy_changed(): an export started or ended.
+    """
+
+    finished = Signal(object)
+    failed = Signal(str)
+    busy_changed = Signal()
+
+    def __init__(
+        self,
+        window: QMainWindow,
+        *,
+        capture: CaptureController,
+        selection: SelectionController,
+        opener: CaptureOpener,
+        conversation: ConversationView,
+        tree: QTreeView,
+        model: SessionListModel,
+        settings: Settings,
+    ) -> None:
+        super().__init__(window)
+        self._window = window
+        self._capture = capture
+        self._selection = selection
+        self._opener = opener
+        self._conversation = conversation
+        self._tree = tree
+        self._model = model
+        self._settings = settings
+        self.job: BackgroundCall | None = None
+
+    def stop(self) -> None:
+        """Stop the running export and wait for its thread (what it wrote stays)."""
+        if self.job is not None:
+            self.job.shutdown(SHUTDOWN_MS)
+
+    def export_monologues(self) -> None:
+        """File › Export Monologue: the selected monologue(s), one file each."""
+        monologues = self._selected_monologues()
+        if not monologues or self._capture.document is None:
+            self._window.statusBar().showMessage("Select a monologue to export", 5000)
+            return
+        first = monologues[0]
+        one = len(monologues) == 1
+        summary = (
+            f"Monologue #{first.index} of session {first.session.id} ({first.length:,} bytes)"
+            if one
+            else f"{len(monologues)} monologues of session {first.session.id}"
+        )
+        name = (
+            f"s{first.session.id:05d}_m{first.index:05d}_{first.direction}"
+            if one
+            else f"s{first.session.id:05d}_monologues"
+        )
+        self._export(
+            ExportKind.MONOLOGUES,
+            summary,
+            name,
+            folder=not one,
+            sessions=[first.session],
+            monologues=monologues,
+        )
+
+    def export_session(self) -> None:
+        """File › Export Session: a direction, the transcript or all files of the current session."""
+        session = self._selection.current_session
+        if session is None or self._capture.document is None:
+            self._window.statusBar().showMessage("Select a session to export", 5000)
+            return
+        summary = f"Session {session.id}: {session.client} ⇄ {session.server}"
+        self._export(ExportKind.SESSION, summary, f"session{session.id:05d}", folder=True, sessions=[session])
+
+    def export_all(self) -> None:
+        """File › Export All Sessions: every session into a folder with manifest.json."""
+        document = self._capture.document
+        if document is None:
+            return
+        summary = f"All {len(document):,} sessions of {document.name}, with manifest.json"
+        self._export(ExportKind.ALL, summary, f"{document.path.stem}_export", folder=True, sessions=None)
+
+    def _selected_monologues(self) -> list[Monologue]:
+        """Those selected in the conversation, else in the tree, else the current one."""
+        chosen = self._conversation.selected_monologues()
+        if chosen:
+            return chosen
+        picked = []
+        for index in self._tree.selectionModel().selectedRows():
+            monologue = self._model.monologue_at(index)
+            if monologue is not None:
+                picked.append(monologue)
+        current = self._conversation.current_monologue()
+        return picked or ([current] if current else [])
+
+    def _export(
+        self,
+        kind: ExportKind,
+        summary: str,
+        name: str,
+        folder: bool,
+        sessions: list[TcpSession] | None,
+        monologues: list[Monologue] | None = None,
+    ) -> None:
+        document = self._capture.document
+        if document is None or self._capture.loading or self.job is not None:
+            return
+        s = self._settings
+        request = export_dialog.ask_export(
+            self._window,
+            kind,
+            summary,
+            Path(s.export_dir),
+            name,
+            Format(s.export_format),
+            GapPolicy(s.export_gaps),
+            folder,
+        )
+        if request is None:
+            return
+        chosen_monologues = monologues or []
+        if not request.force and clashes(request, document, sessions, chosen_monologues):
+            if not export_dialog.confirm_overwrite(self._window, request.target):
+                return
+            request = ExportRequest(
+                request.kind, request.target, request.fmt, request.gaps, request.part, True
+            )
+        s.export_dir = str(request.target if request.to_folder else request.target.parent)
+        s.export_format = request.fmt.value
+        s.export_gaps = request.gaps.value
+        self._start(request, document, sessions, chosen_monologues)
+
+    def _start(
+        self,
+        request: ExportRequest,
+        document: CaptureDocument,
+        sessions: list[TcpSession] | None,
+        monologues: list[Monologue],
+    ) -> None:
+        dialog = QProgressDialog("Exporting…", "Cancel", 0, 0, self._window)
+        dialog.setWindowTitle("Export")
+        dialog.setMinimumDuration(400)
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        relay = _ProgressRelay(self)
+
+        def show_progress(done: int, total: int) -> None:
+            dialog.setMaximum(total)
+            dialog.setValue(done)
+
+        relay.progressed.connect(show_progress)
+
+        pool = self._opener.pool
+
+        def work(cancelled: threading.Event) -> dict[str, Any]:
+            return run_export(request, document, sessions, monologues, relay.progressed.emit, cancelled, pool)
+
+        job = BackgroundCall(work, self)
+        self.job = job
+        dialog.canceled.connect(job.cancel)
+        job.succeeded.connect(lambda result: self._done(result, dialog))
+        job.failed.connect(lambda message: self._failed(message, dialog))
+        job.finished.connect(lambda: self._thread_ended(job))
+        self.busy_changed.emit()
+        job.start()
+
+    def _done(self, result: dict[str, Any], dialog: QProgressDialog) -> None:
+        dialog.reset()
+        manifest = result.get("manifest")
+        status = self._window.statusBar()
+        if manifest is not None and not manifest["export"]["complete"]:
+            status.showMessage(f"Export cancelled; partial export in {result['target']}", 10000)
+        else:
+            status.showMessage(f"Exported to {result['target']}", 10000)
+        self.finished.emit(result)
+
+    def _failed(self, message: str, dialog: QProgressDialog) -> None:
+        dialog.reset()
+        self.failed.emit(message)
+        show_error(self._window, "Export failed", message)
+
+    def _thread_ended(self, job: BackgroundCall) -> None:
+        if self.job is job:
+            self.job = None
+        job.deleteLater()
+        self.busy_changed.emit()

@@ -1,0 +1,88 @@
+"""Edit › Find: bytes or text in the current session's whole conversation.
+
+The search runs over the whole conversation (both directions, in the order
+they were said), whatever the detail pane shows, so Find Next walks the
+session from start to end.  A match makes its monologue current and is
+selected in the hex and text views.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject
+
+from monoview.gui.search import Searcher
+from monoview.gui.views.conversation import ConversationView
+from monoview.gui.views.findbar import FindBar
+from monoview.gui.views.textview import TextView
+from monoview.gui.window.detail import DIRECTIONS, DetailController
+
+
+class FindController(QObject):
+    """Finds in the conversation; ``position`` is the last match's offset in it (-1: none yet)."""
+
+    def __init__(
+        self,
+        find_bar: FindBar,
+        detail: DetailController,
+        conversation: ConversationView,
+        text: TextView,
+        parent: QObject,
+    ) -> None:
+        super().__init__(parent)
+        self._bar = find_bar
+        self._detail = detail
+        self._conversation = conversation
+        self._text = text
+        self.position = -1
+        find_bar.find_requested.connect(self.find_bytes)
+
+    def reset(self) -> None:
+        """Another conversation: the next search starts at its beginning."""
+        self.position = -1
+
+    def show_find(self) -> None:
+        """Edit › Find: open the find bar, pre-filled with a short text selection."""
+        editor = self._text.editor
+        selected = editor.textCursor().selectedText() if editor.hasFocus() else ""
+        self._bar.open(selected if 0 < len(selected) < 80 else None)
+
+    def find_next(self) -> None:
+        """Edit › Find Next."""
+        self._find_again(True)
+
+    def find_previous(self) -> None:
+        """Edit › Find Previous."""
+        self._find_again(False)
+
+    def _find_again(self, forward: bool) -> None:
+        if not self._bar.pattern.text():
+            self.show_find()
+            return
+        self._bar.show()
+        self._bar.request(forward)
+
+    def find_bytes(self, pattern: bytes, forward: bool = True, case_sensitive: bool = False) -> int:
+        """Select the next match of ``pattern`` in the conversation; its session-blob position or -1."""
+        blob = self._detail.session_blob()
+        if not blob.size:
+            self._bar.set_status("No conversation to search", error=True)
+            return -1
+        start = self.position + 1 if forward else (self.position if self.position >= 0 else blob.size)
+        found = Searcher(blob.data).find(pattern, start, forward, case_sensitive)
+        if found is None:
+            self._bar.set_status("Not found", error=True)
+            return -1
+        position, wrapped = found
+        self.position = position
+        span = blob.span_at(position)
+        scope = self._detail.scope
+        if scope in DIRECTIONS:  # a direction's bytes are laid out otherwise: show the monologue
+            self._detail.set_scope("monologue")
+            scope = "monologue"
+        if span is not None:
+            self._conversation.show_monologue(span.monologue)
+        local = position - span.start if (scope == "monologue" and span is not None) else position
+        self._detail.select(local, local + len(pattern))
+        where = f"in monologue #{span.monologue.index}" if span else ""
+        self._bar.set_status(f"Found {where}" + (" (wrapped)" if wrapped else ""))
+        return position

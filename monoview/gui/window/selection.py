@@ -1,0 +1,249 @@
+"""The current session and monologue, the same in the session tree, the conversation and the stream box.
+
+Choosing a session (in the tree, the stream box or on the plots' timeline)
+shows its conversation: at once when it is cached or small, else when a
+worker thread has reassembled it (``ConversationFetcher``), if it is still
+the one wanted then.  Choosing a monologue in the conversation selects its
+row in the tree, and the other way round.  The rest of the window follows
+the ``session_shown`` and ``monologue_shown`` signals.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, QObject, Signal
+from PySide6.QtWidgets import QMainWindow
+
+from monoview.core.document import CaptureDocument
+from monoview.core.tcp.monologue import Monologue
+from monoview.core.tcp.session import TcpSession
+from monoview.gui.conversations import ConversationFetcher
+from monoview.gui.models.session_list import SessionListModel
+from monoview.gui.views.messagebar import MessageBar
+from monoview.gui.views.session_tree import SessionTreeView
+from monoview.gui.window.filter_box import FilterController
+from monoview.gui.window.panes import ConversationPane
+
+
+class SelectionController(QObject):
+    """Keeps the tree, the conversation and the stream box on one session and monologue.
+
+    Signals:
+        session_shown(object): this session (a TcpSession, or None) is now the current one.
+        monologue_shown(object): this monologue (a Monologue) is now current in the conversation.
+    """
+
+    session_shown = Signal(object)
+    monologue_shown = Signal(object)
+
+    def __init__(
+        self,
+        window: QMainWindow,
+        *,
+        tree: SessionTreeView,
+        model: SessionListModel,
+        pane: ConversationPane,
+        fetcher: ConversationFetcher,
+        filtering: FilterController,
+        message_bar: MessageBar,
+    ) -> None:
+        super().__init__(window)
+        self._tree = tree
+        self._model = model
+        self._conversation = pane.conversation
+        self._title, self._summary, self._stream_spin = pane.title, pane.summary, pane.stream_spin
+        self._fetcher = fetcher
+        self._filtering = filtering
+        self._message_bar = message_bar
+        self._status_bar = window.statusBar()
+        self.document: CaptureDocument | None = None
+        self.current_session: TcpSession | None = None
+        self._wanted_session: int | None = None  # selected, its conversation not here yet
+        self._tree_follows = True
+        self._tree.selectionModel().currentChanged.connect(self._tree_current_changed)
+        self._tree.header().sortIndicatorChanged.connect(lambda _c, _o: self._keep_current_in_view())
+        self._conversation.monologue_activated.connect(self._monologue_activated)
+        model.monologues_wanted.connect(self.fetch_monologues)
+        fetcher.ready.connect(self._conversation_ready)
+        fetcher.failed.connect(self._conversation_failed)
+        fetcher.busy_changed.connect(self._show_reassembling)
+        self._stream_spin.valueChanged.connect(self._stream_chosen)
+
+    @property
+    def reassembling(self) -> bool:
+        """The selected session's conversation is being made in a worker thread."""
+        return self._wanted_session is not None
+
+    def set_document(self, document: CaptureDocument) -> None:
+        """A capture was opened: the stream box steps through its sessions."""
+        self.document = document
+        self._stream_spin.setRange(0, max(len(document) - 1, 0))
+        self._stream_spin.setEnabled(len(document) > 0)
+
+    def forget(self) -> None:
+        """The capture is being closed: no session is current."""
+        self.document = None
+        self.current_session = None
+        self._wanted_session = None
+        self._conversation.conversation.set_session(None, [])
+        self._title.setText("Select a session")
+        self._summary.setText("")
+        self._stream_spin.setEnabled(False)
+        self.session_shown.emit(None)
+
+    def show_first(self) -> None:
+        """Make the first session listed current."""
+        if self._model.rowCount():
+            self._tree.setCurrentIndex(self._model.index(0, 0))
+
+    def select_session(self, session_id: int) -> bool:
+        """Make a session current in the tree (and everywhere else)."""
+        index = self._model.session_index(session_id)
+        if not index.isValid():
+            return False
+        self._tree.setCurrentIndex(index)
+        self._tree.scrollTo(index)
+        return True
+
+    def select_monologue(self, monologue: Monologue) -> None:
+        """Make a monologue current in the tree, the conversation and the detail views."""
+        index = self._model.monologue_index(monologue)
+        if index.isValid():
+            self._tree.expand(index.parent())
+            self._tree.setCurrentIndex(index)
+            self._tree.scrollTo(index)
+        else:
+            self._monologue_activated(monologue)
+
+    def fetch_monologues(self, session_id: int) -> None:
+        """The tree expanded a session: its monologues, now or when reassembled."""
+        session = self._fetcher.fetch(session_id)
+        if session is not None:
+            self._model.set_monologues(session_id, session.monologues)
+
+    def next_monologue(self) -> None:
+        """View › Next Monologue."""
+        self._step_monologue(1)
+
+    def previous_monologue(self) -> None:
+        """View › Previous Monologue."""
+        self._step_monologue(-1)
+
+    def keep_current_selected(self) -> None:
+        """The shown sessions changed: keep the current one selected and in view if still shown."""
+        session = self.current_session
+        if session is not None:
+            index = self._model.session_index(session.id)
+            if index.isValid():
+                flags = self._tree.selectionModel().SelectionFlag
+                self._tree.selectionModel().setCurrentIndex(index, flags.ClearAndSelect | flags.Rows)
+                self._tree.scrollTo(index)
+
+    def _step_monologue(self, step: int) -> None:
+        monologues = self._conversation.conversation.monologues()
+        if not monologues:
+            return
+        current = self._conversation.current_monologue()
+        i = monologues.index(current) + step if current in monologues else 0
+        self._conversation.show_monologue(monologues[max(0, min(i, len(monologues) - 1))])
+
+    def _tree_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        session_id = self._model.session_id_at(current)
+        if session_id is None:
+            return
+        if self.current_session is None or session_id != self.current_session.id:
+            session = self._fetcher.fetch(session_id)
+            if session is None:  # a big one: reassembled in a worker thread
+                self._wanted_session = session_id
+                self._title.setText(f"Session {session_id}: reassembling…")
+                return
+            self._show_session(session)
+        monologue = self._model.monologue_at(current)
+        if monologue is not None:
+            self._conversation.show_monologue(monologue)
+        elif self._conversation.current_monologue() is None:
+            first = self._conversation.conversation.monologues()[:1]
+            if first:
+                self._show_quietly(first[0])
+
+    def _conversation_ready(self, session_id: int, session: TcpSession) -> None:
+        """A big session's conversation arrived: its monologues in the tree; shown if still wanted."""
+        self._model.set_monologues(session_id, session.monologues)
+        if session_id == self._wanted_session:
+            self._tree_current_changed(self._tree.currentIndex(), QModelIndex())
+
+    def _conversation_failed(self, session_id: int, message: str) -> None:
+        if session_id == self._wanted_session:
+            self._wanted_session = None
+            self._title.setText(f"Session {session_id} could not be reassembled")
+        self._message_bar.show_message(message, "error")
+
+    def _show_reassembling(self, busy: bool) -> None:
+        """Say in the status bar that a big session is being reassembled."""
+        if busy:
+            self._status_bar.showMessage("Reassembling the session…")
+        else:
+            self._status_bar.clearMessage()
+
+    def _show_quietly(self, monologue: Monologue) -> None:
+        """Make a monologue current in the conversation, leaving the tree's selection alone.
+
+        Selecting a session shows its first monologue below, but the tree
+        stays on the session row instead of jumping into (and expanding) it.
+        """
+        self._tree_follows = False
+        try:
+            self._conversation.show_monologue(monologue)
+        finally:
+            self._tree_follows = True
+
+    def _show_session(self, session: TcpSession) -> None:
+        self._wanted_session = None
+        self.current_session = session
+        monologues = session.monologues
+        self._model.set_monologues(session.id, monologues)
+        self._conversation.conversation.set_session(session, monologues)
+        self._conversation.conversation.finish()
+        self._title.setText(f"Session {session.id}:  client {session.client}  ⇄  server {session.server}")
+        self._summary.setText(self._session_summary(session))
+        self._stream_spin.blockSignals(True)
+        self._stream_spin.setValue(session.id - 1)
+        self._stream_spin.blockSignals(False)
+        self.session_shown.emit(session)
+
+    def _session_summary(self, session: TcpSession) -> str:
+        """``12 client pkts, 9 server pkts, 4 turns · 1,234 bytes sent, 56,789 bytes received``
+        (by the client), as Wireshark's Follow dialog sums a stream up."""
+        if self.document is None:
+            return ""
+        client, server = self.document.packets_by_direction(session.id)
+        turns = len(session.monologues)
+        plural = "s" if turns != 1 else ""
+        c2s, s2c = session.stream("c2s").kept, session.stream("s2c").kept
+        return (
+            f"{client:,} client pkts, {server:,} server pkts, {turns:,} turn{plural}"
+            f"   ·   {c2s:,} bytes sent, {s2c:,} bytes received   ·   tcp.stream {session.id - 1}"
+        )
+
+    def _stream_chosen(self, stream: int) -> None:
+        """The stream box moved: show that session (clearing a filter that hides it)."""
+        if not self.select_session(stream + 1) and self.document is not None and stream < len(self.document):
+            self._filtering.clear()
+            self.select_session(stream + 1)
+
+    def _monologue_activated(self, monologue: Monologue) -> None:
+        """The conversation's current monologue changed: the tree follows, unless told not to."""
+        index = self._model.monologue_index(monologue)
+        if self._tree_follows and index.isValid() and self._tree.currentIndex() != index:
+            self._tree.expand(index.parent())
+            selection = self._tree.selectionModel()
+            selection.setCurrentIndex(
+                index, selection.SelectionFlag.ClearAndSelect | selection.SelectionFlag.Rows
+            )
+            self._tree.scrollTo(index)
+        self.monologue_shown.emit(monologue)
+
+    def _keep_current_in_view(self) -> None:
+        """After a sort the current row is elsewhere: scroll to it."""
+        current = self._tree.currentIndex()
+        if current.isValid():
+            self._tree.scrollTo(current)
