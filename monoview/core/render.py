@@ -58,14 +58,26 @@ def escape_text(data: bytes) -> str:
     return data.decode("latin-1").translate(_ASCII_ESCAPES)
 
 
-ENCODINGS: Final = ("ascii", "utf-8", "latin-1")
+ENCODINGS: Final = ("ascii", "utf-8", "latin-1", "utf-16", "ebcdic")
+# Escapes for text decoded from UTF-16 or EBCDIC: control characters only (a lone surrogate
+# is a character of its own there, not an undecodable byte).
+_PLAIN_CONTROL_ESCAPES: Final = _escape_table(range(0x7F, 0xA0))
 
 
 def decode_text(data: bytes, encoding: str) -> str:
-    """Decode for display in ``ascii``, ``utf-8`` or ``latin-1``; control bytes escaped.
+    """Decode for display in ``ascii``, ``utf-8``, ``latin-1``, ``utf-16`` (little-endian, as
+    Wireshark's UTF-16) or ``ebcdic`` (code page 037); control characters escaped.
 
-    Undecodable UTF-8 sequences appear as ``\\xNN`` too, so no byte is hidden.
+    Undecodable UTF-8 sequences, and the odd last byte of UTF-16, appear as ``\\xNN``
+    too, so no byte is hidden.
     """
     if encoding == "ascii":
         return escape_text(data)
+    if encoding == "ebcdic":
+        return data.decode("cp037").translate(_PLAIN_CONTROL_ESCAPES)
+    if encoding == "utf-16":
+        even = len(data) & ~1
+        # A lone surrogate becomes U+FFFD: one character for its one code unit, as Qt counts.
+        text = data[:even].decode("utf-16-le", errors="replace").translate(_PLAIN_CONTROL_ESCAPES)
+        return text + (f"\\x{data[-1]:02x}" if len(data) & 1 else "")
     return data.decode(encoding, errors="surrogateescape").translate(_CONTROL_ESCAPES)

@@ -96,6 +96,14 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "Ctrl+Alt+E",
         "Write every session into a folder with manifest.json",
     ),
+    ActionSpec(
+        "save_bytes_as",
+        "&File",
+        "Save Shown &Bytes As…",
+        "save_bytes_as",
+        StandardKey.SaveAs,
+        "Write the bytes the hex and text views show: raw, or as Wireshark's Show data as formats",
+    ),
     ActionSpec("quit", "&File", "&Quit", "close", "Ctrl+Q", "Quit monoview", separator_before=True),
     ActionSpec(
         "copy",
@@ -124,6 +132,14 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "find_previous",
         StandardKey.FindPrevious,
         "Previous match",
+    ),
+    ActionSpec(
+        "go_to_frame",
+        "&Edit",
+        "&Go to Frame…",
+        "go_to_frame",
+        "Ctrl+Alt+G",
+        "Show the session holding a frame, with the frame's first byte selected",
     ),
     ActionSpec(
         "filter",

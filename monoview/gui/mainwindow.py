@@ -42,10 +42,12 @@ from monoview.gui.window.filter_box import FilterController
 from monoview.gui.window.finding import FindController
 from monoview.gui.window.memory import WindowMemory
 from monoview.gui.window.menus import RecentMenu, build_menus, build_toolbar, shortcut_rows
+from monoview.gui.window.origin import OriginController
 from monoview.gui.window.pages import PageStack
 from monoview.gui.window.panes import ConversationPane, DetailPane, SessionsPane, StatusLine, named_splitter
 from monoview.gui.window.plots_dock import PlotsDock
 from monoview.gui.window.selection import SelectionController
+from monoview.gui.window.show_as import ShowAsController
 from monoview.gui.worker import BackgroundCall
 
 if TYPE_CHECKING:
@@ -157,6 +159,8 @@ class MainWindow(QMainWindow):
         )
         self.detail = DetailController(self.detail_pane, self.conversation, self.tree, self.settings, self)
         self.finder = FindController(self.find_bar, self.detail, self.conversation, self.text, self)
+        self.show_as = ShowAsController(self.detail, self.detail.shown_monologues, self)
+        self.origin = OriginController(self.detail, self.selection, self.statusBar(), self)
         self.capture = CaptureController(
             self,
             opener=self.opener,
@@ -319,6 +323,14 @@ class MainWindow(QMainWindow):
     def copy_selection(self) -> None:
         """Edit › Copy: from the hex or text view, or the selected monologues as text."""
         self.detail.copy_selection()
+
+    def save_bytes_as(self) -> None:
+        """File › Save Shown Bytes As."""
+        self.show_as.ask_and_save()
+
+    def go_to_frame(self) -> None:
+        """Edit › Go to Frame."""
+        self.origin.ask()
 
     def show_find(self) -> None:
         """Edit › Find: open the find bar, pre-filled with a short text selection."""

@@ -17,6 +17,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
 
 from monoview.core.flows.columns import HEADERS
+from monoview.core.render import ENCODINGS
 from monoview.gui.mainwindow import MainWindow
 from monoview.gui.models.roles import Role
 from monoview.gui.models.session_list import PAINT_ROLES
@@ -65,7 +66,7 @@ def _same(*values: object) -> bool:
         max_size=120,
     ).map(b"".join),
     size=st.integers(1, 17),
-    encoding=st.sampled_from(["ascii", "utf-8", "latin-1"]),
+    encoding=st.sampled_from(list(ENCODINGS)),
 )
 def test_text_rendered_in_chunks_is_the_text_rendered_whole(data: bytes, size: int, encoding: str) -> None:
     pieces, start = [], 0
@@ -115,3 +116,11 @@ def test_a_closed_capture_leaves_nothing_behind(qtbot, window: MainWindow) -> No
     del session
     window.close_capture()
     qtbot.waitUntil(lambda: gone() is None, timeout=5000)
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(data=st.binary(max_size=64), encoding=st.sampled_from(list(ENCODINGS)))
+def test_every_byte_maps_into_the_rendered_text(data: bytes, encoding: str) -> None:
+    shown = render(data, encoding)
+    assert len(shown.starts) == len(data) + 1 and shown.starts[-1] == len(shown.text.encode("utf-16-le")) // 2
+    assert all(a <= b for a, b in zip(shown.starts, shown.starts[1:], strict=False))

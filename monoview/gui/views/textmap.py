@@ -61,9 +61,11 @@ def render(data: bytes, encoding: str) -> TextMap:
     """Decode ``data`` for display and map it."""
     text = decode_text(data, encoding)
     raw = np.frombuffer(data, dtype=np.uint8)
-    if encoding in ("ascii", "latin-1"):
+    if encoding in ("ascii", "latin-1", "ebcdic"):
         widths = _single_byte_widths(encoding)[raw]
         return TextMap(text, np.concatenate(([0], np.cumsum(widths))).astype(np.int64))
+    if encoding == "utf-16":
+        return TextMap(text, _utf16_starts(data))
     decoded = data.decode("utf-8", errors="surrogateescape")
     cps = np.frombuffer(decoded.encode("utf-32-le", errors="surrogatepass"), dtype=np.uint32).astype(np.int64)
     byte_len = np.select(
@@ -78,6 +80,27 @@ def render(data: bytes, encoding: str) -> TextMap:
     return TextMap(text, starts)
 
 
+@cache
+def _utf16_unit_widths() -> IntArray:
+    """Characters each UTF-16 code unit renders to (escaped controls are longer)."""
+    widths = np.ones(0x10000, dtype=np.int64)
+    for unit in (*range(0x20), *range(0x7F, 0xA0), 0x5C):
+        widths[unit] = len(decode_text(unit.to_bytes(2, "little"), "utf-16"))
+    return widths
+
+
+def _utf16_starts(data: bytes) -> IntArray:
+    """Both bytes of a code unit start at its character; an odd last byte is its own ``\\xNN``."""
+    even = len(data) & ~1
+    units = np.frombuffer(data[:even], dtype="<u2").astype(np.int64)
+    unit_starts = np.concatenate(([0], np.cumsum(_utf16_unit_widths()[units]))).astype(np.int64)
+    starts = np.repeat(unit_starts[:-1], 2)
+    if len(data) & 1:
+        starts = np.concatenate((starts, unit_starts[-1:]))
+        return np.concatenate((starts, unit_starts[-1:] + 4)).astype(np.int64)
+    return np.concatenate((starts, unit_starts[-1:])).astype(np.int64)
+
+
 def chunk_end(data: bytes, start: int, size: int, encoding: str) -> int:
     """Where a chunk of ``data`` of about ``size`` bytes from ``start`` ends.
 
@@ -89,6 +112,8 @@ def chunk_end(data: bytes, start: int, size: int, encoding: str) -> int:
     end = start + size
     if end >= len(data):
         return len(data)
+    if encoding == "utf-16":
+        return min(start + max(2, size & ~1), len(data))  # whole code units: chunks start on even offsets
     if encoding != "utf-8":
         return end
     found = _UTF8_START.search(data, end)

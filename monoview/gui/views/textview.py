@@ -29,7 +29,9 @@ TEXT_LIMIT: Final = 256 << 10
 FIRST_CHUNK: Final = 32 << 10  # rendered at once
 CHUNK: Final = 32 << 10  # then this much per turn of the event loop (2–4 ms)
 MORE_TEXT_MS: Final = 1  # a real timer: due timers and input get their turn between chunks
-ENCODING_LABELS: Final = {"ascii": "ASCII", "utf-8": "UTF-8", "latin-1": "Latin-1"}
+ENCODING_LABELS: Final = {
+    "ascii": "ASCII", "utf-8": "UTF-8", "latin-1": "Latin-1", "utf-16": "UTF-16", "ebcdic": "EBCDIC",
+}  # fmt: skip
 
 
 class TextView(QWidget):

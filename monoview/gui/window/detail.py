@@ -73,6 +73,18 @@ class DetailController(QObject):
         if self.scope == "monologue":
             self.update()
 
+    def shown_monologues(self) -> list[Monologue]:
+        """The monologues whose bytes the views show, in conversation order."""
+        if self.session is None:
+            return []
+        if self.scope == "monologue":
+            current = self._conversation.current_monologue()
+            return [current] if current is not None else []
+        monologues = self._conversation.conversation.monologues()
+        if self.scope in DIRECTIONS:
+            return [m for m in monologues if m.direction == self.scope]
+        return list(monologues)
+
     def session_blob(self) -> Blob:
         """The whole conversation of the current session (cached until it grows)."""
         session = self.session

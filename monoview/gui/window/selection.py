@@ -226,9 +226,16 @@ class SelectionController(QObject):
 
     def _stream_chosen(self, stream: int) -> None:
         """The stream box moved: show that session (clearing a filter that hides it)."""
-        if not self.select_session(stream + 1) and self.document is not None and stream < len(self.document):
-            self._filtering.clear()
-            self.select_session(stream + 1)
+        self.clear_filter_and_select(stream + 1)
+
+    def clear_filter_and_select(self, session_id: int) -> bool:
+        """Select a session; if the filter hides it, clear the filter first."""
+        if self.select_session(session_id):
+            return True
+        if self.document is None or not 1 <= session_id <= len(self.document):
+            return False
+        self._filtering.clear()
+        return self.select_session(session_id)
 
     def _monologue_activated(self, monologue: Monologue) -> None:
         """The conversation's current monologue changed: the tree follows, unless told not to."""

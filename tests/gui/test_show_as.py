@@ -1,0 +1,106 @@
+"""Show data as, Copy As, Save As, byte to frame and Go to Frame in the window.
+
+Save As must write what ``monoview follow --show-as`` prints for the same
+monologues (the export of record); a byte's origin must be the frame whose
+payload holds it in the file; Go to Frame must land on that frame's byte.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from PySide6.QtGui import QGuiApplication
+
+from monoview.core.render import escape_text
+from monoview.core.showas import ShowAs
+from monoview.gui.mainwindow import MainWindow
+from monoview.gui.window.show_as import BYTES, SAVE_FORMATS, c_array
+from tests.gui.conftest import capture, load
+
+CLI_NAMES = {
+    ShowAs.ASCII: "ascii", ShowAs.UTF8: "utf-8", ShowAs.LATIN1: "latin-1", ShowAs.UTF16: "utf-16",
+    ShowAs.EBCDIC: "ebcdic", ShowAs.HEX_DUMP: "hex-dump", ShowAs.C_ARRAYS: "c-arrays", ShowAs.RAW: "raw",
+    ShowAs.YAML: "yaml",
+}  # fmt: skip
+
+
+def test_save_as_writes_what_follow_prints(qtbot, window: MainWindow, tmp_path: Path) -> None:
+    path = capture("http_keepalive.pcap")
+    load(qtbot, window, path)
+    window.detail.set_scope("session")
+    for how in SAVE_FORMATS:
+        target = window.show_as.save_as(tmp_path / f"out-{len(how)}-{how.replace(' ', '_')}", how)
+        written = target.read_bytes()
+        if how == BYTES:
+            session = window.current_session
+            assert session is not None
+            assert written == b"".join(m.data() for m in session.monologues)
+            continue
+        cli = subprocess.run(
+            [sys.executable, "-m", "monoview", "follow", str(path), "1", "--show-as", CLI_NAMES[ShowAs(how)]],
+            capture_output=True, check=True,
+        ).stdout  # fmt: skip
+        assert written == cli, how
+
+
+def test_copy_as_puts_the_selected_bytes_on_the_clipboard(qtbot, window: MainWindow) -> None:
+    load(qtbot, window, capture("http_keepalive.pcap"))
+    window.detail.set_scope("monologue")
+    window.show_hex()
+    window.hex.select(0, 14)
+    data = window.detail.blob.read(0, 14)
+    assert data.startswith(b"GET ")
+    clipboard = QGuiApplication.clipboard()
+    window.show_as.copy_as("…as Hex Stream")
+    assert clipboard.text() == data.hex()
+    window.show_as.copy_as("…as C Array")
+    assert clipboard.text() == c_array(data) and "0x47, 0x45, 0x54" in clipboard.text()
+    window.show_as.copy_as("…as Escaped Text")
+    assert clipboard.text() == escape_text(data)
+    window.show_as.copy_as(BYTES)
+    assert bytes(clipboard.mimeData().data("application/octet-stream").data()) == data
+
+
+def test_a_bytes_origin_is_its_frame_and_its_place_in_the_file(qtbot, window: MainWindow) -> None:
+    path = capture("http_keepalive.pcap")
+    load(qtbot, window, path)
+    window.detail.set_scope("session")
+    window.show_hex()
+    session = window.current_session
+    assert session is not None
+    second = session.monologues[1]
+    position = window.detail.blob.span_of(second).start + 5
+    window.hex.select(position, position + 1)
+    window.origin.show_origin(position)
+    frame, _ts, offset = window.origin.origin(position)
+    assert path.read_bytes()[offset] == second.data()[5]
+    assert frame == second.frames[0]
+    assert f"frame {frame:,}" in window.origin.label.text() and f"0x{offset:x}" in window.origin.label.text()
+
+
+def test_go_to_frame_opens_its_session_at_its_first_byte(qtbot, window: MainWindow) -> None:
+    load(qtbot, window, capture("http_keepalive.pcap"))
+    window.select_session(1)
+    target = window.document.conversation(2).monologues[3]
+    frame = target.frames[-1]
+    assert window.origin.go_to(frame)
+    qtbot.waitUntil(
+        lambda: window.current_session is not None and window.current_session.id == 2, timeout=5000
+    )
+    qtbot.waitUntil(lambda: window.conversation.current_monologue() is target, timeout=5000)
+    qtbot.wait(20)
+    start, _end = window.hex.selection()
+    assert window.origin.origin(start)[0] == frame
+    assert not window.origin.go_to(10**9)
+
+
+def test_the_text_view_decodes_utf16_and_ebcdic(qtbot, window: MainWindow) -> None:
+    load(qtbot, window, capture("http_keepalive.pcap"))
+    window.show_text()
+    for name in ("utf-16", "ebcdic"):
+        window.text.encoding.setCurrentIndex(window.text.encoding.findData(name))
+        qtbot.waitUntil(lambda: not window.text.rendering, timeout=5000)
+        shown = window.text.editor.toPlainText()
+        assert shown and "GET /" not in shown  # decoded another way than ASCII
