@@ -215,11 +215,13 @@ class MainWindow(QMainWindow):
     def _forget_capture(self) -> None:
         """The capture is being let go: no timeline, no current session (nor its detail)."""
         self.plots_dock.show_capture(None)
+        self.plots_dock.set_document(None)
         self.selection.forget()
 
     def _show_capture(self, document: CaptureDocument) -> None:
         """A capture was opened: the stream box and the plots take it, its first session shows."""
         self.selection.set_document(document)
+        self.plots_dock.set_document(document)
         self.plots_dock.show_capture(self.tree_model.columns)
         self.selection.show_first()
 

@@ -89,3 +89,27 @@ def test_clicking_a_timeline_bar_selects_its_session(qtbot, window: MainWindow) 
     qtbot.waitUntil(
         lambda: window.current_session is not None and window.current_session.id == 2, timeout=3000
     )
+
+
+def test_stream_graphs_show_the_selected_session(qtbot, window: MainWindow) -> None:
+    from monoview.core.graphs import stream_graphs
+
+    load(qtbot, window, capture("http_keepalive.pcap"))
+    window.select_session(2)
+    window.toggle_plots()
+    dock = window.plots_dock
+    qtbot.waitUntil(lambda: dock.graphs is not None, timeout=5000)
+    assert dock.tabs is not None and dock.graphs is not None
+    dock.tabs.setCurrentWidget(dock.graphs)
+    graphs = dock.graphs
+    qtbot.waitUntil(lambda: graphs.graphs is not None and graphs.session_id == 2, timeout=5000)
+    expected = stream_graphs(window.document, 2)
+    assert graphs.graphs["s2c"].end.tolist() == expected["s2c"].end.tolist()
+    for kind in range(graphs.kind.count()):
+        graphs.kind.setCurrentIndex(kind)
+        for direction in range(graphs.direction.count()):
+            graphs.direction.setCurrentIndex(direction)
+            assert graphs.plot.getPlotItem().listDataItems(), (kind, direction)
+    assert "Session 2" in graphs.status.text()
+    window.select_session(1)
+    qtbot.waitUntil(lambda: graphs.session_id == 1 and graphs.graphs is not None, timeout=5000)

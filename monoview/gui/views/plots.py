@@ -29,8 +29,9 @@ STATE_COLOURS: Final = {
 MAX_BOUNDARY_LINES: Final = 5000
 
 
-def _pyqtgraph() -> Any:
-    import pyqtgraph as pg  # lazy: see module docstring
+def pyqtgraph() -> Any:
+    """pyqtgraph, imported and set up on first use (see the module docstring)."""
+    import pyqtgraph as pg
 
     pg.setConfigOptions(background="w", foreground="k", antialias=False)
     return pg
@@ -47,7 +48,7 @@ class PlotsView(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        pg = _pyqtgraph()
+        pg = pyqtgraph()
         self._pg = pg
         self.setObjectName("plots")
         key = "  ".join(

@@ -1,9 +1,11 @@
-"""The plots dock: the capture's session timeline and the current session's bytes over time.
+"""The plots dock: the capture's session timeline and the current session's bytes over time
+(one tab), and the current session's TCP stream graphs (another).
 
 pyqtgraph is imported the first time the dock shows, not at start-up: most
 sessions are browsed without the plots, and the import costs a noticeable
 part of a second.  Until then the dock only remembers the current session, so
-the plots show it when they appear.
+the plots show it when they appear.  The stream graphs are computed only while
+their tab is the one shown.
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QTabWidget
 
+from monoview.core.document import CaptureDocument
 from monoview.core.flows.columns import SessionColumns
 from monoview.core.tcp.monologue import Monologue
 from monoview.core.tcp.session import TcpSession
@@ -21,6 +24,7 @@ from monoview.gui.views.conversation import ConversationView
 
 if TYPE_CHECKING:
     from monoview.gui.views.plots import PlotsView
+    from monoview.gui.views.stream_graphs import StreamGraphsView
 
 
 class PlotsDock(QDockWidget):
@@ -38,6 +42,9 @@ class PlotsDock(QDockWidget):
         self.setAllowedAreas(Qt.DockWidgetArea.BottomDockWidgetArea | Qt.DockWidgetArea.TopDockWidgetArea)
         self.setWidget(QLabel("", self))
         self.plots: PlotsView | None = None
+        self.graphs: StreamGraphsView | None = None
+        self.tabs: QTabWidget | None = None
+        self.document: CaptureDocument | None = None
         self._window = window
         self._model = model
         self._conversation = conversation
@@ -53,11 +60,27 @@ class PlotsDock(QDockWidget):
         if self.plots is not None:
             self.plots.set_timeline(columns.timeline() if columns is not None else None)
 
+    def set_document(self, document: CaptureDocument | None) -> None:
+        """The capture the stream graphs read (None: none)."""
+        if self.graphs is not None:
+            self.graphs.stop()
+            self.graphs.show_session(None, None)
+        self.document = document
+
     def show_session(self, session: TcpSession | None) -> None:
-        """Plot this session's bytes over time (None: no session)."""
+        """Plot this session's bytes over time (None: no session), and its stream graphs if shown."""
         self._session = session
         if self.plots is not None:
             self.plots.show_session(session, session.monologues if session else [])
+        self._update_graphs()
+
+    def _update_graphs(self) -> None:
+        graphs, session = self.graphs, self._session
+        if graphs is None or self.tabs is None or self.tabs.currentWidget() is not graphs:
+            return
+        wanted = session.id if session is not None else None
+        if wanted != graphs.session_id or (wanted is not None and graphs.graphs is None and not graphs.busy):
+            graphs.show_session(self.document if session is not None else None, wanted)
 
     def mark_monologue(self, monologue: Monologue | None) -> None:
         """Mark the current monologue's start on the bytes plot."""
@@ -67,9 +90,16 @@ class PlotsDock(QDockWidget):
     def _visibility_changed(self, visible: bool) -> None:
         if visible and self.plots is None:
             from monoview.gui.views.plots import PlotsView  # pyqtgraph only when wanted
+            from monoview.gui.views.stream_graphs import StreamGraphsView
 
-            self.plots = PlotsView(self)
-            self.setWidget(self.plots)
+            self.tabs = QTabWidget(self)
+            self.tabs.setDocumentMode(True)
+            self.plots = PlotsView(self.tabs)
+            self.graphs = StreamGraphsView(self.tabs)
+            self.tabs.addTab(self.plots, "&Capture")
+            self.tabs.addTab(self.graphs, "TCP &Stream Graphs")
+            self.tabs.currentChanged.connect(lambda _i: self._update_graphs())
+            self.setWidget(self.tabs)
             window = self._window
             window.resizeDocks([self], [max(220, window.height() // 3)], Qt.Orientation.Vertical)
             self.plots.session_clicked.connect(self.session_clicked)
