@@ -31,7 +31,7 @@ def monologue_file_name(monologue: Monologue, suffix: str) -> str:
 def clashes(
     request: ExportRequest,
     document: CaptureDocument,
-    sessions: Sequence[TcpSession] | None,
+    sessions: Sequence[TcpSession] | Sequence[int] | None,
     monologues: Sequence[Monologue],
 ) -> bool:
     """True when running ``request`` without force would overwrite something."""
@@ -51,7 +51,7 @@ def clashes(
 def run_export(
     request: ExportRequest,
     document: CaptureDocument,
-    sessions: Sequence[TcpSession] | None,
+    sessions: Sequence[TcpSession] | Sequence[int] | None,
     monologues: Sequence[Monologue],
     progress: Progress,
     cancelled: threading.Event,
@@ -76,7 +76,8 @@ def run_export(
         return {"target": str(target), "files": files}
     if request.kind is ExportKind.SESSION and request.part != "all":
         assert sessions, "a session export names its session"
-        session = sessions[0]
+        first = sessions[0]
+        session = first if isinstance(first, TcpSession) else document.conversation(first)
         if request.part == "transcript":
             chunks = transcript_chunks(session, fmt, gaps)
         else:
@@ -85,7 +86,7 @@ def run_export(
         progress(1, 1)
         return {"target": str(target), "files": [written]}
     options = ExportOptions(fmt=fmt, gaps=gaps, force=force)
-    chosen = list(sessions) if request.kind is ExportKind.SESSION and sessions else None
+    chosen = sessions or None  # a session, the selected ones, or all
     exporter = Exporter(document, target, options, executor=executor)
     manifest = exporter.export(chosen, progress=progress, cancel=cancelled.is_set)
     return {"target": str(target), "files": [], "manifest": manifest}

@@ -161,3 +161,22 @@ def test_damage_never_crashes(tmp_path: Path, cut: int, flips: list[tuple[int, i
             direction_bytes(session, d, GapPolicy.MARKER)
     if analysis.read_error is not None:
         assert analysis.read_error.startswith("fuzz.pcap: ")
+
+
+@pytest.mark.parametrize(
+    ("magic", "how"),
+    [
+        (b"\x1f\x8b\x08\x00", "gzip"),
+        (b"\x28\xb5\x2f\xfd", "zstd"),
+        (b"\xfd7zXZ\x00", "xz"),
+        (b"BZh9", "bzip2"),
+    ],
+)
+def test_a_compressed_capture_is_named_as_such(tmp_path: Path, magic: bytes, how: str) -> None:
+    from monoview.core.document import CaptureDocument
+    from monoview.core.errors import CaptureFormatError
+
+    path = tmp_path / "x.pcap.packed"
+    path.write_bytes(magic + bytes(100))
+    with pytest.raises(CaptureFormatError, match=f"x.pcap.packed: the capture is {how}-compressed"):
+        CaptureDocument(path, workers=1)

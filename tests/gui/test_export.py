@@ -144,3 +144,27 @@ def test_export_several_monologues_into_a_folder(
     for m in picked:
         name = f"s00001_m{m.index:05d}_{m.direction}.bin"
         assert sha256(out / name) == expected["monologues"][m.index]["sha256"]
+
+
+def test_export_all_writes_only_the_selected_sessions(
+    qtbot, monkeypatch, window: MainWindow, tmp_path: Path
+) -> None:
+    from PySide6.QtCore import QItemSelectionModel
+
+    streams = json.loads(capture("http_many.pcap").with_name("http_many.oracle.json").read_text())["streams"]
+    load(qtbot, window, capture("http_many.pcap"))
+    selection = window.tree.selectionModel()
+    flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+    selection.clearSelection()
+    for session_id in (3, 7, 20):
+        selection.select(window.tree_model.session_index(session_id), flags)
+    asked: list = []
+    out = tmp_path / "picked"
+    answer_dialog(monkeypatch, ExportRequest(ExportKind.ALL, out, Format.RAW, GapPolicy.OMIT), asked)
+    run(qtbot, window, window.export_all)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert [s["id"] for s in manifest["streams"]] == [3, 7, 20]
+    for entry in manifest["streams"]:
+        assert entry["c2s"]["sha256"] == streams[entry["id"] - 1]["c2s"]["sha256"]
+    # The next export's default folder is beside this one, not inside it.
+    assert window.settings.export_dir == str(tmp_path)

@@ -118,12 +118,28 @@ class ExportController(QObject):
         self._export(ExportKind.SESSION, summary, f"session{session.id:05d}", folder=True, sessions=[session])
 
     def export_all(self) -> None:
-        """File › Export All Sessions: every session into a folder with manifest.json."""
+        """File › Export All Sessions: every session into a folder with manifest.json; with
+        several sessions selected in the tree, those."""
         document = self._capture.document
         if document is None:
             return
+        chosen = self.selected_sessions()
+        if len(chosen) > 1:
+            summary = f"The {len(chosen):,} selected sessions of {document.name}, with manifest.json"
+            name = f"{document.path.stem}_{len(chosen)}_sessions"
+            self._export(ExportKind.ALL, summary, name, folder=True, sessions=chosen)
+            return
         summary = f"All {len(document):,} sessions of {document.name}, with manifest.json"
         self._export(ExportKind.ALL, summary, f"{document.path.stem}_export", folder=True, sessions=None)
+
+    def selected_sessions(self) -> list[int]:
+        """Ids of the sessions selected in the tree (their own rows, not their monologues')."""
+        ids = [
+            self._model.session_id_at(index)
+            for index in self._tree.selectionModel().selectedRows()
+            if index.internalId() == 0
+        ]
+        return sorted({i for i in ids if i is not None})
 
     def _selected_monologues(self) -> list[Monologue]:
         """Those selected in the conversation, else in the tree, else the current one."""
@@ -144,7 +160,7 @@ class ExportController(QObject):
         summary: str,
         name: str,
         folder: bool,
-        sessions: list[TcpSession] | None,
+        sessions: list[TcpSession] | list[int] | None,
         monologues: list[Monologue] | None = None,
     ) -> None:
         document = self._capture.document
@@ -170,7 +186,9 @@ class ExportController(QObject):
             request = ExportRequest(
                 request.kind, request.target, request.fmt, request.gaps, request.part, True
             )
-        s.export_dir = str(request.target if request.to_folder else request.target.parent)
+        # The folder the export went into, not the export's own folder: the next default
+        # target is beside this export, never inside it.
+        s.export_dir = str(request.target.parent)
         s.export_format = request.fmt.value
         s.export_gaps = request.gaps.value
         self._start(request, document, sessions, chosen_monologues)
@@ -179,7 +197,7 @@ class ExportController(QObject):
         self,
         request: ExportRequest,
         document: CaptureDocument,
-        sessions: list[TcpSession] | None,
+        sessions: list[TcpSession] | list[int] | None,
         monologues: list[Monologue],
     ) -> None:
         dialog = QProgressDialog("Exporting…", "Cancel", 0, 0, self._window)
