@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import gc
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
@@ -52,6 +52,11 @@ from monoview.gui.worker import BackgroundCall
 
 if TYPE_CHECKING:
     from monoview.gui.views.plots import PlotsView
+
+
+CAPTURE_ACTIONS: Final = (
+    "find", "find_next", "find_previous", "toggle_plots", "save_bytes_as", "go_to_frame", "filter_out_stream",
+)  # fmt: skip
 
 
 class MainWindow(QMainWindow):
@@ -233,6 +238,8 @@ class MainWindow(QMainWindow):
         ready = has_capture and not loading and self.exporter.job is None
         a["close"].setEnabled(has_capture or loading)
         a["cancel_load"].setEnabled(loading)
+        for key in CAPTURE_ACTIONS:  # nothing to find, plot, save or go to without a capture
+            a[key].setEnabled(has_capture and not loading)
         for key in ("export_monologue", "export_session", "export_all"):
             a[key].setEnabled(ready)
 

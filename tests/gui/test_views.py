@@ -206,3 +206,21 @@ def test_conflicting_retransmission_is_flagged_everywhere(qtbot, window: MainWin
     ]
     assert len(marks) == 1
     assert marks[0].cursor.selectionEnd() - marks[0].cursor.selectionStart() >= conflict.length
+
+
+def test_capture_commands_wait_for_a_capture(qtbot, window: MainWindow) -> None:
+    from monoview.gui.mainwindow import CAPTURE_ACTIONS
+
+    assert not any(window.actions_by_id[key].isEnabled() for key in CAPTURE_ACTIONS)
+    load(qtbot, window, capture("http_keepalive.pcap"))
+    assert all(window.actions_by_id[key].isEnabled() for key in CAPTURE_ACTIONS)
+    window.close_capture()
+    assert not any(window.actions_by_id[key].isEnabled() for key in CAPTURE_ACTIONS)
+
+
+def test_match_case_is_off_for_hex_patterns(window: MainWindow) -> None:
+    bar = window.find_bar
+    bar.mode.setCurrentIndex(bar.mode.findData(True))
+    assert not bar.case.isEnabled()
+    bar.mode.setCurrentIndex(bar.mode.findData(False))
+    assert bar.case.isEnabled()

@@ -60,6 +60,8 @@ class FindBar(QWidget):
         self.previous.clicked.connect(lambda: self.request(False))
         close.clicked.connect(self.dismiss)
         self.pattern.textChanged.connect(lambda _t: self.set_status(""))
+        # Hex bytes have no case: the box would only pretend to do something.
+        self.mode.currentIndexChanged.connect(lambda _i: self.case.setEnabled(not self.hex_mode))
 
     @property
     def hex_mode(self) -> bool:
