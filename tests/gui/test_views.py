@@ -224,3 +224,16 @@ def test_match_case_is_off_for_hex_patterns(window: MainWindow) -> None:
     assert not bar.case.isEnabled()
     bar.mode.setCurrentIndex(bar.mode.findData(False))
     assert bar.case.isEnabled()
+
+
+def test_a_monologue_chosen_in_the_conversation_is_selected_in_the_whole_conversation(
+    qtbot, window: MainWindow
+) -> None:
+    load(qtbot, window, capture("chatter.pcap"))
+    window.detail.set_scope("session")
+    window.show_hex()
+    target = window.conversation.conversation.monologues()[120]
+    window.select_monologue(target)
+    span = window.detail.blob.span_of(target)
+    assert span is not None and window.hex.selection() == (span.start, span.end)
+    assert window.hex.blob.read(span.start, span.end - span.start) == target.data()

@@ -68,10 +68,15 @@ class DetailController(QObject):
         self._session_blob = None
         self.update()
 
-    def monologue_shown(self, _monologue: Monologue) -> None:
-        """The current monologue changed: shown at once if the views show the current monologue."""
+    def monologue_shown(self, monologue: Monologue) -> None:
+        """The current monologue changed: shown at once if the views show the current monologue;
+        if they show the conversation (or its direction), they scroll to it and select it."""
         if self.scope == "monologue":
             self.update()
+            return
+        span = self.blob.span_of(monologue)
+        if span is not None:
+            self.select(span.start, span.end)
 
     def shown_monologues(self) -> list[Monologue]:
         """The monologues whose bytes the views show, in conversation order."""
