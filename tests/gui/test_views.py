@@ -183,7 +183,7 @@ def test_conflicting_retransmission_is_flagged_everywhere(qtbot, window: MainWin
     """suricata_tcp-overlap-exact: a retransmission carries other bytes than the first copy.
     The conversation badges the monologue, the hex and text views mark the bytes."""
     from monoview.gui.views import palette
-    from monoview.gui.views.conversation import MonologueItem
+    from monoview.gui.models.conversation import MonologueItem
 
     load(qtbot, window, capture("suricata_tcp-overlap-exact.pcap"))
     session = window.current_session  # the first is shown
@@ -237,3 +237,16 @@ def test_a_monologue_chosen_in_the_conversation_is_selected_in_the_whole_convers
     span = window.detail.blob.span_of(target)
     assert span is not None and window.hex.selection() == (span.start, span.end)
     assert window.hex.blob.read(span.start, span.end - span.start) == target.data()
+
+
+def test_the_conversation_model_passes_the_model_tester(qtmodeltester) -> None:
+    from monoview.core.document import CaptureDocument
+    from monoview.gui.models.conversation import ConversationModel
+
+    with CaptureDocument(capture("gaps.pcap"), workers=1) as document:
+        for session in document.conversations():
+            model = ConversationModel()
+            model.set_session(session, session.monologues)
+            model.finish()
+            qtmodeltester.check(model)
+            assert model.rowCount() >= len(session.monologues)

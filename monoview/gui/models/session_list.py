@@ -16,7 +16,6 @@ cell (each call from Qt into Python costs far more than the Python it runs).
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any, Final
 
 import numpy as np
@@ -30,17 +29,17 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
+from PySide6.QtGui import QColor
 
 from monoview.core.flows.columns import HEADERS, HEALTHS, NUMERIC, TOOLTIPS, Column, SessionColumns
 from monoview.core.tcp.monologue import Monologue
 from monoview.gui.models import format as fmt
 from monoview.gui.models.roles import Role
+from monoview.gui.models.session_cells import frames_text, health_icon, monologue_text, session_text
 
 Index = QModelIndex | QPersistentModelIndex
 I64 = npt.NDArray[np.int64]
 
-HEALTH_COLOURS: Final = {"good": QColor(46, 160, 67), "warn": QColor(219, 150, 0), "bad": QColor(207, 34, 46)}
 DIRECTION_COLOURS: Final = {"c2s": QColor(160, 20, 20), "s2c": QColor(20, 20, 160)}
 _ROLE = Qt.ItemDataRole
 DISPLAY: Final = int(_ROLE.DisplayRole)
@@ -329,48 +328,19 @@ class SessionListModel(QAbstractItemModel):
         parent_id = index.internalId()
         if parent_id == 0:
             number = self._numbers[index.row()]
-            cell: dict[int, Any] = {DISPLAY: self._session_text(number, column)}
+            cell: dict[int, Any] = {DISPLAY: session_text(self.columns, number, column)}
             if column == Column.STATUS:
                 assert self.columns is not None
-                cell[DECORATION] = _health_icon(HEALTHS[int(self.columns.health[number])])
+                cell[DECORATION] = health_icon(HEALTHS[int(self.columns.health[number])])
         else:
             monologues = self._monologues[parent_id - 1]
             row = index.row()
             m = monologues[row]
             previous = monologues[row - 1] if row > 0 else None
-            cell = {DISPLAY: _monologue_text(m, previous, column), FOREGROUND: DIRECTION_COLOURS[m.direction]}
+            cell = {DISPLAY: monologue_text(m, previous, column), FOREGROUND: DIRECTION_COLOURS[m.direction]}
         if column in NUMERIC:
             cell[ALIGNMENT] = RIGHT
         return cell
-
-    def _session_text(self, number: int, column: int) -> str:
-        c = self.columns
-        assert c is not None
-        if column == Column.ID:
-            return str(number + 1)
-        if column in (Column.CLIENT, Column.SERVER):
-            return str(c.endpoint(number, column == Column.CLIENT))
-        if column == Column.START:
-            return fmt.clock(int(c.rows["first_ts"][number]))
-        if column == Column.DURATION:
-            return fmt.duration(int(c.duration_ns[number]))
-        if column == Column.PACKETS:
-            return fmt.size(int(c.rows["packets"][number]))
-        if column == Column.C2S:
-            return fmt.size(int(c.c2s_bytes[number]))
-        if column == Column.S2C:
-            return fmt.size(int(c.s2c_bytes[number]))
-        if column == Column.STATUS:
-            return ", ".join(c.flags(number))
-        if column == Column.STREAM:
-            return str(number)
-        if column == Column.BYTES:
-            return fmt.size(int(c.c2s_bytes[number] + c.s2c_bytes[number]))
-        if column == Column.DATA_C2S:
-            return fmt.size(int(c.c2s_data_packets[number]))
-        if column == Column.DATA_S2C:
-            return fmt.size(int(c.s2c_data_packets[number]))
-        return c.context_text(number)
 
     def _session_data(self, number: int, role: int) -> Any:
         c = self.columns
@@ -395,48 +365,9 @@ class SessionListModel(QAbstractItemModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return (
                 f"Monologue #{m.index} {m.direction}, {m.length:,} bytes at stream offset {m.offset:,}\n"
-                f"captured {fmt.date_time(m.first_ts_ns)}, frames {_frames(m)}"
+                f"captured {fmt.date_time(m.first_ts_ns)}, frames {frames_text(m)}"
             )
         return None
-
-
-def _monologue_text(m: Monologue, previous: Monologue | None, column: int) -> str:
-    if column == Column.ID:
-        return f"#{m.index}"
-    if column == Column.CLIENT:
-        return "→ from client" if m.direction == "c2s" else "← from server"
-    if column == Column.SERVER:
-        return f"offset {m.offset:,}"
-    if column == Column.START:
-        return fmt.delta(m.first_ts_ns - previous.last_ts_ns) if previous else fmt.clock(m.first_ts_ns)
-    if column == Column.DURATION:
-        return fmt.duration(m.last_ts_ns - m.first_ts_ns)
-    if column == Column.PACKETS:
-        return fmt.size(m.packets)
-    if column == Column.C2S:
-        return fmt.size(m.length) if m.direction == "c2s" else ""
-    if column == Column.S2C:
-        return fmt.size(m.length) if m.direction == "s2c" else ""
-    if column == Column.STATUS:
-        gaps = m.gaps()
-        return f"{sum(g.length for g in gaps):,} bytes missing" if gaps else ""
-    if column == Column.BYTES:
-        return fmt.size(m.length)
-    return ""
-
-
-@cache
-def _health_icon(health: str) -> QIcon:
-    """A filled circle in the colour of ``health`` (made once per colour)."""
-    pixmap = QPixmap(12, 12)
-    pixmap.fill(Qt.GlobalColor.transparent)
-    painter = QPainter(pixmap)
-    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    painter.setPen(Qt.PenStyle.NoPen)
-    painter.setBrush(HEALTH_COLOURS[health])
-    painter.drawEllipse(1, 1, 10, 10)
-    painter.end()
-    return QIcon(pixmap)
 
 
 def _entries(span: QModelRoleDataSpan | QModelRoleData) -> list[QModelRoleData]:
@@ -445,10 +376,3 @@ def _entries(span: QModelRoleDataSpan | QModelRoleData) -> list[QModelRoleData]:
         return [span]
     slots: Any = span
     return [slots[k] for k in range(span.size())]
-
-
-def _frames(m: Monologue) -> str:
-    frames = m.frames
-    if len(frames) <= 6:
-        return ", ".join(map(str, frames))
-    return f"{frames[0]}…{frames[-1]} ({len(frames)})"

@@ -1,0 +1,97 @@
+"""What the session tree's cells say: texts made at paint time, and the status dot.
+
+The model (``session_list``) asks for these only for the cells being
+painted, so 20,000 sessions cost what the 40 rows on screen cost.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Final
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
+
+from monoview.core.flows.columns import Column, SessionColumns
+from monoview.core.tcp.monologue import Monologue
+from monoview.gui.models import format as fmt
+
+HEALTH_COLOURS: Final = {"good": QColor(46, 160, 67), "warn": QColor(219, 150, 0), "bad": QColor(207, 34, 46)}
+
+
+def session_text(c: SessionColumns | None, number: int, column: int) -> str:
+    """The text of a session's cell (made when it is painted)."""
+    assert c is not None
+    if column == Column.ID:
+        return str(number + 1)
+    if column in (Column.CLIENT, Column.SERVER):
+        return str(c.endpoint(number, column == Column.CLIENT))
+    if column == Column.START:
+        return fmt.clock(int(c.rows["first_ts"][number]))
+    if column == Column.DURATION:
+        return fmt.duration(int(c.duration_ns[number]))
+    if column == Column.PACKETS:
+        return fmt.size(int(c.rows["packets"][number]))
+    if column == Column.C2S:
+        return fmt.size(int(c.c2s_bytes[number]))
+    if column == Column.S2C:
+        return fmt.size(int(c.s2c_bytes[number]))
+    if column == Column.STATUS:
+        return ", ".join(c.flags(number))
+    if column == Column.STREAM:
+        return str(number)
+    if column == Column.BYTES:
+        return fmt.size(int(c.c2s_bytes[number] + c.s2c_bytes[number]))
+    if column == Column.DATA_C2S:
+        return fmt.size(int(c.c2s_data_packets[number]))
+    if column == Column.DATA_S2C:
+        return fmt.size(int(c.s2c_data_packets[number]))
+    return c.context_text(number)
+
+
+def monologue_text(m: Monologue, previous: Monologue | None, column: int) -> str:
+    """The text of a monologue's cell (the delay is since the previous monologue ends)."""
+    if column == Column.ID:
+        return f"#{m.index}"
+    if column == Column.CLIENT:
+        return "→ from client" if m.direction == "c2s" else "← from server"
+    if column == Column.SERVER:
+        return f"offset {m.offset:,}"
+    if column == Column.START:
+        return fmt.delta(m.first_ts_ns - previous.last_ts_ns) if previous else fmt.clock(m.first_ts_ns)
+    if column == Column.DURATION:
+        return fmt.duration(m.last_ts_ns - m.first_ts_ns)
+    if column == Column.PACKETS:
+        return fmt.size(m.packets)
+    if column == Column.C2S:
+        return fmt.size(m.length) if m.direction == "c2s" else ""
+    if column == Column.S2C:
+        return fmt.size(m.length) if m.direction == "s2c" else ""
+    if column == Column.STATUS:
+        gaps = m.gaps()
+        return f"{sum(g.length for g in gaps):,} bytes missing" if gaps else ""
+    if column == Column.BYTES:
+        return fmt.size(m.length)
+    return ""
+
+
+@cache
+def health_icon(health: str) -> QIcon:
+    """A filled circle in the colour of ``health`` (made once per colour)."""
+    pixmap = QPixmap(12, 12)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(HEALTH_COLOURS[health])
+    painter.drawEllipse(1, 1, 10, 10)
+    painter.end()
+    return QIcon(pixmap)
+
+
+def frames_text(m: Monologue) -> str:
+    """A monologue's frames, the first and last of a long run."""
+    frames = m.frames
+    if len(frames) <= 6:
+        return ", ".join(map(str, frames))
+    return f"{frames[0]}…{frames[-1]} ({len(frames)})"
