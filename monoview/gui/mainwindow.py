@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import gc
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
@@ -41,7 +41,7 @@ from monoview.gui.window.export_flow import ExportController
 from monoview.gui.window.filter_box import FilterController
 from monoview.gui.window.finding import FindController
 from monoview.gui.window.memory import WindowMemory
-from monoview.gui.window.menus import RecentMenu, build_menus, build_toolbar, shortcut_rows
+from monoview.gui.window.menus import RecentMenu, build_menus, build_toolbar, enable_actions, shortcut_rows
 from monoview.gui.window.origin import OriginController
 from monoview.gui.window.pages import PageStack
 from monoview.gui.window.panes import ConversationPane, DetailPane, SessionsPane, StatusLine, named_splitter
@@ -52,11 +52,6 @@ from monoview.gui.worker import BackgroundCall
 
 if TYPE_CHECKING:
     from monoview.gui.views.plots import PlotsView
-
-
-CAPTURE_ACTIONS: Final = (
-    "find", "find_next", "find_previous", "toggle_plots", "save_bytes_as", "go_to_frame", "filter_out_stream",
-)  # fmt: skip
 
 
 class MainWindow(QMainWindow):
@@ -232,16 +227,8 @@ class MainWindow(QMainWindow):
 
     def _update_enabled(self) -> None:
         """Close needs a capture, Stop Loading an open under way, exports a capture at rest."""
-        a = self.actions_by_id
-        has_capture = self.capture.document is not None
-        loading = self.capture.loading
-        ready = has_capture and not loading and self.exporter.job is None
-        a["close"].setEnabled(has_capture or loading)
-        a["cancel_load"].setEnabled(loading)
-        for key in CAPTURE_ACTIONS:  # nothing to find, plot, save or go to without a capture
-            a[key].setEnabled(has_capture and not loading)
-        for key in ("export_monologue", "export_session", "export_all"):
-            a[key].setEnabled(ready)
+        capture, exporting = self.capture, self.exporter.job is not None
+        enable_actions(self.actions_by_id, capture.document is not None, capture.loading, exporting)
 
     # -- state, from the controllers that hold it ---------------------------------
 

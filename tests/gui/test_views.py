@@ -182,8 +182,8 @@ def test_only_a_real_carriage_return_is_dimmed() -> None:
 def test_conflicting_retransmission_is_flagged_everywhere(qtbot, window: MainWindow) -> None:
     """suricata_tcp-overlap-exact: a retransmission carries other bytes than the first copy.
     The conversation badges the monologue, the hex and text views mark the bytes."""
-    from monoview.gui.views import palette
     from monoview.gui.models.conversation import MonologueItem
+    from monoview.gui.views import palette
 
     load(qtbot, window, capture("suricata_tcp-overlap-exact.pcap"))
     session = window.current_session  # the first is shown
@@ -209,7 +209,7 @@ def test_conflicting_retransmission_is_flagged_everywhere(qtbot, window: MainWin
 
 
 def test_capture_commands_wait_for_a_capture(qtbot, window: MainWindow) -> None:
-    from monoview.gui.mainwindow import CAPTURE_ACTIONS
+    from monoview.gui.window.menus import CAPTURE_ACTIONS
 
     assert not any(window.actions_by_id[key].isEnabled() for key in CAPTURE_ACTIONS)
     load(qtbot, window, capture("http_keepalive.pcap"))

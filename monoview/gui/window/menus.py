@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Final
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -85,3 +86,21 @@ def shortcut_rows(actions: Mapping[str, QAction]) -> list[tuple[str, str]]:
             text = spec.text.replace("&", "").rstrip("…")
             rows.append((text, ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in keys)))
     return rows
+
+
+# Nothing to find, plot, save or go to without a capture.
+CAPTURE_ACTIONS: Final = (
+    "find", "find_next", "find_previous", "toggle_plots", "save_bytes_as", "go_to_frame", "filter_out_stream",
+)  # fmt: skip
+EXPORT_ACTIONS: Final = ("export_monologue", "export_session", "export_all")
+
+
+def enable_actions(actions: dict[str, QAction], has_capture: bool, loading: bool, exporting: bool) -> None:
+    """Close needs a capture (or one opening), Stop Loading an open under way, the capture's
+    commands a capture, exports a capture at rest."""
+    actions["close"].setEnabled(has_capture or loading)
+    actions["cancel_load"].setEnabled(loading)
+    for key in CAPTURE_ACTIONS:
+        actions[key].setEnabled(has_capture and not loading)
+    for key in EXPORT_ACTIONS:
+        actions[key].setEnabled(has_capture and not loading and not exporting)
