@@ -104,3 +104,26 @@ def test_the_text_view_decodes_utf16_and_ebcdic(qtbot, window: MainWindow) -> No
         qtbot.waitUntil(lambda: not window.text.rendering, timeout=5000)
         shown = window.text.editor.toPlainText()
         assert shown and "GET /" not in shown  # decoded another way than ASCII
+
+
+def test_gaps_are_marked_in_line_in_the_text_view(qtbot, window: MainWindow) -> None:
+    load(qtbot, window, capture("gaps.pcap"))
+    session = next(s for s in window.document.conversations() if any(s.gaps(d) for d in ("c2s", "s2c")))
+    window.select_session(session.id)
+    qtbot.waitUntil(lambda: window.current_session is not None and window.current_session.id == session.id)
+    window.detail.set_scope("session")
+    window.show_text()
+    qtbot.waitUntil(lambda: not window.text.rendering, timeout=5000)
+    blob = window.detail.blob
+    shown = window.text.editor.toPlainText()
+    from monoview.gui.views.textview import TEXT_LIMIT
+
+    within = [(p, n) for p, n in blob.gaps if p <= min(blob.size, TEXT_LIMIT)]
+    assert within
+    for _position, missing in within:
+        assert f"[{missing:,} bytes missing]" in shown
+    # Every byte still maps to its place: the byte after a gap starts right after its marker.
+    position, missing = blob.gaps[0]
+    if 0 < position < blob.size:
+        char = window.text.text_map.char_of(position)
+        assert shown[char - len(f"[{missing:,} bytes missing]") : char] == f"[{missing:,} bytes missing]"

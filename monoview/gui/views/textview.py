@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Final
 
+import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPlainTextEdit, QTextEdit, QVBoxLayout, QWidget
@@ -83,8 +84,10 @@ class TextView(QWidget):
         self._map = render(b"", "ascii")
         self._quiet = False
         self._data = b""  # the bytes shown: the blob's first TEXT_LIMIT
-        self._pieces: list[TextMap] = []  # one per rendered chunk
+        self._pieces: list[TextMap] = []  # one per rendered chunk (and per gap marker)
         self._rendered = 0  # bytes of _data in the editor so far
+        self._gaps_placed = 0  # of the blob's gaps, those whose marker is in the text
+        self._markers: list[tuple[int, int]] = []  # text ranges of the gap markers
         self._ratio = 0.0  # reading position to restore once rendered
         self._more = QTimer(self)
         self._more.setSingleShot(True)
@@ -124,9 +127,9 @@ class TextView(QWidget):
         self._ratio = bar.value() / bar.maximum() if bar.maximum() else 0.0
         self._more.stop()
         self._data = self._blob.read(0, TEXT_LIMIT)
-        self._pieces, self._rendered = [], 0
+        self._pieces, self._rendered, self._gaps_placed, self._markers = [], 0, 0, []
         self._render_chunk(FIRST_CHUNK)
-        self._map = self._pieces[0]
+        self._map = join_maps(self._pieces)
         if self._blob.size > TEXT_LIMIT:
             self.note.setText(
                 f"Showing the first {human_size(TEXT_LIMIT)} of {human_size(self._blob.size)}; "
@@ -142,10 +145,30 @@ class TextView(QWidget):
             self._complete()
 
     def _render_chunk(self, size: int) -> None:
-        """Escape about ``size`` more bytes and add them to the editor."""
+        """Escape about ``size`` more bytes and add them to the editor, with the marker
+        ``[N bytes missing]`` in line where bytes are missing (a piece of text of its own
+        that stands for no byte)."""
         encoding = self.current_encoding
         end = chunk_end(self._data, self._rendered, size, encoding)
-        piece = render(self._data[self._rendered : end], encoding)
+        gaps = self._blob.gaps
+        last = end == len(self._data)  # a hole at the very end is marked with the last chunk
+        while self._gaps_placed < len(gaps):
+            position, missing = gaps[self._gaps_placed]
+            if position > end or (position == end and not last):
+                break
+            if position > self._rendered:
+                self._add(render(self._data[self._rendered : position], encoding))
+                self._rendered = position
+            text = f"[{missing:,} bytes missing]"
+            start = sum(int(p.starts[-1]) for p in self._pieces)
+            self._add(TextMap(text, np.array([len(text)], dtype=np.int64)))
+            self._markers.append((start, start + len(text)))
+            self._gaps_placed += 1
+        if end > self._rendered or not self._pieces:
+            self._add(render(self._data[self._rendered : end], encoding))
+        self._rendered = end
+
+    def _add(self, piece: TextMap) -> None:
         self._quiet = True
         try:
             if not self._pieces:
@@ -157,7 +180,6 @@ class TextView(QWidget):
         finally:
             self._quiet = False
         self._pieces.append(piece)
-        self._rendered = end
 
     def _render_next(self) -> None:
         """One more chunk; the last one completes the map and the colours."""
@@ -211,7 +233,25 @@ class TextView(QWidget):
             extra.format = fmt
             selections.append(extra)
         selections += self._conflict_marks(limit)
+        selections += self._gap_marks()
         self.editor.setExtraSelections(selections)
+
+    def _gap_marks(self) -> list[QTextEdit.ExtraSelection]:
+        """The in-line ``[N bytes missing]`` markers, grey as in the conversation."""
+        marks = []
+        for start, stop in self._markers[:2000]:
+            cursor = QTextCursor(self.editor.document())
+            cursor.setPosition(start)
+            cursor.setPosition(stop, QTextCursor.MoveMode.KeepAnchor)
+            extra = QTextEdit.ExtraSelection()
+            extra.cursor = cursor
+            fmt = QTextCharFormat()
+            fmt.setForeground(palette.GAP_FG)
+            fmt.setBackground(palette.GAP_BG)
+            fmt.setFontItalic(True)
+            extra.format = fmt
+            marks.append(extra)
+        return marks
 
     def _conflict_marks(self, limit: int) -> list[QTextEdit.ExtraSelection]:
         """Bytes a later retransmission contradicted: orange, underlined (as in the hex view)."""
