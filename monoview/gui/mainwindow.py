@@ -21,6 +21,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QVBoxLayout, QWidget
 
+from monoview.core.blob import Blob
 from monoview.core.document import CaptureDocument
 from monoview.core.tcp.monologue import Monologue
 from monoview.core.tcp.session import TcpSession
@@ -32,7 +33,6 @@ from monoview.gui.icons import app_icon, sample_capture
 from monoview.gui.loading import CaptureOpener
 from monoview.gui.models.session_list import SessionListModel
 from monoview.gui.settings import Settings
-from monoview.gui.views.blob import Blob
 from monoview.gui.views.messagebar import MessageBar
 from monoview.gui.views.welcome import WelcomePage
 from monoview.gui.window.capture import CaptureController

@@ -16,13 +16,13 @@ from PySide6.QtCore import QModelRoleData, Qt
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
 
+from monoview.core.blob import Blob, Span
 from monoview.core.flows.columns import HEADERS
 from monoview.core.render import ENCODINGS
+from monoview.core.textmap import chunk_end, join_maps, render
 from monoview.gui.mainwindow import MainWindow
 from monoview.gui.models.roles import Role
 from monoview.gui.models.session_list import PAINT_ROLES
-from monoview.gui.views.blob import Blob, Span
-from monoview.gui.views.textmap import chunk_end, join_maps, render
 from monoview.gui.views.textview import TEXT_LIMIT, TextView
 from tests.gui.conftest import capture, load
 

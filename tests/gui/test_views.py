@@ -10,11 +10,11 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QToolBar
 
+from monoview.core.blob import Blob, Span
+from monoview.core.find import PatternError, parse_pattern
 from monoview.gui.actions import ACTIONS
 from monoview.gui.mainwindow import MainWindow
-from monoview.gui.search import PatternError, parse_pattern
 from monoview.gui.settings import Settings
-from monoview.gui.views.blob import Blob, Span
 from monoview.gui.views.hexview import HexView
 from monoview.gui.views.textview import TextView
 from tests.gui.conftest import capture, load

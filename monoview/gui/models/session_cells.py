@@ -12,9 +12,9 @@ from typing import Final
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 
+from monoview.core import display as fmt
 from monoview.core.flows.columns import Column, SessionColumns
 from monoview.core.tcp.monologue import Monologue
-from monoview.gui.models import format as fmt
 
 HEALTH_COLOURS: Final = {"good": QColor(46, 160, 67), "warn": QColor(219, 150, 0), "bad": QColor(207, 34, 46)}
 

@@ -31,9 +31,9 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor
 
+from monoview.core import display as fmt
 from monoview.core.flows.columns import HEADERS, HEALTHS, NUMERIC, TOOLTIPS, Column, SessionColumns
 from monoview.core.tcp.monologue import Monologue
-from monoview.gui.models import format as fmt
 from monoview.gui.models.roles import Role
 from monoview.gui.models.session_cells import frames_text, health_icon, monologue_text, session_text
 

@@ -25,8 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from monoview.core import display as fmt
 from monoview.core.tcp.monologue import Monologue
-from monoview.gui.models import format as fmt
 from monoview.gui.models.conversation import (
     ITEM_ROLE,
     ConversationModel,

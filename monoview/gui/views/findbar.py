@@ -6,7 +6,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QToolButton, QWidget
 
-from monoview.gui.search import PatternError, parse_pattern
+from monoview.core.find import PatternError, parse_pattern
 
 
 class FindBar(QWidget):

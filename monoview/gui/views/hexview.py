@@ -27,9 +27,9 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QAbstractScrollArea, QWidget
 
+from monoview.core.blob import EMPTY, Blob
 from monoview.core.render import ascii_column
 from monoview.gui.views import palette
-from monoview.gui.views.blob import EMPTY, Blob
 
 WIDTH: Final = 16
 

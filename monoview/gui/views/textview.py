@@ -20,11 +20,11 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPlainTextEdit, QTextEdit, QVBoxLayout, QWidget
 
+from monoview.core.blob import EMPTY, Blob
+from monoview.core.display import human_size
 from monoview.core.render import ENCODINGS
-from monoview.gui.models.format import human_size
+from monoview.core.textmap import TextMap, chunk_end, join_maps, render
 from monoview.gui.views import palette
-from monoview.gui.views.blob import EMPTY, Blob
-from monoview.gui.views.textmap import TextMap, chunk_end, join_maps, render
 
 TEXT_LIMIT: Final = 256 << 10
 FIRST_CHUNK: Final = 32 << 10  # rendered at once

@@ -16,6 +16,7 @@ from typing import Final
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QMainWindow
 
+from monoview.core.display import human_size
 from monoview.core.document import CaptureDocument
 from monoview.core.errors import MonoviewError
 from monoview.core.flows.columns import SessionColumns
@@ -24,7 +25,6 @@ from monoview.gui.conversations import ConversationFetcher
 from monoview.gui.filtering import SessionFilter
 from monoview.gui.icons import sample_capture
 from monoview.gui.loading import CaptureOpener, check_capture
-from monoview.gui.models.format import human_size
 from monoview.gui.models.session_list import SessionListModel
 from monoview.gui.settings import Settings
 from monoview.gui.views.messagebar import MessageBar

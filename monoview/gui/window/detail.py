@@ -14,11 +14,11 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QTreeView
 
+from monoview.core.blob import EMPTY, Blob, direction_blob, monologue_blob, session_blob
 from monoview.core.render import decode_text
 from monoview.core.tcp.monologue import Monologue
 from monoview.core.tcp.session import TcpSession
 from monoview.gui.settings import Settings
-from monoview.gui.views.blob import EMPTY, Blob, direction_blob, monologue_blob, session_blob
 from monoview.gui.views.conversation import ConversationView
 from monoview.gui.window.panes import DetailPane
 

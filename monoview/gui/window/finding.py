@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject
 
-from monoview.gui.search import Searcher
+from monoview.core.find import Searcher
 from monoview.gui.views.conversation import ConversationView
 from monoview.gui.views.findbar import FindBar
 from monoview.gui.views.textview import TextView

@@ -11,9 +11,9 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QInputDialog, QLabel, QStatusBar, QWidget
 
+from monoview.core import display as fmt
 from monoview.core.flows.lookup import session_of_frame
 from monoview.core.tcp.session import TcpSession
-from monoview.gui.models import format as fmt
 from monoview.gui.window.detail import DetailController
 from monoview.gui.window.selection import SelectionController
 

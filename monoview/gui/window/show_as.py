@@ -18,10 +18,10 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
 
 from monoview.core.atomic import AtomicWriter
+from monoview.core.blob import Blob
 from monoview.core.render import decode_text, escape_text
 from monoview.core.showas import ShowAs, render, turns
 from monoview.core.tcp.monologue import Monologue
-from monoview.gui.views.blob import Blob
 from monoview.gui.window.detail import DetailController
 
 BYTES: Final = "Bytes"  # Save As the bytes themselves

@@ -1,4 +1,5 @@
-"""Short texts for the tree and the conversation: times, sizes, session status."""
+"""Short texts for times, sizes and a session's status, as the window and its tree show them
+(no Qt: any front end can print them the same way)."""
 
 from __future__ import annotations
 

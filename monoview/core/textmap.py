@@ -1,8 +1,9 @@
 """Rendered text of some bytes, and the map between byte and character positions.
 
-The text view shows ``decode_text`` (escaped non-printables) and must translate
-a selection to bytes and back, so every byte needs the position of its first
-character.  Qt counts positions in UTF-16 code units, so characters outside
+The window's text view shows ``decode_text`` (escaped non-printables) and must
+translate a selection to bytes and back, so every byte needs the position of its
+first character.  Qt counts positions in UTF-16 code units (and so does this
+module, without Qt), so characters outside
 the BMP count twice.  Everything is vectorised with numpy: a megabyte maps in
 milliseconds.
 """

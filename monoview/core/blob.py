@@ -1,7 +1,8 @@
 """The bytes the hex and text views show, and where each side's bytes lie in them.
 
-A ``Blob`` is built from the monologues the GUI has received (immutable
-objects), never from streams the loader may still be extending.  It records
+A ``Blob`` is built from a conversation's monologues (immutable objects): the
+window's hex and text views show one, and Save As and Find read one; nothing
+here needs Qt, so a front end without the window can use it too.  It records
 which direction each byte came from, where bytes are missing (gaps are omitted
 from the bytes and drawn as markers) and where retransmissions disagreed.
 """

@@ -1,4 +1,4 @@
-"""Finding text or hex bytes in a conversation (no Qt; the find bar drives it).
+"""Finding text or hex bytes in a conversation (the window's find bar drives it).
 
 The haystack is the session blob (every monologue's bytes back to back, gaps
 omitted), so a match can span packets but never a monologue boundary's
