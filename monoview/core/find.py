@@ -58,3 +58,14 @@ class Searcher:
                 return pos, False
             pos = hay.rfind(needle, max(start, 0))
         return (pos, True) if pos >= 0 else None
+
+    def all(self, pattern: bytes, case_sensitive: bool, limit: int = 100_000) -> list[int]:
+        """Every match's position, overlapping ones too, in order (at most ``limit``)."""
+        hay = self._haystack(case_sensitive)
+        needle = pattern if case_sensitive else pattern.lower()
+        found: list[int] = []
+        pos = hay.find(needle)
+        while pos >= 0 and len(found) < limit:
+            found.append(pos)
+            pos = hay.find(needle, pos + 1)
+        return found

@@ -250,3 +250,20 @@ def test_the_conversation_model_passes_the_model_tester(qtmodeltester) -> None:
             model.finish()
             qtmodeltester.check(model)
             assert model.rowCount() >= len(session.monologues)
+
+
+def test_find_counts_the_matches_and_highlights_them_all(qtbot, window: MainWindow) -> None:
+    load(qtbot, window, capture("http_keepalive.pcap"))
+    window.select_session(1)
+    window.detail.set_scope("session")
+    window.show_text()
+    data = window.detail.session_blob().data
+    expected = [i for i in range(len(data)) if data.startswith(b"HTTP/1.1", i)]
+    assert len(expected) > 2
+    window.find_bytes(b"HTTP/1.1")
+    assert window.find_bar.status.text().startswith(f"Match 1 of {len(expected)}")
+    window.find_bytes(b"HTTP/1.1")
+    assert window.find_bar.status.text().startswith(f"Match 2 of {len(expected)}")
+    assert window.text._highlights == [(p, p + 8) for p in expected]
+    window.find_bar.dismiss()
+    assert window.text._highlights == []

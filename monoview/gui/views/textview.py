@@ -88,6 +88,7 @@ class TextView(QWidget):
         self._rendered = 0  # bytes of _data in the editor so far
         self._gaps_placed = 0  # of the blob's gaps, those whose marker is in the text
         self._markers: list[tuple[int, int]] = []  # text ranges of the gap markers
+        self._highlights: list[tuple[int, int]] = []  # byte ranges of every match of a find
         self._ratio = 0.0  # reading position to restore once rendered
         self._more = QTimer(self)
         self._more.setSingleShot(True)
@@ -113,8 +114,9 @@ class TextView(QWidget):
         return self._rendered < len(self._data)
 
     def set_blob(self, blob: Blob) -> None:
-        """Show ``blob`` (its first ``TEXT_LIMIT`` bytes)."""
+        """Show ``blob`` (its first ``TEXT_LIMIT`` bytes); a find's highlights belonged to the last one."""
         self._blob = blob
+        self._highlights = []
         self._rerender()
 
     def _encoding_picked(self) -> None:
@@ -234,7 +236,29 @@ class TextView(QWidget):
             selections.append(extra)
         selections += self._conflict_marks(limit)
         selections += self._gap_marks()
+        selections += self._match_marks(limit)
         self.editor.setExtraSelections(selections)
+
+    def set_highlights(self, ranges: list[tuple[int, int]]) -> None:
+        """Highlight these byte ranges (every match of a find; empty: none)."""
+        self._highlights = ranges
+        self._recolour()
+
+    def _match_marks(self, limit: int) -> list[QTextEdit.ExtraSelection]:
+        marks = []
+        for start, end in self._highlights[:2000]:
+            if start >= limit:
+                break
+            cursor = QTextCursor(self.editor.document())
+            cursor.setPosition(self._map.char_of(start))
+            cursor.setPosition(self._map.char_of(min(end, limit)), QTextCursor.MoveMode.KeepAnchor)
+            extra = QTextEdit.ExtraSelection()
+            extra.cursor = cursor
+            fmt = QTextCharFormat()
+            fmt.setBackground(palette.FIND_BG)
+            extra.format = fmt
+            marks.append(extra)
+        return marks
 
     def _gap_marks(self) -> list[QTextEdit.ExtraSelection]:
         """The in-line ``[N bytes missing]`` markers, grey as in the conversation."""

@@ -3,10 +3,14 @@
 The search runs over the whole conversation (both directions, in the order
 they were said), whatever the detail pane shows, so Find Next walks the
 session from start to end.  A match makes its monologue current and is
-selected in the hex and text views.
+selected in the hex and text views; the find bar counts the matches ("Match 3
+of 17") and the text view highlights all of them.
 """
 
 from __future__ import annotations
+
+import bisect
+from typing import Final
 
 from PySide6.QtCore import QObject
 
@@ -15,6 +19,9 @@ from monoview.gui.views.conversation import ConversationView
 from monoview.gui.views.findbar import FindBar
 from monoview.gui.views.textview import TextView
 from monoview.gui.window.detail import DIRECTIONS, DetailController
+
+# Matches counted and highlighted at most (a pattern like "e" in 40 MB would be millions).
+MATCH_LIMIT: Final = 100_000
 
 
 class FindController(QObject):
@@ -34,11 +41,15 @@ class FindController(QObject):
         self._conversation = conversation
         self._text = text
         self.position = -1
+        self._cached: tuple[tuple[int, int, bytes, bool], list[int]] | None = None
         find_bar.find_requested.connect(self.find_bytes)
+        find_bar.closed.connect(lambda: self._text.set_highlights([]))
 
     def reset(self) -> None:
         """Another conversation: the next search starts at its beginning."""
         self.position = -1
+        self._cached = None
+        self._text.set_highlights([])
 
     def show_find(self) -> None:
         """Edit › Find: open the find bar, pre-filled with a short text selection."""
@@ -74,6 +85,8 @@ class FindController(QObject):
             return -1
         position, wrapped = found
         self.position = position
+        matches = self._matches(blob.data, pattern, case_sensitive)
+        number = bisect.bisect_left(matches, position) + 1
         span = blob.span_at(position)
         scope = self._detail.scope
         if scope in DIRECTIONS:  # a direction's bytes are laid out otherwise: show the monologue
@@ -81,8 +94,20 @@ class FindController(QObject):
             scope = "monologue"
         if span is not None:
             self._conversation.show_monologue(span.monologue)
-        local = position - span.start if (scope == "monologue" and span is not None) else position
+        base = span.start if (scope == "monologue" and span is not None) else 0
+        local = position - base
         self._detail.select(local, local + len(pattern))
-        where = f"in monologue #{span.monologue.index}" if span else ""
-        self._bar.set_status(f"Found {where}" + (" (wrapped)" if wrapped else ""))
+        end = base + (span.end - span.start if scope == "monologue" and span is not None else blob.size)
+        shown = [m - base for m in matches if base <= m < end]
+        self._text.set_highlights([(m, m + len(pattern)) for m in shown])
+        where = f" in monologue #{span.monologue.index}" if span else ""
+        count = f"{len(matches):,}" + ("+" if len(matches) >= MATCH_LIMIT else "")
+        self._bar.set_status(f"Match {number:,} of {count}{where}" + (" (wrapped)" if wrapped else ""))
         return position
+
+    def _matches(self, data: bytes, pattern: bytes, case_sensitive: bool) -> list[int]:
+        """Every match in the conversation (cached while the search stays the same)."""
+        key = (id(data), len(data), pattern, case_sensitive)
+        if self._cached is None or self._cached[0] != key:
+            self._cached = (key, Searcher(data).all(pattern, case_sensitive, MATCH_LIMIT))
+        return self._cached[1]
