@@ -77,12 +77,15 @@ class SessionFilter(QObject):
         return self._search is not None
 
     def set_document(self, document: CaptureDocument | None) -> None:
-        """A new capture: the current text applies to it."""
+        """A new capture: the current text applies to it (as Wireshark keeps its display
+        filter from one file to the next); without a capture it is kept for the next one."""
         self.stop_search()
         self.document = document
         text, self.text, self.query = self.text, "", None
         if document is not None and text:
             self.set_text(text)
+        else:
+            self.text = text
 
     def set_text(self, text: str) -> None:
         """Filter by ``text`` (empty: show all); ``invalid`` if it is not a filter."""

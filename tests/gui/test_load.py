@@ -225,3 +225,15 @@ def test_sorting_by_a_column_keeps_monologues_in_order(qtbot, window: MainWindow
     window.tree.header().setSortIndicator(0, Qt.SortOrder.AscendingOrder)
     assert model.index(0, 0).data() == "1"
     assert window.tree_model.session_id_at(window.tree.currentIndex()) == current.id  # it followed its row
+
+
+def test_the_filter_applies_to_the_next_capture_too(qtbot, window: MainWindow) -> None:
+    load(qtbot, window, capture("http_many.pcap"))
+    window.filter_edit.setText("tcp.stream == 3")
+    window.filtering.apply()
+    assert window.tree_model.rowCount() == 1
+    window.close_capture()
+    load(qtbot, window, capture("http_keepalive.pcap"))  # two sessions: none is tcp.stream 3
+    assert window.filter_edit.text() == "tcp.stream == 3"
+    assert window.tree_model.rowCount() == 0 and window.tree_model.total == 2
+    assert "no session matches the filter" in window.summary.text()

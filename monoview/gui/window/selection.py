@@ -221,7 +221,7 @@ class SelectionController(QObject):
         c2s, s2c = session.stream("c2s").kept, session.stream("s2c").kept
         return (
             f"{client:,} client pkts, {server:,} server pkts, {turns:,} turn{plural}"
-            f"   ·   {c2s:,} bytes sent, {s2c:,} bytes received   ·   tcp.stream {session.id - 1}"
+            f"   ·   {c2s:,} bytes sent, {s2c:,} bytes received"
         )
 
     def _stream_chosen(self, stream: int) -> None:
