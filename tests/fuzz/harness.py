@@ -1,0 +1,629 @@
+"""Run mutated captures through monoview's real entry points, in worker processes with deadlines.
+
+Input ``index`` of campaign ``seed`` is made by ``build(corpus, seed, index)``
+from ``random.Random(f"{seed}:{index}")`` alone, so any input is re-made from
+its two numbers (``bench/fuzz.py --replay SEED:INDEX``).  Each worker process
+makes its inputs itself (the parent sends only indices), writes each to a file
+in ``/dev/shm`` and runs :func:`run_input` on it:
+
+* ``CaptureDocument(path, workers=1)``: the index and the session list, and
+  the listing ``monoview sessions`` prints (table and JSON);
+* the conversations of a few sessions (first, last, largest, one at random):
+  each direction's bytes and the transcript with gap markers, ``follow``'s
+  monologue chunks;
+* ``Exporter(...).describe()``, the manifest an export would write (in memory),
+  from which the bytes ``--gaps zero`` would write are computed;
+* ``document.dispatch`` to the trace listener of ``monoview trace -v 7``;
+* on one input in three, the document built again in ranges of a few kB
+  (re-synchronising on record boundaries) and small batches, as worker
+  processes build a big capture, in this process: it must equal the first;
+* on one in eight, the per-packet path, ``analyse.Analysis`` with its TcpListener.
+
+Findings, by class: ``escape`` (an exception that is not a MonoviewError),
+``listener`` (a listener raised: the dispatcher caught and counted it),
+``ranges`` (the index built in ranges, as worker processes build it, differs
+from the index built in one walk), ``noise`` (a traceback printed on
+stderr), ``hang`` (over the hang threshold on a file under 1 MB, or killed
+at the deadline), ``crash`` (the worker
+died), ``memory`` (peak RSS over the limit on a file under 10 MB; the peak is
+reset before each input through ``/proc/self/clear_refs``) and
+``amplification`` (a ``--gaps zero`` export would write more than the cap).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import io
+import json
+import logging
+import multiprocessing
+import os
+import random
+import resource
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import traceback
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import Any
+
+from tests.fuzz import mutators
+from tests.fuzz.corpus import Base, choose
+
+MB = 1 << 20
+# A --gaps zero export writing more than this for one capture is an amplification finding
+# (monoview.core.streambytes.MAX_ZERO_FILL, the cap on one gap's zeros).
+AMPLIFICATION_CAP = 64 * MB
+MAX_INPUT = 12 * MB
+RANGE_BYTES = 512  # the smallest range of a ranged build (a real one cuts at 32 MiB)
+MAX_RECORDS = 100_000  # no further structural mutation of a capture this long
+
+
+@dataclass
+class Limits:
+    """What counts as a finding, and when a worker is stopped."""
+
+    hang_s: float = 5.0  # slower than this on a file under 1 MB: a hang
+    kill_s: float = 60.0  # the worker is killed after this (a hang whatever the size)
+    memory_mb: int = 500  # peak RSS above this on a file under 10 MB: an outlier
+    address_space_mb: int = 6000  # RLIMIT_AS of a worker: a runaway allocation fails there
+    amplification: int = AMPLIFICATION_CAP
+    light: bool = False  # smaller storms and floods (the test suite's short run)
+    analysis_every: int = 8  # run the per-packet path on one input in this many
+    ranges_every: int = 3  # build the index in ranges and small batches on one input in this many
+    dispatch_bytes: int = 2 * MB  # dispatch the trace listener on files up to this size
+
+
+# -- making an input ------------------------------------------------------------------
+
+
+def build(bases: list[Base], seed: int, index: int, light: bool = False) -> tuple[bytes, list[str], str]:
+    """Input ``index`` of campaign ``seed``: its bytes, the plan (what each mutator did), its base
+    (``light``: the test suite's smaller storms and floods)."""
+    mutators.LIGHT = light
+    rng = random.Random(f"{seed}:{index}")
+    base = choose(bases, rng)
+    cap = base.cap.copy()
+    plan: list[str] = []
+    structural = rng.choice([0, 1, 1, 1, 1, 2, 2, 3])
+    for _ in range(structural):
+        if len(cap.records) > MAX_RECORDS:
+            break
+        mutate: Any = mutators.pick(rng, mutators.STRUCTURAL)
+        plan.append(_guarded(mutate, cap, rng, lambda: choose(bases, rng).cap))
+    data, marks = cap.serialize()
+    buf = bytearray(data)
+    bytewise = rng.choice([0, 0, 1, 1, 2, 3]) if structural else rng.choice([1, 1, 2, 3, 4])
+    for _ in range(bytewise):
+        mutate = mutators.pick(rng, mutators.BYTEWISE)
+        plan.append(_guarded(mutate, buf, marks, rng))
+    if len(buf) > MAX_INPUT:
+        del buf[MAX_INPUT:]
+        plan.append(f"size_cap({MAX_INPUT})")
+    return bytes(buf), plan, base.name
+
+
+def _guarded(mutate: Callable[..., str], *args: Any) -> str:
+    """A mutator's description; a bug in the mutator itself is noted in the plan, not fatal."""
+    try:
+        return mutate(*args)
+    except Exception as exc:  # noqa: BLE001 - the fuzzer's own bug must not pass for a finding
+        return f"{mutate.__name__}!{type(exc).__name__}: {exc}"
+
+
+# -- running one input ------------------------------------------------------------------
+
+
+def _status_kb(name: str) -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(name):
+                return int(line.split()[1])
+    return 0
+
+
+def reset_peak() -> bool:
+    """Reset this process's peak RSS (Linux 4.0+); False where that is not possible."""
+    try:
+        with open("/proc/self/clear_refs", "w") as clear:
+            clear.write("5")
+    except OSError:
+        return False
+    return True
+
+
+def _signature(exc: BaseException) -> str:
+    """The exception's type and the innermost monoview frame it passed (the bug's place)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    ours = [f for f in frames if "/monoview/" in f.filename] or frames
+    where = ""
+    if ours:
+        last = ours[-1]
+        where = f" at {last.filename.split('/monoview/')[-1]}:{last.lineno} ({last.name})"
+    return f"{type(exc).__name__}{where}"
+
+
+class _Counting(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage()[:300])
+
+
+def run_input(path: Path, index: int = 0, limits: Limits | None = None) -> dict[str, Any]:
+    """Run one capture through every entry point; what happened (see the module docstring)."""
+    from monoview.core.document import CaptureDocument
+    from monoview.core.errors import CaptureFormatError, MonoviewError
+
+    limits = limits or Limits()
+    size = path.stat().st_size
+    out: dict[str, Any] = {"size": size, "status": "ok", "stage": "open"}
+    reset_peak()
+    started = time.perf_counter()
+    handler = _Counting()
+    logging.getLogger().addHandler(handler)
+    stderr, sys.stderr = sys.stderr, io.StringIO()
+    try:
+        out["_at"] = time.perf_counter()
+        document = CaptureDocument(path, workers=1)
+        try:
+            _exercise(document, out, index, limits)
+        finally:
+            document.close()
+        if limits.ranges_every and index % limits.ranges_every == 1 and size >= 2 * RANGE_BYTES:
+            _stage(out, "ranges")
+            _ranges(path, index, out)
+        if limits.analysis_every and index % limits.analysis_every == 0 and size < MB:
+            _stage(out, "analysis")
+            _analysis(path, out)
+    except CaptureFormatError as exc:
+        out["failed_in"] = out["stage"]
+        out["status"] = "format"
+        out["message"] = str(exc)[:200]
+    except MonoviewError as exc:
+        out["failed_in"] = out["stage"]
+        out["status"] = "error"
+        out["message"] = f"{type(exc).__name__}: {str(exc)[:200]}"
+    except Exception as exc:  # noqa: BLE001 - an escape is what this looks for
+        out["failed_in"] = out["stage"]
+        out["status"] = "escape"
+        out["signature"] = _signature(exc)
+        out["traceback"] = "".join(traceback.format_exception(exc))[-4000:]
+    finally:
+        printed = sys.stderr.getvalue()  # type: ignore[attr-defined]
+        sys.stderr = stderr
+        logging.getLogger().removeHandler(handler)
+    _stage(out, "done")
+    out.pop("_at", None)
+    out["seconds"] = time.perf_counter() - started
+    out["peak_mb"] = _status_kb("VmHWM") / 1024
+    out["log"] = handler.messages[:5]
+    out["stderr"] = printed[-2000:]
+    return out
+
+
+def _stage(out: dict[str, Any], name: str) -> None:
+    """Note that ``name`` starts now (and how long the stage before took)."""
+    now = time.perf_counter()
+    times = out.setdefault("stages", {})
+    if "_at" in out:
+        times[out["stage"]] = round(now - out["_at"], 4)
+    out["stage"], out["_at"] = name, now
+
+
+def _exercise(document: Any, out: dict[str, Any], index: int, limits: Limits) -> None:
+    from monoview.core.export import Exporter, ExportOptions, Format, GapPolicy, transcript_chunks
+    from monoview.core.flows.jsonlist import listing_chunks
+    from monoview.core.flows.listing import session_columns, stream_entries, table_lines
+    from monoview.core.streambytes import MAX_ZERO_FILL, direction_bytes, filler_length, monologue_chunks
+    from monoview.core.tcp.trace import TraceOptions, trace_listener
+
+    _stage(out, "sessions")
+    out["frames"] = document.stats.frames
+    out["read_error"] = document.read_error
+    count = len(document)
+    out["sessions"] = count
+    columns = session_columns(document.rows, document.flows)
+    for _line in table_lines(document.rows, columns):
+        pass
+    for _chunk in listing_chunks({"capture": document.name}, "sessions", stream_entries(columns)):
+        pass
+    if count:
+        _stage(out, "conversation")
+        rng = random.Random(index)
+        kept = document.rows["kept0"] + document.rows["kept1"]
+        ids = {1, count, rng.randint(1, count), int(kept.argmax()) + 1}
+        for session_id in sorted(ids):
+            session = document.conversation(session_id)
+            for direction in ("c2s", "s2c"):
+                direction_bytes(session, direction, GapPolicy.MARKER)
+            for _piece in transcript_chunks(session, Format.RAW, GapPolicy.MARKER):
+                pass
+            for monologue in session.monologues[:50]:
+                for _piece in monologue_chunks(monologue, GapPolicy.MARKER):
+                    pass
+    _stage(out, "export")
+    with tempfile.TemporaryDirectory(prefix="fuzz-export-") as folder:
+        options = ExportOptions(gaps=GapPolicy.MARKER, directions=False, monologues=False, transcript=False)
+        manifest = Exporter(document, Path(folder) / "out", options, workers=1).describe()
+    zero_bytes, largest_fill = 0, 0
+    for stream in manifest["streams"]:
+        for direction in ("c2s", "s2c"):
+            info = stream[direction]
+            zero_bytes += info["captured"]
+            for gap in info["gaps"]:
+                written = filler_length(gap["missing"], GapPolicy.ZERO)
+                zero_bytes += written
+                if gap["missing"] <= MAX_ZERO_FILL:
+                    largest_fill = max(largest_fill, written)
+    out["zero_bytes"] = zero_bytes
+    out["largest_fill"] = largest_fill
+    if out["size"] <= limits.dispatch_bytes:
+        _stage(out, "dispatch")
+        listener = trace_listener(TraceOptions(v=7), keep=True)
+        dispatcher = document.dispatch([listener])
+        failures = [f"{f.listener}.{f.event}: {f.error}"[:300] for f in dispatcher.failures.values()]
+        if failures:
+            out["listener_failures"] = failures
+
+
+def _ranges(path: Path, index: int, out: dict[str, Any]) -> None:
+    """The document built again as workers would build it (the file cut into ranges that
+    re-synchronise, records walked a few at a time), in this process: its sessions, frames,
+    counts and error must be the same (``CaptureDocument``: nothing depends on how the index
+    was built).  A difference is a ``ranges`` finding."""
+    from monoview.core.document import CaptureDocument
+    from monoview.core.executor import InlineExecutor
+
+    rng = random.Random(-index)
+    workers = rng.choice([2, 3, 4, 8])
+    min_range = max(RANGE_BYTES, out["size"] // (workers * 4) - rng.randrange(1024))
+    batch = rng.choice([1, 2, 3, 7, 64, 8192])
+    with (
+        CaptureDocument(path, workers=1) as single,
+        CaptureDocument(
+            path, workers=workers, executor=InlineExecutor(), min_range=min_range, batch=batch
+        ) as ranged,
+    ):
+        differences = [
+            what
+            for what, same in (
+                (
+                    "rows",
+                    single.rows.shape == ranged.rows.shape and bool((single.rows == ranged.rows).all()),
+                ),
+                (
+                    "flows",
+                    len(single.flows) == len(ranged.flows)
+                    and all(
+                        single.flows.endpoints(f) == ranged.flows.endpoints(f)
+                        and single.flows.context(f) == ranged.flows.context(f)
+                        for f in range(len(single.flows))
+                    ),
+                ),
+                ("stats", dataclasses.astuple(single.stats) == dataclasses.astuple(ranged.stats)),
+                ("read_error", single.read_error == ranged.read_error),
+            )
+            if not same
+        ]
+        if differences:
+            out["ranges"] = {
+                "differ": differences,
+                "workers": workers,
+                "min_range": min_range,
+                "batch": batch,
+                "single": [len(single), single.stats.frames, single.read_error],
+                "ranged": [len(ranged), ranged.stats.frames, ranged.read_error],
+            }
+
+
+def _analysis(path: Path, out: dict[str, Any]) -> None:
+    from monoview.core.analyse import Analysis
+
+    analysis = Analysis(path, trace=lambda _line: None)
+    try:
+        for _batch in analysis.run():
+            pass
+        failures = [f"{f.listener}.{f.event}: {f.error}"[:300] for f in analysis.dispatcher.failures.values()]
+        if failures:
+            out.setdefault("listener_failures", []).extend(failures)
+    finally:
+        analysis.capture.close()
+
+
+def findings(outcome: dict[str, Any], limits: Limits) -> list[tuple[str, str]]:
+    """The (class, signature) pairs an outcome shows."""
+    found = []
+    size = outcome.get("size", 0)
+    if outcome.get("status") == "escape":
+        found.append(("escape", outcome["signature"]))
+    if outcome.get("status") == "crash":
+        found.append(("crash", outcome.get("signature", "worker died")))
+    for failure in outcome.get("listener_failures", []):
+        found.append(("listener", failure.split(":")[0] + ": " + failure.split(": ")[1].split(":")[0]))
+    if "ranges" in outcome:
+        found.append(("ranges", "a ranged build differs in " + ", ".join(outcome["ranges"]["differ"])))
+    if "Traceback" in outcome.get("stderr", ""):
+        found.append(("noise", outcome["stderr"].strip().splitlines()[-1][:120]))
+    if outcome.get("killed") or (outcome.get("seconds", 0) > limits.hang_s and size < MB):
+        stages = outcome.get("stages") or {}
+        slowest = max(stages, key=stages.get) if stages else outcome.get("stage", "?")
+        found.append(("hang", f"> {limits.hang_s:g} s, most in {slowest}"))
+    if outcome.get("peak_mb", 0) > limits.memory_mb and size < 10 * MB:
+        found.append(("memory", f"> {limits.memory_mb} MB"))
+    if outcome.get("zero_bytes", 0) > limits.amplification and size < 10 * MB:
+        found.append(("amplification", f"> {limits.amplification // MB} MiB"))
+    return found
+
+
+# -- workers ---------------------------------------------------------------------------
+
+
+def _worker(conn: Connection, bases: list[Base], seed: int, limits: Limits, folder: str) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    limit = limits.address_space_mb * MB
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    # Index folders, export folders: in memory (on this machine's disk, creating a folder and
+    # its files cost more system time than the whole run of a small input).
+    tempfile.tempdir = folder
+    path = Path(folder) / f"input-{os.getpid()}"
+    while True:
+        index = conn.recv()
+        if index is None:
+            break
+        data, plan, base = build(bases, seed, index, limits.light)
+        path.write_bytes(data)
+        conn.send(("start", index, len(data)))
+        try:
+            outcome = run_input(path, index, limits)
+        except MemoryError:
+            outcome = {
+                "status": "escape",
+                "signature": "MemoryError (outside the entry points)",
+                "size": len(data),
+            }
+        outcome.update(plan=plan, base=base, index=index)
+        conn.send(("done", index, outcome))
+    path.unlink(missing_ok=True)
+
+
+@dataclass
+class _Slot:
+    process: multiprocessing.process.BaseProcess
+    conn: Connection
+    index: int | None = None
+    started: float = 0.0
+    size: int = 0
+
+
+@dataclass
+class Report:
+    """What a campaign found."""
+
+    seed: int
+    inputs: int = 0
+    seconds: float = 0.0
+    statuses: Counter[str] = field(default_factory=Counter)
+    classes: Counter[str] = field(default_factory=Counter)
+    signatures: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    mutators: Counter[str] = field(default_factory=Counter)
+    slowest: list[tuple[float, int, int]] = field(default_factory=list)  # seconds, size, index
+    peak_mb: float = 0.0
+    peak_index: int = -1
+    amplification: float = 0.0  # largest zero-export bytes / file size
+    amplification_index: int = -1
+    largest_zero_export: int = 0
+    examples: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+
+    def add(self, outcome: dict[str, Any], limits: Limits) -> list[tuple[str, str]]:
+        """Count an outcome; its findings."""
+        self.inputs += 1
+        self.statuses[outcome.get("status", "?")] += 1
+        for step in outcome.get("plan", []):
+            self.mutators[step.split("(")[0]] += 1
+        index = outcome.get("index", -1)
+        seconds = outcome.get("seconds", 0.0)
+        self.slowest.append((seconds, outcome.get("size", 0), index))
+        if len(self.slowest) > 200:
+            self.slowest = sorted(self.slowest, reverse=True)[:20]
+        if outcome.get("peak_mb", 0) > self.peak_mb:
+            self.peak_mb, self.peak_index = outcome["peak_mb"], index
+        zero = outcome.get("zero_bytes", 0)
+        ratio = zero / max(outcome.get("size", 1), 1)
+        if zero > self.largest_zero_export:
+            self.largest_zero_export = zero
+        if ratio > self.amplification:
+            self.amplification, self.amplification_index = ratio, index
+        found = findings(outcome, limits)
+        for key in found:
+            self.classes[key[0]] += 1
+            seen = self.signatures.setdefault(key, [])
+            if len(seen) < 20:
+                seen.append(index)
+            if key not in self.examples or outcome.get("size", 0) < self.examples[key].get("size", 0):
+                self.examples[key] = {
+                    k: outcome.get(k)
+                    for k in (
+                        "index",
+                        "size",
+                        "base",
+                        "plan",
+                        "seconds",
+                        "peak_mb",
+                        "zero_bytes",
+                        "traceback",
+                        "listener_failures",
+                        "stderr",
+                        "message",
+                    )
+                }
+        return found
+
+    def summary(self) -> dict[str, Any]:
+        """The figures, as JSON-ready values."""
+        return {
+            "seed": self.seed,
+            "inputs": self.inputs,
+            "seconds": round(self.seconds, 1),
+            "inputs_per_second": round(self.inputs / self.seconds, 1) if self.seconds else None,
+            "statuses": dict(self.statuses),
+            "findings": dict(self.classes),
+            "signatures": {
+                f"{c}: {s}": {"count_first": len(v), "inputs": v[:5]}
+                for (c, s), v in sorted(self.signatures.items())
+            },
+            "slowest": [
+                {"seconds": round(s, 2), "size": z, "index": i}
+                for s, z, i in sorted(self.slowest, reverse=True)[:10]
+            ],
+            "peak_mb": round(self.peak_mb, 1),
+            "peak_index": self.peak_index,
+            "max_zero_export_ratio": round(self.amplification, 1),
+            "max_zero_export_ratio_index": self.amplification_index,
+            "largest_zero_export": self.largest_zero_export,
+            "mutators": dict(self.mutators.most_common()),
+        }
+
+
+def _preload() -> None:
+    import dpkt  # noqa: F401  (interface blocks are decoded with it)
+
+    import monoview.core.analyse
+    import monoview.core.document
+    import monoview.core.export
+    import monoview.core.flows.jsonlist
+    import monoview.core.flows.listing
+    import monoview.core.streambytes
+    import monoview.core.tcp.trace  # noqa: F401
+
+
+def _spawn(bases: list[Base], seed: int, limits: Limits, folder: str) -> _Slot:
+    context = multiprocessing.get_context("fork")
+    parent, child = context.Pipe()
+    process = context.Process(target=_worker, args=(child, bases, seed, limits, folder), daemon=True)
+    process.start()
+    child.close()
+    return _Slot(process, parent)
+
+
+def campaign(
+    bases: list[Base],
+    seed: int,
+    inputs: int,
+    *,
+    start: int = 0,
+    workers: int = 2,
+    limits: Limits | None = None,
+    out: Path | None = None,
+    progress: Callable[[Report], None] | None = None,
+    progress_every: float = 30.0,
+) -> Report:
+    """Run inputs ``start`` .. ``start + inputs - 1`` of campaign ``seed`` on ``workers`` processes.
+
+    With ``out``, every finding is a line of ``out/findings.jsonl`` and the
+    first inputs of each signature are kept under ``out/inputs``.
+    """
+    limits = limits or Limits()
+    report = Report(seed)
+    _preload()  # every worker (and every one started again after a kill) runs the same code
+    folder = tempfile.mkdtemp(prefix="monoview-fuzz-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+    log = None
+    if out is not None:
+        (out / "inputs").mkdir(parents=True, exist_ok=True)
+        log = (out / "findings.jsonl").open("a")
+    began = time.monotonic()
+    last_progress = began
+    queue = iter(range(start, start + inputs))
+    slots = [_spawn(bases, seed, limits, folder) for _ in range(workers)]
+    busy = 0
+
+    def feed(slot: _Slot) -> bool:
+        index = next(queue, None)
+        if index is None:
+            return False
+        slot.index, slot.started, slot.size = index, time.monotonic(), 0
+        slot.conn.send(index)
+        return True
+
+    def record(outcome: dict[str, Any]) -> None:
+        found = report.add(outcome, limits)
+        if found and log is not None:
+            log.write(json.dumps({"findings": found, **outcome}, default=str) + "\n")
+            log.flush()
+            for cls, sig in found:
+                kept = report.signatures[(cls, sig)]
+                if len(kept) <= 3 and kept[-1] == outcome["index"]:
+                    tag = hashlib.sha1(f"{cls}{sig}".encode()).hexdigest()[:8]
+                    data, _plan, _base = build(bases, seed, outcome["index"], limits.light)
+                    (out / "inputs" / f"{cls}-{tag}-{outcome['index']}.pcap").write_bytes(data)  # type: ignore[operator]
+
+    try:
+        for slot in slots:
+            busy += feed(slot)
+        while busy:
+            ready = wait(
+                [s.conn for s in slots if s.index is not None] + [s.process.sentinel for s in slots],
+                timeout=1.0,
+            )
+            now = time.monotonic()
+            for n, slot in enumerate(slots):
+                if slot.index is None:
+                    continue
+                died = slot.process.sentinel in ready and not slot.conn.poll()
+                overdue = now - slot.started > limits.kill_s
+                if died or overdue:
+                    outcome = {
+                        "index": slot.index,
+                        "size": slot.size,
+                        "seconds": now - slot.started,
+                        "status": "crash" if died else "killed",
+                        "killed": overdue,
+                        "signature": f"exit code {slot.process.exitcode}" if died else "",
+                    }
+                    _data, plan, base = build(bases, seed, slot.index, limits.light)
+                    outcome.update(plan=plan, base=base)
+                    slot.process.kill()
+                    slot.process.join()
+                    record(outcome)
+                    busy -= 1
+                    slots[n] = slot = _spawn(bases, seed, limits, folder)
+                    busy += feed(slot)
+                    continue
+                while slot.conn.poll():
+                    kind, index, value = slot.conn.recv()
+                    if kind == "start":
+                        slot.size = value
+                        continue
+                    record(value)
+                    busy -= 1
+                    slot.index = None
+                    busy += feed(slot)
+                    break
+            if progress is not None and now - last_progress >= progress_every:
+                report.seconds = now - began
+                progress(report)
+                last_progress = now
+    finally:
+        for slot in slots:
+            with contextlib.suppress(OSError, BrokenPipeError):
+                slot.conn.send(None)
+        for slot in slots:
+            slot.process.join(timeout=5)
+            if slot.process.is_alive():
+                slot.process.kill()
+        shutil.rmtree(folder, ignore_errors=True)
+        if log is not None:
+            log.close()
+    report.seconds = time.monotonic() - began
+    return report
