@@ -108,6 +108,8 @@ def decode_any(buf: Buffer, record: Record) -> TcpPacket | Fragment | Skip:
     if found is None:
         return Skip.NOT_IP
     ip_off, version, vlan = found
+    if ip_off < 0:
+        return Skip.MALFORMED
     end = record.offset + record.caplen  # captured end
     # Bytes of the IP packet that were on the wire but not captured (snaplen).
     wire_extra = record.origlen - record.caplen if record.origlen > record.caplen else 0
@@ -142,6 +144,8 @@ def decode_any(buf: Buffer, record: Record) -> TcpPacket | Fragment | Skip:
         if inner is None:
             return Skip.NOT_TCP
         ip_off, version, inner_tags = inner
+        if ip_off < 0:
+            return Skip.MALFORMED
         vlan = (*vlan, *inner_tags)
         outer_end = ip_end
     else:
