@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 from pathlib import Path
 
@@ -11,7 +12,9 @@ from monoview.core.capture import linktypes
 from monoview.core.capture.decode import Skip, decode_any
 from monoview.core.capture.records import Record
 from monoview.core.document import CaptureDocument
-from tests.pcapgen import Conversation, Frame, write_pcap
+from monoview.core.executor import InlineExecutor
+from tests.fuzz.capmodel import parse
+from tests.pcapgen import Conversation, Frame, pcapng_bytes, write_pcap
 
 MALFORMED = Skip.MALFORMED.value
 
@@ -61,3 +64,90 @@ def test_stacks_up_to_the_cap_are_decoded(tmp_path: Path, tags: int) -> None:
         assert session.context == tuple(range(10, 10 + tags))
         assert document.conversation(1).streams[0].kept + document.conversation(1).streams[1].kept == 6
 
+
+def _conversation_frames(client_port: int = 40000) -> list[Frame]:
+    conv = Conversation(client=("10.0.0.1", client_port))
+    conv.handshake()
+    conv.send(True, b"request " * 40, mss=100)
+    conv.send(False, b"response " * 60, mss=100)
+    conv.close()
+    return conv.frames
+
+
+def _same_document(path: Path, workers: int, min_range: int, batch: int) -> None:
+    """The document built in ranges (as worker processes build a big capture, here in this
+    process) and in small batches equals the one built in one walk."""
+    with (
+        CaptureDocument(path, workers=1) as single,
+        CaptureDocument(
+            path, workers=workers, executor=InlineExecutor(), min_range=min_range, batch=batch
+        ) as ranged,
+    ):
+        assert single.read_error is None and ranged.read_error is None
+        assert single.rows.shape == ranged.rows.shape and (single.rows == ranged.rows).all()
+        assert dataclasses.astuple(single.stats) == dataclasses.astuple(ranged.stats)
+        assert [s.key for s in single.sessions] == [s.key for s in ranged.sessions]
+
+
+@pytest.mark.parametrize(("workers", "batch"), [(2, 8192), (4, 3), (8, 1)])
+def test_second_section_read_in_ranges(tmp_path: Path, workers: int, batch: int) -> None:
+    """A later range that starts inside a second section (another link type) read its packets
+    with the first section's interfaces: Linux cooked frames taken for Ethernet, "not IP"."""
+    first = _conversation_frames(40000)
+    cooked = [Frame(f.ts_ns, _cooked(f.data)) for f in _conversation_frames(40001)]
+    path = tmp_path / "sections.pcapng"
+    path.write_bytes(pcapng_bytes([([(1, 6)], first[:4]), ([(113, 9)], cooked)]))
+    with CaptureDocument(path, workers=1) as single:
+        assert len(single) == 2 and single.stats.tcp_packets == 4 + len(cooked)
+    _same_document(path, workers, 512, batch)
+
+
+@pytest.mark.parametrize(("workers", "batch"), [(2, 8192), (4, 3), (8, 1)])
+def test_interface_described_after_packets_read_in_ranges(tmp_path: Path, workers: int, batch: int) -> None:
+    """An interface description after the first packets (allowed anywhere in a section): later
+    ranges did not know it, and their packets naming it were "damage" ("frame 9 names interface
+    1, but only 1 are described"), the rest of the capture dropped."""
+    ethernet_frames = _conversation_frames(40000)
+    raw = [Frame(f.ts_ns + 1, f.data[14:], interface=1) for f in _conversation_frames(40001)]
+    data = bytearray(pcapng_bytes([([(1, 6), (101, 6)], [*ethernet_frames[:3], *raw])]))
+    # Move the second interface description after the first three packets.
+    shb_len = struct.unpack_from("<I", data, 4)[0]
+    idb1_len = struct.unpack_from("<I", data, shb_len + 4)[0]
+    idb2_at = shb_len + idb1_len
+    idb2_len = struct.unpack_from("<I", data, idb2_at + 4)[0]
+    idb2 = bytes(data[idb2_at : idb2_at + idb2_len])
+    del data[idb2_at : idb2_at + idb2_len]
+    at = idb2_at
+    for _ in range(3):
+        at += struct.unpack_from("<I", data, at + 4)[0]
+    data[at:at] = idb2
+    path = tmp_path / "late_idb.pcapng"
+    path.write_bytes(bytes(data))
+    with CaptureDocument(path, workers=1) as single:
+        assert single.read_error is None and single.stats.tcp_packets == 3 + len(raw)
+    _same_document(path, workers, 512, batch)
+
+
+@pytest.mark.parametrize("batch", [1, 3, 8192])
+def test_clamped_timestamps_are_counted_one_by_one(tmp_path: Path, batch: int) -> None:
+    """One timestamp of 2^64-1 microseconds among 17 was counted as 17 clamped timestamps
+    (every frame of its batch), a count that changed with the batch size."""
+    frames = _conversation_frames()
+    data = bytearray(pcapng_bytes([([(1, 6)], frames)]))
+    cap = parse(bytes(data))
+    assert cap is not None
+    cap.set_ts_ticks(cap.records[cap.packet_indices()[5]], 2**64 - 1)
+    path = tmp_path / "clamped.pcapng"
+    path.write_bytes(cap.serialize()[0])
+    with CaptureDocument(path, workers=1, batch=batch) as document:
+        assert document.stats.clamped_timestamps == 1
+        assert "1 timestamps lie beyond the year 2262" in document.stats.warnings()[0]
+        assert document.stats.tcp_packets == len(frames)
+
+
+def _cooked(frame: bytes) -> bytes:
+    """An Ethernet frame as Linux cooked capture v1 (the same IP packet)."""
+    return (
+        struct.pack(">HHH8sH", 0, 1, 6, frame[6:12] + b"\x00\x00", struct.unpack_from(">H", frame, 12)[0])
+        + frame[14:]
+    )

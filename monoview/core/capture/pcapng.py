@@ -50,6 +50,9 @@ class PcapngWalk(Walk):
     description itself.  A walk from later in the file starts with the
     first section's interfaces (``Layout.interfaces``); if it meets another
     section header or interface description it stops and sets ``needs_whole``.
+    So does a walk from offset 0 that other walks follow, when it meets a
+    section header or an interface description after the first packet: the
+    walks after it would read their packets with the wrong interfaces.
     """
 
     def batches(self) -> Iterator[FrameBatch]:
@@ -104,7 +107,7 @@ class PcapngWalk(Walk):
                 return
             raw_type = struct.unpack_from("<I", buf, offset)[0]
             if raw_type == BLOCK_SHB:
-                if offset != 0 and not from_start:
+                if offset != 0 and (not from_start or self._before_others()):
                     self.needs_whole = True
                     return
                 (bom,) = struct.unpack_from("<I", buf, offset + 8)
@@ -142,7 +145,7 @@ class PcapngWalk(Walk):
                 )
                 return
             if block_type == BLOCK_IDB:
-                if not from_start:
+                if not from_start or (offset >= layout.first_record and self._before_others()):
                     self.needs_whole = True
                     return
                 try:
@@ -165,6 +168,12 @@ class PcapngWalk(Walk):
                 yield single
             offset += block_len
         self.handoff = offset
+
+    def _before_others(self) -> bool:
+        """Is this walk from the start followed by walks of later ranges?  Those start with the
+        interfaces the layout read before the first packet: a section or an interface this
+        walk meets later changes what their packets mean, so the file takes one walk."""
+        return self.stop < self.layout.size
 
     def _epb_batch(
         self,
@@ -244,8 +253,8 @@ class PcapngWalk(Walk):
                     part * np.uint64(1_000_000_000) // np.uint64(units)
                 ).astype(np.int64)
                 return ns + offset_ns
-        self.clamped_timestamps += len(ticks)
         exact = [ticks_to_ns(t, iface) for t in ticks.tolist()]
+        self.clamped_timestamps += sum(1 for t in exact if not -INT64_MAX <= t <= INT64_MAX)
         return np.array([max(min(t, INT64_MAX), -INT64_MAX) for t in exact], dtype=np.int64)
 
     def _one_packet(
