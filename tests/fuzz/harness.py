@@ -13,7 +13,10 @@ in ``/dev/shm`` and runs :func:`run_input` on it:
   monologue chunks;
 * ``Exporter(...).describe()``, the manifest an export would write (in memory),
   from which the bytes ``--gaps zero`` would write are computed;
-* ``document.dispatch`` to the trace listener of ``monoview trace -v 7``;
+* what the window asks of a conversation (a byte's frame, a frame's session,
+  the stream graphs, the text in a "show as" encoding);
+* ``document.dispatch`` to the trace listener of ``monoview trace -v 7`` and
+  the HTTP listener of ``monoview http``;
 * on one input in three, the document built again in ranges of a few kB
   (re-synchronising on record boundaries) and small batches, as worker
   processes build a big capture, in this process: it must equal the first;
@@ -180,7 +183,11 @@ def run_input(path: Path, index: int = 0, limits: Limits | None = None) -> dict[
             _exercise(document, out, index, limits)
         finally:
             document.close()
-        if limits.ranges_every and index % limits.ranges_every == 1 and size >= 2 * RANGE_BYTES:
+        if (
+            limits.ranges_every
+            and index % limits.ranges_every == 1 % limits.ranges_every
+            and size >= 2 * RANGE_BYTES
+        ):
             _stage(out, "ranges")
             _ranges(path, index, out)
         if limits.analysis_every and index % limits.analysis_every == 0 and size < MB:
@@ -212,6 +219,25 @@ def run_input(path: Path, index: int = 0, limits: Limits | None = None) -> dict[
     return out
 
 
+def _views(document: Any, session: Any, session_id: int, rng: random.Random) -> None:
+    """What the window and ``follow --show-as`` ask of a conversation: a byte's frame and
+    place in the file, a frame's byte and session, the stream graphs, the text shown."""
+    from monoview.core.flows.lookup import session_of_frame
+    from monoview.core.graphs import stream_graphs
+    from monoview.core.showas import ShowAs, render, segments, turns
+
+    for monologue in session.monologues[:3]:
+        if monologue.length:
+            frame, _ts, _offset = monologue.locate(rng.randrange(monologue.length))
+            monologue.byte_of_frame(frame)
+            session_of_frame(document, frame)
+    session_of_frame(document, rng.randint(0, max(1, document.stats.frames + 1)))
+    stream_graphs(document, session_id)
+    if sum(s.kept for s in session.streams) <= 256 * 1024 and len(session.monologues) <= 2000:
+        chosen = segments(session.monologues) if rng.random() < 0.3 else turns(session.monologues)
+        render(session, chosen, rng.choice(list(ShowAs)))
+
+
 def _stage(out: dict[str, Any], name: str) -> None:
     """Note that ``name`` starts now (and how long the stage before took)."""
     now = time.perf_counter()
@@ -225,6 +251,7 @@ def _exercise(document: Any, out: dict[str, Any], index: int, limits: Limits) ->
     from monoview.core.export import Exporter, ExportOptions, Format, GapPolicy, transcript_chunks
     from monoview.core.flows.jsonlist import listing_chunks
     from monoview.core.flows.listing import session_columns, stream_entries, table_lines
+    from monoview.core.http import http_listeners
     from monoview.core.streambytes import MAX_ZERO_FILL, direction_bytes, filler_length, monologue_chunks
     from monoview.core.tcp.trace import TraceOptions, trace_listener
 
@@ -252,6 +279,7 @@ def _exercise(document: Any, out: dict[str, Any], index: int, limits: Limits) ->
             for monologue in session.monologues[:50]:
                 for _piece in monologue_chunks(monologue, GapPolicy.MARKER):
                     pass
+            _views(document, session, session_id, rng)
     _stage(out, "export")
     with tempfile.TemporaryDirectory(prefix="fuzz-export-") as folder:
         options = ExportOptions(gaps=GapPolicy.MARKER, directions=False, monologues=False, transcript=False)
@@ -271,7 +299,7 @@ def _exercise(document: Any, out: dict[str, Any], index: int, limits: Limits) ->
     if out["size"] <= limits.dispatch_bytes:
         _stage(out, "dispatch")
         listener = trace_listener(TraceOptions(v=7), keep=True)
-        dispatcher = document.dispatch([listener])
+        dispatcher = document.dispatch([listener, *http_listeners()])
         failures = [f"{f.listener}.{f.event}: {f.error}"[:300] for f in dispatcher.failures.values()]
         if failures:
             out["listener_failures"] = failures
@@ -496,16 +524,17 @@ class Report:
         }
 
 
-def _preload() -> None:
-    import dpkt  # noqa: F401  (interface blocks are decoded with it)
-
-    import monoview.core.analyse
-    import monoview.core.document
-    import monoview.core.export
-    import monoview.core.flows.jsonlist
-    import monoview.core.flows.listing
-    import monoview.core.streambytes
-    import monoview.core.tcp.trace  # noqa: F401
+def _preload(bases: list[Base], folder: str) -> None:
+    """Import everything an input runs (modules the core imports lazily too), by running one."""
+    path = Path(folder) / "preload"
+    path.write_bytes(bases[0].data)
+    saved = tempfile.tempdir
+    tempfile.tempdir = folder
+    try:
+        run_input(path, 1, Limits(ranges_every=1, analysis_every=1))
+    finally:
+        tempfile.tempdir = saved
+        path.unlink()
 
 
 def _spawn(bases: list[Base], seed: int, limits: Limits, folder: str) -> _Slot:
@@ -536,8 +565,8 @@ def campaign(
     """
     limits = limits or Limits()
     report = Report(seed)
-    _preload()  # every worker (and every one started again after a kill) runs the same code
     folder = tempfile.mkdtemp(prefix="monoview-fuzz-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+    _preload(bases, folder)  # every worker (and every one started again after a kill) runs the same code
     log = None
     if out is not None:
         (out / "inputs").mkdir(parents=True, exist_ok=True)

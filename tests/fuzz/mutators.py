@@ -202,9 +202,8 @@ def link_garbage(cap: Capture, rng: random.Random, _other: Other) -> str:
     for i in rng.sample(targets, _count(rng, len(targets))):
         data = cap.records[i].data
         if how.startswith("mpls"):
-            labels = b"".join(
-                struct.pack(">I", rng.getrandbits(32) & ~0x100) for _ in range(_n(rng, [1, 50, 2000], [1, 50, 300]))
-            )
+            depth = _n(rng, [1, 50, 2000], [1, 50, 300])
+            labels = b"".join(struct.pack(">I", rng.getrandbits(32) & ~0x100) for _ in range(depth))
             if how == "mpls_bottom":
                 labels += struct.pack(">I", 0x100)
             cap.records[i].data = data[:12] + struct.pack(">H", 0x8847) + labels + data[14:]
@@ -386,9 +385,8 @@ def fragment(cap: Capture, rng: random.Random, _other: Other) -> str:
         elif style == "badlast":
             pieces.append((8 * rng.randint(0, 4), rng.randbytes(8), False))
         elif style == "flood":
-            pieces += [
-                (8 * rng.randint(0, 8000), rng.randbytes(8), True) for _ in range(_n(rng, [100, 2000], [50, 300]))
-            ]
+            flood = _n(rng, [100, 2000], [50, 300])
+            pieces += [(8 * rng.randint(0, 8000), rng.randbytes(8), True) for _ in range(flood)]
         for n, (off, chunk, more) in enumerate(pieces):
             frag_ident = ident + (n if style == "flood" and n % 2 else 0)
             if six:
