@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import random
 import struct
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ from monoview.core.capture.decode import Skip, decode_any
 from monoview.core.capture.records import Record
 from monoview.core.document import CaptureDocument
 from monoview.core.executor import InlineExecutor
+from monoview.core.export import Exporter, ExportOptions, manifest
 from tests.fuzz.capmodel import parse
 from tests.pcapgen import Conversation, Frame, pcapng_bytes, write_pcap
 
@@ -151,3 +154,57 @@ def _cooked(frame: bytes) -> bytes:
         struct.pack(">HHH8sH", 0, 1, 6, frame[6:12] + b"\x00\x00", struct.unpack_from(">H", frame, 12)[0])
         + frame[14:]
     )
+
+
+def _conflicting_segments(path: Path, count: int) -> Path:
+    """One-byte segments, each re-sending the 0-8 bytes before it with other content (issue 10:
+    100,000 of them took 391 MB; the fuzz campaign's 100,000 took 550-790 MB)."""
+    conv = Conversation()
+    conv.handshake()
+    rng = random.Random(7)
+    for i in range(count):
+        back = rng.randint(0, 8) if i >= 8 else 0
+        conv.segment(True, i - back, rng.randbytes(back + 1))
+    conv.close()
+    return write_pcap(path, conv.frames)
+
+
+def test_conflicts_are_small_records(tmp_path: Path) -> None:
+    """A conflict is six integers in columns (about 400 bytes of Python memory each before:
+    a tuple of six ints in the stream, for every replay that kept it)."""
+    path = _conflicting_segments(tmp_path / "conflicts.pcap", 10_000)
+    tracemalloc.start()
+    try:
+        with CaptureDocument(path, workers=1) as document:
+            session = document.conversation(1)
+            count = session.conflict_count("c2s")
+            _current, peak = tracemalloc.get_traced_memory()
+            conflicts = session.conflicts("c2s")
+            assert len(conflicts) == count and conflicts[:3] == session.conflicts("c2s", 3)
+            first = conflicts[0]
+            kept = session.read(first.kept_file_offset, first.length)
+            other = session.read(first.other_file_offset, first.length)
+            assert kept != other  # both versions are read back from the file
+    finally:
+        tracemalloc.stop()
+    assert count > 25_000
+    assert peak / count < 250, f"{peak / count:.0f} bytes per conflict"
+
+
+def test_manifest_lists_a_bounded_number_of_conflicts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every conflict listed with two hashes took 340 MB for 244,000 of them; the manifest lists
+    the first ``MAX_LISTED_CONFLICTS`` and counts the rest."""
+    monkeypatch.setattr(manifest, "MAX_LISTED_CONFLICTS", 100)
+    path = _conflicting_segments(tmp_path / "conflicts.pcap", 300)
+    with CaptureDocument(path, workers=1) as document:
+        total = document.conversation(1).conflict_count("c2s")
+        options = ExportOptions(directions=False, monologues=False, transcript=False)
+        described = Exporter(document, tmp_path / "out", options, workers=1).describe()
+    c2s = described["streams"][0]["c2s"]
+    assert total > 100
+    assert len(c2s["conflicts"]) == 100 and c2s["conflicts_not_listed"] == total - 100
+    assert "conflicts_not_listed" not in described["streams"][0]["s2c"]  # none: the key is absent
+    keys = list(c2s)
+    assert keys.index("conflicts_not_listed") == keys.index("conflicts") + 1

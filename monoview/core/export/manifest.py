@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from monoview.core.packet import format_ip, format_ts
 from monoview.core.streambytes import DirectionLayout, zero_filled
@@ -24,6 +24,10 @@ if TYPE_CHECKING:
 
 DIRECTIONS = ("c2s", "s2c")
 MANIFEST = "manifest.json"
+# A direction lists at most this many conflicts, each with the hashes of both versions, and
+# counts the rest: 100,000 one-byte segments that each re-send the bytes before them with
+# other content make 244,000 conflicts, and listing them all took 340 MB (fuzz, issue 10).
+MAX_LISTED_CONFLICTS: Final = 10_000
 
 
 @dataclass(frozen=True)
@@ -104,11 +108,15 @@ def stream_json(session: TcpSession | SessionInfo) -> dict[str, Any]:
 
 
 def direction_json(layout: DirectionLayout) -> dict[str, Any]:
-    """Gaps and conflicts of one direction, positions as exported under the layout's policy."""
+    """Gaps and conflicts of one direction, positions as exported under the layout's policy.
+
+    At most ``MAX_LISTED_CONFLICTS`` conflicts are listed; ``conflicts_not_listed``
+    (only present then) counts the rest.
+    """
     session, direction, policy = layout.session, layout.direction, layout.policy
     stream = session.stream(direction)
     side = session.client_side if direction == "c2s" else 1 - session.client_side
-    return {
+    info = {
         "packets": session.data_packets[side],
         "captured": stream.kept,
         "gaps": [
@@ -131,10 +139,14 @@ def direction_json(layout: DirectionLayout) -> dict[str, Any]:
                 "kept_sha256": hashlib.sha256(session.read(c.kept_file_offset, c.length)).hexdigest(),
                 "other_sha256": hashlib.sha256(session.read(c.other_file_offset, c.length)).hexdigest(),
             }
-            for c in session.conflicts(direction)
+            for c in session.conflicts(direction, MAX_LISTED_CONFLICTS)
         ],
-        "truncated_at": None if stream.cut_at is None else stream.cut_at - stream.origin(),
     }
+    unlisted = session.conflict_count(direction) - MAX_LISTED_CONFLICTS
+    if unlisted > 0:
+        info["conflicts_not_listed"] = unlisted
+    info["truncated_at"] = None if stream.cut_at is None else stream.cut_at - stream.origin()
+    return info
 
 
 def item_line(item: Any) -> str:

@@ -219,9 +219,13 @@ class TcpSession:
         """How many gaps one direction has."""
         return len(self.stream(direction).gaps)
 
-    def conflicts(self, direction: str) -> list[Conflict]:
-        """Differing retransmissions seen in one direction."""
-        return self.stream(direction).public_conflicts()
+    def conflicts(self, direction: str, limit: int | None = None) -> list[Conflict]:
+        """Differing retransmissions seen in one direction (the first ``limit`` if given)."""
+        return self.stream(direction).public_conflicts(limit)
+
+    def conflict_count(self, direction: str) -> int:
+        """How many differing retransmissions one direction has."""
+        return len(self.stream(direction).conflicts)
 
     @property
     def duration_ns(self) -> int:

@@ -30,7 +30,7 @@ from typing import Final
 from monoview.core.capture.records import Buffer
 from monoview.core.packet import SegmentKind
 from monoview.core.tcp.gaps import covered, find_gaps
-from monoview.core.tcp.records import Conflict, Gap
+from monoview.core.tcp.records import Conflict, ConflictList, Gap
 from monoview.core.tcp.seq import SEQ_HALF, SEQ_MOD
 
 
@@ -111,7 +111,7 @@ class DirectionStream:
         self._sorted_starts: array[int] | None = None  # set once pieces are out of order
         self._sorted_index: array[int] | None = None
         self.snaplen_holes: list[tuple[int, int]] = []
-        self.conflicts: list[Conflict] = []
+        self.conflicts = ConflictList()
         self.cut_at: int | None = None  # offset where max_session_size stopped keeping bytes
         self.bytes_seen = 0  # payload bytes of every data segment, duplicates included
         self.kept = 0  # bytes delivered into pieces
@@ -279,10 +279,11 @@ class DirectionStream:
         ends (``tcp.gaps.covered``)."""
         return covered(self)
 
-    def public_conflicts(self) -> list[Conflict]:
-        """Conflicts with origin-relative offsets."""
+    def public_conflicts(self, limit: int | None = None) -> list[Conflict]:
+        """Conflicts with origin-relative offsets (the first ``limit`` of them if given)."""
         origin = self.origin()
-        return [c._replace(offset=c.offset - origin) for c in self.conflicts]
+        chosen = self.conflicts if limit is None else self.conflicts[:limit]
+        return [c._replace(offset=c.offset - origin) for c in chosen]
 
     # -- internals --------------------------------------------------------
 
@@ -471,4 +472,4 @@ class DirectionStream:
             kept_at = files[j] + (lo - p_start)
             other_at = file_offset + (lo - start)
             if kept_at != other_at and buf[kept_at : kept_at + hi - lo] != buf[other_at : other_at + hi - lo]:
-                self.conflicts.append(Conflict(lo, hi - lo, self.p_frame[j], kept_at, frame, other_at))
+                self.conflicts.add(lo, hi - lo, self.p_frame[j], kept_at, frame, other_at)
