@@ -6,13 +6,15 @@ its two numbers (``bench/fuzz.py --replay SEED:INDEX``).  Each worker process
 makes its inputs itself (the parent sends only indices), writes each to a file
 in ``/dev/shm`` and runs :func:`run_input` on it:
 
-* ``CaptureDocument(path, workers=1)``: the index and the session list, and
-  the listing ``monoview sessions`` prints (table and JSON);
+* ``CaptureDocument(path, workers=1)`` (on one input in three with other
+  listener options: interfaces kept apart, a small ``max_session_size``, a
+  short or endless linger): the index and the session list, and the listing
+  ``monoview sessions`` prints (table and JSON);
 * the conversations of a few sessions (first, last, largest, one at random):
-  each direction's bytes and the transcript with gap markers, ``follow``'s
-  monologue chunks;
-* ``Exporter(...).describe()``, the manifest an export would write (in memory),
-  from which the bytes ``--gaps zero`` would write are computed;
+  each direction's bytes with gap markers, the transcript in any format and
+  gap policy, ``follow``'s monologue chunks;
+* ``Exporter(...).describe()``, the manifest an export would write (in memory,
+  in any format), from which the bytes ``--gaps zero`` would write are computed;
 * what the window asks of a conversation (a byte's frame, a frame's session,
   the stream graphs, the text in a "show as" encoding);
 * ``document.dispatch`` to the trace listener of ``monoview trace -v 7`` and
@@ -182,7 +184,10 @@ def run_input(path: Path, index: int = 0, limits: Limits | None = None) -> dict[
     stderr, sys.stderr = sys.stderr, io.StringIO()
     try:
         out["_at"] = time.perf_counter()
-        document = CaptureDocument(path, workers=1)
+        options = _document_options(index)
+        if options is not None:
+            out["options"] = str(options)
+        document = CaptureDocument(path, options, workers=1)
         try:
             _exercise(document, out, index, limits)
         finally:
@@ -221,6 +226,21 @@ def run_input(path: Path, index: int = 0, limits: Limits | None = None) -> dict[
     out["log"] = handler.messages[:5]
     out["stderr"] = printed[-2000:]
     return out
+
+
+def _document_options(index: int) -> Any:
+    """The listener options that change sessions, on one input in three (None: the defaults):
+    interfaces kept apart, a small ``max_session_size``, a short linger."""
+    from monoview.core.document import DocumentOptions
+
+    rng = random.Random(f"options:{index}")
+    if rng.random() >= 1 / 3:
+        return None
+    return DocumentOptions(
+        split_interfaces=rng.random() < 0.5,
+        max_session_size=rng.choice([None, 0, 1, 100, 1500, 65536]),
+        linger_ns=rng.choice([0, 1, 10**9, 120 * 10**9, 2**63 - 1]),
+    )
 
 
 def _views(document: Any, session: Any, session_id: int, rng: random.Random) -> None:
@@ -278,7 +298,7 @@ def _exercise(document: Any, out: dict[str, Any], index: int, limits: Limits) ->
             session = document.conversation(session_id)
             for direction in ("c2s", "s2c"):
                 direction_bytes(session, direction, GapPolicy.MARKER)
-            for _piece in transcript_chunks(session, Format.RAW, GapPolicy.MARKER):
+            for _piece in transcript_chunks(session, rng.choice(list(Format)), rng.choice(list(GapPolicy))):
                 pass
             for monologue in session.monologues[:50]:
                 for _piece in monologue_chunks(monologue, GapPolicy.MARKER):
@@ -286,8 +306,11 @@ def _exercise(document: Any, out: dict[str, Any], index: int, limits: Limits) ->
             _views(document, session, session_id, rng)
     _stage(out, "export")
     with tempfile.TemporaryDirectory(prefix="fuzz-export-") as folder:
-        options = ExportOptions(gaps=GapPolicy.MARKER, directions=False, monologues=False, transcript=False)
-        manifest = Exporter(document, Path(folder) / "out", options, workers=1).describe()
+        fmt = random.Random(f"format:{index}").choice(list(Format))
+        export = ExportOptions(
+            fmt=fmt, gaps=GapPolicy.MARKER, directions=False, monologues=False, transcript=False
+        )
+        manifest = Exporter(document, Path(folder) / "out", export, workers=1).describe()
     zero_bytes, largest_fill = 0, 0
     for stream in manifest["streams"]:
         for direction in ("c2s", "s2c"):
