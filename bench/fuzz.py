@@ -20,7 +20,7 @@ the reader's own limits) as often as random ones, as hypothesis would.
     .venv/bin/python bench/fuzz.py --replay 1:4711 --save x.pcap
     .venv/bin/python bench/fuzz.py --run FILE.pcap          # any file through the same entry points
     # an input of the test suite's short run (tests/fuzz/test_fuzz.py)
-    .venv/bin/python bench/fuzz.py --replay 20261202:17 --light --small 100000
+    .venv/bin/python bench/fuzz.py --replay 20261202:17 --light --small 60000
 
 ``--out`` gets ``findings.jsonl`` (one line per finding: class, signature,
 the input's plan and outcome), ``inputs/`` (the first inputs of each
@@ -65,7 +65,7 @@ def main() -> int:
     if args.run is not None:
         outcome = harness.run_input(args.run, 0, limits)
         return _show(outcome, limits)
-    bases = corpus.load(shared=not args.no_shared, only_small=args.small)
+    bases = corpus.load(shared=not args.no_shared, only_small=args.small, light=args.light)
     if args.replay:
         seed, index = (int(x) for x in args.replay.split(":"))
         data, plan, base = harness.build(bases, seed, index, args.light)

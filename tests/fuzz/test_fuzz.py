@@ -2,11 +2,11 @@
 
 The standing campaign is ``bench/fuzz.py`` (millions of inputs, full-size
 storms and floods); this run takes the same mutators at smaller sizes over the
-generated captures and the shared ones up to 100 kB, and fails on any escape,
+generated captures and the shared ones up to 60 kB, and fails on any escape,
 listener failure, printed traceback, crash, hang (20 s: a generous margin on
 a busy machine; the inputs take milliseconds), memory outlier or difference
 between a ranged and a one-walk build.  A failure names the input; re-make
-and run it with ``bench/fuzz.py --replay SEED:INDEX --light --small 100000``.
+and run it with ``bench/fuzz.py --replay SEED:INDEX --light --small 60000``.
 """
 
 from __future__ import annotations
@@ -19,12 +19,13 @@ from tests.fuzz import corpus, harness
 
 SEED = 20261202
 INPUTS = int(os.environ.get("MONOVIEW_FUZZ_INPUTS", "2000"))
+SMALL = 60_000  # shared captures up to this size
 FAILING = ("escape", "listener", "noise", "crash", "hang", "memory", "ranges", "amplification")
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="the workers are forked")
 def test_short_fuzz_run() -> None:
-    bases = corpus.load(only_small=100_000)
+    bases = corpus.load(only_small=SMALL, light=True)
     limits = harness.Limits(hang_s=20.0, kill_s=20.0, light=True, ranges_every=6)
     report = harness.campaign(bases, SEED, INPUTS, workers=2, limits=limits)
     assert report.inputs == INPUTS
