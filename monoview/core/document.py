@@ -249,14 +249,13 @@ class CaptureDocument:
             return found[0]
 
     def packets_by_direction(self, session_id: int) -> tuple[int, int]:
-        """Packets the client sent and packets the server sent (with payload or not), read
-        from the session's index rows."""
-        self._check(session_id)
-        row = self.rows[session_id - 1]
+        """Packets the client sent and packets the server sent (with payload or not), counted
+        on the index's direction column (numpy: a window asks on its GUI thread)."""
+        row = self.session_row(session_id)
         first, stop = int(row["first_row"]), int(row["stop_row"])
-        rows, _columns = self._flow_rows(int(row["flow"]))
+        directions = self._locator.select(self._parts, int(row["flow"]), ("dir",))["dir"][first:stop]
         client_dir = 0 if int(row["flipped"]) == int(row["client_side"]) else 1
-        client = sum(1 for d in rows.dir[first:stop] if d == client_dir)
+        client = int(np.count_nonzero(directions == client_dir))
         return client, stop - first - client
 
     def conversations(self, ids: Iterable[int] | None = None) -> Iterator[TcpSession]:
