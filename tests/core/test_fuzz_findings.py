@@ -17,7 +17,7 @@ from monoview.core.document import CaptureDocument
 from monoview.core.executor import InlineExecutor
 from monoview.core.export import Exporter, ExportOptions, manifest
 from monoview.core.streambytes import GapPolicy, filler_length
-from tests.fuzz.capmodel import parse
+from tests.fuzz.capmodel import idb_body, parse
 from tests.pcapgen import Conversation, Frame, pcapng_bytes, write_pcap
 
 MALFORMED = Skip.MALFORMED.value
@@ -230,3 +230,38 @@ def test_zero_fill_of_a_small_capture_is_bounded(tmp_path: Path) -> None:
     written = sum(filler_length(g.length, GapPolicy.ZERO) for g in gaps)
     assert path.stat().st_size < 2000
     assert written <= 64 * 2**20
+
+
+@pytest.mark.parametrize(
+    ("resol", "tsoffset", "ticks", "expected"),
+    [
+        (0, -(2**63), 2**63 - 1, -(10**9)),  # a huge offset cancels huge ticks: -1 s exactly
+        (0, -(2**63), 2**63, 0),
+        (0, 2**63 - 1, 0, 2**63 - 1),  # beyond int64 nanoseconds: clamped
+        (6, -(2**62), 2**64 - 1, -(2**63 - 1)),
+        (0xBC, -(2**63), 2**64 - 1, -(2**63 - 1)),
+    ],
+)
+def test_huge_interface_time_offsets(
+    tmp_path: Path, resol: int, tsoffset: int, ticks: int, expected: int
+) -> None:
+    """An if_tsoffset of -2^63 s with ticks near 2^63: the vectorised conversion took the sum
+    of the two (small, as they cancel) as a sign that both fit, and ``OverflowError: Python int
+    too large to convert to C long`` escaped the reader."""
+    frames = _conversation_frames()
+    cap = parse(pcapng_bytes([([(1, 6)], frames)]))
+    assert cap is not None
+    for rec in cap.records:
+        if rec.btype == 1:  # the interface: another resolution and offset
+            rec.body = bytearray(idb_body("<", 1, resol, tsoffset))
+    for i in cap.packet_indices():
+        cap.set_ts_ticks(cap.records[i], ticks)
+    path = tmp_path / "offset.pcapng"
+    path.write_bytes(cap.serialize()[0])
+    with CaptureDocument(path, workers=1) as document:
+        assert document.read_error is None
+        assert document.stats.tcp_packets == len(frames)
+        (session,) = document.sessions
+        assert session.row["first_ts"] == expected
+        clamped = abs(expected) == 2**63 - 1
+        assert document.stats.clamped_timestamps == (len(frames) if clamped else 0)

@@ -244,7 +244,8 @@ class PcapngWalk(Walk):
         units = iface.units_per_second
         offset_ns = iface.offset_seconds * 1_000_000_000
         as_float = ticks.astype(np.float64) * (1e9 / units) + offset_ns
-        if np.all(np.abs(as_float) < 2**62):
+        # Both bounds: a huge if_tsoffset can cancel huge ticks in the sum, and neither would fit.
+        if abs(offset_ns) < 2**61 and np.all(np.abs(as_float) < 2**62):
             if 1_000_000_000 % units == 0:
                 return ticks.astype(np.int64) * (1_000_000_000 // units) + offset_ns
             if units < 1 << 33:  # remainder * 10**9 stays below 2**63
