@@ -54,6 +54,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from collections import Counter
@@ -491,6 +492,7 @@ class Report:
     amplification_index: int = -1
     largest_zero_export: int = 0
     examples: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    interrupted: bool = False  # stopped by Ctrl-C before all inputs ran
 
     def add(self, outcome: dict[str, Any], limits: Limits) -> list[tuple[str, str]]:
         """Count an outcome; its findings."""
@@ -542,6 +544,7 @@ class Report:
             "seed": self.seed,
             "inputs": self.inputs,
             "seconds": round(self.seconds, 1),
+            "interrupted": self.interrupted,
             "inputs_per_second": round(self.inputs / self.seconds, 1) if self.seconds else None,
             "statuses": dict(self.statuses),
             "findings": dict(self.classes),
@@ -620,6 +623,8 @@ def campaign(
 
     def feed(slot: _Slot) -> bool:
         first_wall = None
+        if stopping:
+            return False
         if again:
             index, first_wall = again.pop()
         else:
@@ -642,6 +647,15 @@ def campaign(
                     data, _plan, _base = build(bases, seed, outcome["index"], limits.light)
                     (out / "inputs" / f"{cls}-{tag}-{outcome['index']}.pcap").write_bytes(data)  # type: ignore[operator]
 
+    stopping = False
+
+    def stop(_signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True  # Ctrl-C: finish the inputs running, start no more, report
+
+    previous = (
+        signal.signal(signal.SIGINT, stop) if threading.current_thread() is threading.main_thread() else None
+    )
     try:
         for slot in slots:
             busy += feed(slot)
@@ -698,6 +712,9 @@ def campaign(
                 progress(report)
                 last_progress = now
     finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+        report.interrupted = stopping
         for slot in slots:
             with contextlib.suppress(OSError, BrokenPipeError):
                 slot.conn.send(None)
