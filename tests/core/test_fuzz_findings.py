@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import random
 import struct
 import tracemalloc
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from monoview.core.capture import fragments as fragments_module
 from monoview.core.capture import linktypes
 from monoview.core.capture.decode import Skip, decode_any
+from monoview.core.capture.fragments import Fragment, FragmentReassembler
 from monoview.core.capture.records import Record
 from monoview.core.document import CaptureDocument
 from monoview.core.executor import InlineExecutor
 from monoview.core.export import Exporter, ExportOptions, manifest
+from monoview.core.packet import TcpPacket
 from monoview.core.streambytes import GapPolicy, filler_length
 from tests.fuzz.capmodel import idb_body, parse
 from tests.pcapgen import Conversation, Frame, pcapng_bytes, write_pcap
@@ -265,3 +271,104 @@ def test_huge_interface_time_offsets(
         assert session.row["first_ts"] == expected
         clamped = abs(expected) == 2**63 - 1
         assert document.stats.clamped_timestamps == (len(frames) if clamped else 0)
+
+
+def _fragment(
+    buf: bytes, offset: int, length: int, more: bool, frame: int, caplen: int | None = None
+) -> Fragment:
+    key = ((), 0, b"\x0a\x00\x00\x01", b"\x0a\x00\x00\x02", 7)
+    return Fragment(
+        key,
+        offset,
+        more,
+        100 + offset,
+        length,
+        length if caplen is None else caplen,
+        frame,
+        frame,
+        0,
+        (),
+        key[2],
+        key[3],
+    )
+
+
+def _reference(buf: bytes, fragments: list[Fragment]) -> list[TcpPacket | None]:
+    """What the reassembler did before (every fragment: sort and scan them all again)."""
+    parts: list[Fragment] = []
+    out: list[TcpPacket | None] = []
+    for f in fragments:
+        parts.append(f)
+        if len(parts) > fragments_module.MAX_FRAGMENTS:
+            out.append(None)
+            parts.clear()
+            continue
+        last = next((p for p in parts if not p.more), None)
+        packet = None if last is None else fragments_module._assemble(buf, parts, last)
+        out.append(packet)
+        if packet is not None:
+            parts.clear()
+    return out
+
+
+def _packet_fields(packet: TcpPacket | None) -> object:
+    if packet is None:
+        return None
+    return (packet.frame, packet.seq, packet.payload_offset, packet.payload_caplen, packet.payload_len,
+            packet.payload_parts)  # fmt: skip
+
+
+@given(
+    pieces=st.lists(
+        st.tuples(st.integers(0, 30), st.integers(0, 6), st.booleans(), st.integers(0, 3)),
+        min_size=1,
+        max_size=40,
+    )
+)
+@settings(max_examples=int(os.environ.get("MONOVIEW_EXAMPLES", "300")), deadline=None)
+def test_fragments_assemble_as_before(pieces: list[tuple[int, int, bool, int]]) -> None:
+    """Coverage kept as merged intervals gives what sorting and scanning every fragment again gave
+    (at every fragment: which one completes the datagram, and its pieces)."""
+    header = struct.pack(">HHIIHHHH", 1, 2, 3, 4, 0x5018, 5, 0, 0)
+    buf = bytes(100) + header + bytes(range(256)) * 2
+    fragments = []
+    for n, (unit, units, more, cut) in enumerate(pieces):
+        length = 8 * units
+        caplen = length if cut == 0 else max(length - 8 * cut, 0)  # snaplen cut some
+        fragments.append(_fragment(buf, 8 * unit, length, more, n + 1, caplen))
+    reassembler = FragmentReassembler()
+    found = [reassembler.add(buf, f) for f in fragments]
+    assert [_packet_fields(p) for p in found] == [_packet_fields(p) for p in _reference(buf, fragments)]
+
+
+def test_many_fragments_of_one_datagram_are_linear(monkeypatch: pytest.MonkeyPatch) -> None:
+    """5,000 fragments of one datagram whose last fragment came first took 5 s (every fragment
+    sorted and scanned all before it); now one is assembled only when it can be complete."""
+    header = struct.pack(">HHIIHHHH", 1, 2, 3, 4, 0x5018, 5, 0, 0)
+    buf = bytes(100) + header + bytes(70_000)
+    calls = 0
+    assemble = fragments_module._assemble
+
+    def counting(*args: object) -> object:
+        nonlocal calls
+        calls += 1
+        return assemble(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(fragments_module, "_assemble", counting)
+    reassembler = FragmentReassembler()
+    count = 1000
+    order = [count - 1, *range(count - 1)]  # the last fragment first, then the others in order
+    results = [
+        reassembler.add(buf, _fragment(buf, 8 * k, 8, k != count - 1, n + 1)) for n, k in enumerate(order)
+    ]
+    assert results[-1] is not None and all(r is None for r in results[:-1])
+    assert calls == 1
+
+
+def test_a_datagram_of_too_many_fragments_is_given_up() -> None:
+    buf = bytes(100) + bytes(70_000)
+    reassembler = FragmentReassembler()
+    count = fragments_module.MAX_FRAGMENTS + 10
+    for n in range(count):  # all at offset 8: the datagram never starts
+        assert reassembler.add(buf, _fragment(buf, 8, 8, True, n + 1)) is None
+    assert reassembler.finish() == count

@@ -8,6 +8,7 @@ payload lies in several places of the file: nothing is copied.
 
 from __future__ import annotations
 
+import bisect
 import struct
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -18,6 +19,11 @@ from monoview.core.packet import TcpPacket
 
 # Datagrams waiting for fragments; beyond this the oldest is given up.
 MAX_PENDING: Final = 4096
+# A datagram of more fragments than this is given up (8-byte fragments of a 64 KiB datagram
+# would be 8,192; real ones are a few dozen): each fragment that could change a datagram
+# whose TCP header is missing means assembling it again.
+MAX_FRAGMENTS: Final = 1024
+MAX_TCP_HEADER: Final = 60
 # Fragments older than this (capture time) belong to a datagram that will never
 # complete; a new datagram reusing the IP identification must not splice them in.
 MAX_AGE_NS: Final = 30 * 1_000_000_000
@@ -44,40 +50,89 @@ class Fragment:
     dst: bytes
 
 
+class _Datagram:
+    """The fragments of one datagram so far, and how much of it they cover from its start.
+
+    Coverage is kept as merged intervals, so a fragment costs a bisection, not another
+    sort and scan of all the fragments before it (5,000 fragments of one datagram took
+    5 s).  The datagram is assembled when its first byte to its end are covered.
+    """
+
+    __slots__ = ("parts", "last", "starts", "ends", "tried")
+
+    def __init__(self) -> None:
+        self.parts: list[Fragment] = []  # in arrival order
+        self.last: Fragment | None = None  # the first fragment to arrive without more-fragments
+        self.starts: list[int] = []  # covered intervals: sorted, disjoint, not touching
+        self.ends: list[int] = []
+        self.tried = False  # assembled once with everything covered, and it failed
+
+    def add(self, fragment: Fragment) -> None:
+        self.parts.append(fragment)
+        if self.last is None and not fragment.more:
+            self.last = fragment
+        lo, hi = fragment.offset, fragment.offset + fragment.data_len
+        if hi <= lo:
+            return
+        starts, ends = self.starts, self.ends
+        i = bisect.bisect_left(ends, lo)  # the first interval that ends at or after lo
+        j = bisect.bisect_right(starts, hi)  # the intervals from i to j-1 touch [lo, hi)
+        if i < j:
+            lo, hi = min(lo, starts[i]), max(hi, ends[j - 1])
+        starts[i:j] = [lo]
+        ends[i:j] = [hi]
+
+    def complete(self) -> bool:
+        """Is every byte from the start to the end the last fragment fixes covered?"""
+        if self.last is None:
+            return False
+        total = self.last.offset + self.last.data_len
+        return total == 0 or (bool(self.starts) and self.starts[0] == 0 and self.ends[0] >= total)
+
+
 class FragmentReassembler:
     """Collects fragments per datagram and returns the TcpPacket once it is whole."""
 
     def __init__(self) -> None:
-        self._pending: OrderedDict[FragmentKey, list[Fragment]] = OrderedDict()
+        self._pending: OrderedDict[FragmentKey, _Datagram] = OrderedDict()
         self.given_up = 0  # fragments of datagrams never completed (or evicted)
 
     def add(self, buf: Buffer, fragment: Fragment) -> TcpPacket | None:
         """Take a fragment; the reassembled packet if this one completed its datagram."""
-        parts = self._pending.setdefault(fragment.key, [])
+        datagram = self._pending.setdefault(fragment.key, _Datagram())
+        parts = datagram.parts
         if parts and fragment.ts_ns - parts[0].ts_ns > MAX_AGE_NS:
             self.given_up += len(parts)
-            parts.clear()
-        parts.append(fragment)
-        packet = _assemble(buf, parts)
+            datagram = self._pending[fragment.key] = _Datagram()
+        datagram.add(fragment)
+        if len(datagram.parts) > MAX_FRAGMENTS:
+            self.given_up += len(datagram.parts)
+            del self._pending[fragment.key]
+            return None
+        packet = None
+        # Once everything is covered and assembling failed (the TCP header was not captured),
+        # only a fragment within the header's reach can change that.
+        if datagram.complete() and (not datagram.tried or fragment.offset < MAX_TCP_HEADER):
+            assert datagram.last is not None
+            packet = _assemble(buf, datagram.parts, datagram.last)
+            datagram.tried = True
         if packet is not None:
             del self._pending[fragment.key]
         elif len(self._pending) > MAX_PENDING:
             _key, dropped = self._pending.popitem(last=False)
-            self.given_up += len(dropped)
+            self.given_up += len(dropped.parts)
         return packet
 
     def finish(self) -> int:
         """End of capture: count the fragments of incomplete datagrams; return that count."""
-        self.given_up += sum(len(parts) for parts in self._pending.values())
+        self.given_up += sum(len(d.parts) for d in self._pending.values())
         self._pending.clear()
         return self.given_up
 
 
-def _assemble(buf: Buffer, parts: list[Fragment]) -> TcpPacket | None:
-    """The TcpPacket of a complete datagram, or None while bytes are missing."""
-    last = next((f for f in parts if not f.more), None)
-    if last is None:
-        return None
+def _assemble(buf: Buffer, parts: list[Fragment], last: Fragment) -> TcpPacket | None:
+    """The TcpPacket of a complete datagram (``last`` fixes its end), or None while bytes are
+    missing or its TCP header was not captured."""
     total = last.offset + last.data_len
     ordered = sorted(parts, key=lambda f: (f.offset, f.frame))
     pieces: list[tuple[int, int, int]] = []  # (file offset, captured, wire) in datagram order
