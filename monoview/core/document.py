@@ -228,6 +228,17 @@ class CaptureDocument:
         session = replayed.session
         if not keep:
             return session
+        return self._keep(session_id, session)
+
+    def adopt(self, session: TcpSession) -> TcpSession:
+        """A conversation of this document reassembled by a worker process (``fanout.
+        reassemble``): read from this process's mapping from now on, and cached."""
+        self._check(session.id)
+        session.rebind(self._buffer)
+        return self._keep(session.id, session)
+
+    def _keep(self, session_id: int, session: TcpSession) -> TcpSession:
+        """Cache a conversation (the one already cached if another thread was first)."""
         pieces = sum(len(s.p_start) for s in session.streams)
         with self._cache_lock:
             if session_id in self._cache:  # another thread made it meanwhile

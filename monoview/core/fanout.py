@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from monoview.core.capture.index import IndexParts
     from monoview.core.document import CaptureDocument, DocumentOptions
     from monoview.core.flows.summary import SessionRows
+    from monoview.core.tcp.session import TcpSession
 
 I64 = npt.NDArray[np.int64]
 Make = Callable[[], list[Listener]]
@@ -80,6 +81,33 @@ def run_shard(task: ListenerShard) -> tuple[list[tuple[int, Any]], Failures]:
         document.close()
 
 
+@dataclass(frozen=True)
+class ConversationTask:
+    """One session of a document, to be reassembled in a worker process."""
+
+    path: str
+    parts: IndexParts
+    rows: SessionRows
+    options: DocumentOptions
+    session_id: int
+
+    @classmethod
+    def of(cls, document: CaptureDocument, session_id: int) -> ConversationTask:
+        """The task for one session of ``document``."""
+        return cls(str(document.path), document.parts, document.rows, document.options, session_id)
+
+
+def reassemble(task: ConversationTask) -> TcpSession:
+    """In a worker: the session's exact conversation, without the worker's mapping of the file
+    (``CaptureDocument.adopt`` binds it to the asking process's).  A window asks for a big
+    session here so that reassembling it never holds the window's interpreter lock."""
+    document = attach(task.path, task.parts, task.rows, task.options)
+    try:
+        return document.conversation(task.session_id, keep=False)
+    finally:
+        document.close()
+
+
 def map_sessions(
     document: CaptureDocument, make: Make, collect: Collect, *, workers: int | None = None
 ) -> tuple[list[Any], Failures]:
@@ -121,4 +149,4 @@ def _in_order(shard_results: list[list[tuple[int, Any]]]) -> list[Any]:
     return [result for _id, _k, result in found]
 
 
-__all__ = ["ListenerShard", "attach", "map_sessions", "run_shard"]
+__all__ = ["ConversationTask", "ListenerShard", "attach", "map_sessions", "reassemble", "run_shard"]

@@ -96,3 +96,49 @@ def test_trace_in_workers_is_the_trace_of_one_dispatch(path: Path, monkeypatch: 
         document.close()
     assert lines == expected
     assert not failures
+
+
+def _conversation_facts(session: TcpSession) -> list[tuple[object, ...]]:
+    """What a reader sees of a conversation: each monologue's side, place, frames, bytes, gaps."""
+    return [
+        (
+            m.direction,
+            m.offset,
+            m.length,
+            m.frames,
+            m.first_ts_ns,
+            m.data(),
+            [(g.offset, g.length) for g in m.gaps()],
+        )
+        for m in session.monologues
+    ] + [(session.key, session.ended_by, session.packets, [s.kept for s in session.streams])]
+
+
+REASSEMBLY_CAPTURES = [
+    p for p in CAPTURE_FILES if p.stem in {"bulk_loss_reorder", "gaps", "chatter", "reuse", "tso_any"}
+]
+
+
+@pytest.mark.skipif(not REASSEMBLY_CAPTURES, reason="no lab captures")
+@pytest.mark.parametrize("path", REASSEMBLY_CAPTURES, ids=[p.name for p in REASSEMBLY_CAPTURES])
+def test_a_conversation_reassembled_in_a_worker_is_the_one_made_here(path: Path) -> None:
+    """The window asks a worker process for a big session (``fanout.reassemble``) and adopts
+    it: across the process boundary and back onto this process's mapping it must read as
+    the conversation reassembled here, byte for byte."""
+    from monoview.core.executor import local_executor
+
+    here = CaptureDocument(path, workers=1)
+    there = CaptureDocument(path, workers=1)
+    try:
+        ids = list(range(1, len(here) + 1))
+        with local_executor(2) as pool:
+            futures = [pool.submit(fanout.reassemble, fanout.ConversationTask.of(there, i)) for i in ids]
+            adopted = [there.adopt(f.result()) for f in futures]
+        for session_id, session in zip(ids, adopted, strict=True):
+            assert there.cached_conversation(session_id) is session
+            assert _conversation_facts(session) == _conversation_facts(here.conversation(session_id)), (
+                session_id
+            )
+    finally:
+        here.close()
+        there.close()

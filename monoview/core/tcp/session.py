@@ -177,6 +177,21 @@ class TcpSession:
         """The ``c2s`` or ``s2c`` stream."""
         return self.streams[self.client_side if direction == "c2s" else 1 - self.client_side]
 
+    # -- travel between processes ------------------------------------------------
+
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled without the capture's mapping (payload stays in the file): a worker
+        process reassembles a session, the window's process ``rebind``s it to its own."""
+        state = self.__dict__.copy()
+        state["_buf"] = None
+        return state
+
+    def rebind(self, buf: Buffer) -> None:
+        """Read payload from ``buf`` (the same capture file, mapped by this process)."""
+        self._buf = buf
+        for stream in self.streams:
+            stream.rebind(buf)
+
     def read(self, file_offset: int, length: int) -> bytes:
         """Bytes of the capture file (payload is never copied into the session)."""
         return bytes(self._buf[file_offset : file_offset + length])

@@ -118,6 +118,16 @@ class DirectionStream:
         self.gaps: list[Gap] = []  # origin-relative, filled by finish()
         self._gap_index: tuple[list[Gap], list[int]] | None = None  # gaps and their offsets
 
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled without the capture's mapping (see ``TcpSession.__getstate__``)."""
+        state = self.__dict__.copy()
+        state["_buf"] = None
+        return state
+
+    def rebind(self, buf: Buffer) -> None:
+        """Read payload from ``buf`` (the same file, mapped by this process)."""
+        self._buf = buf
+
     # -- sequence numbers -------------------------------------------------
 
     def _offset(self, seq: int) -> int:
