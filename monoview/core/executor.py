@@ -10,6 +10,7 @@ the same interface) for a cluster.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
@@ -25,8 +26,6 @@ A = TypeVar("A")
 # How often ``gather`` looks at its cancel flag while it waits for tasks.
 CANCEL_POLL_S = 0.05
 Progress = Callable[[int, int], None]
-
-
 
 
 class InlineExecutor(Executor):
@@ -87,13 +86,25 @@ def local_executor(workers: int | None = None) -> Iterator[Executor]:
 PRELOAD = ["monoview.core.document", "monoview.core.export.exporter", "monoview.core.fanout"]
 
 
-def lasting_pool(workers: int | None = None) -> Executor:
+def _work_in_background(niceness: int) -> None:
+    """In a worker of a window's pool: interrupts left to the window, and a lower priority,
+    so that the window's own thread is scheduled first when the machine is busy."""
+    _leave_interrupts()
+    if niceness and hasattr(os, "nice"):
+        with contextlib.suppress(OSError):  # not allowed here: the window's priority, then
+            os.nice(niceness)
+
+
+def lasting_pool(workers: int | None = None, *, niceness: int = 0) -> Executor:
     """A process pool to keep for as long as a program runs (a window has one).
 
     Its workers are forked by a fork server that imported the core once: the
     start copies neither the program's threads (a GUI's) nor its memory, and
     a worker does not import anything again.  One worker means no processes.
-    The caller shuts it down.
+    ``niceness`` lowers the workers' priority (``os.nice``): a window's
+    workers yield the processor to the window when they and other programs
+    compete for it, so it keeps answering while it loads a gigabyte beside a
+    build.  The caller shuts it down.
     """
     count = default_workers() if workers is None else workers
     if count <= 1:
@@ -101,7 +112,9 @@ def lasting_pool(workers: int | None = None) -> Executor:
     context: Any = multiprocessing.get_context("forkserver" if sys.platform.startswith("linux") else None)
     if hasattr(context, "set_forkserver_preload"):
         context.set_forkserver_preload(PRELOAD)
-    return ProcessPoolExecutor(max_workers=count, mp_context=context, initializer=_leave_interrupts)
+    return ProcessPoolExecutor(
+        max_workers=count, mp_context=context, initializer=_work_in_background, initargs=(niceness,)
+    )
 
 
 def _nothing() -> None:

@@ -2,18 +2,29 @@
 
 Selecting or expanding a session asks for its conversation (the document's
 exact reassembly, cached).  A cached one, or a small one (a few milliseconds
-of work), is made at once; a big one is made in a worker thread while the
-window shows that it is busy, and arrives through ``ready``.
+of work), is made at once; a big one is made in one of the window's worker
+processes (``fanout.reassemble``: the reassembly never holds the window's
+interpreter lock, which a thread of its own would, halving the GUI thread's
+share of a core) while the window shows that it is busy, and arrives through
+``ready``.  A thread waits for it; without worker processes (or when the
+index is in this process's memory, too big to hand over) the thread
+reassembles it itself.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from concurrent.futures import BrokenExecutor, Executor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Final
 
 from PySide6.QtCore import QObject, Signal
 
 from monoview.core.document import CaptureDocument
+from monoview.core.errors import Cancelled
+from monoview.core.executor import CANCEL_POLL_S
+from monoview.core.fanout import ConversationTask, reassemble
 from monoview.core.tcp.session import TcpSession
 from monoview.gui.worker import BackgroundCall
 
@@ -35,9 +46,10 @@ class ConversationFetcher(QObject):
     failed = Signal(int, str)
     busy_changed = Signal(bool)
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, pool: Callable[[], Executor] | None = None) -> None:
         super().__init__(parent)
         self.document: CaptureDocument | None = None
+        self._pool = pool  # the window's worker processes (started on first use)
         self._jobs: dict[int, BackgroundCall] = {}
 
     def set_document(self, document: CaptureDocument | None) -> None:
@@ -65,7 +77,14 @@ class ConversationFetcher(QObject):
         return None
 
     def _start(self, document: CaptureDocument, session_id: int) -> None:
-        def work(_cancelled: threading.Event) -> TcpSession:
+        pool = self._pool if document.parts.folder is not None else None
+
+        def work(cancelled: threading.Event) -> TcpSession:
+            if pool is not None:
+                try:
+                    return _in_worker(pool(), document, session_id, cancelled)
+                except BrokenExecutor:
+                    pass  # the worker processes are gone: reassemble it here
             return document.conversation(session_id)
 
         job = BackgroundCall(work, self)
@@ -101,3 +120,19 @@ class ConversationFetcher(QObject):
             job.shutdown(timeout_ms)
         if jobs:
             self.busy_changed.emit(False)
+
+
+def _in_worker(
+    pool: Executor, document: CaptureDocument, session_id: int, cancelled: threading.Event
+) -> TcpSession:
+    """A session reassembled by a worker process, bound to ``document`` and cached there."""
+    future = pool.submit(reassemble, ConversationTask.of(document, session_id))
+    while True:
+        try:
+            session = future.result(timeout=CANCEL_POLL_S)
+        except FutureTimeout:
+            if cancelled.is_set():
+                future.cancel()
+                raise Cancelled from None
+            continue
+        return document.adopt(session)

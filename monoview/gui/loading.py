@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import Executor
 from pathlib import Path
+from typing import Final
 
 from PySide6.QtCore import QObject, Signal
 
@@ -37,6 +38,11 @@ class _Relay(QObject):
     """Carries progress from the opening thread to the GUI thread (a queued signal)."""
 
     progressed = Signal(float)
+
+
+# How much lower than the window the worker processes run (os.nice): on a busy machine the
+# window's thread is scheduled first; on a quiet one the workers have the cores to themselves.
+WORKER_NICENESS: Final = 5
 
 
 class CaptureOpener(QObject):
@@ -70,7 +76,7 @@ class CaptureOpener(QObject):
         thread must not wait)."""
         with self._pool_lock:
             if self._pool is None:
-                self._pool = lasting_pool(self.workers)
+                self._pool = lasting_pool(self.workers, niceness=WORKER_NICENESS)
                 warm_up(self._pool, self.workers)
             return self._pool
 
