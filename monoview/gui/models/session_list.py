@@ -54,6 +54,10 @@ PAINT_ROLES: Final = frozenset(
 RIGHT: Final = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 _EMPTY: Final = np.zeros(0, dtype=np.int64)
 COLUMN_COUNT: Final = len(HEADERS)
+_ROOT: Final = QModelIndex()
+# Painted rows kept (their cells' texts): far more than a screenful, few enough to stay small.
+PAINT_CACHE_ROWS: Final = 4096
+Cell = dict[int, Any]
 
 
 class SessionListModel(QAbstractItemModel):
@@ -80,6 +84,12 @@ class SessionListModel(QAbstractItemModel):
         self._sorted: tuple[Column, bool] = (Column.ID, False)
         self._monologues: dict[int, list[Monologue]] = {}
         self._wanted: set[int] = set()
+        # What each painted row's cells show, by session number (session rows) or by
+        # (session number, row) (monologue rows): a repaint (every selection change,
+        # scroll or sort) then costs dictionary lookups, not formatting.
+        self._session_cells: dict[int, list[Cell]] = {}
+        self._monologue_cells: dict[tuple[int, int], list[Cell]] = {}
+        self._top: dict[tuple[int, int], QModelIndex] = {}  # session rows' indexes, by (row, column)
 
     # -- feeding ------------------------------------------------------------
 
@@ -88,6 +98,7 @@ class SessionListModel(QAbstractItemModel):
         self.beginResetModel()
         self.columns = columns
         self._monologues, self._wanted, self._visible = {}, set(), None
+        self._session_cells, self._monologue_cells = {}, {}
         self._arrange()
         self.endResetModel()
 
@@ -226,11 +237,17 @@ class SessionListModel(QAbstractItemModel):
 
     def index(self, row: int, column: int, parent: Index = QModelIndex()) -> QModelIndex:
         """Override QAbstractItemModel::index (bounds checked here: ``hasIndex`` would call
-        back into Python twice)."""
+        back into Python twice).  A session row's index is its position and nothing else
+        (internal id 0), the same under any sort or filter: made once per cell and kept."""
         if not parent.isValid():
-            if 0 <= row < len(self._numbers) and 0 <= column < COLUMN_COUNT:
-                return self.createIndex(row, column, 0)
-            return QModelIndex()
+            if not (0 <= row < len(self._numbers) and 0 <= column < COLUMN_COUNT):
+                return QModelIndex()
+            made = self._top.get((row, column))
+            if made is None:
+                if len(self._top) > PAINT_CACHE_ROWS * COLUMN_COUNT:
+                    self._top.clear()
+                made = self._top[row, column] = self.createIndex(row, column, 0)
+            return made
         if row < 0 or not 0 <= column < COLUMN_COUNT or parent.internalId() != 0 or parent.column() != 0:
             return QModelIndex()
         number = self._numbers[parent.row()]
@@ -239,10 +256,12 @@ class SessionListModel(QAbstractItemModel):
         return self.createIndex(row, column, number + 1)
 
     def parent(self, index: Index = QModelIndex()) -> QModelIndex:  # type: ignore[override]
-        """Override QAbstractItemModel::parent."""
-        if not index.isValid() or index.internalId() == 0:
-            return QModelIndex()
-        return self.createIndex(int(self._row_of[index.internalId() - 1]), 0, 0)
+        """Override QAbstractItemModel::parent (the tree asks for it about twice per painted
+        cell: one call into Qt for a session row; an invalid index has internal id 0 too)."""
+        parent_id = index.internalId()
+        if not parent_id:
+            return _ROOT
+        return self.createIndex(int(self._row_of[parent_id - 1]), 0, 0)
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:
         """Override QAbstractItemModel::rowCount."""
@@ -309,38 +328,80 @@ class SessionListModel(QAbstractItemModel):
         return self._monologue_data(monologue, role)
 
     def multiData(self, index: Index, roleDataSpan: QModelRoleDataSpan | QModelRoleData) -> None:
-        """Override QAbstractItemModel::multiData: every role of one cell in one call."""
-        entries = _entries(roleDataSpan)
+        """Override QAbstractItemModel::multiData: every role of one cell in one call (the
+        delegate asks for seven roles per painted cell: this is the model's hottest code)."""
+        if isinstance(roleDataSpan, QModelRoleData):
+            self._fill(index, [roleDataSpan])
+            return
+        slots: Any = roleDataSpan  # PySide6's stubs lack the span's indexing
         if not index.isValid():
-            for entry in entries:
-                entry.clearData()
+            for k in range(roleDataSpan.size()):
+                slots[k].clearData()
             return
         painted = self._painted(index)
-        for entry in entries:
+        for k in range(roleDataSpan.size()):
+            entry = slots[k]
             role = entry.role()
-            entry.setData(painted.get(role) if role in PAINT_ROLES else self.data(index, role))
+            if role in PAINT_ROLES:
+                entry.setData(painted.get(role))
+            else:
+                entry.setData(self.data(index, role))
+
+    def _fill(self, index: Index, entries: list[QModelRoleData]) -> None:
+        for entry in entries:
+            entry.setData(self.data(index, entry.role()))
 
     # -- cells ----------------------------------------------------------------
 
-    def _painted(self, index: Index) -> dict[int, Any]:
+    def _painted(self, index: Index) -> Cell:
         """What the delegate draws in a cell (the ``PAINT_ROLES`` that are not empty)."""
-        column = index.column()
+        return self.row_cells(index)[index.column()]
+
+    def row_identity(self, index: Index) -> tuple[int, int]:
+        """What a row shows, whatever its position: ``(0, session number)`` for a session
+        row, ``(session number + 1, monologue row)`` for a monologue row (the tree keeps
+        painted rows under this)."""
         parent_id = index.internalId()
+        return (0, self._numbers[index.row()]) if parent_id == 0 else (parent_id, index.row())
+
+    def row_cells(self, index: Index) -> list[Cell]:
+        """What each cell of ``index``'s row shows, by column: a dict of the ``PAINT_ROLES``
+        that are not empty (the tree paints a row from this in one call)."""
+        parent_id = index.internalId()
+        row = index.row()
         if parent_id == 0:
-            number = self._numbers[index.row()]
-            cell: dict[int, Any] = {DISPLAY: session_text(self.columns, number, column)}
-            if column == Column.STATUS:
-                assert self.columns is not None
-                cell[DECORATION] = health_icon(HEALTHS[int(self.columns.health[number])])
+            number = self._numbers[row]
+            cells = self._session_cells.get(number)
+            if cells is None:
+                cells = self._session_cells[number] = self._session_row_cells(number)
+                _bound(self._session_cells)
         else:
-            monologues = self._monologues[parent_id - 1]
-            row = index.row()
-            m = monologues[row]
-            previous = monologues[row - 1] if row > 0 else None
-            cell = {DISPLAY: monologue_text(m, previous, column), FOREGROUND: DIRECTION_COLOURS[m.direction]}
-        if column in NUMERIC:
-            cell[ALIGNMENT] = RIGHT
-        return cell
+            cells = self._monologue_cells.get((parent_id, row))
+            if cells is None:
+                cells = self._monologue_cells[parent_id, row] = self._monologue_row_cells(parent_id - 1, row)
+                _bound(self._monologue_cells)
+        return cells
+
+    def _session_row_cells(self, number: int) -> list[Cell]:
+        columns = self.columns
+        assert columns is not None
+        cells: list[Cell] = [
+            {DISPLAY: session_text(columns, number, column)} for column in range(COLUMN_COUNT)
+        ]
+        cells[Column.STATUS][DECORATION] = health_icon(HEALTHS[int(columns.health[number])])
+        return _aligned(cells)
+
+    def _monologue_row_cells(self, number: int, row: int) -> list[Cell]:
+        monologues = self._monologues[number]
+        m = monologues[row]
+        previous = monologues[row - 1] if row > 0 else None
+        colour = DIRECTION_COLOURS[m.direction]
+        return _aligned(
+            [
+                {DISPLAY: monologue_text(m, previous, column), FOREGROUND: colour}
+                for column in range(COLUMN_COUNT)
+            ]
+        )
 
     def _session_data(self, number: int, role: int) -> Any:
         c = self.columns
@@ -351,8 +412,7 @@ class SessionListModel(QAbstractItemModel):
             client, server = c.endpoint(number, True), c.endpoint(number, False)
             return (
                 f"Session {number + 1}: {client} ⇄ {server}\n"
-                f"started {fmt.date_time(int(c.rows['first_ts'][number]))}\n"
-                + ", ".join(c.flags(number))
+                f"started {fmt.date_time(int(c.rows['first_ts'][number]))}\n" + ", ".join(c.flags(number))
             )
         return None  # Role.MONOLOGUE too: a session row has none
 
@@ -370,9 +430,15 @@ class SessionListModel(QAbstractItemModel):
         return None
 
 
-def _entries(span: QModelRoleDataSpan | QModelRoleData) -> list[QModelRoleData]:
-    """The role/value slots of a ``multiData`` request (PySide6's stubs lack the span's indexing)."""
-    if isinstance(span, QModelRoleData):
-        return [span]
-    slots: Any = span
-    return [slots[k] for k in range(span.size())]
+def _aligned(cells: list[Cell]) -> list[Cell]:
+    """Numbers right-aligned, as in Wireshark's lists."""
+    for column in NUMERIC:
+        cells[column][ALIGNMENT] = RIGHT
+    return cells
+
+
+def _bound(cache: dict[Any, list[Cell]]) -> None:
+    """Forget every painted row once there are more than ``PAINT_CACHE_ROWS`` (they are
+    made again as they are painted: cheaper than keeping an order of use)."""
+    if len(cache) > PAINT_CACHE_ROWS:
+        cache.clear()

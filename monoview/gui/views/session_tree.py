@@ -2,17 +2,20 @@
 
 Right-click the header for the list of columns, as in Wireshark's packet list;
 what is shown, the order and the widths are saved with the header's state.
-The view sorts through its model (``SessionListModel.sort``: one numpy sort).
+The view sorts through its model (``SessionListModel.sort``: one numpy sort)
+and paints a row in one call, kept as a pixmap (``row_pixmaps``).
 """
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
-from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTreeView, QWidget
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, QPoint, Qt, QTimer
+from PySide6.QtGui import QPainter, QPaintEvent
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QStyleOptionViewItem, QTreeView, QWidget
 
 from monoview.core.flows.columns import HEADERS, Column
+from monoview.gui.views.row_pixmaps import RowPixmaps
 
 WIDTHS: Final = {
     Column.ID: 66, Column.CLIENT: 136, Column.SERVER: 136, Column.START: 112, Column.DURATION: 76,
@@ -29,6 +32,7 @@ class SessionTreeView(QTreeView):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("session_tree")
+        self._rows = RowPixmaps()
         self.setUniformRowHeights(True)
         self.setIndentation(14)
         self.setAlternatingRowColors(True)
@@ -40,6 +44,34 @@ class SessionTreeView(QTreeView):
         header.setSortIndicatorShown(True)
         header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         header.customContextMenuRequested.connect(self._column_menu)
+
+    def setModel(self, model: QAbstractItemModel | None) -> None:
+        """Override QTreeView::setModel: painted rows are forgotten when the model resets."""
+        previous = self.model()
+        if previous is not None and hasattr(previous, "row_identity"):
+            previous.modelReset.disconnect(self._rows.clear)
+        super().setModel(model)
+        self._rows.clear()
+        if model is not None and hasattr(model, "row_identity"):
+            model.modelReset.connect(self._rows.clear)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        """Override QTreeView::paintEvent: the columns' geometry, once per paint (``RowPixmaps``)."""
+        self._rows.begin_paint(self)
+        super().paintEvent(event)
+        if self._rows.deferred:  # new rows left for the next paint, an event-loop turn later
+            QTimer.singleShot(0, self.viewport().update)
+
+    def drawRow(
+        self, painter: QPainter, options: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
+        """Override QTreeView::drawRow: a row in one call, kept as a pixmap, when the model
+        says what its rows show (``row_cells``, ``row_identity``); else Qt's own painting."""
+        model: Any = self.model()
+        if hasattr(model, "row_identity"):
+            self._rows.draw(self, painter, options, index, model.row_identity(index))
+        else:
+            super().drawRow(painter, options, index)
 
     def lay_out_columns(self) -> None:
         """The default columns: widths, order, the less used ones hidden (call once a model is set)."""
