@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import gc
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QVBoxLayout, QWidget
 
@@ -54,6 +54,10 @@ if TYPE_CHECKING:
     from monoview.gui.views.plots import PlotsView
 
 
+# A frame at 60 Hz: what the window waits between two pieces of work that would stutter as one.
+FRAME_MS: Final = 16
+
+
 class MainWindow(QMainWindow):
     """One capture, browsed.
 
@@ -72,7 +76,7 @@ class MainWindow(QMainWindow):
         self.settings = settings if settings is not None else Settings()
         self.remember = remember
         self.opener = CaptureOpener(self)
-        self.fetcher = ConversationFetcher(self)
+        self.fetcher = ConversationFetcher(self, pool=lambda: self.opener.pool)
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
         self.actions_by_id = build_actions(self)
@@ -219,11 +223,17 @@ class MainWindow(QMainWindow):
         self.selection.forget()
 
     def _show_capture(self, document: CaptureDocument) -> None:
-        """A capture was opened: the stream box and the plots take it, its first session shows."""
+        """A capture was opened: the stream box and the plots take it, its first session shows
+        a frame later (listing the sessions and showing one are each a paint's worth of work,
+        and in one turn of the event loop they were a stutter on a busy machine)."""
         self.selection.set_document(document)
         self.plots_dock.set_document(document)
         self.plots_dock.show_capture(self.tree_model.columns)
-        self.selection.show_first()
+        QTimer.singleShot(FRAME_MS, lambda: self._show_first_of(document))
+
+    def _show_first_of(self, document: CaptureDocument) -> None:
+        if self.document is document and not self.tree.currentIndex().isValid():
+            self.selection.show_first()
 
     def _update_enabled(self) -> None:
         """Close needs a capture, Stop Loading an open under way, exports a capture at rest."""

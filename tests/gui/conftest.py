@@ -77,9 +77,12 @@ def window(qtbot, settings: Settings) -> Iterator[MainWindow]:  # type: ignore[n
 
 
 def load(qtbot, window: MainWindow, path: Path) -> None:  # type: ignore[no-untyped-def]
-    """Open ``path`` and wait until it is read."""
+    """Open ``path``, wait until it is read and its first session is current (the window
+    makes it current an event-loop turn after the list is shown)."""
     with qtbot.waitSignal(window.load_finished, timeout=LOAD_TIMEOUT_MS):
         assert window.open_path(path)
+    if window.tree_model.rowCount():
+        qtbot.waitUntil(lambda: window.tree.currentIndex().isValid(), timeout=LOAD_TIMEOUT_MS)
 
 
 def _generate(out: Path, size: str, sessions: int, bulk: int, seed: int) -> Path:
