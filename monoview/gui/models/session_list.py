@@ -16,6 +16,7 @@ cell (each call from Qt into Python costs far more than the Python it runs).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final
 
 import numpy as np
@@ -90,6 +91,10 @@ class SessionListModel(QAbstractItemModel):
         self._session_cells: dict[int, list[Cell]] = {}
         self._monologue_cells: dict[tuple[int, int], list[Cell]] = {}
         self._top: dict[tuple[int, int], QModelIndex] = {}  # session rows' indexes, by (row, column)
+        # Asked by ``sort`` with the sessions whose monologue rows are in the model: whether
+        # the view can take the new order as changed contents of the same rows (none of them
+        # expanded, only whole single rows selected); else a sort is a layout change.
+        self.permutable: Callable[[list[QModelIndex]], bool] | None = None
 
     # -- feeding ------------------------------------------------------------
 
@@ -138,20 +143,34 @@ class SessionListModel(QAbstractItemModel):
 
         Monologue rows stay in conversation order under their session; persistent
         indexes (the current row, the selection, expanded rows) follow their rows.
+        When the view allows it (``permutable``), the new order is announced as new
+        contents of the same rows, not as a new layout.
         """
         if not 0 <= column < len(HEADERS):
             column = Column.ID
         wanted = (Column(column), order == Qt.SortOrder.DescendingOrder)
         if wanted == self._sorted:
             return
-        self.layoutAboutToBeChanged.emit()
+        parents = [self.session_index(number + 1) for number, kids in self._monologues.items() if kids]
+        in_place = self.permutable is not None and self.permutable([p for p in parents if p.isValid()])
+        if not in_place:
+            self.layoutAboutToBeChanged.emit()
         before = self.persistentIndexList()
         numbers = [self._number_of(index) for index in before]
         self._sorted = wanted
         self._arrange()
         after = [self._reindexed(index, number) for index, number in zip(before, numbers, strict=True)]
         self.changePersistentIndexList(before, after)
-        self.layoutChanged.emit()
+        if not in_place:
+            self.layoutChanged.emit()
+        elif self._numbers:
+            # Every row is still a session row with an index of its place only: the rows'
+            # contents changed, not the layout, and a view need not lay 20,000 rows out again
+            # (two calls into Python per row: a quarter of a second on a busy machine).  From
+            # column 1: a change in column 0 makes QTreeView ask every row's hasChildren again
+            # (the expanders are drawn from the model: ``row_painter``); the whole viewport is
+            # repainted either way.
+            self.dataChanged.emit(self.index(0, 1), self.index(len(self._numbers) - 1, COLUMN_COUNT - 1))
 
     def _number_of(self, index: QModelIndex) -> int:
         """The session number of a session row (-1 for a monologue row, which needs none)."""
@@ -278,11 +297,12 @@ class SessionListModel(QAbstractItemModel):
     def hasChildren(self, parent: Index = QModelIndex()) -> bool:
         """Override QAbstractItemModel::hasChildren: a session with monologues has children,
         fetched or not (so the view draws its expander)."""
-        if not parent.isValid():
+        row = parent.row()  # -1 for the invalid index (the root)
+        if row < 0:
             return bool(self._numbers)
-        if parent.internalId() != 0 or parent.column() != 0:
+        if parent.internalId() or parent.column():
             return False
-        return self._kids[parent.row()]
+        return self._kids[row]
 
     def canFetchMore(self, parent: Index) -> bool:
         """Override QAbstractItemModel::canFetchMore: a session's monologues not here yet."""

@@ -21,7 +21,7 @@ from typing import Any, Final, Protocol
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPointF, QRect, Qt
 from PySide6.QtGui import QFont, QFontMetrics, QIcon, QPainter, QPalette, QStaticText
-from PySide6.QtWidgets import QStyle, QStyleOptionViewItem, QTreeView
+from PySide6.QtWidgets import QStyle, QStyleOption, QStyleOptionViewItem, QTreeView
 
 Index = QModelIndex | QPersistentModelIndex
 DISPLAY: Final = int(Qt.ItemDataRole.DisplayRole)
@@ -117,7 +117,10 @@ def paint_row(
             continue
         if logical == 0:  # the tree's column: the expander, indented by depth
             indent = view.indentation() * (2 if index.internalId() else 1)
-            view.drawBranches(painter, QRect(x, top, indent, height), index)
+            if index.internalId():
+                view.drawBranches(painter, QRect(x, top, indent, height), index)
+            else:
+                _draw_expander(view, painter, QRect(x, top, indent, height), index)
             x, width = x + indent, width - indent
         icon: QIcon | None = cell.get(DECORATION)
         if icon is not None:
@@ -139,3 +142,22 @@ def paint_row(
         else:
             painter.drawText(QPointF(left, text_top + metrics.ascent()), elided)
     painter.restore()
+
+
+def _draw_expander(view: QTreeView, painter: QPainter, rect: QRect, index: Index) -> None:
+    """A session row's expander, from the model and the view's expanded state.
+
+    Not ``QTreeView.drawBranches``: it reads whether the row has children from
+    what the view cached at its last layout, and a sort shown as new contents
+    of the same rows (``SessionListModel.permutable``) lays nothing out again.
+    """
+    option = QStyleOption()
+    option.initFrom(view)
+    option.rect = rect
+    state = QStyle.StateFlag.State_Item
+    if view.model().hasChildren(index):
+        state |= QStyle.StateFlag.State_Children
+        if view.isExpanded(index):
+            state |= QStyle.StateFlag.State_Open
+    option.state = state | (option.state & QStyle.StateFlag.State_Enabled)
+    view.style().drawPrimitive(QStyle.PrimitiveElement.PE_IndicatorBranch, option, painter, view)

@@ -54,6 +54,18 @@ class SessionTreeView(QTreeView):
         self._rows.clear()
         if model is not None and hasattr(model, "row_identity"):
             model.modelReset.connect(self._rows.clear)
+        if model is not None and hasattr(model, "permutable"):
+            model.permutable = self._permutable
+
+    def _permutable(self, with_children: list[QModelIndex]) -> bool:
+        """Whether a new order of the rows can be shown as new contents of the same rows:
+        no session is expanded and the selection is whole single rows (each range's ends
+        then move together)."""
+        if any(self.isExpanded(index) for index in with_children):
+            return False
+        selection = self.selectionModel().selection()
+        ranges = (selection.at(k) for k in range(selection.size()))
+        return all(r.top() == r.bottom() and r.parent() == self.rootIndex() for r in ranges)
 
     def paintEvent(self, event: QPaintEvent) -> None:
         """Override QTreeView::paintEvent: the columns' geometry, once per paint (``RowPixmaps``)."""
