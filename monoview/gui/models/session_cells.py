@@ -7,16 +7,50 @@ painted, so 20,000 sessions cost what the 40 rows on screen cost.
 from __future__ import annotations
 
 from functools import cache
-from typing import Final
+from typing import Any, Final
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 
 from monoview.core import display as fmt
-from monoview.core.flows.columns import Column, SessionColumns
+from monoview.core.flows.columns import HEALTHS, NUMERIC, Column, SessionColumns
 from monoview.core.tcp.monologue import Monologue
 
 HEALTH_COLOURS: Final = {"good": QColor(46, 160, 67), "warn": QColor(219, 150, 0), "bad": QColor(207, 34, 46)}
+DIRECTION_COLOURS: Final = {"c2s": QColor(160, 20, 20), "s2c": QColor(20, 20, 160)}
+DISPLAY: Final = int(Qt.ItemDataRole.DisplayRole)
+DECORATION: Final = int(Qt.ItemDataRole.DecorationRole)
+ALIGNMENT: Final = int(Qt.ItemDataRole.TextAlignmentRole)
+FOREGROUND: Final = int(Qt.ItemDataRole.ForegroundRole)
+RIGHT: Final = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+COLUMNS: Final = len(Column)
+# What a cell shows: its non-empty display, decoration, alignment and foreground roles.
+Cell = dict[int, Any]
+
+
+def session_row_cells(c: SessionColumns | None, number: int) -> list[Cell]:
+    """Every cell of a session's row, by column (the model keeps them once painted)."""
+    assert c is not None
+    cells: list[Cell] = [{DISPLAY: session_text(c, number, column)} for column in range(COLUMNS)]
+    cells[Column.STATUS][DECORATION] = health_icon(HEALTHS[int(c.health[number])])
+    return _aligned(cells)
+
+
+def monologue_row_cells(monologues: list[Monologue], row: int) -> list[Cell]:
+    """Every cell of a monologue's row, in its direction's colour."""
+    m = monologues[row]
+    previous = monologues[row - 1] if row > 0 else None
+    colour = DIRECTION_COLOURS[m.direction]
+    return _aligned(
+        [{DISPLAY: monologue_text(m, previous, column), FOREGROUND: colour} for column in range(COLUMNS)]
+    )
+
+
+def _aligned(cells: list[Cell]) -> list[Cell]:
+    """Numbers right-aligned, as in Wireshark's lists."""
+    for column in NUMERIC:
+        cells[column][ALIGNMENT] = RIGHT
+    return cells
 
 
 def session_text(c: SessionColumns | None, number: int, column: int) -> str:

@@ -30,35 +30,37 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QColor
 
 from monoview.core import display as fmt
-from monoview.core.flows.columns import HEADERS, HEALTHS, NUMERIC, TOOLTIPS, Column, SessionColumns
+from monoview.core.flows.columns import HEADERS, NUMERIC, TOOLTIPS, Column, SessionColumns
 from monoview.core.tcp.monologue import Monologue
 from monoview.gui.models.roles import Role
-from monoview.gui.models.session_cells import frames_text, health_icon, monologue_text, session_text
+from monoview.gui.models.session_cells import (
+    ALIGNMENT,
+    DECORATION,
+    DISPLAY,
+    FOREGROUND,
+    RIGHT,
+    Cell,
+    frames_text,
+    monologue_row_cells,
+    session_row_cells,
+)
 
 Index = QModelIndex | QPersistentModelIndex
 I64 = npt.NDArray[np.int64]
 
-DIRECTION_COLOURS: Final = {"c2s": QColor(160, 20, 20), "s2c": QColor(20, 20, 160)}
 _ROLE = Qt.ItemDataRole
-DISPLAY: Final = int(_ROLE.DisplayRole)
-DECORATION: Final = int(_ROLE.DecorationRole)
-ALIGNMENT: Final = int(_ROLE.TextAlignmentRole)
-FOREGROUND: Final = int(_ROLE.ForegroundRole)
 # The roles QStyledItemDelegate reads for every cell it paints (all through one multiData).
 PAINT_ROLES: Final = frozenset(
     (DISPLAY, DECORATION, ALIGNMENT, FOREGROUND)
     + (int(_ROLE.FontRole), int(_ROLE.BackgroundRole), int(_ROLE.CheckStateRole))
 )
-RIGHT: Final = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 _EMPTY: Final = np.zeros(0, dtype=np.int64)
 COLUMN_COUNT: Final = len(HEADERS)
 _ROOT: Final = QModelIndex()
 # Painted rows kept (their cells' texts): far more than a screenful, few enough to stay small.
 PAINT_CACHE_ROWS: Final = 4096
-Cell = dict[int, Any]
 
 
 class SessionListModel(QAbstractItemModel):
@@ -393,35 +395,16 @@ class SessionListModel(QAbstractItemModel):
             number = self._numbers[row]
             cells = self._session_cells.get(number)
             if cells is None:
-                cells = self._session_cells[number] = self._session_row_cells(number)
+                cells = self._session_cells[number] = session_row_cells(self.columns, number)
                 _bound(self._session_cells)
         else:
             cells = self._monologue_cells.get((parent_id, row))
             if cells is None:
-                cells = self._monologue_cells[parent_id, row] = self._monologue_row_cells(parent_id - 1, row)
+                cells = self._monologue_cells[parent_id, row] = monologue_row_cells(
+                    self._monologues[parent_id - 1], row
+                )
                 _bound(self._monologue_cells)
         return cells
-
-    def _session_row_cells(self, number: int) -> list[Cell]:
-        columns = self.columns
-        assert columns is not None
-        cells: list[Cell] = [
-            {DISPLAY: session_text(columns, number, column)} for column in range(COLUMN_COUNT)
-        ]
-        cells[Column.STATUS][DECORATION] = health_icon(HEALTHS[int(columns.health[number])])
-        return _aligned(cells)
-
-    def _monologue_row_cells(self, number: int, row: int) -> list[Cell]:
-        monologues = self._monologues[number]
-        m = monologues[row]
-        previous = monologues[row - 1] if row > 0 else None
-        colour = DIRECTION_COLOURS[m.direction]
-        return _aligned(
-            [
-                {DISPLAY: monologue_text(m, previous, column), FOREGROUND: colour}
-                for column in range(COLUMN_COUNT)
-            ]
-        )
 
     def _session_data(self, number: int, role: int) -> Any:
         c = self.columns
@@ -448,13 +431,6 @@ class SessionListModel(QAbstractItemModel):
                 f"captured {fmt.date_time(m.first_ts_ns)}, frames {frames_text(m)}"
             )
         return None
-
-
-def _aligned(cells: list[Cell]) -> list[Cell]:
-    """Numbers right-aligned, as in Wireshark's lists."""
-    for column in NUMERIC:
-        cells[column][ALIGNMENT] = RIGHT
-    return cells
 
 
 def _bound(cache: dict[Any, list[Cell]]) -> None:
