@@ -138,6 +138,33 @@ def test_huge_sequence_jump(tmp_path: Path) -> None:
     assert manifest["streams"][0]["c2s"]["gaps"][0]["filled"] is False
 
 
+def test_many_jumps_share_one_budget_of_zeros(tmp_path: Path) -> None:
+    """Gaps each under the cap, more than it together: zeros for those that fit, in stream
+    order, a marker for the rest; the files, the transcript and the manifest agree."""
+    conv = Conversation()
+    conv.handshake()
+    gap = 40 << 20
+    for k in range(4):
+        conv.segment(True, k * (gap + 1), b"x")
+    conv.segment(True, 4 * (gap + 1), b"last")
+    conv.close()
+    path = write_pcap(tmp_path / "jumps.pcap", conv.frames)
+    analysis = analyse(path)
+    (session,) = analysis.sessions
+    assert [g.length for g in session.gaps("c2s")] == [gap] * 4
+    missing = b"[%d bytes missing]" % gap
+    expected = b"x" + bytes(gap) + b"x" + missing + b"x" + missing + b"x" + missing + b"last"
+    assert direction_bytes(session, "c2s", GapPolicy.ZERO) == expected
+    out = tmp_path / "o"
+    manifest = Exporter(analysis, out, ExportOptions(gaps=GapPolicy.ZERO)).export()
+    assert [g["filled"] for g in manifest["streams"][0]["c2s"]["gaps"]] == [True, False, False, False]
+    (folder,) = (p for p in out.iterdir() if p.is_dir())
+    assert (folder / "c2s.bin").read_bytes() == expected
+    assert (folder / "monologues" / "00000_c2s.bin").read_bytes() == expected
+    transcript = (folder / "transcript.bin").read_bytes()
+    assert transcript.count(missing) == 3 and transcript.count(bytes(gap)) == 1
+
+
 @settings(
     max_examples=int(os.environ.get("MONOVIEW_EXAMPLES", "60")),
     deadline=None,

@@ -22,7 +22,7 @@ from monoview.core.document import CaptureDocument
 from monoview.core.executor import InlineExecutor
 from monoview.core.export import Exporter, ExportOptions, manifest
 from monoview.core.packet import TcpPacket
-from monoview.core.streambytes import GapPolicy, filler_length
+from monoview.core.streambytes import GapPolicy, direction_bytes, filler_length, marker, zero_budget
 from tests.fuzz.capmodel import idb_body, parse
 from tests.pcapgen import Conversation, Frame, pcapng_bytes, write_pcap
 
@@ -217,14 +217,10 @@ def test_manifest_lists_a_bounded_number_of_conflicts(
     assert keys.index("conflicts_not_listed") == keys.index("conflicts") + 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open (issue 10): no cap bounds the sum of a capture's zero-filled gaps; the budget "
-    "belongs with MAX_ZERO_FILL in core/streambytes.py",
-)
 def test_zero_fill_of_a_small_capture_is_bounded(tmp_path: Path) -> None:
     """Sequence jumps just under the per-gap cap, one after another: a 1 kB capture whose
-    ``--gaps zero`` export writes 264 MB of zeros (four gaps of 63 MiB)."""
+    ``--gaps zero`` export wrote 264 MB of zeros (four gaps of 63 MiB).  A direction's zeros
+    are now bounded in all (``MAX_ZERO_FILL``): the first gap is zeros, the others markers."""
     conv = Conversation()
     conv.handshake()
     for k in range(5):
@@ -233,9 +229,14 @@ def test_zero_fill_of_a_small_capture_is_bounded(tmp_path: Path) -> None:
     path = write_pcap(tmp_path / "jumps.pcap", conv.frames)
     with CaptureDocument(path, workers=1) as document:
         gaps = document.conversation(1).gaps("c2s")
-    written = sum(filler_length(g.length, GapPolicy.ZERO) for g in gaps)
+    fits = zero_budget(g.length for g in gaps)
+    written = sum(filler_length(g.length, GapPolicy.ZERO, f) for g, f in zip(gaps, fits, strict=True))
     assert path.stat().st_size < 2000
+    assert len(gaps) == 4 and fits == [True, False, False, False]
     assert written <= 64 * 2**20
+    with CaptureDocument(path, workers=1) as document:
+        exported = direction_bytes(document.conversation(1), "c2s", GapPolicy.ZERO)
+    assert len(exported) == written + 5 == 63 * 2**20 - 1 + 3 * len(marker(63 * 2**20 - 1)) + 5
 
 
 @pytest.mark.parametrize(

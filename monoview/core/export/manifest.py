@@ -126,7 +126,7 @@ def direction_json(layout: DirectionLayout) -> dict[str, Any]:
                 "acked": gap.acked,
                 "cause": gap.cause.value,
                 "stream_offset": gap.offset,
-                "filled": zero_filled(gap, policy),
+                "filled": zero_filled(stream, gap, policy),
             }
             for gap, pos in zip(layout.gaps, layout.gap_positions(), strict=True)
         ],

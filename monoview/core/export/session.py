@@ -15,7 +15,7 @@ from monoview.core.export.options import ExportOptions, Layout
 from monoview.core.flows.info import SessionInfo
 from monoview.core.packet import format_ts
 from monoview.core.paths import safe_name
-from monoview.core.streambytes import Chunk, DirectionLayout, GapPolicy, filler, monologue_chunks
+from monoview.core.streambytes import Chunk, DirectionLayout, GapPolicy, filler, gap_fits, monologue_chunks
 from monoview.core.tcp.monologue import Monologue
 from monoview.core.tcp.records import GapCause
 from monoview.core.tcp.session import TcpSession
@@ -73,15 +73,17 @@ def transcript_chunks(session: TcpSession, fmt: Format, policy: GapPolicy) -> It
         yield header.encode("ascii")
         leading = [g for g in gaps if g.offset < monologue.offset]
         trailing = [g for g in gaps if g.offset >= monologue.end]
+        stream = monologue.stream
         body = itertools.chain(
-            *(filler(g.length, policy) for g in leading),
+            *(filler(g.length, policy, gap_fits(stream, g)) for g in leading),
             monologue_chunks(monologue, policy),
-            *(filler(g.length, policy) for g in trailing),
+            *(filler(g.length, policy, gap_fits(stream, g)) for g in trailing),
         )
         yield from encoded(body, fmt)
         if fmt is Format.RAW:
             yield b"\n"
     for direction in DIRECTIONS:
+        stream = session.stream(direction)
         for gap in session.gaps(direction):
             if gap.cause is GapCause.END:
                 acked = "acknowledged by the receiver" if gap.acked else "never acknowledged"
@@ -89,7 +91,7 @@ def transcript_chunks(session: TcpSession, fmt: Format, policy: GapPolicy) -> It
                     f"\n=== {direction}: {gap.length:,} bytes missing after the last captured byte "
                     f"({acked}) ===\n"
                 ).encode("ascii")
-                yield from encoded(filler(gap.length, policy), fmt)
+                yield from encoded(filler(gap.length, policy, gap_fits(stream, gap)), fmt)
 
 
 class SessionFiles:

@@ -7,6 +7,7 @@ Computed once, when the stream finishes (``DirectionStream.finish``).
 from __future__ import annotations
 
 import bisect
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Final
 
 import numpy as np
@@ -73,3 +74,14 @@ def find_gaps(stream: DirectionStream) -> list[Gap]:
             cause = GapCause.NOT_CAPTURED
         gaps.append(Gap(lo - origin, hi - lo, acked, cause))
     return gaps
+
+
+def fit_in_budget(lengths: Iterable[int], budget: int) -> list[bool]:
+    """For each length in order, whether it fits in what is left of ``budget`` after the
+    lengths before it that fitted (how an export spends its bytes of zeros on gaps)."""
+    left, fits = budget, []
+    for length in lengths:
+        fits.append(length <= left)
+        if fits[-1]:
+            left -= length
+    return fits

@@ -29,7 +29,7 @@ from typing import Final
 
 from monoview.core.capture.records import Buffer
 from monoview.core.packet import SegmentKind
-from monoview.core.tcp.gaps import covered, find_gaps
+from monoview.core.tcp.gaps import covered, find_gaps, fit_in_budget
 from monoview.core.tcp.records import Conflict, ConflictList, Gap
 from monoview.core.tcp.seq import SEQ_HALF, SEQ_MOD
 
@@ -117,6 +117,7 @@ class DirectionStream:
         self.kept = 0  # bytes delivered into pieces
         self.gaps: list[Gap] = []  # origin-relative, filled by finish()
         self._gap_index: tuple[list[Gap], list[int]] | None = None  # gaps and their offsets
+        self._fits: tuple[list[Gap], int, list[bool]] | None = None  # gaps, budget, which fit
 
     def __getstate__(self) -> dict[str, object]:
         """Pickled without the capture's mapping (see ``TcpSession.__getstate__``)."""
@@ -274,6 +275,15 @@ class DirectionStream:
         if self._gap_index is None or self._gap_index[0] is not gaps:
             self._gap_index = (gaps, [g.offset for g in gaps])
         return self._gap_index[1]
+
+    def fits_in(self, budget: int) -> list[bool]:
+        """For each gap in stream order, whether it fits in what is left of ``budget`` after
+        the gaps before it that fitted: how a zero-filling export spends its bytes of zeros
+        (``streambytes.MAX_ZERO_FILL``); computed once per list of gaps and budget."""
+        gaps = self.gaps
+        if self._fits is None or self._fits[0] is not gaps or self._fits[1] != budget:
+            self._fits = (gaps, budget, fit_in_budget((g.length for g in gaps), budget))
+        return self._fits[2]
 
     def gaps_near(self, start: int, end: int) -> list[Gap]:
         """The gaps that may touch origin-relative ``[start, end]``: the last one that starts
