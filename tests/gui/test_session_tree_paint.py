@@ -91,3 +91,21 @@ def test_a_text_too_wide_for_its_column_is_elided_to_fit(qtbot, window: MainWind
     again = texts.get("192.168.100.200:65535 " * 4, 80, font, metrics)
     assert again[0] == elided and again[2] is not None  # laid out from its second painting on
     assert texts.get("80", 80, font, metrics)[0] == "80"
+
+
+def test_a_new_palette_paints_every_row_anew(
+    qtbot, window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The palette is part of a kept row's key: after a change of colours no row is drawn
+    from a pixmap of the old ones."""
+    from PySide6.QtGui import QColor, QPalette
+
+    made = _count_made(monkeypatch)
+    load(qtbot, window, capture("http_many.pcap"))
+    qtbot.wait(100)
+    window.tree.viewport().grab()
+    made.clear()
+    palette = window.tree.palette()
+    palette.setColor(QPalette.ColorRole.Base, QColor(30, 30, 30))
+    window.tree.setPalette(palette)
+    qtbot.waitUntil(lambda: len(set(made)) >= min(_visible_rows(window), 10), timeout=5000)

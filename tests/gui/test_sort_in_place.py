@@ -75,3 +75,41 @@ def test_a_sort_with_several_rows_selected_keeps_them_selected(qtbot, window: Ma
     window.tree.sortByColumn(Column.START, Qt.SortOrder.DescendingOrder)
     assert seen["layout"] == 1  # a range of rows would be torn apart by moving its two ends
     assert sorted(model.session_id_at(i) for i in window.tree.selectionModel().selectedRows()) == chosen
+
+
+def test_a_session_expanded_while_it_is_reassembled_keeps_its_children_through_a_sort(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Expanded, its monologues asked for and not here yet, then sorted: the sort is a layout
+    change, and the monologues that arrive afterwards show under it (a sort shown in place
+    left the view's own layout with the old row expanded: the children never showed)."""
+    from monoview.core.document import CaptureDocument
+    from monoview.core.flows.columns import SessionColumns
+    from monoview.gui.models.session_list import SessionListModel
+    from monoview.gui.views.session_tree import SessionTreeView
+
+    document = CaptureDocument(capture("http_many.pcap"), workers=1)
+    model = SessionListModel()
+    view = SessionTreeView()
+    qtbot.addWidget(view)
+    view.setModel(model)
+    model.set_columns(SessionColumns(document.rows, document.flows))
+    view.resize(600, 800)
+    view.show()
+    asked: list[int] = []
+    model.monologues_wanted.connect(asked.append)  # held back: nobody answers yet
+    view.expand(model.session_index(7))
+    qtbot.waitUntil(lambda: asked == [7])
+    seen = _signals_of(model)
+    view.sortByColumn(Column.START, Qt.SortOrder.DescendingOrder)
+    assert seen["layout"] == 1
+    model.set_monologues(7, document.conversation(7).monologues)
+    parent = model.session_index(7)
+    assert view.isExpanded(parent)
+    child = model.index(0, 0, parent)
+    assert child.isValid() and not view.visualRect(child).isEmpty()
+    document.close()
+
+
+def _signals_of(model) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    seen = {"layout": 0}
+    model.layoutChanged.connect(lambda *_: seen.__setitem__("layout", seen["layout"] + 1))
+    return seen

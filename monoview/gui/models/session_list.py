@@ -153,7 +153,10 @@ class SessionListModel(QAbstractItemModel):
         wanted = (Column(column), order == Qt.SortOrder.DescendingOrder)
         if wanted == self._sorted:
             return
-        parents = [self.session_index(number + 1) for number, kids in self._monologues.items() if kids]
+        # Sessions with monologue rows, and those asked for and not here yet (one expanded
+        # while it is reassembled must keep its place in the view's layout).
+        with_rows = [number for number, kids in self._monologues.items() if kids] + list(self._wanted)
+        parents = [self.session_index(number + 1) for number in with_rows]
         in_place = self.permutable is not None and self.permutable([p for p in parents if p.isValid()])
         if not in_place:
             self.layoutAboutToBeChanged.emit()

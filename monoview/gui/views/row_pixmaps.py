@@ -5,7 +5,7 @@ selection, a focus change, a session's monologues arriving (Qt repaints the
 whole viewport when a row gets its first children), another pane's resize.
 A row painted once (``row_painter``) is kept as a pixmap under what it shows
 and how: its identity, whether it is selected, alternate, expanded or has
-children, the palette group, and the columns' positions and widths.  A
+children, the palette, and the columns' positions and widths.  A
 session row's identity is its session (not its row), so sorting back and
 forth or filtering draws rows already seen.  A repaint of a screenful of
 known rows is about forty ``drawPixmap`` calls, a millisecond or two, and a
@@ -25,8 +25,8 @@ from collections import OrderedDict
 from collections.abc import Hashable
 from typing import Final
 
-from PySide6.QtCore import QRect
-from PySide6.QtGui import QPainter, QPalette, QPixmap
+from PySide6.QtCore import QRect, Qt
+from PySide6.QtGui import QGuiApplication, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import QStyleOptionViewItem, QTreeView
 
 from monoview.gui.views.row_painter import ALTERNATE, Index, TextCache, paint_row
@@ -49,6 +49,8 @@ class RowPixmaps:
         self.deferred = False  # this paint left new rows for the next one
         self.made = 0  # rows made (painted anew) by this paint
         self._deadline = 0.0
+        self._moving = False  # the columns moved since the last paint (a drag, a scroll)
+        self._capacity = ROWS_KEPT
 
     def clear(self) -> None:
         """Forget every row (the model was reset: other sessions)."""
@@ -61,16 +63,24 @@ class RowPixmaps:
         self.made = 0
         self._deadline = time.perf_counter() + PAINT_BUDGET_S
         header = view.header()
-        self.layout = (
+        layout = (
             view.viewport().width(),
             view.devicePixelRatioF(),
             view.font().key(),
+            view.palette().cacheKey(),
             tuple(
                 (logical, header.sectionViewportPosition(logical), header.sectionSize(logical))
                 for logical in range(header.count())
                 if not header.isSectionHidden(logical)
             ),
         )
+        # Columns that moved while a mouse button is held: a column dragged wider or the list
+        # dragged sideways, a new layout at every step.
+        held = QGuiApplication.mouseButtons() != Qt.MouseButton.NoButton
+        self._moving = held and self.layout is not None and layout != self.layout
+        self.layout = layout
+        # Every row on screen must stay kept until the next paint, however tall the view.
+        self._capacity = max(ROWS_KEPT, 3 * view.viewport().height() // max(view.fontMetrics().height(), 1))
 
     def draw(
         self,
@@ -91,6 +101,11 @@ class RowPixmaps:
             has_children and view.isExpanded(index), rect.height(), self.layout,
         )  # fmt: skip
         pixmap = self._kept.get(key)
+        if pixmap is None and self._moving:
+            # Every row is new at every step of a drag: none is kept or left for later (drawn
+            # at once, as Qt would).
+            paint_row(view, painter, _with_alternate(option, alternate), index, self.texts)
+            return
         if pixmap is None:
             if self.made >= ROWS_AT_LEAST and time.perf_counter() > self._deadline:
                 self.deferred = True
@@ -100,7 +115,7 @@ class RowPixmaps:
             pixmap = self._paint(view, option, index, rect)
             self.made += 1
             self._kept[key] = pixmap
-            if len(self._kept) > ROWS_KEPT:
+            if len(self._kept) > self._capacity:
                 self._kept.popitem(last=False)
         else:
             self._kept.move_to_end(key)
@@ -111,18 +126,24 @@ class RowPixmaps:
         pixmap = QPixmap(round(rect.width() * ratio), round(rect.height() * ratio))
         pixmap.setDevicePixelRatio(ratio)
         pixmap.fill(view.palette().color(QPalette.ColorRole.Base))
-        at_origin = QStyleOptionViewItem(option)
+        at_origin = _with_alternate(option, is_alternate(view, rect))
         at_origin.rect = QRect(0, 0, rect.width(), rect.height())
-        if is_alternate(view, rect):
-            at_origin.features |= ALTERNATE
-        else:
-            at_origin.features &= ~ALTERNATE
         painter = QPainter(pixmap)
         try:
             paint_row(view, painter, at_origin, index, self.texts)
         finally:
             painter.end()
         return pixmap
+
+
+def _with_alternate(option: QStyleOptionViewItem, alternate: bool) -> QStyleOptionViewItem:
+    """A copy of ``option`` shaded or not as ``alternate`` says."""
+    copy = QStyleOptionViewItem(option)
+    if alternate:
+        copy.features |= ALTERNATE
+    else:
+        copy.features &= ~ALTERNATE
+    return copy
 
 
 def is_alternate(view: QTreeView, rect: QRect) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, QPoint, Qt, QTimer
+from PySide6.QtCore import QAbstractItemModel, QEvent, QModelIndex, QPersistentModelIndex, QPoint, Qt, QTimer
 from PySide6.QtGui import QPainter, QPaintEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QStyleOptionViewItem, QTreeView, QWidget
 
@@ -66,6 +66,13 @@ class SessionTreeView(QTreeView):
         selection = self.selectionModel().selection()
         ranges = (selection.at(k) for k in range(selection.size()))
         return all(r.top() == r.bottom() and r.parent() == self.rootIndex() for r in ranges)
+
+    def changeEvent(self, event: QEvent) -> None:
+        """Override QWidget::changeEvent: painted rows are forgotten when the style changes
+        (the palette is part of every row's key)."""
+        if event.type() == QEvent.Type.StyleChange:
+            self._rows.clear()
+        super().changeEvent(event)
 
     def paintEvent(self, event: QPaintEvent) -> None:
         """Override QTreeView::paintEvent: the columns' geometry, once per paint (``RowPixmaps``)."""
