@@ -32,13 +32,6 @@ class Settings:
 
     def __init__(self, qsettings: QSettings | None = None) -> None:
         self._s = qsettings if qsettings is not None else QSettings()
-        # QSettings writes on the GUI thread (an event after a change: opening a file adds
-        # it to the recent ones).  Atomically, it writes a temporary file, syncs it to disk
-        # and renames it: 25 ms the first time here, 100 ms on a busy machine, a stutter as
-        # a capture starts loading.  Written in place it takes 2 ms; what a crash in the
-        # middle of it could lose is window layout and recent files, as Wireshark's own
-        # ``recent`` file (written in place too) would.
-        self._s.setAtomicSyncRequired(False)
 
     # -- generic helpers --------------------------------------------------
 
