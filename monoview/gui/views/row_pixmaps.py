@@ -112,7 +112,7 @@ class RowPixmaps:
                 if alternate:
                     painter.fillRect(rect, view.palette().color(QPalette.ColorRole.AlternateBase))
                 return
-            pixmap = self._paint(view, option, index, rect)
+            pixmap = self._paint(view, _with_alternate(option, alternate), index, rect)
             self.made += 1
             self._kept[key] = pixmap
             if len(self._kept) > self._capacity:
@@ -126,7 +126,7 @@ class RowPixmaps:
         pixmap = QPixmap(round(rect.width() * ratio), round(rect.height() * ratio))
         pixmap.setDevicePixelRatio(ratio)
         pixmap.fill(view.palette().color(QPalette.ColorRole.Base))
-        at_origin = _with_alternate(option, is_alternate(view, rect))
+        at_origin = QStyleOptionViewItem(option)
         at_origin.rect = QRect(0, 0, rect.width(), rect.height())
         painter = QPainter(pixmap)
         try:
