@@ -17,6 +17,7 @@ from monoview.core.document import CaptureDocument
 from monoview.core.flows.columns import Column, SessionColumns
 from monoview.core.stats import STATES
 from monoview.core.tcp.session import TcpSession
+from tests.conftest import CAPTURES
 from tests.core.test_walk import CAPTURE_FILES
 
 
@@ -101,7 +102,7 @@ def test_status_sorts_worst_first_when_descending() -> None:
         assert health.tolist() == sorted(health.tolist(), reverse=True)
 
 
-@pytest.mark.skipif(not CAPTURE_FILES, reason="no captures")
+@pytest.mark.skipif(not CAPTURES.exists(), reason="the shared captures are not beside the checkout")
 def test_packets_by_direction_count_every_packet_of_each_side() -> None:
     import json
 

@@ -18,6 +18,7 @@ from monoview.core.document import CaptureDocument
 from monoview.core.flows.columns import SessionColumns
 from monoview.core.flows.query import Phrase, QueryError, parse_query
 from monoview.core.tcp.session import TcpSession
+from tests.conftest import CAPTURES
 from tests.core.test_walk import CAPTURE_FILES
 from tests.pcapgen import Conversation, write_pcap
 
@@ -183,7 +184,7 @@ def test_empty_text_is_no_filter() -> None:
     assert parse_query("   ") is None
 
 
-@pytest.mark.skipif(not CAPTURE_FILES, reason="no captures")
+@pytest.mark.skipif(not CAPTURES.exists(), reason="the shared captures are not beside the checkout")
 def test_stream_numbers_are_tsharks_where_the_sessions_agree() -> None:
     import json
 

@@ -19,6 +19,7 @@ from monoview.core.packet import TcpPacket
 from monoview.core.tcp.monologue import Monologue
 from monoview.core.tcp.replay import FlowRows, Replayed, replay_flow
 from monoview.core.tcp.session import Endpoint, TcpSession
+from tests.conftest import CAPTURES
 from tests.core.test_walk import CAPTURE_FILES
 
 
@@ -99,7 +100,7 @@ def test_replayed_sessions_are_the_per_packet_sessions(path: Path) -> None:
     assert events == by_session
 
 
-@pytest.mark.skipif(not CAPTURE_FILES, reason="no captures")
+@pytest.mark.skipif(not CAPTURES.exists(), reason="the shared captures are not beside the checkout")
 def test_one_session_replays_alone() -> None:
     """A session replayed from its own rows (not its whole flow) is the same session."""
     checked = 0
