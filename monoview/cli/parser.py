@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
@@ -15,6 +16,27 @@ FORMATS: Final = ("raw", "hex", "text")
 # Show data as (core.showas.ShowAs), spelled for a command line.
 SHOW_AS: Final = ("ascii", "utf-8", "latin-1", "utf-16", "ebcdic", "hex-dump", "c-arrays", "raw", "yaml")
 LAYOUTS: Final = ("full", "directions")
+
+
+def _whole_number(minimum: int, base: int = 10) -> Callable[[str], int]:
+    """An option's value as an integer of at least ``minimum``: a bad one is a usage error, not a
+    surprise later (``--max-session-size -5`` used to be taken, and kept nothing)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text, base)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be {minimum} or more, not {value}")
+        return value
+
+    parse.__name__ = "whole number"  # argparse names the type in its message
+    return parse
+
+
+SESSION_ID: Final = _whole_number(1)
+BYTE_COUNT: Final = _whole_number(0)
 
 
 def build() -> argparse.ArgumentParser:
@@ -39,7 +61,7 @@ def build() -> argparse.ArgumentParser:
 
     p = sub.add_parser("follow", parents=[common], help="print one session's conversation")
     p.add_argument("capture", type=Path)
-    p.add_argument("session", type=int, help="session id, as 'sessions' lists it")
+    p.add_argument("session", type=SESSION_ID, help="session id, as 'sessions' lists it")
     p.add_argument("--format", choices=("ascii", "hex", "raw"), default="ascii")
     p.add_argument("--gaps", choices=GAP_POLICIES, default="marker")
     p.add_argument(
@@ -60,7 +82,7 @@ def build() -> argparse.ArgumentParser:
     )
     p.add_argument("capture", type=Path)
     p.add_argument("--out", type=Path, required=True, help="output folder")
-    p.add_argument("--session", type=int, action="append", dest="sessions", metavar="ID")
+    p.add_argument("--session", type=SESSION_ID, action="append", dest="sessions", metavar="ID")
     p.add_argument("--gaps", choices=GAP_POLICIES, default="omit")
     p.add_argument("--format", choices=FORMATS, default="raw")
     p.add_argument("--force", action="store_true", help="overwrite existing files")
@@ -80,7 +102,7 @@ def build() -> argparse.ArgumentParser:
     p.add_argument("capture", type=Path)
     p.add_argument(
         "-v",
-        type=lambda s: int(s, 0),
+        type=_whole_number(0, base=0),
         default=0x06,
         metavar="MASK",
         help="0x01 per packet, 0x02 per monologue, 0x04 per session (default 0x06)",
@@ -88,5 +110,7 @@ def build() -> argparse.ArgumentParser:
     p.add_argument("-k", metavar="KEY", help="session key or id to trace packet by packet")
     p.add_argument("--dump", type=Path, metavar="DIR", help="write each monologue as a file")
     p.add_argument("--force", action="store_true", help="let --dump overwrite existing files")
-    p.add_argument("--max-session-size", type=int, metavar="N", help="keep at most N bytes per session")
+    p.add_argument(
+        "--max-session-size", type=BYTE_COUNT, metavar="N", help="keep at most N bytes per session"
+    )
     return parser

@@ -95,3 +95,65 @@ def test_an_output_that_cannot_be_written_is_one_line_and_exit_1(tmp_path: Path)
     )  # fmt: skip
     assert closed.returncode == 1
     assert closed.stderr.decode().strip() == "monoview: the standard output is closed"
+
+
+def test_bad_option_values_are_usage_errors() -> None:
+    """A negative size or session id is refused with a usage line, not taken and acted on."""
+    for words in (
+        ["trace", str(CHATTER), "--max-session-size", "-5"],
+        ["trace", str(CHATTER), "-v", "seven"],
+        ["follow", str(CHATTER), "0"],
+        ["export", str(CHATTER), "--out", "/nonexistent/never", "--session", "-1"],
+    ):
+        result = run(*words)
+        assert result.returncode == 2, words
+        last = result.stderr.decode().strip().splitlines()[-1]
+        assert last.startswith("monoview ") and "error: argument" in last, last
+
+
+def _many_sessions(path: Path, count: int) -> Path:
+    """A capture of ``count`` small HTTP-like sessions: seconds of work, so it can be interrupted."""
+    from tests.pcapgen import Conversation, write_pcap
+
+    frames = []
+    for n in range(count):
+        conv = Conversation(
+            client=(f"10.1.{n // 250}.{n % 250 + 1}", 40000 + n % 20000),
+            start_ns=1_700_000_000_000_000_000 + n * 1_000_000,
+        )
+        conv.handshake().send(True, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").send(
+            False, b"HTTP/1.1 200 OK\r\nContent-Length: 3000\r\n\r\n" + b"x" * 3000
+        )
+        frames.extend(conv.close().frames)
+    frames.sort(key=lambda f: f.ts_ns)
+    return write_pcap(path, frames)
+
+
+def test_an_interrupt_is_a_quiet_exit_130(tmp_path: Path) -> None:
+    """Ctrl-C reaches the whole foreground process group (the command and its workers): no traceback
+    from anyone, and exit status 130, whatever the command was doing."""
+    import os
+    import signal
+    import time
+
+    capture = _many_sessions(tmp_path / "many.pcap", 3000)
+    out = tmp_path / "out"
+    for words, started in (
+        (["export", str(capture), "--out", str(out), "--force"], lambda: out.exists() and any(out.iterdir())),
+        (["trace", str(capture), "-v", "7"], lambda: (tmp_path / "stdout").stat().st_size > 0),
+    ):
+        with open(tmp_path / "stdout", "wb") as stdout:
+            child = subprocess.Popen(
+                [sys.executable, "-m", "monoview", *words], stdout=stdout, stderr=subprocess.PIPE,
+                start_new_session=True,
+                # a shell running a job in the background ignores SIGINT, and children inherit that
+                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+            )  # fmt: skip
+            deadline = time.monotonic() + 60
+            while not started() and child.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.005)
+            assert child.poll() is None, f"{words[0]} finished before it could be interrupted"
+            os.killpg(child.pid, signal.SIGINT)
+            _, stderr = child.communicate(timeout=60)
+        assert child.returncode == 130, (words, stderr)
+        assert stderr == b"", (words, stderr.decode())
