@@ -97,12 +97,19 @@ def test_damaged_capture_shows_the_error_and_keeps_the_sessions(qtbot, window: M
         assert model.index(row, Column.S2C).data() == f"{stream['s2c']['len']:,}"
 
 
-def test_not_a_capture_is_refused_with_a_sentence(window: MainWindow, tmp_path: Path) -> None:
-    empty = tmp_path / "empty.pcap"
-    empty.write_bytes(b"")
-    assert not window.open_path(empty)
+@pytest.mark.parametrize(
+    ("content", "says"), [(b"", "empty"), (b"\xd4\xc3\xb2\xa1\x02\x00\x04\x00\x00\x00", "header is cut off")]
+)
+def test_not_a_capture_is_refused_with_a_sentence(
+    window: MainWindow, tmp_path: Path, content: bytes, says: str
+) -> None:
+    """An empty file, or a pcap magic and then nothing (it once left the window loading forever)."""
+    bad = tmp_path / "bad.pcap"
+    bad.write_bytes(content)
+    assert not window.open_path(bad)
     assert window.message_bar.isVisible() and window.message_bar.level == "error"
-    assert window.message_bar.text.startswith("empty.pcap") and window.message_bar.text.endswith(".")
+    assert window.message_bar.text.startswith("bad.pcap") and window.message_bar.text.endswith(".")
+    assert says in window.message_bar.text
     assert window.stack.currentIndex() == PAGE_WELCOME
 
 

@@ -39,6 +39,14 @@ def test_screenshot_of_an_unknown_session_fails(qapp, tmp_path: Path) -> None:
     assert app.main(["--screenshot", str(tmp_path / "x.png"), "--session", "99", str(sample)]) == 2
 
 
+def test_screenshot_of_a_cut_off_capture_fails(qapp, tmp_path: Path) -> None:
+    """A pcap magic and six bytes: a sentence and exit 2, not a window waiting for a load that never ends."""
+    bad = tmp_path / "ten.pcap"
+    bad.write_bytes(b"\xd4\xc3\xb2\xa1\x02\x00\x04\x00\x00\x00")
+    assert app.main(["--screenshot", str(tmp_path / "x.png"), str(bad)]) == 2
+    assert not (tmp_path / "x.png").exists()
+
+
 def test_resources_are_found() -> None:
     for name in ("monoview.svg", "monoview.png", "monoview.desktop", "sample-http.pcap"):
         assert resource_path(name).exists(), name
