@@ -138,6 +138,30 @@ def test_huge_sequence_jump(tmp_path: Path) -> None:
     assert manifest["streams"][0]["c2s"]["gaps"][0]["filled"] is False
 
 
+@pytest.mark.parametrize("jump", [2**31 - 1, 2**31 - 100])
+def test_the_largest_jump_ahead_is_a_hole_not_a_duplicate(tmp_path: Path, jump: int) -> None:
+    """Half the sequence space ahead, less one: still ahead by TCP's serial arithmetic (RFC 1982), so the
+    bytes after it are shown after a recorded hole, as tshark shows them, never dropped as old ones
+    (they once vanished: no gap, no conflict).  Both paths: the per-packet one and the document's."""
+    from monoview.core.document import CaptureDocument
+
+    conv = Conversation()
+    conv.handshake()
+    conv.send(True, b"A" * 100)
+    conv.segment(True, 100 + jump, b"B" * 100)
+    conv.ack(False)
+    conv.close()
+    path = write_pcap(tmp_path / "jump.pcap", conv.frames)
+    (per_packet,) = analyse(path).sessions
+    with CaptureDocument(path, workers=1) as document:
+        (info,) = document.sessions
+        from_document = document.conversation(info.id)
+        for session in (per_packet, from_document):
+            assert direction_bytes(session, "c2s") == b"A" * 100 + b"B" * 100
+            (gap,) = session.gaps("c2s")
+            assert (gap.offset, gap.length) == (100, jump)
+
+
 def test_many_jumps_share_one_budget_of_zeros(tmp_path: Path) -> None:
     """Gaps each under the cap, more than it together: zeros for those that fit, in stream
     order, a marker for the rest; the files, the transcript and the manifest agree."""
