@@ -14,7 +14,7 @@ from enum import Enum
 from functools import cached_property
 from typing import Final, TypeAlias
 
-from monoview.core.tcp.gaps import fit_in_budget
+from monoview.core.tcp.gaps import ZERO_FILL_PER_DIRECTION, fit_in_budget
 from monoview.core.tcp.monologue import Monologue
 from monoview.core.tcp.records import Gap
 from monoview.core.tcp.session import TcpSession
@@ -28,7 +28,7 @@ BLOCK: Final = 1 << 20  # captured pieces are joined into chunks of about this s
 # what is left (in stream order) gets the marker instead, and the manifest says
 # so.  A corrupt sequence number can claim gigabytes in one gap, and a hostile
 # capture of a kilobyte as many gaps just under any per-gap limit.
-MAX_ZERO_FILL: Final = 64 << 20
+MAX_ZERO_FILL: Final = ZERO_FILL_PER_DIRECTION
 
 
 class GapPolicy(Enum):
@@ -77,7 +77,7 @@ def zero_budget(lengths: Iterable[int]) -> list[bool]:
 def gap_fits(stream: DirectionStream, gap: Gap) -> bool:
     """Whether one of ``stream``'s gaps is within its direction's zero budget."""
     i = bisect.bisect_left(stream.gap_offsets(), gap.offset)
-    return stream.fits_in(MAX_ZERO_FILL)[i]
+    return stream.zero_fits()[i]
 
 
 def zero_filled(stream: DirectionStream, gap: Gap, policy: GapPolicy) -> bool:
@@ -109,7 +109,7 @@ class DirectionLayout:
 
     @property
     def _fits(self) -> list[bool]:
-        return self.session.stream(self.direction).fits_in(MAX_ZERO_FILL)
+        return self.session.stream(self.direction).zero_fits()
 
     def position(self, offset: int) -> int:
         """Exported file position of stream offset ``offset``."""
@@ -165,7 +165,7 @@ def monologue_chunks(monologue: Monologue, policy: GapPolicy) -> Iterator[bytes]
     """A monologue's bytes, in blocks of about 1 MiB; the gaps between its pieces filled by ``policy``."""
     gaps = monologue.stream.gaps
     gap_starts = monologue.stream.gap_offsets()  # shared by the session's monologues
-    fits = monologue.stream.fits_in(MAX_ZERO_FILL)  # so is this
+    fits = monologue.stream.zero_fits()  # so is this
     end: int | None = None
     parts: list[memoryview] = []
     size = 0

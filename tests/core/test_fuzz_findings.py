@@ -239,6 +239,48 @@ def test_zero_fill_of_a_small_capture_is_bounded(tmp_path: Path) -> None:
     assert len(exported) == written + 5 == 63 * 2**20 - 1 + 3 * len(marker(63 * 2**20 - 1)) + 5
 
 
+def _sessions_with_holes(path: Path, sessions: int, hole: int) -> Path:
+    """``sessions`` connections, each a byte, a hole of ``hole`` bytes, a byte: a few kB in all."""
+    frames = []
+    for n in range(sessions):
+        conv = Conversation(client=("10.0.0.1", 20000 + n), start_ns=1_700_000_000_000_000_000 + n * 10**8)
+        conv.handshake()
+        conv.segment(True, 0, b"a")
+        conv.segment(True, hole + 1, b"b")
+        conv.c_next += hole + 2
+        conv.ack(False)
+        frames += conv.close().frames
+    return write_pcap(path, frames)
+
+
+@pytest.mark.parametrize("per_packet", [False, True])
+def test_zero_fill_of_an_export_is_bounded_by_the_capture(tmp_path: Path, per_packet: bool) -> None:
+    """Many sessions, each with one hole well under a direction's cap: the export's zeros in all
+    stay within its own budget (the capture's size, 64 MiB at least), shared out in session
+    order whatever the workers; the manifest says which holes were filled and states the budget."""
+    from monoview.core.analyse import analyse
+    from monoview.core.export.options import Layout
+    from monoview.core.export.zeros import export_budget
+    from monoview.core.streambytes import MAX_ZERO_FILL
+
+    hole = 3 << 20
+    path = _sessions_with_holes(tmp_path / "holes.pcap", 70, hole)
+    assert path.stat().st_size < 100_000 and export_budget(path) == MAX_ZERO_FILL
+    options = ExportOptions(gaps=GapPolicy.ZERO, layout=Layout.DIRECTIONS)
+    out = tmp_path / "out"
+    if per_packet:
+        written = Exporter(analyse(path), out, options).export()
+    else:
+        with CaptureDocument(path, workers=2) as document:
+            written = Exporter(document, out, options, workers=2).export()
+    filled = [g["filled"] for s in written["streams"] for g in s["c2s"]["gaps"]]
+    fit = MAX_ZERO_FILL // hole
+    assert filled == [True] * fit + [False] * (70 - fit)
+    on_disk = sum(f.stat().st_size for f in out.iterdir() if f.name != "manifest.json")
+    assert on_disk == fit * (hole + 2) + (70 - fit) * (2 + len(marker(hole)))
+    assert written["export"]["zero_fill"]["per_export"] == MAX_ZERO_FILL
+
+
 @pytest.mark.parametrize(
     ("resol", "tsoffset", "ticks", "expected"),
     [

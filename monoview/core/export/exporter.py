@@ -27,6 +27,8 @@ from monoview.core.executor import default_workers, local_executor
 from monoview.core.export.manifest import MANIFEST, CaptureInfo, file_sha256, item_line, json_chunks
 from monoview.core.export.options import ExportOptions
 from monoview.core.export.session import SessionFiles, session_targets
+from monoview.core.export.zeros import export_budget, row_budgets, session_budgets, zero_budgets
+from monoview.core.streambytes import MAX_ZERO_FILL
 from monoview.core.tcp.session import TcpSession
 
 if TYPE_CHECKING:
@@ -144,19 +146,24 @@ class Exporter:
         from monoview.core.analyse import Analysis
 
         files = SessionFiles(self.out, self.options)
+        budget = export_budget(CaptureInfo.of(self.source).path)
         if isinstance(self.source, Analysis):
+            sessions = [self.source.session(i) for i in ids]
             entries = []
-            for n, session_id in enumerate(ids):
+            shares = session_budgets(sessions, budget)
+            for n, (session, budgets) in enumerate(zip(sessions, shares, strict=True)):
                 if cancel is not None and cancel():
                     break
-                entries.append(files.export(self.source.session(session_id)))
+                with zero_budgets(session, budgets):
+                    entries.append(files.export(session))
                 if progress is not None:
                     progress(n + 1, len(ids))
             meanwhile()
             return entries, None
         return _document_entries(
-            self.source, ids, self.options, self.out, self.workers, progress, cancel, meanwhile, self.executor
-        )
+            self.source, ids, self.options, self.out, self.workers, progress, cancel, meanwhile,
+            self.executor, zero_budget=budget,
+        )  # fmt: skip
 
     def manifest(
         self, info: CaptureInfo, sha256: str, entries: list[dict[str, Any]], complete: bool = True
@@ -173,6 +180,12 @@ class Exporter:
                 "gaps": self.options.gaps.value,
                 "layout": self.options.layout.value,
                 "complete": complete,
+                # zeros in place of missing bytes, at most (``export.zeros``)
+                "zero_fill": {
+                    "per_direction": MAX_ZERO_FILL,
+                    "per_export": export_budget(info.path),
+                    "per": "kind of file (directions, monologues, transcripts), counted before encoding",
+                },
             },
             "streams": entries,
         }
@@ -201,6 +214,7 @@ class ExportShard:
     options: ExportOptions
     document: DocumentOptions
     out: str
+    zero_budgets: I64  # (len(ids), 2): each session's zeros for c2s, s2c (``zeros.row_budgets``)
 
 
 def export_shard(task: ExportShard) -> list[tuple[int, dict[str, Any], str]]:
@@ -218,6 +232,7 @@ def export_shard(task: ExportShard) -> list[tuple[int, dict[str, Any], str]]:
     from monoview.core.flows.conversations import replay_sessions
 
     files = SessionFiles(Path(task.out), task.options)
+    budgets = dict(zip(task.ids.tolist(), task.zero_budgets.tolist(), strict=True))
     out = []
     collecting = gc.isenabled()
     gc.disable()
@@ -227,7 +242,8 @@ def export_shard(task: ExportShard) -> list[tuple[int, dict[str, Any], str]]:
                 task.parts, buf, task.rows, task.ids, max_session_size=task.document.max_session_size,
                 linger_ns=task.document.linger_ns,
             ):  # fmt: skip
-                entry = files.export(replayed.session)
+                with zero_budgets(replayed.session, budgets[replayed.session.id]):
+                    entry = files.export(replayed.session)
                 out.append((replayed.session.id, entry, item_line(entry)))
                 replayed.session.monologues.clear()
                 del replayed
@@ -247,6 +263,8 @@ def _document_entries(
     cancel: Callable[[], bool] | None,
     meanwhile: Callable[[], None],
     executor: Executor | None = None,
+    *,
+    zero_budget: int,
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """Export a document's sessions ``ids``, in shards by flow across ``workers`` processes
     (of ``executor`` if given); their entries and manifest lines, in order of ``ids``."""
@@ -254,10 +272,14 @@ def _document_entries(
 
     chosen = np.array(ids, dtype=np.int64)
     count = workers if len(ids) >= PARALLEL_SESSIONS else 1
+    budgets = dict(zip(ids, row_budgets(document.rows, chosen, zero_budget), strict=True))
     tasks = [
-        ExportShard(document.parts, document.rows, shard, options, document.options, str(out))
+        ExportShard(
+            document.parts, document.rows, shard, options, document.options, str(out),
+            np.array([budgets[i] for i in shard.tolist()], dtype=np.int64).reshape(-1, 2),
+        )
         for shard in session_shards(document.rows, document.flows.rows, chosen, count)
-    ]
+    ]  # fmt: skip
     entries: dict[int, tuple[dict[str, Any], str]] = {}
     done = 0
     pools = nullcontext(executor) if executor is not None else local_executor(min(count, len(tasks)))

@@ -76,6 +76,11 @@ def find_gaps(stream: DirectionStream) -> list[Gap]:
     return gaps
 
 
+# Bytes of zeros one direction's gaps may be written as, in all (an export of a small hostile
+# file must not write gigabytes): ``streambytes.MAX_ZERO_FILL`` re-exports it.
+ZERO_FILL_PER_DIRECTION = 64 << 20
+
+
 def fit_in_budget(lengths: Iterable[int], budget: int) -> list[bool]:
     """For each length in order, whether it fits in what is left of ``budget`` after the
     lengths before it that fitted (how an export spends its bytes of zeros on gaps)."""

@@ -29,7 +29,7 @@ from typing import Final
 
 from monoview.core.capture.records import Buffer
 from monoview.core.packet import SegmentKind
-from monoview.core.tcp.gaps import covered, find_gaps, fit_in_budget
+from monoview.core.tcp.gaps import ZERO_FILL_PER_DIRECTION, covered, find_gaps, fit_in_budget
 from monoview.core.tcp.records import Conflict, ConflictList, Gap
 from monoview.core.tcp.seq import SEQ_HALF, SEQ_MOD
 
@@ -118,6 +118,9 @@ class DirectionStream:
         self.gaps: list[Gap] = []  # origin-relative, filled by finish()
         self._gap_index: tuple[list[Gap], list[int]] | None = None  # gaps and their offsets
         self._fits: tuple[list[Gap], int, list[bool]] | None = None  # gaps, budget, which fit
+        # Zeros this direction may be written with; an export lowers it to share its own
+        # budget out among its sessions (``export.zeros``).
+        self.zero_budget = ZERO_FILL_PER_DIRECTION
 
     def __getstate__(self) -> dict[str, object]:
         """Pickled without the capture's mapping (see ``TcpSession.__getstate__``)."""
@@ -284,6 +287,11 @@ class DirectionStream:
         if self._fits is None or self._fits[0] is not gaps or self._fits[1] != budget:
             self._fits = (gaps, budget, fit_in_budget((g.length for g in gaps), budget))
         return self._fits[2]
+
+    def zero_fits(self) -> list[bool]:
+        """For each gap, whether a zero-filling writer writes it as zeros (``fits_in`` of this
+        direction's ``zero_budget``)."""
+        return self.fits_in(self.zero_budget)
 
     def gaps_near(self, start: int, end: int) -> list[Gap]:
         """The gaps that may touch origin-relative ``[start, end]``: the last one that starts
