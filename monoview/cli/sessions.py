@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 from typing import Any
 
@@ -23,7 +24,9 @@ def run(args: argparse.Namespace) -> int:
             out.write(chunk)
         out.write("\n")
     else:
-        out.write("\n".join(table_lines(document.rows, columns)) + "\n")
+        lines = table_lines(document.rows, columns)
+        while block := list(itertools.islice(lines, 4096)):  # not all 300,000 at once
+            out.write("\n".join(block) + "\n")
     status = damage(document)
     document.close()
     return status

@@ -9,7 +9,7 @@ by column, and each address is formatted once however many sessions use it.
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -21,6 +21,27 @@ from monoview.core.packet import format_ip, format_ts
 from monoview.core.tcp.session import connection_state
 
 
+class RowFields(Mapping[str, list[Any]]):
+    """The session rows' fields as Python lists, each made on first use and kept: a listing
+    needs a few of the 35 (a list of 300,000 sessions held all of them: 180 MB)."""
+
+    def __init__(self, rows: SessionRows) -> None:
+        self._rows = rows
+        self._lists: dict[str, list[Any]] = {}
+
+    def __getitem__(self, name: str) -> list[Any]:
+        values = self._lists.get(name)
+        if values is None:
+            values = self._lists[name] = self._rows[name].tolist()
+        return values
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rows.dtype.names or ())
+
+    def __len__(self) -> int:
+        return len(self._rows.dtype.names or ())
+
+
 @dataclass
 class SessionColumns:
     """Per session (in id order): endpoints as text, and the row's fields as lists."""
@@ -30,7 +51,7 @@ class SessionColumns:
     server_ip: list[str]
     server_port: list[int]
     client_side: list[int]
-    fields: dict[str, list[Any]]
+    fields: Mapping[str, list[Any]]
     contexts: list[tuple[int, ...]]
 
     def __len__(self) -> int:
@@ -84,7 +105,7 @@ def session_columns(rows: SessionRows, flows: FlowTable) -> SessionColumns:
     server_ip = [y if c else x for c, x, y in zip(choose, a_text, b_text, strict=True)]
     client_port = [x if c else y for c, x, y in zip(choose, a[2], b[2], strict=True)]
     server_port = [y if c else x for c, x, y in zip(choose, a[2], b[2], strict=True)]
-    fields = {name: rows[name].tolist() for name in rows.dtype.names or ()}
+    fields = RowFields(rows)
     if flows.contexts == [()] and not flows.split_interfaces:
         contexts: list[tuple[int, ...]] = [()] * len(rows)
     else:
