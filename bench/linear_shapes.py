@@ -78,6 +78,11 @@ def dup_acks(path: Path, n: int, reverse: bool = False) -> Path:
     return write_pcap(path, conv.frames)
 
 
+def dup_acks_reversed(path: Path, n: int) -> Path:
+    """As ``dup_acks``, the segments in reverse order."""
+    return dup_acks(path, n, reverse=True)
+
+
 def fragments(path: Path, n: int) -> Path:
     """``n`` 8-byte fragments of one IPv4 datagram, the last one first, the others covering its
     8,000 slots over and over (duplicates): past the per-datagram cap it is given up, and the
@@ -180,7 +185,7 @@ SHAPES = [
     Shape("dup-acks", dup_acks, 20_000, ("sessions",), "test_linear_time.py::test_duplicate_acks_*"),
     Shape(
         "dup-acks-reversed",
-        lambda p, n: dup_acks(p, n, reverse=True),
+        dup_acks_reversed,
         12_500,
         ("sessions",),
         "test_linear_time.py::test_reversed_*",
@@ -229,16 +234,15 @@ def measure(command: list[str]) -> tuple[float, float]:
     return float(cpu), float(rss)
 
 
-def run(shape: Shape, scale: int, tmp: Path) -> list[tuple[int, float, float]]:
+def run(shape: Shape, scale: int, tmp: Path, out: Path) -> list[tuple[int, float, float]]:
     lines = []
     for factor in (1, 2, 4):
         n = shape.base * scale * factor
-        capture = tmp / f"{shape.make.__name__}-{shape.name}-{n}.pcap"
+        capture = tmp / f"{shape.make.__name__}-{n}.pcap"
         if not capture.exists():
             shape.make(capture, n)
         words = [*MONOVIEW, *shape.command]
         if shape.command[0] == "export":
-            out = tmp / "out"
             shutil.rmtree(out, ignore_errors=True)
             words += ["--out", str(out)]
         cpu, rss = measure([*words, str(capture)])
@@ -253,6 +257,14 @@ def main() -> int:
     parser.add_argument("shapes", nargs="*", help="shape names (default: all)")
     parser.add_argument("-x", "--scale", type=int, default=1, help="multiply every base size")
     parser.add_argument("--tmp", type=Path, default=Path("/tmp/monoview-shapes"))
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path(
+            "/dev/shm/monoview-shapes-out" if Path("/dev/shm").is_dir() else "/tmp/monoview-shapes-out"
+        ),
+        help="export folder (default in RAM: what is measured is monoview, not the disk's file creation)",
+    )
     args = parser.parse_args()
     args.tmp.mkdir(parents=True, exist_ok=True)
     wanted = [s for s in SHAPES if not args.shapes or s.name in args.shapes]
@@ -261,7 +273,7 @@ def main() -> int:
     print(f"start-up and one session: {base:.2f} CPU s, {base_rss:.0f} MB (subtracted in 'work')")
     print(f"{'shape':22} {'n':>9} {'cpu s':>8} {'work s':>8} {'ratio':>6} {'peak MB':>8}   command")
     for shape in wanted:
-        lines = run(shape, args.scale, args.tmp)
+        lines = run(shape, args.scale, args.tmp, args.out)
         for n, cpu, rss in lines:
             work, first = max(cpu - base, 0.0), max(lines[0][1] - base, 0.01)
             ratio = work / first
@@ -269,6 +281,7 @@ def main() -> int:
             print(f"{shape.name:22} {n:>9,} {cpu:>8.2f} {work:>8.2f} {ratio:>6.2f} {rss:>8.0f}", end="")
             print(f"   monoview {words}")
         sys.stdout.flush()
+    shutil.rmtree(args.out, ignore_errors=True)
     return 0
 
 

@@ -21,7 +21,7 @@ def run(args: argparse.Namespace) -> int:
         ids = sorted(set(args.sessions))
     options = ExportOptions(
         fmt=Format(args.format), gaps=GapPolicy(args.gaps), force=args.force, layout=Layout(args.layout),
-        sync=args.sync,
+        sync=args.sync, return_streams=False,
     )  # fmt: skip
     manifest = Exporter(document, args.out, options).export(ids)
     print(f"exported {len(manifest['streams'])} sessions to {args.out}", file=sys.stderr)

@@ -136,7 +136,7 @@ class Exporter:
         progress: Progress | None,
         cancel: Callable[[], bool] | None,
         meanwhile: Callable[[], None],
-    ) -> tuple[list[dict[str, Any]], list[str] | None]:
+    ) -> tuple[list[dict[str, Any] | None], list[str] | None]:
         """The sessions' manifest entries, and their manifest lines if the workers encoded
         them; ``meanwhile`` runs while workers write.
 
@@ -149,7 +149,7 @@ class Exporter:
         budget = export_budget(CaptureInfo.of(self.source).path)
         if isinstance(self.source, Analysis):
             sessions = [self.source.session(i) for i in ids]
-            entries = []
+            entries: list[dict[str, Any] | None] = []
             shares = session_budgets(sessions, budget)
             for n, (session, budgets) in enumerate(zip(sessions, shares, strict=True)):
                 if cancel is not None and cancel():
@@ -166,7 +166,7 @@ class Exporter:
         )  # fmt: skip
 
     def manifest(
-        self, info: CaptureInfo, sha256: str, entries: list[dict[str, Any]], complete: bool = True
+        self, info: CaptureInfo, sha256: str, entries: Sequence[dict[str, Any] | None], complete: bool = True
     ) -> dict[str, Any]:
         """The manifest document around the stream entries."""
         from monoview import __version__
@@ -217,7 +217,7 @@ class ExportShard:
     zero_budgets: I64  # (len(ids), 2): each session's zeros for c2s, s2c (``zeros.row_budgets``)
 
 
-def export_shard(task: ExportShard) -> list[tuple[int, dict[str, Any], str]]:
+def export_shard(task: ExportShard) -> list[tuple[int, dict[str, Any] | None, str]]:
     """Replay and write the shard's sessions; their manifest entries and lines by id.
 
     The lines are encoded here, in parallel, rather than by the main process
@@ -244,7 +244,9 @@ def export_shard(task: ExportShard) -> list[tuple[int, dict[str, Any], str]]:
             ):  # fmt: skip
                 with zero_budgets(replayed.session, budgets[replayed.session.id]):
                     entry = files.export(replayed.session)
-                out.append((replayed.session.id, entry, item_line(entry)))
+                line = item_line(entry)
+                out.append((replayed.session.id, entry if task.options.return_streams else None, line))
+                del entry
                 replayed.session.monologues.clear()
                 del replayed
     finally:
@@ -265,7 +267,7 @@ def _document_entries(
     executor: Executor | None = None,
     *,
     zero_budget: int,
-) -> tuple[list[dict[str, Any]], list[str]]:
+) -> tuple[list[dict[str, Any] | None], list[str]]:
     """Export a document's sessions ``ids``, in shards by flow across ``workers`` processes
     (of ``executor`` if given); their entries and manifest lines, in order of ``ids``."""
     from monoview.core.flows.table import session_shards
@@ -280,7 +282,7 @@ def _document_entries(
         )
         for shard in session_shards(document.rows, document.flows.rows, chosen, count)
     ]  # fmt: skip
-    entries: dict[int, tuple[dict[str, Any], str]] = {}
+    entries: dict[int, tuple[dict[str, Any] | None, str]] = {}
     done = 0
     pools = nullcontext(executor) if executor is not None else local_executor(min(count, len(tasks)))
     with pools as pool:
