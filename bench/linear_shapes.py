@@ -29,33 +29,22 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.pcapgen import FIN, PSH, SYN, Conversation, Frame, ethernet, tcp_ip, write_pcap  # noqa: E402
+from tests.pcapgen import (  # noqa: E402
+    ACK,
+    FIN,
+    PSH,
+    SYN,
+    Conversation,
+    Frame,
+    ethernet,
+    ipv4_tcp_frame,
+    raw_pcap,
+    tcp_ip,
+    write_pcap,
+)  # fmt: skip
 
 MONOVIEW = [sys.executable, "-m", "monoview"]
-ACK = 0x10
 START_NS = 1_700_000_000_000_000_000
-
-
-def _raw_pcap(path: Path, frames: Iterator[bytes], step_ns: int = 10_000) -> Path:
-    """A classic pcap of ``frames`` (Ethernet), ``step_ns`` apart: fast for millions of frames."""
-    with path.open("wb") as out:
-        out.write(struct.pack("<IHHiIII", 0xA1B23C4D, 2, 4, 0, 0, 262144, 1))
-        t = START_NS
-        for data in frames:
-            t += step_ns
-            out.write(struct.pack("<IIII", t // 10**9, t % 10**9, len(data), len(data)))
-            out.write(data)
-    return path
-
-
-def _ipv4_tcp(
-    src: int, sport: int, dst: int, dport: int, seq: int, ack: int, flags: int, data: bytes
-) -> bytes:
-    """An Ethernet/IPv4/TCP frame by struct (checksums left zero: monoview, like tshark by
-    default, does not check them)."""
-    tcp = struct.pack(">HHIIBBHHH", sport, dport, seq % 2**32, ack % 2**32, 5 << 4, flags, 65535, 0, 0) + data
-    ip = struct.pack(">BBHHHBBHII", 0x45, 0, 20 + len(tcp), 0, 0x4000, 64, 6, 0, src, dst) + tcp
-    return b"\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01\x08\x00" + ip
 
 
 # -- the shapes ------------------------------------------------------------------
@@ -123,9 +112,9 @@ def holes_before_monologues(path: Path, n: int) -> Path:
 
 def syn_storm(path: Path, n: int) -> Path:
     """``n`` SYNs to distinct 4-tuples, nothing else: every one is a session attempt."""
-    return _raw_pcap(
+    return raw_pcap(
         path,
-        (_ipv4_tcp(0x0A000000 + (k >> 8), 1024 + (k & 0xFF), 0xC0000201, 80, k * 7919, 0, SYN, b"")
+        (ipv4_tcp_frame(0x0A000000 + (k >> 8), 1024 + (k & 0xFF), 0xC0000201, 80, k * 7919, 0, SYN, b"")
          for k in range(n)),
     )  # fmt: skip
 
@@ -136,22 +125,22 @@ def one_byte_monologues(path: Path, n: int) -> Path:
     def frames() -> Iterator[bytes]:
         c, s = (0x0A000001, 40000), (0x0A000002, 80)
         cs, ss = 1000, 5000
-        yield _ipv4_tcp(*c, *s, cs, 0, SYN, b"")
-        yield _ipv4_tcp(*s, *c, ss, cs + 1, SYN | ACK, b"")
+        yield ipv4_tcp_frame(*c, *s, cs, 0, SYN, b"")
+        yield ipv4_tcp_frame(*s, *c, ss, cs + 1, SYN | ACK, b"")
         cs, ss = cs + 1, ss + 1
-        yield _ipv4_tcp(*c, *s, cs, ss, ACK, b"")
+        yield ipv4_tcp_frame(*c, *s, cs, ss, ACK, b"")
         for k in range(n):
             if k % 2 == 0:
-                yield _ipv4_tcp(*c, *s, cs, ss, PSH | ACK, b"c")
+                yield ipv4_tcp_frame(*c, *s, cs, ss, PSH | ACK, b"c")
                 cs += 1
             else:
-                yield _ipv4_tcp(*s, *c, ss, cs, PSH | ACK, b"s")
+                yield ipv4_tcp_frame(*s, *c, ss, cs, PSH | ACK, b"s")
                 ss += 1
-        yield _ipv4_tcp(*c, *s, cs, ss, FIN | ACK, b"")
-        yield _ipv4_tcp(*s, *c, ss, cs + 1, FIN | ACK, b"")
-        yield _ipv4_tcp(*c, *s, cs + 1, ss + 1, ACK, b"")
+        yield ipv4_tcp_frame(*c, *s, cs, ss, FIN | ACK, b"")
+        yield ipv4_tcp_frame(*s, *c, ss, cs + 1, FIN | ACK, b"")
+        yield ipv4_tcp_frame(*c, *s, cs + 1, ss + 1, ACK, b"")
 
-    return _raw_pcap(path, frames())
+    return raw_pcap(path, frames())
 
 
 def sessions_with_holes(path: Path, n: int) -> Path:
@@ -162,14 +151,14 @@ def sessions_with_holes(path: Path, n: int) -> Path:
     def frames() -> Iterator[bytes]:
         for k in range(n):
             c, s = (0x0A000000 + (k >> 8) + 1, 1024 + (k & 0xFF)), (0xC0000201, 80)
-            yield _ipv4_tcp(*c, *s, 1000, 0, SYN, b"")
-            yield _ipv4_tcp(*s, *c, 5000, 1001, SYN | ACK, b"")
-            yield _ipv4_tcp(*c, *s, 1001, 5001, ACK, b"")
-            yield _ipv4_tcp(*c, *s, 1001, 5001, PSH | ACK, b"a")
-            yield _ipv4_tcp(*c, *s, 1002 + hole, 5001, PSH | ACK, b"b")
-            yield _ipv4_tcp(*s, *c, 5001, 1003 + hole, ACK, b"")
+            yield ipv4_tcp_frame(*c, *s, 1000, 0, SYN, b"")
+            yield ipv4_tcp_frame(*s, *c, 5000, 1001, SYN | ACK, b"")
+            yield ipv4_tcp_frame(*c, *s, 1001, 5001, ACK, b"")
+            yield ipv4_tcp_frame(*c, *s, 1001, 5001, PSH | ACK, b"a")
+            yield ipv4_tcp_frame(*c, *s, 1002 + hole, 5001, PSH | ACK, b"b")
+            yield ipv4_tcp_frame(*s, *c, 5001, 1003 + hole, ACK, b"")
 
-    return _raw_pcap(path, frames())
+    return raw_pcap(path, frames())
 
 
 @dataclass(frozen=True)

@@ -72,8 +72,6 @@ def test_reversed_segments_with_duplicate_acks_cost_linear_work(tmp_path: Path) 
     assert _growth(lambda n: _lossy_with_dup_acks(tmp_path, n, reverse=True), 400) < GROWTH
 
 
-
-
 def _monologues_after_holes(tmp: Path, n: int) -> Path:
     """``n`` exchanges; each request starts after 10 bytes never captured (the server ACKs
     past them), so each of its monologues owns a gap."""
@@ -129,3 +127,41 @@ def test_exporting_monologues_after_holes_costs_linear_work(tmp_path: Path) -> N
         return opcodes(lambda: Exporter(analysis, tmp_path / f"out-{n}", options).describe())
 
     assert export_opcodes(400) / export_opcodes(200) < GROWTH
+
+
+def _syn_storm(path: Path, n: int) -> Path:
+    """``n`` SYNs to distinct 4-tuples and nothing else."""
+    from tests.pcapgen import SYN, ipv4_tcp_frame, raw_pcap
+
+    frames = (
+        ipv4_tcp_frame(0x0A000000 + (k >> 8), 1024 + (k & 0xFF), 0xC0000201, 80, k, 0, SYN, b"")
+        for k in range(n)
+    )
+    return raw_pcap(path, frames)
+
+
+def test_syn_only_sessions_cost_a_few_hundred_bytes(tmp_path: Path) -> None:
+    """A session that is only a handshake attempt: a few hundred bytes held once the capture is
+    indexed and listed (300,000 of them once took 1.41 GB), and the same per session at twice
+    the count.  Counted by tracemalloc, which sees numpy's arrays as well as Python objects."""
+    import tracemalloc
+
+    from monoview.core.document import CaptureDocument
+    from monoview.core.flows.listing import session_columns, table_lines
+
+    def held(n: int) -> tuple[float, float]:
+        path = _syn_storm(tmp_path / f"syn-{n}.pcap", n)
+        tracemalloc.start()
+        try:
+            with CaptureDocument(path, workers=1) as document:
+                assert len(document) == n
+                columns = session_columns(document.rows, document.flows)
+                assert sum(1 for _ in table_lines(document.rows, columns)) == n + 1
+                current, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        return current / n, peak / n
+
+    small, large = held(5_000), held(10_000)
+    assert large[0] < 600 and large[1] < 1500, f"{large[0]:.0f} B held, {large[1]:.0f} B at peak per session"
+    assert large[0] < small[0] * 1.25 and large[1] < small[1] * 1.25
