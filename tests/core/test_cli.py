@@ -157,3 +157,11 @@ def test_an_interrupt_is_a_quiet_exit_130(tmp_path: Path) -> None:
             _, stderr = child.communicate(timeout=60)
         assert child.returncode == 130, (words, stderr)
         assert stderr == b"", (words, stderr.decode())
+
+
+def test_a_session_chosen_twice_is_exported_once(tmp_path: Path) -> None:
+    """``--session 1 --session 1`` once aborted half-way on its own first file."""
+    out = tmp_path / "out"
+    result = run("export", str(CHATTER), "--out", str(out), "--session", "1", "--session", "1")
+    assert result.returncode == 0, result.stderr
+    assert len(json.loads((out / "manifest.json").read_text())["streams"]) == 1
