@@ -216,3 +216,31 @@ def test_force_replaces_a_planted_folder_link_instead_of_writing_through_it(
     assert sorted(p.name for p in elsewhere.iterdir()) == ["precious"]
     assert not folder.is_symlink() and not (folder / "monologues").is_symlink()
     assert (folder / "monologues").is_dir() and any((folder / "monologues").iterdir())
+
+
+@pytest.mark.parametrize("layout", ["full", "directions"])
+def test_force_replaces_planted_file_links_instead_of_writing_through_them(
+    tmp_path: Path, layout: str
+) -> None:
+    """Every file an export writes (the manifest, each direction, monologue and transcript) made
+    a link to a file outside the folder: with ``force`` each link is replaced by the real file,
+    and nothing outside changes."""
+    from monoview.core.export.options import Layout
+
+    document = CaptureDocument(DATA / "chatter.pcap", workers=1)
+    options = ExportOptions(force=True, layout=Layout(layout))
+    out, outside = tmp_path / "out", tmp_path / "outside"
+    expected = Exporter(document, tmp_path / "clean", options, workers=1).export()
+    written = [p.relative_to(tmp_path / "clean") for p in (tmp_path / "clean").rglob("*") if p.is_file()]
+    assert len(written) >= 3
+    outside.write_bytes(b"precious")
+    for name in written:
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).symlink_to(outside)
+    manifest = Exporter(document, out, options, workers=1).export()
+    assert outside.read_bytes() == b"precious"
+    assert manifest["streams"] == expected["streams"]
+    for name in written:
+        assert not (out / name).is_symlink(), name
+        if name.name != "manifest.json":
+            assert (out / name).read_bytes() == (tmp_path / "clean" / name).read_bytes(), name
