@@ -2,9 +2,11 @@
 
 It listens to ``tcp_monologue`` and emits ``http_transaction`` for each
 request paired with its response (pipelined requests are answered in order).
-Messages are parsed with dpkt's HTTP parser; a message that spans monologues
-(a body sent after ``100 Continue``) waits for the rest.  Sessions whose client
-does not start with an HTTP request line are left alone.
+Each direction's bytes go to a :class:`~monoview.core.http_reader.MessageReader`,
+which reads every byte once, so a message that spans monologues (a body sent
+after ``100 Continue``, a header arriving line by line) costs its size, not its
+square.  Sessions whose client does not start with an HTTP request line are
+left alone.
 """
 
 from __future__ import annotations
@@ -12,24 +14,24 @@ from __future__ import annotations
 import re
 from collections import deque
 from dataclasses import dataclass, field
-from io import BytesIO
 from typing import Final, NamedTuple
 
-import dpkt
-
+from monoview.core.http_reader import MAX_PENDING, Message, MessageReader
 from monoview.core.listener import Listener
 from monoview.core.packet import TcpPacket
 from monoview.core.tcp.monologue import Monologue
 from monoview.core.tcp.session import TcpSession
 
 _REQUEST_LINE: Final = re.compile(rb"^[A-Z][A-Z-]{1,15} \S+ HTTP/\d\.\d\r?\n")
-# A direction whose unparsed bytes grow past this is not followed further.
-MAX_PENDING: Final = 256 << 20
 
 
 @dataclass(frozen=True)
 class HttpMessage:
-    """One request or response: its start line, headers (lower-case names) and body size."""
+    """One request or response: its start line, headers (lower-case names) and body size.
+
+    Bytes that are not ASCII are kept: the URI shows them as UTF-8 or ``%XX``, the
+    headers as UTF-8 or ``\\xNN`` (:mod:`monoview.core.http_text`).
+    """
 
     start_line: str
     headers: dict[str, str]
@@ -72,44 +74,20 @@ class HttpTransaction:
         return None if self.response is None else self.response.ts_ns - self.request.ts_ns
 
 
-class _HeadResponse(dpkt.http.Response):  # type: ignore[misc]
-    """A response to HEAD: headers only, whatever Content-Length says (RFC 9110 9.3.2)."""
-
-    def unpack(self, buf: bytes) -> None:
-        """Parse the status line and headers; never a body."""
-        f = BytesIO(buf)
-        line = f.readline()
-        parts = line.strip().decode("ascii", "ignore").split(None, 2)
-        if len(parts) < 2 or not parts[0].startswith("HTTP") or not parts[1].isdigit():
-            raise dpkt.UnpackError(f"invalid response: {line!r}")
-        self.version, self.status = parts[0][5:], parts[1]
-        self.reason = parts[2] if len(parts) > 2 else ""
-        dpkt.http.Message.unpack(self, f.read(), False)
-
-
-@dataclass
-class _Direction:
-    """Bytes of one direction not yet parsed into messages, and where they began."""
-
-    pending: bytearray = field(default_factory=bytearray)
-    ts_ns: int = 0
-    monologue: int = 0
-    broken: bool = False
-
-
 @dataclass
 class _SessionState:
     """Per-session parsing state: both directions and the requests awaiting answers."""
 
-    requests: _Direction = field(default_factory=_Direction)
-    responses: _Direction = field(default_factory=_Direction)
+    requests: MessageReader = field(default_factory=lambda: MessageReader(response=False))
+    responses: MessageReader = field(default_factory=lambda: MessageReader(response=True))
     unanswered: deque[HttpMessage] = field(default_factory=deque)
     count: int = 0
 
 
-def _message(parsed: dpkt.http.Message, start_line: str, ts_ns: int, monologue: int) -> HttpMessage:
-    headers = {k.lower(): v if isinstance(v, str) else ", ".join(v) for k, v in parsed.headers.items()}
-    return HttpMessage(start_line, headers, len(parsed.body or b""), ts_ns, monologue)
+def _message(message: Message) -> HttpMessage:
+    return HttpMessage(
+        message.start.text, message.headers, message.body_length, message.ts_ns, message.monologue
+    )
 
 
 class HttpListener(Listener):
@@ -131,64 +109,43 @@ class HttpListener(Listener):
         side = state.requests if monologue.direction == "c2s" else state.responses
         if side.broken:
             return
-        if not side.pending:
-            side.ts_ns, side.monologue = monologue.first_ts_ns, monologue.index
-        side.pending += data
-        if len(side.pending) > MAX_PENDING:
-            side.broken = True
-            side.pending.clear()
-            return
+        side.feed(data, monologue.first_ts_ns, monologue.index)
         if side is state.requests:
-            self._parse_requests(session, state)
+            self._parse_requests(state)
         else:
             self._parse_responses(session, state)
+        if side.held() > MAX_PENDING:
+            side.stop()
 
     def tcp_session_end(self, session: TcpSession, packet: TcpPacket | None) -> None:
         """Override Listener.tcp_session_end: a response that ran to the close, unanswered requests."""
         state = self._sessions.pop(session.id, None)
         if not state:
             return
-        if state.responses.pending and not state.responses.broken and state.unanswered:
+        if state.responses.active() and state.unanswered:
             self._parse_responses(session, state, at_end=True)
         while state.unanswered:
             self._emit(session, state, state.unanswered.popleft(), None)
 
-    def _parse_requests(self, session: TcpSession, state: _SessionState) -> None:
-        side = state.requests
-        while side.pending:
-            try:
-                request = dpkt.http.Request(bytes(side.pending))
-            except dpkt.NeedData:
-                return
-            except (dpkt.UnpackError, ValueError):
-                side.broken = True
-                return
-            line = f"{request.method} {request.uri} HTTP/{request.version}"
-            state.unanswered.append(_message(request, line, side.ts_ns, side.monologue))
-            side.pending = bytearray(request.data)
+    def _parse_requests(self, state: _SessionState) -> None:
+        while (request := state.requests.next()) is not None:
+            state.unanswered.append(_message(request))
 
     def _parse_responses(self, session: TcpSession, state: _SessionState, at_end: bool = False) -> None:
         side = state.responses
-        while side.pending and state.unanswered:
+        while state.unanswered:
             head = state.unanswered[0].start_line.startswith("HEAD ")
-            try:
-                response = (_HeadResponse if head else dpkt.http.Response)(bytes(side.pending))
-            except dpkt.NeedData:
-                if not at_end:
-                    return
-                side.broken = True
+            response = side.next(answers_head=head, at_end=at_end)
+            if response is None:
                 return
-            except (dpkt.UnpackError, ValueError):
-                side.broken = True
-                return
-            line = f"HTTP/{response.version} {response.status} {response.reason}".rstrip()
-            message = _message(response, line, side.ts_ns, side.monologue)
-            side.pending = bytearray(response.data)
-            if 100 <= int(response.status) < 200 and int(response.status) != 101:
+            status = response.start.status
+            assert status is not None
+            if 100 <= status < 200 and status != 101:
                 continue  # interim response (100 Continue): the final one follows
-            self._emit(session, state, state.unanswered.popleft(), message)
-            if int(response.status) == 101:
-                side.broken = state.requests.broken = True  # switched protocols: no more HTTP
+            self._emit(session, state, state.unanswered.popleft(), _message(response))
+            if status == 101:  # switched protocols: no more HTTP
+                side.stop()
+                state.requests.stop()
                 return
 
     def _emit(

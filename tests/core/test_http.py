@@ -87,3 +87,47 @@ def test_100_continue_and_head(tmp_path: Path) -> None:
 
 def test_non_http_sessions_are_ignored() -> None:
     assert transactions(shared_capture("lab/chatter.pcap")) == []
+
+
+def _non_ascii_capture(tmp_path: Path) -> Path:
+    conv = Conversation()
+    conv.handshake()
+    conv.send(True, "GET /café/漢字?q=ü HTTP/1.1\r\nHost: exämple\r\nX-Bin: a".encode() + b"\xff\r\n\r\n")
+    conv.send(False, "HTTP/1.1 200 Ökay\r\nContent-Length: 2\r\n\r\nok".encode())
+    conv.send(True, b"GET /raw\xff\xfe/\x1b[2J HTTP/1.1\r\nHost: h\r\n\r\n")
+    conv.send(False, b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+    conv.close()
+    return write_pcap(tmp_path / "non-ascii.pcap", conv.frames)
+
+
+def test_non_ascii_bytes_are_kept(tmp_path: Path) -> None:
+    """UTF-8 shows as its characters; other bytes and controls in a URI as %XX (what a
+    browser would send for them), in a header value as \\xNN.  dpkt dropped them all."""
+    from urllib.parse import quote
+
+    utf8, raw = transactions(_non_ascii_capture(tmp_path))
+    assert utf8.uri == "/café/漢字?q=ü"
+    assert utf8.request.headers["host"] == "exämple"
+    assert utf8.request.headers["x-bin"] == "a\\xff"
+    assert utf8.response is not None and utf8.response.start_line == "HTTP/1.1 200 Ökay"
+    assert raw.uri == "/raw" + quote(b"\xff\xfe") + "/" + quote(b"\x1b") + "[2J"
+    assert (utf8.status, raw.status) == (200, 404)
+
+
+def test_cli_shows_non_ascii_uris_or_percent_encodes_them(tmp_path: Path) -> None:
+    """As UTF-8 where the output is UTF-8; all percent-encoded where it cannot hold them."""
+    import os
+    import subprocess
+    import sys
+
+    path = str(_non_ascii_capture(tmp_path))
+    shown = {}
+    for encoding in ("utf-8", "ascii"):
+        result = subprocess.run(
+            [sys.executable, "-m", "monoview", "http", path], capture_output=True, timeout=120,
+            env={**os.environ, "PYTHONIOENCODING": encoding},
+        )  # fmt: skip
+        assert result.returncode == 0 and result.stderr == b"", result.stderr
+        shown[encoding] = [line.split()[-1] for line in result.stdout.decode(encoding).splitlines()[1:]]
+    assert shown["utf-8"] == ["/café/漢字?q=ü", "/raw%FF%FE/%1B[2J"]
+    assert shown["ascii"] == ["/caf%C3%A9/%E6%BC%A2%E5%AD%97?q=%C3%BC", "/raw%FF%FE/%1B[2J"]

@@ -1,0 +1,255 @@
+"""MessageReader: the HTTP/1.x messages of one direction, read as its bytes arrive.
+
+Each byte is looked at once.  The reader remembers where its search for the
+end of the current line stopped, parses each header line once it is whole,
+then knows how much body is left (``Content-Length`` bytes, the next chunk, or
+everything until the close) and only counts those bytes, keeping none of
+them.  The old parser handed the whole unparsed buffer to dpkt again after
+every monologue, so a header arriving one line per monologue, or a body in
+many pieces, cost the square of its size (20,000 lines: 57 s).
+
+Messages are asked for at *parse points*, where the old parser ran: after each
+monologue of the direction (for responses only while a request awaits an
+answer) and, for responses, at the end of the session.  What the old parser
+did there with a message cut short is kept, because captures depend on it
+(``lab/snaplen96``: the snap length cuts each request after its first line):
+
+* a header not finished at a parse point is judged on what has arrived, as
+  dpkt did (the end of the data ends the header): the message ends there
+  unless it announced a body (``Content-Length`` above 0), in which case its
+  header goes on with the next monologue.  It is judged so only once, at its
+  first parse point; the old parser judged again at every one, which is the
+  quadratic cost (a later line can then no longer turn it into a broken one);
+* a body not complete at a parse point waits for more, and a chunked body
+  is read across parse points (dpkt gave up on one cut at a chunk boundary);
+* a response whose body runs until the close ends at the end of the session.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum, auto
+from typing import Final
+
+from monoview.core.http_head import (
+    Body,
+    HeaderFields,
+    HeadError,
+    StartLine,
+    body_framing,
+    chunk_size,
+    ends_head,
+    request_line,
+    status_line,
+)
+
+# A direction holding more unread bytes than this (a header that never ends, responses
+# queued for requests that never come) is not followed further.  Body bytes are only
+# counted, never held, so a body of any size is read.
+MAX_PENDING: Final = 256 << 20
+
+
+@dataclass(frozen=True)
+class Message:
+    """One request or response: its start line, headers (lower-case names) and body size."""
+
+    start: StartLine
+    headers: dict[str, str]
+    body_length: int
+    ts_ns: int  # first packet of the monologue that carried its first byte
+    monologue: int  # index of that monologue in the session
+
+
+class _Phase(Enum):
+    IDLE = auto()  # between messages
+    START = auto()  # the request or status line
+    FIELDS = auto()  # header lines, up to the empty one
+    LENGTH = auto()  # Content-Length bytes left
+    CHUNK_SIZE = auto()
+    CHUNK_DATA = auto()
+    CHUNK_END = auto()  # the empty line after a chunk's data
+    LAST_LINE = auto()  # the line after the last chunk (dpkt skips one, blank or trailer)
+    UNTIL_CLOSE = auto()
+    DONE = auto()
+
+
+class MessageReader:
+    """Reads requests (``response=False``) or responses from the bytes fed to it."""
+
+    def __init__(self, response: bool) -> None:
+        self.response = response
+        self.broken = False
+        self.ts_ns = 0
+        self.monologue = 0
+        self._buf = bytearray()
+        self._pos = 0  # first byte of _buf not read yet
+        self._searched = 0  # _buf holds no b"\n" from _pos up to here
+        self._phase = _Phase.IDLE
+        self._start: StartLine | None = None
+        self._fields = HeaderFields()
+        self._head_size = 0
+        self._judged = False  # the header was judged at a parse point and waits for more
+        self._left = 0  # body bytes (or chunk bytes) still to come
+        self._body = 0
+
+    def feed(self, data: bytes, ts_ns: int, monologue: int) -> None:
+        """Append a monologue's bytes; a message starting in them is dated by it."""
+        if self.broken:
+            return
+        if self._pos:
+            del self._buf[: self._pos]  # bytearray drops a prefix without copying the rest
+            self._searched = max(0, self._searched - self._pos)
+            self._pos = 0
+        if self._phase is _Phase.IDLE and not self._buf:
+            self.ts_ns, self.monologue = ts_ns, monologue
+        self._buf += data
+
+    def held(self) -> int:
+        """Bytes fed and not read yet."""
+        return len(self._buf) - self._pos
+
+    def active(self) -> bool:
+        """Whether there is anything to read: unread bytes, or a message begun."""
+        return not self.broken and (self._phase is not _Phase.IDLE or self.held() > 0)
+
+    def stop(self) -> None:
+        """Follow this direction no further (garbage, an upgrade to another protocol)."""
+        self.broken = True
+        self._buf = bytearray()
+        self._pos = self._searched = 0
+
+    def next(self, answers_head: bool = False, at_end: bool = False) -> Message | None:
+        """The next message if it is complete at this parse point, else None.
+
+        ``answers_head``: the response answers a HEAD request (no body).  ``at_end``: no
+        more bytes will come; a message still incomplete is dropped, and the direction
+        with it.
+        """
+        if self.broken:
+            return None
+        if self._phase is _Phase.IDLE:
+            if not self.held():
+                return None
+            self._begin()
+        try:
+            complete = self._advance(answers_head, at_end)
+        except HeadError:
+            self.stop()
+            return None
+        if not complete:
+            if at_end:
+                self.stop()
+            return None
+        assert self._start is not None
+        message = Message(self._start, self._fields.headers(), self._body, self.ts_ns, self.monologue)
+        self._phase = _Phase.IDLE
+        return message
+
+    def _begin(self) -> None:
+        self._phase = _Phase.START
+        self._start = None
+        self._fields = HeaderFields()
+        self._head_size = 0
+        self._judged = False
+        self._left = self._body = 0
+
+    def _advance(self, answers_head: bool, at_end: bool) -> bool:
+        """Read as far as the bytes go; True once the message is complete."""
+        while True:
+            phase = self._phase
+            if phase is _Phase.DONE:
+                return True
+            if phase is _Phase.START or phase is _Phase.FIELDS:
+                line = self._line()
+                if line is None:
+                    return self._cut_short(answers_head)
+                self._head_size += len(line)
+                if self._head_size > MAX_PENDING:
+                    raise HeadError("header too long")
+                if phase is _Phase.START:
+                    self._start = status_line(line) if self.response else request_line(line)
+                    self._phase = _Phase.FIELDS
+                elif ends_head(line):
+                    self._begin_body(answers_head)
+                else:
+                    self._fields.add(line)
+            elif phase is _Phase.LENGTH or phase is _Phase.CHUNK_DATA:
+                self._left -= self._take(self._left)
+                if self._left:
+                    return False
+                self._phase = _Phase.DONE if phase is _Phase.LENGTH else _Phase.CHUNK_END
+            elif phase is _Phase.UNTIL_CLOSE:
+                self._take(self.held())
+                return at_end
+            else:
+                line = self._line()
+                if line is None:
+                    return at_end and phase is _Phase.LAST_LINE
+                self._chunk_line(phase, line)
+
+    def _begin_body(self, answers_head: bool) -> None:
+        assert self._start is not None
+        framing, length = body_framing(self._fields, self._start, answers_head)
+        if framing is Body.LENGTH:
+            self._phase, self._left = _Phase.LENGTH, length
+        elif framing is Body.CHUNKED:
+            self._phase = _Phase.CHUNK_SIZE
+        elif framing is Body.UNTIL_CLOSE:
+            self._phase = _Phase.UNTIL_CLOSE
+        else:
+            if framing is Body.REST:  # dpkt's reading: whatever has arrived
+                self._take(self.held())
+            self._phase = _Phase.DONE
+
+    def _chunk_line(self, phase: _Phase, line: bytes) -> None:
+        if phase is _Phase.CHUNK_SIZE:
+            self._left = chunk_size(line)
+            self._phase = _Phase.CHUNK_DATA if self._left else _Phase.LAST_LINE
+        elif phase is _Phase.CHUNK_END:
+            if line.strip():
+                raise HeadError("a chunk's data runs past its size")
+            self._phase = _Phase.CHUNK_SIZE
+        else:  # LAST_LINE
+            self._phase = _Phase.DONE
+
+    def _cut_short(self, answers_head: bool) -> bool:
+        """The header is unfinished at a parse point: judge it once, as dpkt read it.
+
+        dpkt took the end of the data for the end of the header: the message ends here,
+        with no body, unless the header announced one.
+        """
+        if self._judged:
+            return False
+        partial = bytes(self._buf[self._pos :])
+        start, fields = self._start, self._fields
+        if start is None:
+            start = status_line(partial) if self.response else request_line(partial)
+        elif partial and not ends_head(partial):
+            fields = fields.copy()
+            fields.add(partial)
+        framing, length = body_framing(fields, start, answers_head)
+        if framing is Body.CHUNKED:
+            raise HeadError("missing chunk size")
+        if framing is Body.LENGTH and length > 0:
+            self._judged = True
+            return False
+        self._start, self._fields = start, fields
+        self._pos = len(self._buf)  # the cut-off line belonged to the header
+        return True
+
+    def _line(self) -> bytes | None:
+        """The next whole line (with its ``\\n``), or None if it has not all arrived."""
+        end = self._buf.find(b"\n", max(self._pos, self._searched))
+        if end < 0:
+            self._searched = len(self._buf)
+            return None
+        line = bytes(self._buf[self._pos : end + 1])
+        self._pos = self._searched = end + 1
+        return line
+
+    def _take(self, wanted: int) -> int:
+        """Count up to ``wanted`` body bytes as read; how many there were."""
+        taken = min(wanted, self.held())
+        self._pos += taken
+        self._body += taken
+        return taken
