@@ -17,7 +17,7 @@ EXIT_DAMAGED = 3
 def damage(document: CaptureDocument) -> int:
     """Warnings about skipped frames, the read error if any; 3 for a damaged file, else 0."""
     for warning in document.stats.warnings():
-        print(f"monoview: warning: {warning}", file=sys.stderr)
+        print(f"monoview: warning: {document.name}: {warning}", file=sys.stderr)
     if document.read_error:
         kept = len(document)
         print(f"monoview: {document.read_error} ({kept} sessions read before it are kept)", file=sys.stderr)

@@ -18,7 +18,6 @@ from os import PathLike
 from monoview.core.capture.counts import CaptureStats
 from monoview.core.capture.decode import Skip, decode
 from monoview.core.capture.fragments import Fragment, FragmentReassembler
-from monoview.core.capture.linktypes import linktype_name
 from monoview.core.capture.source import CaptureFile
 from monoview.core.dispatcher import Dispatcher
 from monoview.core.errors import CaptureReadError, UnknownSessionError
@@ -31,8 +30,6 @@ from monoview.core.tcp.session import TcpSession
 FIRST_BATCH_PACKETS = 2048
 MAX_BATCH_PACKETS = 262_144
 MAX_BATCH_SECONDS = 0.2
-
-
 
 
 @dataclass
@@ -171,9 +168,7 @@ class Analysis:
                         tcp_packets += 1
                         emit("packet", packet=packet)
                 else:
-                    skipped[result.value] += 1
-                    if result is Skip.UNSUPPORTED_LINK:
-                        stats.unsupported_link_types[linktype_name(record.linktype)] += 1
+                    stats.skip(result, record.frame, record.linktype)
                 frames += 1
                 if tick is not None and not frames & 31:
                     tick()

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from monoview.core.capture.counts import CaptureStats
 from monoview.core.capture.decode import Skip, decode
 from monoview.core.capture.fragments import Fragment, FragmentReassembler
 from monoview.core.capture.index import PacketIndex, build_index
@@ -35,6 +36,7 @@ def _old_pipeline(path: Path, split: bool = False) -> tuple[list[tuple[object, .
     packets: list[tuple[object, ...]] = []
     skipped: Counter[str] = Counter()
     links: Counter[str] = Counter()
+    notes = CaptureStats()  # undecoded encapsulations, first frames
     frames = 0
     error = None
     try:
@@ -60,6 +62,7 @@ def _old_pipeline(path: Path, split: bool = False) -> tuple[list[tuple[object, .
                 skipped[result.value] += 1
                 if result is Skip.UNSUPPORTED_LINK:
                     links[linktype_name(record.linktype)] += 1
+                notes.skip(result, record.frame, record.linktype)
     except CaptureReadError as exc:
         error = str(exc)
     counts = {
@@ -68,6 +71,7 @@ def _old_pipeline(path: Path, split: bool = False) -> tuple[list[tuple[object, .
         "links": links,
         "incomplete": fragments.finish(),
         "error": error,
+        "notes": (notes.undecoded, notes.first_frames),
     }
     capture.close()
     return packets, counts
@@ -99,6 +103,7 @@ def _counts(index: PacketIndex) -> dict[str, object]:
         "links": stats.unsupported_link_types,
         "incomplete": stats.incomplete_fragments,
         "error": index.read_error,
+        "notes": (stats.undecoded, stats.first_frames),
     }
 
 

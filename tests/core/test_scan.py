@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from monoview.core.capture.decode import decode_any
+from monoview.core.capture.decode import Undecoded, decode_any
 from monoview.core.capture.fragments import Fragment
 from monoview.core.capture.frames import whole_file
 from monoview.core.capture.layout import read_layout
@@ -68,6 +68,8 @@ def _compare(buf: bytes | bytearray, name: str) -> int:
     fragments: list[Fragment] = []
     skipped: Counter[str] = Counter()
     links: Counter[str] = Counter()
+    undecoded: Counter[str] = Counter()
+    first: dict[str, int] = {}
     for batch in walk.batches():
         rows.append(scanner.scan(batch))
         for record in batch.records():
@@ -80,10 +82,15 @@ def _compare(buf: bytes | bytearray, name: str) -> int:
                 skipped[result.value] += 1
                 if result.value == "unsupported link type":
                     links[linktype_name(record.linktype)] += 1
+                if isinstance(result, Undecoded):
+                    undecoded[result.name] += 1
+                    first.setdefault(result.name, record.frame)
     assert _row_tuples(Rows.concat(rows), scanner.contexts) == expected
     assert scanner.fragments == fragments
     assert scanner.stats.skipped == skipped
     assert scanner.stats.unsupported_link_types == links
+    assert scanner.stats.undecoded == undecoded
+    assert scanner.stats.first_frames == first
     return len(expected)
 
 

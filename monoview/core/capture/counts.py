@@ -9,15 +9,50 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from monoview.core.capture.decode import Skip, Undecoded
+from monoview.core.capture.linktypes import linktype_name
+
 
 @dataclass
-class CaptureStats:
+class SkipCounts:
+    """Frames that gave no TCP packet, by reason; what the warnings name, with its first frame."""
+
+    skipped: Counter[str] = field(default_factory=Counter)  # Skip reason -> frames
+    unsupported_link_types: Counter[str] = field(default_factory=Counter)  # name -> frames
+    undecoded: Counter[str] = field(default_factory=Counter)  # encapsulation name -> frames
+    # The first frame of each undecoded encapsulation (by name).
+    first_frames: dict[str, int] = field(default_factory=dict)
+
+    def skip(self, result: Skip | Undecoded, frame: int, linktype: int) -> None:
+        """Count one frame that ``decode`` did not make a packet of."""
+        self.skipped[result.value] += 1
+        if isinstance(result, Undecoded):
+            self.undecoded[result.name] += 1
+            self.first(result.name, frame)
+        elif result is Skip.UNSUPPORTED_LINK:
+            self.unsupported_link_types[linktype_name(linktype)] += 1
+
+    def first(self, key: str, frame: int) -> None:
+        """Remember ``frame`` if it is the first one of ``key`` seen."""
+        known = self.first_frames.get(key)
+        if known is None or frame < known:
+            self.first_frames[key] = frame
+
+    def merge(self, other: SkipCounts, frames_before: int = 0) -> None:
+        """Add the counts of a range whose frame numbers start after ``frames_before``."""
+        self.skipped.update(other.skipped)
+        self.unsupported_link_types.update(other.unsupported_link_types)
+        self.undecoded.update(other.undecoded)
+        for key, frame in other.first_frames.items():
+            self.first(key, frame + frames_before)
+
+
+@dataclass
+class CaptureStats(SkipCounts):
     """Counts over every frame read."""
 
     frames: int = 0
     tcp_packets: int = 0
-    skipped: Counter[str] = field(default_factory=Counter)  # Skip reason -> frames
-    unsupported_link_types: Counter[str] = field(default_factory=Counter)  # name -> frames
     incomplete_fragments: int = 0  # IP fragments of TCP datagrams never completed
     clamped_timestamps: int = 0  # timestamps beyond int64 nanoseconds
     bytes_read: int = 0
@@ -32,6 +67,10 @@ class CaptureStats:
         notes = [
             f"{count:,} frames of unsupported link type {name} were skipped"
             for name, count in self.unsupported_link_types.items()
+        ]
+        notes += [
+            f"{count:,} frames of {name} were not decoded (the first is frame {self.first_frames[name]})"
+            for name, count in sorted(self.undecoded.items())
         ]
         if self.incomplete_fragments:
             notes.append(

@@ -7,24 +7,20 @@ the mapped file.  Everything that is not TCP over IP is counted, never an error.
 from __future__ import annotations
 
 import struct
+from dataclasses import dataclass
 from enum import Enum
-from typing import Final
+from typing import ClassVar, Final
 
 from monoview.core.capture.fragments import Fragment
-from monoview.core.capture.linktypes import DECODERS, NO_TAGS, Buffer, ethernet, ppp
+from monoview.core.capture.linktypes import DECODERS, NO_TAGS, Buffer, follow
 from monoview.core.capture.records import Record
+from monoview.core.capture.tunnels import IPPROTO_UDP, TUNNEL_PROTOCOLS, tunnel_of
 from monoview.core.packet import TcpPacket
 
 IPPROTO_TCP: Final = 6
-IPPROTO_IPIP: Final = 4
-IPPROTO_IPV6: Final = 41
-IPPROTO_GRE: Final = 47
-IPPROTO_UDP: Final = 17
-VXLAN_PORT: Final = 4789
 # Headers that end IPv6's extension chain: TCP, and what a tunnel may carry.
-_TRANSPORTS: Final = frozenset({IPPROTO_TCP, IPPROTO_IPIP, IPPROTO_IPV6, IPPROTO_GRE, IPPROTO_UDP})
+_TRANSPORTS: Final = frozenset({IPPROTO_TCP, IPPROTO_UDP, *TUNNEL_PROTOCOLS})
 MAX_TUNNEL_DEPTH: Final = 4
-_gre = struct.Struct(">HH").unpack_from
 _ipv6_fragment = struct.Struct(">HI").unpack_from
 # IPv6 extension headers that are (next, length-in-8-octet-units) shaped.
 _IPV6_EXTENSIONS: Final = frozenset({0, 43, 60, 135, 139, 140})
@@ -56,7 +52,18 @@ class Skip(Enum):
     MALFORMED = "malformed or truncated header"
 
 
-def decode(buf: Buffer, record: Record) -> TcpPacket | Fragment | Skip:
+@dataclass(frozen=True, slots=True)
+class Undecoded:
+    """A frame of a known encapsulation that is not decoded, by name (the summary counts it)."""
+
+    name: str
+    value: ClassVar[str] = "encapsulation not decoded"
+
+
+Decoded = TcpPacket | Fragment | Skip | Undecoded
+
+
+def decode(buf: Buffer, record: Record) -> Decoded:
     """Decode ``record`` (bytes in ``buf``) down to TCP.
 
     Untagged Ethernet + IPv4 without options + TCP, by far the most common frame,
@@ -99,7 +106,7 @@ def decode(buf: Buffer, record: Record) -> TcpPacket | Fragment | Skip:
     return decode_any(buf, record)
 
 
-def decode_any(buf: Buffer, record: Record) -> TcpPacket | Fragment | Skip:
+def decode_any(buf: Buffer, record: Record) -> Decoded:
     """Decode any frame of any supported link type (the general path of :func:`decode`)."""
     link = DECODERS.get(record.linktype)
     if link is None:
@@ -107,6 +114,8 @@ def decode_any(buf: Buffer, record: Record) -> TcpPacket | Fragment | Skip:
     found = link(buf, record.offset, record.caplen)
     if found is None:
         return Skip.NOT_IP
+    if isinstance(found, str):
+        return Undecoded(found)
     ip_off, version, vlan = found
     if ip_off < 0:
         return Skip.MALFORMED
@@ -140,9 +149,13 @@ def decode_any(buf: Buffer, record: Record) -> TcpPacket | Fragment | Skip:
             )
         if proto == IPPROTO_TCP:
             break
-        inner = _tunnel(buf, proto, l4, min(ip_end, end))
+        inner_end = min(ip_end, end)
+        tunnel = tunnel_of(buf, proto, l4, inner_end)
+        inner = follow(buf, *tunnel, inner_end, NO_TAGS) if isinstance(tunnel, tuple) else tunnel
         if inner is None:
             return Skip.NOT_TCP
+        if isinstance(inner, str):
+            return Undecoded(inner)
         ip_off, version, inner_tags = inner
         if ip_off < 0:
             return Skip.MALFORMED
@@ -214,35 +227,6 @@ def _ip_header(
         return Skip.NOT_IP
     # An IP length beyond what was on the wire is a lie; trust the frame.
     return proto, l4, min(ip_end, wire_end), bytes(src), bytes(dst), fragment
-
-
-def _tunnel(buf: Buffer, proto: int, l4: int, end: int) -> tuple[int, int, tuple[int, ...]] | None:
-    """Where the inner packet of a tunnel starts: (offset, IP version or 0, VLAN tags); None if none.
-
-    IP in IP, IPv6 in IP, GRE (version 0 with IPv4, IPv6 or bridged Ethernet;
-    version 1, PPTP's, with PPP) and VXLAN on its UDP port, as Wireshark decodes them.
-    """
-    if proto == IPPROTO_IPIP:
-        return l4, 4, NO_TAGS
-    if proto == IPPROTO_IPV6:
-        return l4, 6, NO_TAGS
-    if proto == IPPROTO_GRE and l4 + 4 <= end:
-        flags, ptype = _gre(buf, l4)
-        if flags & 0x7 == 0:
-            pos = l4 + 4 + 4 * bool(flags & 0x8000) + 4 * bool(flags & 0x2000) + 4 * bool(flags & 0x1000)
-            if ptype == 0x0800:
-                return pos, 4, NO_TAGS
-            if ptype == 0x86DD:
-                return pos, 6, NO_TAGS
-            if ptype == 0x6558:
-                return ethernet(buf, pos, end - pos)
-        elif flags & 0x7 == 1 and ptype == 0x880B:
-            pos = l4 + 8 + 4 * bool(flags & 0x1000) + 4 * bool(flags & 0x0080)
-            return ppp(buf, pos, end - pos)
-        return None
-    if proto == IPPROTO_UDP and l4 + 16 <= end and _gre(buf, l4 + 2)[0] == VXLAN_PORT:
-        return ethernet(buf, l4 + 16, end - l4 - 16)
-    return None
 
 
 def _tcp_packet(

@@ -320,8 +320,7 @@ def _merged(capture: CaptureFile, ranges: list[RangePart], split: bool) -> Index
     key_parts: list[FlowKeys] = []
     counts: list[I64] = []
     for part, base in zip(ranges, bases, strict=False):
-        stats.skipped.update(part.stats.skipped)
-        stats.unsupported_link_types.update(part.stats.unsupported_link_types)
+        stats.merge(part.stats, base)
         stats.clamped_timestamps += part.clamped_timestamps
         vlan_map = np.array([context_id(c) for c in part.contexts], dtype=np.int64)
         keys = dataclasses.replace(part.keys)

@@ -2,9 +2,10 @@
 
 Each decoder takes the mapped file, the frame's first byte and its captured
 length, and returns ``(ip_offset, ip_version, vlan_tags)`` or None when the
-frame carries no IP (ARP, LLC, PPP control...), or ``MALFORMED_LINK`` (a
-negative offset) for a header it refuses.  ``ip_version`` is 4, 6 or 0 for
-"read it from the first nibble".
+frame carries no IP (ARP, LLC, PPP control...), ``MALFORMED_LINK`` (a
+negative offset) for a header it refuses, or a name (``str``) for a known
+encapsulation that is not decoded (see ``tunnels``).  ``ip_version`` is 4, 6
+or 0 for "read it from the first nibble".
 """
 
 from __future__ import annotations
@@ -14,8 +15,17 @@ import struct
 from collections.abc import Callable
 from typing import Final
 
+from monoview.core.capture.tunnels import (
+    ETHER_SHIMS,
+    MAX_NSH_NESTING,
+    NSH_ETHERTYPE,
+    UNDECODED_ETHERTYPES,
+    Next,
+    nsh,
+)
+
 Buffer = bytes | memoryview | mmap.mmap
-LinkResult = tuple[int, int, tuple[int, ...]] | None
+LinkResult = tuple[int, int, tuple[int, ...]] | str | None
 LinkDecoder = Callable[[Buffer, int, int], LinkResult]
 
 ETH_IPV4: Final = 0x0800
@@ -65,10 +75,14 @@ def _ppp_protocol(buf: Buffer, offset: int, end: int, tags: tuple[int, ...]) -> 
 
 
 def ethernet(buf: Buffer, offset: int, caplen: int) -> LinkResult:
-    """Ethernet II with any stack of 802.1Q/802.1ad tags, PPPoE sessions and MPLS."""
-    end = offset + caplen
-    pos = offset + 12
-    tags: tuple[int, ...] = NO_TAGS
+    """Ethernet II with any stack of 802.1Q/802.1ad tags, E-Tags, 802.1ah I-TAGs, NSH,
+    PPPoE sessions and MPLS."""
+    return _ethernet(buf, offset + 12, offset + caplen, NO_TAGS)
+
+
+def _ethernet(buf: Buffer, pos: int, end: int, tags: tuple[int, ...]) -> LinkResult:
+    """From the EtherType at ``pos`` (past the addresses) to the IP packet."""
+    shims = 0
     while pos + 2 <= end:
         (ethertype,) = _u16(buf, pos)
         pos += 2
@@ -80,17 +94,60 @@ def ethernet(buf: Buffer, offset: int, caplen: int) -> LinkResult:
             tags = (*tags, _u16(buf, pos)[0] & 0x0FFF)
             pos += 2
             continue
+        skip = ETHER_SHIMS.get(ethertype)
+        if skip is not None or ethertype == NSH_ETHERTYPE:
+            shims += 1
+            if shims > MAX_VLAN_TAGS:
+                return MALFORMED_LINK
+            if skip is not None:
+                pos += skip  # E-Tag; I-TAG and the customer's addresses
+                continue
+            found = nsh(buf, pos, end)
+            if not isinstance(found, tuple):
+                return found
+            pos, kind = found
+            if kind is Next.ETHERNET:
+                pos += 12
+                continue
+            return follow(buf, pos, kind, end, tags)
         if ethertype == ETH_PPPOE_SESSION:
             return _ppp_protocol(buf, pos + 6, end, tags)
         if ethertype in ETH_MPLS:
-            while pos + 4 <= end:
-                (label,) = _u32be(buf, pos)
-                pos += 4
-                if label & 0x100:  # bottom of stack: the IP version nibble follows
-                    return pos, 0, tags
-            return None
+            return mpls(buf, pos, end, tags)
+        if ethertype in UNDECODED_ETHERTYPES:
+            return UNDECODED_ETHERTYPES[ethertype]
         return _by_ethertype(ethertype, pos, tags)
     return None
+
+
+def mpls(buf: Buffer, pos: int, end: int, tags: tuple[int, ...]) -> LinkResult:
+    """An MPLS label stack: the IP version nibble follows the bottom label."""
+    while pos + 4 <= end:
+        (label,) = _u32be(buf, pos)
+        pos += 4
+        if label & 0x100:
+            return pos, 0, tags
+    return None
+
+
+def follow(buf: Buffer, pos: int, kind: Next, end: int, tags: tuple[int, ...]) -> LinkResult:
+    """The IP packet in what a tunnel carries at ``pos`` (an IP packet, an Ethernet frame,
+    an MPLS stack, PPP, or NSH in front of one of them)."""
+    for _ in range(MAX_NSH_NESTING):
+        if kind is Next.NSH:
+            found = nsh(buf, pos, end)
+            if not isinstance(found, tuple):
+                return found
+            pos, kind = found
+            continue
+        if kind is Next.ETHERNET:
+            return _ethernet(buf, pos + 12, end, tags)
+        if kind is Next.MPLS:
+            return mpls(buf, pos, end, tags)
+        if kind is Next.PPP:
+            return _ppp_protocol(buf, pos, end, tags)
+        return pos, int(kind), tags
+    return MALFORMED_LINK
 
 
 def linux_sll(buf: Buffer, offset: int, caplen: int) -> LinkResult:

@@ -15,15 +15,15 @@ against each other on every shared capture and on damaged variants of them.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
 from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 
+from monoview.core.capture.counts import SkipCounts
 from monoview.core.capture.decode import Skip, decode_any
 from monoview.core.capture.fragments import Fragment
-from monoview.core.capture.linktypes import Buffer, linktype_name
+from monoview.core.capture.linktypes import Buffer
 from monoview.core.capture.scanrows import (
     FrameColumns,
     Rows,
@@ -33,6 +33,7 @@ from monoview.core.capture.scanrows import (
     ethertype_version,
     halves,
 )
+from monoview.core.capture.tunnels import PER_FRAME_ETHERTYPES, TUNNEL_PROTOCOLS, UDP_PORTS
 from monoview.core.capture.walk import FrameBatch, header_view
 from monoview.core.packet import TcpPacket
 
@@ -42,10 +43,11 @@ Bool = npt.NDArray[np.bool_]
 
 _VLAN_TPIDS: Final = (0x8100, 0x88A8, 0x9100, 0x9200)
 _AF_INET6: Final = (10, 24, 28, 30)
-_SLOW_IPV4_PROTOS: Final = (4, 41, 47)  # IP in IP, IPv6 in IP, GRE: tunnels
-_SLOW_IPV6_NEXT: Final = (0, 43, 60, 135, 139, 140, 44, 51, 4, 41, 47)  # extension headers, tunnels
+_SLOW_IPV4_PROTOS: Final = TUNNEL_PROTOCOLS
+_SLOW_IPV6_NEXT: Final = (0, 43, 60, 135, 139, 140, 44, 51, *TUNNEL_PROTOCOLS)  # extension headers, tunnels
+_SLOW_ETHERTYPES: Final = (0x8864, 0x8847, 0x8848, *PER_FRAME_ETHERTYPES)  # PPPoE session, MPLS, shims
 _UDP: Final = 17
-_VXLAN_PORT: Final = 4789
+_TUNNEL_PORTS: Final = tuple(UDP_PORTS)
 
 
 # Ethernet II + IPv4 without options + the TCP fixed header, from the frame's first byte.
@@ -61,12 +63,7 @@ _PLAIN: Final = np.dtype(
 
 _PLAIN_INT: Final = np.dtype([(name, np.int64) for name in _PLAIN.names or ()])
 
-@dataclass
-class ScanStats:
-    """What the frames that were not TCP packets were (the capture summary counts them)."""
-
-    skipped: Counter[str] = field(default_factory=Counter)
-    unsupported_link_types: Counter[str] = field(default_factory=Counter)
+ScanStats = SkipCounts  # what the frames that were not TCP packets were
 
 
 class Scanner:
@@ -225,7 +222,7 @@ class Scanner:
         tags = tagged.astype(np.int64) + double
         needed = 14 + 4 * tags
         unsure = (caplen < needed) | (double & np.isin(third, _VLAN_TPIDS))
-        unsure |= np.isin(ethertype, (0x8864, 0x8847, 0x8848))  # PPPoE session, MPLS
+        unsure |= np.isin(ethertype, _SLOW_ETHERTYPES)
         vlan = self._vlan_contexts(tags, be16(head, 14) & 0xFFF, be16(head, 18) & 0xFFF)
         not_ip = ~np.isin(ethertype, (0x0800, 0x86DD))
         return data + needed, ethertype_version(ethertype), vlan, not_ip, unsure
@@ -289,11 +286,14 @@ class Scanner:
         tunnel = ipv & np.where(is6, np.isin(nxt, _SLOW_IPV6_NEXT), np.isin(proto4, _SLOW_IPV4_PROTOS))
         ipv &= ~tunnel
         udp = ipv & (proto == _UDP)
-        vxlan = udp & (l4 + 16 <= np.minimum(ip_end, end))
-        if vxlan.any():
-            vxlan[vxlan] = be16(self._gather(l4[vxlan], 4), 2) == _VXLAN_PORT
+        tunnel_port = udp & (l4 + 8 <= np.minimum(ip_end, end))
+        if tunnel_port.any():
+            ports = self._gather(l4[tunnel_port], 4)
+            tunnel_port[tunnel_port] = np.isin(be16(ports, 0), _TUNNEL_PORTS) | np.isin(
+                be16(ports, 2), _TUNNEL_PORTS
+            )
         tcp = ipv & (proto == 6)
-        not_tcp = ipv & ~tcp & ~vxlan
+        not_tcp = ipv & ~tcp & ~tunnel_port
         # TCP
         short_tcp = tcp & (l4 + 20 > end)
         tcp &= ~short_tcp
@@ -338,7 +338,7 @@ class Scanner:
             sport=be16(head, 0),
             dport=be16(head, 2),
         )
-        return rows, unsure | fragment | tunnel | vxlan
+        return rows, unsure | fragment | tunnel | tunnel_port
 
     # -- one by one ------------------------------------------------------------------
 
@@ -346,7 +346,7 @@ class Scanner:
         """Frames the bulk path leaves to ``decode_any``, exactly as the per-packet reader did."""
         buf = self._buf
         packets: list[TcpPacket] = []
-        skipped = self.stats.skipped
+        stats = self.stats
         for record in frames.records():
             result = decode_any(buf, record)
             if isinstance(result, TcpPacket):
@@ -354,9 +354,7 @@ class Scanner:
             elif isinstance(result, Fragment):
                 self.fragments.append(result)
             else:
-                skipped[result.value] += 1
-                if result is Skip.UNSUPPORTED_LINK:
-                    self.stats.unsupported_link_types[linktype_name(record.linktype)] += 1
+                stats.skip(result, record.frame, record.linktype)
         return self.packet_rows(packets)
 
     def packet_rows(self, packets: list[TcpPacket]) -> Rows:

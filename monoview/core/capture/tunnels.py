@@ -1,0 +1,251 @@
+"""Tunnels that carry IP or Ethernet: where the inner packet starts, and what it is.
+
+A tunnel is found by the outer packet's IP protocol, or by its UDP port (the
+lower port first, then the higher, as Wireshark tries them), or inside GRE by
+its protocol type.  Each decoder takes the mapped file, where its header starts
+and where the outer packet ends, and returns ``(offset, Next)``: the inner
+packet's start and kind, which ``linktypes.follow`` turns into an IP offset.
+It returns None when the bytes are not that tunnel's user data (a control
+message, a header cut short) and a name (a ``str``) for an encapsulation that
+is known but not decoded, so the capture summary can count it by name.
+
+The inner endpoints name the session; the outer headers are not part of it.
+These frames are rare, so the vectorised scanner leaves them all to the
+per-frame decoder (``decode.decode_any``); the tables here tell it which.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from enum import IntEnum
+from typing import Final
+
+from monoview.core.capture.records import Buffer
+
+
+class Next(IntEnum):
+    """What a tunnel header is followed by (IP values are the IP version, 0: read the nibble)."""
+
+    IP = 0
+    ETHERNET = 1
+    MPLS = 2
+    PPP = 3
+    IPV4 = 4
+    NSH = 5
+    IPV6 = 6
+
+
+Inner = tuple[int, Next]
+# (offset, kind) of the inner packet; None: not user data; str: known, not decoded (its name).
+TunnelResult = Inner | str | None
+TunnelDecoder = Callable[[Buffer, int, int], TunnelResult]
+
+_u16 = struct.Struct(">H").unpack_from
+_u16x2 = struct.Struct(">HH").unpack_from
+
+# EtherType-valued protocol fields (GRE, Geneve) that name what follows.
+ETHERTYPE_NEXT: Final = {
+    0x0800: Next.IPV4,
+    0x86DD: Next.IPV6,
+    0x6558: Next.ETHERNET,  # transparent Ethernet bridging
+    0x8847: Next.MPLS,
+    0x8848: Next.MPLS,
+    0x894F: Next.NSH,
+}
+# The next-protocol numbers of NSH (RFC 8300) and VXLAN-GPE.
+_NEXT_PROTOCOL: Final = {1: Next.IPV4, 2: Next.IPV6, 3: Next.ETHERNET, 4: Next.NSH, 5: Next.MPLS}
+
+# Shims between an Ethernet header and its EtherType (``linktypes.ethernet`` steps over them):
+# bytes after the shim's EtherType up to the next EtherType.
+ETAG: Final = 0x893F  # 802.1BR E-Tag: 6 more bytes
+PBB: Final = 0x88E7  # 802.1ah I-TAG (4 bytes), then the customer's addresses (12)
+NSH_ETHERTYPE: Final = 0x894F
+ETHER_SHIMS: Final = {ETAG: 6, PBB: 16}
+UNDECODED_ETHERTYPES: Final = {0x88E5: "MACsec (encrypted)"}
+# EtherTypes the vectorised scanner must leave to the per-frame decoder.
+PER_FRAME_ETHERTYPES: Final = (*ETHER_SHIMS, NSH_ETHERTYPE, *UNDECODED_ETHERTYPES)
+
+MAX_NSH_NESTING: Final = 4
+
+
+def nsh(buf: Buffer, pos: int, end: int) -> TunnelResult:
+    """Network Service Header (RFC 8300): its length in 4-byte words, then a next protocol."""
+    if pos + 8 > end:
+        return None
+    words = buf[pos + 1] & 0x3F
+    if words < 2:
+        return None
+    found = _NEXT_PROTOCOL.get(buf[pos + 3])
+    return (pos + 4 * words, found) if found is not None else f"NSH next protocol {buf[pos + 3]}"
+
+
+def _erspan_iii(buf: Buffer, pos: int, end: int) -> TunnelResult:
+    """ERSPAN type III: 12 bytes, 8 more when the O bit says a platform subheader follows."""
+    if pos + 12 > end:
+        return None
+    frame_type = (buf[pos + 10] >> 2) & 0x1F
+    if frame_type:
+        return f"ERSPAN type III frame type {frame_type}"
+    return pos + 12 + 8 * (buf[pos + 11] & 1), Next.ETHERNET
+
+
+def gre(buf: Buffer, pos: int, end: int) -> TunnelResult:
+    """GRE version 0 (RFC 2784/2890: checksum, key and sequence number words when flagged) and
+    version 1 (PPTP's, with PPP).  ERSPAN type I is GRE 0x88BE without a sequence number and
+    has no header of its own; type II has one, of 8 bytes; type III is GRE 0x22EB."""
+    if pos + 4 > end:
+        return None
+    flags, ptype = _u16x2(buf, pos)
+    version = flags & 0x7
+    if version == 1:
+        if ptype != 0x880B:
+            return None
+        return pos + 8 + 4 * bool(flags & 0x1000) + 4 * bool(flags & 0x0080), Next.PPP
+    if version:
+        return None
+    if flags & 0x4000:
+        return "GRE with source routing"
+    start = pos + 4 + 4 * bool(flags & 0x8000) + 4 * bool(flags & 0x2000) + 4 * bool(flags & 0x1000)
+    if ptype == 0x88BE:
+        return (start + 8 if flags & 0x1000 else start), Next.ETHERNET
+    if ptype == 0x22EB:
+        return _erspan_iii(buf, start, end)
+    found = ETHERTYPE_NEXT.get(ptype)
+    return (start, found) if found is not None else f"GRE protocol 0x{ptype:04X}"
+
+
+def _etherip(buf: Buffer, pos: int, end: int) -> TunnelResult:
+    """EtherIP (RFC 3378): a 2-byte header of version 3, then an Ethernet frame."""
+    if pos + 2 > end or buf[pos] >> 4 != 3:
+        return None
+    return pos + 2, Next.ETHERNET
+
+
+def _vxlan(buf: Buffer, pos: int, end: int) -> TunnelResult:
+    """VXLAN (RFC 7348): 8 bytes, then an Ethernet frame."""
+    return (pos + 8, Next.ETHERNET) if pos + 8 <= end else None
+
+
+def _vxlan_gpe(buf: Buffer, pos: int, end: int) -> TunnelResult:
+    """VXLAN-GPE: 8 bytes whose fourth is the next protocol."""
+    if pos + 8 > end:
+        return None
+    found = _NEXT_PROTOCOL.get(buf[pos + 3])
+    return (pos + 8, found) if found is not None else f"VXLAN-GPE next protocol {buf[pos + 3]}"
+
+
+def _geneve(buf: Buffer, pos: int, end: int) -> TunnelResult:
+    """Geneve (RFC 8926): 8 bytes and the options' length, an EtherType-valued protocol."""
+    if pos + 8 > end or buf[pos] >> 6:
+        return None
+    found = ETHERTYPE_NEXT.get(_u16(buf, pos + 2)[0])
+    if found is None:
+        return f"Geneve protocol 0x{_u16(buf, pos + 2)[0]:04X}"
+    return pos + 8 + 4 * (buf[pos] & 0x3F), found
+
+
+def _gtp_u(buf: Buffer, pos: int, end: int) -> TunnelResult:
+    """GTP-U version 1 G-PDUs (the user's IP packets); a sequence number, N-PDU number and
+    extension headers (each its length in 4-byte words, the next type last) when flagged."""
+    if pos + 8 > end:
+        return None
+    flags, message = buf[pos], buf[pos + 1]
+    if flags >> 5 != 1 or not flags & 0x10 or message != 0xFF:
+        return None
+    at = pos + 8
+    if flags & 0x07:
+        if at + 4 > end:
+            return None
+        extension = buf[at + 3] if flags & 0x04 else 0
+        at += 4
+        while extension:
+            if at >= end or not buf[at] or at + 4 * buf[at] > end:
+                return None
+            at += 4 * buf[at]
+            extension = buf[at - 1]
+    return at, Next.IP
+
+
+def _teredo(buf: Buffer, pos: int, end: int) -> TunnelResult:
+    """Teredo (RFC 4380): IPv6, after an authentication and an origin indication if present."""
+    at = pos
+    for _ in range(2):
+        if at + 2 > end:
+            return None
+        indicator = _u16(buf, at)[0]
+        if indicator == 1 and at + 4 <= end:
+            at += 4 + buf[at + 2] + buf[at + 3] + 9
+        elif indicator == 0:
+            at += 8
+        else:
+            break
+    return (at, Next.IPV6) if at < end and buf[at] >> 4 == 6 else None
+
+
+def _l2tp(buf: Buffer, pos: int, end: int) -> TunnelResult:
+    """L2TPv2 data messages (RFC 2661): optional length, tunnel and session, optional Ns/Nr and
+    offset, then PPP.  Control messages carry no user data; L2TPv3 is named, not decoded."""
+    if pos + 2 > end:
+        return None
+    flags = _u16(buf, pos)[0]
+    if flags & 0xF == 3:
+        return "L2TPv3"
+    if flags & 0xF != 2 or flags & 0x8000:
+        return None
+    at = pos + 2 + 2 * bool(flags & 0x4000) + 4 + 4 * bool(flags & 0x0800)
+    if flags & 0x0200:
+        if at + 2 > end:
+            return None
+        at += 2 + _u16(buf, at)[0]
+    return at, Next.PPP
+
+
+def _at(kind: Next) -> TunnelDecoder:
+    return lambda buf, pos, end: (pos, kind)
+
+
+IP_PROTOCOLS: Final[dict[int, TunnelDecoder]] = {
+    4: _at(Next.IPV4),  # IP in IP
+    41: _at(Next.IPV6),  # IPv6 in IP
+    47: gre,
+    97: _etherip,
+    137: _at(Next.MPLS),  # MPLS in IP (RFC 4023)
+}
+UNDECODED_IP_PROTOCOLS: Final = {50: "ESP (encrypted)", 115: "L2TPv3"}
+TUNNEL_PROTOCOLS: Final = (*IP_PROTOCOLS, *UNDECODED_IP_PROTOCOLS)
+IPPROTO_UDP: Final = 17
+
+UDP_PORTS: Final[dict[int, TunnelDecoder]] = {
+    1701: _l2tp,
+    2152: _gtp_u,
+    3544: _teredo,
+    4754: gre,  # GRE in UDP (RFC 8086)
+    4789: _vxlan,
+    4790: _vxlan_gpe,
+    6081: _geneve,
+    6635: _at(Next.MPLS),  # MPLS in UDP (RFC 7510)
+}
+
+
+def tunnel_of(buf: Buffer, proto: int, l4: int, end: int) -> TunnelResult:
+    """The inner packet of an IP packet of protocol ``proto`` whose payload is ``l4``..``end``."""
+    decoder = IP_PROTOCOLS.get(proto)
+    if decoder is not None:
+        return decoder(buf, l4, end)
+    if proto == IPPROTO_UDP:
+        return _udp(buf, l4, end)
+    return UNDECODED_IP_PROTOCOLS.get(proto)
+
+
+def _udp(buf: Buffer, l4: int, end: int) -> TunnelResult:
+    if l4 + 8 > end:
+        return None
+    sport, dport = _u16x2(buf, l4)
+    for port in (sport, dport) if sport < dport else (dport, sport):
+        decoder = UDP_PORTS.get(port)
+        if decoder is not None:
+            found = decoder(buf, l4 + 8, end)
+            if found is not None:
+                return found
+    return None

@@ -1,0 +1,206 @@
+"""Tunnel and encapsulation headers, built with struct around an inner IP packet.
+
+Each entry of :data:`ENCAPSULATIONS` turns the IP packet of a TCP segment into a
+whole Ethernet frame that carries it through one encapsulation, laid out as its
+RFC (or the vendor's documentation) says; the tests check that tshark decodes
+each of them down to the inner TCP segment, so the frames are known to be right.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+
+MACS = b"\x00\x11\x22\x33\x44\x55" + b"\x66\x77\x88\x99\xaa\xbb"
+OUTER_SRC, OUTER_DST = b"\xc0\x00\x02\x01", b"\xc0\x00\x02\x02"
+IPV4, IPV6, TEB, MPLS_UNICAST = 0x0800, 0x86DD, 0x6558, 0x8847
+
+Wrap = Callable[[bytes], bytes]
+
+
+def checksum(data: bytes) -> int:
+    """The Internet checksum (RFC 1071)."""
+    if len(data) % 2:
+        data += b"\x00"
+    total = sum(struct.unpack(f">{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def ipv4(
+    proto: int, payload: bytes, options: bytes = b"", src: bytes = OUTER_SRC, dst: bytes = OUTER_DST
+) -> bytes:
+    """An IPv4 packet of protocol ``proto`` (options padded to 4 bytes), its checksum right."""
+    options += b"\x00" * (-len(options) % 4)
+    ihl = 5 + len(options) // 4
+    header = struct.pack(">BBHHHBBH4s4s", 0x40 | ihl, 0, ihl * 4 + len(payload), 1, 0, 64, proto, 0, src, dst)
+    header += options
+    return header[:10] + struct.pack(">H", checksum(header)) + header[12:] + payload
+
+
+def ethertype_of(packet: bytes) -> int:
+    return IPV6 if packet[0] >> 4 == 6 else IPV4
+
+
+def ether(ethertype: int, payload: bytes) -> bytes:
+    """An Ethernet II frame."""
+    return MACS + struct.pack(">H", ethertype) + payload
+
+
+def inner_ether(ip: bytes) -> bytes:
+    """The Ethernet frame a layer-2 tunnel carries."""
+    return ether(ethertype_of(ip), ip)
+
+
+def udp(sport: int, dport: int, payload: bytes) -> bytes:
+    """A UDP header without checksum (allowed over IPv4)."""
+    return struct.pack(">HHHH", sport, dport, 8 + len(payload), 0) + payload
+
+
+def over_ipv4(proto: int, payload: bytes) -> bytes:
+    """An Ethernet frame carrying ``payload`` as IPv4 protocol ``proto``."""
+    return ether(IPV4, ipv4(proto, payload))
+
+
+def over_udp(dport: int, payload: bytes, sport: int = 50000) -> bytes:
+    return over_ipv4(17, udp(sport, dport, payload))
+
+
+def gre(
+    ptype: int, payload: bytes, *, key: int | None = None, seq: int | None = None, csum: bool = False
+) -> bytes:
+    """A GRE (RFC 2784/2890) header: checksum, key and sequence number when given."""
+    flags = (0x8000 if csum else 0) | (0x2000 if key is not None else 0) | (0x1000 if seq is not None else 0)
+    header = struct.pack(">HH", flags, ptype)
+    if csum:
+        header += b"\x00\x00\x00\x00"
+    if key is not None:
+        header += struct.pack(">I", key)
+    if seq is not None:
+        header += struct.pack(">I", seq)
+    if csum:
+        total = checksum(header + payload)
+        header = header[:4] + struct.pack(">H", total) + header[6:]
+    return header + payload
+
+
+def mpls(payload: bytes, labels: tuple[int, ...] = (16,)) -> bytes:
+    """An MPLS label stack, the last entry with bottom-of-stack set."""
+    out = b""
+    for i, label in enumerate(labels):
+        out += struct.pack(">I", label << 12 | (0x100 if i == len(labels) - 1 else 0) | 64)
+    return out + payload
+
+
+def erspan_ii(ip: bytes) -> bytes:
+    """ERSPAN type II: GRE with a sequence number, protocol 0x88BE, an 8-byte header (version 1)."""
+    header = struct.pack(">HHI", 0x1000 | 10, 0x0000 | 77, 0)  # version 1, VLAN 10; session 77; index 0
+    return over_ipv4(47, gre(0x88BE, header + inner_ether(ip), seq=1))
+
+
+def erspan_i(ip: bytes) -> bytes:
+    """ERSPAN type I: GRE without a sequence number, protocol 0x88BE, the mirrored frame at once."""
+    return over_ipv4(47, gre(0x88BE, inner_ether(ip)))
+
+
+def erspan_iii(ip: bytes, subheader: bool = False) -> bytes:
+    """ERSPAN type III: GRE protocol 0x22EB, a 12-byte header (version 2), an optional 8-byte subheader."""
+    last = 0x01 if subheader else 0x00  # O: the platform-specific subheader follows
+    header = struct.pack(">HHIHBB", 0x2000 | 10, 77, 123456, 0, 0, last)
+    if subheader:
+        header += struct.pack(">II", 3 << 26, 0)  # platform ID 3
+    return over_ipv4(47, gre(0x22EB, header + inner_ether(ip), seq=1))
+
+
+def geneve(ptype: int, payload: bytes, options: bool = True) -> bytes:
+    """Geneve (RFC 8926) on UDP 6081; with one 8-byte option when ``options``."""
+    option = struct.pack(">HBBI", 0x0103, 0x80, 1, 0xDEADBEEF) if options else b""
+    header = struct.pack(">BBHI", len(option) // 4, 0, ptype, 0x123400)
+    return over_udp(6081, header + option + payload)
+
+
+def geneve_gre(ip: bytes) -> bytes:
+    """GRE inside Geneve: Geneve carries an Ethernet frame whose IP packet is a GRE tunnel."""
+    return geneve(TEB, ether(IPV4, ipv4(47, gre(ethertype_of(ip), ip, key=9))))
+
+
+def etag(ip: bytes) -> bytes:
+    """802.1BR: an 8-byte E-Tag (EtherType 0x893F) before the EtherType."""
+    return MACS + struct.pack(">HHHH", 0x893F, 0, 0x1005, 0) + struct.pack(">H", ethertype_of(ip)) + ip
+
+
+def pbb(ip: bytes) -> bytes:
+    """802.1ah provider backbone bridging: B-VLAN, the I-TAG, then the customer's frame (C-VLAN 7)."""
+    customer = MACS + struct.pack(">HHH", 0x8100, 7, ethertype_of(ip)) + ip
+    return MACS + struct.pack(">HHHI", 0x88A8, 100, 0x88E7, 0x00012345) + customer
+
+
+def gtp_u(ip: bytes, extension: bool = False) -> bytes:
+    """GTP-U version 1 G-PDU on UDP 2152; ``extension``: a sequence number and a PDU session container."""
+    if extension:
+        optional = struct.pack(">HBB", 7, 0, 0x85) + bytes([1, 0x10, 0x09, 0])
+        body = optional + ip
+        header = struct.pack(">BBHI", 0x36, 0xFF, len(body), 0x1234)
+    else:
+        body = ip
+        header = struct.pack(">BBHI", 0x30, 0xFF, len(body), 0x1234)
+    return over_udp(2152, header + body, sport=2152)
+
+
+def teredo(ip: bytes) -> bytes:
+    """Teredo (RFC 4380): IPv6 in UDP from the server port 3544, with an origin indication."""
+    origin = struct.pack(">HH4s", 0x0000, 0xFFFF ^ 40000, b"\x3f\xff\xfd\xfe")
+    return over_udp(60000, origin + ip, sport=3544)
+
+
+def vxlan_gpe(next_protocol: int, payload: bytes) -> bytes:
+    """VXLAN-GPE on UDP 4790: flags I and P, the next protocol (1 IPv4, 2 IPv6, 3 Ethernet, 4 NSH, 5 MPLS)."""
+    return over_udp(4790, struct.pack(">BHBI", 0x0C, 0, next_protocol, 0x123400) + payload)
+
+
+def nsh(next_protocol: int, payload: bytes, md_type: int = 1) -> bytes:
+    """Network service header (RFC 8300): MD type 1 (6 words) or 2 (2 words, no metadata)."""
+    words = 6 if md_type == 1 else 2
+    header = struct.pack(">BBBBI", 0x0F, 0xC0 | words, md_type, next_protocol, 0x000123FF)
+    return header + b"\x00" * (4 * words - 8) + payload
+
+
+def ip_next(ip: bytes) -> int:
+    return 2 if ip[0] >> 4 == 6 else 1
+
+
+def l2tp_v2(ip: bytes) -> bytes:
+    """L2TPv2 data message on UDP 1701 with the length field, then PPP in HDLC-like framing."""
+    ppp = b"\xff\x03" + struct.pack(">H", 0x0057 if ip[0] >> 4 == 6 else 0x0021) + ip
+    body = struct.pack(">HH", 5, 9) + ppp  # tunnel 5, session 9
+    return over_udp(1701, struct.pack(">HH", 0x4002, 4 + len(body)) + body, sport=1701)
+
+
+ENCAPSULATIONS: dict[str, Wrap] = {
+    "erspan-i": erspan_i,
+    "erspan-ii": erspan_ii,
+    "erspan-iii": erspan_iii,
+    "erspan-iii-subheader": lambda ip: erspan_iii(ip, subheader=True),
+    "geneve-ethernet": lambda ip: geneve(TEB, inner_ether(ip)),
+    "geneve-ip": lambda ip: geneve(ethertype_of(ip), ip, options=False),
+    "geneve-gre": geneve_gre,
+    "etag": etag,
+    "pbb": pbb,
+    "gtp-u": gtp_u,
+    "gtp-u-extension": lambda ip: gtp_u(ip, extension=True),
+    "vxlan-gpe-ip": lambda ip: vxlan_gpe(ip_next(ip), ip),
+    "vxlan-gpe-ethernet": lambda ip: vxlan_gpe(3, inner_ether(ip)),
+    "vxlan-gpe-nsh": lambda ip: vxlan_gpe(4, nsh(ip_next(ip), ip)),
+    "nsh-ethertype": lambda ip: ether(0x894F, nsh(ip_next(ip), ip, md_type=2)),
+    "nsh-ethernet": lambda ip: ether(0x894F, nsh(3, inner_ether(ip))),
+    "gre-mpls": lambda ip: over_ipv4(47, gre(MPLS_UNICAST, mpls(ip, (100, 200)))),
+    "gre-checksum-key-seq": lambda ip: over_ipv4(47, gre(ethertype_of(ip), ip, key=7, seq=3, csum=True)),
+    "mpls-udp": lambda ip: over_udp(6635, mpls(ip)),
+    "l2tp-v2": l2tp_v2,
+    "etherip": lambda ip: over_ipv4(97, b"\x30\x00" + inner_ether(ip)),
+    "mpls-in-ip": lambda ip: over_ipv4(137, mpls(ip)),
+    "gre-in-udp": lambda ip: over_udp(4754, gre(ethertype_of(ip), ip)),
+}
+# Teredo carries IPv6 only.
+IPV6_ONLY: dict[str, Wrap] = {"teredo": teredo}
