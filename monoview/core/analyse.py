@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from os import PathLike
 
 from monoview.core.capture.counts import CaptureStats
-from monoview.core.capture.decode import Skip, decode
+from monoview.core.capture.decode import Cut, Skip, decode
 from monoview.core.capture.fragments import Fragment, FragmentReassembler
 from monoview.core.capture.source import CaptureFile
 from monoview.core.dispatcher import Dispatcher
@@ -147,6 +147,9 @@ class Analysis:
         try:
             for record in self.capture.records():
                 result = decode(buf, record)
+                if isinstance(result, Cut):  # shorter than its IP length: counted, then decoded
+                    stats.cut_packet(record.frame)
+                    result = result.packet
                 if isinstance(result, TcpPacket):
                     tcp_packets += 1
                     if only_tcp:

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from monoview.core.capture.counts import CaptureStats
-from monoview.core.capture.decode import Skip, decode
+from monoview.core.capture.decode import Cut, Skip, decode
 from monoview.core.capture.fragments import Fragment, FragmentReassembler
 from monoview.core.capture.index import PacketIndex, build_index
 from monoview.core.capture.linktypes import linktype_name
@@ -36,13 +36,16 @@ def _old_pipeline(path: Path, split: bool = False) -> tuple[list[tuple[object, .
     packets: list[tuple[object, ...]] = []
     skipped: Counter[str] = Counter()
     links: Counter[str] = Counter()
-    notes = CaptureStats()  # undecoded encapsulations, first frames
+    notes = CaptureStats()  # cut packets, undecoded encapsulations, first frames
     frames = 0
     error = None
     try:
         for record in capture.records():
             frames += 1
             result = decode(buf, record)
+            if isinstance(result, Cut):
+                notes.cut_packet(record.frame)
+                result = result.packet
             if isinstance(result, Fragment):
                 result = fragments.add(buf, result)
                 if result is None:
@@ -71,7 +74,7 @@ def _old_pipeline(path: Path, split: bool = False) -> tuple[list[tuple[object, .
         "links": links,
         "incomplete": fragments.finish(),
         "error": error,
-        "notes": (notes.undecoded, notes.first_frames),
+        "notes": (notes.cut, notes.undecoded, notes.first_frames),
     }
     capture.close()
     return packets, counts
@@ -103,7 +106,7 @@ def _counts(index: PacketIndex) -> dict[str, object]:
         "links": stats.unsupported_link_types,
         "incomplete": stats.incomplete_fragments,
         "error": index.read_error,
-        "notes": (stats.undecoded, stats.first_frames),
+        "notes": (stats.cut, stats.undecoded, stats.first_frames),
     }
 
 

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from monoview.core.capture.decode import Undecoded, decode_any
+from monoview.core.capture.counts import CUT
+from monoview.core.capture.decode import Cut, Skip, Undecoded, decode_any
 from monoview.core.capture.fragments import Fragment
 from monoview.core.capture.frames import whole_file
 from monoview.core.capture.layout import read_layout
@@ -70,10 +71,15 @@ def _compare(buf: bytes | bytearray, name: str) -> int:
     links: Counter[str] = Counter()
     undecoded: Counter[str] = Counter()
     first: dict[str, int] = {}
+    cut = 0
     for batch in walk.batches():
         rows.append(scanner.scan(batch))
         for record in batch.records():
             result = decode_any(buf, record)
+            if isinstance(result, Cut):
+                cut += 1
+                first.setdefault(CUT, record.frame)
+                result = result.packet
             if isinstance(result, TcpPacket):
                 expected.append(_packet_tuple(result))
             elif isinstance(result, Fragment):
@@ -82,14 +88,17 @@ def _compare(buf: bytes | bytearray, name: str) -> int:
                 skipped[result.value] += 1
                 if result.value == "unsupported link type":
                     links[linktype_name(record.linktype)] += 1
+                key = result.name if isinstance(result, Undecoded) else result.value
                 if isinstance(result, Undecoded):
-                    undecoded[result.name] += 1
-                    first.setdefault(result.name, record.frame)
+                    undecoded[key] += 1
+                if isinstance(result, Undecoded) or result is Skip.BAD_IP_LENGTH:
+                    first.setdefault(key, record.frame)
     assert _row_tuples(Rows.concat(rows), scanner.contexts) == expected
     assert scanner.fragments == fragments
     assert scanner.stats.skipped == skipped
     assert scanner.stats.unsupported_link_types == links
     assert scanner.stats.undecoded == undecoded
+    assert scanner.stats.cut == cut
     assert scanner.stats.first_frames == first
     return len(expected)
 

@@ -12,15 +12,20 @@ from dataclasses import dataclass, field
 from monoview.core.capture.decode import Skip, Undecoded
 from monoview.core.capture.linktypes import linktype_name
 
+BAD_IP_LENGTH = Skip.BAD_IP_LENGTH.value
+CUT = "IP length beyond the frame"
+
 
 @dataclass
 class SkipCounts:
-    """Frames that gave no TCP packet, by reason; what the warnings name, with its first frame."""
+    """Frames that gave no TCP packet, by reason, and packets cut short by the frame; what the
+    warnings name, with its first frame."""
 
     skipped: Counter[str] = field(default_factory=Counter)  # Skip reason -> frames
     unsupported_link_types: Counter[str] = field(default_factory=Counter)  # name -> frames
     undecoded: Counter[str] = field(default_factory=Counter)  # encapsulation name -> frames
-    # The first frame of each undecoded encapsulation (by name).
+    cut: int = 0  # packets (or fragments) whose IP length says more than the frame held
+    # The first frame of each undecoded encapsulation (by name), of bad and of cut IP lengths.
     first_frames: dict[str, int] = field(default_factory=dict)
 
     def skip(self, result: Skip | Undecoded, frame: int, linktype: int) -> None:
@@ -31,6 +36,13 @@ class SkipCounts:
             self.first(result.name, frame)
         elif result is Skip.UNSUPPORTED_LINK:
             self.unsupported_link_types[linktype_name(linktype)] += 1
+        elif result is Skip.BAD_IP_LENGTH:
+            self.first(BAD_IP_LENGTH, frame)
+
+    def cut_packet(self, frame: int) -> None:
+        """Count one packet decoded from a frame shorter than its IP length (``decode.Cut``)."""
+        self.cut += 1
+        self.first(CUT, frame)
 
     def first(self, key: str, frame: int) -> None:
         """Remember ``frame`` if it is the first one of ``key`` seen."""
@@ -43,6 +55,7 @@ class SkipCounts:
         self.skipped.update(other.skipped)
         self.unsupported_link_types.update(other.unsupported_link_types)
         self.undecoded.update(other.undecoded)
+        self.cut += other.cut
         for key, frame in other.first_frames.items():
             self.first(key, frame + frames_before)
 
@@ -72,6 +85,17 @@ class CaptureStats(SkipCounts):
             f"{count:,} frames of {name} were not decoded (the first is frame {self.first_frames[name]})"
             for name, count in sorted(self.undecoded.items())
         ]
+        bad = self.skipped.get(BAD_IP_LENGTH, 0)
+        if bad:
+            notes.append(
+                f"{bad:,} frames whose IP length is shorter than the IP header were dropped"
+                f" (the first is frame {self.first_frames[BAD_IP_LENGTH]})"
+            )
+        if self.cut:
+            notes.append(
+                f"{self.cut:,} packets held less than their IP length says; their TCP payload is what"
+                f" the frame holds, as tshark reads it (the first is frame {self.first_frames[CUT]})"
+            )
         if self.incomplete_fragments:
             notes.append(
                 f"{self.incomplete_fragments:,} IP fragments of TCP packets never completed a datagram"

@@ -50,6 +50,9 @@ class Skip(Enum):
     NOT_TCP = "IP but not TCP"
     FRAGMENT = "IP fragment"  # one that did not complete a datagram (decode returns Fragment)
     MALFORMED = "malformed or truncated header"
+    # An IP total length shorter than the IP header: tshark's "Bogus IP length", which it
+    # decodes no further either; dropped, counted, reported with the first such frame.
+    BAD_IP_LENGTH = "IP length shorter than its header"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +63,17 @@ class Undecoded:
     value: ClassVar[str] = "encapsulation not decoded"
 
 
-Decoded = TcpPacket | Fragment | Skip | Undecoded
+@dataclass(frozen=True, slots=True)
+class Cut:
+    """A packet whose IP length says more than the frame held on the wire (tshark: "total
+    length exceeds packet length").  Decoded as tshark decodes it, with the payload the
+    frame holds; the readers count it and report the first such frame, so the bytes never
+    change a stream unannounced."""
+
+    packet: TcpPacket | Fragment
+
+
+Decoded = TcpPacket | Fragment | Cut | Skip | Undecoded
 
 
 def decode(buf: Buffer, record: Record) -> Decoded:
@@ -78,13 +91,11 @@ def decode(buf: Buffer, record: Record) -> Decoded:
         if ethertype == _ETH_IPV4 and vihl == _IPV4_NO_OPTIONS and proto == IPPROTO_TCP and not frag & 0x3FFF:
             end = offset + caplen
             wire_end = end + origlen - caplen if origlen > caplen else end
-            # total == 0: TSO/BIG TCP; an IP length beyond the wire is a lie (as in decode_any).
+            # total == 0: TSO/BIG TCP; a length beyond the wire is for decode_any to report.
             ip_end = offset + 14 + total if total else wire_end
-            if ip_end > wire_end:
-                ip_end = wire_end
             doff = (off_flags >> 12) * 4
             payload = offset + 34 + doff
-            if doff >= 20 and payload <= ip_end:
+            if doff >= 20 and payload <= ip_end <= wire_end:
                 captured_end = ip_end if ip_end < end else end
                 return TcpPacket(
                     frame,
@@ -123,17 +134,20 @@ def decode_any(buf: Buffer, record: Record) -> Decoded:
     # Bytes of the IP packet that were on the wire but not captured (snaplen).
     wire_extra = record.origlen - record.caplen if record.origlen > record.caplen else 0
     outer_end = end + wire_extra  # where the frame ended on the wire
+    cut = False
     for _depth in range(MAX_TUNNEL_DEPTH + 1):
         parsed = _ip_header(buf, ip_off, version, end, outer_end)
         if isinstance(parsed, Skip):
             return parsed
         proto, l4, ip_end, src, dst, fragment = parsed
+        if ip_end > outer_end:
+            ip_end, cut = outer_end, True
         if fragment is not None:
             if proto != IPPROTO_TCP:
                 return Skip.NOT_TCP
             ident, frag_offset, more = fragment
             captured = min(ip_end, end) - l4
-            return Fragment(
+            piece = Fragment(
                 (vlan, record.interface, src, dst, ident),
                 frag_offset,
                 more,
@@ -147,6 +161,7 @@ def decode_any(buf: Buffer, record: Record) -> Decoded:
                 src,
                 dst,
             )
+            return Cut(piece) if cut else piece
         if proto == IPPROTO_TCP:
             break
         inner_end = min(ip_end, end)
@@ -165,7 +180,8 @@ def decode_any(buf: Buffer, record: Record) -> Decoded:
         return Skip.NOT_TCP
     if l4 + 20 > end:
         return Skip.MALFORMED
-    return _tcp_packet(record, buf, vlan, src, dst, l4, ip_end, end)
+    packet = _tcp_packet(record, buf, vlan, src, dst, l4, ip_end, end)
+    return Cut(packet) if cut and isinstance(packet, TcpPacket) else packet
 
 
 # (identification, offset of the fragment's data, more fragments follow)
@@ -175,7 +191,7 @@ FragmentField = tuple[int, int, bool] | None
 def _ip_header(
     buf: Buffer, ip_off: int, version: int, end: int, wire_end: int
 ) -> tuple[int, int, int, bytes, bytes, FragmentField] | Skip:
-    """(protocol, transport offset, IP end on the wire, source, destination, fragment) of an IP header."""
+    """(protocol, transport offset, IP end as the header says, source, destination, fragment)."""
     if ip_off >= end:
         return Skip.MALFORMED
     if version == 0:
@@ -192,6 +208,8 @@ def _ip_header(
             fragment = (ident, (frag & 0x1FFF) * 8, bool(frag & 0x2000))
         l4 = ip_off + ihl
         # total == 0: TSO/BIG TCP packets leave the length to the link layer.
+        if total and total < ihl:
+            return Skip.BAD_IP_LENGTH
         ip_end = ip_off + total if total else wire_end
     elif version == 6:
         if ip_off + 40 > end:
@@ -225,8 +243,7 @@ def _ip_header(
         ip_end = ip_off + 40 + plen if plen else wire_end
     else:
         return Skip.NOT_IP
-    # An IP length beyond what was on the wire is a lie; trust the frame.
-    return proto, l4, min(ip_end, wire_end), bytes(src), bytes(dst), fragment
+    return proto, l4, ip_end, bytes(src), bytes(dst), fragment
 
 
 def _tcp_packet(

@@ -20,8 +20,8 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from monoview.core.capture.counts import SkipCounts
-from monoview.core.capture.decode import Skip, decode_any
+from monoview.core.capture.counts import BAD_IP_LENGTH, SkipCounts
+from monoview.core.capture.decode import Cut, Skip, decode_any
 from monoview.core.capture.fragments import Fragment
 from monoview.core.capture.linktypes import Buffer
 from monoview.core.capture.scanrows import (
@@ -122,9 +122,9 @@ class Scanner:
         plain &= (fields["frag"] & 0x3FFF == 0) & (frames.caplen >= _PLAIN.itemsize)
         data, end, wire_end = frames.data, frames.end, frames.wire_end
         total, off_flags = fields["total"], fields["off_flags"]
-        ip_end = np.minimum(np.where(total != 0, data + 14 + total, wire_end), wire_end)
+        ip_end = np.where(total != 0, data + 14 + total, wire_end)
         payload = data + 34 + (off_flags >> 12) * 4
-        plain &= ((off_flags >> 12) >= 5) & (payload <= ip_end)
+        plain &= ((off_flags >> 12) >= 5) & (payload <= ip_end) & (ip_end <= wire_end)
 
         def pick(column: I64) -> I64:
             return column if every else column[plain]
@@ -281,10 +281,17 @@ class Scanner:
         l4 = np.where(is6, ip_off + 40, ip_off + ihl)
         length = np.where(is6, plen, total)
         header = np.where(is6, 40, 0)
-        ip_end = np.minimum(np.where(length != 0, ip_off + header + length, wire_end), wire_end)
+        ip_end = np.where(length != 0, ip_off + header + length, wire_end)
         ipv = is4 | is6
         tunnel = ipv & np.where(is6, np.isin(nxt, _SLOW_IPV6_NEXT), np.isin(proto4, _SLOW_IPV4_PROTOS))
         ipv &= ~tunnel
+        bad_length = ipv & is4 & (total != 0) & (total < ihl)
+        ipv &= ~bad_length
+        # Longer than the frame: decode_any decodes and counts it (IPv6's past the header chain).
+        cut = ipv & (ip_end > wire_end) & (is4 | np.isin(nxt, (6, _UDP)))
+        ipv &= ~cut
+        if bad_length.any():
+            self.stats.first(BAD_IP_LENGTH, int(frames.frame[bad_length].min()))
         udp = ipv & (proto == _UDP)
         tunnel_port = udp & (l4 + 8 <= np.minimum(ip_end, end))
         if tunnel_port.any():
@@ -310,6 +317,7 @@ class Scanner:
                 Skip.MALFORMED.value: int(
                     np.count_nonzero(malformed | bad4 | bad6 | short_tcp) + np.count_nonzero(bad_tcp)
                 ),
+                BAD_IP_LENGTH: int(np.count_nonzero(bad_length)),
             }
         )
         skipped.update({k: v for k, v in count.items() if v})
@@ -338,7 +346,7 @@ class Scanner:
             sport=be16(head, 0),
             dport=be16(head, 2),
         )
-        return rows, unsure | fragment | tunnel | tunnel_port
+        return rows, unsure | fragment | tunnel | tunnel_port | cut
 
     # -- one by one ------------------------------------------------------------------
 
@@ -349,6 +357,9 @@ class Scanner:
         stats = self.stats
         for record in frames.records():
             result = decode_any(buf, record)
+            if isinstance(result, Cut):
+                stats.cut_packet(record.frame)
+                result = result.packet
             if isinstance(result, TcpPacket):
                 packets.append(result)
             elif isinstance(result, Fragment):

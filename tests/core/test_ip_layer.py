@@ -1,0 +1,201 @@
+"""IP-layer rules: IP lengths that disagree with the frame.
+
+Each capture is one HTTP exchange with one thing changed in its IP headers;
+where tshark is installed its reading of the same frames is the reference.
+Both the per-packet analysis and the document must give the same sessions,
+and the vectorised scanner must agree with the per-frame decoder.
+"""
+
+from __future__ import annotations
+
+import shutil
+import struct
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from monoview.core.analyse import analyse
+from monoview.core.document import CaptureDocument
+from monoview.core.streambytes import direction_bytes
+from tests.core.test_readers import REQUEST, RESPONSE, conversation
+from tests.core.test_scan import _compare
+from tests.pcapgen import Frame, pcap_bytes
+
+TSHARK = shutil.which("tshark")
+GET_FRAME = 4  # the frame (1-based, as tshark numbers them) carrying the client's request
+
+
+def capture(tmp_path: Path, change: Callable[[int, bytes], bytes]) -> Path:
+    """The exchange with each frame's IP packet (frames numbered from 1) passed through ``change``."""
+    frames = [
+        Frame(f.ts_ns, f.data[:14] + change(i, f.data[14:])) for i, f in enumerate(conversation().frames, 1)
+    ]
+    path = tmp_path / "ip.pcap"
+    path.write_bytes(pcap_bytes(frames))
+    return path
+
+
+def tshark_expert(path: Path, frame: int) -> str:
+    """tshark's expert messages on one frame."""
+    return subprocess.run(
+        [
+            TSHARK or "tshark",
+            "-r",
+            str(path),
+            "-Y",
+            f"frame.number == {frame}",
+            "-T",
+            "fields",
+            "-e",
+            "_ws.expert",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
+def tshark_payload(path: Path, sport: int) -> bytes:
+    """The TCP payload tshark reads from ``sport``, frame after frame."""
+    out = subprocess.run(
+        [
+            TSHARK or "tshark",
+            "-r",
+            str(path),
+            "-Y",
+            f"tcp.srcport == {sport}",
+            "-T",
+            "fields",
+            "-e",
+            "tcp.payload",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return b"".join(bytes.fromhex(line.replace(":", "")) for line in out.splitlines())
+
+
+def set_total(ip: bytes, total: int) -> bytes:
+    return ip[:2] + struct.pack(">H", total) + ip[4:]
+
+
+def total_of(ip: bytes) -> int:
+    return int(struct.unpack_from(">H", ip, 2)[0])
+
+
+BAD_LENGTHS: dict[str, Callable[[bytes], bytes]] = {
+    "total-below-the-header": lambda ip: set_total(ip, 12),
+    "header-beyond-the-total": lambda ip: bytes([0x4F]) + set_total(ip, 40)[1:],
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_LENGTHS))
+def test_ip_length_shorter_than_its_header_is_dropped_and_reported(tmp_path: Path, case: str) -> None:
+    """tshark's "Bogus IP length": it decodes no TCP there either.  The frame is dropped,
+    counted, and named in a warning."""
+    path = capture(tmp_path, lambda i, ip: BAD_LENGTHS[case](ip) if i == GET_FRAME else ip)
+    if TSHARK:
+        assert "Bogus IP length" in tshark_expert(path, GET_FRAME)
+        assert tshark_payload(path, 40000) == b""
+    warning = "1 frames whose IP length is shorter than the IP header were dropped"
+    warning += f" (the first is frame {GET_FRAME})"
+    analysis = analyse(path)
+    (session,) = analysis.sessions
+    assert direction_bytes(session, "c2s") == b""  # the request's only copy was dropped
+    assert direction_bytes(session, "s2c") == RESPONSE
+    assert analysis.stats.skipped == {"IP length shorter than its header": 1}
+    assert analysis.stats.warnings() == [warning]
+    with CaptureDocument(path, workers=1) as document:
+        assert document.stats.warnings() == [warning]
+        (conversation_,) = document.conversations()
+        assert direction_bytes(conversation_, "c2s") == b""
+    _compare(path.read_bytes(), path.name)
+
+
+CUT_LENGTHS: dict[str, tuple[Callable[[bytes], bytes], bytes]] = {
+    # The header claims 10 bytes more than the segment has: the frame's bytes are the segment.
+    "total-beyond-the-frame": (lambda ip: set_total(ip, total_of(ip) + 10), REQUEST),
+    # The frame lost its last 10 bytes, and its wire length says so too (not snaplen).
+    "frame-cut-short": (lambda ip: ip[:-10], REQUEST[:-10]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CUT_LENGTHS))
+def test_ip_length_beyond_the_frame_is_read_as_tshark_does_and_reported(tmp_path: Path, case: str) -> None:
+    """tshark flags "IPv4 total length exceeds packet length" and still decodes the segment
+    with the bytes the frame holds (shared/captures/wild/suricata_telnet.pcap has five such
+    frames, which its oracle counts).  So does monoview, and it says so: counted, with the
+    first frame named."""
+    change, request = CUT_LENGTHS[case]
+    path = capture(tmp_path, lambda i, ip: change(ip) if i == GET_FRAME else ip)
+    if TSHARK:
+        assert "exceeds packet length" in tshark_expert(path, GET_FRAME)
+        assert tshark_payload(path, 40000) == request
+    warning = (
+        "1 packets held less than their IP length says; their TCP payload is what the frame holds,"
+        f" as tshark reads it (the first is frame {GET_FRAME})"
+    )
+    analysis = analyse(path)
+    (session,) = analysis.sessions
+    assert direction_bytes(session, "c2s") == request
+    assert direction_bytes(session, "s2c") == RESPONSE
+    assert (analysis.stats.skipped, analysis.stats.cut) == ({}, 1)
+    assert analysis.stats.warnings() == [warning]
+    with CaptureDocument(path, workers=1) as document:
+        assert document.stats.warnings() == [warning]
+        (conversation_,) = document.conversations()
+        assert direction_bytes(conversation_, "c2s") == request
+    _compare(path.read_bytes(), path.name)
+
+
+def test_bad_ip_length_warning_names_the_file_on_the_command_line(tmp_path: Path) -> None:
+    path = capture(
+        tmp_path, lambda i, ip: BAD_LENGTHS["total-below-the-header"](ip) if i == GET_FRAME else ip
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "monoview", "sessions", str(path)], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0
+    assert result.stderr.splitlines() == [
+        "monoview: warning: ip.pcap: 1 frames whose IP length is shorter than the IP header were dropped"
+        f" (the first is frame {GET_FRAME})"
+    ]
+
+
+NORMAL_LENGTHS: dict[str, Callable[[bytes], bytes]] = {
+    # Ethernet pads short frames: the frame is longer than the IP packet.
+    "ethernet-padding": lambda ip: ip + b"\x00" * 18,
+    # TSO and BIG TCP leave the total length zero: the frame's length is the packet's.
+    "zero-total": lambda ip: set_total(ip, 0),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NORMAL_LENGTHS))
+def test_ordinary_length_differences_are_not_bad(tmp_path: Path, case: str) -> None:
+    path = capture(tmp_path, lambda _i, ip: NORMAL_LENGTHS[case](ip))
+    analysis = analyse(path)
+    (session,) = analysis.sessions
+    assert direction_bytes(session, "c2s") == REQUEST
+    assert direction_bytes(session, "s2c") == RESPONSE
+    assert analysis.stats.skipped == {}
+    _compare(path.read_bytes(), path.name)
+
+
+def test_snaplen_cut_frame_is_a_gap_not_a_bad_length(tmp_path: Path) -> None:
+    """Captured shorter than it was on the wire (snaplen): the IP length is right, the missing
+    bytes are a gap of the session, and nothing is dropped."""
+    frames = conversation().frames
+    cut = frames[GET_FRAME - 1]
+    frames[GET_FRAME - 1] = Frame(cut.ts_ns, cut.data[:-10], origlen=len(cut.data))
+    path = tmp_path / "snap.pcap"
+    path.write_bytes(pcap_bytes(frames))
+    analysis = analyse(path)
+    (session,) = analysis.sessions
+    assert direction_bytes(session, "c2s") == REQUEST[:-10]
+    assert analysis.stats.skipped == {}
+    assert analysis.stats.warnings() == []
+    _compare(path.read_bytes(), path.name)
