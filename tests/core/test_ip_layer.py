@@ -1,4 +1,4 @@
-"""IP-layer rules: IP lengths that disagree with the frame.
+"""IP-layer rules: which address names a source-routed packet, and IP lengths that lie.
 
 Each capture is one HTTP exchange with one thing changed in its IP headers;
 where tshark is installed its reading of the same frames is the reference.
@@ -9,6 +9,7 @@ and the vectorised scanner must agree with the per-frame decoder.
 from __future__ import annotations
 
 import shutil
+import socket
 import struct
 import subprocess
 import sys
@@ -22,10 +23,23 @@ from monoview.core.document import CaptureDocument
 from monoview.core.streambytes import direction_bytes
 from tests.core.test_readers import REQUEST, RESPONSE, conversation
 from tests.core.test_scan import _compare
+from tests.encapgen import checksum
 from tests.pcapgen import Frame, pcap_bytes
 
 TSHARK = shutil.which("tshark")
+CLIENT, SERVER, ROUTER = (socket.inet_aton(a) for a in ("10.0.0.1", "10.0.0.2", "10.0.0.254"))
+LSRR, SSRR = 0x83, 0x89
 GET_FRAME = 4  # the frame (1-based, as tshark numbers them) carrying the client's request
+
+
+def with_route(ip: bytes, header_dst: bytes, route: list[bytes], pointer: int, kind: int) -> bytes:
+    """``ip`` with a source-route option (padded with end-of-options) and ``header_dst``."""
+    option = bytes([kind, 3 + 4 * len(route), pointer]) + b"".join(route)
+    option += b"\x00" * (-len(option) % 4)
+    total = struct.unpack_from(">H", ip, 2)[0] + len(option)
+    header = bytes([0x45 + len(option) // 4]) + ip[1:2] + struct.pack(">H", total) + ip[4:10] + b"\x00\x00"
+    header += ip[12:16] + header_dst + option
+    return header[:10] + struct.pack(">H", checksum(header)) + header[12:] + ip[20:]
 
 
 def capture(tmp_path: Path, change: Callable[[int, bytes], bytes]) -> Path:
@@ -36,6 +50,17 @@ def capture(tmp_path: Path, change: Callable[[int, bytes], bytes]) -> Path:
     path = tmp_path / "ip.pcap"
     path.write_bytes(pcap_bytes(frames))
     return path
+
+
+def tshark_streams(path: Path) -> set[tuple[str, str]]:
+    """(tcp.stream, ip.dst) of every frame, as tshark reads them."""
+    out = subprocess.run(
+        [TSHARK or "tshark", "-r", str(path), "-T", "fields", "-e", "tcp.stream", "-e", "ip.dst"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return {tuple(line.split("\t")) for line in out.splitlines()}  # type: ignore[misc]
 
 
 def tshark_expert(path: Path, frame: int) -> str:
@@ -77,6 +102,36 @@ def tshark_payload(path: Path, sport: int) -> bytes:
         check=True,
     ).stdout
     return b"".join(bytes.fromhex(line.replace(":", "")) for line in out.splitlines())
+
+
+ROUTES: dict[str, Callable[[bytes], bytes]] = {
+    # Seen before the first hop: the header names the router, the route's last address the server.
+    "loose-on-the-way": lambda ip: with_route(ip, ROUTER, [SERVER], 4, LSRR) if ip[16:20] == SERVER else ip,
+    "strict-on-the-way": lambda ip: with_route(ip, ROUTER, [SERVER], 4, SSRR) if ip[16:20] == SERVER else ip,
+    # Both directions source-routed through the router.
+    "loose-both-ways": lambda ip: with_route(ip, ROUTER, [ip[16:20]], 4, LSRR),
+    # Seen after the last hop: the route is used up, the header names the server.
+    "loose-arrived": lambda ip: with_route(ip, SERVER, [ROUTER], 8, LSRR) if ip[16:20] == SERVER else ip,
+}
+
+
+@pytest.mark.parametrize("case", sorted(ROUTES))
+def test_source_routed_packets_are_named_by_where_the_route_leads(tmp_path: Path, case: str) -> None:
+    """As tshark: the destination is the route's last address while the route is not used up
+    (the header's is the next hop, tshark's "via"), so the exchange is one session."""
+    path = capture(tmp_path, lambda _i, ip: ROUTES[case](ip))
+    if TSHARK:
+        assert tshark_streams(path) == {("0", "10.0.0.2"), ("0", "10.0.0.1")}
+    (session,) = analyse(path).sessions
+    assert (str(session.client), str(session.server)) == ("10.0.0.1:40000", "10.0.0.2:80")
+    assert direction_bytes(session, "c2s") == REQUEST
+    assert direction_bytes(session, "s2c") == RESPONSE
+    with CaptureDocument(path, workers=1) as document:
+        (info,) = document.sessions
+        assert str(info.server) == "10.0.0.2:80"
+        (conversation_,) = document.conversations()
+        assert direction_bytes(conversation_, "c2s") == REQUEST
+    _compare(path.read_bytes(), path.name)
 
 
 def set_total(ip: bytes, total: int) -> bytes:

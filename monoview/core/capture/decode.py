@@ -207,6 +207,8 @@ def _ip_header(
         if frag & 0x3FFF:  # more-fragments flag or a fragment offset
             fragment = (ident, (frag & 0x1FFF) * 8, bool(frag & 0x2000))
         l4 = ip_off + ihl
+        if ihl > 20:
+            dst = _source_routed(buf, ip_off + 20, min(l4, end), dst)
         # total == 0: TSO/BIG TCP packets leave the length to the link layer.
         if total and total < ihl:
             return Skip.BAD_IP_LENGTH
@@ -244,6 +246,34 @@ def _ip_header(
     else:
         return Skip.NOT_IP
     return proto, l4, ip_end, bytes(src), bytes(dst), fragment
+
+
+_SOURCE_ROUTES: Final = (0x83, 0x89)  # loose and strict source and record route
+
+
+def _source_routed(buf: Buffer, pos: int, end: int, dst: bytes) -> bytes:
+    """The destination a loose or strict source route still leads to, else the header's.
+
+    The header's destination of a source-routed packet is the next hop; while the
+    option's pointer has not passed its end, its last address is where the packet
+    goes.  tshark names (and keys) the packet by that one, so both directions of a
+    source-routed connection are one session, and the header's address is "via".
+    """
+    while pos < end:
+        kind = buf[pos]
+        if kind == 0:  # end of options
+            break
+        if kind == 1:  # no-operation
+            pos += 1
+            continue
+        if pos + 2 > end or buf[pos + 1] < 2 or pos + buf[pos + 1] > end:
+            break
+        length = buf[pos + 1]
+        if kind in _SOURCE_ROUTES and length >= 7 and buf[pos + 2] <= length:
+            last = pos + 3 + 4 * ((length - 3) // 4 - 1)
+            return bytes(buf[last : last + 4])
+        pos += length
+    return dst
 
 
 def _tcp_packet(

@@ -1,11 +1,11 @@
 """From a batch of frames to TCP rows, vectorised: link layer, IP, TCP in numpy.
 
 The frames nearly every capture is made of (Ethernet with up to two VLAN
-tags, Linux cooked, raw IP, BSD loopback; IPv4 with or without options, IPv6
+tags, Linux cooked, raw IP, BSD loopback; IPv4 without options, IPv6
 without extension headers; TCP) are decoded for the whole batch at once by
 gathering fixed-size header blocks at computed offsets.  Frames that are
 plainly not TCP (ARP, UDP, ICMP...) are counted the same way.  Everything
-else, whatever could need a judgement (tunnels, fragments, extension headers,
+else, whatever could need a judgement (tunnels, fragments, IP options, extension headers,
 MPLS, PPPoE, odd link types, headers cut short), goes through
 ``decode.decode_any`` frame by frame, so every frame gets exactly the answer
 the per-packet decoder gives: ``tests/core/test_scan.py`` holds the two
@@ -270,8 +270,9 @@ class Scanner:
         proto4 = ip[:, 9].astype(np.int64)
         bad4 = is4 & ((ip_off + 20 > end) | (vihl >> 4 != 4) | (ihl < 20))
         is4 &= ~bad4
-        fragment = is4 & (frag & 0x3FFF != 0)
-        is4 &= ~fragment
+        # Fragments; options, which may hold a source route that names the destination.
+        one_by_one = is4 & ((frag & 0x3FFF != 0) | (ihl > 20))
+        is4 &= ~one_by_one
         # IPv6
         plen = be16(ip, 4)
         nxt = ip[:, 6].astype(np.int64)
@@ -346,7 +347,7 @@ class Scanner:
             sport=be16(head, 0),
             dport=be16(head, 2),
         )
-        return rows, unsure | fragment | tunnel | tunnel_port | cut
+        return rows, unsure | one_by_one | tunnel | tunnel_port | cut
 
     # -- one by one ------------------------------------------------------------------
 
