@@ -104,7 +104,8 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_the_same_export_whatever_the_split(tmp_path: Path, generated: Path) -> None:
-    """One file, 1 and 2 worker processes, several range and batch sizes: the same bytes."""
+    """One file, 1 and 2 worker processes, several range and batch sizes, the manifest lines
+    sent back or spooled by the workers (``return_streams``): the same bytes, and no spool left."""
     path = generated
     size = path.stat().st_size
     results = []
@@ -116,7 +117,7 @@ def test_the_same_export_whatever_the_split(tmp_path: Path, generated: Path) -> 
                 path, workers=workers, executor=pool, min_range=max(min_range, 1), batch=batch
             )
         out = tmp_path / f"run{k}"
-        Exporter(document, out, ExportOptions(), workers=workers).export()
+        Exporter(document, out, ExportOptions(return_streams=k % 2 == 0), workers=workers).export()
         results.append(((out / "manifest.json").read_bytes(), _tree(out)))
         document.close()
     assert len(results[0][1]) > 1000  # every session's files
@@ -244,3 +245,78 @@ def test_force_replaces_planted_file_links_instead_of_writing_through_them(
         assert not (out / name).is_symlink(), name
         if name.name != "manifest.json":
             assert (out / name).read_bytes() == (tmp_path / "clean" / name).read_bytes(), name
+
+
+def test_a_spooled_manifest_is_the_returned_one_on_every_shared_capture(tmp_path: Path) -> None:
+    """The command line's export (lines spooled by the workers, copied into the manifest) writes
+    the manifest the API's export writes (lines and entries sent back), byte for byte."""
+    if not CAPTURE_FILES:
+        pytest.skip("no captures")
+    for n, path in enumerate(CAPTURE_FILES):
+        with CaptureDocument(path, workers=1) as document:
+            for spooled in (False, True):
+                options = ExportOptions(return_streams=not spooled, layout=Layout.DIRECTIONS)
+                Exporter(document, tmp_path / f"{n}-{spooled}", options, workers=1).export()
+        returned, spooled_out = tmp_path / f"{n}-False", tmp_path / f"{n}-True"
+        assert (spooled_out / "manifest.json").read_bytes() == (returned / "manifest.json").read_bytes(), path
+        assert _tree(spooled_out) == _tree(returned), path
+
+
+def test_exporting_many_monologues_holds_no_entry_per_monologue(tmp_path: Path) -> None:
+    """One session of many one-byte monologues (each its own file): with the lines spooled, the
+    export holds what the reassembly holds and little more, at any count; the returned entries
+    would cost a kilobyte or more per monologue (a dict and its values)."""
+    import tracemalloc
+
+    from monoview.core.executor import InlineExecutor
+    from tests.pcapgen import ACK, FIN, PSH, SYN, ipv4_tcp_frame, raw_pcap
+
+    def capture(n: int) -> Path:
+        c, s = (0x0A000001, 40000), (0x0A000002, 80)
+
+        def frames():  # type: ignore[no-untyped-def]
+            yield ipv4_tcp_frame(*c, *s, 1000, 0, SYN, b"")
+            yield ipv4_tcp_frame(*s, *c, 5000, 1001, SYN | ACK, b"")
+            for k in range(n):
+                src, dst = (c, s) if k % 2 == 0 else (s, c)
+                seq = (1001 if k % 2 == 0 else 5001) + k // 2
+                ack = (5001 + (k + 1) // 2) if k % 2 == 0 else (1001 + (k + 1) // 2)
+                yield ipv4_tcp_frame(*src, *dst, seq, ack, PSH | ACK, b"m")
+            yield ipv4_tcp_frame(*c, *s, 1001 + (n + 1) // 2, 5001 + n // 2, FIN | ACK, b"")
+
+        return raw_pcap(tmp_path / f"mono-{n}.pcap", frames())
+
+    def peak_per_monologue(n: int, spooled: bool) -> float:
+        with CaptureDocument(capture(n), workers=1) as document:
+            document.conversation(1, keep=False)  # the index and the mapping, before measuring
+            options = ExportOptions(return_streams=not spooled, layout=Layout.DIRECTIONS)
+            tracemalloc.start()
+            try:
+                exporter = Exporter(
+                    document, tmp_path / f"out-{n}-{spooled}", options, executor=InlineExecutor()
+                )
+                exporter.export()
+                _current, peak = tracemalloc.get_traced_memory()
+            finally:
+                tracemalloc.stop()
+        return peak / n
+
+    def reassembly_per_monologue(n: int) -> float:
+        with CaptureDocument(capture(n), workers=1) as document:
+            document.conversation(1, keep=False)
+            tracemalloc.start()
+            try:
+                session = document.conversation(1, keep=False)
+                _current, peak = tracemalloc.get_traced_memory()
+            finally:
+                tracemalloc.stop()
+            assert len(session.monologues) == n
+        return peak / n
+
+    spooled = peak_per_monologue(4000, True), peak_per_monologue(8000, True)
+    returned = peak_per_monologue(8000, False)
+    reassembly = reassembly_per_monologue(8000)
+    # measured: about 1,100 B a monologue spooled (750 of them the reassembly's own), 2,100 returned
+    assert spooled[1] < spooled[0] * 1.25, spooled
+    assert spooled[1] < reassembly * 1.75, (spooled, reassembly)
+    assert returned > 1.5 * spooled[1], (returned, spooled)

@@ -9,8 +9,10 @@ so it is the same byte for byte whatever the number of workers.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import itertools
+import json
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
@@ -24,9 +26,10 @@ import numpy.typing as npt
 
 from monoview.core.atomic import PART_SUFFIX, AtomicWriter, refuse_existing
 from monoview.core.executor import default_workers, local_executor
-from monoview.core.export.manifest import MANIFEST, CaptureInfo, file_sha256, item_line, json_chunks
+from monoview.core.export.manifest import MANIFEST, CaptureInfo, file_sha256, json_chunks
 from monoview.core.export.options import ExportOptions
 from monoview.core.export.session import SessionFiles, session_targets
+from monoview.core.export.spool import LineSpool, SpooledLine, remove_spools
 from monoview.core.export.zeros import export_budget, row_budgets, session_budgets, zero_budgets
 from monoview.core.streambytes import MAX_ZERO_FILL
 from monoview.core.tcp.session import TcpSession
@@ -104,12 +107,17 @@ class Exporter:
         _remove_leftovers(self.out)
         info = CaptureInfo.of(self.source)
         digest: dict[str, str] = {}
-        entries, lines = self._entries(
-            ids, progress, cancel, meanwhile=lambda: digest.update(sha=file_sha256(info.path))
-        )
-        manifest = self.manifest(info, digest["sha"], entries, complete=len(entries) == len(ids))
-        encoded: dict[str, Sequence[str]] | None = {"streams": lines} if lines is not None else None
-        AtomicWriter(self.out, MANIFEST, force=True).write(json_chunks(manifest, encoded=encoded))
+        try:
+            entries, lines = self._entries(
+                ids, progress, cancel, meanwhile=lambda: digest.update(sha=file_sha256(info.path))
+            )
+            manifest = self.manifest(info, digest["sha"], entries, complete=len(entries) == len(ids))
+            encoded: dict[str, Sequence[str | SpooledLine]] | None = None
+            if lines is not None:
+                encoded = {"streams": lines}
+            AtomicWriter(self.out, MANIFEST, force=True).write(json_chunks(manifest, encoded=encoded))
+        finally:
+            remove_spools(self.out)
         if self.options.sync:
             os.sync()
         return manifest
@@ -122,6 +130,8 @@ class Exporter:
         """
         if self.options.writes:
             raise ValueError("describe() writes nothing: turn directions, monologues and transcript off")
+        if not self.options.return_streams:  # the entries are the answer, and there is no folder
+            self.options = dataclasses.replace(self.options, return_streams=True)
         info = CaptureInfo.of(self.source)
         ids = sorted(set(self._chosen(sessions)))
         digest: dict[str, str] = {}
@@ -136,7 +146,7 @@ class Exporter:
         progress: Progress | None,
         cancel: Callable[[], bool] | None,
         meanwhile: Callable[[], None],
-    ) -> tuple[list[dict[str, Any] | None], list[str] | None]:
+    ) -> tuple[list[dict[str, Any] | None], list[str | SpooledLine] | None]:
         """The sessions' manifest entries, and their manifest lines if the workers encoded
         them; ``meanwhile`` runs while workers write.
 
@@ -217,11 +227,13 @@ class ExportShard:
     zero_budgets: I64  # (len(ids), 2): each session's zeros for c2s, s2c (``zeros.row_budgets``)
 
 
-def export_shard(task: ExportShard) -> list[tuple[int, dict[str, Any] | None, str]]:
+def export_shard(task: ExportShard) -> list[tuple[int, dict[str, Any] | None, str | SpooledLine]]:
     """Replay and write the shard's sessions; their manifest entries and lines by id.
 
     The lines are encoded here, in parallel, rather than by the main process
-    once every worker is done (a second of JSON for 20,000 sessions).
+    once every worker is done (a second of JSON for 20,000 sessions).  Unless
+    the caller wants the entries back (``return_streams``), each line goes to
+    this worker's spool file as it is made, and only where it is comes back.
 
     The cyclic collector stays off meanwhile: the entries pile up (a dict and
     lists per monologue) and each full collection would walk all of them
@@ -233,9 +245,10 @@ def export_shard(task: ExportShard) -> list[tuple[int, dict[str, Any] | None, st
 
     files = SessionFiles(Path(task.out), task.options)
     budgets = dict(zip(task.ids.tolist(), task.zero_budgets.tolist(), strict=True))
-    out = []
+    out: list[tuple[int, dict[str, Any] | None, str | SpooledLine]] = []
     collecting = gc.isenabled()
     gc.disable()
+    spool = None if task.options.return_streams else LineSpool(task.out)
     try:
         with mapped(task.parts.path) as buf:
             for replayed in replay_sessions(
@@ -243,13 +256,17 @@ def export_shard(task: ExportShard) -> list[tuple[int, dict[str, Any] | None, st
                 linger_ns=task.document.linger_ns,
             ):  # fmt: skip
                 with zero_budgets(replayed.session, budgets[replayed.session.id]):
-                    entry = files.export(replayed.session)
-                line = item_line(entry)
-                out.append((replayed.session.id, entry if task.options.return_streams else None, line))
-                del entry
+                    pieces = files.encode(replayed.session)
+                    if spool is not None:
+                        out.append((replayed.session.id, None, spool.write(pieces)))
+                    else:
+                        line = "".join(pieces)
+                        out.append((replayed.session.id, json.loads(line), line))
                 replayed.session.monologues.clear()
                 del replayed
     finally:
+        if spool is not None:
+            spool.close()
         if collecting:
             gc.enable()
     return out
@@ -267,7 +284,7 @@ def _document_entries(
     executor: Executor | None = None,
     *,
     zero_budget: int,
-) -> tuple[list[dict[str, Any] | None], list[str]]:
+) -> tuple[list[dict[str, Any] | None], list[str | SpooledLine]]:
     """Export a document's sessions ``ids``, in shards by flow across ``workers`` processes
     (of ``executor`` if given); their entries and manifest lines, in order of ``ids``."""
     from monoview.core.flows.table import session_shards
@@ -282,7 +299,7 @@ def _document_entries(
         )
         for shard in session_shards(document.rows, document.flows.rows, chosen, count)
     ]  # fmt: skip
-    entries: dict[int, tuple[dict[str, Any] | None, str]] = {}
+    entries: dict[int, tuple[dict[str, Any] | None, str | SpooledLine]] = {}
     done = 0
     pools = nullcontext(executor) if executor is not None else local_executor(min(count, len(tasks)))
     with pools as pool:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from monoview.core.export.spool import SpooledLine
 from monoview.core.packet import format_ip, format_ts
 from monoview.core.streambytes import DirectionLayout, zero_filled
 from monoview.core.tcp.session import Endpoint, TcpSession
@@ -155,7 +156,9 @@ def item_line(item: Any) -> str:
 
 
 def json_chunks(
-    document: dict[str, Any], block: int = 1 << 16, encoded: dict[str, Sequence[str]] | None = None
+    document: dict[str, Any],
+    block: int = 1 << 16,
+    encoded: dict[str, Sequence[str | SpooledLine]] | None = None,
 ) -> Iterator[bytes]:
     """``document`` as JSON: its small members indented, each item of a list
     member (the streams) on one line of its own; in blocks of about 64 KiB.
@@ -177,7 +180,14 @@ def json_chunks(
             lines = encoded.get(key) if encoded else None
             for k, item in enumerate(value):
                 line = lines[k] if lines is not None else item_line(item)
-                parts.append(f"\n  {line}" + ("," if k + 1 < len(value) else ""))
+                after = "," if k + 1 < len(value) else ""
+                if isinstance(line, SpooledLine):  # copied from a worker's spool, a block at a time
+                    parts.append("\n  ")
+                    yield "".join(parts).encode("utf-8")
+                    yield from line.blocks()
+                    parts, size = [after], 0
+                    continue
+                parts.append(f"\n  {line}{after}")
                 size += len(line)
                 if size >= block:
                     yield "".join(parts).encode("utf-8")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from monoview.core.atomic import AtomicWriter, WrittenFile
 from monoview.core.export.encode import Format, encoded
-from monoview.core.export.manifest import DIRECTIONS, direction_json, stream_json
+from monoview.core.export.manifest import DIRECTIONS, direction_json, item_line, stream_json
 from monoview.core.export.options import ExportOptions, Layout
 from monoview.core.flows.info import SessionInfo
 from monoview.core.packet import format_ts
@@ -116,6 +117,14 @@ class SessionFiles:
 
     def export(self, session: TcpSession) -> dict[str, Any]:
         """Write the session's files (``write`` off: only describe them); return its manifest entry."""
+        entry: dict[str, Any] = json.loads("".join(self.encode(session)))
+        return entry
+
+    def encode(self, session: TcpSession) -> Iterator[str]:
+        """Write the session's files and yield its manifest line (``manifest.item_line`` of its
+        entry, byte for byte) in pieces: the session and its directions, then one piece per
+        monologue as its file is written.  A session of 200,000 monologues is never held as
+        200,000 dicts, nor its line as one string, by a caller that writes the pieces away."""
         opts = self.options
         full = opts.layout is Layout.FULL
         folder = session_folder(session)
@@ -132,15 +141,18 @@ class SessionFiles:
                 data = b"".join(chunks)
                 info.update(len=len(data), sha256=hashlib.sha256(data).hexdigest(), file=None)
             entry[direction] = info
-        entry["monologues"] = [
-            self._monologue(folder, m, layouts[m.direction], full) for m in session.monologues
-        ]
+        head = item_line(entry)
+        yield head[:-1] + ', "monologues": ['  # json.dumps' own text, its closing brace held back
+        for k, monologue in enumerate(session.monologues):
+            record = self._monologue(folder, monologue, layouts[monologue.direction], full)
+            yield (", " if k else "") + item_line(record)
+        yield "]"
         if full and opts.transcript:
             written = self._write(
                 f"{folder}/transcript{opts.fmt.suffix}", transcript_chunks(session, opts.fmt, opts.gaps)
             )
-            entry["transcript"] = written.path
-        return entry
+            yield f", {item_line('transcript')}: {item_line(written.path)}"
+        yield "}"
 
     def _monologue(
         self, folder: str, monologue: Monologue, layout: DirectionLayout, full: bool

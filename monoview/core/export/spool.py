@@ -1,0 +1,95 @@
+"""Manifest lines that workers write to disk as they make them, for the manifest to copy.
+
+A worker exporting a session of 200,000 monologues, or 300,000 sessions, made
+each session's manifest line as one string and sent them all back to the main
+process, which held them until the manifest was written: memory grew with
+the capture.  Instead a worker writes each line, piece by piece as its files are
+written, to a spool file of its own in the output folder, and sends back only
+where each line is.  The main process copies the lines into ``manifest.json``
+in session order, a block at a time, and removes the spools.
+
+A spool is a hidden file with the atomic writer's temporary suffix, so an
+export that was killed leaves nothing the next export into the folder does not
+remove.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+from monoview.core.atomic import PART_SUFFIX
+
+BLOCK = 1 << 20
+SPOOL_PREFIX = ".manifest-lines."
+_numbers = itertools.count()
+
+
+@dataclass(frozen=True)
+class SpooledLine:
+    """Where a worker wrote one session's manifest line (ASCII: json.dumps escapes the rest)."""
+
+    path: str
+    offset: int
+    length: int
+
+    def blocks(self) -> Iterator[bytes]:
+        """The line, in blocks of at most ``BLOCK`` bytes."""
+        fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW)
+        try:
+            done = 0
+            while done < self.length:
+                block = os.pread(fd, min(BLOCK, self.length - done), self.offset + done)
+                if not block:
+                    raise OSError(f"{self.path} ends before the manifest line it should hold")
+                done += len(block)
+                yield block
+        finally:
+            os.close(fd)
+
+    def text(self) -> str:
+        """The whole line (for small ones and tests)."""
+        return b"".join(self.blocks()).decode("ascii")
+
+
+class LineSpool:
+    """A worker's spool file: ``write`` appends a line from its pieces and says where it is."""
+
+    def __init__(self, folder: str | os.PathLike[str]) -> None:
+        name = f"{SPOOL_PREFIX}{os.getpid()}.{next(_numbers)}{PART_SUFFIX}"
+        self.path = os.path.join(folder, name)
+        # never through a planted link, never over an existing file
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        self._file = os.fdopen(fd, "wb", buffering=BLOCK)
+        self._size = 0
+
+    def write(self, pieces: Iterable[str]) -> SpooledLine:
+        start = self._size
+        for piece in pieces:
+            data = piece.encode("ascii")
+            self._file.write(data)
+            self._size += len(data)
+        return SpooledLine(self.path, start, self._size - start)
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> LineSpool:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def remove_spools(folder: Path) -> None:
+    """Delete the spool files in ``folder``: once the manifest holds their lines, or after an
+    export that failed or was cancelled (a worker's spool is not known until it returns)."""
+    for path in folder.glob(f"{SPOOL_PREFIX}*{PART_SUFFIX}"):
+        if path.is_file() and not path.is_symlink():
+            path.unlink(missing_ok=True)
