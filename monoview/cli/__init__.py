@@ -93,6 +93,9 @@ def entry() -> None:
             status = EXIT_EXPORT
         with contextlib.suppress(OSError):
             sys.stderr.flush()
+        unpacked = sys.modules.get("monoview.core.capture.unpacked")
+        if unpacked is not None:  # temporary copies of compressed or piped captures
+            unpacked.remove_all()
         os._exit(status)
     sys.exit(status)
 

@@ -26,6 +26,7 @@ import numpy as np
 
 from monoview.core.capture.index import MIN_RANGE_BYTES, FlowTable, IndexParts, IndexStats, build_parts
 from monoview.core.capture.locate import FlowLocator
+from monoview.core.capture.unpacked import LocalCopy
 from monoview.core.capture.walk import BATCH_RECORDS
 from monoview.core.dispatcher import Dispatcher
 from monoview.core.errors import UnknownSessionError
@@ -85,18 +86,24 @@ class CaptureDocument:
         progress: Callable[[float], None] | None = None,
         cancel: Callable[[], bool] | None = None,
     ) -> None:
-        self.path = Path(path)
+        # a compressed capture or a pipe is read from a decompressed temporary copy
+        self._local: LocalCopy | None = LocalCopy(Path(path), cancel)
+        self.path = self._local.path
         self._progress, self._cancel = progress, cancel
         self.options = options or DocumentOptions()
         self._min_range, self._batch = min_range, batch
         count = default_workers() if workers is None else workers
-        if executor is not None:
-            self._parts = self._build(executor, count)
-        else:
-            with local_executor(count) as pool:
-                self._parts = self._build(pool, count)
-        self._owns_parts = True
-        self._open_conversations()
+        try:
+            if executor is not None:
+                self._parts = self._build(executor, count)
+            else:
+                with local_executor(count) as pool:
+                    self._parts = self._build(pool, count)
+            self._owns_parts = True
+            self._open_conversations()
+        except BaseException:
+            self._local.close()
+            raise
 
     @classmethod
     def attached(
@@ -113,7 +120,7 @@ class CaptureDocument:
         It maps the file itself; closing it leaves the index to its owner.
         """
         document = cls.__new__(cls)
-        document.path, document.options = Path(path), options
+        document.path, document.options, document._local = Path(path), options, None
         document._parts, document.rows, document._owns_parts = parts, rows, False
         if locator is not None:
             document._locator = locator
@@ -374,6 +381,8 @@ class CaptureDocument:
             self._parts.close()
         with suppress(BufferError):
             self._buffer.close()
+        if self._local is not None:  # only once the index's files are closed too
+            self._local.close()
 
 
 class _SessionEvents:
