@@ -85,7 +85,7 @@ def _reader(raw: Readable, how: str | None) -> Readable:
         return lzma.LZMAFile(fileobj, mode="rb")
     import zstandard  # only when a zstd capture is opened
 
-    reader: Readable = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+    reader: Readable = zstandard.ZstdDecompressor().stream_reader(fileobj, read_across_frames=True)
     return reader
 
 
