@@ -66,7 +66,7 @@ class HttpTransaction:
         if self.response is None:
             return None
         parts = self.response.start_line.split(" ")
-        return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+        return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() and len(parts[1]) <= 3 else None
 
     @property
     def duration_ns(self) -> int | None:

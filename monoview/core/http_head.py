@@ -81,7 +81,9 @@ def request_line(line: bytes) -> StartLine:
 def status_line(line: bytes) -> StartLine:
     """Parse ``HTTP/x.y CODE [REASON]``; raise HeadError if it is not one."""
     words = _words(line.strip(), 2)
-    if len(words) < 2 or not words[0].startswith(b"HTTP") or not words[1].isdigit():
+    # a status code is three digits (RFC 9110); thousands of them once escaped as a ValueError
+    # from int() (Python's limit on digits), not a HeadError
+    if len(words) < 2 or not words[0].startswith(b"HTTP") or not words[1].isdigit() or len(words[1]) > 3:
         raise HeadError(f"invalid status line: {line[:80]!r}")
     reason = field_text(words[2]) if len(words) > 2 else ""
     code = words[1].decode("ascii")

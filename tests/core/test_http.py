@@ -131,3 +131,23 @@ def test_cli_shows_non_ascii_uris_or_percent_encodes_them(tmp_path: Path) -> Non
         shown[encoding] = [line.split()[-1] for line in result.stdout.decode(encoding).splitlines()[1:]]
     assert shown["utf-8"] == ["/café/漢字?q=ü", "/raw%FF%FE/%1B[2J"]
     assert shown["ascii"] == ["/caf%C3%A9/%E6%BC%A2%E5%AD%97?q=%C3%BC", "/raw%FF%FE/%1B[2J"]
+
+
+def test_a_status_code_of_thousands_of_digits_is_no_response(tmp_path: Path) -> None:
+    """Python refuses int() of over 4,300 digits with a ValueError, which escaped the reader
+    (a traceback, the direction left half-read); a status code is three digits."""
+    conv = Conversation()
+    conv.handshake()
+    conv.send(True, b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n")
+    conv.send(False, b"HTTP/1.1 " + b"2" * 5000 + b" OK\r\nContent-Length: 0\r\n\r\n")
+    conv.close()
+    path = write_pcap(tmp_path / "status.pcap", conv.frames)
+    (only,) = transactions(path)
+    assert only.uri == "/a" and only.response is None
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "monoview", "http", str(path)], capture_output=True, timeout=120
+    )
+    assert result.returncode == 0 and result.stderr == b"", result.stderr.decode()[-500:]

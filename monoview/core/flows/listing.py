@@ -32,6 +32,8 @@ class RowFields(Mapping[str, list[Any]]):
     def __getitem__(self, name: str) -> list[Any]:
         values = self._lists.get(name)
         if values is None:
+            if name not in (self._rows.dtype.names or ()):
+                raise KeyError(name)  # as a Mapping must (``in`` and ``get`` rely on it)
             values = self._lists[name] = self._rows[name].tolist()
         return values
 
