@@ -281,11 +281,15 @@ def _stage(out: dict[str, Any], name: str) -> None:
 
 
 def _exercise(document: Any, out: dict[str, Any], index: int, limits: Limits) -> None:
+    import numpy as np
+
     from monoview.core.export import Exporter, ExportOptions, Format, GapPolicy, transcript_chunks
+    from monoview.core.export.zeros import export_budget, share_out
     from monoview.core.flows.jsonlist import listing_chunks
     from monoview.core.flows.listing import session_columns, stream_entries, table_lines
     from monoview.core.http import http_listeners
-    from monoview.core.streambytes import direction_bytes, filler_length, monologue_chunks, zero_budget
+    from monoview.core.streambytes import direction_bytes, filler_length, monologue_chunks
+    from monoview.core.tcp.gaps import fit_in_budget
     from monoview.core.tcp.trace import TraceOptions, trace_listener
 
     _stage(out, "sessions")
@@ -322,11 +326,14 @@ def _exercise(document: Any, out: dict[str, Any], index: int, limits: Limits) ->
         )
         manifest = Exporter(document, Path(folder) / "out", export, workers=1).describe()
     zero_bytes, largest_fill = 0, 0
+    # what --gaps zero would write: each direction's share of the export's budget of zeros
+    wanted = [sum(g["missing"] for g in s[d]["gaps"]) for s in manifest["streams"] for d in ("c2s", "s2c")]
+    shares = iter(share_out(np.array(wanted, dtype=np.int64), export_budget(document.path)).tolist())
     for stream in manifest["streams"]:
         for direction in ("c2s", "s2c"):
             info = stream[direction]
             zero_bytes += info["captured"]
-            fits = zero_budget(gap["missing"] for gap in info["gaps"])
+            fits = fit_in_budget((gap["missing"] for gap in info["gaps"]), next(shares))
             for gap, gap_fits in zip(info["gaps"], fits, strict=True):
                 written = filler_length(gap["missing"], GapPolicy.ZERO, gap_fits)
                 zero_bytes += written
