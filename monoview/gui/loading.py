@@ -17,6 +17,7 @@ from typing import Final
 from PySide6.QtCore import QObject, Signal
 
 from monoview.core.capture.source import CaptureFile
+from monoview.core.capture.unpacked import needs_copy
 from monoview.core.document import CaptureDocument
 from monoview.core.executor import default_workers, lasting_pool, warm_up
 from monoview.gui.worker import BackgroundCall
@@ -29,8 +30,11 @@ def check_capture(path: Path) -> None:
     """Raise CaptureFormatError (a sentence naming the file) unless ``path`` starts as a capture.
 
     Only the header is read: the window refuses a wrong file at once instead of
-    after a round trip through its workers.
+    after a round trip through its workers.  A compressed capture or a pipe is
+    decompressed by the load itself, which reports what is wrong with it.
     """
+    if needs_copy(path):
+        return
     CaptureFile.open(path).close()
 
 

@@ -244,3 +244,29 @@ def test_the_filter_applies_to_the_next_capture_too(qtbot, window: MainWindow) -
     assert window.filter_edit.text() == "tcp.stream == 3"
     assert window.tree_model.rowCount() == 0 and window.tree_model.total == 2
     assert "no session matches the filter" in window.summary.text()
+
+
+@pytest.mark.parametrize("damaged", [False, True])
+def test_a_compressed_capture_opens_like_the_plain_one(
+    qtbot, window: MainWindow, tmp_path: Path, damaged: bool
+) -> None:
+    """A .pcap.gz is decompressed by the load (not refused by the header check); a damaged one
+    is the load's one sentence, and the welcome page stays."""
+    import gzip
+
+    from tests.conftest import DATA
+
+    packed = gzip.compress((DATA / "chatter.pcap").read_bytes())
+    path = tmp_path / "chatter.pcap.gz"
+    path.write_bytes(packed[:300] if damaged else packed)
+    if damaged:
+        with qtbot.waitSignal(window.load_finished, timeout=LOAD_TIMEOUT_MS):
+            assert window.open_path(path)
+        assert window.message_bar.level == "error" and "gzip-compressed" in window.message_bar.text
+        assert window.tree_model.rowCount() == 0
+        return
+    load(qtbot, window, path)
+    assert window.stack.currentIndex() == PAGE_CAPTURE
+    assert window.tree_model.rowCount() == 1
+    (stream,) = json.loads((DATA / "chatter.oracle.json").read_text())["streams"]
+    assert window.tree_model.index(0, Column.C2S).data() == f"{stream['c2s']['len']:,}"

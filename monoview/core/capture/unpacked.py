@@ -89,6 +89,11 @@ def _reader(raw: Readable, how: str | None) -> Readable:
     return reader
 
 
+def needs_copy(path: Path) -> bool:
+    """Whether ``path`` is read through a decompressed copy (compressed, a pipe, or ``-``)."""
+    return str(path) == STDIN or not _regular(path) or compression_of(_head(path)) is not None
+
+
 class LocalCopy:
     """The file monoview reads for ``path``: ``path`` itself when it is a plain capture, else a
     temporary, decompressed copy of it, removed by ``close``."""
@@ -97,11 +102,10 @@ class LocalCopy:
         self.source = path
         self.path = path
         self._folder: str | None = None
+        if not needs_copy(path):
+            return  # a plain capture: read in place
         piped = str(path) == STDIN or not _regular(path)
-        head = b"" if piped else _head(path)
-        how = compression_of(head)
-        if not piped and how is None:
-            return  # a plain file: read in place
+        how = None if piped else compression_of(_head(path))
         name = "stdin" if str(path) == STDIN else _decompressed_name(path.name, how)
         self._folder = tempfile.mkdtemp(prefix="monoview-")
         _LIVE.add(self)
