@@ -27,6 +27,7 @@ did there with a message cut short is kept, because captures depend on it
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from enum import Enum, auto
 from typing import Final
@@ -82,6 +83,10 @@ class MessageReader:
         self.ts_ns = 0
         self.monologue = 0
         self._buf = bytearray()
+        self._base = 0  # stream position of _buf[0]
+        # (stream position, time, monologue) where each fed monologue's bytes begin: a message
+        # is dated by the one holding its first byte, even when a body ended inside it
+        self._marks: deque[tuple[int, int, int]] = deque()
         self._pos = 0  # first byte of _buf not read yet
         self._searched = 0  # _buf holds no b"\n" from _pos up to here
         self._phase = _Phase.IDLE
@@ -99,9 +104,10 @@ class MessageReader:
         if self._pos:
             del self._buf[: self._pos]  # bytearray drops a prefix without copying the rest
             self._searched = max(0, self._searched - self._pos)
+            self._base += self._pos
             self._pos = 0
-        if self._phase is _Phase.IDLE and not self._buf:
-            self.ts_ns, self.monologue = ts_ns, monologue
+        self._forget_marks()  # a long body must not pile up a mark per monologue
+        self._marks.append((self._base + len(self._buf), ts_ns, monologue))
         self._buf += data
 
     def held(self) -> int:
@@ -115,6 +121,7 @@ class MessageReader:
     def stop(self) -> None:
         """Follow this direction no further (garbage, an upgrade to another protocol)."""
         self.broken = True
+        self._marks.clear()
         self._buf = bytearray()
         self._pos = self._searched = 0
 
@@ -145,7 +152,16 @@ class MessageReader:
         self._phase = _Phase.IDLE
         return message
 
+    def _forget_marks(self) -> None:
+        """Drop the marks of monologues read past: the one holding the next unread byte is first."""
+        at = self._base + self._pos
+        while len(self._marks) > 1 and self._marks[1][0] <= at:
+            self._marks.popleft()
+
     def _begin(self) -> None:
+        self._forget_marks()
+        if self._marks:
+            _start, self.ts_ns, self.monologue = self._marks[0]
         self._phase = _Phase.START
         self._start = None
         self._fields = HeaderFields()

@@ -151,3 +151,19 @@ def test_a_status_code_of_thousands_of_digits_is_no_response(tmp_path: Path) -> 
         [sys.executable, "-m", "monoview", "http", str(path)], capture_output=True, timeout=120
     )
     assert result.returncode == 0 and result.stderr == b"", result.stderr.decode()[-500:]
+
+
+def test_a_response_starting_inside_a_later_monologue_is_dated_by_it(tmp_path: Path) -> None:
+    """Response 1's body ends inside the monologue where response 2 begins: response 2 is dated
+    by that monologue, not by the one response 1 began in (a negative duration, once)."""
+    conv = Conversation().handshake()
+    conv.send(True, b"GET /a HTTP/1.1\r\n\r\n")
+    conv.send(False, b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n12345")
+    conv.send(True, b"GET /b HTTP/1.1\r\n\r\n")
+    conv.send(False, b"67890HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    conv.close()
+    first, second = transactions(write_pcap(tmp_path / "dated.pcap", conv.frames))
+    assert first.response is not None and second.response is not None
+    assert (first.response.monologue, second.response.monologue) == (1, 3)
+    assert second.response.ts_ns > second.request.ts_ns
+    assert first.duration_ns is not None and second.duration_ns is not None and second.duration_ns > 0
