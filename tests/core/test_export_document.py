@@ -316,7 +316,8 @@ def test_exporting_many_monologues_holds_no_entry_per_monologue(tmp_path: Path) 
     spooled = peak_per_monologue(4000, True), peak_per_monologue(8000, True)
     returned = peak_per_monologue(8000, False)
     reassembly = reassembly_per_monologue(8000)
-    # measured: about 1,100 B a monologue spooled (750 of them the reassembly's own), 2,100 returned
+    # measured: about 660 B a monologue spooled, less than a conversation's reassembly at its
+    # peak (750 B; the export builds clean sessions from their rows); 2,000 B returned
     assert spooled[1] < spooled[0] * 1.25, spooled
-    assert spooled[1] < reassembly * 1.75, (spooled, reassembly)
-    assert returned > 1.5 * spooled[1], (returned, spooled)
+    assert spooled[1] < reassembly * 1.25, (spooled, reassembly)
+    assert returned > 2 * spooled[1], (returned, spooled)

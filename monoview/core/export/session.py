@@ -63,14 +63,15 @@ def transcript_chunks(session: TcpSession, fmt: Format, policy: GapPolicy) -> It
     """
     previous_ts: int | None = None
     for monologue in session.monologues:
-        delta = "" if previous_ts is None else f", +{(monologue.first_ts_ns - previous_ts) / 1e9:.6f} s"
+        facts = monologue.facts()
+        delta = "" if previous_ts is None else f", +{(facts.first_ts_ns - previous_ts) / 1e9:.6f} s"
         gaps = monologue.gaps()
         missing = f", {sum(g.length for g in gaps):,} bytes missing" if gaps else ""
         header = (
             f"\n=== #{monologue.index} {monologue.direction} {_arrow(monologue)} "
-            f"at {format_ts(monologue.first_ts_ns)}{delta}, {monologue.length:,} bytes{missing} ===\n"
+            f"at {format_ts(facts.first_ts_ns)}{delta}, {facts.length:,} bytes{missing} ===\n"
         )
-        previous_ts = monologue.last_ts_ns
+        previous_ts = facts.last_ts_ns
         yield header.encode("ascii")
         leading = [g for g in gaps if g.offset < monologue.offset]
         trailing = [g for g in gaps if g.offset >= monologue.end]
@@ -170,19 +171,20 @@ class SessionFiles:
             else:
                 data = b"".join(chunks)
                 length, sha = len(data), hashlib.sha256(data).hexdigest()
+        facts = monologue.facts()
         return {
             "index": monologue.index,
             "dir": monologue.direction,
             "offset": layout.position(monologue.offset),
             "stream_offset": monologue.offset,
-            "captured": monologue.length,
+            "captured": facts.length,
             "len": length,
             "sha256": sha,
-            "first_ts": format_ts(monologue.first_ts_ns),
-            "first_ts_f": monologue.first_ts_ns / 1e9,
-            "last_ts_f": monologue.last_ts_ns / 1e9,
-            "packets": monologue.packets,
-            "frames": monologue.frames,
+            "first_ts": format_ts(facts.first_ts_ns),
+            "first_ts_f": facts.first_ts_ns / 1e9,
+            "last_ts_f": facts.last_ts_ns / 1e9,
+            "packets": facts.packets,
+            "frames": facts.frames,
             # Positions in the exported stream, as the monologue's own "offset".
             "gaps": [
                 {"offset": layout.position(g.offset), "missing": g.length, "stream_offset": g.offset}
