@@ -146,7 +146,10 @@ class Analysis:
         started = time.monotonic()
         try:
             for record in self.capture.records():
-                result = decode(buf, record)
+                try:
+                    result = decode(buf, record)
+                except Exception:  # noqa: BLE001 - a decoder bug costs its frame (malformed), not the load
+                    result = Skip.MALFORMED
                 if isinstance(result, Cut):  # shorter than its IP length: counted, then decoded
                     stats.cut_packet(record.frame)
                     result = result.packet

@@ -17,7 +17,6 @@ from typing import Final
 
 from monoview.core.capture.tunnels import (
     ETHER_SHIMS,
-    MAX_NSH_NESTING,
     NSH_ETHERTYPE,
     UNDECODED_ETHERTYPES,
     Next,
@@ -36,9 +35,12 @@ ETH_MPLS: Final = frozenset({0x8847, 0x8848})
 PPP_IPV4: Final = 0x0021
 PPP_IPV6: Final = 0x0057
 NO_TAGS: Final[tuple[int, ...]] = ()
-# More stacked 802.1Q/802.1ad tags than this make a frame malformed (real stacks are one or
-# two deep): without a cap, a frame of 10,000 tags took 0.1 s, each tag copying the tuple so far.
-MAX_VLAN_TAGS: Final = 8
+# More stacked 802.1Q/802.1ad tags, E-Tags, I-TAGs and NSH headers than this, all told, make a
+# frame malformed (real stacks are one to three deep): without a cap, a frame of 10,000 tags
+# took 0.1 s, each tag copying the tuple so far, and NSH carrying Ethernet carrying NSH...
+# recursed until Python gave up.
+MAX_LINK_STEPS: Final = 8
+MAX_VLAN_TAGS: Final = MAX_LINK_STEPS
 # What a decoder returns for a link header it refuses (too many tags): the frame is malformed.
 MALFORMED_LINK: Final = (-1, 0, NO_TAGS)
 
@@ -77,47 +79,7 @@ def _ppp_protocol(buf: Buffer, offset: int, end: int, tags: tuple[int, ...]) -> 
 def ethernet(buf: Buffer, offset: int, caplen: int) -> LinkResult:
     """Ethernet II with any stack of 802.1Q/802.1ad tags, E-Tags, 802.1ah I-TAGs, NSH,
     PPPoE sessions and MPLS."""
-    return _ethernet(buf, offset + 12, offset + caplen, NO_TAGS)
-
-
-def _ethernet(buf: Buffer, pos: int, end: int, tags: tuple[int, ...]) -> LinkResult:
-    """From the EtherType at ``pos`` (past the addresses) to the IP packet."""
-    shims = 0
-    while pos + 2 <= end:
-        (ethertype,) = _u16(buf, pos)
-        pos += 2
-        if ethertype in ETH_VLAN_TAGS:
-            if pos + 2 > end:
-                return None
-            if len(tags) == MAX_VLAN_TAGS:
-                return MALFORMED_LINK
-            tags = (*tags, _u16(buf, pos)[0] & 0x0FFF)
-            pos += 2
-            continue
-        skip = ETHER_SHIMS.get(ethertype)
-        if skip is not None or ethertype == NSH_ETHERTYPE:
-            shims += 1
-            if shims > MAX_VLAN_TAGS:
-                return MALFORMED_LINK
-            if skip is not None:
-                pos += skip  # E-Tag; I-TAG and the customer's addresses
-                continue
-            found = nsh(buf, pos, end)
-            if not isinstance(found, tuple):
-                return found
-            pos, kind = found
-            if kind is Next.ETHERNET:
-                pos += 12
-                continue
-            return follow(buf, pos, kind, end, tags)
-        if ethertype == ETH_PPPOE_SESSION:
-            return _ppp_protocol(buf, pos + 6, end, tags)
-        if ethertype in ETH_MPLS:
-            return mpls(buf, pos, end, tags)
-        if ethertype in UNDECODED_ETHERTYPES:
-            return UNDECODED_ETHERTYPES[ethertype]
-        return _by_ethertype(ethertype, pos, tags)
-    return None
+    return follow(buf, offset, Next.ETHERNET, offset + caplen, NO_TAGS)
 
 
 def mpls(buf: Buffer, pos: int, end: int, tags: tuple[int, ...]) -> LinkResult:
@@ -131,23 +93,64 @@ def mpls(buf: Buffer, pos: int, end: int, tags: tuple[int, ...]) -> LinkResult:
 
 
 def follow(buf: Buffer, pos: int, kind: Next, end: int, tags: tuple[int, ...]) -> LinkResult:
-    """The IP packet in what a tunnel carries at ``pos`` (an IP packet, an Ethernet frame,
-    an MPLS stack, PPP, or NSH in front of one of them)."""
-    for _ in range(MAX_NSH_NESTING):
+    """The IP packet in what starts at ``pos``: an IP packet, an Ethernet frame, an MPLS
+    stack, PPP, or NSH in front of one of them (what a tunnel carries, or a whole frame).
+
+    One loop, and one budget of ``MAX_LINK_STEPS`` for every VLAN tag, shim and NSH header
+    on the way, however they nest (NSH carrying Ethernet carrying NSH...): a frame that
+    needs more steps is malformed.  Each step moves forward, so the work is bounded by the
+    budget, never by the frame's length, and nothing recurses.
+    """
+    steps = 0
+    while True:
         if kind is Next.NSH:
+            steps += 1
+            if steps > MAX_LINK_STEPS:
+                return MALFORMED_LINK
             found = nsh(buf, pos, end)
             if not isinstance(found, tuple):
                 return found
             pos, kind = found
             continue
-        if kind is Next.ETHERNET:
-            return _ethernet(buf, pos + 12, end, tags)
         if kind is Next.MPLS:
             return mpls(buf, pos, end, tags)
         if kind is Next.PPP:
             return _ppp_protocol(buf, pos, end, tags)
-        return pos, int(kind), tags
-    return MALFORMED_LINK
+        if kind is not Next.ETHERNET:
+            return pos, int(kind), tags
+        pos += 12  # the addresses; then EtherTypes, each naming the header that follows
+        while True:
+            if pos + 2 > end:
+                return None
+            (ethertype,) = _u16(buf, pos)
+            pos += 2
+            if ethertype == NSH_ETHERTYPE:
+                kind = Next.NSH
+                break
+            skip = ETHER_SHIMS.get(ethertype)
+            if skip is None and ethertype not in ETH_VLAN_TAGS:
+                return _after_ethertype(buf, ethertype, pos, end, tags)
+            steps += 1
+            if steps > MAX_LINK_STEPS:
+                return MALFORMED_LINK
+            if skip is not None:
+                pos += skip  # E-Tag; I-TAG and the customer's addresses
+                continue
+            if pos + 2 > end:
+                return None
+            tags = (*tags, _u16(buf, pos)[0] & 0x0FFF)
+            pos += 2
+
+
+def _after_ethertype(buf: Buffer, ethertype: int, pos: int, end: int, tags: tuple[int, ...]) -> LinkResult:
+    """What the last EtherType of an Ethernet header (at ``pos``, past it) leads to."""
+    if ethertype == ETH_PPPOE_SESSION:
+        return _ppp_protocol(buf, pos + 6, end, tags)
+    if ethertype in ETH_MPLS:
+        return mpls(buf, pos, end, tags)
+    if ethertype in UNDECODED_ETHERTYPES:
+        return UNDECODED_ETHERTYPES[ethertype]
+    return _by_ethertype(ethertype, pos, tags)
 
 
 def linux_sll(buf: Buffer, offset: int, caplen: int) -> LinkResult:

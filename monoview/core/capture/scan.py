@@ -357,7 +357,10 @@ class Scanner:
         packets: list[TcpPacket] = []
         stats = self.stats
         for record in frames.records():
-            result = decode_any(buf, record)
+            try:
+                result = decode_any(buf, record)
+            except Exception:  # noqa: BLE001 - a decoder bug costs its frame (malformed), not the load
+                result = Skip.MALFORMED
             if isinstance(result, Cut):
                 stats.cut_packet(record.frame)
                 result = result.packet

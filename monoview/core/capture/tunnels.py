@@ -66,8 +66,6 @@ UNDECODED_ETHERTYPES: Final = {0x88E5: "MACsec (encrypted)"}
 # EtherTypes the vectorised scanner must leave to the per-frame decoder.
 PER_FRAME_ETHERTYPES: Final = (*ETHER_SHIMS, NSH_ETHERTYPE, *UNDECODED_ETHERTYPES)
 
-MAX_NSH_NESTING: Final = 4
-
 
 def nsh(buf: Buffer, pos: int, end: int) -> TunnelResult:
     """Network Service Header (RFC 8300): its length in 4-byte words, then a next protocol."""
