@@ -25,7 +25,7 @@ from monoview.core.document import CaptureDocument
 from monoview.core.executor import InlineExecutor
 from tests.core.test_readers import conversation
 from tests.core.test_scan import _compare
-from tests.encapgen import ENCAPSULATIONS, MACS
+from tests.encapgen import ENCAPSULATIONS, MACS, over_udp
 from tests.pcapgen import Frame, pcap_bytes
 
 MALFORMED = Skip.MALFORMED.value
@@ -111,3 +111,24 @@ def test_a_decoder_bug_costs_its_frame_not_the_load(
     analysis = analyse(path)
     assert analysis.stats.skipped == {MALFORMED: 1}
     assert len(analysis.sessions) == 1
+
+
+def test_many_undecoded_names_are_a_few_lines(tmp_path: Path) -> None:
+    """Twelve encapsulations not decoded: the eight most frequent are named, the rest one line."""
+    conv = conversation()
+    frames = list(conv.frames)
+    for kind in range(12):
+        geneve = struct.pack(">BBHI", 0, 0, 0x9000 + kind, 0) + b"\x00" * 20
+        for _ in range(12 - kind):  # 0x9000 the most frequent, 0x900B the least
+            frames.append(Frame(frames[-1].ts_ns + 1, over_udp(6081, geneve)))
+    path = tmp_path / "names.pcap"
+    path.write_bytes(pcap_bytes(frames))
+    first = len(conv.frames) + 1 + sum(12 - kind for kind in range(8))
+    expected = [
+        f"{12 - kind} frames of Geneve protocol 0x{0x9000 + kind:04X} were not decoded (the first is frame"
+        f" {len(conv.frames) + 1 + sum(12 - k for k in range(kind))})"
+        for kind in range(8)
+    ] + [f"10 frames of 4 other encapsulations were not decoded (the first is frame {first})"]
+    assert analyse(path).stats.warnings() == expected
+    with CaptureDocument(path, workers=1) as document:
+        assert document.stats.warnings() == expected

@@ -23,11 +23,12 @@ from pathlib import Path
 import pytest
 
 from monoview.core.analyse import analyse
+from monoview.core.capture.tunnels import UDP_PORTS
 from monoview.core.document import CaptureDocument
 from monoview.core.streambytes import direction_bytes
 from tests.core.test_readers import REQUEST, RESPONSE, check, conversation
 from tests.core.test_scan import _compare, _mutate
-from tests.encapgen import ENCAPSULATIONS, IPV4, IPV6_ONLY, ether, gre, ipv4, over_ipv4, over_udp
+from tests.encapgen import ENCAPSULATIONS, IPV6_ONLY, ether, gre, over_ipv4, over_udp
 from tests.pcapgen import Conversation, Frame, pcap_bytes
 
 TSHARK = shutil.which("tshark")
@@ -158,14 +159,67 @@ def test_undecoded_encapsulation_is_one_line_on_the_command_line(tmp_path: Path)
     ]
 
 
-def test_udp_on_a_tunnel_port_that_is_not_the_tunnel_is_plain_udp(tmp_path: Path) -> None:
-    """A DNS reply from port 53 to a client that happened to pick 2152: not GTP-U (a bad header)."""
+# First bytes that passed the tunnel decoders' first checks (a version, a flag): half the random
+# datagrams start so, to reach the checks after them.
+PLAUSIBLE: dict[int, Callable[[random.Random], bytes]] = {
+    1701: lambda rng: rng.choice([b"\x00\x02", b"\x40\x02", b"\x00\x03"]),
+    2152: lambda rng: bytes([0x30 | rng.getrandbits(3), 0xFF]),
+    3544: lambda rng: b"\x00\x00" + rng.randbytes(6) + b"\x60",
+    4754: lambda rng: bytes([rng.getrandbits(8) & 0xB8, rng.getrandbits(8) & 0xF8]),
+    4789: lambda rng: b"\x08",
+    4790: lambda rng: b"\x0c",
+    6081: lambda rng: bytes([rng.getrandbits(6)]),
+    6635: lambda rng: b"",
+}
+NOISE = 1000
+
+
+@pytest.mark.parametrize("port", sorted(UDP_PORTS))
+def test_udp_on_a_tunnel_port_that_is_not_the_tunnel_is_plain_udp(tmp_path: Path, port: int) -> None:
+    """Datagrams of random bytes to or from a tunnel port (a client's port, a QUIC or DNS flow):
+    plain UDP, never a phantom TCP packet, and at most a line or two of warnings."""
+    rng = random.Random(port)
     conv = conversation()
-    dns = Frame(
-        conv.frames[0].ts_ns, ether(IPV4, ipv4(17, struct.pack(">HHHH", 53, 2152, 20, 0) + b"\x12" * 12))
-    )
-    path = tmp_path / "dns.pcap"
-    path.write_bytes(pcap_bytes([dns, *conv.frames]))
+    frames = list(conv.frames)
+    for i in range(NOISE):
+        payload = bytearray(rng.randbytes(rng.randrange(8, 160)))
+        if i % 2:
+            prefix = PLAUSIBLE[port](rng)
+            payload[: len(prefix)] = prefix
+        other = rng.randrange(1024, 65536)
+        if other in UDP_PORTS:
+            other += 1
+        sport, dport = (port, other) if i % 4 < 2 else (other, port)
+        frames.append(Frame(conv.frames[-1].ts_ns + i, over_udp(dport, bytes(payload), sport=sport)))
+    path = tmp_path / "udp.pcap"
+    path.write_bytes(pcap_bytes(frames))
     analysis = analyse(path)
-    assert analysis.stats.skipped == {"IP but not TCP": 1}
+    assert analysis.stats.tcp_packets == len(conv.frames)
+    assert len(analysis.sessions) == 1
+    assert set(analysis.stats.skipped) <= {"IP but not TCP", "encapsulation not decoded"}
+    assert analysis.stats.skipped["IP but not TCP"] >= NOISE - 5
+    assert len(analysis.stats.warnings()) <= 2
     assert _compare(path.read_bytes(), path.name) == len(conv.frames)
+
+
+@pytest.mark.parametrize("name", sorted(n for n in CASES if "udp" in n or n.split("-")[0] in {
+    "geneve", "gtp", "teredo", "vxlan", "l2tp"}))  # fmt: skip
+def test_a_well_known_port_is_not_a_tunnel(tmp_path: Path, name: str) -> None:
+    """A tunnel's datagram from port 53: tshark takes it for DNS, so it is plain UDP."""
+    wrap, v6 = CASES[name]
+    frames = []
+    for frame in conversation(**(V6 if v6 else {})).frames:
+        data = wrap(frame.data[14:])
+        ports = struct.unpack_from(">HH", data, 34)
+        (tunnel_port,) = [p for p in ports if p in UDP_PORTS][:1]
+        frames.append(Frame(frame.ts_ns, data[:34] + struct.pack(">HH", 53, tunnel_port) + data[38:]))
+    path = tmp_path / "dns.pcap"
+    path.write_bytes(pcap_bytes(frames))
+    if TSHARK:
+        tcp = subprocess.run(
+            [TSHARK, "-r", str(path), "-Y", "tcp", "-T", "fields", "-e", "frame.number"],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        assert tcp.split() == []
+    assert analyse(path).stats.skipped == {"IP but not TCP": len(frames)}
+    assert _compare(path.read_bytes(), path.name) == 0

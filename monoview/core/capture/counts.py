@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Final
 
 from monoview.core.capture.decode import Skip, Undecoded
 from monoview.core.capture.linktypes import linktype_name
 
 BAD_IP_LENGTH = Skip.BAD_IP_LENGTH.value
 CUT = "IP length beyond the frame"
+# Encapsulations named one line each in the warnings; the others are one line together.  A
+# name may come from a frame's bytes (a GRE protocol type), so a capture can hold thousands.
+MAX_NAMED_ENCAPSULATIONS: Final = 8
 
 
 @dataclass
@@ -75,16 +79,29 @@ class CaptureStats(SkipCounts):
         """Frames that produced no TCP packet, whatever the reason."""
         return self.frames - self.tcp_packets
 
+    def _undecoded_notes(self) -> list[str]:
+        """One line per encapsulation not decoded, for the most frequent few; one for the rest."""
+        by_count = sorted(self.undecoded.items(), key=lambda item: (-item[1], item[0]))
+        named, rest = by_count[:MAX_NAMED_ENCAPSULATIONS], by_count[MAX_NAMED_ENCAPSULATIONS:]
+        notes = [
+            f"{count:,} frames of {name} were not decoded (the first is frame {self.first_frames[name]})"
+            for name, count in sorted(named)
+        ]
+        if rest:
+            first = min(self.first_frames[name] for name, _ in rest)
+            notes.append(
+                f"{sum(count for _, count in rest):,} frames of {len(rest):,} other encapsulations"
+                f" were not decoded (the first is frame {first})"
+            )
+        return notes
+
     def warnings(self) -> list[str]:
         """One sentence per thing the user should know about skipped frames."""
         notes = [
             f"{count:,} frames of unsupported link type {name} were skipped"
             for name, count in self.unsupported_link_types.items()
         ]
-        notes += [
-            f"{count:,} frames of {name} were not decoded (the first is frame {self.first_frames[name]})"
-            for name, count in sorted(self.undecoded.items())
-        ]
+        notes += self._undecoded_notes()
         bad = self.skipped.get(BAD_IP_LENGTH, 0)
         if bad:
             notes.append(

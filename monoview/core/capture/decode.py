@@ -14,7 +14,7 @@ from typing import ClassVar, Final
 from monoview.core.capture.fragments import Fragment
 from monoview.core.capture.linktypes import DECODERS, NO_TAGS, Buffer, follow
 from monoview.core.capture.records import Record
-from monoview.core.capture.tunnels import IPPROTO_UDP, TUNNEL_PROTOCOLS, tunnel_of
+from monoview.core.capture.tunnels import IPPROTO_UDP, TUNNEL_PROTOCOLS, datagram_end, tunnel_of
 from monoview.core.packet import TcpPacket
 
 IPPROTO_TCP: Final = 6
@@ -135,12 +135,17 @@ def decode_any(buf: Buffer, record: Record) -> Decoded:
     wire_extra = record.origlen - record.caplen if record.origlen > record.caplen else 0
     outer_end = end + wire_extra  # where the frame ended on the wire
     cut = False
+    # The packet in hand was found by a UDP port: a guess, which only a sound packet confirms;
+    # a malformed one, or one longer than the datagram, means the datagram was plain UDP.
+    guessed = False
     for _depth in range(MAX_TUNNEL_DEPTH + 1):
         parsed = _ip_header(buf, ip_off, version, end, outer_end)
         if isinstance(parsed, Skip):
-            return parsed
+            return Skip.NOT_TCP if guessed else parsed
         proto, l4, ip_end, src, dst, fragment = parsed
         if ip_end > outer_end:
+            if guessed:
+                return Skip.NOT_TCP
             ip_end, cut = outer_end, True
         if fragment is not None:
             if proto != IPPROTO_TCP:
@@ -165,22 +170,25 @@ def decode_any(buf: Buffer, record: Record) -> Decoded:
         if proto == IPPROTO_TCP:
             break
         inner_end = min(ip_end, end)
-        tunnel = tunnel_of(buf, proto, l4, inner_end)
+        tunnel = tunnel_of(buf, proto, l4, inner_end, ip_end)
         inner = follow(buf, *tunnel, inner_end, NO_TAGS) if isinstance(tunnel, tuple) else tunnel
         if inner is None:
             return Skip.NOT_TCP
         if isinstance(inner, str):
             return Undecoded(inner)
         ip_off, version, inner_tags = inner
+        guessed = proto == IPPROTO_UDP
         if ip_off < 0:
-            return Skip.MALFORMED
+            return Skip.NOT_TCP if guessed else Skip.MALFORMED
         vlan = (*vlan, *inner_tags)
-        outer_end = ip_end
+        outer_end = datagram_end(buf, l4) if guessed else ip_end
     else:
         return Skip.NOT_TCP
     if l4 + 20 > end:
-        return Skip.MALFORMED
+        return Skip.NOT_TCP if guessed else Skip.MALFORMED
     packet = _tcp_packet(record, buf, vlan, src, dst, l4, ip_end, end)
+    if guessed and packet is Skip.MALFORMED:
+        return Skip.NOT_TCP
     return Cut(packet) if cut and isinstance(packet, TcpPacket) else packet
 
 

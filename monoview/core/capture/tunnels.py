@@ -1,9 +1,15 @@
 """Tunnels that carry IP or Ethernet: where the inner packet starts, and what it is.
 
 A tunnel is found by the outer packet's IP protocol, or by its UDP port (the
-lower port first, then the higher, as Wireshark tries them), or inside GRE by
-its protocol type.  Each decoder takes the mapped file, where its header starts
-and where the outer packet ends, and returns ``(offset, Next)``: the inner
+lower port first, then the higher, as Wireshark tries them; not the higher when
+the lower is a well-known port, which tshark gives its own dissector), or inside
+GRE by its protocol type.  A port is only a guess: any datagram may use one, so
+the decoders reached by a port (``UDP_PORTS``) take the header only when its
+version, reserved bits and lengths check out, and ``decode.decode_any`` takes
+what it carries only when that is a sound packet; otherwise it is plain UDP.
+
+Each decoder takes the mapped file, where its header starts and where the
+outer packet ends, and returns ``(offset, Next)``: the inner
 packet's start and kind, which ``linktypes.follow`` turns into an IP offset.
 It returns None when the bytes are not that tunnel's user data (a control
 message, a header cut short) and a name (a ``str``) for an encapsulation that
@@ -40,9 +46,12 @@ Inner = tuple[int, Next]
 # (offset, kind) of the inner packet; None: not user data; str: known, not decoded (its name).
 TunnelResult = Inner | str | None
 TunnelDecoder = Callable[[Buffer, int, int], TunnelResult]
+# A decoder reached by a UDP port: also the datagram's end on the wire, for its length checks.
+PortDecoder = Callable[[Buffer, int, int, int], TunnelResult]
 
 _u16 = struct.Struct(">H").unpack_from
 _u16x2 = struct.Struct(">HH").unpack_from
+_u16x3 = struct.Struct(">HHH").unpack_from
 
 # EtherType-valued protocol fields (GRE, Geneve) that name what follows.
 ETHERTYPE_NEXT: Final = {
@@ -120,36 +129,54 @@ def _etherip(buf: Buffer, pos: int, end: int) -> TunnelResult:
     return pos + 2, Next.ETHERNET
 
 
-def _vxlan(buf: Buffer, pos: int, end: int) -> TunnelResult:
-    """VXLAN (RFC 7348): 8 bytes, then an Ethernet frame."""
-    return (pos + 8, Next.ETHERNET) if pos + 8 <= end else None
+def _gre_in_udp(buf: Buffer, pos: int, end: int, wire_end: int) -> TunnelResult:
+    """GRE in UDP (RFC 8086): version 0 with its reserved bits (and the routing bit) clear, and
+    a protocol it decodes: two bytes of flags are weak evidence, and a datagram that merely
+    starts with zeros must not be reported as "GRE protocol 0x...", named by its next bytes."""
+    if pos + 4 > end or _u16(buf, pos)[0] & 0x4FFF:
+        return None
+    found = gre(buf, pos, end)
+    return found if isinstance(found, tuple) else None
 
 
-def _vxlan_gpe(buf: Buffer, pos: int, end: int) -> TunnelResult:
-    """VXLAN-GPE: 8 bytes whose fourth is the next protocol."""
-    if pos + 8 > end:
+def _vxlan(buf: Buffer, pos: int, end: int, wire_end: int) -> TunnelResult:
+    """VXLAN (RFC 7348): 8 bytes, the I flag set and the last (reserved) byte clear; then Ethernet."""
+    if pos + 8 > end or not buf[pos] & 0x08 or buf[pos + 7]:
+        return None
+    return pos + 8, Next.ETHERNET
+
+
+def _vxlan_gpe(buf: Buffer, pos: int, end: int, wire_end: int) -> TunnelResult:
+    """VXLAN-GPE: 8 bytes whose fourth is the next protocol; version 0, the P flag set (a next
+    protocol is present), the reserved bits and bytes clear."""
+    if pos + 8 > end or buf[pos] & 0xF4 != 0x04 or buf[pos + 1] or buf[pos + 2] or buf[pos + 7]:
         return None
     found = _NEXT_PROTOCOL.get(buf[pos + 3])
     return (pos + 8, found) if found is not None else f"VXLAN-GPE next protocol {buf[pos + 3]}"
 
 
-def _geneve(buf: Buffer, pos: int, end: int) -> TunnelResult:
-    """Geneve (RFC 8926): 8 bytes and the options' length, an EtherType-valued protocol."""
-    if pos + 8 > end or buf[pos] >> 6:
+def _geneve(buf: Buffer, pos: int, end: int, wire_end: int) -> TunnelResult:
+    """Geneve (RFC 8926): 8 bytes and the options' length, an EtherType-valued protocol;
+    version 0, the reserved bits and byte clear, the options inside the datagram."""
+    if pos + 8 > end or buf[pos] >> 6 or buf[pos + 1] & 0x3F or buf[pos + 7]:
+        return None
+    inner = pos + 8 + 4 * (buf[pos] & 0x3F)
+    if inner > wire_end:
         return None
     found = ETHERTYPE_NEXT.get(_u16(buf, pos + 2)[0])
     if found is None:
         return f"Geneve protocol 0x{_u16(buf, pos + 2)[0]:04X}"
-    return pos + 8 + 4 * (buf[pos] & 0x3F), found
+    return inner, found
 
 
-def _gtp_u(buf: Buffer, pos: int, end: int) -> TunnelResult:
+def _gtp_u(buf: Buffer, pos: int, end: int, wire_end: int) -> TunnelResult:
     """GTP-U version 1 G-PDUs (the user's IP packets); a sequence number, N-PDU number and
-    extension headers (each its length in 4-byte words, the next type last) when flagged."""
+    extension headers (each its length in 4-byte words, the next type last) when flagged.
+    The spare bit is clear and the length (past the first 8 bytes) inside the datagram."""
     if pos + 8 > end:
         return None
     flags, message = buf[pos], buf[pos + 1]
-    if flags >> 5 != 1 or not flags & 0x10 or message != 0xFF:
+    if flags & 0xF8 != 0x30 or message != 0xFF or pos + 8 + _u16(buf, pos + 2)[0] > wire_end:
         return None
     at = pos + 8
     if flags & 0x07:
@@ -165,7 +192,7 @@ def _gtp_u(buf: Buffer, pos: int, end: int) -> TunnelResult:
     return at, Next.IP
 
 
-def _teredo(buf: Buffer, pos: int, end: int) -> TunnelResult:
+def _teredo(buf: Buffer, pos: int, end: int, wire_end: int) -> TunnelResult:
     """Teredo (RFC 4380): IPv6, after an authentication and an origin indication if present."""
     at = pos
     for _ in range(2):
@@ -181,22 +208,29 @@ def _teredo(buf: Buffer, pos: int, end: int) -> TunnelResult:
     return (at, Next.IPV6) if at < end and buf[at] >> 4 == 6 else None
 
 
-def _l2tp(buf: Buffer, pos: int, end: int) -> TunnelResult:
+def _l2tp(buf: Buffer, pos: int, end: int, wire_end: int) -> TunnelResult:
     """L2TPv2 data messages (RFC 2661): optional length, tunnel and session, optional Ns/Nr and
-    offset, then PPP.  Control messages carry no user data; L2TPv3 is named, not decoded."""
-    if pos + 2 > end:
+    offset, then PPP; the reserved bits clear, the length and offset inside the datagram.
+    Control messages carry no user data; L2TPv3 data messages (RFC 3931: only the version
+    set in the first 4 bytes) are named, not decoded."""
+    if pos + 4 > end:
         return None
-    flags = _u16(buf, pos)[0]
-    if flags & 0xF == 3:
+    flags, second = _u16x2(buf, pos)
+    if flags == 0x0003 and not second:
         return "L2TPv3"
-    if flags & 0xF != 2 or flags & 0x8000:
+    if flags & 0xB4FF != 0x0002:  # version 2; not a control message; reserved bits clear
         return None
-    at = pos + 2 + 2 * bool(flags & 0x4000) + 4 + 4 * bool(flags & 0x0800)
+    at = pos + 2
+    if flags & 0x4000:
+        if pos + second > wire_end or second < 6:
+            return None
+        at += 2
+    at += 4 + 4 * bool(flags & 0x0800)
     if flags & 0x0200:
         if at + 2 > end:
             return None
         at += 2 + _u16(buf, at)[0]
-    return at, Next.PPP
+    return (at, Next.PPP) if at <= wire_end else None
 
 
 def _at(kind: Next) -> TunnelDecoder:
@@ -214,36 +248,59 @@ UNDECODED_IP_PROTOCOLS: Final = {50: "ESP (encrypted)", 115: "L2TPv3"}
 TUNNEL_PROTOCOLS: Final = (*IP_PROTOCOLS, *UNDECODED_IP_PROTOCOLS)
 IPPROTO_UDP: Final = 17
 
-UDP_PORTS: Final[dict[int, TunnelDecoder]] = {
+
+def _mpls_in_udp(buf: Buffer, pos: int, end: int, wire_end: int) -> TunnelResult:
+    """MPLS in UDP (RFC 7510): a label stack has no field to check; what follows it must be
+    a sound IP packet (``decode.decode_any`` sees to that)."""
+    return pos, Next.MPLS
+
+
+UDP_PORTS: Final[dict[int, PortDecoder]] = {
     1701: _l2tp,
     2152: _gtp_u,
     3544: _teredo,
-    4754: gre,  # GRE in UDP (RFC 8086)
+    4754: _gre_in_udp,
     4789: _vxlan,
     4790: _vxlan_gpe,
     6081: _geneve,
-    6635: _at(Next.MPLS),  # MPLS in UDP (RFC 7510)
+    6635: _mpls_in_udp,
 }
+# Below this, a port is tshark's well-known one, its dissector takes the datagram: DNS from 53
+# to a client's port 6081 is DNS, and the higher port is not tried.
+WELL_KNOWN_PORTS: Final = 1024
 
 
-def tunnel_of(buf: Buffer, proto: int, l4: int, end: int) -> TunnelResult:
-    """The inner packet of an IP packet of protocol ``proto`` whose payload is ``l4``..``end``."""
+def tunnel_of(buf: Buffer, proto: int, l4: int, end: int, wire_end: int) -> TunnelResult:
+    """The inner packet of an IP packet of protocol ``proto`` whose payload is ``l4``..``end``
+    as captured, ``l4``..``wire_end`` on the wire."""
     decoder = IP_PROTOCOLS.get(proto)
     if decoder is not None:
         return decoder(buf, l4, end)
     if proto == IPPROTO_UDP:
-        return _udp(buf, l4, end)
+        return _udp(buf, l4, end, wire_end)
     return UNDECODED_IP_PROTOCOLS.get(proto)
 
 
-def _udp(buf: Buffer, l4: int, end: int) -> TunnelResult:
+def datagram_end(buf: Buffer, l4: int) -> int:
+    """Where the UDP datagram at ``l4`` ends, by its length (checked by ``tunnel_of``)."""
+    (length,) = _u16(buf, l4 + 4)
+    return l4 + int(length)
+
+
+def _udp(buf: Buffer, l4: int, end: int, wire_end: int) -> TunnelResult:
     if l4 + 8 > end:
         return None
-    sport, dport = _u16x2(buf, l4)
+    sport, dport, length = _u16x3(buf, l4)
+    if length < 8 or l4 + length > wire_end:  # tshark: a bad length, the payload not decoded
+        return None
+    wire_end = l4 + length
+    end = min(end, wire_end)
     for port in (sport, dport) if sport < dport else (dport, sport):
         decoder = UDP_PORTS.get(port)
         if decoder is not None:
-            found = decoder(buf, l4 + 8, end)
+            found = decoder(buf, l4 + 8, end, wire_end)
             if found is not None:
                 return found
+        elif 0 < port < WELL_KNOWN_PORTS:
+            return None
     return None
