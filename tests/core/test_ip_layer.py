@@ -53,9 +53,20 @@ def capture(tmp_path: Path, change: Callable[[int, bytes], bytes]) -> Path:
 
 
 def tshark_streams(path: Path) -> set[tuple[str, str]]:
-    """(tcp.stream, ip.dst) of every frame, as tshark reads them."""
+    """(tcp.stream, destination) of every frame, as tshark reads them: its Destination column,
+    which has the address even when tshark leaves ``ip.dst`` out (a malformed source route)."""
     out = subprocess.run(
-        [TSHARK or "tshark", "-r", str(path), "-T", "fields", "-e", "tcp.stream", "-e", "ip.dst"],
+        [
+            TSHARK or "tshark",
+            "-r",
+            str(path),
+            "-T",
+            "fields",
+            "-e",
+            "tcp.stream",
+            "-e",
+            "_ws.col.Destination",
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -104,6 +115,17 @@ def tshark_payload(path: Path, sport: int) -> bytes:
     return b"".join(bytes.fromhex(line.replace(":", "")) for line in out.splitlines())
 
 
+def with_option(ip: bytes, header_dst: bytes, option: bytes) -> bytes:
+    """``ip`` with ``option`` as it is (however malformed), to the client's packets only."""
+    if ip[16:20] != SERVER:
+        return ip
+    option += b"\x00" * (-len(option) % 4)
+    total = struct.unpack_from(">H", ip, 2)[0] + len(option)
+    header = bytes([0x45 + len(option) // 4]) + ip[1:2] + struct.pack(">H", total) + ip[4:10] + b"\x00\x00"
+    header += ip[12:16] + header_dst + option
+    return header[:10] + struct.pack(">H", checksum(header)) + header[12:] + ip[20:]
+
+
 ROUTES: dict[str, Callable[[bytes], bytes]] = {
     # Seen before the first hop: the header names the router, the route's last address the server.
     "loose-on-the-way": lambda ip: with_route(ip, ROUTER, [SERVER], 4, LSRR) if ip[16:20] == SERVER else ip,
@@ -112,14 +134,38 @@ ROUTES: dict[str, Callable[[bytes], bytes]] = {
     "loose-both-ways": lambda ip: with_route(ip, ROUTER, [ip[16:20]], 4, LSRR),
     # Seen after the last hop: the route is used up, the header names the server.
     "loose-arrived": lambda ip: with_route(ip, SERVER, [ROUTER], 8, LSRR) if ip[16:20] == SERVER else ip,
+    # Malformed routes.  A pointer before the first address, or not at a whole one: the header's
+    # destination (the router), so the client's packets are a session of their own.
+    "pointer-0": lambda ip: with_option(ip, ROUTER, bytes([LSRR, 7, 0]) + SERVER),
+    "pointer-5": lambda ip: with_option(ip, ROUTER, bytes([LSRR, 7, 5]) + SERVER),
+    # A length that is not a whole number of addresses: the option's last 4 bytes, 0.0.2.1.
+    "length-8": lambda ip: with_option(ip, ROUTER, bytes([LSRR, 8, 4]) + SERVER + b"\x01"),
 }
+# Where the client's packets go, when not to the server (the exchange is then two sessions).
+ROUTED_ELSEWHERE = {"pointer-0": "10.0.0.254", "pointer-5": "10.0.0.254", "length-8": "0.0.2.1"}
+
+
+def _hosts(*endpoints: object) -> frozenset[str]:
+    return frozenset(str(endpoint).rsplit(":", 1)[0] for endpoint in endpoints)
 
 
 @pytest.mark.parametrize("case", sorted(ROUTES))
 def test_source_routed_packets_are_named_by_where_the_route_leads(tmp_path: Path, case: str) -> None:
     """As tshark: the destination is the route's last address while the route is not used up
-    (the header's is the next hop, tshark's "via"), so the exchange is one session."""
+    (the header's is the next hop, tshark's "via"), so the exchange is one session; a
+    malformed route is read by tshark's rules."""
     path = capture(tmp_path, lambda _i, ip: ROUTES[case](ip))
+    elsewhere = ROUTED_ELSEWHERE.get(case)
+    if elsewhere is not None:
+        if TSHARK:
+            assert tshark_streams(path) == {("0", elsewhere), ("1", "10.0.0.1")}
+        # The client's packets to where the route leads, the server's replies: two sessions.
+        expected = {frozenset({"10.0.0.1", elsewhere}), frozenset({"10.0.0.2", "10.0.0.1"})}
+        assert {_hosts(s.client, s.server) for s in analyse(path).sessions} == expected
+        with CaptureDocument(path, workers=1) as document:
+            assert {_hosts(s.client, s.server) for s in document.sessions} == expected
+        _compare(path.read_bytes(), path.name)
+        return
     if TSHARK:
         assert tshark_streams(path) == {("0", "10.0.0.2"), ("0", "10.0.0.1")}
     (session,) = analyse(path).sessions

@@ -266,6 +266,10 @@ def _source_routed(buf: Buffer, pos: int, end: int, dst: bytes) -> bytes:
     option's pointer has not passed its end, its last address is where the packet
     goes.  tshark names (and keys) the packet by that one, so both directions of a
     source-routed connection are one session, and the header's address is "via".
+    Its rules (Wireshark's ``get_dst_offset``) are copied as they are: the first source
+    route decides; a pointer below 4, not at a whole address or past the option's end
+    means the header's destination; else the option's last 4 bytes are the destination,
+    whole address or not.
     """
     while pos < end:
         kind = buf[pos]
@@ -277,9 +281,11 @@ def _source_routed(buf: Buffer, pos: int, end: int, dst: bytes) -> bytes:
         if pos + 2 > end or buf[pos + 1] < 2 or pos + buf[pos + 1] > end:
             break
         length = buf[pos + 1]
-        if kind in _SOURCE_ROUTES and length >= 7 and buf[pos + 2] <= length:
-            last = pos + 3 + 4 * ((length - 3) // 4 - 1)
-            return bytes(buf[last : last + 4])
+        if kind in _SOURCE_ROUTES:
+            pointer = buf[pos + 2]
+            if pointer < 4 or pointer & 3 or pointer > length:
+                return dst
+            return bytes(buf[pos + length - 4 : pos + length])
         pos += length
     return dst
 
