@@ -25,7 +25,7 @@ from monoview.core.document import CaptureDocument
 from monoview.core.executor import InlineExecutor
 from tests.core.test_readers import conversation
 from tests.core.test_scan import _compare
-from tests.encapgen import ENCAPSULATIONS, MACS, over_udp
+from tests.encapgen import ENCAPSULATIONS, MACS, ether, over_ipv4, over_udp
 from tests.pcapgen import Frame, pcap_bytes
 
 MALFORMED = Skip.MALFORMED.value
@@ -132,3 +132,57 @@ def test_many_undecoded_names_are_a_few_lines(tmp_path: Path) -> None:
     assert analyse(path).stats.warnings() == expected
     with CaptureDocument(path, workers=1) as document:
         assert document.stats.warnings() == expected
+
+
+def _esp(ip: bytes) -> bytes:
+    return struct.pack(">II", 0x1000, 1) + ip
+
+
+def _over_ipv6(next_header: int, payload: bytes) -> bytes:
+    header = struct.pack(
+        ">IHBB16s16s", 0x6000_0000, len(payload), next_header, 64, b"\x20" * 16, b"\x21" * 16
+    )
+    return ether(0x86DD, header + payload)
+
+
+NAMED = {
+    "esp": lambda ip: over_ipv4(50, _esp(ip)),
+    "esp-ipv6": lambda ip: _over_ipv6(50, _esp(ip)),
+    "l2tpv3-ip": lambda ip: over_ipv4(115, struct.pack(">I", 0x1234) + ip),
+    # Longer than the frame says (a cut packet is still only named), and shorter than its header.
+    "esp-cut": lambda ip: over_ipv4(50, _esp(ip))[:-4],
+    "esp-bad-length": lambda ip: (lambda f: f[:16] + b"\x00\x10" + f[18:])(over_ipv4(50, _esp(ip))),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NAMED))
+def test_named_ip_protocols_are_counted_in_bulk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
+    """ESP and L2TPv3 frames are counted by the scanner itself, not one by one through
+    ``decode_any``, with the counts and warnings of the per-frame reader."""
+    plain = conversation().frames
+    hidden = conversation(client=("10.9.9.9", 5555)).frames
+    frames = [*plain[:3], *(Frame(f.ts_ns, NAMED[case](f.data[14:])) for f in hidden), *plain[3:]]
+    path = tmp_path / "named.pcap"
+    path.write_bytes(pcap_bytes(frames))
+    decoded: list[int] = []
+    real = scan_module.decode_any
+
+    def counting(buf: Buffer, record: Record) -> Decoded:
+        decoded.append(record.frame)
+        return real(buf, record)
+
+    monkeypatch.setattr(scan_module, "decode_any", counting)
+    with CaptureDocument(path, workers=1, executor=InlineExecutor(), batch=4) as document:
+        stats = document.stats
+    assert decoded == []
+    analysis = analyse(path)
+    assert (stats.skipped, stats.undecoded, stats.cut) == (
+        analysis.stats.skipped,
+        analysis.stats.undecoded,
+        analysis.stats.cut,
+    )
+    assert stats.warnings() == analysis.stats.warnings()
+    assert len(stats.warnings()) == 1 and "(the first is frame 4)" in stats.warnings()[0]
+    assert _compare(path.read_bytes(), path.name) == len(plain)

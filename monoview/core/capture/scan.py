@@ -7,7 +7,8 @@ gathering fixed-size header blocks at computed offsets.  Frames that are
 plainly not TCP (ARP, UDP, ICMP...) are counted the same way.  Everything
 else, whatever could need a judgement (tunnels, fragments, IP options, extension headers,
 MPLS, PPPoE, odd link types, headers cut short), goes through
-``decode.decode_any`` frame by frame, so every frame gets exactly the answer
+``decode.decode_any`` frame by frame (ESP and L2TPv3 are only counted, by name,
+here), so every frame gets exactly the answer
 the per-packet decoder gives: ``tests/core/test_scan.py`` holds the two
 against each other on every shared capture and on damaged variants of them.
 """
@@ -21,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from monoview.core.capture.counts import BAD_IP_LENGTH, SkipCounts
-from monoview.core.capture.decode import Cut, Skip, decode_any
+from monoview.core.capture.decode import Cut, Skip, Undecoded, decode_any
 from monoview.core.capture.fragments import Fragment
 from monoview.core.capture.linktypes import Buffer
 from monoview.core.capture.scanrows import (
@@ -31,9 +32,14 @@ from monoview.core.capture.scanrows import (
     be32,
     be64,
     ethertype_version,
-    halves,
+    packet_rows,
 )
-from monoview.core.capture.tunnels import PER_FRAME_ETHERTYPES, TUNNEL_PROTOCOLS, UDP_PORTS
+from monoview.core.capture.tunnels import (
+    PER_FRAME_ETHERTYPES,
+    TUNNEL_PROTOCOLS,
+    UDP_PORTS,
+    UNDECODED_IP_PROTOCOLS,
+)
 from monoview.core.capture.walk import FrameBatch, header_view
 from monoview.core.packet import TcpPacket
 
@@ -43,8 +49,10 @@ Bool = npt.NDArray[np.bool_]
 
 _VLAN_TPIDS: Final = (0x8100, 0x88A8, 0x9100, 0x9200)
 _AF_INET6: Final = (10, 24, 28, 30)
-_SLOW_IPV4_PROTOS: Final = TUNNEL_PROTOCOLS
-_SLOW_IPV6_NEXT: Final = (0, 43, 60, 135, 139, 140, 44, 51, *TUNNEL_PROTOCOLS)  # extension headers, tunnels
+# Tunnels go one by one; the encapsulations only named (ESP, L2TPv3) are counted here by name.
+_NAMED_PROTOS: Final = tuple(UNDECODED_IP_PROTOCOLS)
+_SLOW_IPV4_PROTOS: Final = tuple(p for p in TUNNEL_PROTOCOLS if p not in UNDECODED_IP_PROTOCOLS)
+_SLOW_IPV6_NEXT: Final = (0, 43, 60, 135, 139, 140, 44, 51, *_SLOW_IPV4_PROTOS)  # extension headers, tunnels
 _SLOW_ETHERTYPES: Final = (0x8864, 0x8847, 0x8848, *PER_FRAME_ETHERTYPES)  # PPPoE session, MPLS, shims
 _UDP: Final = 17
 _TUNNEL_PORTS: Final = tuple(UDP_PORTS)
@@ -288,6 +296,10 @@ class Scanner:
         ipv &= ~tunnel
         bad_length = ipv & is4 & (total != 0) & (total < ihl)
         ipv &= ~bad_length
+        named = ipv & np.isin(proto, _NAMED_PROTOS)  # decode_any: Undecoded, cut short or not
+        if named.any():
+            self._count_named(frames.frame, proto, named)
+            ipv &= ~named
         # Longer than the frame: decode_any decodes and counts it (IPv6's past the header chain).
         cut = ipv & (ip_end > wire_end) & (is4 | np.isin(nxt, (6, _UDP)))
         ipv &= ~cut
@@ -349,6 +361,17 @@ class Scanner:
         )
         return rows, unsure | one_by_one | tunnel | tunnel_port | cut
 
+    def _count_named(self, frame: I64, proto: I64, named: Bool) -> None:
+        """Count the frames of encapsulations only named (``decode.Undecoded``) by name, the
+        first of each by its frame number, as ``SkipCounts.skip`` counts them one by one."""
+        for number, name in UNDECODED_IP_PROTOCOLS.items():
+            these = named & (proto == number)
+            count = int(np.count_nonzero(these))
+            if count:
+                self.stats.skipped[Undecoded.value] += count
+                self.stats.undecoded[name] += count
+                self.stats.first(name, int(frame[these].min()))
+
     # -- one by one ------------------------------------------------------------------
 
     def _one_by_one(self, frames: FrameColumns) -> Rows:
@@ -374,31 +397,4 @@ class Scanner:
 
     def packet_rows(self, packets: list[TcpPacket]) -> Rows:
         """Rows for decoded packets (the one-by-one path, reassembled fragments)."""
-        if not packets:
-            return Rows.empty()
-        src_hi, src_lo = halves([p.src for p in packets])
-        dst_hi, dst_lo = halves([p.dst for p in packets])
-
-        def column(values: list[int]) -> I64:
-            return np.array(values, dtype=np.int64)
-
-        return Rows(
-            frame=column([p.frame for p in packets]),
-            ts=column([p.ts_ns for p in packets]),
-            payload=column([p.payload_offset for p in packets]),
-            caplen=column([p.payload_caplen for p in packets]),
-            wirelen=column([p.payload_len for p in packets]),
-            seq=column([p.seq for p in packets]),
-            ack=column([p.ack for p in packets]),
-            flags=column([p.flags for p in packets]),
-            window=column([p.window for p in packets]),
-            interface=column([p.interface for p in packets]),
-            vlan=column([self._context(p.vlan) for p in packets]),
-            family=column([6 if len(p.src) == 16 else 4 for p in packets]),
-            src_hi=src_hi,
-            src_lo=src_lo,
-            dst_hi=dst_hi,
-            dst_lo=dst_lo,
-            sport=column([p.sport for p in packets]),
-            dport=column([p.dport for p in packets]),
-        )
+        return packet_rows(packets, self._context)

@@ -7,6 +7,7 @@ index ranges read ``Rows``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -15,6 +16,7 @@ import numpy.typing as npt
 
 from monoview.core.capture.records import Record
 from monoview.core.capture.walk import FrameBatch
+from monoview.core.packet import TcpPacket
 
 I64 = npt.NDArray[np.int64]
 U64 = npt.NDArray[np.uint64]
@@ -26,7 +28,6 @@ DTYPES: Final = {
     "vlan": np.int64, "family": np.int64, "src_hi": np.uint64, "src_lo": np.uint64, "dst_hi": np.uint64,
     "dst_lo": np.uint64, "sport": np.int64, "dport": np.int64,
 }  # fmt: skip
-
 
 
 @dataclass
@@ -154,3 +155,36 @@ def halves(addresses: list[bytes]) -> tuple[U64, U64]:
     hi = [int.from_bytes(a[:8], "big") if len(a) == 16 else 0 for a in addresses]
     lo = [int.from_bytes(a[8:], "big") if len(a) == 16 else int.from_bytes(a, "big") for a in addresses]
     return np.array(hi, dtype=np.uint64), np.array(lo, dtype=np.uint64)
+
+
+def packet_rows(packets: list[TcpPacket], context: Callable[[tuple[int, ...]], int]) -> Rows:
+    """Rows for decoded packets (the one-by-one path, reassembled fragments); ``context``
+    gives the id of a VLAN tag tuple."""
+    if not packets:
+        return Rows.empty()
+    src_hi, src_lo = halves([p.src for p in packets])
+    dst_hi, dst_lo = halves([p.dst for p in packets])
+
+    def column(values: list[int]) -> I64:
+        return np.array(values, dtype=np.int64)
+
+    return Rows(
+        frame=column([p.frame for p in packets]),
+        ts=column([p.ts_ns for p in packets]),
+        payload=column([p.payload_offset for p in packets]),
+        caplen=column([p.payload_caplen for p in packets]),
+        wirelen=column([p.payload_len for p in packets]),
+        seq=column([p.seq for p in packets]),
+        ack=column([p.ack for p in packets]),
+        flags=column([p.flags for p in packets]),
+        window=column([p.window for p in packets]),
+        interface=column([p.interface for p in packets]),
+        vlan=column([context(p.vlan) for p in packets]),
+        family=column([6 if len(p.src) == 16 else 4 for p in packets]),
+        src_hi=src_hi,
+        src_lo=src_lo,
+        dst_hi=dst_hi,
+        dst_lo=dst_lo,
+        sport=column([p.sport for p in packets]),
+        dport=column([p.dport for p in packets]),
+    )
