@@ -16,8 +16,9 @@ message, a header cut short) and a name (a ``str``) for an encapsulation that
 is known but not decoded, so the capture summary can count it by name.
 
 The inner endpoints name the session; the outer headers are not part of it.
-These frames are rare, so the vectorised scanner leaves them all to the
-per-frame decoder (``decode.decode_any``); the tables here tell it which.
+These frames are rare, so the vectorised scanner leaves them to the per-frame
+decoder (``decode.decode_any``), except the IP protocols only named
+(``UNDECODED_IP_PROTOCOLS``), which it counts itself; the tables here tell it which.
 """
 
 from __future__ import annotations
