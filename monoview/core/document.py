@@ -29,7 +29,7 @@ from monoview.core.capture.locate import FlowLocator
 from monoview.core.capture.unpacked import LocalCopy
 from monoview.core.capture.walk import BATCH_RECORDS
 from monoview.core.dispatcher import Dispatcher
-from monoview.core.errors import UnknownSessionError
+from monoview.core.errors import CaptureFormatError, UnknownSessionError
 from monoview.core.executor import default_workers, local_executor
 from monoview.core.flows.grouped import REPLAY_COLUMNS, GroupedRows
 from monoview.core.flows.hints import run_hints
@@ -101,6 +101,12 @@ class CaptureDocument:
                     self._parts = self._build(pool, count)
             self._owns_parts = True
             self._open_conversations()
+        except CaptureFormatError as exc:
+            note = self._local.note
+            self._local.close()
+            if note is None:
+                raise
+            raise CaptureFormatError(f"{note}. {exc}") from None  # the cut explains the damage
         except BaseException:
             self._local.close()
             raise
@@ -184,8 +190,13 @@ class CaptureDocument:
 
     @property
     def read_error(self) -> str | None:
-        """The one-sentence message about damage in the file, if any."""
-        return self._parts.read_error
+        """The one-sentence message about damage in the file, if any (compressed data that ended
+        early is damage too, even where it ended between two records)."""
+        cut = self._local.note if self._local is not None else None
+        found = self._parts.read_error
+        if cut is not None and found is not None:
+            return f"{cut}. {found}"
+        return found if cut is None else f"{cut}."
 
     @property
     def parts(self) -> IndexParts:

@@ -65,7 +65,9 @@ def test_a_pipe_and_standard_input_list_what_the_file_lists(tmp_path: Path) -> N
         from_stdin = _cli("sessions", "--json", "-", tmp=tmp_path, stdin=stdin)
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
-    feeder = threading.Thread(target=lambda: fifo.write_bytes(gzip.compress(CAPTURE.read_bytes())))
+    feeder = threading.Thread(
+        target=lambda: fifo.write_bytes(gzip.compress(CAPTURE.read_bytes())), daemon=True
+    )
     feeder.start()
     from_fifo = _cli("sessions", "--json", str(fifo), tmp=tmp_path)
     feeder.join(timeout=60)
@@ -76,16 +78,78 @@ def test_a_pipe_and_standard_input_list_what_the_file_lists(tmp_path: Path) -> N
     assert _copies(tmp_path) == []  # the command line's fast exit removed its copies
 
 
-def test_a_damaged_compressed_capture_is_one_sentence(tmp_path: Path) -> None:
-    cut = tmp_path / "cut.pcap.gz"
-    cut.write_bytes(gzip.compress(CAPTURE.read_bytes())[:300])
+@pytest.mark.parametrize("suffix", sorted(PACKERS))
+def test_a_cut_off_compressed_capture_is_read_as_far_as_it_goes(tmp_path: Path, suffix: str) -> None:
+    """A compressed capture that ends early (still being written, or copied in part) is
+    damage, as a cut-off plain file is: what came before is read, exit 3, one sentence."""
+    import random
+
+    from tests.pcapgen import Conversation, pcap_bytes
+
+    conv = Conversation().handshake()
+    for _ in range(40):  # 2 MB that compress little: many of bzip2's and zstd's blocks
+        conv.send(True, random.Random(len(conv.frames)).randbytes(50_000))
+    packed = PACKERS[suffix](pcap_bytes(conv.close().frames))
+    cut = tmp_path / f"cut.pcap{suffix}"
+    cut.write_bytes(packed[: len(packed) * 3 // 4])
     result = _cli("sessions", str(cut), tmp=tmp_path)
+    assert result.returncode == 3, result.stderr
+    message = result.stderr.decode().strip()
+    assert (
+        message.startswith(f"monoview: cut.pcap{suffix}: the ") and "-compressed data ends early" in message
+    )
+    assert len(result.stdout.decode().splitlines()) >= 2  # the header and the sessions read
+    assert "Traceback" not in message and _copies(tmp_path) == []
+    early = tmp_path / f"early.pcap{suffix}"
+    early.write_bytes(packed[:40])
+    result = _cli("sessions", str(early), tmp=tmp_path)
+    assert result.returncode == 2
+    assert "-compressed data ends early" in result.stderr.decode()
+
+
+def test_garbage_in_a_compressed_capture_is_one_sentence(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.pcap.gz"
+    bad.write_bytes(b"\x1f\x8b\x08\x00" + bytes(range(256)) * 4)
+    result = _cli("sessions", str(bad), tmp=tmp_path)
     assert result.returncode == 2
     message = result.stderr.decode().strip()
-    assert message.startswith("monoview: cut.pcap.gz: the gzip-compressed capture cannot be decompressed")
+    assert message.startswith("monoview: bad.pcap.gz: the gzip-compressed capture cannot be decompressed")
     assert "Traceback" not in message and _copies(tmp_path) == []
     with pytest.raises(CaptureFormatError):
-        CaptureDocument(cut, workers=1)
+        CaptureDocument(bad, workers=1)
+
+
+def test_no_room_to_decompress_is_named(tmp_path: Path) -> None:
+    """Where the copy cannot be written (here: a file size limit), the message says so and
+    where, instead of calling the capture damaged."""
+    import resource
+
+    packed = tmp_path / "big.pcap.gz"
+    packed.write_bytes(gzip.compress(CAPTURE.read_bytes() * 40))
+    limit = len(CAPTURE.read_bytes()) * 4
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-m", "monoview", "sessions", str(packed)], capture_output=True, timeout=120,
+        env=env, preexec_fn=small_files,
+    )  # fmt: skip
+    message = result.stderr.decode().strip()
+    assert result.returncode == 2 and "Traceback" not in message, message
+    assert message.startswith("monoview: big.pcap.gz: no room to decompress it into ") and "TMPDIR" in message
+
+
+def test_a_folder_or_a_closed_standard_input_is_refused(tmp_path: Path) -> None:
+    folder = _cli("sessions", str(tmp_path), tmp=tmp_path)
+    assert folder.returncode == 2 and b"Is a directory" in folder.stderr
+    closed = subprocess.run(
+        [sys.executable, "-m", "monoview", "sessions", "-"], capture_output=True, timeout=120,
+        stdin=None, preexec_fn=lambda: os.close(0),
+    )  # fmt: skip
+    assert closed.returncode == 2
+    assert closed.stderr.decode().strip() == "monoview: stdin: standard input is closed"
 
 
 def test_an_empty_pipe_is_named(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ manifest byte for byte and the same files.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import stat
 import subprocess
@@ -252,6 +253,7 @@ def test_a_spooled_manifest_is_the_returned_one_on_every_shared_capture(tmp_path
     the manifest the API's export writes (lines and entries sent back), byte for byte."""
     if not CAPTURE_FILES:
         pytest.skip("no captures")
+    checked = 0
     for n, path in enumerate(CAPTURE_FILES):
         with CaptureDocument(path, workers=1) as document:
             for spooled in (False, True):
@@ -260,6 +262,35 @@ def test_a_spooled_manifest_is_the_returned_one_on_every_shared_capture(tmp_path
         returned, spooled_out = tmp_path / f"{n}-False", tmp_path / f"{n}-True"
         assert (spooled_out / "manifest.json").read_bytes() == (returned / "manifest.json").read_bytes(), path
         assert _tree(spooled_out) == _tree(returned), path
+        # The lines are composed by hand from pieces; each must be what json.dumps makes of its
+        # entry (same separators, same key order), or a reader re-encoding them would differ.
+        from monoview.core.export.manifest import item_line
+
+        text = (spooled_out / "manifest.json").read_text()
+        lines = [line.strip().rstrip(",") for line in text.splitlines() if line.startswith('  {"id": ')]
+        assert all(item_line(json.loads(line)) == line for line in lines), path
+        checked += len(lines)
+    assert checked > 0
+
+
+def test_an_export_leaves_the_spools_of_a_running_export_alone(tmp_path: Path) -> None:
+    """Two exports into one folder at once must not remove each other's spools; a spool whose
+    export died (its process is gone) is removed by the next export."""
+    from monoview.core.atomic import PART_SUFFIX
+    from monoview.core.export.spool import SPOOL_PREFIX
+
+    out = tmp_path / "out"
+    out.mkdir()
+    running = out / f"{SPOOL_PREFIX}{os.getpid()}.feedbeef.{os.getpid()}.0{PART_SUFFIX}"  # ours: alive
+    running.write_text("a line of another export")
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True)
+    dead = out / f"{SPOOL_PREFIX}{int(gone.stdout)}.deadbeef.1.0{PART_SUFFIX}"
+    dead.write_text("a line of a killed export")
+    with CaptureDocument(DATA / "chatter.pcap", workers=1) as document:
+        Exporter(document, out, ExportOptions(return_streams=False, force=True), workers=1).export()
+    assert running.read_text() == "a line of another export"
+    assert not dead.exists()
+    assert sorted(p.name for p in out.glob(f"{SPOOL_PREFIX}*")) == [running.name]
 
 
 def test_exporting_many_monologues_holds_no_entry_per_monologue(tmp_path: Path) -> None:

@@ -24,18 +24,18 @@ from __future__ import annotations
 
 import atexit
 import bz2
-import gzip
 import lzma
 import os
 import shutil
 import stat
 import sys
 import tempfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Final, Protocol, cast
+from typing import IO, Final, Protocol
 
-from monoview.core.errors import Cancelled, CaptureFormatError
+from monoview.core.errors import Cancelled, CaptureFormatError, MonoviewError
 
 BLOCK: Final = 1 << 20
 # magic -> (name, suffixes a file of it usually has)
@@ -66,52 +66,87 @@ def _decompressed_name(name: str, how: str | None) -> str:
 
 
 class Readable(Protocol):
-    """What is read from: a file, standard input, a decompressor."""
+    """What is read from: a file or standard input."""
 
     def read(self, size: int = -1, /) -> bytes: ...
 
     def close(self) -> None: ...
 
 
-def _reader(raw: Readable, how: str | None) -> Readable:
-    if how is None:
-        return raw
-    fileobj = cast("IO[bytes]", raw)  # the stubs ask for a file; reading is all they do
+class Decompressor(Protocol):
+    """One member, stream or frame of compressed data, fed piece by piece (zlib, bz2, lzma and
+    zstandard all have this shape, so one loop handles them and knows when a stream ends early)."""
+
+    @property
+    def eof(self) -> bool: ...
+
+    @property
+    def unused_data(self) -> bytes: ...
+
+    def decompress(self, data: bytes, /) -> bytes: ...
+
+
+def _decompressor(how: str) -> Decompressor:
     if how == "gzip":
-        return gzip.GzipFile(fileobj=fileobj, mode="rb")
+        return zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
     if how == "bzip2":
-        return bz2.BZ2File(fileobj, mode="rb")
+        return bz2.BZ2Decompressor()
     if how == "xz":
-        return lzma.LZMAFile(fileobj, mode="rb")
+        return lzma.LZMADecompressor()
     import zstandard  # only when a zstd capture is opened
 
-    reader: Readable = zstandard.ZstdDecompressor().stream_reader(fileobj, read_across_frames=True)
-    return reader
+    zstd: Decompressor = zstandard.ZstdDecompressor().decompressobj()
+    return zstd
+
+
+def inflate(raw: Readable, how: str, write: Callable[[bytes], object], check: Callable[[], None]) -> bool:
+    """Decompress ``raw`` into ``write``, member after member (gzip, bzip2 and xz files may hold
+    several; zstd frames follow one another); ``check`` runs after each block.  False if the
+    data ends inside a member: everything before is written, the rest is not there."""
+    decompressor, fed = _decompressor(how), False
+    while block := raw.read(BLOCK):
+        data = block
+        while data:
+            write(decompressor.decompress(data))
+            fed = True
+            if not decompressor.eof:
+                break
+            data = decompressor.unused_data
+            if how == "gzip" and not data.strip(b"\0"):
+                data = b""  # zeros after the last member pad a gzip file (gzip ignores them)
+            decompressor, fed = _decompressor(how), False
+        check()
+    return not fed or decompressor.eof
 
 
 def needs_copy(path: Path) -> bool:
     """Whether ``path`` is read through a decompressed copy (compressed, a pipe, or ``-``)."""
-    return str(path) == STDIN or not _regular(path) or compression_of(_head(path)) is not None
+    return str(path) == STDIN or _piped(path) or compression_of(_head(path)) is not None
 
 
 class LocalCopy:
     """The file monoview reads for ``path``: ``path`` itself when it is a plain capture, else a
-    temporary, decompressed copy of it, removed by ``close``."""
+    temporary, decompressed copy of it, removed by ``close``.  ``note`` says when compressed
+    data ended early (the copy holds what came before: read as a cut-off capture is)."""
 
     def __init__(self, path: Path, cancel: Callable[[], bool] | None = None) -> None:
         self.source = path
         self.path = path
+        self.note: str | None = None
         self._folder: str | None = None
         if not needs_copy(path):
             return  # a plain capture: read in place
-        piped = str(path) == STDIN or not _regular(path)
+        piped = str(path) == STDIN or _piped(path)
         how = None if piped else compression_of(_head(path))
-        name = "stdin" if str(path) == STDIN else _decompressed_name(path.name, how)
+        self.name = "stdin" if str(path) == STDIN else path.name
+        raw = _standard_input(self.name) if str(path) == STDIN else None
         self._folder = tempfile.mkdtemp(prefix="monoview-")
         _LIVE.add(self)
-        self.path = Path(self._folder) / name
+        self.path = Path(self._folder) / (
+            "stdin" if str(path) == STDIN else _decompressed_name(path.name, how)
+        )
         try:
-            self._copy(path, how, piped, cancel)
+            self._copy(path if raw is None else raw, how, piped, cancel)
         except BaseException:
             self.close()
             raise
@@ -121,8 +156,10 @@ class LocalCopy:
         """Whether ``path`` is a temporary copy."""
         return self._folder is not None
 
-    def _copy(self, path: Path, how: str | None, piped: bool, cancel: Callable[[], bool] | None) -> None:
-        raw: Readable = sys.stdin.buffer if str(path) == STDIN else open(path, "rb")  # noqa: SIM115
+    def _copy(
+        self, source: Path | Readable, how: str | None, piped: bool, cancel: Callable[[], bool] | None
+    ) -> None:
+        raw: Readable = open(source, "rb") if isinstance(source, Path) else source  # noqa: SIM115
         try:
             if piped:  # the compression is known only once the first bytes have come
                 first = raw.read(6)
@@ -130,37 +167,66 @@ class LocalCopy:
                 raw = _Prefixed(first, raw)
                 if how is not None:
                     self.path = self.path.with_name(_decompressed_name(self.path.name, how))
-            stream = _reader(raw, how)
-            try:
-                with open(self.path, "xb") as out:
-                    while block := stream.read(BLOCK):
-                        out.write(block)
-                        if cancel is not None and cancel():
-                            raise Cancelled("cancelled")
-            finally:
-                if stream is not raw:
-                    stream.close()
-        except Cancelled:
+            with open(self.path, "xb") as out:
+                write = self._writer(out)
+
+                def check() -> None:
+                    if cancel is not None and cancel():
+                        raise Cancelled("cancelled")
+
+                if how is None:
+                    while block := raw.read(BLOCK):
+                        write(block)
+                        check()
+                elif not inflate(raw, how, write, check):
+                    if not out.tell():
+                        raise CaptureFormatError(
+                            f"{self.name}: the {how}-compressed data ends early, before any of the capture"
+                        )
+                    self.note = (
+                        f"{self.name}: the {how}-compressed data ends early, after "
+                        f"{out.tell():,} bytes of capture; what came before is read"
+                    )
+        except (Cancelled, MonoviewError):
             raise
-        except (OSError, EOFError, lzma.LZMAError, ValueError) as exc:
-            if how is None or isinstance(exc, (FileNotFoundError, PermissionError)):
-                raise
+        except Exception as exc:  # zlib.error, lzma.LZMAError, OSError, zstandard.ZstdError...
+            if how is None or isinstance(exc, (FileNotFoundError, PermissionError, IsADirectoryError)):
+                raise CaptureFormatError(f"{self.name}: cannot be read ({exc})") from None
             raise CaptureFormatError(
-                f"{path.name}: the {how}-compressed capture cannot be decompressed ({exc})"
-            ) from None
-        except Exception as exc:  # zstandard.ZstdError and the like: damaged data
-            raise CaptureFormatError(
-                f"{path.name}: the {how}-compressed capture cannot be decompressed ({exc})"
+                f"{self.name}: the {how}-compressed capture cannot be decompressed ({exc})"
             ) from None
         finally:
-            if raw is not sys.stdin.buffer:
+            if isinstance(source, Path):
                 raw.close()
+
+    def _writer(self, out: IO[bytes]) -> Callable[[bytes], object]:
+        """``out.write``, its failure a sentence: the disk holding ``TMPDIR`` is what fills up."""
+
+        def write(data: bytes) -> None:
+            try:
+                out.write(data)
+            except OSError as exc:
+                raise MonoviewError(
+                    f"{self.name}: no room to decompress it into {self._folder} after {out.tell():,} "
+                    f"bytes ({exc.strerror}); set TMPDIR to a folder on a larger disk"
+                ) from None
+
+        return write
 
     def close(self) -> None:
         if self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
             self._folder = None
         _LIVE.discard(self)
+
+
+def _standard_input(name: str) -> Readable:
+    """Standard input, if a capture can come from it."""
+    if sys.stdin is None:
+        raise CaptureFormatError(f"{name}: standard input is closed")
+    if sys.stdin.isatty():
+        raise CaptureFormatError(f"{name}: standard input is a terminal; pipe a capture into it")
+    return sys.stdin.buffer
 
 
 # Copies not closed yet: removed at exit, also by the command line's fast exit (``os._exit``
@@ -196,15 +262,16 @@ class _Prefixed:
         return True
 
     def close(self) -> None:
-        if self._rest is not sys.stdin.buffer:
-            self._rest.close()
+        self._rest.close()
 
 
-def _regular(path: Path) -> bool:
+def _piped(path: Path) -> bool:
+    """A named pipe (FIFO): read once, as it comes.  Anything else that is not a plain file
+    (a folder, a device) is left to the reader to refuse."""
     try:
-        return stat.S_ISREG(os.stat(path).st_mode)
+        return stat.S_ISFIFO(os.stat(path).st_mode)
     except OSError:
-        return True  # let the reader say what is wrong with it
+        return False
 
 
 def _head(path: Path) -> bytes:

@@ -29,7 +29,7 @@ from monoview.core.executor import default_workers, local_executor
 from monoview.core.export.manifest import MANIFEST, CaptureInfo, file_sha256, json_chunks
 from monoview.core.export.options import ExportOptions
 from monoview.core.export.session import SessionFiles, session_targets
-from monoview.core.export.spool import LineSpool, SpooledLine, remove_spools
+from monoview.core.export.spool import LineSpool, SpooledLine, live_spool, remove_spools, spool_tag
 from monoview.core.export.zeros import export_budget, row_budgets, session_budgets, zero_budgets
 from monoview.core.streambytes import MAX_ZERO_FILL
 from monoview.core.tcp.session import TcpSession
@@ -63,6 +63,7 @@ class Exporter:
         self.options = options
         self.workers = default_workers() if workers is None else workers
         self.executor = executor  # a document's shards run there (by default a pool of ``workers``)
+        self._spools = spool_tag()  # this export's spool files in the folder
 
     # -- what gets written --------------------------------------------------------
 
@@ -117,7 +118,7 @@ class Exporter:
                 encoded = {"streams": lines}
             AtomicWriter(self.out, MANIFEST, force=True).write(json_chunks(manifest, encoded=encoded))
         finally:
-            remove_spools(self.out)
+            remove_spools(self.out, self._spools)
         if self.options.sync:
             os.sync()
         return manifest
@@ -130,13 +131,13 @@ class Exporter:
         """
         if self.options.writes:
             raise ValueError("describe() writes nothing: turn directions, monologues and transcript off")
-        if not self.options.return_streams:  # the entries are the answer, and there is no folder
-            self.options = dataclasses.replace(self.options, return_streams=True)
         info = CaptureInfo.of(self.source)
         ids = sorted(set(self._chosen(sessions)))
         digest: dict[str, str] = {}
+        # the entries are the answer (and there is no folder to spool into)
+        options = dataclasses.replace(self.options, return_streams=True)
         entries, _lines = self._entries(
-            ids, None, None, meanwhile=lambda: digest.update(sha=file_sha256(info.path))
+            ids, None, None, meanwhile=lambda: digest.update(sha=file_sha256(info.path)), options=options
         )
         return self.manifest(info, digest["sha"], entries)
 
@@ -146,6 +147,7 @@ class Exporter:
         progress: Progress | None,
         cancel: Callable[[], bool] | None,
         meanwhile: Callable[[], None],
+        options: ExportOptions | None = None,
     ) -> tuple[list[dict[str, Any] | None], list[str | SpooledLine] | None]:
         """The sessions' manifest entries, and their manifest lines if the workers encoded
         them; ``meanwhile`` runs while workers write.
@@ -155,7 +157,8 @@ class Exporter:
         """
         from monoview.core.analyse import Analysis
 
-        files = SessionFiles(self.out, self.options)
+        options = self.options if options is None else options
+        files = SessionFiles(self.out, options)
         budget = export_budget(CaptureInfo.of(self.source).path)
         if isinstance(self.source, Analysis):
             sessions = [self.source.session(i) for i in ids]
@@ -171,8 +174,8 @@ class Exporter:
             meanwhile()
             return entries, None
         return _document_entries(
-            self.source, ids, self.options, self.out, self.workers, progress, cancel, meanwhile,
-            self.executor, zero_budget=budget,
+            self.source, ids, options, self.out, self.workers, progress, cancel, meanwhile,
+            self.executor, zero_budget=budget, spools=self._spools,
         )  # fmt: skip
 
     def manifest(
@@ -205,7 +208,7 @@ def _remove_leftovers(out: Path) -> None:
     """Temporary files an interrupted export left behind (``.NAME.PID.monoview-part``)."""
     for folder, _dirs, names in os.walk(out):
         for name in names:
-            if name.startswith(".") and name.endswith(PART_SUFFIX):
+            if name.startswith(".") and name.endswith(PART_SUFFIX) and not live_spool(name):
                 path = Path(folder) / name
                 if path.is_file() and not path.is_symlink():
                     path.unlink(missing_ok=True)
@@ -225,6 +228,7 @@ class ExportShard:
     document: DocumentOptions
     out: str
     zero_budgets: I64  # (len(ids), 2): each session's zeros for c2s, s2c (``zeros.row_budgets``)
+    spools: str  # the export's spool tag (``spool.spool_tag``)
 
 
 def export_shard(task: ExportShard) -> list[tuple[int, dict[str, Any] | None, str | SpooledLine]]:
@@ -248,7 +252,7 @@ def export_shard(task: ExportShard) -> list[tuple[int, dict[str, Any] | None, st
     out: list[tuple[int, dict[str, Any] | None, str | SpooledLine]] = []
     collecting = gc.isenabled()
     gc.disable()
-    spool = None if task.options.return_streams else LineSpool(task.out)
+    spool = None if task.options.return_streams else LineSpool(task.out, task.spools)
     try:
         with mapped(task.parts.path) as buf:
             for replayed in replay_sessions(
@@ -284,6 +288,7 @@ def _document_entries(
     executor: Executor | None = None,
     *,
     zero_budget: int,
+    spools: str,
 ) -> tuple[list[dict[str, Any] | None], list[str | SpooledLine]]:
     """Export a document's sessions ``ids``, in shards by flow across ``workers`` processes
     (of ``executor`` if given); their entries and manifest lines, in order of ``ids``."""
@@ -295,7 +300,7 @@ def _document_entries(
     tasks = [
         ExportShard(
             document.parts, document.rows, shard, options, document.options, str(out),
-            np.array([budgets[i] for i in shard.tolist()], dtype=np.int64).reshape(-1, 2),
+            np.array([budgets[i] for i in shard.tolist()], dtype=np.int64).reshape(-1, 2), spools,
         )
         for shard in session_shards(document.rows, document.flows.rows, chosen, count)
     ]  # fmt: skip

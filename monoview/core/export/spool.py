@@ -8,15 +8,17 @@ written, to a spool file of its own in the output folder, and sends back only
 where each line is.  The main process copies the lines into ``manifest.json``
 in session order, a block at a time, and removes the spools.
 
-A spool is a hidden file with the atomic writer's temporary suffix, so an
-export that was killed leaves nothing the next export into the folder does not
-remove.
+A spool is a hidden file with the atomic writer's temporary suffix, named
+after its export (``spool_tag``): an export removes its own spools, and a
+killed one's are removed by the next export into the folder once the process
+that made them is gone.
 """
 
 from __future__ import annotations
 
 import itertools
 import os
+import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,11 +58,33 @@ class SpooledLine:
         return b"".join(self.blocks()).decode("ascii")
 
 
+def spool_tag() -> str:
+    """The name part shared by one export's spools: the exporting process and a random token,
+    so that two exports into one folder never take (or remove) each other's spools."""
+    return f"{os.getpid()}.{secrets.token_hex(4)}"
+
+
+def live_spool(name: str) -> bool:
+    """Whether ``name`` is a spool of an export whose process still runs (leave it alone)."""
+    if not (name.startswith(SPOOL_PREFIX) and name.endswith(PART_SUFFIX)):
+        return False
+    owner = name[len(SPOOL_PREFIX) :].split(".", 1)[0]
+    if not owner.isdigit():
+        return False
+    try:
+        os.kill(int(owner), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # it exists, and is someone else's
+    return True
+
+
 class LineSpool:
     """A worker's spool file: ``write`` appends a line from its pieces and says where it is."""
 
-    def __init__(self, folder: str | os.PathLike[str]) -> None:
-        name = f"{SPOOL_PREFIX}{os.getpid()}.{next(_numbers)}{PART_SUFFIX}"
+    def __init__(self, folder: str | os.PathLike[str], tag: str) -> None:
+        name = f"{SPOOL_PREFIX}{tag}.{os.getpid()}.{next(_numbers)}{PART_SUFFIX}"
         self.path = os.path.join(folder, name)
         # never through a planted link, never over an existing file
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
@@ -87,9 +111,9 @@ class LineSpool:
         self.close()
 
 
-def remove_spools(folder: Path) -> None:
-    """Delete the spool files in ``folder``: once the manifest holds their lines, or after an
-    export that failed or was cancelled (a worker's spool is not known until it returns)."""
-    for path in folder.glob(f"{SPOOL_PREFIX}*{PART_SUFFIX}"):
+def remove_spools(folder: Path, tag: str) -> None:
+    """Delete one export's spool files (``tag``): once the manifest holds their lines, or after
+    it failed or was cancelled (a worker's spool is not known until it returns)."""
+    for path in folder.glob(f"{SPOOL_PREFIX}{tag}.*{PART_SUFFIX}"):
         if path.is_file() and not path.is_symlink():
             path.unlink(missing_ok=True)
