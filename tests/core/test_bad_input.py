@@ -229,5 +229,6 @@ def test_a_compressed_capture_is_named_as_such(tmp_path: Path, magic: bytes, how
 
     path = tmp_path / "x.pcap.packed"
     path.write_bytes(magic + bytes(100))
-    with pytest.raises(CaptureFormatError, match=f"x.pcap.packed: the {how}-compressed capture cannot be"):
+    damaged = f"x.pcap.packed: the {how}-compressed (capture cannot be decompressed|data ends early)"
+    with pytest.raises(CaptureFormatError, match=damaged):
         CaptureDocument(path, workers=1)
