@@ -35,6 +35,7 @@ from monoview.core.capture.counts import CaptureStats
 from monoview.core.capture.flowkeys import FlowKeys
 from monoview.core.capture.fragments import FragmentReassembler
 from monoview.core.capture.layout import Layout
+from monoview.core.capture.oneway import one_way_joins
 from monoview.core.capture.ranges import COLUMNS, RangePart, RangeTask, compact, index_range
 from monoview.core.capture.records import Parts
 from monoview.core.capture.scan import Scanner
@@ -363,7 +364,26 @@ def _merged(capture: CaptureFile, ranges: list[RangePart], split: bool) -> Index
     if damaged is not None and damaged.damage is not None:
         read_error = str(damaged.damage.error(capture.name, bases[ranges.index(damaged)]))
     payload_parts = {p.frame: p.payload_parts for p in whole if p.payload_parts is not None}
-    return IndexParts(
+    parts = IndexParts(
         capture.path, capture.size, capture.format, ranges, bases[:-1], mappings, extra,
         FlowTable(flows, contexts, split, rows), payload_parts, stats, read_error,
     )  # fmt: skip
+    renumbered = one_way_joins(flows, lambda wanted: parts.select(wanted, ("frame", "dir", "flow")))
+    return parts if renumbered is None else _joined(parts, renumbered)
+
+
+def _joined(parts: IndexParts, renumbered: I64) -> IndexParts:
+    """``parts`` with flows renumbered (a one-way flow takes the number of the flow it joined)."""
+    flows = parts.flows
+    _numbers, kept = np.unique(renumbered, return_index=True)  # each number's first flow: the joined one
+    keys = flows.keys.take(kept)
+    rows = np.bincount(renumbered, weights=flows.rows, minlength=len(kept)).astype(np.int64)
+    extra = parts.extra
+    if extra is not None:
+        extra = {**extra, "flow": renumbered[extra["flow"]]}
+    return dataclasses.replace(
+        parts,
+        mappings=[renumbered[m] for m in parts.mappings],
+        extra=extra,
+        flows=FlowTable(keys, flows.contexts, flows.split_interfaces, rows),
+    )

@@ -4,6 +4,9 @@ A new SYN on a 4-tuple whose session is over, or a SYN whose initial sequence
 number differs from the one already seen, starts a new session (port reuse).
 A closed session is over once its flow has been quiet for the linger time:
 decided by the flow's own packets and times, never by what else is in the file.
+A flow whose packets so far all went one way in one context is joined by the
+other way's packets from another context (``capture.oneway``, which the
+capture document applies to its flows in the same way).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ LATE_SYN_WINDOW: Final = 1 << 24
 LINGER_NS: Final = 60 * 1_000_000_000
 
 SessionKey = tuple[tuple[int, ...], bytes, int, bytes, int]
+Endpoints = tuple[bytes, int, bytes, int]  # the lower endpoint first
 
 
 def outlived(session: TcpSession, ts_ns: int, linger_ns: int = LINGER_NS) -> bool:
@@ -82,12 +86,23 @@ class SessionTable:
         # Both directions' keys, each with the side that sends with that key.
         self._by_key: dict[SessionKey, tuple[TcpSession, int]] = {}
         self.sessions: list[TcpSession] = []
+        # The keys that have carried a packet; per pair of endpoints, the contexts
+        # of its flows in order of appearance; a one-way flow's context -> the one
+        # it joined (see capture/oneway.py).
+        self._sent: set[SessionKey] = set()
+        self._contexts: dict[Endpoints, list[tuple[int, ...]]] = {}
+        self._joined: dict[tuple[tuple[int, ...], Endpoints], tuple[int, ...]] = {}
 
     def lookup(self, packet: TcpPacket, events: list[Event]) -> tuple[TcpSession, int]:
         """Return the packet's session and the side that sent it, creating it if new."""
         context = (*packet.vlan, -1 - packet.interface) if self._split_interfaces else packet.vlan
         key = (context, packet.src, packet.sport, packet.dst, packet.dport)
         found = self._by_key.get(key)
+        if found is None:
+            context = self._context_of_new_key(context, packet)
+            key = (context, packet.src, packet.sport, packet.dst, packet.dport)
+            found = self._by_key.get(key)
+        self._sent.add(key)
         if found is not None:
             session, side = found
             if outlived(session, packet.ts_ns, self._linger_ns):
@@ -108,6 +123,28 @@ class SessionTable:
         self._by_key[key] = (session, 0)
         self._by_key[(context, packet.dst, packet.dport, packet.src, packet.sport)] = (session, 1)
         return session, 0
+
+    def _context_of_new_key(self, context: tuple[int, ...], packet: TcpPacket) -> tuple[int, ...]:
+        """The context a packet is keyed by when its own key has no session: the one its
+        flow joined, if its flow is a one-way flow that joins another context's."""
+        a, b = (packet.src, packet.sport), (packet.dst, packet.dport)
+        ends = (*a, *b) if a <= b else (*b, *a)
+        joined = self._joined.get((context, ends))
+        if joined is not None:
+            return joined
+        contexts = self._contexts.setdefault(ends, [])
+        if context in contexts:
+            return context
+        # The flow's first packet: does it answer a flow that so far went only the other way?
+        interface = context[-1:] if context and context[-1] < 0 else ()
+        for other in contexts:
+            if (other[-1:] if other and other[-1] < 0 else ()) != interface:
+                continue
+            if (other, *b, *a) in self._sent and (other, *a, *b) not in self._sent:
+                self._joined[(context, ends)] = other
+                return other
+        contexts.append(context)
+        return context
 
     def open_sessions(self) -> list[TcpSession]:
         """Sessions not yet finished, in order of id."""
