@@ -74,8 +74,8 @@ def extra_gaps_explained(oracle: dict[str, Any], manifest: dict[str, Any]) -> li
     the oracle says the wire carried beyond what was captured
     (``seq_span - len - marked gaps`` when ``truncated_packets`` > 0), and the
     end gaps to ``missing_unmarked`` (bytes the sequence numbers say are absent),
-    unless the peer acknowledged data of which no segment was captured at all
-    (then the oracle cannot know; the gap must be ACKed).
+    unless the peer acknowledged data beyond the last segment captured (then
+    the oracle cannot know how much; the gap must be ACKed).
     """
     compare = load_compare()
     pairs, _miss, _extra = compare.match_streams(oracle, manifest)
@@ -95,7 +95,10 @@ def extra_gaps_explained(oracle: dict[str, Any], manifest: dict[str, Any]) -> li
                 problems.append(f"{od}: snaplen gaps but the oracle has no truncated packets")
             end_total = sum(g["missing"] for g in end)
             if end and not ov["truncated_packets"]:
-                if ov["data_packets"] and end_total != ov["missing_unmarked"]:
+                # Bytes the peer ACKed beyond the last segment seen are outside the
+                # oracle's span: it cannot know them, but the gap must then be ACKed.
+                beyond_span = end_total > ov["missing_unmarked"] and all(g["acked"] for g in end)
+                if ov["data_packets"] and end_total != ov["missing_unmarked"] and not beyond_span:
                     problems.append(
                         f"{od}: end gaps {end_total} vs missing_unmarked {ov['missing_unmarked']}"
                     )
