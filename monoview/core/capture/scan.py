@@ -165,18 +165,29 @@ class Scanner:
     # -- gathering -----------------------------------------------------------------
 
     def _gather(self, offsets: I64, width: int) -> npt.NDArray[np.uint8]:
-        """``width`` bytes at each offset as a (n, width) array; offsets past the end read zeros."""
+        """``width`` bytes at each offset as a (n, width) array, zeros past the end of the file.
+
+        An item that starts in the file's last ``width - 1`` bytes keeps the bytes
+        it has: the last frame's short IP header (a 36-byte fragment, a 28-byte
+        ICMP packet) is read, not taken for zeros (which made a malformed frame of
+        it, and lost the datagram of a last fragment).
+        """
         view = self._views.get(width)
         if view is None:
             view = self._views[width] = header_view(self._buf, width)
         limit = len(view) - 1
-        if limit < 0:
-            return np.zeros((len(offsets), width), dtype=np.uint8)
         inside = offsets <= limit
-        picked = view[np.where(inside, offsets, 0)]
-        out = picked.view(np.uint8).reshape(len(offsets), width)
+        if limit < 0:
+            out = np.zeros((len(offsets), width), dtype=np.uint8)
+        else:
+            out = view[np.where(inside, offsets, 0)].view(np.uint8).reshape(len(offsets), width)
         if not inside.all():
             out[~inside] = 0
+            size = len(self._buf)
+            for row in np.flatnonzero(~inside & (offsets < size)).tolist():
+                start = int(offsets[row])
+                tail = np.frombuffer(self._buf[start:size], dtype=np.uint8)
+                out[row, : len(tail)] = tail
         return out
 
     # -- link layers ---------------------------------------------------------------
