@@ -4,18 +4,27 @@ A lone ACK or RST from a server port, with no handshake and no data, is a
 session of one packet on both session paths; a storm of them is one session
 per packet, nothing more.  (tshark 4.0 on the same generated capture gives
 one stream per lone packet; checked with shared/tools/oracle.py when this
-test was written.)
+test was written.)  They stay cheap: one flow of each kind is replayed, the
+others copy its row (flows/lone.py), and the rows equal the exact replay's.
 """
 
 from __future__ import annotations
 
+from itertools import product
 from pathlib import Path
 
+import numpy as np
+
+import monoview.core.flows.table as table
 from monoview.core.analyse import analyse
+from monoview.core.capture.index import build_index
+from monoview.core.capture.source import CaptureFile
 from monoview.core.document import CaptureDocument
 from monoview.core.executor import local_executor
 from monoview.core.export import Exporter, ExportOptions
-from tests.pcapgen import ACK, RST, Conversation, Frame, ethernet, tcp_ip, write_pcap
+from monoview.core.flows.grouped import GroupedRows
+from monoview.core.flows.table import session_rows
+from tests.pcapgen import ACK, FIN, PSH, RST, Conversation, Frame, ethernet, tcp_ip, write_pcap
 
 T0 = 1_700_000_000_000_000_000
 
@@ -70,3 +79,39 @@ def test_a_storm_of_lone_resets_is_one_session_each(tmp_path: Path) -> None:
     assert len(rows) == count
     assert set(rows["packets"].tolist()) == {1}
     assert _describe(document) == _describe(analyse(path))
+
+
+def test_lone_packets_of_every_kind_are_the_exact_replays_rows(tmp_path: Path) -> None:
+    """Flags, directions and port pairs that decide the client differently: the copied rows
+    equal the exact replay's, field by field, and only one flow of each kind is replayed."""
+    ports = [(80, 40000), (40000, 80), (8080, 50000), (50000, 8080), (3000, 3000), (22, 80), (5000, 6000)]
+    flag_sets = [ACK, RST, RST | ACK, FIN, FIN | ACK, PSH | ACK, 0x20 | ACK]
+    frames, t = [], T0
+    for k, ((sport, dport), flags) in enumerate(product(ports, flag_sets)):
+        for copy in range(3):  # three flows of each kind, from other addresses
+            t += 1000
+            src = (f"10.{k}.{copy}.1", sport)
+            dst = (f"10.{k}.{copy}.{2 + copy}", dport)  # the sender is sometimes the higher address
+            if copy == 1:
+                src, dst = (f"10.{k}.{copy}.9", sport), (f"10.{k}.{copy}.3", dport)
+            frames.append(_lone(t, src, dst, flags))
+    path = write_pcap(tmp_path / "kinds.pcap", frames)
+    index = build_index(path, workers=1)
+    grouped = GroupedRows.of_index(index)
+    buf = CaptureFile.open(path).buffer
+    calls = []
+    replay = table.replay_flow
+
+    def counted(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        return replay(*args, **kwargs)  # type: ignore[arg-type]
+
+    table.replay_flow = counted  # type: ignore[assignment]
+    try:
+        fast = session_rows(grouped, buf, index.flows)
+    finally:
+        table.replay_flow = replay
+    exact = session_rows(grouped, buf, index.flows, vectorised=False, fast=False, runs=False)
+    assert len(exact) == len(frames)
+    assert np.array_equal(fast, exact)
+    assert len(calls) < len(frames) // 2  # kinds (flags, direction, client rule), not flows

@@ -2,7 +2,7 @@
 
 Clean flows are summarised all at once by numpy (``simple``); the others are
 replayed through the exact reassembler (``tcp.replay``), whose fast lane takes
-their plain runs.  Sessions are listed in order of their first packet, which
+their plain runs, except flows of one bare packet (``lone``: one replay per kind).  Sessions are listed in order of their first packet, which
 gives them their ids, so the list does not depend on how the work was split.
 """
 
@@ -21,6 +21,7 @@ from monoview.core.capture.records import Buffer
 from monoview.core.executor import Progress, gather
 from monoview.core.flows.grouped import GroupedRows
 from monoview.core.flows.hints import run_hints
+from monoview.core.flows.lone import lone_groups, lone_sessions
 from monoview.core.flows.simple import clean_sessions
 from monoview.core.flows.summary import SESSION, SessionRows, empty, summarise
 from monoview.core.tcp.replay import replay_flow
@@ -65,17 +66,29 @@ def session_rows(
     else:
         clean, summaries = np.zeros(len(grouped), dtype=np.bool_), empty(len(grouped))
     dirty = np.flatnonzero(~clean)
-    replayed: list[tuple[object, ...]] = []
-    rows, spans, columns = grouped.flow_rows(dirty)
-    hints = run_hints(columns, spans, set(grouped.parts)) if fast and runs else None
-    for span, (group, (start, stop)) in enumerate(zip(dirty.tolist(), spans, strict=True)):
-        flow = int(grouped.flows[group])
-        for r in replay_flow(
-            buf, rows, flows.context(flow), endpoints_of(flows, flow), start=start, stop=stop,
-            max_session_size=max_session_size, linger_ns=linger_ns, fast=fast, hints=hints, span=span,
-        ):  # fmt: skip
-            replayed.append(summarise(r.session, flow, r.first - start, r.stop - start, r.flipped))
-    table = np.concatenate([summaries[clean], np.array(replayed, dtype=SESSION)])
+    lone = np.zeros(0, dtype=np.int64)
+    if vectorised and max_session_size is None:
+        # One packet, no payload, no SYN: copied from one exact replay of its kind.
+        is_lone = lone_groups(grouped, dirty)
+        lone, dirty = dirty[is_lone], dirty[~is_lone]
+
+    def replay(groups: npt.NDArray[np.int64]) -> SessionRows:
+        replayed: list[tuple[object, ...]] = []
+        rows, spans, columns = grouped.flow_rows(groups)
+        hints = run_hints(columns, spans, set(grouped.parts)) if fast and runs else None
+        for span, (group, (start, stop)) in enumerate(zip(groups.tolist(), spans, strict=True)):
+            flow = int(grouped.flows[group])
+            for r in replay_flow(
+                buf, rows, flows.context(flow), endpoints_of(flows, flow), start=start, stop=stop,
+                max_session_size=max_session_size, linger_ns=linger_ns, fast=fast, hints=hints, span=span,
+            ):  # fmt: skip
+                replayed.append(summarise(r.session, flow, r.first - start, r.stop - start, r.flipped))
+        return np.array(replayed, dtype=SESSION)
+
+    parts = [summaries[clean], replay(dirty)]
+    if len(lone):
+        parts.append(lone_sessions(grouped, flows, lone, lambda g: replay(np.array([g], dtype=np.int64))))
+    table = np.concatenate(parts)
     return table[np.argsort(table["first_frame"], kind="stable")]
 
 
