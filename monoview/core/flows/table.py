@@ -2,8 +2,9 @@
 
 Clean flows are summarised all at once by numpy (``simple``); the others are
 replayed through the exact reassembler (``tcp.replay``), whose fast lane takes
-their plain runs, except flows of one bare packet (``lone``: one replay per kind).  Sessions are listed in order of their first packet, which
-gives them their ids, so the list does not depend on how the work was split.
+their plain runs, except flows of one bare packet (``lone``: one replay per
+kind).  Sessions are listed in order of their first packet, which gives them
+their ids, so the list does not depend on how the work was split.
 """
 
 from __future__ import annotations
