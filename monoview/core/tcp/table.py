@@ -83,14 +83,15 @@ class SessionTable:
         self._split_interfaces = split_interfaces
         self._max_size = max_session_size
         self._linger_ns = linger_ns
-        # Both directions' keys, each with the side that sends with that key.
+        # The keys that have carried a packet, each with its session and the side that
+        # sends with it; the other way's key of a session until that way sends.
         self._by_key: dict[SessionKey, tuple[TcpSession, int]] = {}
+        self._unanswered: dict[SessionKey, tuple[TcpSession, int]] = {}
         self.sessions: list[TcpSession] = []
-        # The keys that have carried a packet; per pair of endpoints, the contexts
-        # of its flows in order of appearance; a one-way flow's context -> the one
-        # it joined (see capture/oneway.py).
-        self._sent: set[SessionKey] = set()
-        self._contexts: dict[Endpoints, list[tuple[int, ...]]] = {}
+        # Per pair of endpoints, the context of its flow (a list once it has several,
+        # in order of appearance); a one-way flow's context -> the one it joined
+        # (see capture/oneway.py).
+        self._contexts: dict[Endpoints, tuple[int, ...] | list[tuple[int, ...]]] = {}
         self._joined: dict[tuple[tuple[int, ...], Endpoints], tuple[int, ...]] = {}
 
     def lookup(self, packet: TcpPacket, events: list[Event]) -> tuple[TcpSession, int]:
@@ -99,10 +100,13 @@ class SessionTable:
         key = (context, packet.src, packet.sport, packet.dst, packet.dport)
         found = self._by_key.get(key)
         if found is None:
-            context = self._context_of_new_key(context, packet)
-            key = (context, packet.src, packet.sport, packet.dst, packet.dport)
-            found = self._by_key.get(key)
-        self._sent.add(key)
+            found = self._unanswered.pop(key, None)
+            if found is None:
+                context = self._context_of_new_key(context, packet)
+                key = (context, packet.src, packet.sport, packet.dst, packet.dport)
+                found = self._by_key.get(key) or self._unanswered.pop(key, None)
+            if found is not None:
+                self._by_key[key] = found  # this way has sent now
         if found is not None:
             session, side = found
             if outlived(session, packet.ts_ns, self._linger_ns):
@@ -121,7 +125,8 @@ class SessionTable:
         )
         self.sessions.append(session)
         self._by_key[key] = (session, 0)
-        self._by_key[(context, packet.dst, packet.dport, packet.src, packet.sport)] = (session, 1)
+        reverse = (context, packet.dst, packet.dport, packet.src, packet.sport)
+        (self._by_key if reverse in self._by_key else self._unanswered)[reverse] = (session, 1)
         return session, 0
 
     def _context_of_new_key(self, context: tuple[int, ...], packet: TcpPacket) -> tuple[int, ...]:
@@ -132,7 +137,11 @@ class SessionTable:
         joined = self._joined.get((context, ends))
         if joined is not None:
             return joined
-        contexts = self._contexts.setdefault(ends, [])
+        known = self._contexts.get(ends)
+        if known is None:  # the first flow of these endpoints (nearly always the only one)
+            self._contexts[ends] = context
+            return context
+        contexts = known if isinstance(known, list) else [known]
         if context in contexts:
             return context
         # The flow's first packet: does it answer a flow that so far went only the other way?
@@ -140,10 +149,10 @@ class SessionTable:
         for other in contexts:
             if (other[-1:] if other and other[-1] < 0 else ()) != interface:
                 continue
-            if (other, *b, *a) in self._sent and (other, *a, *b) not in self._sent:
+            if (other, *b, *a) in self._by_key and (other, *a, *b) not in self._by_key:
                 self._joined[(context, ends)] = other
                 return other
-        contexts.append(context)
+        self._contexts[ends] = [*contexts, context]
         return context
 
     def open_sessions(self) -> list[TcpSession]:
