@@ -11,6 +11,8 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable
 
+import dpkt
+
 MACS = b"\x00\x11\x22\x33\x44\x55" + b"\x66\x77\x88\x99\xaa\xbb"
 OUTER_SRC, OUTER_DST = b"\xc0\x00\x02\x01", b"\xc0\x00\x02\x02"
 IPV4, IPV6, TEB, MPLS_UNICAST = 0x0800, 0x86DD, 0x6558, 0x8847
@@ -19,13 +21,8 @@ Wrap = Callable[[bytes], bytes]
 
 
 def checksum(data: bytes) -> int:
-    """The Internet checksum (RFC 1071)."""
-    if len(data) % 2:
-        data += b"\x00"
-    total = sum(struct.unpack(f">{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
+    """The Internet checksum (RFC 1071), as dpkt computes it for the frames it builds."""
+    return int(dpkt.in_cksum(data))
 
 
 def ipv4(

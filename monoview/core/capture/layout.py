@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from monoview.core.capture.records import MAX_RECORD_BYTES, Buffer
+from monoview.core.capture.unpacked import compression_of
 from monoview.core.errors import CaptureFormatError
 
 # magic as read little-endian -> (byte order, nanoseconds?, record header length)
@@ -96,22 +97,14 @@ def read_layout(buf: Buffer, name: str) -> Layout:
         if bom not in (BYTE_ORDER_MAGIC, 0x4D3C2B1A):
             raise CaptureFormatError(f"{name}: pcapng section header has a bad byte-order magic")
         return _pcapng_layout(buf, size, "<" if bom == BYTE_ORDER_MAGIC else ">")
-    head = bytes(buf[:6])
-    for packed, how in COMPRESSED:
-        if head.startswith(packed):
-            raise CaptureFormatError(
-                f"{name}: the capture is {how}-compressed; decompress it first "
-                "(monoview reads pcap and pcapng)"
-            )
+    how = compression_of(bytes(buf[:6]))
+    if how is not None:  # only the per-packet reader gets here: documents decompress first
+        raise CaptureFormatError(
+            f"{name}: the capture is {how}-compressed; decompress it first (monoview reads pcap and pcapng)"
+        )
     raise CaptureFormatError(
         f"{name}: not a pcap or pcapng capture (the file starts with {bytes(buf[:4]).hex()})"
     )
-
-
-# Compressed files people open by mistake, by their magic: named as what they are.
-COMPRESSED: Final = (
-    (b"\x1f\x8b", "gzip"), (b"\x28\xb5\x2f\xfd", "zstd"), (b"\xfd7zXZ\x00", "xz"), (b"BZh", "bzip2"),
-)  # fmt: skip
 
 
 def _pcapng_layout(buf: Buffer, size: int, order: str) -> Layout:

@@ -130,7 +130,6 @@ class LocalCopy:
     data ended early (the copy holds what came before: read as a cut-off capture is)."""
 
     def __init__(self, path: Path, cancel: Callable[[], bool] | None = None) -> None:
-        self.source = path
         self.path = path
         self.note: str | None = None
         self._folder: str | None = None
@@ -150,11 +149,6 @@ class LocalCopy:
         except BaseException:
             self.close()
             raise
-
-    @property
-    def copied(self) -> bool:
-        """Whether ``path`` is a temporary copy."""
-        return self._folder is not None
 
     def _copy(
         self, source: Path | Readable, how: str | None, piped: bool, cancel: Callable[[], bool] | None
@@ -257,9 +251,6 @@ class _Prefixed:
                 return data
             return data + self._rest.read(size - len(data))
         return self._rest.read(size)
-
-    def readable(self) -> bool:
-        return True
 
     def close(self) -> None:
         self._rest.close()
