@@ -174,6 +174,56 @@ def l2tp_v2(ip: bytes) -> bytes:
     return over_udp(1701, struct.pack(">HH", 0x4002, 4 + len(body)) + body, sport=1701)
 
 
+def pppoe(payload: bytes, protocol: int, tags: tuple[tuple[int, int], ...] = ()) -> bytes:
+    """A PPPoE session frame (after ``tags``, each (TPID, VLAN id)) whose PPP protocol is ``protocol``."""
+    stack = b"".join(struct.pack(">HH", tpid, vid) for tpid, vid in tags)
+    body = struct.pack(">BBHHH", 0x11, 0, 0x0101, len(payload) + 2, protocol) + payload
+    return MACS + stack + struct.pack(">H", 0x8864) + body
+
+
+def ppp_protocol_of(ip: bytes) -> int:
+    return 0x0057 if ip[0] >> 4 == 6 else 0x0021
+
+
+QINQ = ((0x88A8, 100), (0x8100, 200))
+
+
+def claiming(ip: bytes, extra: int) -> bytes:
+    """``ip`` with a length field claiming ``extra`` bytes more than it holds (IPv4's header
+    checksum made right again, so only the length is wrong)."""
+    if ip[0] >> 4 == 6:
+        return ip[:4] + struct.pack(">H", len(ip) - 40 + extra) + ip[6:]
+    header = ip[:2] + struct.pack(">H", len(ip) + extra) + ip[4:10] + b"\x00\x00" + ip[12:20]
+    return header[:10] + struct.pack(">H", checksum(header)) + header[12:] + ip[20:]
+
+
+PADDING = b"\xee" * 20
+
+
+def pppoe_padded(ip: bytes) -> bytes:
+    """PPPoE over QinQ whose IP total length claims 20 bytes more than the PPPoE payload
+    holds, the frame padded with 20 bytes after it (as in Zeek's pppoe-over-qinq trace):
+    the padding is not the IP packet's."""
+    claimed = claiming(ip, len(PADDING))
+    return pppoe(claimed, ppp_protocol_of(ip), QINQ) + PADDING
+
+
+def llc_snap(ip: bytes, oui: bytes = b"\x00\x00\x00", tag: bool = False, pad: int = 0) -> bytes:
+    """802.3 with an 802.2 LLC/SNAP header (RFC 1042): a length where the EtherType was, then
+    AA AA 03, an organisation code and the EtherType; ``pad`` bytes of padding after it."""
+    llc = b"\xaa\xaa\x03" + oui + struct.pack(">H", ethertype_of(ip)) + ip
+    vlan = struct.pack(">HH", 0x8100, 30) if tag else b""
+    return MACS + vlan + struct.pack(">H", len(llc)) + llc + b"\x00" * pad
+
+
+def fabricpath(ip: bytes, tag: bool = False) -> bytes:
+    """Cisco FabricPath: hierarchical addresses, EtherType 0x8903 (after an 802.1ad tag when
+    ``tag``) and FTAG/TTL, the original Ethernet frame, the FabricPath FCS last."""
+    outer = b"\x02\x00\x0a\x00\x00\x01" + b"\x02\x00\x0b\x00\x00\x02"
+    vlan = struct.pack(">HH", 0x88A8, 40) if tag else b""
+    return outer + vlan + struct.pack(">HH", 0x8903, 0x0041) + inner_ether(ip) + b"\x12\x34\x56\x78"
+
+
 ENCAPSULATIONS: dict[str, Wrap] = {
     "erspan-i": erspan_i,
     "erspan-ii": erspan_ii,
@@ -198,6 +248,12 @@ ENCAPSULATIONS: dict[str, Wrap] = {
     "etherip": lambda ip: over_ipv4(97, b"\x30\x00" + inner_ether(ip)),
     "mpls-in-ip": lambda ip: over_ipv4(137, mpls(ip)),
     "gre-in-udp": lambda ip: over_udp(4754, gre(ethertype_of(ip), ip)),
+    "pppoe-qinq-padded": pppoe_padded,
+    "pppoe-mpls": lambda ip: pppoe(mpls(ip, (300,)), 0x0281),
+    "llc-snap": llc_snap,
+    "llc-snap-tagged-padded": lambda ip: llc_snap(ip, tag=True, pad=30),
+    "fabricpath": fabricpath,
+    "fabricpath-tagged": lambda ip: fabricpath(ip, tag=True),
 }
 # Teredo carries IPv6 only.
 IPV6_ONLY: dict[str, Wrap] = {"teredo": teredo}

@@ -45,6 +45,12 @@ V6_TOO = [
     "gre-mpls",
     "mpls-udp",
     "l2tp-v2",
+    "pppoe-qinq-padded",
+    "pppoe-mpls",
+    "llc-snap",
+    "llc-snap-tagged-padded",
+    "fabricpath",
+    "fabricpath-tagged",
 ]
 
 

@@ -122,18 +122,19 @@ def decode_any(buf: Buffer, record: Record) -> Decoded:
     link = DECODERS.get(record.linktype)
     if link is None:
         return Skip.UNSUPPORTED_LINK
-    found = link(buf, record.offset, record.caplen)
+    end = record.offset + record.caplen  # captured end
+    # Bytes of the IP packet that were on the wire but not captured (snaplen).
+    wire_extra = record.origlen - record.caplen if record.origlen > record.caplen else 0
+    found = link(buf, record.offset, record.caplen, end + wire_extra)
     if found is None:
         return Skip.NOT_IP
     if isinstance(found, str):
         return Undecoded(found)
-    ip_off, version, vlan = found
+    # outer_end: where the IP packet must end on the wire: the frame's end, or sooner when a
+    # layer on the way states a shorter length (PPPoE, 802.3): what lies past it is padding.
+    ip_off, version, vlan, outer_end = found
     if ip_off < 0:
         return Skip.MALFORMED
-    end = record.offset + record.caplen  # captured end
-    # Bytes of the IP packet that were on the wire but not captured (snaplen).
-    wire_extra = record.origlen - record.caplen if record.origlen > record.caplen else 0
-    outer_end = end + wire_extra  # where the frame ended on the wire
     cut = False
     # The packet in hand was found by a UDP port: a guess, which only a sound packet confirms;
     # a malformed one, or one longer than the datagram, means the datagram was plain UDP.
@@ -171,17 +172,18 @@ def decode_any(buf: Buffer, record: Record) -> Decoded:
             break
         inner_end = min(ip_end, end)
         tunnel = tunnel_of(buf, proto, l4, inner_end, ip_end)
-        inner = follow(buf, *tunnel, inner_end, NO_TAGS) if isinstance(tunnel, tuple) else tunnel
+        if not isinstance(tunnel, tuple):
+            return Skip.NOT_TCP if tunnel is None else Undecoded(tunnel)
+        guessed = proto == IPPROTO_UDP
+        inner = follow(buf, *tunnel, inner_end, NO_TAGS, datagram_end(buf, l4) if guessed else ip_end)
         if inner is None:
             return Skip.NOT_TCP
         if isinstance(inner, str):
             return Undecoded(inner)
-        ip_off, version, inner_tags = inner
-        guessed = proto == IPPROTO_UDP
+        ip_off, version, inner_tags, outer_end = inner
         if ip_off < 0:
             return Skip.NOT_TCP if guessed else Skip.MALFORMED
         vlan = (*vlan, *inner_tags)
-        outer_end = datagram_end(buf, l4) if guessed else ip_end
     else:
         return Skip.NOT_TCP
     if l4 + 20 > end:

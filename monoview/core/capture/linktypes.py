@@ -1,229 +1,121 @@
-"""Link-layer headers: find where the IP packet starts in a frame.
+"""Link-layer headers: find where the IP packet starts in a frame, and where it must end.
 
-Each decoder takes the mapped file, the frame's first byte and its captured
-length, and returns ``(ip_offset, ip_version, vlan_tags)`` or None when the
-frame carries no IP (ARP, LLC, PPP control...), ``MALFORMED_LINK`` (a
-negative offset) for a header it refuses, or a name (``str``) for a known
-encapsulation that is not decoded (see ``tunnels``).  ``ip_version`` is 4, 6
-or 0 for "read it from the first nibble".
+Each decoder takes the mapped file, the frame's first byte, its captured
+length and where the frame ended on the wire, and returns a ``Link`` (IP
+offset, IP version or 0 for "read the first nibble", VLAN tags, the wire end
+that bounds the IP packet) or None when the frame carries no IP (ARP, LLC,
+PPP control...), ``MALFORMED_LINK`` (a negative offset) for a header it
+refuses, or a name (``str``) for a known encapsulation that is not decoded
+(see ``tunnels``).  Ethernet and what it may stack are ``ethernet.follow``'s.
 """
 
 from __future__ import annotations
 
-import mmap
 import struct
 from collections.abc import Callable
 from typing import Final
 
-from monoview.core.capture.tunnels import (
-    ETHER_SHIMS,
-    NSH_ETHERTYPE,
-    UNDECODED_ETHERTYPES,
-    Next,
-    nsh,
+from monoview.core.capture.ethernet import (
+    ETH_VLAN_TAGS,
+    MALFORMED_LINK,
+    MAX_LINK_STEPS,
+    NO_TAGS,
+    Buffer,
+    Link,
+    LinkResult,
+    by_ethertype,
+    follow,
 )
+from monoview.core.capture.tunnels import Next
 
-Buffer = bytes | memoryview | mmap.mmap
-LinkResult = tuple[int, int, tuple[int, ...]] | str | None
-LinkDecoder = Callable[[Buffer, int, int], LinkResult]
+__all__ = ["MALFORMED_LINK", "MAX_LINK_STEPS", "NO_TAGS", "Buffer", "Link", "LinkResult", "follow"]
 
-ETH_IPV4: Final = 0x0800
-ETH_IPV6: Final = 0x86DD
-ETH_VLAN_TAGS: Final = frozenset({0x8100, 0x88A8, 0x9100, 0x9200})
-ETH_PPPOE_SESSION: Final = 0x8864
-ETH_MPLS: Final = frozenset({0x8847, 0x8848})
-PPP_IPV4: Final = 0x0021
-PPP_IPV6: Final = 0x0057
-NO_TAGS: Final[tuple[int, ...]] = ()
-# More stacked 802.1Q/802.1ad tags, E-Tags, I-TAGs and NSH headers than this, all told, make a
-# frame malformed (real stacks are one to three deep): without a cap, a frame of 10,000 tags
-# took 0.1 s, each tag copying the tuple so far, and NSH carrying Ethernet carrying NSH...
-# recursed until Python gave up.
-MAX_LINK_STEPS: Final = 8
+# (mapped file, offset of the frame's first byte, captured length, where the frame ended on the wire)
+LinkDecoder = Callable[[Buffer, int, int, int], LinkResult]
 MAX_VLAN_TAGS: Final = MAX_LINK_STEPS
-# What a decoder returns for a link header it refuses (too many tags): the frame is malformed.
-MALFORMED_LINK: Final = (-1, 0, NO_TAGS)
-
 _u16 = struct.Struct(">H").unpack_from
 _u32be = struct.Struct(">I").unpack_from
 _u32le = struct.Struct("<I").unpack_from
 
 
-def _by_ethertype(ethertype: int, offset: int, tags: tuple[int, ...]) -> LinkResult:
-    if ethertype == ETH_IPV4:
-        return offset, 4, tags
-    if ethertype == ETH_IPV6:
-        return offset, 6, tags
-    return None
+def ethernet(buf: Buffer, offset: int, caplen: int, wire_end: int) -> LinkResult:
+    """Ethernet II or 802.3 with LLC/SNAP, with any stack of 802.1Q/802.1ad tags, E-Tags,
+    802.1ah I-TAGs, FabricPath, NSH, PPPoE sessions and MPLS (``ethernet.follow``)."""
+    return follow(buf, offset, Next.ETHERNET, offset + caplen, NO_TAGS, wire_end)
 
 
-def _ppp_protocol(buf: Buffer, offset: int, end: int, tags: tuple[int, ...]) -> LinkResult:
-    """PPP protocol field (possibly preceded by the HDLC address/control bytes)."""
-    if offset + 2 <= end and buf[offset] == 0xFF and buf[offset + 1] == 0x03:
-        offset += 2
-    if offset + 1 > end:
-        return None
-    if buf[offset] & 1:  # protocol-field compression: one byte
-        proto, offset = buf[offset], offset + 1
-    elif offset + 2 <= end:
-        (proto,), offset = _u16(buf, offset), offset + 2
-    else:
-        return None
-    if proto == PPP_IPV4:
-        return offset, 4, tags
-    if proto == PPP_IPV6:
-        return offset, 6, tags
-    return None
-
-
-def ethernet(buf: Buffer, offset: int, caplen: int) -> LinkResult:
-    """Ethernet II with any stack of 802.1Q/802.1ad tags, E-Tags, 802.1ah I-TAGs, NSH,
-    PPPoE sessions and MPLS."""
-    return follow(buf, offset, Next.ETHERNET, offset + caplen, NO_TAGS)
-
-
-def mpls(buf: Buffer, pos: int, end: int, tags: tuple[int, ...]) -> LinkResult:
-    """An MPLS label stack: the IP version nibble follows the bottom label."""
-    while pos + 4 <= end:
-        (label,) = _u32be(buf, pos)
-        pos += 4
-        if label & 0x100:
-            return pos, 0, tags
-    return None
-
-
-def follow(buf: Buffer, pos: int, kind: Next, end: int, tags: tuple[int, ...]) -> LinkResult:
-    """The IP packet in what starts at ``pos``: an IP packet, an Ethernet frame, an MPLS
-    stack, PPP, or NSH in front of one of them (what a tunnel carries, or a whole frame).
-
-    One loop, and one budget of ``MAX_LINK_STEPS`` for every VLAN tag, shim and NSH header
-    on the way, however they nest (NSH carrying Ethernet carrying NSH...): a frame that
-    needs more steps is malformed.  Each step moves forward, so the work is bounded by the
-    budget, never by the frame's length, and nothing recurses.
-    """
-    steps = 0
-    while True:
-        if kind is Next.NSH:
-            steps += 1
-            if steps > MAX_LINK_STEPS:
-                return MALFORMED_LINK
-            found = nsh(buf, pos, end)
-            if not isinstance(found, tuple):
-                return found
-            pos, kind = found
-            continue
-        if kind is Next.MPLS:
-            return mpls(buf, pos, end, tags)
-        if kind is Next.PPP:
-            return _ppp_protocol(buf, pos, end, tags)
-        if kind is not Next.ETHERNET:
-            return pos, int(kind), tags
-        pos += 12  # the addresses; then EtherTypes, each naming the header that follows
-        while True:
-            if pos + 2 > end:
-                return None
-            (ethertype,) = _u16(buf, pos)
-            pos += 2
-            if ethertype == NSH_ETHERTYPE:
-                kind = Next.NSH
-                break
-            skip = ETHER_SHIMS.get(ethertype)
-            if skip is None and ethertype not in ETH_VLAN_TAGS:
-                return _after_ethertype(buf, ethertype, pos, end, tags)
-            steps += 1
-            if steps > MAX_LINK_STEPS:
-                return MALFORMED_LINK
-            if skip is not None:
-                pos += skip  # E-Tag; I-TAG and the customer's addresses
-                continue
-            if pos + 2 > end:
-                return None
-            tags = (*tags, _u16(buf, pos)[0] & 0x0FFF)
-            pos += 2
-
-
-def _after_ethertype(buf: Buffer, ethertype: int, pos: int, end: int, tags: tuple[int, ...]) -> LinkResult:
-    """What the last EtherType of an Ethernet header (at ``pos``, past it) leads to."""
-    if ethertype == ETH_PPPOE_SESSION:
-        return _ppp_protocol(buf, pos + 6, end, tags)
-    if ethertype in ETH_MPLS:
-        return mpls(buf, pos, end, tags)
-    if ethertype in UNDECODED_ETHERTYPES:
-        return UNDECODED_ETHERTYPES[ethertype]
-    return _by_ethertype(ethertype, pos, tags)
-
-
-def linux_sll(buf: Buffer, offset: int, caplen: int) -> LinkResult:
+def linux_sll(buf: Buffer, offset: int, caplen: int, wire_end: int) -> LinkResult:
     """Linux cooked capture v1: 16-byte header, protocol in the last two bytes."""
     if caplen < 16:
         return None
     (proto,) = _u16(buf, offset + 14)
     if proto in ETH_VLAN_TAGS and caplen >= 20:
-        return _by_ethertype(_u16(buf, offset + 18)[0], offset + 20, (_u16(buf, offset + 16)[0] & 0xFFF,))
-    return _by_ethertype(proto, offset + 16, NO_TAGS)
+        tag = (_u16(buf, offset + 16)[0] & 0xFFF,)
+        return by_ethertype(_u16(buf, offset + 18)[0], offset + 20, tag, wire_end)
+    return by_ethertype(proto, offset + 16, NO_TAGS, wire_end)
 
 
-def linux_sll2(buf: Buffer, offset: int, caplen: int) -> LinkResult:
+def linux_sll2(buf: Buffer, offset: int, caplen: int, wire_end: int) -> LinkResult:
     """Linux cooked capture v2: 20-byte header, protocol in the first two bytes."""
     if caplen < 20:
         return None
-    return _by_ethertype(_u16(buf, offset)[0], offset + 20, NO_TAGS)
+    return by_ethertype(_u16(buf, offset)[0], offset + 20, NO_TAGS, wire_end)
 
 
-def raw_ip(buf: Buffer, offset: int, caplen: int) -> LinkResult:
+def raw_ip(buf: Buffer, offset: int, caplen: int, wire_end: int) -> LinkResult:
     """Raw IP (DLT_RAW in its several numberings): the version nibble decides."""
-    return (offset, 0, NO_TAGS) if caplen > 0 else None
+    return Link(offset, 0, NO_TAGS, wire_end) if caplen > 0 else None
 
 
-def raw_ipv4(buf: Buffer, offset: int, caplen: int) -> LinkResult:
+def raw_ipv4(buf: Buffer, offset: int, caplen: int, wire_end: int) -> LinkResult:
     """LINKTYPE_IPV4: always IPv4."""
-    return (offset, 4, NO_TAGS) if caplen > 0 else None
+    return Link(offset, 4, NO_TAGS, wire_end) if caplen > 0 else None
 
 
-def raw_ipv6(buf: Buffer, offset: int, caplen: int) -> LinkResult:
+def raw_ipv6(buf: Buffer, offset: int, caplen: int, wire_end: int) -> LinkResult:
     """LINKTYPE_IPV6: always IPv6."""
-    return (offset, 6, NO_TAGS) if caplen > 0 else None
+    return Link(offset, 6, NO_TAGS, wire_end) if caplen > 0 else None
 
 
 # BSD address families that mean IPv6 on one platform or another.
 _AF_INET6: Final = frozenset({10, 24, 28, 30})
 
 
-def _family(family: int, offset: int) -> LinkResult:
+def _family(family: int, offset: int, wire_end: int) -> LinkResult:
     if family == 2:
-        return offset, 4, NO_TAGS
+        return Link(offset, 4, NO_TAGS, wire_end)
     if family in _AF_INET6:
-        return offset, 6, NO_TAGS
+        return Link(offset, 6, NO_TAGS, wire_end)
     return None
 
 
-def bsd_null(buf: Buffer, offset: int, caplen: int) -> LinkResult:
+def bsd_null(buf: Buffer, offset: int, caplen: int, wire_end: int) -> LinkResult:
     """BSD loopback: a 4-byte address family in the *capturing host's* byte order."""
     if caplen < 4:
         return None
     (family,) = _u32le(buf, offset)
     if family > 0xFFFF:  # written by a big-endian host
         (family,) = _u32be(buf, offset)
-    return _family(family, offset + 4)
+    return _family(family, offset + 4, wire_end)
 
 
-def bsd_loop(buf: Buffer, offset: int, caplen: int) -> LinkResult:
+def bsd_loop(buf: Buffer, offset: int, caplen: int, wire_end: int) -> LinkResult:
     """OpenBSD loopback: the address family in network byte order."""
     if caplen < 4:
         return None
-    return _family(_u32be(buf, offset)[0], offset + 4)
+    return _family(_u32be(buf, offset)[0], offset + 4, wire_end)
 
 
-def cisco_hdlc(buf: Buffer, offset: int, caplen: int) -> LinkResult:
+def cisco_hdlc(buf: Buffer, offset: int, caplen: int, wire_end: int) -> LinkResult:
     """Cisco HDLC: address, control, then an Ethernet type."""
     if caplen < 4:
         return None
-    return _by_ethertype(_u16(buf, offset + 2)[0], offset + 4, NO_TAGS)
+    return by_ethertype(_u16(buf, offset + 2)[0], offset + 4, NO_TAGS, wire_end)
 
 
-def ppp(buf: Buffer, offset: int, caplen: int) -> LinkResult:
+def ppp(buf: Buffer, offset: int, caplen: int, wire_end: int) -> LinkResult:
     """PPP, with or without the HDLC-like framing bytes."""
-    return _ppp_protocol(buf, offset, offset + caplen, NO_TAGS)
+    return follow(buf, offset, Next.PPP, offset + caplen, NO_TAGS, wire_end)
 
 
 _LLC_SNAP: Final = b"\xaa\xaa\x03\x00\x00\x00"
@@ -231,7 +123,7 @@ _u16le = struct.Struct("<H").unpack_from
 _u16u32le = struct.Struct("<HI").unpack_from
 
 
-def ieee802_11(buf: Buffer, offset: int, caplen: int) -> LinkResult:
+def ieee802_11(buf: Buffer, offset: int, caplen: int, wire_end: int) -> LinkResult:
     """802.11 data frames that carry LLC/SNAP; protected, management and control frames are not IP."""
     if caplen < 24:
         return None
@@ -246,20 +138,20 @@ def ieee802_11(buf: Buffer, offset: int, caplen: int) -> LinkResult:
     pos = offset + header
     if header + 8 > caplen or bytes(buf[pos : pos + 6]) != _LLC_SNAP:
         return None
-    return _by_ethertype(_u16(buf, pos + 6)[0], pos + 8, NO_TAGS)
+    return by_ethertype(_u16(buf, pos + 6)[0], pos + 8, NO_TAGS, wire_end)
 
 
-def radiotap(buf: Buffer, offset: int, caplen: int) -> LinkResult:
+def radiotap(buf: Buffer, offset: int, caplen: int, wire_end: int) -> LinkResult:
     """Radiotap: a little-endian length at byte 2, then an 802.11 frame."""
     if caplen < 8:
         return None
     (length,) = _u16le(buf, offset + 2)
     if not 8 <= length < caplen:
         return None
-    return ieee802_11(buf, offset + length, caplen - length)
+    return ieee802_11(buf, offset + length, caplen - length, wire_end)
 
 
-def ppi(buf: Buffer, offset: int, caplen: int) -> LinkResult:
+def ppi(buf: Buffer, offset: int, caplen: int, wire_end: int) -> LinkResult:
     """Per-Packet Information: a little-endian length and the link type of what follows."""
     if caplen < 8:
         return None
@@ -267,28 +159,28 @@ def ppi(buf: Buffer, offset: int, caplen: int) -> LinkResult:
     inner = DECODERS.get(inner_type)
     if not 8 <= length < caplen or inner is None or inner is ppi:
         return None
-    return inner(buf, offset + length, caplen - length)
+    return inner(buf, offset + length, caplen - length, wire_end)
 
 
-def pflog(buf: Buffer, offset: int, caplen: int) -> LinkResult:
+def pflog(buf: Buffer, offset: int, caplen: int, wire_end: int) -> LinkResult:
     """OpenBSD/FreeBSD pf log: header length (padded to 4 bytes) and address family first."""
     if caplen < 4:
         return None
     length = (buf[offset] + 3) & ~3
     if length >= caplen:
         return None
-    return _family(buf[offset + 1], offset + length)
+    return _family(buf[offset + 1], offset + length, wire_end)
 
 
-def bsd_enc(buf: Buffer, offset: int, caplen: int) -> LinkResult:
+def bsd_enc(buf: Buffer, offset: int, caplen: int, wire_end: int) -> LinkResult:
     """OpenBSD IPsec enc(4): a 12-byte header (family, SPI, flags), then the IP packet."""
-    return (offset + 12, 0, NO_TAGS) if caplen > 12 else None
+    return Link(offset + 12, 0, NO_TAGS, wire_end) if caplen > 12 else None
 
 
 _NFULA_PAYLOAD: Final = 9
 
 
-def nflog(buf: Buffer, offset: int, caplen: int) -> LinkResult:
+def nflog(buf: Buffer, offset: int, caplen: int, wire_end: int) -> LinkResult:
     """Linux NFLOG: a 4-byte header, then TLVs (host byte order); the payload TLV holds the packet."""
     if caplen < 8:
         return None
@@ -301,7 +193,7 @@ def nflog(buf: Buffer, offset: int, caplen: int) -> LinkResult:
             return None
         if tlv_type & 0x7FFF == _NFULA_PAYLOAD:
             version = 4 if family == 2 else 6 if family == 10 else 0
-            return pos + 4, version, NO_TAGS
+            return Link(pos + 4, version, NO_TAGS, wire_end)
         pos += (length + 3) & ~3
     return None
 
@@ -330,14 +222,39 @@ DECODERS: Final[dict[int, LinkDecoder]] = {
 
 # Names of link types seen in the wild, so an unsupported one is reported by name.
 LINKTYPE_NAMES: Final = {
-    0: "NULL", 1: "ETHERNET", 6: "IEEE802_5", 9: "PPP", 10: "FDDI", 12: "RAW", 14: "RAW",
-    50: "PPP_HDLC", 101: "RAW", 104: "C_HDLC", 105: "IEEE802_11", 108: "LOOP", 109: "ENC",
-    113: "LINUX_SLL", 117: "PFLOG",
-    119: "PRISM_HEADER", 127: "IEEE802_11_RADIOTAP", 143: "DOCSIS", 147: "USER0",
-    163: "IEEE802_11_AVS", 187: "BLUETOOTH_HCI_H4", 189: "USB_LINUX", 192: "PPI",
-    195: "IEEE802_15_4", 201: "BLUETOOTH_HCI_H4_WITH_PHDR", 215: "IEEE802_15_4_NONASK_PHY",
-    220: "USB_LINUX_MMAPPED", 227: "CAN_SOCKETCAN", 228: "IPV4", 229: "IPV6", 249: "NETLINK",
-    252: "WIRESHARK_UPPER_PDU", 239: "NFLOG",
+    0: "NULL",
+    1: "ETHERNET",
+    6: "IEEE802_5",
+    9: "PPP",
+    10: "FDDI",
+    12: "RAW",
+    14: "RAW",
+    50: "PPP_HDLC",
+    101: "RAW",
+    104: "C_HDLC",
+    105: "IEEE802_11",
+    108: "LOOP",
+    109: "ENC",
+    113: "LINUX_SLL",
+    117: "PFLOG",
+    119: "PRISM_HEADER",
+    127: "IEEE802_11_RADIOTAP",
+    143: "DOCSIS",
+    147: "USER0",
+    163: "IEEE802_11_AVS",
+    187: "BLUETOOTH_HCI_H4",
+    189: "USB_LINUX",
+    192: "PPI",
+    195: "IEEE802_15_4",
+    201: "BLUETOOTH_HCI_H4_WITH_PHDR",
+    215: "IEEE802_15_4_NONASK_PHY",
+    220: "USB_LINUX_MMAPPED",
+    227: "CAN_SOCKETCAN",
+    228: "IPV4",
+    229: "IPV6",
+    249: "NETLINK",
+    252: "WIRESHARK_UPPER_PDU",
+    239: "NFLOG",
     276: "LINUX_SLL2",
 }
 

@@ -1,12 +1,13 @@
 """From a batch of frames to TCP rows, vectorised: link layer, IP, TCP in numpy.
 
 The frames nearly every capture is made of (Ethernet with up to two VLAN
-tags, Linux cooked, raw IP, BSD loopback; IPv4 without options, IPv6
-without extension headers; TCP) are decoded for the whole batch at once by
-gathering fixed-size header blocks at computed offsets.  Frames that are
-plainly not TCP (ARP, UDP, ICMP...) are counted the same way.  Everything
+tags, and PPPoE sessions carrying IP, bounded by the PPPoE length; Linux
+cooked, raw IP, BSD loopback; IPv4 without options, IPv6 without extension
+headers; TCP) are decoded for the whole batch at once by gathering
+fixed-size header blocks at computed offsets.  Frames that are plainly not
+TCP (ARP, UDP, ICMP, spanning tree...) are counted the same way.  Everything
 else, whatever could need a judgement (tunnels, fragments, IP options, extension headers,
-MPLS, PPPoE, odd link types, headers cut short), goes through
+MPLS, LLC/SNAP, FabricPath, odd link types, headers cut short), goes through
 ``decode.decode_any`` frame by frame (ESP and L2TPv3 are only counted, by name,
 here), so every frame gets exactly the answer
 the per-packet decoder gives: ``tests/core/test_scan.py`` holds the two
@@ -23,8 +24,14 @@ import numpy.typing as npt
 
 from monoview.core.capture.counts import BAD_IP_LENGTH, SkipCounts
 from monoview.core.capture.decode import Cut, Skip, Undecoded, decode_any
+from monoview.core.capture.ethernet import (
+    ETH_FABRICPATH,
+    ETH_MPLS,
+    ETH_PPPOE_SESSION,
+    MAX_8023_LENGTH,
+    Buffer,
+)
 from monoview.core.capture.fragments import Fragment
-from monoview.core.capture.linktypes import Buffer
 from monoview.core.capture.scanrows import (
     FrameColumns,
     Rows,
@@ -53,7 +60,13 @@ _AF_INET6: Final = (10, 24, 28, 30)
 _NAMED_PROTOS: Final = tuple(UNDECODED_IP_PROTOCOLS)
 _SLOW_IPV4_PROTOS: Final = tuple(p for p in TUNNEL_PROTOCOLS if p not in UNDECODED_IP_PROTOCOLS)
 _SLOW_IPV6_NEXT: Final = (0, 43, 60, 135, 139, 140, 44, 51, *_SLOW_IPV4_PROTOS)  # extension headers, tunnels
-_SLOW_ETHERTYPES: Final = (0x8864, 0x8847, 0x8848, *PER_FRAME_ETHERTYPES)  # PPPoE session, MPLS, shims
+# MPLS, FabricPath, shims, NSH: one by one.
+_SLOW_ETHERTYPES: Final = (*ETH_MPLS, ETH_FABRICPATH, *PER_FRAME_ETHERTYPES)
+_LLC_IP_SAPS: Final = (0xAA, 0x06)  # SNAP, the IP SAP
+_PPP_IPV4: Final = 0x0021
+_PPP_IPV6: Final = 0x0057
+# (IP offset, IP version or 0, VLAN context, wire end bound, not IP, unsure) per frame
+Linked = tuple[I64, I64, I64, I64, Bool, Bool]
 _UDP: Final = 17
 _TUNNEL_PORTS: Final = tuple(UDP_PORTS)
 
@@ -192,17 +205,18 @@ class Scanner:
 
     # -- link layers ---------------------------------------------------------------
 
-    def _link(self, frames: FrameColumns, linktype: int) -> tuple[I64, I64, I64, Bool, Bool] | None:
-        """(IP offset, IP version or 0, VLAN context, not IP, unsure) per frame; None: all one by one."""
+    def _link(self, frames: FrameColumns, linktype: int) -> Linked | None:
+        """(IP offset, IP version or 0, VLAN context, wire end bound, not IP, unsure) per frame;
+        None: all one by one."""
         n = len(frames)
-        data, caplen = frames.data, frames.caplen
+        data, caplen, bound = frames.data, frames.caplen, frames.wire_end
         no = np.zeros(n, dtype=np.bool_)
         zero = np.zeros(n, dtype=np.int64)
         if linktype == 1:
             return self._ethernet(frames)
         if linktype in (12, 14, 101, 228, 229):
             version = {228: 4, 229: 6}.get(linktype, 0)
-            return data, np.full(n, version, dtype=np.int64), zero, no, caplen <= 0
+            return data, np.full(n, version, dtype=np.int64), zero, bound, no, caplen <= 0
         if linktype == 113:  # Linux cooked v1
             head = self._gather(data, 16)
             proto = be16(head, 14)
@@ -210,12 +224,14 @@ class Scanner:
                 data + 16,
                 ethertype_version(proto),
                 zero,
+                bound,
                 ~np.isin(proto, (0x0800, 0x86DD)),
                 ((caplen < 16) | np.isin(proto, _VLAN_TPIDS)),
             )
         if linktype == 276:  # Linux cooked v2
             proto = be16(self._gather(data, 2), 0)
-            return data + 20, ethertype_version(proto), zero, ~np.isin(proto, (0x0800, 0x86DD)), caplen < 20
+            not_ip = ~np.isin(proto, (0x0800, 0x86DD))
+            return data + 20, ethertype_version(proto), zero, bound, not_ip, caplen < 20
         if linktype in (0, 108):  # BSD loopback (host order), OpenBSD loop (network order)
             head = self._gather(data, 4).astype(np.int64)
             big = head[:, 0] << 24 | head[:, 1] << 16 | head[:, 2] << 8 | head[:, 3]
@@ -225,11 +241,12 @@ class Scanner:
             else:
                 family = big
             by_family = np.where(family == 2, 4, np.where(np.isin(family, _AF_INET6), 6, 0))
-            return data + 4, by_family, zero, by_family == 0, caplen < 4
+            return data + 4, by_family, zero, bound, by_family == 0, caplen < 4
         return None
 
-    def _ethernet(self, frames: FrameColumns) -> tuple[I64, I64, I64, Bool, Bool]:
-        """Ethernet II with at most two VLAN tags; deeper stacks, PPPoE and MPLS are unsure."""
+    def _ethernet(self, frames: FrameColumns) -> Linked:
+        """Ethernet II with at most two VLAN tags, then IP or a PPPoE session carrying IP;
+        deeper stacks, LLC/SNAP, MPLS, shims and PPP framed otherwise are unsure."""
         data, caplen = frames.data, frames.caplen
         head = self._gather(data, 22)
         first = be16(head, 12)
@@ -243,8 +260,41 @@ class Scanner:
         unsure = (caplen < needed) | (double & np.isin(third, _VLAN_TPIDS))
         unsure |= np.isin(ethertype, _SLOW_ETHERTYPES)
         vlan = self._vlan_contexts(tags, be16(head, 14) & 0xFFF, be16(head, 18) & 0xFFF)
-        not_ip = ~np.isin(ethertype, (0x0800, 0x86DD))
-        return data + needed, ethertype_version(ethertype), vlan, not_ip, unsure
+        version = ethertype_version(ethertype)
+        bound = frames.wire_end.copy()
+        ip_off = data + needed
+        # An 802.3 length: LLC, which may be SNAP or the IP SAP, one by one; the rest is not IP.
+        length = ethertype <= MAX_8023_LENGTH
+        if length.any():
+            sap = self._gather(ip_off[length], 1)[:, 0]
+            unsure[length] |= np.isin(sap, _LLC_IP_SAPS)
+        pppoe = ethertype == ETH_PPPOE_SESSION
+        if pppoe.any():
+            self._pppoe(frames, np.flatnonzero(pppoe), ip_off, version, bound, unsure)
+        not_ip = ~np.isin(ethertype, (0x0800, 0x86DD)) & ~pppoe
+        return ip_off, version, vlan, bound, not_ip, unsure
+
+    def _pppoe(
+        self,
+        frames: FrameColumns,
+        at: npt.NDArray[np.intp],
+        ip_off: I64,
+        version: I64,
+        bound: I64,
+        unsure: Bool,
+    ) -> None:
+        """PPPoE sessions (version 1, type 1, code 0) whose PPP protocol field is IPv4's or
+        IPv6's, in place: the IP packet follows the 8 bytes, bounded by the PPPoE payload's
+        length; any other (HDLC framing, a compressed field, MPLS, LCP...) is unsure."""
+        header = ip_off[at]
+        session = self._gather(header, 8)
+        proto = be16(session, 6)
+        sound = (session[:, 0] == 0x11) & (session[:, 1] == 0) & np.isin(proto, (_PPP_IPV4, _PPP_IPV6))
+        sound &= frames.caplen[at] >= header - frames.data[at] + 8
+        unsure[at] |= ~sound
+        ip_off[at] = header + 8
+        version[at] = np.where(proto == _PPP_IPV6, 6, 4)
+        bound[at] = np.minimum(bound[at], header + 6 + be16(session, 4))
 
     def _vlan_contexts(self, tags: I64, outer: I64, inner: I64) -> I64:
         """Context ids for frames with 0, 1 or 2 VLAN tags."""
@@ -268,10 +318,19 @@ class Scanner:
     # -- IP and TCP ------------------------------------------------------------------
 
     def _ip_tcp(
-        self, frames: FrameColumns, ip_off: I64, version: I64, vlan: I64, not_ip: Bool, unsure: Bool
+        self,
+        frames: FrameColumns,
+        ip_off: I64,
+        version: I64,
+        vlan: I64,
+        bound: I64,
+        not_ip: Bool,
+        unsure: Bool,
     ) -> tuple[Rows, Bool]:
-        """The TCP rows among ``frames`` decoded in bulk, and which frames must go one by one."""
-        end, wire_end = frames.end, frames.wire_end
+        """The TCP rows among ``frames`` decoded in bulk, and which frames must go one by one;
+        ``bound`` is where each IP packet must end on the wire (the frame's end, or a PPPoE
+        payload's)."""
+        end, wire_end = frames.end, bound
         skipped = self.stats.skipped
         ip = self._gather(ip_off, 40)
         candidate = ~unsure & ~not_ip
