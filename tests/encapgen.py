@@ -224,6 +224,19 @@ def fabricpath(ip: bytes, tag: bool = False) -> bytes:
     return outer + vlan + struct.pack(">HH", 0x8903, 0x0041) + inner_ether(ip) + b"\x12\x34\x56\x78"
 
 
+def wccp(ip: bytes, version: int = 2) -> bytes:
+    """WCCP redirection: GRE protocol 0x883E, with the 4-byte redirect header in version 2."""
+    redirect = struct.pack(">BBBB", 0x00, 0x00, 0, 17) if version == 2 else b""
+    return over_ipv4(47, gre(0x883E, redirect + ip))
+
+
+def ayiya(ip: bytes) -> bytes:
+    """AYIYA on UDP 5072: a 16-byte identity, a 20-byte signature, opcode "forward"."""
+    next_header = 41 if ip[0] >> 4 == 6 else 4
+    header = struct.pack(">BBBBI", 0x41, 0x52, 0x11, next_header, 1_700_000_000)
+    return over_udp(5072, header + b"\x20" * 16 + b"\x5a" * 20 + ip, sport=5072)
+
+
 ENCAPSULATIONS: dict[str, Wrap] = {
     "erspan-i": erspan_i,
     "erspan-ii": erspan_ii,
@@ -254,6 +267,9 @@ ENCAPSULATIONS: dict[str, Wrap] = {
     "llc-snap-tagged-padded": lambda ip: llc_snap(ip, tag=True, pad=30),
     "fabricpath": fabricpath,
     "fabricpath-tagged": lambda ip: fabricpath(ip, tag=True),
+    "wccp-v1": lambda ip: wccp(ip, version=1),
+    "wccp-v2": wccp,
+    "ayiya": ayiya,
 }
 # Teredo carries IPv6 only.
 IPV6_ONLY: dict[str, Wrap] = {"teredo": teredo}

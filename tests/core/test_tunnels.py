@@ -51,6 +51,8 @@ V6_TOO = [
     "llc-snap-tagged-padded",
     "fabricpath",
     "fabricpath-tagged",
+    "wccp-v2",
+    "ayiya",
 ]
 
 
@@ -174,6 +176,7 @@ PLAUSIBLE: dict[int, Callable[[random.Random], bytes]] = {
     4754: lambda rng: bytes([rng.getrandbits(8) & 0xB8, rng.getrandbits(8) & 0xF8]),
     4789: lambda rng: b"\x08",
     4790: lambda rng: b"\x0c",
+    5072: lambda rng: bytes([rng.getrandbits(6), rng.getrandbits(6), 0x11, rng.choice((4, 41))]),
     6081: lambda rng: bytes([rng.getrandbits(6)]),
     6635: lambda rng: b"",
 }
@@ -209,7 +212,7 @@ def test_udp_on_a_tunnel_port_that_is_not_the_tunnel_is_plain_udp(tmp_path: Path
 
 
 @pytest.mark.parametrize("name", sorted(n for n in CASES if "udp" in n or n.split("-")[0] in {
-    "geneve", "gtp", "teredo", "vxlan", "l2tp"}))  # fmt: skip
+    "geneve", "gtp", "teredo", "vxlan", "l2tp", "ayiya"}))  # fmt: skip
 def test_a_well_known_port_is_not_a_tunnel(tmp_path: Path, name: str) -> None:
     """A tunnel's datagram from port 53: tshark takes it for DNS, so it is plain UDP."""
     wrap, v6 = CASES[name]

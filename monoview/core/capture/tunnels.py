@@ -98,10 +98,22 @@ def _erspan_iii(buf: Buffer, pos: int, end: int) -> TunnelResult:
     return pos + 12 + 8 * (buf[pos + 11] & 1), Next.ETHERNET
 
 
+WCCP: Final = 0x883E
+
+
+def _wccp(buf: Buffer, pos: int, end: int) -> TunnelResult:
+    """WCCP redirection in GRE: version 2 adds a 4-byte redirect header, version 1 none.
+    Nothing says which; like tshark, a first nibble other than IPv4's means the header."""
+    if pos >= end:
+        return None
+    return (pos if buf[pos] >> 4 == 4 else pos + 4), Next.IP
+
+
 def gre(buf: Buffer, pos: int, end: int) -> TunnelResult:
     """GRE version 0 (RFC 2784/2890: checksum, key and sequence number words when flagged) and
-    version 1 (PPTP's, with PPP).  ERSPAN type I is GRE 0x88BE without a sequence number and
-    has no header of its own; type II has one, of 8 bytes; type III is GRE 0x22EB."""
+    version 1 (PPTP's, with PPP).  WCCP (0x883E) redirects IP.  ERSPAN type I is GRE 0x88BE
+    without a sequence number and has no header of its own; type II has one, of 8 bytes;
+    type III is GRE 0x22EB."""
     if pos + 4 > end:
         return None
     flags, ptype = _u16x2(buf, pos)
@@ -119,6 +131,8 @@ def gre(buf: Buffer, pos: int, end: int) -> TunnelResult:
         return (start + 8 if flags & 0x1000 else start), Next.ETHERNET
     if ptype == 0x22EB:
         return _erspan_iii(buf, start, end)
+    if ptype == WCCP:
+        return _wccp(buf, start, end)
     found = ETHERTYPE_NEXT.get(ptype)
     return (start, found) if found is not None else f"GRE protocol 0x{ptype:04X}"
 
@@ -256,6 +270,20 @@ def _mpls_in_udp(buf: Buffer, pos: int, end: int, wire_end: int) -> TunnelResult
     return pos, Next.MPLS
 
 
+_AYIYA_FORWARD: Final = 1
+_AYIYA_NEXT: Final = {4: Next.IPV4, 41: Next.IPV6}
+
+
+def _ayiya(buf: Buffer, pos: int, end: int, wire_end: int) -> TunnelResult:
+    """AYIYA ("anything in anything", UDP 5072): 8 bytes, an identity of 2**n bytes and a
+    signature of 4*m; only "forward" messages carry a packet, its IP protocol in byte 3."""
+    if pos + 8 > end or buf[pos + 2] & 0x0F != _AYIYA_FORWARD:
+        return None
+    found = _AYIYA_NEXT.get(buf[pos + 3])
+    inner = pos + 8 + (1 << (buf[pos] >> 4)) + 4 * (buf[pos + 1] >> 4)
+    return (inner, found) if found is not None and inner < wire_end else None
+
+
 UDP_PORTS: Final[dict[int, PortDecoder]] = {
     1701: _l2tp,
     2152: _gtp_u,
@@ -263,6 +291,7 @@ UDP_PORTS: Final[dict[int, PortDecoder]] = {
     4754: _gre_in_udp,
     4789: _vxlan,
     4790: _vxlan_gpe,
+    5072: _ayiya,
     6081: _geneve,
     6635: _mpls_in_udp,
 }
