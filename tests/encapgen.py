@@ -216,6 +216,13 @@ def llc_snap(ip: bytes, oui: bytes = b"\x00\x00\x00", tag: bool = False, pad: in
     return MACS + vlan + struct.pack(">H", len(llc)) + llc + b"\x00" * pad
 
 
+def llc_ip_sap(ip: bytes) -> bytes:
+    """802.3 with a bare LLC header whose destination SAP is IP's (0x06; the source SAP does
+    not matter to tshark): IPv4 at once, no SNAP."""
+    llc = b"\x06\x07\x03" + ip
+    return MACS + struct.pack(">H", len(llc)) + llc
+
+
 def fabricpath(ip: bytes, tag: bool = False) -> bytes:
     """Cisco FabricPath: hierarchical addresses, EtherType 0x8903 (after an 802.1ad tag when
     ``tag``) and FTAG/TTL, the original Ethernet frame, the FabricPath FCS last."""
@@ -265,6 +272,8 @@ ENCAPSULATIONS: dict[str, Wrap] = {
     "pppoe-mpls": lambda ip: pppoe(mpls(ip, (300,)), 0x0281),
     "llc-snap": llc_snap,
     "llc-snap-tagged-padded": lambda ip: llc_snap(ip, tag=True, pad=30),
+    "llc-snap-cisco-oui": lambda ip: llc_snap(ip, oui=b"\x00\x00\xf8"),
+    "llc-ip-sap": llc_ip_sap,
     "fabricpath": fabricpath,
     "fabricpath-tagged": lambda ip: fabricpath(ip, tag=True),
     "wccp-v1": lambda ip: wccp(ip, version=1),

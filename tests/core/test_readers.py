@@ -94,6 +94,7 @@ LINK_TYPES: dict[str, tuple[int, Callable[[bytes], bytes]]] = {
     "sll2": (276, lambda ip: struct.pack(">HHIHBB8s", _eth_type(ip), 0, 3, 1, 0, 6, b"\x00" * 8) + ip),
     "chdlc": (104, lambda ip: struct.pack(">BBH", 0x0F, 0, _eth_type(ip)) + ip),
     "ppp": (9, lambda ip: b"\xff\x03\x00\x21" + ip),
+    "ppp-mpls": (9, lambda ip: b"\xff\x03\x02\x81" + struct.pack(">I", (16 << 12) | 0x100 | 64) + ip),
     "pppoe": (
         1,
         lambda ip: (

@@ -186,3 +186,25 @@ def test_named_ip_protocols_are_counted_in_bulk(
     assert stats.warnings() == analysis.stats.warnings()
     assert len(stats.warnings()) == 1 and "(the first is frame 4)" in stats.warnings()[0]
     assert _compare(path.read_bytes(), path.name) == len(plain)
+
+
+def _decoded(data: bytes) -> Decoded:
+    return decode_any(data, Record(1, 0, 1, 0, 0, len(data), len(data)))
+
+
+def test_nested_fabricpath_and_llc_share_the_budget() -> None:
+    """FabricPath inside FabricPath..., and SNAP naming another 802.3 length..., as deep as the
+    bytes allow: a few decode, too many in all make the frame malformed, never a crash."""
+    ip = b"\x45" + b"\x00" * 39
+    fabric = MACS + struct.pack(">HH", 0x8903, 0x0041)
+
+    def fabricpaths(depth: int) -> bytes:
+        return fabric * depth + MACS + b"\x08\x00" + ip + b"\x00" * 4 * depth
+
+    def snaps(depth: int) -> bytes:
+        return MACS + (struct.pack(">H", 100) + b"\xaa\xaa\x03\x00\x00\x00") * depth + b"\x08\x00" + ip
+
+    assert _decoded(fabricpaths(3)) is Skip.NOT_TCP  # IP, protocol 0
+    assert _decoded(snaps(3)) is Skip.NOT_TCP
+    assert _decoded(fabricpaths(1000)) is Skip.MALFORMED
+    assert _decoded(snaps(1000)) is Skip.MALFORMED

@@ -126,7 +126,7 @@ def _llc(buf: Buffer, pos: int, end: int) -> int | Next | None:
     the IP SAP (``Next.IPV4``), or None for what carries no IP (spanning tree, CDP...)."""
     if pos + 3 > end or buf[pos + 2] != _LLC_UI:
         return None
-    if buf[pos] == buf[pos + 1] == _SAP_IP:
+    if buf[pos] == _SAP_IP:  # the destination SAP decides, as in tshark, whatever the source's
         return Next.IPV4
     snap = buf[pos] == buf[pos + 1] == _SAP_SNAP and pos + 8 <= end
     if snap and bytes(buf[pos + 3 : pos + 6]) in SNAP_ETHERTYPE_OUIS:
