@@ -10,7 +10,7 @@ what it carries only when that is a sound packet; otherwise it is plain UDP.
 
 Each decoder takes the mapped file, where its header starts and where the
 outer packet ends, and returns ``(offset, Next)``: the inner
-packet's start and kind, which ``linktypes.follow`` turns into an IP offset.
+packet's start and kind, which ``ethernet.follow`` turns into an IP offset.
 It returns None when the bytes are not that tunnel's user data (a control
 message, a header cut short) and a name (a ``str``) for an encapsulation that
 is known but not decoded, so the capture summary can count it by name.
@@ -66,7 +66,7 @@ ETHERTYPE_NEXT: Final = {
 # The next-protocol numbers of NSH (RFC 8300) and VXLAN-GPE.
 _NEXT_PROTOCOL: Final = {1: Next.IPV4, 2: Next.IPV6, 3: Next.ETHERNET, 4: Next.NSH, 5: Next.MPLS}
 
-# Shims between an Ethernet header and its EtherType (``linktypes.ethernet`` steps over them):
+# Shims between an Ethernet header and its EtherType (``ethernet.follow`` steps over them):
 # bytes after the shim's EtherType up to the next EtherType.
 ETAG: Final = 0x893F  # 802.1BR E-Tag: 6 more bytes
 PBB: Final = 0x88E7  # 802.1ah I-TAG (4 bytes), then the customer's addresses (12)
