@@ -12,6 +12,8 @@ nothing.
 from __future__ import annotations
 
 import functools
+import gc
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +26,9 @@ from monoview.core.document import CaptureDocument
 from monoview.core.export.options import ExportOptions
 from monoview.core.export.session import SessionFiles
 from monoview.core.flows.conversations import replay_sessions
-from monoview.core.flows.hydrate import HYDRATED
+from monoview.core.flows.hydrate import HYDRATED, HydratedMonologues
 from monoview.core.flows.summary import summarise
+from monoview.core.tcp.monologue import Monologue
 from tests.core.test_fast_path_properties import SETTINGS, connections
 from tests.core.test_session_table import SCENARIOS
 from tests.core.test_walk import CAPTURE_FILES
@@ -112,3 +115,60 @@ def test_random_connections_hydrate_exactly(tmp_path: Path, frames: list[Frame])
         return
     hydrated, replayed, _count = _both_ways(write_pcap(tmp_path / "p.pcap", frames))
     assert hydrated == replayed
+
+
+def _one_session(path: Path, hydrated: bool) -> Any:
+    document = CaptureDocument(path, workers=1)
+    try:
+        with mapped(str(path)) as buf:
+            ids = np.array([1], dtype=np.int64)
+            (replayed,) = replay_sessions(document.parts, buf, document.rows, ids, hydrated=hydrated)
+            session = replayed.session
+            return session, [
+                (m.side, m.index, m.first, m.stop, m.offset, m.data()) for m in session.monologues
+            ]
+    finally:
+        document.close()
+
+
+def test_hydrated_monologues_read_as_the_replayed_list(tmp_path: Path) -> None:
+    """A hydrated session's monologues are columns (``HydratedMonologues``): read by
+    iteration, index, negative index and slice they are the replayed session's."""
+    conv = Conversation()
+    conv.handshake()
+    for k in range(9):
+        conv.send(k % 2 == 0, bytes([65 + k]) * (k + 1))
+    conv.close()
+    path = write_pcap(tmp_path / "x.pcap", conv.frames)
+    hydrated, read = _one_session(path, hydrated=True)
+    replayed, expected = _one_session(path, hydrated=False)
+    assert isinstance(hydrated.monologues, HydratedMonologues)
+    assert isinstance(replayed.monologues, list)
+    assert read == expected and len(expected) == 9
+    with mapped(str(path)) as buf:
+        hydrated.rebind(buf)
+        monologues = hydrated.monologues
+        assert len(monologues) == 9
+        assert [m.data() for m in monologues[2:5]] == [e[5] for e in expected[2:5]]
+        assert monologues[-1].index == 8 and monologues[-1].data() == expected[-1][5]
+        assert monologues[3].first == expected[3][2]
+        with pytest.raises(IndexError):
+            monologues[9]
+
+
+def test_a_hydrated_session_keeps_no_monologue_objects(tmp_path: Path) -> None:
+    """Hydrating makes no Monologue object, and those an export reads go as they came: a
+    one-session export of many small monologues stays small."""
+    conv = Conversation()
+    conv.handshake()
+    for k in range(5000):
+        conv.send(k % 2 == 0, b"x")
+    conv.close()
+    path = write_pcap(tmp_path / "x.pcap", conv.frames)
+    gc.collect()
+    before = sum(isinstance(o, Monologue) for o in gc.get_objects())
+    session, read = _one_session(path, hydrated=True)
+    assert len(read) == 5000
+    assert sum(isinstance(o, Monologue) for o in gc.get_objects()) == before
+    refs = [weakref.ref(m) for m in session.monologues]
+    assert len(refs) == 5000 and all(r() is None for r in refs)

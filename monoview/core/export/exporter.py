@@ -266,7 +266,7 @@ def export_shard(task: ExportShard) -> list[tuple[int, dict[str, Any] | None, st
                     else:
                         line = "".join(pieces)
                         out.append((replayed.session.id, json.loads(line), line))
-                replayed.session.monologues.clear()
+                replayed.session.forget_monologues()
                 del replayed
     finally:
         if spool is not None:

@@ -19,8 +19,9 @@ not for listeners, which get replayed sessions.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -40,6 +41,7 @@ Bool = npt.NDArray[np.bool_]
 # Stands for the packet that completed the handshake, or closed the connection, of a
 # hydrated session: it has one, but no packet object to name it by.
 HYDRATED: Final = "hydrated"
+_ITER_CHUNK: Final = 4096
 
 
 @dataclass
@@ -56,10 +58,51 @@ class PlainFlows:
     has_synack: Bool
     columns: dict[str, memoryview]  # start, length, file, frame, ts of every piece (int64 bytes)
     side_bounds: list[tuple[int, int, int]]  # per group: its side 0 pieces, then side 1's
-    run_side: list[int]  # per monologue
-    run_first: list[int]  # its first piece in its side's stream
-    run_stop: list[int]
+    run_side: I64  # per monologue
+    run_first: I64  # its first piece in its side's stream
+    run_stop: I64
     run_bounds: list[int]  # monologues of group g: run_bounds[g]..run_bounds[g+1]-1
+
+
+class HydratedMonologues(Sequence[Monologue]):
+    """A hydrated session's monologues, kept as three columns (side, first and stop piece).
+
+    A :class:`Monologue` is made when one is asked for and not kept: an export
+    reads each monologue once, and 200,000 one-byte monologues kept as objects
+    (with their Python ints and cached facts) cost about 250 bytes each, the
+    largest share of such an export's memory.  Two reads of one monologue give
+    two equal-valued objects, not the same one; only export reads these.
+    """
+
+    def __init__(self, session: TcpSession, side: I64, first: I64, stop: I64) -> None:
+        self._session = session
+        self._side, self._first, self._stop = side, first, stop
+
+    def __len__(self) -> int:
+        return len(self._side)
+
+    @overload
+    def __getitem__(self, index: int) -> Monologue: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Monologue]: ...
+
+    def __getitem__(self, index: int | slice) -> Monologue | list[Monologue]:
+        if isinstance(index, slice):
+            return [self._make(k) for k in range(len(self))[index]]
+        k = range(len(self))[index]  # negative indices, and IndexError past the end
+        return self._make(k)
+
+    def __iter__(self) -> Iterator[Monologue]:
+        session = self._session
+        for base in range(0, len(self), _ITER_CHUNK):  # Python ints a chunk at a time, not all
+            chunk = slice(base, base + _ITER_CHUNK)
+            columns = (self._side[chunk].tolist(), self._first[chunk].tolist(), self._stop[chunk].tolist())
+            for k, (side, first, stop) in enumerate(zip(*columns, strict=True), base):
+                yield Monologue(session, side, k, first, stop)
+
+    def _make(self, k: int) -> Monologue:
+        return Monologue(self._session, int(self._side[k]), k, int(self._first[k]), int(self._stop[k]))
 
 
 def plain_flows(rows: GroupedRows, linger_ns: int, buf: Buffer) -> PlainFlows:
@@ -119,9 +162,9 @@ def plain_flows(rows: GroupedRows, linger_ns: int, buf: Buffer) -> PlainFlows:
             name: np.ascontiguousarray(values[order]).data.cast("B") for name, values in columns.items()
         },
         side_bounds=[(cuts[2 * g], cuts[2 * g + 1], cuts[2 * g + 2]) for g in range(count)],
-        run_side=side[starts].tolist(),
-        run_first=own[starts].tolist(),
-        run_stop=(own[stops - 1] + 1).tolist(),
+        run_side=side[starts],
+        run_first=own[starts],
+        run_stop=own[stops - 1] + 1,
         run_bounds=np.searchsorted(group[starts], np.arange(count + 1)).tolist(),
     )
 
@@ -168,12 +211,11 @@ def hydrate(
         if s == 0 or flows.has_synack[group]:
             isn = int(flows.isn[s][group])
             stream.isn, stream.base_seq, stream.syn_offset = isn, (isn + 1) % SEQ_MOD, 0
-    monologues = session.monologues
-    for index, run in enumerate(range(flows.run_bounds[group], flows.run_bounds[group + 1])):
-        monologues.append(
-            Monologue(session, flows.run_side[run], index, flows.run_first[run], flows.run_stop[run])
-        )
+    runs = slice(flows.run_bounds[group], flows.run_bounds[group + 1])
+    session.monologues = HydratedMonologues(
+        session, flows.run_side[runs], flows.run_first[runs], flows.run_stop[runs]
+    )
     return session
 
 
-__all__ = ["HYDRATED", "PlainFlows", "hydrate", "plain_flows"]
+__all__ = ["HYDRATED", "HydratedMonologues", "PlainFlows", "hydrate", "plain_flows"]

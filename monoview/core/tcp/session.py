@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Final, NamedTuple
 
 from monoview.core.capture.records import Buffer, Parts
@@ -149,7 +150,10 @@ class TcpSession:
         self.started = False
         self.finished = False
         self.ended_by: str | None = None  # "reset", "close", "reused" or "capture end"
-        self.monologues: list[Monologue] = []
+        self._said: list[Monologue] = []  # the monologues closed so far
+        # Every monologue, in order: ``_said`` while the session is reassembled; a hydrated
+        # session's are columns instead (``flows.hydrate.HydratedMonologues``).
+        self.monologues: Sequence[Monologue] = self._said
         self._current_side: int | None = None
         self._current_first = 0
         # Per side, the first piece of late-filled bytes not yet in a monologue.
@@ -185,6 +189,13 @@ class TcpSession:
         state = self.__dict__.copy()
         state["_buf"] = None
         return state
+
+    def forget_monologues(self) -> None:
+        """Drop the monologues, and with them the cycle they make with the session (each
+        names it): an export that keeps the cyclic collector off frees each session it
+        has written at once this way."""
+        self._said = []
+        self.monologues = ()
 
     def rebind(self, buf: Buffer) -> None:
         """Read payload from ``buf`` (the same capture file, mapped by this process)."""
@@ -426,8 +437,8 @@ class TcpSession:
             return
         if not self.started:
             self._start(ref, events)
-        monologue = Monologue(self, side, len(self.monologues), self._current_first, stop)
-        self.monologues.append(monologue)
+        monologue = Monologue(self, side, len(self._said), self._current_first, stop)
+        self._said.append(monologue)
         events.append(("tcp_monologue", {"session": self, "monologue": monologue}))
 
     def finish(self, events: list[Event], reason: str = "capture end") -> None:

@@ -8,6 +8,7 @@ painted, so a 50 MB session costs no more than a small one.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -105,7 +106,7 @@ class ConversationModel(QAbstractListModel):
         self._finished = False
         self.encoding = "ascii"
 
-    def set_session(self, session: TcpSession | None, monologues: list[Monologue]) -> None:
+    def set_session(self, session: TcpSession | None, monologues: Sequence[Monologue]) -> None:
         """Show ``session`` with the monologues received so far."""
         self.beginResetModel()
         self.session = session
@@ -114,7 +115,7 @@ class ConversationModel(QAbstractListModel):
         self._items.extend(self._rows_for(monologues))
         self.endResetModel()
 
-    def append(self, monologues: list[Monologue]) -> None:
+    def append(self, monologues: Sequence[Monologue]) -> None:
         """Add monologues the loader found since (for the session shown)."""
         rows = self._rows_for(monologues)
         if rows:
@@ -140,7 +141,7 @@ class ConversationModel(QAbstractListModel):
             self._items.extend(rows)
             self.endInsertRows()
 
-    def _rows_for(self, monologues: list[Monologue]) -> list[MonologueItem | GapItem]:
+    def _rows_for(self, monologues: Sequence[Monologue]) -> list[MonologueItem | GapItem]:
         rows: list[MonologueItem | GapItem] = []
         base = len(self._items)
         for m in monologues:

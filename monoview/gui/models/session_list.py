@@ -16,7 +16,7 @@ cell (each call from Qt into Python costs far more than the Python it runs).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 import numpy as np
@@ -113,7 +113,7 @@ class SessionListModel(QAbstractItemModel):
         """Forget every session (a capture was closed)."""
         self.set_columns(None)
 
-    def set_monologues(self, session_id: int, monologues: list[Monologue]) -> None:
+    def set_monologues(self, session_id: int, monologues: Sequence[Monologue]) -> None:
         """The monologues of a session, now that it was reassembled: its child rows."""
         number = session_id - 1
         self._wanted.discard(number)
