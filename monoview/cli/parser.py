@@ -58,6 +58,10 @@ def build() -> argparse.ArgumentParser:
     p = sub.add_parser("sessions", parents=[common], help="list the TCP sessions, one line each")
     p.add_argument("capture", type=Path)
     p.add_argument("--json", action="store_true", help="one JSON document instead of a table")
+    p.add_argument(
+        "-a", "--application", action="store_true",
+        help="name each session's application from its first bytes (HTTP Host, TLS server name, SSH...)",
+    )  # fmt: skip
 
     p = sub.add_parser("follow", parents=[common], help="print one session's conversation")
     p.add_argument("capture", type=Path)

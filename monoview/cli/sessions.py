@@ -9,6 +9,7 @@ from typing import Any
 
 from monoview.cli.report import damage
 from monoview.core.document import CaptureDocument, DocumentOptions
+from monoview.core.flows.applications import application_names
 from monoview.core.flows.jsonlist import listing_chunks
 from monoview.core.flows.listing import session_columns, stream_entries, table_lines
 
@@ -18,13 +19,19 @@ def run(args: argparse.Namespace) -> int:
     document = CaptureDocument(args.capture, DocumentOptions(split_interfaces=args.split_interfaces))
     out = sys.stdout
     columns = session_columns(document.rows, document.flows)
+    names = application_names(document.parts, document.rows, document.buffer) if args.application else None
     if args.json:
         head: dict[str, Any] = {"capture": document.name, "read_error": document.read_error}
-        for chunk in listing_chunks(head, "sessions", stream_entries(columns)):
+        entries = stream_entries(columns)
+        if names is not None:
+            entries = ({**entry, "application": name} for entry, name in zip(entries, names, strict=True))
+        for chunk in listing_chunks(head, "sessions", entries):
             out.write(chunk)
         out.write("\n")
     else:
         lines = table_lines(document.rows, columns)
+        if names is not None:
+            lines = (f"{line}  {name}" for line, name in zip(lines, ["application", *names], strict=True))
         while block := list(itertools.islice(lines, 4096)):  # not all 300,000 at once
             out.write("\n".join(block) + "\n")
     status = damage(document)

@@ -113,6 +113,12 @@ class SessionFilter(QObject):
         if len(todo):
             self._start_search(document, query, todo.tolist())
 
+    def refresh(self) -> None:
+        """Apply the filter again: a column it reads has changed (the application names
+        arrived)."""
+        if self.query is not None and self.model.columns is not None:
+            self._apply()
+
     def _apply(self) -> None:
         query, columns = self.query, self.model.columns
         assert query is not None and columns is not None

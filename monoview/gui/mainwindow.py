@@ -26,6 +26,7 @@ from monoview.core.document import CaptureDocument
 from monoview.core.tcp.monologue import Monologue
 from monoview.core.tcp.session import TcpSession
 from monoview.gui.actions import build_actions
+from monoview.gui.applications import ApplicationNamer
 from monoview.gui.conversations import ConversationFetcher
 from monoview.gui.dialogs.about import show_about, show_shortcuts
 from monoview.gui.filtering import SessionFilter
@@ -100,6 +101,9 @@ class MainWindow(QMainWindow):
         self.tree_model = SessionListModel(self)
         self.session_filter = SessionFilter(
             self.tree_model, self, pool=lambda: (self.opener.pool, self.opener.workers)
+        )
+        self.namer = ApplicationNamer(
+            self.tree_model, self.session_filter, self, pool=lambda: self.opener.pool
         )
         self.sessions_pane = SessionsPane(self.tree_model, self)
         self.tree, self.filter_edit = self.sessions_pane.tree, self.sessions_pane.filter_edit
@@ -192,6 +196,7 @@ class MainWindow(QMainWindow):
         """How the controllers follow one another (each wires its own widgets itself)."""
         capture, selection, detail, plots = self.capture, self.selection, self.detail, self.plots_dock
         capture.stopping.connect(self.exporter.stop)
+        capture.stopping.connect(self.namer.stop)
         capture.dropped.connect(self._forget_capture)
         capture.opened.connect(self._show_capture)
         capture.state_changed.connect(self._update_enabled)
@@ -220,6 +225,7 @@ class MainWindow(QMainWindow):
         """The capture is being let go: no timeline, no current session (nor its detail)."""
         self.plots_dock.show_capture(None)
         self.plots_dock.set_document(None)
+        self.namer.set_document(None)
         self.selection.forget()
 
     def _show_capture(self, document: CaptureDocument) -> None:
@@ -227,6 +233,7 @@ class MainWindow(QMainWindow):
         a frame later (listing the sessions and showing one are each a paint's worth of work,
         and in one turn of the event loop they were a stutter on a busy machine)."""
         self.selection.set_document(document)
+        self.namer.set_document(document)
         self.plots_dock.set_document(document)
         self.plots_dock.show_capture(self.tree_model.columns)
         QTimer.singleShot(FRAME_MS, lambda: self._show_first_of(document))

@@ -48,11 +48,12 @@ class Column(IntEnum):
     DATA_C2S = 11
     DATA_S2C = 12
     VLAN = 13
+    APPLICATION = 14
 
 
 HEADERS: Final = (
     "ID", "Client", "Server", "Start", "Duration", "Packets", "Bytes C→S", "Bytes S→C", "Status",
-    "Stream", "Bytes", "Data pkts C→S", "Data pkts S→C", "VLAN",
+    "Stream", "Bytes", "Data pkts C→S", "Data pkts S→C", "VLAN", "Application",
 )  # fmt: skip
 NUMERIC: Final = frozenset(
     {Column.ID, Column.DURATION, Column.PACKETS, Column.C2S, Column.S2C, Column.STREAM, Column.BYTES,
@@ -63,6 +64,8 @@ TOOLTIPS: Final = {
     Column.DATA_C2S: "Packets from the client that carried payload",
     Column.DATA_S2C: "Packets from the server that carried payload",
     Column.VLAN: "802.1Q tags, outermost first (and the interface when interfaces are kept apart)",
+    Column.APPLICATION: "What the first bytes say: HTTP Host, TLS server name (ALPN), SSH software, "
+    "mail and file-transfer banners",
 }
 
 
@@ -86,6 +89,9 @@ class SessionColumns:
     def __init__(self, rows: SessionRows, flows: FlowTable) -> None:
         self.rows = rows
         self.flows = flows
+        # Named from the sessions' first bytes (``flows.applications``), which needs the file:
+        # None until someone has read them (a window does so in a worker, after listing).
+        self.applications: list[str] | None = None
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -170,6 +176,18 @@ class SessionColumns:
         vlan = self.flows.contexts[code >> 32]
         interface = (code & 0xFFFFFFFF) - 1 if self.flows.split_interfaces else -1
         return (*vlan, -1, interface)
+
+    def application(self, i: int) -> str:
+        """The application of row ``i`` (empty when not recognised, or not named yet)."""
+        return self.applications[i] if self.applications is not None else ""
+
+    def _application_rank(self) -> I64:
+        """Each row's application ranked by its text (unnamed first)."""
+        if self.applications is None:
+            return np.zeros(len(self.rows), dtype=np.int64)
+        _names, rank = np.unique(np.array(self.applications, dtype=object), return_inverse=True)
+        ranked: I64 = rank.astype(np.int64).reshape(-1)
+        return ranked
 
     def context_text(self, i: int) -> str:
         """VLAN tags of row ``i`` (``100.7``: outermost first), and ``if N`` when interfaces are kept
@@ -279,6 +297,7 @@ class SessionColumns:
             Column.DATA_C2S: lambda: self.c2s_data_packets,
             Column.DATA_S2C: lambda: self.s2c_data_packets,
             Column.VLAN: lambda: self._context_rank,
+            Column.APPLICATION: self._application_rank,
             # Worst first when descending: health, then state, then the problems' counts.
             Column.STATUS: lambda: self.health * (1 << 40) + self.state * (1 << 36) + self.gaps,
         }

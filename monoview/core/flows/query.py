@@ -13,8 +13,9 @@ Two kinds of text are accepted, and may be mixed:
   ``<=``, ``>``, ``>=``), ``tcp.stream == N`` (Wireshark's stream index: sessions
   counted from 0 in order of first packet), ``vlan.id == N`` (any tag),
   ``frame contains "x"`` (or ``tcp.payload``/``data``: case-sensitive, within one
-  monologue), joined with ``&&``/``and``, ``||``/``or``, ``!``/``not`` and
-  parentheses.  Terms next to each other must all match.
+  monologue), ``app == "tls"`` (the application column's protocol, any case) and
+  ``app contains "example"`` (anywhere in its text), joined with ``&&``/``and``,
+  ``||``/``or``, ``!``/``not`` and parentheses.  Terms next to each other must all match.
 
 Anything else (another field, a malformed address) raises ``QueryError`` with a
 sentence saying what is supported: a filter never silently shows nothing.
@@ -43,8 +44,9 @@ I64 = npt.NDArray[np.int64]
 
 SUPPORTED: Final = (
     "ip.addr, ip.src, ip.dst, tcp.port, tcp.srcport, tcp.dstport, tcp.stream, vlan.id, "
-    'frame contains "text"'
+    'app == "name", frame contains "text"'
 )
+APP_FIELDS: Final = frozenset({"app", "application"})
 ADDRESS_FIELDS: Final = {
     "ip.addr": "any", "ipv6.addr": "any", "ip.host": "any",
     "ip.src": "client", "ipv6.src": "client", "ip.dst": "server", "ipv6.dst": "server",
@@ -178,6 +180,25 @@ class Contains(Node):
 
     def mask(self, columns: SessionColumns, payload: Payload) -> Mask:
         return payload(self.phrase)
+
+
+@dataclass(frozen=True)
+class Application(Node):
+    """The application column: its protocol is ``value`` (``==``, ``!=``), or its text holds
+    it (``contains``); any case.  No session matches before the names are known."""
+
+    op: str
+    value: str
+
+    def mask(self, columns: SessionColumns, payload: Payload) -> Mask:
+        names = columns.applications
+        if names is None:
+            return np.zeros(len(columns), dtype=np.bool_)
+        wanted = self.value.lower()
+        if self.op == "contains":
+            return np.array([wanted in name.lower() for name in names], dtype=np.bool_)
+        hit = np.array([name.split(" ", 1)[0].lower() == wanted for name in names], dtype=np.bool_)
+        return ~hit if self.op == "!=" else hit
 
 
 def _compare(values: I64, op: str, value: int) -> Mask:
@@ -316,9 +337,11 @@ class _Parser:
         op = self.take()
         value = self.take()
         name = field.lower()
+        if name in APP_FIELDS and (op in ("contains", "~") or COMPARISONS.get(op) in ("==", "!=")):
+            return Application("contains" if op in ("contains", "~") else COMPARISONS[op], _unquote(value))
         if op in ("contains", "~"):
             if name not in PAYLOAD_FIELDS:
-                raise QueryError(f"“{field} contains” is not supported: use frame contains \"text\".")
+                raise QueryError(f'“{field} contains” is not supported: use frame contains "text".')
             return self._phrase(_unquote(value), case_sensitive=True)
         op = COMPARISONS[op]
         if name in ADDRESS_FIELDS:
@@ -342,7 +365,7 @@ class _Parser:
         endpoint = _endpoint(token)
         if endpoint is not None:
             return endpoint
-        if token.lower() in (*ADDRESS_FIELDS, *PORT_FIELDS, "tcp.stream", "vlan.id"):
+        if token.lower() in (*ADDRESS_FIELDS, *PORT_FIELDS, *APP_FIELDS, "tcp.stream", "vlan.id"):
             raise QueryError(f"“{token}” needs a comparison, as in {token} == value.")
         return self._phrase(token, case_sensitive=False)
 

@@ -80,6 +80,8 @@ def session_text(c: SessionColumns | None, number: int, column: int) -> str:
         return fmt.size(int(c.c2s_data_packets[number]))
     if column == Column.DATA_S2C:
         return fmt.size(int(c.s2c_data_packets[number]))
+    if column == Column.APPLICATION:
+        return c.application(number)
     return c.context_text(number)
 
 

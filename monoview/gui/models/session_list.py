@@ -69,9 +69,12 @@ class SessionListModel(QAbstractItemModel):
     Signals:
         monologues_wanted(int): the view expanded a session whose monologues are not here
             yet (its id); answer with ``set_monologues``.
+        cells_changed(): what some session rows show changed in place (the application
+            names arrived): a view that keeps painted rows must paint them anew.
     """
 
     monologues_wanted = Signal(int)
+    cells_changed = Signal()
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -128,6 +131,18 @@ class SessionListModel(QAbstractItemModel):
         self.beginInsertRows(self.index(row, 0), 0, len(monologues) - 1)
         self._monologues[number] = list(monologues)
         self.endInsertRows()
+
+    def set_applications(self, names: list[str]) -> None:
+        """The sessions' application names arrived: their column shows them from now on."""
+        columns = self.columns
+        if columns is None or len(names) != len(columns):
+            return
+        columns.applications = names
+        self._session_cells = {}
+        self.cells_changed.emit()
+        if self._numbers:
+            column = int(Column.APPLICATION)
+            self.dataChanged.emit(self.index(0, column), self.index(len(self._numbers) - 1, column))
 
     def set_visible(self, mask: npt.NDArray[np.bool_] | None) -> None:
         """Show only the sessions where ``mask`` is true (None: all); keeps the sort."""

@@ -15,12 +15,13 @@ from PySide6.QtGui import QPainter, QPaintEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QStyleOptionViewItem, QTreeView, QWidget
 
 from monoview.core.flows.columns import HEADERS, Column
+from monoview.gui.models.session_list import SessionListModel
 from monoview.gui.views.row_pixmaps import RowPixmaps
 
 WIDTHS: Final = {
     Column.ID: 66, Column.CLIENT: 136, Column.SERVER: 136, Column.START: 112, Column.DURATION: 76,
     Column.PACKETS: 62, Column.C2S: 84, Column.S2C: 84, Column.STATUS: 120, Column.STREAM: 58,
-    Column.BYTES: 84, Column.DATA_C2S: 70, Column.DATA_S2C: 70, Column.VLAN: 60,
+    Column.BYTES: 84, Column.DATA_C2S: 70, Column.DATA_S2C: 70, Column.VLAN: 60, Column.APPLICATION: 180,
 }  # fmt: skip
 # Shown when nothing was saved: what a person checks first, in Wireshark's conversation order.
 HIDDEN_BY_DEFAULT: Final = (Column.STREAM, Column.BYTES, Column.DATA_C2S, Column.DATA_S2C, Column.VLAN)
@@ -50,12 +51,21 @@ class SessionTreeView(QTreeView):
         previous = self.model()
         if previous is not None and hasattr(previous, "row_identity"):
             previous.modelReset.disconnect(self._rows.clear)
+        if isinstance(previous, SessionListModel):
+            previous.cells_changed.disconnect(self._cells_changed)
         super().setModel(model)
         self._rows.clear()
         if model is not None and hasattr(model, "row_identity"):
             model.modelReset.connect(self._rows.clear)
+        if isinstance(model, SessionListModel):
+            model.cells_changed.connect(self._cells_changed)
         if model is not None and hasattr(model, "permutable"):
             model.permutable = self._permutable
+
+    def _cells_changed(self) -> None:
+        """Rows show something new in place: none of the kept pixmaps is right any more."""
+        self._rows.clear()
+        self.viewport().update()
 
     def _permutable(self, with_children: list[QModelIndex]) -> bool:
         """Whether a new order of the rows can be shown as new contents of the same rows:

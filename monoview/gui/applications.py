@@ -1,0 +1,103 @@
+"""The session list's Application column, filled in once a capture is listed.
+
+Naming every session reads the first bytes of each direction from the file
+(``core.flows.applications``: half a second for 20,000 sessions of a 1 GB
+capture).  That happens after the list is shown, in one of the window's worker
+processes (a thread of the window's own would hold its interpreter lock), so
+the list appears without waiting and the column fills in a moment later; a
+filter on the application is applied again when the names arrive.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import BrokenExecutor, Executor
+from concurrent.futures import TimeoutError as FutureTimeout
+
+from PySide6.QtCore import QObject
+
+from monoview.core.document import CaptureDocument
+from monoview.core.errors import Cancelled
+from monoview.core.executor import CANCEL_POLL_S
+from monoview.core.flows.applications import ApplicationTask, application_names, name_applications
+from monoview.gui.filtering import SessionFilter
+from monoview.gui.models.session_list import SessionListModel
+from monoview.gui.worker import BackgroundCall
+
+SHUTDOWN_MS = 5000
+
+
+class ApplicationNamer(QObject):
+    """Names the applications of the current document's sessions, off the GUI thread."""
+
+    def __init__(
+        self,
+        model: SessionListModel,
+        session_filter: SessionFilter,
+        parent: QObject | None = None,
+        pool: Callable[[], Executor | None] | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._model, self._filter, self._pool = model, session_filter, pool
+        self._job: BackgroundCall | None = None
+        self.document: CaptureDocument | None = None
+
+    @property
+    def busy(self) -> bool:
+        """The names of the current document are being worked out."""
+        return self._job is not None
+
+    def set_document(self, document: CaptureDocument | None) -> None:
+        """Name the sessions of ``document`` (None: stop naming)."""
+        self.stop()
+        self.document = document
+        if document is None or not len(document):
+            return
+        pool = self._pool if document.parts.folder is not None else None
+
+        def work(cancelled: threading.Event) -> list[str]:
+            executor = pool() if pool is not None else None  # started in this thread, if at all
+            if executor is not None:
+                try:
+                    return _in_worker(executor, document, cancelled)
+                except BrokenExecutor:
+                    pass  # the worker processes are gone: name them here
+            return application_names(document.parts, document.rows, document.buffer)
+
+        job = BackgroundCall(work, self)
+        self._job = job
+        job.succeeded.connect(lambda names: self._named(job, document, names))
+        job.finished.connect(lambda: self._ended(job))
+        job.start()
+
+    def stop(self, timeout_ms: int = SHUTDOWN_MS) -> None:
+        """Stop naming (the names of a document being let go are not wanted)."""
+        job, self._job = self._job, None
+        if job is not None:
+            job.shutdown(timeout_ms)
+
+    def _named(self, job: BackgroundCall, document: CaptureDocument, names: list[str]) -> None:
+        if self._job is job and self.document is document and len(names) == len(document):
+            self._model.set_applications(names)
+            self._filter.refresh()
+
+    def _ended(self, job: BackgroundCall) -> None:
+        if self._job is job:
+            self._job = None
+        job.deleteLater()
+
+
+def _in_worker(pool: Executor, document: CaptureDocument, cancelled: threading.Event) -> list[str]:
+    future = pool.submit(
+        name_applications, ApplicationTask(str(document.path), document.parts, document.rows)
+    )
+    while True:
+        try:
+            names: list[str] = future.result(timeout=CANCEL_POLL_S)
+        except FutureTimeout:
+            if cancelled.is_set():
+                future.cancel()
+                raise Cancelled from None
+            continue
+        return names

@@ -1,0 +1,69 @@
+"""The session list's Application column: filled in after the list shows, filterable,
+and the same names tshark finds (``tests/reference/app_names.json``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+
+from monoview.core.flows.columns import Column
+from monoview.gui.mainwindow import MainWindow
+from tests.gui.conftest import capture, load
+
+REFERENCE = json.loads((Path(__file__).parents[1] / "reference" / "app_names.json").read_text())
+
+
+def _named(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    qtbot.waitUntil(lambda: window.tree_model.columns is not None
+                    and window.tree_model.columns.applications is not None, timeout=20000)  # fmt: skip
+
+
+def _cell(window: MainWindow, row: int) -> str:
+    model = window.tree_model
+    return str(model.data(model.index(row, Column.APPLICATION), Qt.ItemDataRole.DisplayRole))
+
+
+def test_the_column_names_each_session_as_tshark_does(qtbot, window: MainWindow) -> None:
+    path = capture("zeek_wikipedia.pcap")
+    load(qtbot, window, path)
+    _named(qtbot, window)
+    model = window.tree_model
+    hosts = {int(frame): found["host"] for frame, found in REFERENCE["wild/zeek_wikipedia.pcap"].items()}
+    first_frames = window.document.rows["first_frame"].tolist()  # type: ignore[union-attr]
+    checked = 0
+    for row in range(model.rowCount()):
+        number = int(model.data(model.index(row, Column.ID), Qt.ItemDataRole.DisplayRole)) - 1
+        frame = first_frames[number]
+        if frame in hosts:
+            assert _cell(window, row) == f"HTTP {hosts[frame]}"
+            checked += 1
+    assert checked == len(hosts) >= 5
+    assert model.headerData(Column.APPLICATION, Qt.Orientation.Horizontal) == "Application"
+    assert not window.tree.isColumnHidden(Column.APPLICATION)
+
+
+def test_an_application_filter_applies_once_the_names_arrive(qtbot, window: MainWindow) -> None:
+    load(qtbot, window, capture("zeek_smtp.pcap"))
+    _named(qtbot, window)
+    model = window.tree_model
+    total = model.rowCount()
+    window.filter_edit.setText('app == "smtp"')
+    qtbot.waitUntil(lambda: model.rowCount() == 2, timeout=3000)
+    assert all(_cell(window, row) == "SMTP" for row in range(2))
+    window.filter_edit.setText('app contains "icloud"')
+    qtbot.waitUntil(lambda: model.rowCount() == 1, timeout=3000)
+    assert _cell(window, 0).startswith("TLS p31-keyvalueservice.icloud.com")
+    window.filter_edit.setText("")
+    qtbot.waitUntil(lambda: model.rowCount() == total, timeout=3000)
+
+
+def test_rows_painted_before_the_names_are_painted_again(qtbot, window: MainWindow) -> None:
+    load(qtbot, window, capture("http_many.pcap"))
+    _named(qtbot, window)
+    window.tree.viewport().grab()
+    assert len(window.tree._rows._kept) > 0
+    window.tree_model.set_applications(["renamed"] * window.tree_model.rowCount())
+    assert len(window.tree._rows._kept) == 0  # the kept pixmaps showed the old names
+    assert _cell(window, 0) == "renamed"
