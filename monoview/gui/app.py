@@ -95,9 +95,9 @@ def wait_for_load(window: MainWindow, timeout_ms: int = 600_000) -> None:
 
 def wait_for_conversation(window: MainWindow, timeout_ms: int = 600_000) -> None:
     """Run the event loop until the selected session's conversation is shown (a big one is
-    reassembled in a worker thread)."""
+    reassembled in a worker thread) and the sessions' applications are named."""
     deadline = time.monotonic() + timeout_ms / 1000
-    while window.reassembling and time.monotonic() < deadline:
+    while (window.reassembling or window.namer.busy) and time.monotonic() < deadline:
         settle(10)
 
 

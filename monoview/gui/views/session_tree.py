@@ -21,7 +21,7 @@ from monoview.gui.views.row_pixmaps import RowPixmaps
 WIDTHS: Final = {
     Column.ID: 66, Column.CLIENT: 136, Column.SERVER: 136, Column.START: 112, Column.DURATION: 76,
     Column.PACKETS: 62, Column.C2S: 84, Column.S2C: 84, Column.STATUS: 120, Column.STREAM: 58,
-    Column.BYTES: 84, Column.DATA_C2S: 70, Column.DATA_S2C: 70, Column.VLAN: 60, Column.APPLICATION: 180,
+    Column.BYTES: 84, Column.DATA_C2S: 70, Column.DATA_S2C: 70, Column.VLAN: 60, Column.APPLICATION: 170,
 }  # fmt: skip
 # Shown when nothing was saved: what a person checks first, in Wireshark's conversation order.
 HIDDEN_BY_DEFAULT: Final = (Column.STREAM, Column.BYTES, Column.DATA_C2S, Column.DATA_S2C, Column.VLAN)
@@ -111,6 +111,8 @@ class SessionTreeView(QTreeView):
         # The stream number beside the id; completeness next to the addresses, in view.
         header.moveSection(header.visualIndex(Column.STREAM), Column.ID + 1)
         header.moveSection(header.visualIndex(Column.STATUS), header.visualIndex(Column.SERVER) + 1)
+        # What the session is (HTTP Host, TLS server name) beside whether it is complete.
+        header.moveSection(header.visualIndex(Column.APPLICATION), header.visualIndex(Column.STATUS) + 1)
         # Then the sizes (as Wireshark's conversation table has them), the times last:
         # at the default width the byte counts are in view without scrolling.
         for column in (Column.START, Column.DURATION):
