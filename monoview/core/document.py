@@ -20,7 +20,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 
@@ -217,6 +217,13 @@ class CaptureDocument:
     def sessions(self) -> list[SessionInfo]:
         """Every session, ids from 1 in order of first packet."""
         return session_infos(self.rows, self.flows)
+
+    def sessions_frame(self, applications: bool = True) -> Any:
+        """The session list as a pandas DataFrame (``flows.frame``; pandas is an optional
+        extra, ``pip install 'monoview[pandas]'``)."""
+        from monoview.core.flows.frame import sessions_frame
+
+        return sessions_frame(self, applications=applications)
 
     def session(self, session_id: int) -> SessionInfo:
         """The session with this id."""
