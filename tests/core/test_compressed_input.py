@@ -170,3 +170,53 @@ def test_decompressing_can_be_cancelled_and_leaves_nothing(
     with pytest.raises(Cancelled):
         CaptureDocument(packed, workers=1, cancel=lambda: True)
     assert _copies(tmp_path) == []
+
+
+def test_a_fifo_nobody_writes_to_can_be_given_up(tmp_path: Path) -> None:
+    """Opening a named pipe waits for a writer; a window must still be able to cancel or
+    close meanwhile (the copy polls, and asks ``cancel``)."""
+    from monoview.core.capture.unpacked import LocalCopy
+
+    fifo = tmp_path / "nobody"
+    os.mkfifo(fifo)
+    stop = threading.Event()
+    outcome: list[BaseException | LocalCopy] = []
+
+    def open_it() -> None:
+        try:
+            outcome.append(LocalCopy(fifo, cancel=stop.is_set))
+        except BaseException as exc:  # noqa: BLE001 - the outcome is the test's
+            outcome.append(exc)
+
+    opener = threading.Thread(target=open_it, daemon=True)
+    opener.start()
+    opener.join(0.3)
+    assert opener.is_alive() and not outcome  # waiting for a writer, as it should
+    stop.set()
+    opener.join(10)
+    assert not opener.is_alive()
+    assert len(outcome) == 1 and isinstance(outcome[0], Cancelled)
+
+
+def test_a_fifo_written_in_dribs_reads_whole(tmp_path: Path) -> None:
+    import time
+
+    from monoview.core.capture.unpacked import LocalCopy
+
+    fifo = tmp_path / "slow"
+    os.mkfifo(fifo)
+    data = gzip.compress(CAPTURE.read_bytes())
+
+    def write_slowly() -> None:
+        with open(fifo, "wb", buffering=0) as out:
+            for k in range(0, len(data), 3):  # the magic itself arrives in pieces
+                out.write(data[k : k + 3])
+                if k < 30:
+                    time.sleep(0.02)
+
+    threading.Thread(target=write_slowly, daemon=True).start()
+    copy = LocalCopy(fifo)
+    try:
+        assert copy.path.read_bytes() == CAPTURE.read_bytes()
+    finally:
+        copy.close()

@@ -26,6 +26,7 @@ import atexit
 import bz2
 import lzma
 import os
+import select
 import shutil
 import stat
 import sys
@@ -153,10 +154,15 @@ class LocalCopy:
     def _copy(
         self, source: Path | Readable, how: str | None, piped: bool, cancel: Callable[[], bool] | None
     ) -> None:
-        raw: Readable = open(source, "rb") if isinstance(source, Path) else source  # noqa: SIM115
+        if isinstance(source, Path):
+            raw: Readable = _Fifo(source, cancel) if piped else open(source, "rb")  # noqa: SIM115
+        else:
+            raw = source
         try:
             if piped:  # the compression is known only once the first bytes have come
-                first = raw.read(6)
+                first = b""
+                while len(first) < 6 and (more := raw.read(6 - len(first))):
+                    first += more  # a pipe gives what has come so far
                 how = compression_of(first)
                 raw = _Prefixed(first, raw)
                 if how is not None:
@@ -233,6 +239,43 @@ def remove_all() -> None:
     """Remove every temporary copy still there."""
     for copy in list(_LIVE):
         copy.close()
+
+
+class _Fifo:
+    """A named pipe, read as it comes, that can be given up on.
+
+    ``open`` of a FIFO waits for a writer, and a read for its next bytes: a
+    window opening one that nobody writes to could neither cancel nor close.
+    Opened without blocking and polled, it waits in steps of ``POLL_MS`` and
+    raises ``Cancelled`` when ``cancel`` says so.  Until some writer has come
+    and gone, an empty read is "nothing yet", not the end.
+    """
+
+    POLL_MS: Final = 100
+
+    def __init__(self, path: Path, cancel: Callable[[], bool] | None) -> None:
+        self._fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        self._poll = select.poll()
+        self._poll.register(self._fd, select.POLLIN)
+        self._cancel = cancel
+
+    def read(self, size: int = -1) -> bytes:
+        want = BLOCK if size < 0 else size
+        while True:
+            events = self._poll.poll(self.POLL_MS)
+            if self._cancel is not None and self._cancel():
+                raise Cancelled("cancelled")
+            if not events:
+                continue  # no writer yet, or a writer with nothing to say yet
+            try:
+                data = os.read(self._fd, want)
+            except BlockingIOError:
+                continue
+            if data or events[0][1] & select.POLLHUP:
+                return data  # b"" with the writer gone: the end
+
+    def close(self) -> None:
+        os.close(self._fd)
 
 
 class _Prefixed:
