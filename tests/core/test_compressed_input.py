@@ -19,7 +19,7 @@ import pytest
 import zstandard
 
 from monoview.core.document import CaptureDocument
-from monoview.core.errors import Cancelled, CaptureFormatError
+from monoview.core.errors import Cancelled, CaptureFormatError, MonoviewError
 from monoview.core.export import Exporter, ExportOptions
 from tests.conftest import DATA
 
@@ -220,3 +220,30 @@ def test_a_fifo_written_in_dribs_reads_whole(tmp_path: Path) -> None:
         assert copy.path.read_bytes() == CAPTURE.read_bytes()
     finally:
         copy.close()
+
+
+def test_a_decompression_bomb_stops_at_the_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A small gzip file that expands far beyond its size is stopped at the limit (by default
+    the free disk less a reserve; here set small), with a sentence, and leaves no copy."""
+    header = CAPTURE.read_bytes()[:24]
+    bomb = tmp_path / "bomb.pcap.gz"
+    bomb.write_bytes(gzip.compress(header + b"\0" * (8 << 20)))
+    assert bomb.stat().st_size < 64 << 10
+    monkeypatch.setenv("MONOVIEW_UNPACK_LIMIT", str(1 << 20))
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    with pytest.raises(MonoviewError, match="would grow past 1,048,576 bytes"):
+        CaptureDocument(bomb, workers=1)
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_the_default_limit_leaves_room_on_the_disk(tmp_path: Path) -> None:
+    import shutil
+
+    from monoview.core.capture.unpacked import RESERVE_BYTES, unpack_limit
+
+    free = shutil.disk_usage(tmp_path).free
+    assert unpack_limit(str(tmp_path)) <= max(0, free - RESERVE_BYTES)

@@ -200,9 +200,21 @@ class LocalCopy:
                 raw.close()
 
     def _writer(self, out: IO[bytes]) -> Callable[[bytes], object]:
-        """``out.write``, its failure a sentence: the disk holding ``TMPDIR`` is what fills up."""
+        """``out.write``, its failure a sentence: the disk holding ``TMPDIR`` is what fills up.
+
+        A decompression bomb (a small file that expands without end) stops at
+        ``unpack_limit`` before it fills that disk, with a sentence saying so.
+        """
+        assert self._folder is not None
+        limit = unpack_limit(self._folder)
 
         def write(data: bytes) -> None:
+            if out.tell() + len(data) > limit:
+                raise MonoviewError(
+                    f"{self.name}: its decompressed copy would grow past {limit:,} bytes, leaving too "
+                    f"little room in {self._folder}; set TMPDIR to a larger disk, or {LIMIT_VARIABLE} "
+                    "to allow more"
+                )
             try:
                 out.write(data)
             except OSError as exc:
@@ -218,6 +230,24 @@ class LocalCopy:
             shutil.rmtree(self._folder, ignore_errors=True)
             self._folder = None
         _LIVE.discard(self)
+
+
+LIMIT_VARIABLE: Final = "MONOVIEW_UNPACK_LIMIT"
+# Room a decompressed copy leaves on its disk: a gibibyte, or a twentieth of the disk if more.
+RESERVE_BYTES: Final = 1 << 30
+
+
+def unpack_limit(folder: str) -> int:
+    """How many bytes a decompressed copy in ``folder`` may take: ``$MONOVIEW_UNPACK_LIMIT``
+    if set, else the free space of its disk less a reserve (a copy never fills the disk)."""
+    chosen = os.environ.get(LIMIT_VARIABLE)
+    if chosen:
+        try:
+            return max(0, int(chosen))
+        except ValueError:
+            raise MonoviewError(f"{LIMIT_VARIABLE} must be a number of bytes, not {chosen!r}") from None
+    usage = shutil.disk_usage(folder)
+    return max(0, usage.free - max(RESERVE_BYTES, usage.total // 20))
 
 
 def _standard_input(name: str) -> Readable:
