@@ -5,24 +5,29 @@ request paired with its response (pipelined requests are answered in order).
 Each direction's bytes go to a :class:`~monoview.core.http_reader.MessageReader`,
 which reads every byte once, so a message that spans monologues (a body sent
 after ``100 Continue``, a header arriving line by line) costs its size, not its
-square.  Sessions whose client does not start with an HTTP request line are
-left alone.
+square.  Bytes that are not a message where one should begin are skipped to
+the next request or status line (the reader's ``_sync``), so a keep-alive byte
+before ``GET`` or a capture that starts inside a body costs one message at
+most; a direction with no start line in its first megabyte is left alone.
+
+A response is paired with the oldest request not yet answered.  Responses that
+come before any request of the session (a capture that starts after the
+request, a server seen without its client) are *orphans*: transactions with no
+request, as tshark lists them.
 """
 
 from __future__ import annotations
 
-import re
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Final, NamedTuple
+from typing import NamedTuple
 
+from monoview.core.http_body import decode
 from monoview.core.http_reader import MAX_PENDING, Message, MessageReader
 from monoview.core.listener import Listener
 from monoview.core.packet import TcpPacket
 from monoview.core.tcp.monologue import Monologue
 from monoview.core.tcp.session import TcpSession
-
-_REQUEST_LINE: Final = re.compile(rb"^[A-Z][A-Z-]{1,15} \S+ HTTP/\d\.\d\r?\n")
 
 
 @dataclass(frozen=True)
@@ -35,9 +40,19 @@ class HttpMessage:
 
     start_line: str
     headers: dict[str, str]
-    body_length: int
+    body_length: int  # on the wire, de-chunked (missing bytes counted)
     ts_ns: int  # first packet of the monologue that carried its first byte
     monologue: int  # index of that monologue in the session
+    body: bytes | bytearray = b""  # the captured body, de-chunked, still Content-Encoded
+    gap: tuple[int, int] | None = None  # (stream offset, size) of the first gap in the body
+    missing: int = 0  # body bytes the capture lacks
+    body_capped: bool = False  # the body was longer than the reader keeps
+    end_monologue: int = 0  # the monologue holding its last byte
+
+    @property
+    def complete(self) -> bool:
+        """Whether every byte of the body was captured and kept."""
+        return self.gap is None and not self.body_capped
 
 
 @dataclass(frozen=True)
@@ -46,19 +61,33 @@ class HttpTransaction:
 
     session: TcpSession
     index: int  # position in the session, 0-based
-    request: HttpMessage
+    request: HttpMessage | None  # None: a response whose request the capture lacks
     response: HttpMessage | None
 
     @property
     def method(self) -> str:
-        """``GET``, ``POST``..."""
-        return self.request.start_line.split(" ", 1)[0]
+        """``GET``, ``POST``... (empty for an orphan response)."""
+        return "" if self.request is None else self.request.start_line.split(" ", 1)[0]
 
     @property
     def uri(self) -> str:
         """The request target as sent."""
+        if self.request is None:
+            return ""
         parts = self.request.start_line.split(" ")
         return parts[1] if len(parts) > 1 else ""
+
+    @property
+    def host(self) -> str:
+        """The request's ``Host`` field."""
+        return "" if self.request is None else self.request.headers.get("host", "")
+
+    @property
+    def ts_ns(self) -> int:
+        """When it began: the request's first packet, or the orphan response's."""
+        message = self.request or self.response
+        assert message is not None
+        return message.ts_ns
 
     @property
     def status(self) -> int | None:
@@ -71,7 +100,9 @@ class HttpTransaction:
     @property
     def duration_ns(self) -> int | None:
         """From the request's first packet to the response's first packet."""
-        return None if self.response is None else self.response.ts_ns - self.request.ts_ns
+        if self.response is None or self.request is None:
+            return None
+        return self.response.ts_ns - self.request.ts_ns
 
 
 @dataclass
@@ -82,12 +113,35 @@ class _SessionState:
     responses: MessageReader = field(default_factory=lambda: MessageReader(response=True))
     unanswered: deque[HttpMessage] = field(default_factory=deque)
     count: int = 0
+    orphan: bool = False  # the response being read answers no request the capture holds
 
 
 def _message(message: Message) -> HttpMessage:
     return HttpMessage(
-        message.start.text, message.headers, message.body_length, message.ts_ns, message.monologue
+        message.start.text,
+        message.headers,
+        message.body_length,
+        message.ts_ns,
+        message.monologue,
+        message.body,
+        message.gap,
+        message.missing,
+        message.body_capped,
+        message.end_monologue,
     )
+
+
+def _gaps(monologue: Monologue) -> tuple[tuple[int, int, int], ...]:
+    """``(index in data(), stream offset, size)`` of the monologue's gaps."""
+    gaps = monologue.gaps()
+    if not gaps:
+        return ()
+    pieces = sorted((offset, length) for offset, length, _f, _fr in monologue.pieces())
+    out = []
+    for gap in gaps:
+        index = sum(min(length, max(0, gap.offset - offset)) for offset, length in pieces)
+        out.append((index, gap.offset, gap.length))
+    return tuple(out)
 
 
 class HttpListener(Listener):
@@ -99,17 +153,13 @@ class HttpListener(Listener):
 
     def tcp_monologue(self, session: TcpSession, monologue: Monologue) -> None:
         """Override Listener.tcp_monologue: parse what this monologue completes."""
-        state = self._sessions.get(session.id, ...)
-        data = monologue.data()
-        if state is ...:
-            state = _SessionState() if monologue.direction == "c2s" and _REQUEST_LINE.match(data) else None
-            self._sessions[session.id] = state
+        state = self._sessions.get(session.id)
         if state is None:
-            return
+            state = self._sessions[session.id] = _SessionState()
         side = state.requests if monologue.direction == "c2s" else state.responses
         if side.broken:
             return
-        side.feed(data, monologue.first_ts_ns, monologue.index)
+        side.feed(monologue.data(), monologue.first_ts_ns, monologue.index, _gaps(monologue))
         if side is state.requests:
             self._parse_requests(state)
         else:
@@ -122,7 +172,7 @@ class HttpListener(Listener):
         state = self._sessions.pop(session.id, None)
         if not state:
             return
-        if state.responses.active() and state.unanswered:
+        if state.responses.active() and (state.unanswered or self._orphans(state)):
             self._parse_responses(session, state, at_end=True)
         while state.unanswered:
             self._emit(session, state, state.unanswered.popleft(), None)
@@ -131,25 +181,41 @@ class HttpListener(Listener):
         while (request := state.requests.next()) is not None:
             state.unanswered.append(_message(request))
 
+    @staticmethod
+    def _orphans(state: _SessionState) -> bool:
+        """Whether responses are read with no request waiting: none was seen yet, or one
+        such response is under way."""
+        return state.orphan or (state.requests.found == 0 and state.count == 0)
+
     def _parse_responses(self, session: TcpSession, state: _SessionState, at_end: bool = False) -> None:
         side = state.responses
-        while state.unanswered:
-            head = state.unanswered[0].start_line.startswith("HEAD ")
+        while state.unanswered or self._orphans(state):
+            orphan = self._orphans(state) and not state.unanswered
+            state.orphan = orphan
+            head = not orphan and state.unanswered[0].start_line.startswith("HEAD ")
             response = side.next(answers_head=head, at_end=at_end)
             if response is None:
+                if not side.begun():
+                    state.orphan = False
                 return
+            state.orphan = False
             status = response.start.status
             assert status is not None
             if 100 <= status < 200 and status != 101:
                 continue  # interim response (100 Continue): the final one follows
-            self._emit(session, state, state.unanswered.popleft(), _message(response))
+            request = None if orphan else state.unanswered.popleft()
+            self._emit(session, state, request, _message(response))
             if status == 101:  # switched protocols: no more HTTP
                 side.stop()
                 state.requests.stop()
                 return
 
     def _emit(
-        self, session: TcpSession, state: _SessionState, request: HttpMessage, response: HttpMessage | None
+        self,
+        session: TcpSession,
+        state: _SessionState,
+        request: HttpMessage | None,
+        response: HttpMessage | None,
     ) -> None:
         transaction = HttpTransaction(session, state.count, request, response)
         state.count += 1
@@ -163,17 +229,39 @@ class HttpRow(NamedTuple):
 
     session: int
     number: int  # the transaction's position in its session, 0-based
-    ts_ns: int  # the request's
-    method: str
+    ts_ns: int  # the request's (an orphan response's own)
+    method: str  # empty for a response whose request the capture lacks
     uri: str
     status: int | None
-    body_length: int | None  # the response's
+    body_length: int | None  # the response's, on the wire
     duration_ns: int | None
+    decoded_length: int | None = None  # the response's body with its Content-Encoding undone
+    host: str = ""
+    content_type: str = ""
 
 
 def http_listeners() -> list[Listener]:
     """A fresh HttpListener (what each worker of ``fanout.map_sessions`` runs)."""
     return [HttpListener()]
+
+
+def http_row(t: HttpTransaction, decoded_length: int | None) -> HttpRow:
+    """The row of a transaction whose response body decodes to ``decoded_length`` bytes."""
+    size = None if t.response is None else t.response.body_length
+    content_type = "" if t.response is None else t.response.headers.get("content-type", "")
+    return HttpRow(
+        t.session.id,
+        t.index,
+        t.ts_ns,
+        t.method,
+        t.uri,
+        t.status,
+        size,
+        t.duration_ns,
+        decoded_length,
+        t.host,
+        content_type,
+    )
 
 
 def http_rows(listeners: list[Listener]) -> list[tuple[int, HttpRow]]:
@@ -182,9 +270,10 @@ def http_rows(listeners: list[Listener]) -> list[tuple[int, HttpRow]]:
     for listener in listeners:
         if isinstance(listener, HttpListener):
             for t in listener.transactions:
-                size = None if t.response is None else t.response.body_length
-                row = HttpRow(
-                    t.session.id, t.index, t.request.ts_ns, t.method, t.uri, t.status, size, t.duration_ns
-                )
-                out.append((t.session.id, row))
+                decoded = None
+                if t.response is not None:
+                    encoding = t.response.headers.get("content-encoding", "")
+                    body = t.response.body
+                    decoded = len(decode(body, encoding).data) if encoding else t.response.body_length
+                out.append((t.session.id, http_row(t, decoded)))
     return out

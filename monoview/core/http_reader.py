@@ -23,16 +23,32 @@ did there with a message cut short is kept, because captures depend on it
 * a body not complete at a parse point waits for more, and a chunked body
   is read across parse points (dpkt gave up on one cut at a chunk boundary);
 * a response whose body runs until the close ends at the end of the session.
+
+Three things the old parser did not do:
+
+* body bytes are kept (up to ``body_cap``), de-chunked, for the object export
+  and the decoded sizes and hashes;
+* a gap (bytes the capture lacks) inside a body makes the message
+  *incomplete*: the first such gap's stream offset and size are kept, and
+  the missing bytes count towards ``Content-Length`` or the chunk, so the
+  message after it is still found where it begins;
+* bytes that are not a message where one should begin (a keep-alive byte
+  before ``GET``, a capture that starts in the middle of a body, garbage,
+  a header that does not parse) are skipped up to the next request or
+  status line, searched for once per byte (:meth:`MessageReader._sync`).
+  A direction that shows none in its first ``SCAN_LIMIT`` bytes is given up.
 """
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from dataclasses import dataclass
 from enum import Enum, auto
 from typing import Final
 
 from monoview.core.http_head import (
+    METHODS,
     Body,
     HeaderFields,
     HeadError,
@@ -48,6 +64,16 @@ from monoview.core.http_head import (
 # queued for requests that never come) is not followed further.  Body bytes are only
 # counted, never held, so a body of any size is read.
 MAX_PENDING: Final = 256 << 20
+# Body bytes kept of one message (the rest is counted, and the message says it was cut).
+BODY_CAP: Final = 64 << 20
+# A direction that holds no request or status line in this many bytes is not HTTP.
+SCAN_LIMIT: Final = 1 << 20
+# Where a message may begin when bytes are skipped: a request line of a known method, or
+# a status line.  Only a match's start matters; the line itself is then parsed as always.
+_METHODS: Final = b"|".join(re.escape(m) for m in sorted(METHODS, key=len, reverse=True))
+_REQUEST_START: Final = re.compile(rb"(?:" + _METHODS + rb") [^\s]+ HTTP/\d\.\d\r?\n")
+_STATUS_START: Final = re.compile(rb"HTTP/\d\.\d \d{3}[ \r\n]")
+_LONGEST_START: Final = 64  # bytes kept when searching, so a start split across monologues is found
 
 
 @dataclass(frozen=True)
@@ -56,9 +82,14 @@ class Message:
 
     start: StartLine
     headers: dict[str, str]
-    body_length: int
+    body_length: int  # bytes of the body on the wire, de-chunked, missing ones included
     ts_ns: int  # first packet of the monologue that carried its first byte
     monologue: int  # index of that monologue in the session
+    body: bytes | bytearray = b""  # the body's captured bytes (at most BODY_CAP), de-chunked
+    gap: tuple[int, int] | None = None  # (stream offset, size) of the first gap in the body
+    missing: int = 0  # body bytes the capture lacks
+    body_capped: bool = False  # more than BODY_CAP body bytes: ``body`` is their start
+    end_monologue: int = 0  # index of the monologue holding its last byte
 
 
 class _Phase(Enum):
@@ -77,9 +108,12 @@ class _Phase(Enum):
 class MessageReader:
     """Reads requests (``response=False``) or responses from the bytes fed to it."""
 
-    def __init__(self, response: bool) -> None:
+    def __init__(self, response: bool, body_cap: int = BODY_CAP) -> None:
         self.response = response
+        self.body_cap = body_cap
         self.broken = False
+        self.found = 0  # messages read so far
+        self.skipped = 0  # bytes skipped looking for a message
         self.ts_ns = 0
         self.monologue = 0
         self._buf = bytearray()
@@ -96,9 +130,22 @@ class MessageReader:
         self._judged = False  # the header was judged at a parse point and waits for more
         self._left = 0  # body bytes (or chunk bytes) still to come
         self._body = 0
+        self._kept = bytearray()
+        self._gap: tuple[int, int] | None = None
+        self._missing = 0
+        self._capped = False
+        # (stream position in _buf's terms, stream offset, size) of each gap not yet read past
+        self._gaps: deque[tuple[int, int, int]] = deque()
+        self._unsynced = False  # the next message is to be searched for
 
-    def feed(self, data: bytes, ts_ns: int, monologue: int) -> None:
-        """Append a monologue's bytes; a message starting in them is dated by it."""
+    def feed(
+        self, data: bytes, ts_ns: int, monologue: int, gaps: tuple[tuple[int, int, int], ...] = ()
+    ) -> None:
+        """Append a monologue's bytes; a message starting in them is dated by it.
+
+        ``gaps``: ``(index in data, stream offset, size)`` of each gap in or right
+        before them (the bytes before that index and those from it are not adjacent).
+        """
         if self.broken:
             return
         if self._pos:
@@ -107,7 +154,9 @@ class MessageReader:
             self._base += self._pos
             self._pos = 0
         self._forget_marks()  # a long body must not pile up a mark per monologue
-        self._marks.append((self._base + len(self._buf), ts_ns, monologue))
+        at = self._base + len(self._buf)
+        self._marks.append((at, ts_ns, monologue))
+        self._gaps.extend((at + index, offset, size) for index, offset, size in gaps)
         self._buf += data
 
     def held(self) -> int:
@@ -118,10 +167,16 @@ class MessageReader:
         """Whether there is anything to read: unread bytes, or a message begun."""
         return not self.broken and (self._phase is not _Phase.IDLE or self.held() > 0)
 
+    def begun(self) -> bool:
+        """Whether a message has begun and is not complete yet."""
+        return not self.broken and self._phase is not _Phase.IDLE
+
     def stop(self) -> None:
         """Follow this direction no further (garbage, an upgrade to another protocol)."""
         self.broken = True
         self._marks.clear()
+        self._gaps.clear()
+        self._kept = bytearray()
         self._buf = bytearray()
         self._pos = self._searched = 0
 
@@ -132,25 +187,86 @@ class MessageReader:
         more bytes will come; a message still incomplete is dropped, and the direction
         with it.
         """
-        if self.broken:
-            return None
-        if self._phase is _Phase.IDLE:
-            if not self.held():
+        while not self.broken:
+            if self._phase is _Phase.IDLE:
+                if not self.held() or not self._sync():
+                    return None
+                self._begin()
+            try:
+                complete = self._advance(answers_head, at_end)
+            except HeadError:
+                # not a message after all: look for the next one after the line that failed
+                self._phase = _Phase.IDLE
+                self._unsynced = True
+                continue
+            if not complete:
+                if at_end:
+                    self.stop()
                 return None
-            self._begin()
-        try:
-            complete = self._advance(answers_head, at_end)
-        except HeadError:
-            self.stop()
-            return None
-        if not complete:
-            if at_end:
-                self.stop()
-            return None
+            return self._finish()
+        return None
+
+    def _finish(self) -> Message:
         assert self._start is not None
-        message = Message(self._start, self._fields.headers(), self._body, self.ts_ns, self.monologue)
+        self._forget_marks()
+        message = Message(
+            self._start,
+            self._fields.headers(),
+            self._body,
+            self.ts_ns,
+            self.monologue,
+            self._kept,  # handed over, not copied: a body of megabytes is held once
+            self._gap,
+            self._missing,
+            self._capped,
+            self._monologue_before(self._base + self._pos),
+        )
+        self._kept = bytearray()
         self._phase = _Phase.IDLE
+        self.found += 1
         return message
+
+    def _monologue_before(self, at: int) -> int:
+        """The monologue holding the byte just before stream position ``at``."""
+        found = self.monologue
+        for start, _ts, monologue in self._marks:
+            if start >= at:
+                break
+            found = monologue
+        return found
+
+    def _sync(self) -> bool:
+        """Skip to where the next message begins; False if none is in the bytes yet.
+
+        A message is expected where the last one ended; only bytes that do not parse
+        as its start line there (or after a failure) are searched, each once: all but
+        the last few bytes, which may be a start line's beginning, are dropped.
+        """
+        if not self._unsynced:
+            end = self._buf.find(b"\n", self._pos)
+            line = bytes(self._buf[self._pos : end + 1 if end >= 0 else len(self._buf)])
+            try:
+                status_line(line) if self.response else request_line(line)
+                return True
+            except HeadError:
+                if end < 0 and len(line) < _LONGEST_START:
+                    return False  # the line may yet become one
+            self._unsynced = True
+        pattern = _STATUS_START if self.response else _REQUEST_START
+        found = pattern.search(self._buf, self._pos)
+        if found is not None:
+            self._skip(found.start() - self._pos)
+            self._unsynced = False
+            return True
+        self._skip(max(0, self.held() - _LONGEST_START))
+        if not self.found and self.skipped > SCAN_LIMIT:
+            self.stop()
+        return False
+
+    def _skip(self, count: int) -> None:
+        self._pos += count
+        self._searched = max(self._searched, self._pos)
+        self.skipped += count
 
     def _forget_marks(self) -> None:
         """Drop the marks of monologues read past: the one holding the next unread byte is first."""
@@ -168,6 +284,10 @@ class MessageReader:
         self._head_size = 0
         self._judged = False
         self._left = self._body = 0
+        self._kept = bytearray()
+        self._gap = None
+        self._missing = 0
+        self._capped = False
 
     def _advance(self, answers_head: bool, at_end: bool) -> bool:
         """Read as far as the bytes go; True once the message is complete."""
@@ -195,7 +315,7 @@ class MessageReader:
                     return False
                 self._phase = _Phase.DONE if phase is _Phase.LENGTH else _Phase.CHUNK_END
             elif phase is _Phase.UNTIL_CLOSE:
-                self._take(self.held())
+                self._take_all()
                 return at_end
             else:
                 line = self._line()
@@ -214,7 +334,7 @@ class MessageReader:
             self._phase = _Phase.UNTIL_CLOSE
         else:
             if framing is Body.REST:  # dpkt's reading: whatever has arrived
-                self._take(self.held())
+                self._take_all()
             self._phase = _Phase.DONE
 
     def _chunk_line(self, phase: _Phase, line: bytes) -> None:
@@ -264,8 +384,60 @@ class MessageReader:
         return line
 
     def _take(self, wanted: int) -> int:
-        """Count up to ``wanted`` body bytes as read; how many there were."""
-        taken = min(wanted, self.held())
-        self._pos += taken
-        self._body += taken
-        return taken
+        """Read up to ``wanted`` body bytes; how many of them there were, gaps included.
+
+        A gap the body runs into counts as body bytes (as many as it lacks, up to
+        ``wanted``), so the framing stays where the sender put it.
+        """
+        done = 0
+        while done < wanted:
+            here = self._base + self._pos
+            while self._gaps and self._gaps[0][0] < here:
+                self._gaps.popleft()  # read past (in a header, or between messages)
+            room = min(wanted - done, self.held())
+            if self._gaps and self._gaps[0][0] - here <= room and self._gaps[0][0] - here < wanted - done:
+                at, offset, size = self._gaps.popleft()
+                self._keep(at - here)
+                done += at - here
+                lost = min(size, wanted - done)
+                if self._gap is None:
+                    self._gap = (offset, size)
+                self._missing += lost
+                self._body += lost
+                done += lost
+                continue
+            if not room:
+                break
+            self._keep(room)
+            done += room
+        return done
+
+    def _take_all(self) -> None:
+        """Read every byte held as body (it has no length: it runs until the close), and
+        every gap among them whole."""
+        end = self._base + len(self._buf)
+        while self.held():
+            here = self._base + self._pos
+            while self._gaps and self._gaps[0][0] < here:
+                self._gaps.popleft()
+            if self._gaps and self._gaps[0][0] < end:
+                at, offset, size = self._gaps.popleft()
+                self._keep(at - here)
+                if self._gap is None:
+                    self._gap = (offset, size)
+                self._missing += size
+                self._body += size
+                continue
+            self._keep(self.held())
+
+    def _keep(self, count: int) -> None:
+        """Count ``count`` body bytes from the buffer as read, keeping them up to the cap."""
+        if count <= 0:
+            return
+        room = self.body_cap - len(self._kept)
+        if room > 0:
+            self._kept += self._buf[self._pos : self._pos + min(room, count)]
+        if count > room:
+            self._capped = True
+        self._pos += count
+        self._body += count
