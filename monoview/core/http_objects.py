@@ -238,7 +238,7 @@ def export_objects(
     entries = []
     for obj, name in zip(objects, names, strict=True):
         assert obj.data is not None, "objects for an export keep their data"
-        AtomicWriter(folder, name, force, checked=not force, made=made).write([obj.data])
+        AtomicWriter(folder, name, force, checked=not force, made=made).write([memoryview(obj.data)])
         entries.append(manifest_entry(obj, name))
     manifest = {"capture": capture, "objects": entries}
     text = json.dumps(manifest, indent=1, ensure_ascii=False) + "\n"
