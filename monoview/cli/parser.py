@@ -101,6 +101,9 @@ def build() -> argparse.ArgumentParser:
 
     p = sub.add_parser("http", parents=[common], help="list HTTP requests and their responses")
     p.add_argument("capture", type=Path)
+    p.add_argument("--sort", choices=("session", "time"), default="session", help="order of the list")
+    p.add_argument("--export", type=Path, metavar="DIR", help="write each body (decoded) and manifest.json")
+    p.add_argument("--force", action="store_true", help="let --export overwrite existing files")
 
     p = sub.add_parser("trace", parents=[common], help="print Net::Analysis-style event traces")
     p.add_argument("capture", type=Path)

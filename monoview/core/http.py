@@ -185,7 +185,7 @@ class HttpListener(Listener):
     def _orphans(state: _SessionState) -> bool:
         """Whether responses are read with no request waiting: none was seen yet, or one
         such response is under way."""
-        return state.orphan or (state.requests.found == 0 and state.count == 0)
+        return state.orphan or state.requests.found == 0
 
     def _parse_responses(self, session: TcpSession, state: _SessionState, at_end: bool = False) -> None:
         side = state.responses
