@@ -48,6 +48,7 @@ class HttpMessage:
     missing: int = 0  # body bytes the capture lacks
     body_capped: bool = False  # the body was longer than the reader keeps
     end_monologue: int = 0  # the monologue holding its last byte
+    end_index: int = 0  # that byte's index in the monologue's data()
 
     @property
     def complete(self) -> bool:
@@ -114,6 +115,7 @@ class _SessionState:
     unanswered: deque[HttpMessage] = field(default_factory=deque)
     count: int = 0
     orphan: bool = False  # the response being read answers no request the capture holds
+    ends: list[int] = field(default_factory=lambda: [0, 0])  # stream offset reached: requests, responses
 
 
 def _message(message: Message) -> HttpMessage:
@@ -128,20 +130,26 @@ def _message(message: Message) -> HttpMessage:
         message.missing,
         message.body_capped,
         message.end_monologue,
+        message.end_index,
     )
 
 
-def _gaps(monologue: Monologue) -> tuple[tuple[int, int, int], ...]:
-    """``(index in data(), stream offset, size)`` of the monologue's gaps."""
-    gaps = monologue.gaps()
-    if not gaps:
-        return ()
-    pieces = sorted((offset, length) for offset, length, _f, _fr in monologue.pieces())
-    out = []
-    for gap in gaps:
-        index = sum(min(length, max(0, gap.offset - offset)) for offset, length in pieces)
-        out.append((index, gap.offset, gap.length))
-    return tuple(out)
+def _gaps(monologue: Monologue, expected: int) -> tuple[tuple[tuple[int, int, int], ...], int]:
+    """``(index in data(), stream offset, size)`` of each hole before or between the
+    monologue's pieces, the direction's bytes so far ending at ``expected``; and where its
+    own bytes end.
+
+    Worked out from the pieces' offsets, not ``Monologue.gaps()``: when the event comes the
+    stream has not classified its gaps yet (a gap is known once the session is over).
+    """
+    gaps = []
+    index = 0
+    for offset, length, _file, _frame in monologue.pieces():
+        if offset > expected:
+            gaps.append((index, expected, offset - expected))
+        index += length
+        expected = max(expected, offset + length)
+    return tuple(gaps), expected
 
 
 class HttpListener(Listener):
@@ -159,7 +167,8 @@ class HttpListener(Listener):
         side = state.requests if monologue.direction == "c2s" else state.responses
         if side.broken:
             return
-        side.feed(monologue.data(), monologue.first_ts_ns, monologue.index, _gaps(monologue))
+        gaps, state.ends[side.response] = _gaps(monologue, state.ends[side.response])
+        side.feed(monologue.data(), monologue.first_ts_ns, monologue.index, gaps)
         if side is state.requests:
             self._parse_requests(state)
         else:

@@ -46,7 +46,7 @@ class HttpObject(NamedTuple):
     ts_ns: int  # the message's first packet
     request_monologue: int | None
     response_monologue: int | None
-    frame: int  # the last frame of the message's last monologue (tshark's "packet")
+    frame: int  # the frame that brought the message's last byte (tshark's "packet")
     method: str
     host: str
     uri: str | None  # None: the response answers no request in the capture
@@ -79,6 +79,18 @@ def _note(message: HttpMessage, error: str | None, capped: bool, cut_short: bool
     return "; ".join(notes) or None
 
 
+def _frame_of_last_byte(t: HttpTransaction, message: HttpMessage) -> int:
+    """The frame that brought the message's last byte (where tshark's reassembly ends)."""
+    monologues = t.session.monologues
+    if message.end_monologue >= len(monologues):
+        return 0
+    last = monologues[message.end_monologue]
+    try:
+        return last.frame_at(message.end_index)
+    except IndexError:
+        return last.frames[-1] if last.frames else 0
+
+
 def objects_of(transaction: HttpTransaction, keep_data: bool) -> list[HttpObject]:
     """The transaction's bodies that hold bytes (request first), decoded."""
     found = []
@@ -86,9 +98,7 @@ def objects_of(transaction: HttpTransaction, keep_data: bool) -> list[HttpObject
     for direction, message in (("request", t.request), ("response", t.response)):
         if message is None or message.body_length == 0:
             continue
-        monologues = t.session.monologues
-        last = monologues[message.end_monologue] if message.end_monologue < len(monologues) else None
-        frame = last.frames[-1] if last is not None and last.frames else 0
+        frame = _frame_of_last_byte(t, message)
         encoding = message.headers.get("content-encoding", "")
         decoded = decode(message.body, encoding)
         data = decoded.data

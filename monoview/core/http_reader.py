@@ -90,6 +90,7 @@ class Message:
     missing: int = 0  # body bytes the capture lacks
     body_capped: bool = False  # more than BODY_CAP body bytes: ``body`` is their start
     end_monologue: int = 0  # index of the monologue holding its last byte
+    end_index: int = 0  # that byte's index in the monologue's data
 
 
 class _Phase(Enum):
@@ -219,20 +220,20 @@ class MessageReader:
             self._gap,
             self._missing,
             self._capped,
-            self._monologue_before(self._base + self._pos),
+            *self._last_byte(self._base + self._pos),
         )
         self._kept = bytearray()
         self._phase = _Phase.IDLE
         self.found += 1
         return message
 
-    def _monologue_before(self, at: int) -> int:
-        """The monologue holding the byte just before stream position ``at``."""
-        found = self.monologue
+    def _last_byte(self, at: int) -> tuple[int, int]:
+        """The monologue holding the byte just before position ``at``, and its index there."""
+        found = (self.monologue, 0)
         for start, _ts, monologue in self._marks:
             if start >= at:
                 break
-            found = monologue
+            found = (monologue, at - 1 - start)
         return found
 
     def _sync(self) -> bool:
