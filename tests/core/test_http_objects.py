@@ -97,7 +97,9 @@ def _response(body: bytes, coding: str | None = None, chunked: bool = False) -> 
     if coding:
         head += b"Content-Encoding: " + coding.encode() + b"\r\n"
     if chunked:
-        chunks = b"".join(b"%x\r\n%s\r\n" % (len(body[i : i + 700]), body[i : i + 700]) for i in range(0, len(body), 700))
+        chunks = b"".join(
+            b"%x\r\n%s\r\n" % (len(body[i : i + 700]), body[i : i + 700]) for i in range(0, len(body), 700)
+        )
         return head + b"Transfer-Encoding: chunked\r\n\r\n" + chunks + b"0\r\n\r\n"
     return head + b"Content-Length: %d\r\n\r\n" % len(body) + body
 
@@ -176,7 +178,9 @@ def test_scapy_http_chunk_keep_alive_byte_before_get() -> None:
     capture = shared_capture("wild/scapy_http_chunk.pcap")
     found = transactions(capture)
     (t,) = [t for t in found if t.session.id == 1]
-    assert t.method == "GET" and t.uri.startswith("/httpgallery/chunked/chunkedimage.aspx") and t.status == 200
+    assert (
+        t.method == "GET" and t.uri.startswith("/httpgallery/chunked/chunkedimage.aspx") and t.status == 200
+    )
     (want,) = REFERENCE["captures"]["wild/scapy_http_chunk.pcap"]
     (obj,) = objects_of(t, False)
     assert (obj.sha256, obj.decoded_size) == (want["sha256"], want["size"])
@@ -190,7 +194,9 @@ def test_suricata_start_from_response() -> None:
     assert orphan.request is None and orphan.status == 200
     assert favicon.uri == "/favicon.ico" and favicon.response is not None
     got = sorted(o.sha256 for t in (orphan, favicon) for o in objects_of(t, False))
-    assert got == sorted(o["sha256"] for o in REFERENCE["captures"]["wild/suricata_http-start-from-response.pcap"])
+    assert got == sorted(
+        o["sha256"] for o in REFERENCE["captures"]["wild/suricata_http-start-from-response.pcap"]
+    )
 
 
 def test_ndpi_asymmetric_response_only_session_is_parsed() -> None:
@@ -211,7 +217,9 @@ def test_ndpi_asymmetric_response_only_session_is_parsed() -> None:
 
 def _names(pairs: list[tuple[str, str | None]]) -> list[str]:
     fake = [
-        HttpObject(1, i, "response", i, 0, 1, 7, "GET", "h", uri, 200, ctype, "", 1, 1, "", True, None, 0, None, None)
+        HttpObject(
+            1, i, "response", i, 0, 1, 7, "GET", "h", uri, 200, ctype, "", 1, 1, "", True, None, 0, None, None
+        )
         for i, (uri, ctype) in enumerate(pairs)
     ]
     return unique_names(fake)  # type: ignore[arg-type]
