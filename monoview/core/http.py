@@ -14,6 +14,29 @@ A response is paired with the oldest request not yet answered.  Responses that
 come before any request of the session (a capture that starts after the
 request, a server seen without its client) are *orphans*: transactions with no
 request, as tshark lists them.
+
+Why not h11 or httptools (issue 8 asked for a well-kept parser; both were tried,
+h11 0.16 and httptools 0.9, on the cases this reader must handle):
+
+* httptools (llhttp) frames an answer to ``HEAD`` wrongly: ``on_headers_complete``
+  cannot tell it that no body follows (its return value is ignored), so a
+  ``Content-Length: 5`` answer eats 5 bytes of the next response; it has no
+  end-of-stream call, so a body that runs until the close never completes.
+* h11 pauses after each request until "its" response is sent, so pipelined
+  requests need a new connection per message fed the previous one's trailing
+  bytes (a copy per message); a response can only be read after a request is
+  sent to it (an orphan needs an invented one); it refuses what captures hold
+  and the old parser read: an HTTP/1.1 request without ``Host``, a header
+  name with a space, ``Transfer-Encoding: gzip, chunked``, a status of four
+  digits.
+* Both stop for good at the first error, and neither can be told that bytes
+  are missing, nor keep dpkt's reading of a header cut at a parse point on
+  which ``lab/snaplen96`` depends.
+
+The re-synchronisation, gaps, orphans and parse points would all stay around
+either one; what they would take over is the framing of a clean message, the
+part that is small here (``http_head``).  So the framing stays in
+:mod:`monoview.core.http_reader`.
 """
 
 from __future__ import annotations

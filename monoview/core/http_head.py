@@ -39,6 +39,12 @@ METHODS: Final = frozenset(
 # What str.split() splits an ASCII line on.
 _SPACE: Final = b"\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f "
 _WORD_BREAK: Final = re.compile(rb"[\t\n\x0b\x0c\r\x1c-\x1f ]+")
+# Where a message may begin when bytes are skipped: a request line of a known method, or
+# a status line.  Only a match's start matters; the line itself is then parsed as always.
+_METHOD: Final = b"|".join(re.escape(m) for m in sorted(METHODS, key=len, reverse=True))
+_REQUEST_START: Final = re.compile(rb"(?:" + _METHOD + rb") [^\s]+ HTTP/\d\.\d\r?\n")
+_STATUS_START: Final = re.compile(rb"HTTP/\d\.\d \d{3}[ \r\n]")
+LONGEST_START: Final = 64  # bytes kept when searching, so a start split across monologues is found
 
 
 class HeadError(ValueError):
@@ -89,6 +95,12 @@ def status_line(line: bytes) -> StartLine:
     code = words[1].decode("ascii")
     text = f"HTTP/{field_text(words[0][5:])} {code} {reason}".rstrip()
     return StartLine(text, None, int(code))
+
+
+def find_start(buf: bytearray, pos: int, response: bool) -> int | None:
+    """Where the first request (or status) line at or after ``pos`` begins, if any."""
+    found = (_STATUS_START if response else _REQUEST_START).search(buf, pos)
+    return None if found is None else found.start()
 
 
 def ends_head(line: bytes) -> bool:

@@ -37,18 +37,19 @@ Three things the old parser did not do:
   a header that does not parse) are skipped up to the next request or
   status line, searched for once per byte (:meth:`MessageReader._sync`).
   A direction that shows none in its first ``SCAN_LIMIT`` bytes is given up.
+
+Why this reader and not h11 or httptools: :mod:`monoview.core.http`.
 """
 
 from __future__ import annotations
 
-import re
 from collections import deque
 from dataclasses import dataclass
 from enum import Enum, auto
 from typing import Final
 
 from monoview.core.http_head import (
-    METHODS,
+    LONGEST_START,
     Body,
     HeaderFields,
     HeadError,
@@ -56,6 +57,7 @@ from monoview.core.http_head import (
     body_framing,
     chunk_size,
     ends_head,
+    find_start,
     request_line,
     status_line,
 )
@@ -68,12 +70,6 @@ MAX_PENDING: Final = 256 << 20
 BODY_CAP: Final = 64 << 20
 # A direction that holds no request or status line in this many bytes is not HTTP.
 SCAN_LIMIT: Final = 1 << 20
-# Where a message may begin when bytes are skipped: a request line of a known method, or
-# a status line.  Only a match's start matters; the line itself is then parsed as always.
-_METHODS: Final = b"|".join(re.escape(m) for m in sorted(METHODS, key=len, reverse=True))
-_REQUEST_START: Final = re.compile(rb"(?:" + _METHODS + rb") [^\s]+ HTTP/\d\.\d\r?\n")
-_STATUS_START: Final = re.compile(rb"HTTP/\d\.\d \d{3}[ \r\n]")
-_LONGEST_START: Final = 64  # bytes kept when searching, so a start split across monologues is found
 
 
 @dataclass(frozen=True)
@@ -250,16 +246,15 @@ class MessageReader:
                 status_line(line) if self.response else request_line(line)
                 return True
             except HeadError:
-                if end < 0 and len(line) < _LONGEST_START:
+                if end < 0 and len(line) < LONGEST_START:
                     return False  # the line may yet become one
             self._unsynced = True
-        pattern = _STATUS_START if self.response else _REQUEST_START
-        found = pattern.search(self._buf, self._pos)
+        found = find_start(self._buf, self._pos, self.response)
         if found is not None:
-            self._skip(found.start() - self._pos)
+            self._skip(found - self._pos)
             self._unsynced = False
             return True
-        self._skip(max(0, self.held() - _LONGEST_START))
+        self._skip(max(0, self.held() - LONGEST_START))
         if not self.found and self.skipped > SCAN_LIMIT:
             self.stop()
         return False
