@@ -283,3 +283,14 @@ def test_cli_sort_by_time_interleaves_sessions() -> None:
     assert sorted(map(tuple, shown["time"])) == sorted(map(tuple, shown["session"]))
     sessions = [int(row[0]) for row in shown["session"]]
     assert sessions == sorted(sessions)
+
+
+def test_a_bomb_in_a_capture_is_cut_at_64_mib_and_said_so(tmp_path: Path) -> None:
+    bomb = gzip.compress(b"\0" * (80 << 20), compresslevel=9)  # 80 MiB of zeros in ~80 kB
+    conv = Conversation().handshake()
+    conv.send(True, b"GET /bomb.bin HTTP/1.1\r\nHost: h\r\n\r\n")
+    conv.send(False, _response(bomb, "gzip"))
+    conv.close()
+    (obj,) = objects(write_pcap(tmp_path / "bomb.pcap", conv.frames))
+    assert obj.encoded_size == len(bomb) and obj.decoded_size == 64 << 20
+    assert not obj.complete and obj.note is not None and "cap" in obj.note

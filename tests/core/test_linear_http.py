@@ -160,3 +160,43 @@ def test_chunks_cut_at_their_boundaries_are_read_across_monologues(tmp_path: Pat
     """dpkt gave up on a chunked body cut between chunks (no chunk size after the cut)."""
     (post,) = _replay(_session(_chunks_one_per_monologue(tmp_path)))
     assert post.request.body_length == 11 and post.status == 201
+
+
+def _garbage_in_pieces(tmp: Path, n: int) -> Path:
+    """A client that sends ``n`` pieces of bytes that are no request (each a monologue: the
+    server answers with garbage too), then one real request; the search for the next start
+    line must not look at the same bytes again at every piece."""
+    conv = Conversation()
+    conv.handshake()
+    for i in range(n):
+        conv.send(True, b"G" + b"x" * 500 + b"GE")  # almost a method at each end
+        conv.send(False, b"y" * 500 + b"HTTP/1.")  # almost a status line at the end
+    conv.send(True, b"T /real HTTP/1.1\r\nHost: h\r\n\r\n")  # completes the last piece's "GE"
+    conv.send(False, b"1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    conv.close()
+    return write_pcap(tmp / f"garbage-{n}.pcap", conv.frames)
+
+
+def test_skipping_garbage_costs_linear_work(tmp_path: Path) -> None:
+    n = 100
+    found = _replay(_session(_garbage_in_pieces(tmp_path, n)))
+    assert [(t.uri, t.status) for t in found] == [("/real", 200)]
+    assert found[0].response is not None and bytes(found[0].response.body) == b"ok"
+    assert _growth(_garbage_in_pieces(tmp_path, n), _garbage_in_pieces(tmp_path, 2 * n)) < GROWTH
+
+
+def test_skipped_bytes_are_dropped_once_searched() -> None:
+    """Call counts cannot see one regular-expression search over a growing buffer; what
+    keeps the search linear is that searched bytes are dropped, all but a start's length."""
+    from monoview.core.http_head import LONGEST_START
+    from monoview.core.http_reader import MessageReader
+
+    reader = MessageReader(response=False)
+    for i in range(200):
+        reader.feed(b"G" + b"x" * 500 + b"GE", i, i)
+        assert reader.next() is None
+        assert reader.held() <= LONGEST_START
+    reader.feed(b"T /real HTTP/1.1\r\n\r\n", 200, 200)
+    message = reader.next()
+    assert message is not None and message.start.text == "GET /real HTTP/1.1"
+    assert reader.skipped == 200 * 503 - 2  # every byte before the real "GE" was skipped, once
