@@ -168,7 +168,7 @@ def _garbage_in_pieces(tmp: Path, n: int) -> Path:
     line must not look at the same bytes again at every piece."""
     conv = Conversation()
     conv.handshake()
-    for i in range(n):
+    for _i in range(n):
         conv.send(True, b"G" + b"x" * 500 + b"GE")  # almost a method at each end
         conv.send(False, b"y" * 500 + b"HTTP/1.")  # almost a status line at the end
     conv.send(True, b"T /real HTTP/1.1\r\nHost: h\r\n\r\n")  # completes the last piece's "GE"
