@@ -9,7 +9,7 @@ import sys
 from monoview.cli.report import damage, print_failures
 from monoview.core.document import CaptureDocument, DocumentOptions
 from monoview.core.fanout import map_sessions
-from monoview.core.http import HttpRow, http_listeners, http_rows
+from monoview.core.http import HttpRow, http_export_listeners, http_listeners, http_rows
 from monoview.core.http_objects import HttpObject, export_objects, http_export_rows
 from monoview.core.http_text import ascii_uri
 
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
             rows, failures = map_sessions(document, http_listeners, http_rows)
         else:
             pairs: list[tuple[HttpRow, list[HttpObject]]]
-            pairs, failures = map_sessions(document, http_listeners, http_export_rows)
+            pairs, failures = map_sessions(document, http_export_listeners, http_export_rows)
             rows = [row for row, _found in pairs]
             objects = [obj for _row, found in pairs for obj in found]
         print_failures(failures.values())

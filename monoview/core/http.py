@@ -41,6 +41,7 @@ part that is small here (``http_head``).  So the framing stays in
 
 from __future__ import annotations
 
+import hashlib
 from collections import deque
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -66,12 +67,18 @@ class HttpMessage:
     body_length: int  # on the wire, de-chunked (missing bytes counted)
     ts_ns: int  # first packet of the monologue that carried its first byte
     monologue: int  # index of that monologue in the session
-    body: bytes | bytearray = b""  # the captured body, de-chunked, still Content-Encoded
+    body: bytes | bytearray = b""  # the captured body, de-chunked, still Content-Encoded (kept_bodies)
     gap: tuple[int, int] | None = None  # (stream offset, size) of the first gap in the body
     missing: int = 0  # body bytes the capture lacks
     body_capped: bool = False  # the body was longer than the reader keeps
     end_monologue: int = 0  # the monologue holding its last byte
     end_index: int = 0  # that byte's index in the monologue's data()
+    decoded_length: int = 0  # the body with its Content-Encoding undone
+    sha256: str = ""  # of the decoded body
+    decode_error: str | None = None  # the coding is unknown or the bytes do not decode
+    decode_capped: bool = False  # decoding stopped at the cap (http_body.DEFAULT_CAP)
+    decode_cut_short: bool = False  # the coded stream ends early
+    decoded: bytes | bytearray | None = None  # the decoded body (keep_bodies)
 
     @property
     def complete(self) -> bool:
@@ -141,19 +148,28 @@ class _SessionState:
     ends: list[int] = field(default_factory=lambda: [0, 0])  # stream offset reached: requests, responses
 
 
-def _message(message: Message) -> HttpMessage:
+def _message(message: Message, keep_body: bool) -> HttpMessage:
+    """The message for a transaction: its body decoded and hashed now, and kept only if asked
+    (a listing of a large capture would otherwise hold every body until the end)."""
+    decoded = decode(message.body, message.headers.get("content-encoding", ""))
     return HttpMessage(
         message.start.text,
         message.headers,
         message.body_length,
         message.ts_ns,
         message.monologue,
-        message.body,
+        message.body if keep_body else b"",
         message.gap,
         message.missing,
         message.body_capped,
         message.end_monologue,
         message.end_index,
+        len(decoded.data),
+        hashlib.sha256(decoded.data).hexdigest(),
+        decoded.error,
+        decoded.capped,
+        decoded.cut_short,
+        decoded.data if keep_body else None,
     )
 
 
@@ -176,9 +192,14 @@ def _gaps(monologue: Monologue, expected: int) -> tuple[tuple[tuple[int, int, in
 
 
 class HttpListener(Listener):
-    """Emits ``http_transaction(transaction=HttpTransaction)``; keeps them in ``transactions``."""
+    """Emits ``http_transaction(transaction=HttpTransaction)``; keeps them in ``transactions``.
 
-    def __init__(self) -> None:
+    ``keep_bodies``: the messages keep their bodies, as captured and decoded (for an export);
+    otherwise only their sizes and hashes.
+    """
+
+    def __init__(self, keep_bodies: bool = False) -> None:
+        self.keep_bodies = keep_bodies
         self.transactions: list[HttpTransaction] = []
         self._sessions: dict[int, _SessionState | None] = {}
 
@@ -211,7 +232,7 @@ class HttpListener(Listener):
 
     def _parse_requests(self, state: _SessionState) -> None:
         while (request := state.requests.next()) is not None:
-            state.unanswered.append(_message(request))
+            state.unanswered.append(_message(request, self.keep_bodies))
 
     @staticmethod
     def _orphans(state: _SessionState) -> bool:
@@ -236,7 +257,7 @@ class HttpListener(Listener):
             if 100 <= status < 200 and status != 101:
                 continue  # interim response (100 Continue): the final one follows
             request = None if orphan else state.unanswered.popleft()
-            self._emit(session, state, request, _message(response))
+            self._emit(session, state, request, _message(response, self.keep_bodies))
             if status == 101:  # switched protocols: no more HTTP
                 side.stop()
                 state.requests.stop()
@@ -277,6 +298,11 @@ def http_listeners() -> list[Listener]:
     return [HttpListener()]
 
 
+def http_export_listeners() -> list[Listener]:
+    """A fresh HttpListener that keeps the bodies (for ``monoview http --export``)."""
+    return [HttpListener(keep_bodies=True)]
+
+
 def http_row(t: HttpTransaction, decoded_length: int | None) -> HttpRow:
     """The row of a transaction whose response body decodes to ``decoded_length`` bytes."""
     size = None if t.response is None else t.response.body_length
@@ -302,10 +328,6 @@ def http_rows(listeners: list[Listener]) -> list[tuple[int, HttpRow]]:
     for listener in listeners:
         if isinstance(listener, HttpListener):
             for t in listener.transactions:
-                decoded = None
-                if t.response is not None:
-                    encoding = t.response.headers.get("content-encoding", "")
-                    body = t.response.body
-                    decoded = len(decode(body, encoding).data) if encoding else t.response.body_length
+                decoded = None if t.response is None else t.response.decoded_length
                 out.append((t.session.id, http_row(t, decoded)))
     return out

@@ -17,7 +17,6 @@ tshark does not guard against: ``.`` and ``..``, names Windows reserves (``CON``
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -26,7 +25,6 @@ from typing import Any, Final, NamedTuple
 
 from monoview.core.atomic import AtomicWriter, refuse_existing
 from monoview.core.http import HttpListener, HttpMessage, HttpRow, HttpTransaction, http_row
-from monoview.core.http_body import decode
 from monoview.core.listener import Listener
 
 MANIFEST: Final = "manifest.json"
@@ -64,6 +62,7 @@ class HttpObject(NamedTuple):
 
 
 def _note(message: HttpMessage, error: str | None, capped: bool, cut_short: bool) -> str | None:
+    """Why the object is not the whole body, decoded; None if it is."""
     notes = []
     if message.gap is not None:
         offset, size = message.gap
@@ -92,17 +91,19 @@ def _frame_of_last_byte(t: HttpTransaction, message: HttpMessage) -> int:
 
 
 def objects_of(transaction: HttpTransaction, keep_data: bool) -> list[HttpObject]:
-    """The transaction's bodies that hold bytes (request first), decoded."""
+    """The transaction's bodies that hold bytes (request first), decoded.
+
+    ``keep_data`` needs a listener that kept the bodies (``HttpListener(keep_bodies=True)``).
+    """
     found = []
     t = transaction
     for direction, message in (("request", t.request), ("response", t.response)):
         if message is None or message.body_length == 0:
             continue
-        frame = _frame_of_last_byte(t, message)
-        encoding = message.headers.get("content-encoding", "")
-        decoded = decode(message.body, encoding)
-        data = decoded.data
-        note = _note(message, decoded.error, decoded.capped, decoded.cut_short)
+        if keep_data and message.decoded is None:
+            raise ValueError("the listener kept no bodies: HttpListener(keep_bodies=True)")
+        note = _note(message, message.decode_error, message.decode_capped, message.decode_cut_short)
+        complete = message.complete and note is None
         found.append(
             HttpObject(
                 t.session.id,
@@ -111,21 +112,21 @@ def objects_of(transaction: HttpTransaction, keep_data: bool) -> list[HttpObject
                 message.ts_ns,
                 None if t.request is None else t.request.monologue,
                 None if t.response is None else t.response.monologue,
-                frame,
+                _frame_of_last_byte(t, message),
                 t.method,
                 t.host,
                 None if t.request is None else t.uri,
                 t.status,
                 message.headers.get("content-type", ""),
-                encoding,
+                message.headers.get("content-encoding", ""),
                 message.body_length,
-                len(data),
-                hashlib.sha256(data).hexdigest(),
-                message.complete and decoded.error is None and not decoded.capped and not decoded.cut_short,
+                message.decoded_length,
+                message.sha256,
+                complete,
                 message.gap,
                 message.missing,
                 note,
-                data if keep_data else None,
+                message.decoded if keep_data else None,
             )
         )
     return found

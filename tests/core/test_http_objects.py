@@ -35,7 +35,7 @@ def sha(data: bytes | bytearray) -> str:
 
 
 def transactions(path: Path) -> list[HttpTransaction]:
-    http = HttpListener()
+    http = HttpListener(keep_bodies=True)
     analyse(path, listeners=[http])
     return http.transactions
 
@@ -294,3 +294,27 @@ def test_a_bomb_in_a_capture_is_cut_at_64_mib_and_said_so(tmp_path: Path) -> Non
     (obj,) = objects(write_pcap(tmp_path / "bomb.pcap", conv.frames))
     assert obj.encoded_size == len(bomb) and obj.decoded_size == 64 << 20
     assert not obj.complete and obj.note is not None and "cap" in obj.note
+
+
+def test_a_listing_keeps_hashes_not_bodies() -> None:
+    """``monoview http`` without --export must not hold every body of a large capture."""
+    capture = shared_capture("wild/zeek_http-pipelined-requests.pcap")
+    http = HttpListener()
+    analyse(capture, listeners=[http])
+    responses = [t.response for t in http.transactions if t.response is not None]
+    assert responses and all(r.body == b"" and r.decoded is None for r in responses)
+    reference = {o["sha256"] for o in REFERENCE["captures"]["wild/zeek_http-pipelined-requests.pcap"]}
+    assert {r.sha256 for r in responses} == reference
+    with pytest.raises(ValueError, match="keep_bodies"):
+        objects_of(http.transactions[0], keep_data=True)
+
+
+def test_cli_lists_the_decoded_size() -> None:
+    """Issue 8: the byte column showed 946 where the object is 2,675 (gzip)."""
+    capture = shared_capture("wild/zeek_http-pipelined-requests.pcap")
+    result = subprocess.run(
+        [sys.executable, "-m", "monoview", "http", str(capture)], capture_output=True, timeout=300
+    )
+    assert result.returncode == 0
+    css = next(line.split() for line in result.stdout.decode().splitlines() if "enhanced.css" in line)
+    assert css[3:6] == ["200", "946", "2675"]  # status, bytes on the wire, decoded

@@ -55,7 +55,7 @@ def sha(data: bytes | bytearray) -> str:
 
 
 def transactions(path: Path) -> list[HttpTransaction]:
-    http = HttpListener()
+    http = HttpListener(keep_bodies=True)
     analyse(path, listeners=[http])
     return http.transactions
 
