@@ -236,9 +236,9 @@ class HttpListener(Listener):
 
     @staticmethod
     def _orphans(state: _SessionState) -> bool:
-        """Whether responses are read with no request waiting: none was seen yet, or one
-        such response is under way."""
-        return state.orphan or state.requests.found == 0
+        """Whether responses are read with no request waiting: none was seen yet (not even
+        begun: a request still arriving gets its answer), or one such response is under way."""
+        return state.orphan or (state.requests.found == 0 and not state.requests.begun())
 
     def _parse_responses(self, session: TcpSession, state: _SessionState, at_end: bool = False) -> None:
         side = state.responses

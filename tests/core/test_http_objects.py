@@ -318,3 +318,18 @@ def test_cli_lists_the_decoded_size() -> None:
     assert result.returncode == 0
     css = next(line.split() for line in result.stdout.decode().splitlines() if "enhanced.css" in line)
     assert css[3:6] == ["200", "946", "2675"]  # status, bytes on the wire, decoded
+
+
+def test_a_response_to_a_request_still_arriving_waits_for_it(tmp_path: Path) -> None:
+    """The server answers (401) before the client's announced body is complete: the answer
+    belongs to that request, not an orphan; and a HEAD request's answer keeps HEAD framing."""
+    conv = Conversation().handshake()
+    conv.send(True, b"POST /up HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n12345")
+    conv.send(False, _response(b"denied"))
+    conv.send(True, b"67890HEAD /h HTTP/1.1\r\nHost: h\r\n\r\n")
+    conv.send(False, b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n" + _response(b"late"))
+    conv.close()
+    found = transactions(write_pcap(tmp_path / "early.pcap", conv.frames))
+    assert [(t.method, t.status) for t in found] == [("POST", 200), ("HEAD", 200)]
+    assert found[0].request is not None and found[0].request.body_length == 10
+    assert found[1].response is not None and found[1].response.body_length == 0
