@@ -225,6 +225,10 @@ class HttpListener(Listener):
         state = self._sessions.pop(session.id, None)
         if not state:
             return
+        if state.requests.begun():  # a request cut by the end of the capture: incomplete
+            request = state.requests.next(at_end=True, end_offset=state.ends[0])
+            if request is not None:
+                state.unanswered.append(_message(request, self.keep_bodies))
         if state.responses.active() and (state.unanswered or self._orphans(state)):
             self._parse_responses(session, state, at_end=True)
         while state.unanswered:
@@ -246,7 +250,7 @@ class HttpListener(Listener):
             orphan = self._orphans(state) and not state.unanswered
             state.orphan = orphan
             head = not orphan and state.unanswered[0].start_line.startswith("HEAD ")
-            response = side.next(answers_head=head, at_end=at_end)
+            response = side.next(answers_head=head, at_end=at_end, end_offset=state.ends[1])
             if response is None:
                 if not side.begun():
                     state.orphan = False

@@ -177,12 +177,14 @@ class MessageReader:
         self._buf = bytearray()
         self._pos = self._searched = 0
 
-    def next(self, answers_head: bool = False, at_end: bool = False) -> Message | None:
+    def next(self, answers_head: bool = False, at_end: bool = False, end_offset: int = 0) -> Message | None:
         """The next message if it is complete at this parse point, else None.
 
         ``answers_head``: the response answers a HEAD request (no body).  ``at_end``: no
-        more bytes will come; a message still incomplete is dropped, and the direction
-        with it.
+        more bytes will come (the direction's captured bytes end at stream offset
+        ``end_offset``); a message whose body is under way is returned incomplete, the
+        bytes it still expected missing at the end; one still in its head is dropped.
+        Either way the direction is read no further.
         """
         while not self.broken:
             if self._phase is _Phase.IDLE:
@@ -198,10 +200,25 @@ class MessageReader:
                 continue
             if not complete:
                 if at_end:
-                    self.stop()
+                    return self._cut_at_end(end_offset)
                 return None
             return self._finish()
         return None
+
+    def _cut_at_end(self, end_offset: int) -> Message | None:
+        """The message under way when the bytes ended, its body incomplete; None if it was
+        still in its head (nothing of it is known for sure)."""
+        phase = self._phase
+        message = None
+        if phase not in (_Phase.START, _Phase.FIELDS, _Phase.IDLE) and self._start is not None:
+            lost = self._left if phase in (_Phase.LENGTH, _Phase.CHUNK_DATA) else 0
+            if self._gap is None:
+                self._gap = (end_offset, lost)
+            self._missing += lost
+            self._body += lost
+            message = self._finish()
+        self.stop()
+        return message
 
     def _finish(self) -> Message:
         assert self._start is not None

@@ -333,3 +333,16 @@ def test_a_response_to_a_request_still_arriving_waits_for_it(tmp_path: Path) -> 
     assert [(t.method, t.status) for t in found] == [("POST", 200), ("HEAD", 200)]
     assert found[0].request is not None and found[0].request.body_length == 10
     assert found[1].response is not None and found[1].response.body_length == 0
+
+
+def test_a_body_cut_by_the_end_of_the_capture_is_incomplete(tmp_path: Path) -> None:
+    """The capture stops 300 bytes before the announced end of a response: the object is
+    exported incomplete, the missing bytes at the stream's end, not dropped."""
+    body = b"z" * 1000
+    conv = Conversation().handshake()
+    conv.send(True, b"GET /cut HTTP/1.1\r\nHost: h\r\n\r\n")
+    response = _response(body)
+    conv.send(False, response[:-300])
+    (obj,) = objects(write_pcap(tmp_path / "cut.pcap", conv.frames))
+    assert not obj.complete and obj.data == body[:-300] and obj.encoded_size == len(body)
+    assert obj.gap == (len(response) - 300, 300) and obj.missing == 300
