@@ -1,42 +1,31 @@
 """MessageReader: the HTTP/1.x messages of one direction, read as its bytes arrive.
 
-Each byte is looked at once.  The reader remembers where its search for the
-end of the current line stopped, parses each header line once it is whole,
-then knows how much body is left (``Content-Length`` bytes, the next chunk, or
-everything until the close) and only counts those bytes, keeping none of
-them.  The old parser handed the whole unparsed buffer to dpkt again after
-every monologue, so a header arriving one line per monologue, or a body in
-many pieces, cost the square of its size (20,000 lines: 57 s).
+Each byte is looked at once: the search for a line's end resumes where it stopped,
+each header line is parsed once whole, and body bytes are counted off (kept in a
+:class:`~monoview.core.http_bodybytes.BodyBytes`).  The old parser handed the whole
+buffer to dpkt after every monologue, so a header arriving a line per monologue or a
+body in many pieces cost the square of its size (20,000 lines: 57 s).
 
 Messages are asked for at *parse points*, where the old parser ran: after each
-monologue of the direction (for responses only while a request awaits an
-answer) and, for responses, at the end of the session.  What the old parser
-did there with a message cut short is kept, because captures depend on it
-(``lab/snaplen96``: the snap length cuts each request after its first line):
+monologue of the direction and at the end of the session.  What it did there with a
+message cut short is kept, because captures depend on it (``lab/snaplen96``):
 
-* a header not finished at a parse point is judged on what has arrived, as
-  dpkt did (the end of the data ends the header): the message ends there
-  unless it announced a body (``Content-Length`` above 0), in which case its
-  header goes on with the next monologue.  It is judged so only once, at its
-  first parse point; the old parser judged again at every one, which is the
-  quadratic cost (a later line can then no longer turn it into a broken one);
-* a body not complete at a parse point waits for more, and a chunked body
-  is read across parse points (dpkt gave up on one cut at a chunk boundary);
-* a response whose body runs until the close ends at the end of the session.
+* a header not finished at a parse point is judged on what has arrived, as dpkt
+  did: the message ends there unless it announced a body (``Content-Length`` above
+  0), when its header goes on with the next monologue.  It is judged once, at its
+  first parse point (judging again at every one was the quadratic cost);
+* a body not complete at a parse point waits for more, a chunked one included;
+* a body that runs until the close ends at the end of the session; one cut by the
+  end of the capture ends there, incomplete.
 
-Three things the old parser did not do:
-
-* body bytes are kept (up to ``body_cap``), de-chunked, for the object export
-  and the decoded sizes and hashes;
-* a gap (bytes the capture lacks) inside a body makes the message
-  *incomplete*: the first such gap's stream offset and size are kept, and
-  the missing bytes count towards ``Content-Length`` or the chunk, so the
-  message after it is still found where it begins;
-* bytes that are not a message where one should begin (a keep-alive byte
-  before ``GET``, a capture that starts in the middle of a body, garbage,
-  a header that does not parse) are skipped up to the next request or
-  status line, searched for once per byte (:meth:`MessageReader._sync`).
-  A direction that shows none in its first ``SCAN_LIMIT`` bytes is given up.
+What the old parser did not do: a gap (bytes the capture lacks) inside a body
+makes the message *incomplete*, with the first gap's stream offset and size, and
+the missing bytes count towards ``Content-Length`` or the chunk, so the message
+after it is found where it begins; and bytes that are no message where one should
+begin (a keep-alive byte before ``GET``, a capture starting inside a body, a head
+that does not parse) are skipped to the next request or status line, each searched
+once (:meth:`MessageReader._sync`); a direction with none in its first
+``SCAN_LIMIT`` bytes is given up.
 
 Why this reader and not h11 or httptools: :mod:`monoview.core.http`.
 """
@@ -48,6 +37,7 @@ from dataclasses import dataclass
 from enum import Enum, auto
 from typing import Final
 
+from monoview.core.http_bodybytes import BodyBytes
 from monoview.core.http_head import (
     LONGEST_START,
     Body,
@@ -126,11 +116,7 @@ class MessageReader:
         self._head_size = 0
         self._judged = False  # the header was judged at a parse point and waits for more
         self._left = 0  # body bytes (or chunk bytes) still to come
-        self._body = 0
-        self._kept = bytearray()
-        self._gap: tuple[int, int] | None = None
-        self._missing = 0
-        self._capped = False
+        self._bb = BodyBytes(body_cap)
         # (stream position in _buf's terms, stream offset, size) of each gap not yet read past
         self._gaps: deque[tuple[int, int, int]] = deque()
         self._unsynced = False  # the next message is to be searched for
@@ -173,7 +159,7 @@ class MessageReader:
         self.broken = True
         self._marks.clear()
         self._gaps.clear()
-        self._kept = bytearray()
+        self._bb = BodyBytes(self.body_cap)
         self._buf = bytearray()
         self._pos = self._searched = 0
 
@@ -212,10 +198,8 @@ class MessageReader:
         message = None
         if phase not in (_Phase.START, _Phase.FIELDS, _Phase.IDLE) and self._start is not None:
             lost = self._left if phase in (_Phase.LENGTH, _Phase.CHUNK_DATA) else 0
-            if self._gap is None:
-                self._gap = (end_offset, lost)
-            self._missing += lost
-            self._body += lost
+            if lost or self._bb.gap is None:
+                self._bb.lose(end_offset, lost, lost)
             message = self._finish()
         self.stop()
         return message
@@ -226,16 +210,16 @@ class MessageReader:
         message = Message(
             self._start,
             self._fields.headers(),
-            self._body,
+            self._bb.length,
             self.ts_ns,
             self.monologue,
-            self._kept,  # handed over, not copied: a body of megabytes is held once
-            self._gap,
-            self._missing,
-            self._capped,
+            self._bb.data,  # handed over, not copied: a body of megabytes is held once
+            self._bb.gap,
+            self._bb.missing,
+            self._bb.capped,
             *self._last_byte(self._base + self._pos),
         )
-        self._kept = bytearray()
+        self._bb = BodyBytes(self.body_cap)
         self._phase = _Phase.IDLE
         self.found += 1
         return message
@@ -296,11 +280,8 @@ class MessageReader:
         self._fields = HeaderFields()
         self._head_size = 0
         self._judged = False
-        self._left = self._body = 0
-        self._kept = bytearray()
-        self._gap = None
-        self._missing = 0
-        self._capped = False
+        self._left = 0
+        self._bb = BodyBytes(self.body_cap)
 
     def _advance(self, answers_head: bool, at_end: bool) -> bool:
         """Read as far as the bytes go; True once the message is complete."""
@@ -413,10 +394,7 @@ class MessageReader:
                 self._keep(at - here)
                 done += at - here
                 lost = min(size, wanted - done)
-                if self._gap is None:
-                    self._gap = (offset, size)
-                self._missing += lost
-                self._body += lost
+                self._bb.lose(offset, size, lost)
                 done += lost
                 continue
             if not room:
@@ -436,21 +414,12 @@ class MessageReader:
             if self._gaps and self._gaps[0][0] < end:
                 at, offset, size = self._gaps.popleft()
                 self._keep(at - here)
-                if self._gap is None:
-                    self._gap = (offset, size)
-                self._missing += size
-                self._body += size
+                self._bb.lose(offset, size, size)
                 continue
             self._keep(self.held())
 
     def _keep(self, count: int) -> None:
         """Count ``count`` body bytes from the buffer as read, keeping them up to the cap."""
-        if count <= 0:
-            return
-        room = self.body_cap - len(self._kept)
-        if room > 0:
-            self._kept += self._buf[self._pos : self._pos + min(room, count)]
-        if count > room:
-            self._capped = True
-        self._pos += count
-        self._body += count
+        if count > 0:
+            self._bb.keep(self._buf, self._pos, count)
+            self._pos += count
