@@ -4,13 +4,15 @@ bodies as files (Wireshark's Export Objects › HTTP) with a manifest."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from monoview.cli.report import damage, print_failures
 from monoview.core.document import CaptureDocument, DocumentOptions
 from monoview.core.fanout import map_sessions
-from monoview.core.http import HttpRow, http_export_listeners, http_listeners, http_rows
-from monoview.core.http_objects import HttpObject, export_objects, http_export_rows
+from monoview.core.http import HttpRow, http_listeners, http_rows
+from monoview.core.http_export import ExportListeners, export_objects, export_rows, refuse_manifest
+from monoview.core.http_objects import HttpObject
 from monoview.core.http_text import ascii_uri
 
 
@@ -49,8 +51,10 @@ def run(args: argparse.Namespace) -> int:
         if args.export is None:
             rows, failures = map_sessions(document, http_listeners, http_rows)
         else:
+            refuse_manifest(args.export, args.force)
             pairs: list[tuple[HttpRow, list[HttpObject]]]
-            pairs, failures = map_sessions(document, http_export_listeners, http_export_rows)
+            make = ExportListeners(os.fspath(args.export))
+            pairs, failures = map_sessions(document, make, export_rows)
             rows = [row for row, _found in pairs]
             objects = [obj for _row, found in pairs for obj in found]
         print_failures(failures.values())

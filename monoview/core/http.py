@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -195,11 +196,15 @@ class HttpListener(Listener):
     """Emits ``http_transaction(transaction=HttpTransaction)``; keeps them in ``transactions``.
 
     ``keep_bodies``: the messages keep their bodies, as captured and decoded (for an export);
-    otherwise only their sizes and hashes.
+    otherwise only their sizes and hashes.  ``sink``: each transaction goes through it before
+    it is kept and emitted (an export writes the bodies there and keeps them no longer).
     """
 
-    def __init__(self, keep_bodies: bool = False) -> None:
+    def __init__(
+        self, keep_bodies: bool = False, sink: Callable[[HttpTransaction], HttpTransaction] | None = None
+    ) -> None:
         self.keep_bodies = keep_bodies
+        self.sink = sink
         self.transactions: list[HttpTransaction] = []
         self._sessions: dict[int, _SessionState | None] = {}
 
@@ -276,6 +281,8 @@ class HttpListener(Listener):
     ) -> None:
         transaction = HttpTransaction(session, state.count, request, response)
         state.count += 1
+        if self.sink is not None:
+            transaction = self.sink(transaction)
         self.transactions.append(transaction)
         if self.dispatcher is not None:
             self.dispatcher.emit("http_transaction", transaction=transaction)
@@ -300,11 +307,6 @@ class HttpRow(NamedTuple):
 def http_listeners() -> list[Listener]:
     """A fresh HttpListener (what each worker of ``fanout.map_sessions`` runs)."""
     return [HttpListener()]
-
-
-def http_export_listeners() -> list[Listener]:
-    """A fresh HttpListener that keeps the bodies (for ``monoview http --export``)."""
-    return [HttpListener(keep_bodies=True)]
 
 
 def http_row(t: HttpTransaction, decoded_length: int | None) -> HttpRow:

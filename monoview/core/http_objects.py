@@ -1,4 +1,4 @@
-"""HTTP objects: the bodies of the transactions, decoded, named as tshark names them, exported.
+"""HTTP objects: the bodies of the transactions, decoded, and named as tshark names them.
 
 An object is a message's body (a response's, or a request's such as a POST's form, as
 tshark's ``--export-objects http`` also lists them) with its Content-Encoding undone
@@ -17,17 +17,11 @@ tshark does not guard against: ``.`` and ``..``, names Windows reserves (``CON``
 
 from __future__ import annotations
 
-import json
-import os
 import re
-from dataclasses import dataclass
-from typing import Any, Final, NamedTuple
+from typing import Final, NamedTuple
 
-from monoview.core.atomic import AtomicWriter, refuse_existing
-from monoview.core.http import HttpListener, HttpMessage, HttpRow, HttpTransaction, http_row
-from monoview.core.listener import Listener
+from monoview.core.http import HttpMessage, HttpTransaction
 
-MANIFEST: Final = "manifest.json"
 MAX_NAME: Final = 255  # tshark's EXPORT_OBJECT_MAXFILELEN
 _REJECT: Final = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
 _RESERVED: Final = frozenset(
@@ -59,6 +53,7 @@ class HttpObject(NamedTuple):
     missing: int  # body bytes the capture lacks
     note: str | None  # why the body is not decoded, cut or incomplete
     data: bytes | bytearray | None  # the decoded body, when kept for an export
+    part: str | None = None  # or the file a worker wrote it to (http_export)
 
 
 def _note(message: HttpMessage, error: str | None, capped: bool, cut_short: bool) -> str | None:
@@ -132,22 +127,6 @@ def objects_of(transaction: HttpTransaction, keep_data: bool) -> list[HttpObject
     return found
 
 
-def http_objects(listeners: list[Listener], keep_data: bool = False) -> list[tuple[int, HttpObject]]:
-    """The objects of the transactions the HttpListener among ``listeners`` found, by session."""
-    return [
-        (t.session.id, obj)
-        for listener in listeners
-        if isinstance(listener, HttpListener)
-        for t in listener.transactions
-        for obj in objects_of(t, keep_data)
-    ]
-
-
-def http_objects_with_data(listeners: list[Listener]) -> list[tuple[int, HttpObject]]:
-    """:func:`http_objects` keeping the decoded bodies (a module function: workers pickle it)."""
-    return http_objects(listeners, keep_data=True)
-
-
 def _basename(uri: str) -> str:
     """glib's ``g_path_get_basename``: the last segment, trailing slashes aside; ``/`` for none."""
     stripped = uri.rstrip("/")
@@ -215,57 +194,3 @@ def unique_names(objects: list[HttpObject]) -> list[str]:
         taken.add(name.lower())
         names.append(name)
     return names
-
-
-@dataclass
-class ExportResult:
-    """What an export wrote: the objects' files and the manifest."""
-
-    files: list[str]
-    manifest: dict[str, Any]
-
-
-def manifest_entry(obj: HttpObject, name: str) -> dict[str, Any]:
-    """The manifest's record of one object."""
-    record = obj._asdict()
-    del record["data"]
-    record["file"] = name
-    record["gap"] = None if obj.gap is None else {"offset": obj.gap[0], "size": obj.gap[1]}
-    return record
-
-
-def export_objects(
-    objects: list[HttpObject], folder: str | os.PathLike[str], force: bool, capture: str
-) -> ExportResult:
-    """Write each object's decoded body under ``folder``, then ``manifest.json`` listing them.
-
-    Every file goes through the atomic writer (none is left half-written under its name);
-    existing files are refused before anything is written unless ``force``.
-    """
-    names = unique_names(objects)
-    if not force:
-        refuse_existing(folder, [*names, MANIFEST])
-    made: set[str] = set()
-    entries = []
-    for obj, name in zip(objects, names, strict=True):
-        assert obj.data is not None, "objects for an export keep their data"
-        AtomicWriter(folder, name, force, checked=not force, made=made).write([memoryview(obj.data)])
-        entries.append(manifest_entry(obj, name))
-    manifest = {"capture": capture, "objects": entries}
-    text = json.dumps(manifest, indent=1, ensure_ascii=False) + "\n"
-    AtomicWriter(folder, MANIFEST, force, checked=not force, made=made).write([text.encode("utf-8")])
-    return ExportResult(names, manifest)
-
-
-def http_export_rows(listeners: list[Listener]) -> list[tuple[int, tuple[HttpRow, list[HttpObject]]]]:
-    """Each transaction's row and its objects with their data (what an export's workers
-    return; the response is decoded once for both)."""
-    out: list[tuple[int, tuple[HttpRow, list[HttpObject]]]] = []
-    for listener in listeners:
-        if isinstance(listener, HttpListener):
-            for t in listener.transactions:
-                found = objects_of(t, keep_data=True)
-                response = next((o for o in found if o.direction == "response"), None)
-                decoded = response.decoded_size if response else (None if t.response is None else 0)
-                out.append((t.session.id, (http_row(t, decoded), found)))
-    return out

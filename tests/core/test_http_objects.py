@@ -263,6 +263,10 @@ def test_cli_export_writes_the_objects_and_a_manifest(tmp_path: Path) -> None:
     assert css["encoded_size"] < css["decoded_size"]
     again = subprocess.run(command, capture_output=True, timeout=300)
     assert again.returncode == 1 and b"exists" in again.stderr and b"--force" in again.stderr
+    (out / "manifest.json").unlink()  # now only the objects' names are in the way
+    third = subprocess.run(command, capture_output=True, timeout=300)
+    assert third.returncode == 1 and b"exists" in third.stderr
+    assert sorted(p.name for p in out.iterdir()) == sorted(written)  # no parts folder left behind
     forced = subprocess.run([*command, "--force"], capture_output=True, timeout=300)
     assert forced.returncode == 0, forced.stderr.decode()
 

@@ -21,7 +21,8 @@ import pytest
 
 from monoview.core.analyse import analyse
 from monoview.core.http import HttpListener, HttpTransaction
-from monoview.core.http_objects import HttpObject, export_objects, objects_of
+from monoview.core.http_export import export_objects
+from monoview.core.http_objects import HttpObject, objects_of
 from monoview.core.streambytes import direction_bytes
 from tests.conftest import CAPTURES, shared_capture
 
@@ -209,3 +210,32 @@ def test_randomized_lines_are_the_file() -> None:
     assert t.response is not None
     assert bytes(t.response.body) == b"".join(b"this is line %d\n" % i for i in range(100))
     assert t.response.headers["etag"].strip('"').split("-")[0] == f"{1590:x}"  # Apache's ETag: the size
+
+
+@pytest.mark.parametrize("capture", ["lab/http_many.pcap", "wild/zeek_http-pipelined-requests.pcap"])
+def test_workers_write_the_same_export(capture: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers write the bodies into the parts folder as transactions complete; the export
+    then holds tshark's files under tshark's names, and no parts folder is left."""
+    from monoview.core import fanout
+    from monoview.core.document import CaptureDocument
+    from monoview.core.http_export import PARTS, ExportListeners, export_rows
+
+    monkeypatch.setattr(fanout, "PARALLEL_SESSIONS", 1)  # workers even for a few sessions
+    path = shared_capture(capture)
+    document = CaptureDocument(path, workers=1)
+    try:
+        for workers in (1, 2):
+            out = tmp_path / f"w{workers}"
+            pairs, failures = fanout.map_sessions(
+                document, ExportListeners(str(out)), export_rows, workers=workers
+            )
+            assert not failures
+            found = [obj for _row, objs in pairs for obj in objs]
+            assert all(obj.data is None and obj.part for obj in found)
+            found.sort(key=lambda o: (o.ts_ns, o.session, o.transaction, o.direction != "request"))
+            export_objects(found, out, force=False, capture=path.name)
+            files = {p.name: sha(p.read_bytes()) for p in out.iterdir() if p.name != "manifest.json"}
+            assert files == {o["name"]: o["sha256"] for o in TSHARK[capture]}
+            assert not (out / PARTS).exists()
+    finally:
+        document.close()
