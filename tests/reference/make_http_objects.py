@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-CAPTURES = HERE.parent.parent.parent / "shared" / "captures"
+CAPTURES = Path(os.environ.get("MONOVIEW_SHARED", HERE.parent.parent.parent / "shared")) / "captures"
 SUFFIXES = (".pcap", ".pcapng", ".cap")
 
 
