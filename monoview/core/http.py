@@ -267,7 +267,8 @@ class HttpListener(Listener):
                 continue  # interim response (100 Continue): the final one follows
             request = None if orphan else state.unanswered.popleft()
             self._emit(session, state, request, _message(response, self.keep_bodies))
-            if status == 101:  # switched protocols: no more HTTP
+            tunnel = request is not None and request.start_line.startswith("CONNECT ") and status // 100 == 2
+            if status == 101 or tunnel:  # switched protocols, or a tunnel (RFC 9110 9.3.6): no more HTTP
                 side.stop()
                 state.requests.stop()
                 return

@@ -350,3 +350,16 @@ def test_a_body_cut_by_the_end_of_the_capture_is_incomplete(tmp_path: Path) -> N
     (obj,) = objects(write_pcap(tmp_path / "cut.pcap", conv.frames))
     assert not obj.complete and obj.data == body[:-300] and obj.encoded_size == len(body)
     assert obj.gap == (len(response) - 300, 300) and obj.missing == 300
+
+
+def test_after_connect_the_tunnel_is_not_http(tmp_path: Path) -> None:
+    """A 2xx answer to CONNECT makes the rest of the stream a tunnel (RFC 9110 9.3.6): what
+    goes through it is not read as HTTP, even when it looks like it."""
+    conv = Conversation().handshake()
+    conv.send(True, b"CONNECT example.org:443 HTTP/1.1\r\nHost: example.org:443\r\n\r\n")
+    conv.send(False, b"HTTP/1.1 200 Connection established\r\n\r\n")
+    conv.send(True, b"\x16\x03\x01GET /inside HTTP/1.1\r\nHost: h\r\n\r\n")
+    conv.send(False, b"\x16\x03\x03" + _response(b"inside"))
+    conv.close()
+    (connect,) = transactions(write_pcap(tmp_path / "connect.pcap", conv.frames))
+    assert (connect.method, connect.status) == ("CONNECT", 200)
