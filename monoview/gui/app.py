@@ -51,7 +51,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--session", type=int, metavar="ID", help="session to select (default: the first)")
     parser.add_argument("--monologue", type=int, metavar="N", help="with --screenshot: monologue to select")
     parser.add_argument(
-        "--view", choices=("hex", "text"), default="hex", help="with --screenshot: which detail view to show"
+        "--view", choices=("hex", "text", "http"), default="hex", help="with --screenshot: which detail view to show"
     )
     parser.add_argument(
         "--scope",
@@ -133,6 +133,11 @@ def take_screenshot(window: MainWindow, args: argparse.Namespace) -> int:
     window.scope.setCurrentIndex(max(0, window.scope.findData(args.scope)))
     if args.view == "text":
         window.show_text()
+    if args.view == "http":
+        window.detail_tabs.setCurrentWidget(window.http.pane)
+        deadline = time.monotonic() + 60
+        while window.http.busy and time.monotonic() < deadline:
+            settle(10)
     settle()
     args.screenshot.parent.mkdir(parents=True, exist_ok=True)
     if not window.grab().save(str(args.screenshot)):

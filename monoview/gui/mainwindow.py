@@ -41,6 +41,7 @@ from monoview.gui.window.detail import DetailController
 from monoview.gui.window.export_flow import ExportController
 from monoview.gui.window.filter_box import FilterController
 from monoview.gui.window.finding import FindController
+from monoview.gui.window.http_tab import HttpController
 from monoview.gui.window.memory import WindowMemory
 from monoview.gui.window.menus import RecentMenu, build_menus, build_toolbar, enable_actions, shortcut_rows
 from monoview.gui.window.origin import OriginController
@@ -169,6 +170,7 @@ class MainWindow(QMainWindow):
         self.finder = FindController(self.find_bar, self.detail, self.conversation, self.text, self)
         self.show_as = ShowAsController(self.detail, self.detail.shown_monologues, self)
         self.origin = OriginController(self.detail, self.selection, self.statusBar(), self)
+        self.http = HttpController(self.detail_tabs, self.select_monologue, self)
         self.capture = CaptureController(
             self,
             opener=self.opener,
@@ -197,6 +199,7 @@ class MainWindow(QMainWindow):
         capture, selection, detail, plots = self.capture, self.selection, self.detail, self.plots_dock
         capture.stopping.connect(self.exporter.stop)
         capture.stopping.connect(self.namer.stop)
+        capture.stopping.connect(self.http.stop)
         capture.dropped.connect(self._forget_capture)
         capture.opened.connect(self._show_capture)
         capture.state_changed.connect(self._update_enabled)
@@ -204,6 +207,8 @@ class MainWindow(QMainWindow):
         selection.session_shown.connect(self.finder.reset)
         selection.session_shown.connect(plots.show_session)
         selection.session_shown.connect(detail.show_session)
+        selection.session_shown.connect(self.http.show_session)
+        selection.monologue_shown.connect(self.http.monologue_shown)
         selection.monologue_shown.connect(detail.monologue_shown)
         selection.monologue_shown.connect(plots.mark_monologue)
         # The summary line counts the sessions shown, and says while the payload is searched.

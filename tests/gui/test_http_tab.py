@@ -1,0 +1,60 @@
+"""The HTTP tab: a session's transactions, their bodies as tshark exports them, a picture
+drawn, and transactions and monologues choosing each other."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from monoview.gui.mainwindow import MainWindow
+from tests.gui.conftest import capture, load
+
+OBJECTS = json.loads((Path(__file__).parents[1] / "reference" / "http_objects.json").read_text())["captures"]
+
+
+def _show_http(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    window.detail_tabs.setCurrentWidget(window.http.pane)
+    qtbot.waitUntil(lambda: not window.http.busy and window.http.model.rowCount() > 0, timeout=20000)
+
+
+def test_the_tab_lists_the_session_and_shows_what_tshark_exports(qtbot, window: MainWindow) -> None:
+    load(qtbot, window, capture("tcpflow_bug8.pcap"))
+    assert window.select_session(1)
+    _show_http(qtbot, window)
+    http = window.http
+    uris = [t.uri for t in http.model.transactions]
+    assert uris == ["/", "/header.shtml", "/images/logo.jpg"]
+    reference = {o["name"]: o["sha256"] for o in OBJECTS["wild/tcpflow_bug8.pcap"]}
+    http.pane.table.selectRow(2)
+    response = http.pane.response
+    assert response.kind == "image" and not response.picture.pixmap().isNull()
+    logo = http.model.transactions[2].response
+    assert logo is not None and logo.decoded is not None
+    assert hashlib.sha256(bytes(logo.decoded)).hexdigest() == reference["logo.jpg"]
+    http.pane.table.selectRow(1)
+    assert response.kind == "text" and "<" in response.text.toPlainText()
+
+
+def test_transactions_and_monologues_choose_each_other(qtbot, window: MainWindow) -> None:
+    load(qtbot, window, capture("tcpflow_bug8.pcap"))
+    assert window.select_session(1)
+    _show_http(qtbot, window)
+    http = window.http
+    http.pane.table.selectRow(1)
+    request = http.model.transactions[1].request
+    assert request is not None
+    current = window.conversation.current_monologue
+    qtbot.waitUntil(lambda: current() is not None and current().index == request.monologue, timeout=3000)
+    session = window.current_session
+    assert session is not None
+    window.select_monologue(session.monologues[5])  # the logo's response
+    assert http.pane.table.selectionModel().selectedRows()[0].row() == 2
+
+
+def test_a_session_without_http_says_so(qtbot, window: MainWindow) -> None:
+    load(qtbot, window, capture("tcpflow_local.pcap"))  # SSH sessions
+    window.detail_tabs.setCurrentWidget(window.http.pane)
+    qtbot.waitUntil(lambda: not window.http.busy, timeout=20000)
+    qtbot.waitUntil(lambda: "No HTTP" in window.http.pane.status.text(), timeout=5000)
+    assert window.http.model.rowCount() == 0
