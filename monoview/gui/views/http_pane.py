@@ -9,7 +9,7 @@ with a line saying what is missing when the body is incomplete.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QFontDatabase, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -129,3 +129,14 @@ class HttpPane(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(split)
+
+    def minimumSizeHint(self) -> QSize:
+        """Override QWidget::minimumSizeHint: the tab may be small (its parts scroll); else
+        the detail tabs would ask for its table and both messages' room, and take it from
+        the conversation above even while the hex view is the tab shown."""
+        return QSize(160, 80)
+
+    def sizeHint(self) -> QSize:
+        """Override QWidget::sizeHint: no more than the hex view asks for (the window's
+        splitters share their room by these)."""
+        return QSize(400, 200)
