@@ -51,7 +51,10 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--session", type=int, metavar="ID", help="session to select (default: the first)")
     parser.add_argument("--monologue", type=int, metavar="N", help="with --screenshot: monologue to select")
     parser.add_argument(
-        "--view", choices=("hex", "text", "http"), default="hex", help="with --screenshot: which detail view to show"
+        "--view",
+        choices=("hex", "text", "http"),
+        default="hex",
+        help="with --screenshot: which detail view to show",
     )
     parser.add_argument(
         "--scope",
