@@ -11,7 +11,13 @@ from monoview.cli.report import damage, print_failures
 from monoview.core.document import CaptureDocument, DocumentOptions
 from monoview.core.fanout import map_sessions
 from monoview.core.http import HttpRow, http_listeners, http_rows
-from monoview.core.http_export import ExportListeners, export_objects, export_rows, refuse_manifest
+from monoview.core.http_export import (
+    ExportListeners,
+    export_objects,
+    export_rows,
+    refuse_manifest,
+    time_order,
+)
 from monoview.core.http_objects import HttpObject
 from monoview.core.http_text import ascii_uri
 
@@ -62,9 +68,7 @@ def run(args: argparse.Namespace) -> int:
             rows.sort(key=lambda r: (r.ts_ns, r.session, r.number))  # stable: ties by session
         _print(rows)
         if args.export is not None:
-            # tshark numbers repeated names in the order of the packets: by time
-            objects.sort(key=lambda o: (o.ts_ns, o.session, o.transaction, o.direction != "request"))
-            result = export_objects(objects, args.export, args.force, document.name)
+            result = export_objects(time_order(objects), args.export, args.force, document.name)
             incomplete = sum(1 for e in result.manifest["objects"] if not e["complete"])
             note = f" ({incomplete} incomplete: see the manifest)" if incomplete else ""
             print(f"monoview: {len(objects)} objects written to {args.export}{note}", file=sys.stderr)

@@ -17,12 +17,15 @@ import json
 import os
 import shutil
 from dataclasses import dataclass, field, replace
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from monoview.core.atomic import AtomicWriter, refuse_existing
 from monoview.core.http import HttpListener, HttpMessage, HttpRow, HttpTransaction, http_row
 from monoview.core.http_objects import HttpObject, objects_of, unique_names
 from monoview.core.listener import Listener
+
+if TYPE_CHECKING:
+    from monoview.core.document import CaptureDocument
 
 MANIFEST: Final = "manifest.json"
 PARTS: Final = ".monoview-http-parts"
@@ -139,3 +142,52 @@ def export_objects(
     text = json.dumps(manifest, indent=1, ensure_ascii=False) + "\n"
     AtomicWriter(root, MANIFEST, force, checked=not force, made=made).write([text.encode("utf-8")])
     return ExportResult(names, manifest)
+
+
+def time_order(objects: list[HttpObject]) -> list[HttpObject]:
+    """Objects in the order tshark numbers repeated names: by time (a request's body before
+    its response's)."""
+    return sorted(objects, key=lambda o: (o.ts_ns, o.session, o.transaction, o.direction != "request"))
+
+
+ObjectKey = tuple[int, int, str]  # session, transaction, direction
+
+
+def object_key(obj: HttpObject) -> ObjectKey:
+    """What picks an object out of a capture, whether listed or exported."""
+    return obj.session, obj.transaction, obj.direction
+
+
+def listed_objects(listeners: list[Listener]) -> list[tuple[int, HttpObject]]:
+    """Every object the listeners found, facts only (no body kept): a list to choose from."""
+    out: list[tuple[int, HttpObject]] = []
+    for listener in listeners:
+        if isinstance(listener, HttpListener):
+            for t in listener.transactions:
+                out.extend((t.session.id, obj) for obj in objects_of(t, keep_data=False))
+    return out
+
+
+def list_objects(document: CaptureDocument) -> list[HttpObject]:
+    """Every HTTP object of a document, in time order (sessions read in worker processes)."""
+    from monoview.core.fanout import map_sessions
+    from monoview.core.http import http_listeners
+
+    found, _failures = map_sessions(document, http_listeners, listed_objects)
+    return time_order(found)
+
+
+def export_chosen(
+    document: CaptureDocument, folder: str | os.PathLike[str], chosen: set[ObjectKey] | None, force: bool
+) -> ExportResult:
+    """Write the objects ``chosen`` (None: all) of a document into ``folder``, with a manifest;
+    the others are not written.  Names are made unique among those written (a chosen
+    ``logo(1).png`` of the whole list is ``logo.png`` when the first one is not chosen)."""
+    from monoview.core.fanout import map_sessions
+
+    refuse_manifest(folder, force)
+    pairs, _failures = map_sessions(document, ExportListeners(os.fspath(folder)), export_rows)
+    objects = time_order([obj for _row, found in pairs for obj in found])
+    if chosen is not None:
+        objects = [obj for obj in objects if object_key(obj) in chosen]
+    return export_objects(objects, folder, force, document.name)

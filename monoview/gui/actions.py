@@ -97,6 +97,14 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "Write every session into a folder with manifest.json",
     ),
     ActionSpec(
+        "export_http_objects",
+        "&File",
+        "Export &HTTP Objects…",
+        "export_http_objects",
+        None,
+        "List the capture's HTTP bodies (decoded) and save the ones chosen, as Wireshark's Export Objects",
+    ),
+    ActionSpec(
         "save_bytes_as",
         "&File",
         "Save Shown &Bytes As…",

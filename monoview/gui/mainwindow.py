@@ -53,6 +53,7 @@ from monoview.gui.window.show_as import ShowAsController
 from monoview.gui.worker import BackgroundCall
 
 if TYPE_CHECKING:
+    from monoview.gui.dialogs.http_objects import HttpObjectsDialog
     from monoview.gui.views.plots import PlotsView
 
 
@@ -391,6 +392,10 @@ class MainWindow(QMainWindow):
     def export_all(self) -> None:
         """File › Export All Sessions: every session into a folder with manifest.json."""
         self.exporter.export_all()
+
+    def export_http_objects(self) -> HttpObjectsDialog | None:
+        """File › Export HTTP Objects: the capture's HTTP objects, to choose and save."""
+        return self.exporter.export_http_objects()
 
     def show_about(self) -> None:
         """Help › About."""

@@ -58,3 +58,32 @@ def test_a_session_without_http_says_so(qtbot, window: MainWindow) -> None:
     qtbot.waitUntil(lambda: not window.http.busy, timeout=20000)
     qtbot.waitUntil(lambda: "No HTTP" in window.http.pane.status.text(), timeout=5000)
     assert window.http.model.rowCount() == 0
+
+
+def test_export_http_objects_lists_and_saves_the_checked_ones(
+    qtbot, window: MainWindow, tmp_path: Path
+) -> None:
+    from PySide6.QtCore import Qt
+
+    load(qtbot, window, capture("tcpflow_bug8.pcap"))
+    dialog = window.export_http_objects()
+    assert dialog is not None
+    qtbot.waitUntil(lambda: not dialog.busy, timeout=30000)
+    reference = {o["name"]: o["sha256"] for o in OBJECTS["wild/tcpflow_bug8.pcap"]}
+    names = [dialog.table.item(row, 4).text() for row in range(dialog.table.rowCount())]
+    assert sorted(names) == sorted(reference)  # the files tshark's --export-objects writes
+    dialog.filter.setText("jpeg")
+    shown = [row for row in range(dialog.table.rowCount()) if not dialog.table.isRowHidden(row)]
+    assert shown and all("jpeg" in dialog.table.item(row, 2).text() for row in shown)
+    logo = names.index("logo.jpg")
+    dialog.table.item(logo, 0).setCheckState(Qt.CheckState.Checked)
+    chosen = dialog.chosen(checked_only=True)
+    assert len(chosen) == 1
+    out = tmp_path / "objects"
+    out.mkdir()
+    dialog.save_to(out, chosen)
+    qtbot.waitUntil(lambda: not dialog.busy, timeout=30000)
+    written = sorted(p.name for p in out.iterdir())
+    assert written == ["logo.jpg", "manifest.json"]
+    assert hashlib.sha256((out / "logo.jpg").read_bytes()).hexdigest() == reference["logo.jpg"]
+    dialog.close()

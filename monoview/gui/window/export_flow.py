@@ -24,6 +24,7 @@ from monoview.core.tcp.session import TcpSession
 from monoview.gui.dialogs import export as export_dialog
 from monoview.gui.dialogs.errors import show_error
 from monoview.gui.dialogs.export import ExportKind, ExportRequest
+from monoview.gui.dialogs.http_objects import HttpObjectsDialog
 from monoview.gui.exporting import clashes, run_export
 from monoview.gui.loading import CaptureOpener
 from monoview.gui.models.session_list import SessionListModel
@@ -116,6 +117,18 @@ class ExportController(QObject):
             return
         summary = f"Session {session.id}: {session.client} ⇄ {session.server}"
         self._export(ExportKind.SESSION, summary, f"session{session.id:05d}", folder=True, sessions=[session])
+
+    def export_http_objects(self) -> HttpObjectsDialog | None:
+        """File › Export HTTP Objects: a list of the capture's HTTP objects to save from
+        (not modal, as Wireshark's; it closes with the window)."""
+        document = self._capture.document
+        if document is None:
+            return None
+        dialog = HttpObjectsDialog(document, self._window)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self._capture.stopping.connect(dialog.close)
+        dialog.show()
+        return dialog
 
     def export_all(self) -> None:
         """File › Export All Sessions: every session into a folder with manifest.json; with
