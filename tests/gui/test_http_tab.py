@@ -87,3 +87,14 @@ def test_export_http_objects_lists_and_saves_the_checked_ones(
     assert written == ["logo.jpg", "manifest.json"]
     assert hashlib.sha256((out / "logo.jpg").read_bytes()).hexdigest() == reference["logo.jpg"]
     dialog.close()
+
+
+def test_the_detail_tabs_stay_reachable_on_a_narrow_window(qtbot, window: MainWindow) -> None:
+    """The corner's long title once left the tab bar no room (the tabs vanished)."""
+    window.resize(1000, 700)
+    load(qtbot, window, capture("http_many.pcap"))
+    qtbot.wait(50)
+    bar = window.detail_tabs.tabBar()
+    assert bar.isVisible() and bar.count() == 3
+    assert all(bar.tabRect(k).right() <= bar.width() for k in range(bar.count()))
+    assert bar.width() >= bar.sizeHint().width() - 2

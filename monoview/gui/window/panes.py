@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, QSize, Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -166,7 +166,7 @@ class DetailPane:
         self.title = QLabel(parent)
         self.title.setObjectName("detail_title")
         keep_width(self.title)
-        corner = QWidget(parent)
+        corner = _Corner(parent)
         corner_layout = QHBoxLayout(corner)
         corner_layout.setContentsMargins(6, 0, 6, 0)
         corner_layout.addWidget(self.title)
@@ -176,6 +176,40 @@ class DetailPane:
         corner_layout.addWidget(show)
         corner_layout.addWidget(self.scope)
         self.tabs.setCornerWidget(corner, Qt.Corner.TopRightCorner)
+        self.tabs.installEventFilter(_CornerFit(self.tabs, corner, self.tabs))
+
+
+class _Corner(QWidget):
+    """The tabs' corner (title, Show box), asking for no more than the tabs leave it.
+
+    QTabWidget gives its corner widget the width the corner asks for and the
+    tab bar what is left: on a narrow pane a long title left no room for the
+    Hex, Text and HTTP tabs at all, and they could not be reached.  ``room``
+    (set by ``_CornerFit`` before each resize is laid out) caps what it asks;
+    the title is cut instead.
+    """
+
+    room = 10_000
+
+    def sizeHint(self) -> QSize:
+        """Override QWidget::sizeHint: at most ``room`` wide."""
+        hint = super().sizeHint()
+        return QSize(min(hint.width(), self.room), hint.height())
+
+
+class _CornerFit(QObject):
+    """Sets the corner's ``room`` from the tabs' width, before the tabs lay themselves out."""
+
+    def __init__(self, tabs: QTabWidget, corner: _Corner, parent: QObject) -> None:
+        super().__init__(parent)
+        self._tabs, self._corner = tabs, corner
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Override QObject::eventFilter: fit the corner when the tabs are resized."""
+        if event.type() == QEvent.Type.Resize:
+            self._corner.room = max(60, self._tabs.width() - self._tabs.tabBar().sizeHint().width() - 12)
+            self._corner.updateGeometry()
+        return False
 
 
 class StatusLine:
