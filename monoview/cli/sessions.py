@@ -9,7 +9,6 @@ from typing import Any
 
 from monoview.cli.report import damage
 from monoview.core.document import CaptureDocument, DocumentOptions
-from monoview.core.flows.applications import application_names
 from monoview.core.flows.jsonlist import listing_chunks
 from monoview.core.flows.listing import session_columns, stream_entries, table_lines
 
@@ -19,7 +18,11 @@ def run(args: argparse.Namespace) -> int:
     document = CaptureDocument(args.capture, DocumentOptions(split_interfaces=args.split_interfaces))
     out = sys.stdout
     columns = session_columns(document.rows, document.flows)
-    names = application_names(document.parts, document.rows, document.buffer) if args.application else None
+    names = None
+    if args.application:
+        from monoview.core.flows.applications import application_names  # only asked for: 10 ms to import
+
+        names = application_names(document.parts, document.rows, document.buffer)
     if args.json:
         head: dict[str, Any] = {"capture": document.name, "read_error": document.read_error}
         entries = stream_entries(columns)
