@@ -1,4 +1,4 @@
-"""``monoview follow``: print one session's conversation."""
+"""``monoview follow``: print one session's conversation, as tshark's ``-z follow,tcp`` does."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ import sys
 
 from monoview.cli.report import damage
 from monoview.core.document import CaptureDocument, DocumentOptions
+from monoview.core.errors import MonoviewError
 from monoview.core.export import write_chunks
-from monoview.core.render import escape_text, hexdump
+from monoview.core.flows.tcpstream import tcp_streams
+from monoview.core.follow import Chosen, by_id, by_pair, by_stream, follow_text, parse_pair
 from monoview.core.showas import ShowAs, render, segments, turns
 from monoview.core.streambytes import GapPolicy, monologue_chunks
 
@@ -19,33 +21,50 @@ _SHOW_AS = {
 }  # fmt: skip
 
 
+class UsageError(MonoviewError):
+    """The session was not named in a way follow understands."""
+
+
 def run(args: argparse.Namespace) -> int:
     """Print one session's conversation (reassembled on demand: only its own packets are read)."""
     document = CaptureDocument(args.capture, DocumentOptions(split_interfaces=args.split_interfaces))
     try:
-        session = document.conversation(args.session)
+        chosen = _choose(document, args)
+        if chosen.note:
+            print(f"monoview: note: {chosen.note}", file=sys.stderr)
+        session = document.conversation(chosen.session_id)
         out = sys.stdout.buffer
         if args.show_as is not None:
             how = _SHOW_AS[args.show_as]
-            chosen = segments(session.monologues) if args.segments else turns(session.monologues)
-            out.write(render(session, chosen, how).encode("utf-8", errors="surrogateescape"))
-            out.flush()
-            return damage(document)
-        policy = GapPolicy(args.gaps)
-        for monologue in session.monologues:
-            chunks = monologue_chunks(monologue, policy)
-            if args.format == "raw":
-                write_chunks(out, chunks)
-                continue
-            data = b"".join(chunks)
-            arrow = "->" if monologue.direction == "c2s" else "<-"
-            head = f"=== {arrow} {monologue.direction} #{monologue.index}, {monologue.length} bytes ===\n"
-            body = hexdump(data) if args.format == "hex" else escape_text(data)
-            if body and not body.endswith("\n"):
-                body += "\n"
-            out.write((head + body).encode("ascii"))
+            picked = segments(session.monologues) if args.segments else turns(session.monologues)
+            out.write(render(session, picked, how).encode("utf-8", errors="surrogateescape"))
+        elif args.format == "bytes":
+            policy = GapPolicy(args.gaps)
+            for monologue in session.monologues:
+                write_chunks(out, monologue_chunks(monologue, policy))
+        else:
+            text = follow_text(session, args.format, chosen.filter, monologues=args.monologues)
+            out.write(text.encode("utf-8", errors="surrogateescape"))
         out.flush()
         del session
         return damage(document)
     finally:
         document.close()
+
+
+def _choose(document: CaptureDocument, args: argparse.Namespace) -> Chosen:
+    """The session named by id, endpoints or ``--stream`` (exactly one of them)."""
+    named = args.session
+    if (named is None) == (args.stream is None):
+        raise UsageError("name one session: its id, its endpoints A:P,B:P or --stream N")
+    if isinstance(named, str):
+        try:
+            pair = parse_pair(named)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        return by_pair(document.sessions, pair, document.name, named)
+    streams = tcp_streams(document.parts, document.flows, document.rows)
+    if args.stream is not None:
+        return by_stream(streams, args.stream, document.name)
+    document.session(named)  # an unknown id is reported as such
+    return by_id(streams, named)

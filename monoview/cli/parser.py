@@ -16,6 +16,8 @@ FORMATS: Final = ("raw", "hex", "text")
 # Show data as (core.showas.ShowAs), spelled for a command line.
 SHOW_AS: Final = ("ascii", "utf-8", "latin-1", "utf-16", "ebcdic", "hex-dump", "c-arrays", "raw", "yaml")
 LAYOUTS: Final = ("full", "directions")
+# core.follow.FOLLOW_FORMATS, and bytes (tests/core/test_follow.py checks they agree).
+FOLLOW_FORMATS: Final = ("ascii", "hex", "raw", "bytes", "yaml", "c-array", "utf-8")
 
 
 def _whole_number(minimum: int, base: int = 10) -> Callable[[str], int]:
@@ -37,6 +39,14 @@ def _whole_number(minimum: int, base: int = 10) -> Callable[[str], int]:
 
 SESSION_ID: Final = _whole_number(1)
 BYTE_COUNT: Final = _whole_number(0)
+
+
+def _session_or_pair(text: str) -> int | str:
+    """A session id, or endpoints ``A:P,B:P`` (checked when the capture is read)."""
+    return text if "," in text else SESSION_ID(text)
+
+
+_session_or_pair.__name__ = "session id or endpoints"
 
 
 def build() -> argparse.ArgumentParser:
@@ -65,9 +75,26 @@ def build() -> argparse.ArgumentParser:
 
     p = sub.add_parser("follow", parents=[common], help="print one session's conversation")
     p.add_argument("capture", type=Path)
-    p.add_argument("session", type=SESSION_ID, help="session id, as 'sessions' lists it")
-    p.add_argument("--format", choices=("ascii", "hex", "raw"), default="ascii")
-    p.add_argument("--gaps", choices=GAP_POLICIES, default="marker")
+    p.add_argument(
+        "session",
+        nargs="?",
+        type=_session_or_pair,
+        help="session id, as 'sessions' lists it, or its endpoints A:P,B:P ([addr]:port for IPv6)",
+    )
+    p.add_argument("--stream", type=BYTE_COUNT, metavar="N", help="tshark's tcp.stream N (from 0)")
+    p.add_argument(
+        "--format",
+        choices=FOLLOW_FORMATS,
+        default="ascii",
+        help="as tshark -z follow,tcp,MODE prints it (ascii, hex, raw: hex text, yaml), or c-array, "
+        "utf-8; bytes: the conversation's bytes, nothing else",
+    )
+    p.add_argument(
+        "--monologues",
+        action="store_true",
+        help="one entry per monologue (the default: one per segment, as tshark)",
+    )
+    p.add_argument("--gaps", choices=GAP_POLICIES, default="marker", help="with --format bytes")
     p.add_argument(
         "--show-as",
         choices=SHOW_AS,

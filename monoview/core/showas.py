@@ -31,6 +31,8 @@ Part = bytes | int  # captured bytes, or the number of bytes missing there
 # Printable ASCII plus newline, carriage return and tab stay; the rest becomes '.'.
 _KEEP: Final = frozenset((0x09, 0x0A, 0x0D, *range(0x20, 0x7F)))
 _ASCII_DOTS: Final = bytes(b if b in _KEEP else ord(".") for b in range(256))
+# tshark's follow,tcp,ascii: printable ASCII, newline and carriage return; a tab becomes '.'.
+_TSHARK_DOTS: Final = bytes(b if b in _KEEP and b != 0x09 else ord(".") for b in range(256))
 # The hex dump's right column: printable ASCII only.
 _HEX_DOTS: Final = bytes(b if 0x20 <= b < 0x7F else ord(".") for b in range(256))
 C_ARRAY_WIDTH: Final = 8
@@ -65,11 +67,12 @@ class Turn:
     frame: int  # the first frame that carried its bytes
     ts_ns: int
     parts: tuple[Part, ...]
+    node0: str = "c2s"  # the direction Wireshark's peer 0 sends: tshark's is the first packet's sender
 
     @property
     def peer(self) -> int:
-        """Wireshark's peer number: 0 for the client, 1 for the server."""
-        return 0 if self.direction == "c2s" else 1
+        """Wireshark's peer number: 0 for ``node0``'s sender (the client unless told), 1 for the other."""
+        return 0 if self.direction == self.node0 else 1
 
     @property
     def data(self) -> bytes:
@@ -77,7 +80,7 @@ class Turn:
         return b"".join(p for p in self.parts if isinstance(p, bytes))
 
     @classmethod
-    def of(cls, monologue: Monologue) -> Turn:
+    def of(cls, monologue: Monologue, node0: str = "c2s") -> Turn:
         """The monologue's pieces in stream order, with its gaps where they are."""
         read = monologue.session.read
         events: list[tuple[int, int, Part]] = [(g.offset, 0, g.length) for g in monologue.gaps()]
@@ -92,15 +95,15 @@ class Turn:
                 parts.append(part)
         frames = monologue.frames
         first = frames[0] if frames else 0
-        return cls(monologue.direction, monologue.index, first, monologue.first_ts_ns, tuple(parts))
+        return cls(monologue.direction, monologue.index, first, monologue.first_ts_ns, tuple(parts), node0)
 
 
-def turns(monologues: Iterable[Monologue]) -> list[Turn]:
-    """The turns of these monologues, in the order given."""
-    return [Turn.of(m) for m in monologues]
+def turns(monologues: Iterable[Monologue], node0: str = "c2s") -> list[Turn]:
+    """The turns of these monologues, in the order given (``node0``: see ``Turn``)."""
+    return [Turn.of(m, node0) for m in monologues]
 
 
-def segments(monologues: Iterable[Monologue]) -> list[Turn]:
+def segments(monologues: Iterable[Monologue], node0: str = "c2s") -> list[Turn]:
     """Each piece of these monologues as a turn of its own, with its own frame and time: the
     chunks tshark's ``follow`` prints (the new bytes each segment added), a hole as a turn
     holding only the count of bytes missing."""
@@ -113,11 +116,13 @@ def segments(monologues: Iterable[Monologue]) -> list[Turn]:
             offset = stream.p_start[i] - origin
             frame, ts = stream.p_frame[i], stream.p_ts[i]
             for start in sorted(o for o in holes if o < offset):
-                out.append(Turn(monologue.direction, monologue.index, frame, ts, (holes.pop(start),)))
+                out.append(Turn(monologue.direction, monologue.index, frame, ts, (holes.pop(start),), node0))
             data = read(stream.p_file[i], stream.p_len[i])
-            out.append(Turn(monologue.direction, monologue.index, frame, ts, (data,)))
+            out.append(Turn(monologue.direction, monologue.index, frame, ts, (data,), node0))
         for start in sorted(holes):
-            out.append(Turn(monologue.direction, monologue.index, 0, monologue.last_ts_ns, (holes[start],)))
+            out.append(
+                Turn(monologue.direction, monologue.index, 0, monologue.last_ts_ns, (holes[start],), node0)
+            )
     return out
 
 
@@ -165,6 +170,24 @@ def _decoded(turn: Turn, how: ShowAs) -> str:
     return text if text.endswith("\n") or not text else text + "\n"
 
 
+def chunked(chosen: Sequence[Turn], how: ShowAs = ShowAs.ASCII) -> str:
+    """tshark's ``follow,tcp,ascii`` layout: each turn as its length on a line of its own (the
+    second peer's indented by a tab), then its bytes decoded as ``how`` and a newline.  A hole
+    is the marker tshark prints, its words and a NUL (shown as ``.``), counted in the length.
+    Unlike the window's ASCII, tshark's shows a tab as ``.``."""
+
+    def shown(data: bytes) -> str:
+        return data.translate(_TSHARK_DOTS).decode("ascii") if how is ShowAs.ASCII else decode(data, how)
+
+    out = []
+    for turn in chosen:
+        indent = "" if turn.peer == 0 else "\t"
+        length = sum(len(p) if isinstance(p, bytes) else len(missing(p)) + 1 for p in turn.parts)
+        text = "".join(shown(p) if isinstance(p, bytes) else missing(p) + "." for p in turn.parts)
+        out.append(f"{indent}{length}\n{text}\n")
+    return "".join(out)
+
+
 def _hex_dump(chosen: Sequence[Turn]) -> str:
     """Wireshark's hex dump: 16 bytes a line, the offset running on per direction."""
     offsets = {"c2s": 0, "s2c": 0}
@@ -180,11 +203,12 @@ def _hex_dump(chosen: Sequence[Turn]) -> str:
                 row = part[pos : pos + 16]
                 left, right = row[:8].hex(" "), row[8:].hex(" ")
                 text = row.translate(_HEX_DOTS).decode("ascii")
-                shown = f"{text[:8]} {text[8:]}" if len(row) > 8 else text
+                shown = f"{text[:8]} {text[8:]}" if len(row) >= 8 else text
                 line = f"{indent}{start + pos:08X}  {left:<23}  {right:<23}  {shown}"
-                # tshark drops the last character of a full row when it is a space (one of the
-                # data's): what it prints, byte for byte.
-                lines.append(line[:-1] if len(row) == 16 and line.endswith(" ") else line)
+                # tshark puts the middle space after the eighth character even when nothing
+                # follows it, then drops one trailing space (the middle one, or the data's):
+                # what it prints, byte for byte.
+                lines.append(line[:-1] if line.endswith(" ") else line)
             offsets[turn.direction] = start + len(part)
     return "\n".join(lines) + ("\n" if lines else "")
 
@@ -225,7 +249,10 @@ def _yaml_time(ts_ns: int) -> str:
 def _yaml(session: TcpSession, chosen: Sequence[Turn]) -> str:
     """tshark's ``follow,tcp,yaml`` layout: the peers, then each turn's first frame, time and bytes."""
     out = ["peers:\n"]
-    for peer, endpoint in enumerate((session.client, session.server)):
+    peers = (session.client, session.server)
+    if chosen and chosen[0].node0 != "c2s":
+        peers = peers[::-1]
+    for peer, endpoint in enumerate(peers):
         host = str(endpoint).rsplit(":", 1)[0].strip("[]")
         out.append(f"  - peer: {peer}\n    host: {host}\n    port: {endpoint.port}\n")
     out.append("packets:\n")
@@ -242,4 +269,4 @@ def _yaml(session: TcpSession, chosen: Sequence[Turn]) -> str:
     return "".join(out)
 
 
-__all__ = ["ShowAs", "Turn", "decode", "missing", "render", "segments", "turns"]
+__all__ = ["ShowAs", "Turn", "chunked", "decode", "missing", "render", "segments", "turns"]

@@ -37,17 +37,20 @@ def test_sessions_json() -> None:
     assert session["s2c_bytes"] == ORACLE["streams"][0]["s2c"]["len"]
 
 
-def test_follow_raw_is_the_conversation() -> None:
-    result = run("follow", str(CHATTER), "1", "--format", "raw")
+def test_follow_bytes_is_the_conversation() -> None:
+    result = run("follow", str(CHATTER), "1", "--format", "bytes")
     assert result.returncode == 0
     assert len(result.stdout) == sum(m["len"] for m in ORACLE["streams"][0]["monologues"])
 
 
 def test_follow_ascii_and_hex() -> None:
-    ascii_out = run("follow", str(CHATTER), "1").stdout.decode("ascii")
-    assert ascii_out.count("=== ") == len(ORACLE["streams"][0]["monologues"])
+    ascii_out = run("follow", str(CHATTER), "1", "--monologues").stdout.decode("ascii")
+    lengths = [int(line) for line in ascii_out.splitlines()[6:-1] if line.strip("\t").isdigit()]
+    assert lengths[: len(ORACLE["streams"][0]["monologues"])] == [
+        m["len"] for m in ORACLE["streams"][0]["monologues"]
+    ]
     hex_out = run("follow", str(CHATTER), "1", "--format", "hex").stdout.decode("ascii")
-    assert hex_out.splitlines()[1].startswith("00000000  ")
+    assert hex_out.splitlines()[6].startswith("00000000  ")
 
 
 def test_follow_unknown_session() -> None:

@@ -1,0 +1,126 @@
+"""Wireshark's ``tcp.stream`` numbers, worked out from the index, and how they map to sessions.
+
+monoview's session ids count sessions from 1 in order of first packet, as tshark
+counts its streams from 0, so on most captures stream N is session N + 1.  The
+two differ where they cut connections differently:
+
+- tshark keys a stream on the two endpoints alone: equal 4-tuples under
+  different VLAN tags (or interfaces, with ``--split-interfaces``) are one
+  stream, where monoview keeps them apart (one stream, several sessions);
+- tshark starts a new stream on a SYN (without ACK) whose sequence number is
+  not the base sequence number of that side in the current stream (packet-
+  tcp.c's "ports reused"); the base is a SYN's sequence number, or one less
+  than the first sequence number seen from that side (the relative sequence
+  number 1 of a mid-stream start).  monoview may keep such packets in one
+  session (a shuffled capture whose SYN comes last: several streams, one
+  session), or split where tshark does not.
+
+So the numbers are computed the way tshark computes them, on the index's rows,
+and each stream names the sessions that hold its frames.  Only the rows of
+4-tuples with a SYN after their first packet are walked in Python; the rest is
+numpy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from monoview.core.capture.index import FlowTable, IndexParts
+from monoview.core.flows.summary import SessionRows
+from monoview.core.packet import ACK, SYN
+
+I64 = npt.NDArray[np.int64]
+_MASK32 = 0xFFFFFFFF
+
+
+@dataclass(frozen=True)
+class TcpStreams:
+    """tshark's stream number of every indexed row, and the sessions each stream touches.
+
+    ``frame`` and ``stream`` are parallel, in capture order; ``session`` is the
+    monoview session id of each row (0 for a row no session holds).
+    """
+
+    frame: I64
+    stream: I64
+    session: I64
+    count: int
+
+    def sessions_of(self, stream: int) -> list[int]:
+        """The ids of the sessions holding stream ``stream``'s frames, in order of id."""
+        chosen = self.session[(self.stream == stream) & (self.session > 0)]
+        return sorted({int(s) for s in np.unique(chosen)})
+
+    def streams_of(self, session_id: int) -> list[int]:
+        """The stream numbers whose frames session ``session_id`` holds, in order."""
+        return sorted({int(s) for s in np.unique(self.stream[self.session == session_id])})
+
+
+def tcp_streams(parts: IndexParts, flows: FlowTable, rows: SessionRows) -> TcpStreams:
+    """Number every row as tshark's ``tcp.stream`` does (see the module's docstring)."""
+    cols = parts.select(None, ("frame", "flow", "dir", "flags", "seq"))
+    frame, flow = cols["frame"].astype(np.int64), cols["flow"].astype(np.int64)
+    sender, flags = cols["dir"].astype(np.int64), cols["flags"].astype(np.int64)
+    seq = cols["seq"].astype(np.int64)
+    key_of_flow = _keys(flows)
+    key = key_of_flow[flow] if len(flow) else np.zeros(0, dtype=np.int64)
+    # rows by 4-tuple, each in capture order
+    order = np.lexsort((frame, key))
+    starts = np.zeros(len(order), dtype=bool)  # a row that begins a new stream
+    if len(order):
+        k = key[order]
+        starts[0] = True
+        starts[1:] = k[1:] != k[:-1]
+        syn = (flags[order] & (SYN | ACK)) == SYN
+        later_syn = syn & ~starts
+        for group in np.unique(k[later_syn]):
+            lo, hi = np.searchsorted(k, [group, group + 1])
+            _reused(order[lo:hi], sender, flags, seq, starts, lo)
+    # streams numbered by their first frame, as tshark numbers them
+    segment = np.cumsum(starts) - 1
+    first_frames = frame[order][starts]
+    number = np.empty(len(first_frames), dtype=np.int64)
+    number[np.argsort(first_frames, kind="stable")] = np.arange(len(first_frames))
+    stream = np.empty(len(order), dtype=np.int64)
+    stream[order] = number[segment]
+    return TcpStreams(frame, stream, _session_of_rows(flow, rows), len(first_frames))
+
+
+def _keys(flows: FlowTable) -> I64:
+    """A number per flow naming its two endpoints (the context left out, as tshark leaves it)."""
+    seen: dict[tuple[tuple[bytes, int], tuple[bytes, int]], int] = {}
+    return np.array(
+        [seen.setdefault(flows.endpoints(f), len(seen)) for f in range(len(flows))], dtype=np.int64
+    )
+
+
+def _reused(rows: I64, sender: I64, flags: I64, seq: I64, starts: npt.NDArray[np.bool_], at: int) -> None:
+    """Mark in ``starts[at:]`` the SYNs of one 4-tuple's rows that tshark makes a new stream of."""
+    base: list[int | None] = [None, None]
+    for i, row in enumerate(rows.tolist()):
+        side, flag, number = int(sender[row]), int(flags[row]), int(seq[row])
+        is_syn = flag & SYN != 0
+        if is_syn and not flag & ACK and base[side] is not None and number != base[side]:
+            starts[at + i] = True
+            base = [None, None]
+        if base[side] is None:
+            base[side] = number if is_syn else (number - 1) & _MASK32
+
+
+def _session_of_rows(flow: I64, rows: SessionRows) -> I64:
+    """The session id of every row: a session holds rows ``[first_row, stop_row)`` of its flow."""
+    out = np.zeros(len(flow), dtype=np.int64)
+    if not len(flow):
+        return out
+    by_flow = np.argsort(flow, kind="stable")  # each flow's rows, in capture order
+    bounds = np.searchsorted(flow[by_flow], np.arange(int(flow.max()) + 2))
+    for session_id, row in enumerate(rows, start=1):
+        base = int(bounds[int(row["flow"])])
+        out[by_flow[base + int(row["first_row"]) : base + int(row["stop_row"])]] = session_id
+    return out
+
+
+__all__ = ["TcpStreams", "tcp_streams"]
