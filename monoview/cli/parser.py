@@ -112,8 +112,26 @@ def build() -> argparse.ArgumentParser:
         "export", parents=[common], help="write sessions, monologues and transcripts to a folder"
     )
     p.add_argument("capture", type=Path)
-    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--out", type=Path, help="output folder")
+    p.add_argument(
+        "--pcap",
+        type=Path,
+        metavar="OUT",
+        help="write the chosen sessions' packets, untouched, as a capture (pcap or pcapng by OUT's "
+        "suffix, else the input's format), as Wireshark's Export Specified Packets",
+    )
     p.add_argument("--session", type=SESSION_ID, action="append", dest="sessions", metavar="ID")
+    p.add_argument(
+        "--stream",
+        type=BYTE_COUNT,
+        action="append",
+        dest="streams",
+        metavar="N",
+        help="tshark's tcp.stream N",
+    )
+    p.add_argument(
+        "--endpoints", action="append", metavar="A:P,B:P", help="the sessions between these two endpoints"
+    )
     p.add_argument("--gaps", choices=GAP_POLICIES, default="omit")
     p.add_argument("--format", choices=FORMATS, default="raw")
     p.add_argument("--force", action="store_true", help="overwrite existing files")

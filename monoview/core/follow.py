@@ -78,7 +78,7 @@ def stream_filter(numbers: Sequence[int]) -> str:
     """``tcp.stream eq N``; a session holding several of tshark's streams names them all."""
     if len(numbers) == 1:
         return f"tcp.stream eq {numbers[0]}"
-    return "tcp.stream in {" + " ".join(str(n) for n in numbers) + "}"
+    return "tcp.stream in {" + ", ".join(str(n) for n in numbers) + "}"
 
 
 def by_id(streams: TcpStreams, session_id: int) -> Chosen:

@@ -1,0 +1,157 @@
+"""``monoview export --pcap``: the chosen sessions' packets written as a capture, untouched.
+
+The references are independent of monoview: tshark picks the input's frames of the
+chosen streams (``-Y tcp.stream in {...}``) and reads the output back (``-z conv,tcp``);
+dpkt reads both files, so every written packet is compared byte for byte with the
+input's; the reopened sessions' streams are compared with tshark's oracle hashes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import dpkt
+import pytest
+
+from monoview.core.document import CaptureDocument
+from monoview.core.streambytes import direction_bytes
+from tests.conftest import shared_capture
+from tests.core.test_cli import run
+from tests.core.test_fragments import fragmented_capture
+from tests.pcapgen import Conversation, Frame, pcapng_bytes, tcp_ip
+
+TSHARK = shutil.which("tshark")
+needs_tshark = pytest.mark.skipif(TSHARK is None, reason="tshark not installed")
+
+
+def _packets(path: Path) -> list[bytes]:
+    """Every packet's bytes, as dpkt reads the file (pcap or pcapng)."""
+    with path.open("rb") as f:
+        return [bytes(data) for _ts, data in dpkt.pcap.UniversalReader(f)]
+
+
+def _format(path: Path) -> str:
+    return "pcapng" if path.read_bytes()[:4] == b"\x0a\x0d\x0d\x0a" else "pcap"
+
+
+def _tshark_frames(path: Path, streams: list[int]) -> list[int]:
+    wanted = "tcp.stream in {" + ", ".join(map(str, streams)) + "}"
+    done = subprocess.run(
+        [TSHARK or "tshark", "-r", str(path), "-Y", wanted, "-T", "fields", "-e", "frame.number"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return [int(line) for line in done.stdout.split()]
+
+
+def _conversations(path: Path) -> set[frozenset[str]]:
+    done = subprocess.run(
+        [TSHARK or "tshark", "-r", str(path), "-q", "-z", "conv,tcp"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return {
+        frozenset((line.split()[0], line.split()[2])) for line in done.stdout.splitlines() if "<->" in line
+    }
+
+
+def _check(source: str, streams: list[int], out: Path, selector: list[str]) -> None:
+    """Export ``streams`` of ``source`` to ``out``; then compare packets, streams and tshark's view."""
+    path = shared_capture(source)
+    done = run("export", str(path), "--pcap", str(out), *selector)
+    assert done.returncode == 0, done.stderr
+    expected_format = "pcapng" if out.suffix == ".pcapng" else "pcap"
+    assert _format(out) == expected_format
+    frames = _tshark_frames(path, streams)
+    original = _packets(path)
+    assert _packets(out) == [original[f - 1] for f in frames]  # those frames, untouched, nothing else
+    oracle = json.loads(path.with_name(path.name.rsplit(".", 1)[0] + ".oracle.json").read_text())
+    chosen = [s for s in oracle["streams"] if s["tshark_stream"] in streams]
+    ends = {frozenset(f"{e['ip']}:{e['port']}" for e in (s["client"], s["server"])) for s in chosen}
+    assert {frozenset(e.replace("[", "").replace("]", "") for e in c) for c in _conversations(out)} == ends
+    with CaptureDocument(out, workers=1) as document:
+        assert len(document) == len(chosen)
+        for session, stream in zip(document.conversations(), chosen, strict=True):
+            for direction in ("c2s", "s2c"):
+                data = direction_bytes(session, direction)
+                assert hashlib.sha256(data).hexdigest() == stream[direction]["sha256"], (stream, direction)
+
+
+@needs_tshark
+def test_pcap_sessions_as_pcap(tmp_path: Path) -> None:
+    _check("lab/http_many.pcap", [2, 4], tmp_path / "two.pcap", ["--session", "3", "--session", "5"])
+
+
+@needs_tshark
+def test_pcapng_stream_as_pcapng_keeps_its_interfaces(tmp_path: Path) -> None:
+    _check("lab/pcapng_mixed.pcapng", [1], tmp_path / "one.pcapng", ["--stream", "1"])
+
+
+@needs_tshark
+def test_pcap_as_pcapng_and_pcapng_as_pcap(tmp_path: Path) -> None:
+    _check("lab/reuse.pcap", [1], tmp_path / "second.pcapng", ["--stream", "1"])
+    _check("lab/pcapng_mixed.pcapng", [0, 1], tmp_path / "both.pcap", ["--session", "1", "--session", "2"])
+
+
+@needs_tshark
+def test_vlan_sessions_by_endpoints(tmp_path: Path) -> None:
+    path = shared_capture("lab/vlan.pcap")
+    with CaptureDocument(path, workers=1) as document:
+        first = document.session(1)
+        pair = f"{first.server},{first.client}"
+    _check("lab/vlan.pcap", [0], tmp_path / "v.pcap", ["--endpoints", pair])
+
+
+def _two_link_types(tmp: Path) -> Path:
+    """A pcapng with an Ethernet interface and a raw-IP one (link type 101), a session on each."""
+    ether = Conversation().handshake().send(True, b"GET / HTTP/1.0\r\n\r\n").close()
+    raw = Conversation(client=("10.0.0.3", 41000), server=("10.0.0.4", 80), start_ns=ether.start_ns + 10**6)
+    raw_frames = [
+        Frame(ether.start_ns + 10**6, tcp_ip(raw.client, raw.server, raw.client_isn, 0, 0x02), None, 1)
+    ]
+    path = tmp / "two-links.pcapng"
+    path.write_bytes(pcapng_bytes([([(1, 6), (101, 9)], [*ether.frames, *raw_frames])]))
+    return path
+
+
+def test_a_pcap_of_several_link_types_is_refused(tmp_path: Path) -> None:
+    path = _two_link_types(tmp_path)
+    out = tmp_path / "out.pcap"
+    done = run("export", str(path), "--pcap", str(out))
+    assert done.returncode == 1 and not out.exists()
+    assert b"several link types (1, 101)" in done.stderr and len(done.stderr.splitlines()) == 1
+    kept = tmp_path / "out.pcapng"
+    assert run("export", str(path), "--pcap", str(kept)).returncode == 0
+    assert _packets(kept) == _packets(path)
+    one = tmp_path / "one.pcap"  # one session, one link type: a pcap is fine
+    assert run("export", str(path), "--pcap", str(one), "--session", "2").returncode == 0
+    assert _packets(one) == _packets(path)[-1:]
+
+
+def test_fragments_come_with_their_segment(tmp_path: Path) -> None:
+    path, _pieces = fragmented_capture(tmp_path, v6=False, shuffle=False)
+    out = tmp_path / "frag-out.pcap"
+    assert run("export", str(path), "--pcap", str(out), "--session", "1").returncode == 0
+    assert _packets(out) == _packets(path)
+    with CaptureDocument(path, workers=1) as before, CaptureDocument(out, workers=1) as after:
+        for direction in ("c2s", "s2c"):
+            assert direction_bytes(after.conversation(1), direction) == direction_bytes(
+                before.conversation(1), direction
+            )
+
+
+def test_export_refuses_an_existing_file_and_needs_a_target(tmp_path: Path) -> None:
+    path = shared_capture("lab/reuse.pcap")
+    out = tmp_path / "x.pcap"
+    out.write_bytes(b"keep")
+    done = run("export", str(path), "--pcap", str(out))
+    assert done.returncode == 1 and out.read_bytes() == b"keep"
+    assert run("export", str(path), "--pcap", str(out), "--force").returncode == 0
+    assert run("export", str(path)).returncode == 2
+    assert run("export", str(path), "--pcap", str(out), "--force", "--stream", "9").returncode == 2
