@@ -13,7 +13,9 @@ two differ where they cut connections differently:
   than the first sequence number seen from that side (the relative sequence
   number 1 of a mid-stream start).  monoview may keep such packets in one
   session (a shuffled capture whose SYN comes last: several streams, one
-  session), or split where tshark does not.
+  session), or split where tshark does not.  (packet-tcp.c's SYN-ACK variant
+  of that rule is not followed, no shared capture needing it; nor are the
+  preferences, off by default, that key streams on VLANs or interfaces.)
 
 So the numbers are computed the way tshark computes them, on the index's rows,
 and each stream names the sessions that hold its frames.  Only the rows of
