@@ -35,7 +35,15 @@ from monoview.core.capture.layout import (
     ticks_to_ns,
 )
 from monoview.core.capture.records import Buffer
-from monoview.core.capture.walk import I64, INT64_MAX, Damage, FrameBatch, Walk, header_view
+from monoview.core.capture.walk import (
+    I64,
+    INT64_MAX,
+    Damage,
+    FrameBatch,
+    Walk,
+    coalesced,
+    header_view,
+)
 
 # Block types a re-synchronisation may land on (anything else is not a boundary).
 SYNC_BLOCKS: Final = frozenset(
@@ -58,7 +66,13 @@ class PcapngWalk(Walk):
     def batches(self) -> Iterator[FrameBatch]:
         """Override Walk.batches: Enhanced Packet Blocks in a fast loop; every other block one
         at a time, as the per-record reader always did (section headers, interfaces, simple
-        and obsolete packets)."""
+        and obsolete packets).  The frames of both are joined into batches of the walk's size
+        (``walk.coalesced``): a file of obsolete packet blocks, or one that breaks the fast
+        loop at every block, would otherwise reach the scanner one frame at a time."""
+        return coalesced(_grouped(self._pieces()), self._batch)
+
+    def _pieces(self) -> Iterator[FrameBatch | _Row]:
+        """Runs of Enhanced Packet Blocks as batches, every other packet as a row, in order."""
         buf, layout = self._buf, self.layout
         size = layout.size
         order = layout.order
@@ -161,11 +175,11 @@ class PcapngWalk(Walk):
                     return
                 all_interfaces += 1
             elif block_type in (BLOCK_EPB, BLOCK_OPB, BLOCK_SPB):
-                single = self._one_packet(offset, block_type, block_len, order, interfaces, section_base)
-                if single is None:
+                row = self._one_packet(offset, block_type, block_len, order, interfaces, section_base)
+                if row is None:
                     return
                 self.frames += 1
-                yield single
+                yield row
             offset += block_len
         self.handoff = offset
 
@@ -266,8 +280,8 @@ class PcapngWalk(Walk):
         order: str,
         interfaces: list[Interface],
         section_base: int,
-    ) -> FrameBatch | None:
-        """A Simple, obsolete or unusual Enhanced Packet Block as a one-frame batch (None on damage)."""
+    ) -> _Row | None:
+        """A Simple, obsolete or unusual Enhanced Packet Block as a row (None on damage)."""
         buf = self._buf
         frame = self.frames + 1
         body = offset + 8
@@ -306,15 +320,40 @@ class PcapngWalk(Walk):
         if not -INT64_MAX <= ns <= INT64_MAX:
             self.clamped_timestamps += 1
             ns = max(min(ns, INT64_MAX), -INT64_MAX)
-        return FrameBatch(
-            frame,
-            np.array([data], dtype=np.int64),
-            np.array([caplen], dtype=np.int64),
-            np.array([origlen], dtype=np.int64),
-            np.array([ns], dtype=np.int64),
-            np.array([spec.linktype], dtype=np.int32),
-            np.array([section_base + iface_id], dtype=np.int32),
-        )
+        return (frame, data, caplen, origlen, ns, spec.linktype, section_base + iface_id)
+
+
+# One frame read by the careful path: frame, data offset, caplen, origlen, ns, link type, interface.
+_Row = tuple[int, int, int, int, int, int, int]
+
+
+def _grouped(pieces: Iterator[FrameBatch | _Row]) -> Iterator[FrameBatch]:
+    """The pieces with each run of consecutive rows made one batch (numpy once per run, not
+    once per frame)."""
+    rows: list[_Row] = []
+    for piece in pieces:
+        if isinstance(piece, tuple):
+            rows.append(piece)
+            continue
+        if rows:
+            yield _rows_batch(rows)
+            rows = []
+        yield piece
+    if rows:
+        yield _rows_batch(rows)
+
+
+def _rows_batch(rows: list[_Row]) -> FrameBatch:
+    _frames, data, caplen, origlen, ts, link, iface = zip(*rows, strict=True)
+    return FrameBatch(
+        rows[0][0],
+        np.array(data, dtype=np.int64),
+        np.array(caplen, dtype=np.int64),
+        np.array(origlen, dtype=np.int64),
+        np.array(ts, dtype=np.int64),
+        np.array(link, dtype=np.int32),
+        np.array(iface, dtype=np.int32),
+    )
 
 
 def _unknown_interface(number: int, described: int) -> str:
