@@ -31,11 +31,11 @@ from monoview.core.capture.walk import BATCH_RECORDS
 from monoview.core.dispatcher import Dispatcher
 from monoview.core.errors import CaptureFormatError, UnknownSessionError
 from monoview.core.executor import default_workers, local_executor
-from monoview.core.flows.grouped import REPLAY_COLUMNS, GroupedRows
+from monoview.core.flows.grouped import REPLAY_COLUMNS, GroupedRows, as_q
 from monoview.core.flows.hints import run_hints
 from monoview.core.flows.info import SessionInfo, session_infos
 from monoview.core.flows.summary import SessionRows
-from monoview.core.flows.table import build_sessions, endpoints_of
+from monoview.core.flows.table import CHUNK_ROWS, build_sessions, endpoints_of
 from monoview.core.listener import Listener
 from monoview.core.packet import SegmentKind, TcpPacket
 from monoview.core.tcp.replay import FlowRows, Replayed, replay_flow
@@ -366,16 +366,31 @@ class CaptureDocument:
         for listener in listeners:
             dispatcher.add_listener(listener)
         dispatcher.emit("setup")
-        for session_id in range(1, len(self.rows) + 1) if ids is None else sorted(ids):
-            _SessionEvents(self, dispatcher, session_id).run()
+        chosen = np.arange(1, len(self.rows) + 1) if ids is None else np.array(sorted(ids), dtype=np.int64)
+        for session_id in chosen.tolist():
+            self._check(session_id)
+        for chunk in _chunks(chosen, self.rows["flow"], self.flows.rows):
+            flows = np.unique(self.rows["flow"][chunk - 1])
+            rows_of = self._prefetched(flows)
+            for session_id in chunk.tolist():
+                flow = int(self.rows[session_id - 1]["flow"])
+                _SessionEvents(self, dispatcher, session_id, *rows_of[flow]).run()
         dispatcher.emit("teardown")
         return dispatcher
 
-    def _packet_columns(self, flow: int) -> dict[str, np.ndarray]:
-        return self._locator.select(self._parts, flow, _PACKET_COLUMNS)
+    def _prefetched(self, flows: np.ndarray) -> dict[int, tuple[FlowRows, dict[str, memoryview]]]:
+        """Each of ``flows``' rows and packet columns, read in one gather (``select_flows``)."""
+        names = (*REPLAY_COLUMNS, *_PACKET_COLUMNS)
+        columns, bounds = self._locator.select_flows(self._parts, flows, names)
+        views = {name: as_q(values) for name, values in columns.items()}
+        out = {}
+        for flow, a, b in zip(flows.tolist(), bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+            rows = FlowRows(**{n: views[n][a:b] for n in REPLAY_COLUMNS}, parts=self._parts.payload_parts)
+            out[flow] = (rows, {n: views[n][a:b] for n in _PACKET_COLUMNS})
+        return out
 
     def _packet(
-        self, replayed: Replayed, rows: FlowRows, extra: dict[str, np.ndarray], ref: int
+        self, replayed: Replayed, rows: FlowRows, extra: dict[str, memoryview], ref: int
     ) -> TcpPacket:
         """The TcpPacket of row ``ref`` of the session's flow."""
         session = replayed.session
@@ -406,14 +421,20 @@ class CaptureDocument:
 class _SessionEvents:
     """One session's events, handed to a dispatcher while the session is replayed."""
 
-    def __init__(self, document: CaptureDocument, dispatcher: Dispatcher, session_id: int) -> None:
+    def __init__(
+        self,
+        document: CaptureDocument,
+        dispatcher: Dispatcher,
+        session_id: int,
+        rows: FlowRows,
+        extra: dict[str, memoryview],
+    ) -> None:
         self.document = document
         self.dispatcher = dispatcher
         self.session_id = session_id
         self.packets = bool(dispatcher.handlers("tcp_packet"))
-        flow = int(document.rows[session_id - 1]["flow"])
-        self.rows = document._flow_rows(flow)[0]
-        self.extra = document._packet_columns(flow) if self.packets else {}
+        self.rows = rows  # the session's flow (read for many sessions at once by ``dispatch``)
+        self.extra = extra
         self.made: dict[int, TcpPacket] = {}
         self.emitted = 0
 
@@ -441,9 +462,21 @@ class _SessionEvents:
     def _made(self, replayed: Replayed, ref: int, kind: SegmentKind | None) -> TcpPacket:
         found = self.made.get(ref)
         if found is None:
-            if not self.extra:  # a packet named by an event, with no tcp_packet listener
-                flow = int(self.document.rows[self.session_id - 1]["flow"])
-                self.extra = self.document._packet_columns(flow)
             found = self.made[ref] = self.document._packet(replayed, self.rows, self.extra, ref)
             found.kind = kind
         return found
+
+
+def _chunks(ids: np.ndarray, flow_of: np.ndarray, flow_rows: np.ndarray) -> Iterator[np.ndarray]:
+    """``ids`` (ascending session ids) in consecutive chunks whose flows hold about
+    ``CHUNK_ROWS`` rows (a session in a bigger flow alone): what ``dispatch`` reads at once."""
+    if not len(ids):
+        return
+    sizes = np.cumsum(flow_rows[flow_of[ids - 1]], dtype=np.int64)
+    first = 0
+    while first < len(ids):
+        done = int(sizes[first - 1]) if first else 0
+        stop = int(np.searchsorted(sizes, done + CHUNK_ROWS, side="right"))
+        stop = min(max(stop, first + 1), len(ids))
+        yield ids[first:stop]
+        first = stop
