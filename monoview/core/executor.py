@@ -19,7 +19,10 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    import pebble
 
 T = TypeVar("T")
 A = TypeVar("A")
@@ -114,6 +117,27 @@ def lasting_pool(workers: int | None = None, *, niceness: int = 0) -> Executor:
         context.set_forkserver_preload(PRELOAD)
     return ProcessPoolExecutor(
         max_workers=count, mp_context=context, initializer=_work_in_background, initargs=(niceness,)
+    )
+
+
+def cancellable_pool(workers: int = 1, *, niceness: int = 0) -> pebble.ProcessPool:
+    """Worker processes whose running task can be stopped: ``future.cancel()`` on a task
+    that a worker has begun terminates that worker, and a fresh one takes its place.
+
+    ``concurrent.futures`` cannot stop a running task (``cancel`` only drops pending
+    ones), so a window closing while a worker reassembles a gigabyte session would
+    wait for it, and killing the worker by hand breaks the whole pool.  pebble's
+    ``ProcessPool`` does both properly; the workers are started as :func:`lasting_pool`
+    starts its own (the same fork server, the same priority).  The caller ends it
+    with ``stop()`` and ``join()``.
+    """
+    import pebble
+
+    context: Any = multiprocessing.get_context("forkserver" if sys.platform.startswith("linux") else None)
+    if hasattr(context, "set_forkserver_preload"):
+        context.set_forkserver_preload(PRELOAD)
+    return pebble.ProcessPool(
+        max_workers=max(1, workers), initializer=_work_in_background, initargs=(niceness,), context=context
     )
 
 

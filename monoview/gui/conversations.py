@@ -2,31 +2,37 @@
 
 Selecting or expanding a session asks for its conversation (the document's
 exact reassembly, cached).  A cached one, or a small one (a few milliseconds
-of work), is made at once; a big one is made in one of the window's worker
-processes (``fanout.reassemble``: the reassembly never holds the window's
-interpreter lock, which a thread of its own would, halving the GUI thread's
-share of a core) while the window shows that it is busy, and arrives through
-``ready``.  A thread waits for it; without worker processes (or when the
-index is in this process's memory, too big to hand over) the thread
-reassembles it itself.
+of work), is made at once; a big one is made in a worker process
+(``fanout.reassemble``: the reassembly never holds the window's interpreter
+lock, which a thread of its own would, halving the GUI thread's share of a
+core) while the window shows that it is busy, and arrives through ``ready``.
+A thread waits for it; when the index is in this process's memory (too big to
+hand over) the thread reassembles it itself.
+
+The workers are the fetcher's own (``executor.cancellable_pool``), not the
+window's indexing pool: closing the document or the window must not wait for
+a reassembly of a gigabyte session, so ``stop`` terminates a worker that is in
+the middle of one (a fresh worker replaces it) and drops the tasks not begun.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from concurrent.futures import BrokenExecutor, Executor
+from concurrent.futures import BrokenExecutor, CancelledError, Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
 
 from PySide6.QtCore import QObject, Signal
 
 from monoview.core.document import CaptureDocument
 from monoview.core.errors import Cancelled
-from monoview.core.executor import CANCEL_POLL_S
+from monoview.core.executor import CANCEL_POLL_S, cancellable_pool, default_workers
 from monoview.core.fanout import ConversationTask, reassemble
 from monoview.core.tcp.session import TcpSession
 from monoview.gui.worker import BackgroundCall
+
+if TYPE_CHECKING:
+    import pebble
 
 # Sessions with at most this many packets are reassembled on the GUI thread (about 5 ms).
 INLINE_PACKETS: Final = 2_000
@@ -46,11 +52,20 @@ class ConversationFetcher(QObject):
     failed = Signal(int, str)
     busy_changed = Signal(bool)
 
-    def __init__(self, parent: QObject | None = None, pool: Callable[[], Executor] | None = None) -> None:
+    def __init__(
+        self, parent: QObject | None = None, workers: int | None = None, *, niceness: int = 0
+    ) -> None:
         super().__init__(parent)
         self.document: CaptureDocument | None = None
-        self._pool = pool  # the window's worker processes (started on first use)
+        # Worker processes for big sessions (0: reassemble in the waiting thread); started
+        # by the first big session's thread, as starting them waits for the fork server.
+        self.workers = min(2, default_workers()) if workers is None else workers
+        self._niceness = niceness
+        self._pool: pebble.ProcessPool | None = None
+        self._pool_lock = threading.Lock()
         self._jobs: dict[int, BackgroundCall] = {}
+        # The worker tasks under way, by session id (set and cleared by the waiting threads).
+        self.tasks: dict[int, Future[Any]] = {}
 
     def set_document(self, document: CaptureDocument | None) -> None:
         """Work on ``document`` from now on; reassemblies for the last one are stopped."""
@@ -77,14 +92,16 @@ class ConversationFetcher(QObject):
         return None
 
     def _start(self, document: CaptureDocument, session_id: int) -> None:
-        pool = self._pool if document.parts.folder is not None else None
+        in_worker = self.workers > 0 and document.parts.folder is not None
 
         def work(cancelled: threading.Event) -> TcpSession:
-            if pool is not None:
+            if in_worker:
                 try:
-                    return _in_worker(pool(), document, session_id, cancelled)
+                    return self._in_worker(document, session_id, cancelled)
                 except BrokenExecutor:
-                    pass  # the worker processes are gone: reassemble it here
+                    if cancelled.is_set():
+                        raise Cancelled from None
+                    # the worker processes are gone (not stopped by us): reassemble it here
             return document.conversation(session_id)
 
         job = BackgroundCall(work, self)
@@ -113,26 +130,53 @@ class ConversationFetcher(QObject):
         job.deleteLater()
 
     def stop(self, timeout_ms: int = 5000) -> None:
-        """Wait for running reassemblies (they cannot be interrupted; they are bounded) and
-        drop their results."""
+        """Stop the reassemblies under way and drop their results: a worker in the middle of
+        one is terminated (a fresh one replaces it), and the waiting threads end at their
+        next look at the flag (a reassembly in a thread, of an index in memory, cannot be
+        interrupted: it is waited for at most ``timeout_ms``)."""
         jobs, self._jobs = self._jobs, {}
+        for job in jobs.values():
+            job.cancel()
+        for future in list(self.tasks.values()):
+            future.cancel()  # at once, not when the waiting thread next looks
         for job in jobs.values():
             job.shutdown(timeout_ms)
         if jobs:
             self.busy_changed.emit(False)
 
+    def shutdown(self, timeout_ms: int = 5000) -> None:
+        """Stop, and end the worker processes (the window is closing)."""
+        self.stop(timeout_ms)
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.stop()  # type: ignore[no-untyped-call]  # (pebble leaves it unannotated)
+            pool.join(timeout_ms / 1000)
 
-def _in_worker(
-    pool: Executor, document: CaptureDocument, session_id: int, cancelled: threading.Event
-) -> TcpSession:
-    """A session reassembled by a worker process, bound to ``document`` and cached there."""
-    future = pool.submit(reassemble, ConversationTask.of(document, session_id))
-    while True:
+    def _workers(self) -> pebble.ProcessPool:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = cancellable_pool(self.workers, niceness=self._niceness)
+            return self._pool
+
+    def _in_worker(
+        self, document: CaptureDocument, session_id: int, cancelled: threading.Event
+    ) -> TcpSession:
+        """A session reassembled by a worker process, bound to ``document`` and cached there."""
+        future = self._workers().schedule(reassemble, args=(ConversationTask.of(document, session_id),))
+        self.tasks[session_id] = future
         try:
-            session = future.result(timeout=CANCEL_POLL_S)
-        except FutureTimeout:
-            if cancelled.is_set():
-                future.cancel()
-                raise Cancelled from None
-            continue
-        return document.adopt(session)
+            while True:
+                try:
+                    session = future.result(timeout=CANCEL_POLL_S)
+                except FutureTimeout:
+                    if cancelled.is_set():
+                        future.cancel()  # type: ignore[no-untyped-call]  # pebble: ends a begun task's worker
+                        raise Cancelled from None
+                    continue
+                except CancelledError:
+                    raise Cancelled from None
+                return document.adopt(session)
+        finally:
+            if self.tasks.get(session_id) is future:
+                del self.tasks[session_id]

@@ -31,7 +31,7 @@ from monoview.gui.conversations import ConversationFetcher
 from monoview.gui.dialogs.about import show_about, show_shortcuts
 from monoview.gui.filtering import SessionFilter
 from monoview.gui.icons import app_icon, sample_capture
-from monoview.gui.loading import CaptureOpener
+from monoview.gui.loading import WORKER_NICENESS, CaptureOpener
 from monoview.gui.models.session_list import SessionListModel
 from monoview.gui.settings import Settings
 from monoview.gui.views.messagebar import MessageBar
@@ -79,7 +79,7 @@ class MainWindow(QMainWindow):
         self.settings = settings if settings is not None else Settings()
         self.remember = remember
         self.opener = CaptureOpener(self)
-        self.fetcher = ConversationFetcher(self, pool=lambda: self.opener.pool)
+        self.fetcher = ConversationFetcher(self, niceness=WORKER_NICENESS)
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
         self.actions_by_id = build_actions(self)

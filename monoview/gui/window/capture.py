@@ -236,6 +236,7 @@ class CaptureController(QObject):
         if self.document is not None:
             self.document.close()
             self.document = None
+        self._fetcher.shutdown(SHUTDOWN_MS)
         self._opener.shutdown(SHUTDOWN_MS)
 
     def _drop(self) -> None:
