@@ -6,7 +6,8 @@ starts the GUI, imported only then so the headless commands never load Qt.
 
 Exit status: 0 success; 1 export refused or failed, or the output could not
 be written; 2 bad usage or not a capture; 3 the capture is damaged
-(everything before the damage was still listed or exported); 130 interrupted.
+(everything before the damage was still listed or exported); 130 interrupted
+(Ctrl-C), 143 and 129 ended by SIGTERM and SIGHUP (temporary files removed).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import sys
 from collections.abc import Sequence
 
 from monoview.core.errors import ExportError, MonoviewError, UnknownSessionError
+from monoview.core.terminate import Terminated, ignore_endings, raise_on_termination, remove_tracked
 
 # monoview does no linear algebra, but numpy's OpenBLAS starts a pool of threads at
 # import, in this process and so in every worker forked from it, and they spin for a
@@ -48,6 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if sys.stdout is None:
         print("monoview: the standard output is closed", file=sys.stderr)
         return EXIT_EXPORT
+    raise_on_termination()  # SIGTERM, SIGHUP: unwind (temporary files removed) as Ctrl-C does
     try:
         return int(command.run(args))
     except (ExportError, UnknownSessionError) as exc:
@@ -60,6 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    except Terminated as exc:
+        return exc.status
     except OSError as exc:
         print(f"monoview: {_cannot_write(exc)}", file=sys.stderr)
         return EXIT_EXPORT
@@ -81,8 +86,14 @@ def entry() -> None:
     capture), so the process ends at once after flushing its output.
     """
     argv = sys.argv[1:]
-    status = main(argv)
+    try:
+        status = main(argv)
+    except KeyboardInterrupt:  # after the command's own handling (while it reported an error)
+        status = EXIT_INTERRUPTED
+    except Terminated as exc:
+        status = exc.status
     if argv and argv[0] in SUBCOMMANDS:
+        ignore_endings()  # ending already: a second signal must not interrupt the clean-up
         try:
             if sys.stdout is not None:
                 sys.stdout.flush()
@@ -96,6 +107,7 @@ def entry() -> None:
         unpacked = sys.modules.get("monoview.core.capture.unpacked")
         if unpacked is not None:  # temporary copies of compressed or piped captures
             unpacked.remove_all()
+        remove_tracked()  # and whatever temporary folder an interruption left
         os._exit(status)
     sys.exit(status)
 

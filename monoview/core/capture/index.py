@@ -42,6 +42,7 @@ from monoview.core.capture.scan import Scanner
 from monoview.core.capture.source import CaptureFile
 from monoview.core.capture.walk import BATCH_RECORDS
 from monoview.core.executor import Progress, default_workers, gather, local_executor
+from monoview.core.terminate import tracked, untracked
 
 I64 = npt.NDArray[np.int64]
 Array = npt.NDArray[np.generic]
@@ -186,6 +187,7 @@ class IndexParts:
                 Path(file).unlink(missing_ok=True)
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
+            untracked(self.folder)
             self.folder = None
 
 
@@ -221,7 +223,7 @@ def build_parts(
         if layout.format == "pcapng" and not layout.interfaces:
             count = 1  # the interfaces come later in the file: only a walk from the start knows them
         parallel = count > 1 or executor is not None
-        owned = tempfile.mkdtemp(prefix="monoview-index-") if parallel and folder is None else None
+        owned = tracked(tempfile.mkdtemp(prefix="monoview-index-")) if parallel and folder is None else None
         where = owned or (os.fspath(folder) if folder is not None else None)
         tasks = [
             dataclasses.replace(t, batch=batch)
@@ -237,6 +239,7 @@ def build_parts(
         except BaseException:
             if owned is not None:
                 shutil.rmtree(owned, ignore_errors=True)
+                untracked(owned)
             raise
         parts.folder = owned
         return parts

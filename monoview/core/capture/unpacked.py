@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import IO, Final, Protocol
 
 from monoview.core.errors import Cancelled, CaptureFormatError, MonoviewError
+from monoview.core.terminate import tracked, untracked
 
 BLOCK: Final = 1 << 20
 # magic -> (name, suffixes a file of it usually has)
@@ -140,7 +141,7 @@ class LocalCopy:
         how = None if piped else compression_of(_head(path))
         self.name = "stdin" if str(path) == STDIN else path.name
         raw = _standard_input(self.name) if str(path) == STDIN else None
-        self._folder = tempfile.mkdtemp(prefix="monoview-")
+        self._folder = tracked(tempfile.mkdtemp(prefix="monoview-"))
         _LIVE.add(self)
         self.path = Path(self._folder) / (
             "stdin" if str(path) == STDIN else _decompressed_name(path.name, how)
@@ -228,6 +229,7 @@ class LocalCopy:
     def close(self) -> None:
         if self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
+            untracked(self._folder)
             self._folder = None
         _LIVE.discard(self)
 
