@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -27,6 +28,7 @@ from PySide6.QtCore import (
 from PySide6.QtWidgets import QApplication
 
 from monoview import __version__
+from monoview.core.terminate import ENDING
 from monoview.gui.dialogs.errors import install_excepthook
 from monoview.gui.icons import app_icon
 from monoview.gui.mainwindow import MainWindow
@@ -168,6 +170,33 @@ def _headless() -> bool:
     )
 
 
+# How often the event loop lets Python run its signal handlers (Qt's loop, in C++, would
+# otherwise hold them back until the next user event).
+SIGNAL_POLL_MS = 200
+
+
+def end_on_signals(app: QApplication, window: MainWindow) -> list[int]:
+    """SIGINT, SIGTERM and SIGHUP close the window as File › Quit does (its work stopped, the
+    document and its temporary copy removed) and end the event loop; the signal is then in
+    the returned list, and the program exits with 128 + its number.  Killed by the
+    default handler instead, the program would leave a compressed capture's decompressed
+    copy in ``TMPDIR``."""
+    ended: list[int] = []
+
+    def end(signum: int, _frame: object) -> None:
+        if not ended:
+            ended.append(signum)
+            window.close()
+            app.quit()
+
+    for signum in (signal.SIGINT, *ENDING):
+        signal.signal(signum, end)
+    poll = QTimer(app)
+    poll.timeout.connect(lambda: None)
+    poll.start(SIGNAL_POLL_MS)
+    return ended
+
+
 def main(argv: list[str]) -> int:
     """Run the GUI; ``argv`` excludes the program name."""
     args = parse_args(argv)
@@ -191,6 +220,7 @@ def main(argv: list[str]) -> int:
         return status
     install_excepthook()
     window = MainWindow()
+    ended = end_on_signals(app, window)
     window.show()
     if args.file is not None:
         window.open_path(args.file)
@@ -201,4 +231,5 @@ def main(argv: list[str]) -> int:
                     QTimer.singleShot(100, select_when_there)
 
             select_when_there()
-    return app.exec()
+    status = app.exec()
+    return 128 + ended[0] if ended else status
