@@ -1,11 +1,14 @@
-"""The session list's Application column, filled in once a capture is listed.
+"""The session list's Application and Stream columns, filled in once a capture is listed.
 
 Naming every session reads the first bytes of each direction from the file
 (``core.flows.applications``: half a second for 20,000 sessions of a 1 GB
 capture).  That happens after the list is shown, in one of the window's worker
 processes (a thread of the window's own would hold its interpreter lock), so
 the list appears without waiting and the column fills in a moment later; a
-filter on the application is applied again when the names arrive.
+filter on the application is applied again when the names arrive.  tshark's
+``tcp.stream`` numbers (``core.flows.tcpstream``, half a second for that
+capture too) come with them; until then the Stream column says id - 1, which
+they are unless tshark cuts connections differently.
 """
 
 from __future__ import annotations
@@ -15,21 +18,32 @@ from collections.abc import Callable
 from concurrent.futures import BrokenExecutor, Executor
 from concurrent.futures import TimeoutError as FutureTimeout
 
-from PySide6.QtCore import QObject
+import numpy as np
+import numpy.typing as npt
+from PySide6.QtCore import QObject, Signal
 
 from monoview.core.document import CaptureDocument
 from monoview.core.errors import Cancelled
 from monoview.core.executor import CANCEL_POLL_S
-from monoview.core.flows.applications import ApplicationTask, application_names, name_applications
+from monoview.core.flows.applications import ApplicationTask, application_names, name_sessions
+from monoview.core.flows.tcpstream import tcp_streams
 from monoview.gui.filtering import SessionFilter
 from monoview.gui.models.session_list import SessionListModel
 from monoview.gui.worker import BackgroundCall
 
 SHUTDOWN_MS = 5000
+Named = tuple[list[str], tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]]
 
 
 class ApplicationNamer(QObject):
-    """Names the applications of the current document's sessions, off the GUI thread."""
+    """Names the applications of the current document's sessions, and numbers their tshark
+    streams, off the GUI thread.
+
+    Signals:
+        named(): the names and stream numbers of the current document arrived.
+    """
+
+    named = Signal()
 
     def __init__(
         self,
@@ -56,14 +70,15 @@ class ApplicationNamer(QObject):
             return
         pool = self._pool if document.parts.folder is not None else None
 
-        def work(cancelled: threading.Event) -> list[str]:
+        def work(cancelled: threading.Event) -> Named:
             executor = pool() if pool is not None else None  # started in this thread, if at all
             if executor is not None:
                 try:
                     return _in_worker(executor, document, cancelled)
                 except BrokenExecutor:
                     pass  # the worker processes are gone: name them here
-            return application_names(document.parts, document.rows, document.buffer)
+            names = application_names(document.parts, document.rows, document.buffer)
+            return names, tcp_streams(document.parts, document.flows, document.rows).session_pairs()
 
         job = BackgroundCall(work, self)
         self._job = job
@@ -77,10 +92,12 @@ class ApplicationNamer(QObject):
         if job is not None:
             job.shutdown(timeout_ms)
 
-    def _named(self, job: BackgroundCall, document: CaptureDocument, names: list[str]) -> None:
+    def _named(self, job: BackgroundCall, document: CaptureDocument, named: Named) -> None:
+        names, streams = named
         if self._job is job and self.document is document and len(names) == len(document):
-            self._model.set_applications(names)
+            self._model.set_applications(names, streams)
             self._filter.refresh()
+            self.named.emit()
 
     def _ended(self, job: BackgroundCall) -> None:
         if self._job is job:
@@ -88,13 +105,11 @@ class ApplicationNamer(QObject):
         job.deleteLater()
 
 
-def _in_worker(pool: Executor, document: CaptureDocument, cancelled: threading.Event) -> list[str]:
-    future = pool.submit(
-        name_applications, ApplicationTask(str(document.path), document.parts, document.rows)
-    )
+def _in_worker(pool: Executor, document: CaptureDocument, cancelled: threading.Event) -> Named:
+    future = pool.submit(name_sessions, ApplicationTask(str(document.path), document.parts, document.rows))
     while True:
         try:
-            names: list[str] = future.result(timeout=CANCEL_POLL_S)
+            names: Named = future.result(timeout=CANCEL_POLL_S)
         except FutureTimeout:
             if cancelled.is_set():
                 future.cancel()

@@ -200,6 +200,7 @@ class MainWindow(QMainWindow):
         capture, selection, detail, plots = self.capture, self.selection, self.detail, self.plots_dock
         capture.stopping.connect(self.exporter.stop)
         capture.stopping.connect(self.namer.stop)
+        self.namer.named.connect(lambda: selection.show_stream_of(selection.current_session))
         capture.stopping.connect(self.http.stop)
         capture.dropped.connect(self._forget_capture)
         capture.opened.connect(self._show_capture)
@@ -375,7 +376,9 @@ class MainWindow(QMainWindow):
         """Edit › Filter Out This Stream: hide the current session, as Wireshark's button does."""
         session = self.selection.current_session
         if session is not None:
-            self.filtering.filter_out_stream(session.id - 1)
+            columns = self.tree_model.columns
+            stream = int(columns.stream_first[session.id - 1]) if columns is not None else session.id - 1
+            self.filtering.filter_out_stream(stream)
 
     def toggle_plots(self) -> None:
         """View › Plots."""

@@ -67,3 +67,57 @@ def test_rows_painted_before_the_names_are_painted_again(qtbot, window: MainWind
     window.tree_model.set_applications(["renamed"] * window.tree_model.rowCount())
     assert len(window.tree._rows._kept) == 0  # the kept pixmaps showed the old names
     assert _cell(window, 0) == "renamed"
+
+
+def _tshark_stream_of_frames(path: Path) -> dict[int, int]:
+    import shutil
+    import subprocess
+
+    import pytest
+
+    if shutil.which("tshark") is None:
+        pytest.skip("tshark not installed")
+    out = subprocess.run(
+        ["tshark", "-r", str(path), "-Y", "tcp", "-T", "fields", "-e", "frame.number", "-e", "tcp.stream"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    return {int(f): int(s) for f, s in (line.split("\t") for line in out.splitlines() if "\t" in line)}
+
+
+def test_the_stream_column_and_filter_use_tsharks_numbers(qtbot, window: MainWindow) -> None:
+    """On zeek_vlan-collisions tshark has one stream where monoview keeps three VLAN sessions
+    apart: all three are stream 0, ``tcp.stream == 0`` shows them all, the box says 0."""
+    path = capture("zeek_vlan-collisions.pcap")
+    tshark = _tshark_stream_of_frames(path)
+    load(qtbot, window, path)
+    _named(qtbot, window)
+    model, columns = window.tree_model, window.tree_model.columns
+    assert columns is not None and columns.stream_pairs is not None
+    firsts = window.document.rows["first_frame"].tolist()  # type: ignore[union-attr]
+    texts = [
+        str(model.data(model.index(row, Column.STREAM), Qt.ItemDataRole.DisplayRole)) for row in range(3)
+    ]
+    assert texts == [str(tshark[f]) for f in firsts] == ["0", "0", "0"]
+    window.filter_edit.setText("tcp.stream == 0")
+    qtbot.waitUntil(lambda: model.rowCount() == 3, timeout=3000)
+    window.filter_edit.setText("")
+    assert window.select_session(3)
+    qtbot.waitUntil(
+        lambda: window.current_session is not None and window.current_session.id == 3, timeout=3000
+    )
+    assert window.stream_spin.value() == 0
+
+
+def test_a_session_tshark_cuts_in_two_shows_both_streams(qtbot, window: MainWindow) -> None:
+    path = capture("tcpflow_test5-lines-randomized.pcap")
+    tshark = _tshark_stream_of_frames(path)
+    load(qtbot, window, path)
+    _named(qtbot, window)
+    model = window.tree_model
+    assert model.rowCount() == 1
+    text = str(model.data(model.index(0, Column.STREAM), Qt.ItemDataRole.DisplayRole))
+    assert text == ", ".join(str(s) for s in sorted(set(tshark.values()))) == "0, 1"
+    window.filter_edit.setText("tcp.stream == 2")
+    qtbot.waitUntil(lambda: model.rowCount() == 0, timeout=3000)
+    window.filter_edit.setText("tcp.stream == 1")  # the session's second stream: id - 1 would be 0 only
+    qtbot.waitUntil(lambda: model.rowCount() == 1, timeout=3000)

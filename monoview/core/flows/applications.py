@@ -110,4 +110,16 @@ def name_applications(task: ApplicationTask) -> list[str]:
         return application_names(task.parts, task.rows, buf)
 
 
-__all__ = ["HEAD_ROWS", "ApplicationTask", "application_names", "name_applications", "session_heads"]
+def name_sessions(task: ApplicationTask) -> tuple[list[str], tuple[I64, I64]]:
+    """In a worker: the applications, and tshark's stream numbers as (session, stream) pairs
+    (``tcpstream.TcpStreams.session_pairs``): the list's columns that need the whole index."""
+    from monoview.core.flows.tcpstream import tcp_streams
+
+    pairs = tcp_streams(task.parts, task.parts.flows, task.rows).session_pairs()
+    return name_applications(task), pairs
+
+
+__all__ = [
+    "HEAD_ROWS", "ApplicationTask", "application_names", "name_applications", "name_sessions",
+    "session_heads",
+]  # fmt: skip

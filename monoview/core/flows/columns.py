@@ -92,6 +92,10 @@ class SessionColumns:
         # Named from the sessions' first bytes (``flows.applications``), which needs the file:
         # None until someone has read them (a window does so in a worker, after listing).
         self.applications: list[str] | None = None
+        # Wireshark's tcp.stream numbers as (session id, stream) pairs sorted by session
+        # (``flows.tcpstream``): None until worked out; meanwhile stream = id - 1, which is
+        # what they are unless tshark cuts connections differently.
+        self.stream_pairs: tuple[I64, I64] | None = None
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -176,6 +180,51 @@ class SessionColumns:
         vlan = self.flows.contexts[code >> 32]
         interface = (code & 0xFFFFFFFF) - 1 if self.flows.split_interfaces else -1
         return (*vlan, -1, interface)
+
+    def set_streams(self, pairs: tuple[I64, I64]) -> None:
+        """tshark's stream numbers arrived (``TcpStreams.session_pairs``)."""
+        self.stream_pairs = pairs
+        self.__dict__.pop("stream_first", None)
+
+    @cached_property
+    def stream_first(self) -> I64:
+        """Each row's first tshark stream number (id - 1 until they are known)."""
+        first = self.ids - 1
+        if self.stream_pairs is not None:
+            sessions, streams = self.stream_pairs
+            firsts = np.flatnonzero(np.r_[True, sessions[1:] != sessions[:-1]]) if len(sessions) else sessions
+            first = first.copy()
+            first[sessions[firsts] - 1] = streams[firsts]
+        return first
+
+    def streams_of(self, i: int) -> list[int]:
+        """The tshark streams row ``i``'s packets belong to (most often one)."""
+        if self.stream_pairs is None:
+            return [i]
+        sessions, streams = self.stream_pairs
+        lo, hi = np.searchsorted(sessions, [i + 1, i + 2])
+        return streams[lo:hi].tolist() or [int(self.stream_first[i])]
+
+    def stream_text(self, i: int) -> str:
+        """Row ``i``'s tshark stream number(s): ``4``, or ``4, 5`` for a session tshark cuts in two."""
+        return ", ".join(str(s) for s in self.streams_of(i))
+
+    def stream_mask(self, op: str, value: int, compare: Callable[[I64, str, int], Mask]) -> Mask:
+        """Rows with a stream ``op`` ``value`` (``!=``: none of their streams is it)."""
+        if self.stream_pairs is None:
+            return compare(self.ids - 1, op, value)
+        sessions, streams = self.stream_pairs
+        mask = np.zeros(len(self.rows), dtype=np.bool_)
+        mask[sessions[compare(streams, "==" if op == "!=" else op, value)] - 1] = True
+        return ~mask if op == "!=" else mask
+
+    def session_of_stream(self, stream: int) -> int | None:
+        """The first session id holding tshark stream ``stream`` (None: no such stream)."""
+        if self.stream_pairs is None:
+            return stream + 1 if 0 <= stream < len(self.rows) else None
+        sessions, streams = self.stream_pairs
+        found = sessions[streams == stream]
+        return int(found.min()) if len(found) else None
 
     def application(self, i: int) -> str:
         """The application of row ``i`` (empty when not recognised, or not named yet)."""
@@ -270,7 +319,7 @@ class SessionColumns:
         """Rows in the order of ``column``; ties keep id order either way (a stable sort,
         as Wireshark's lists and Qt's sort proxy keep them)."""
         n = len(self.rows)
-        if column in (Column.ID, Column.STREAM):
+        if column == Column.ID or (column == Column.STREAM and self.stream_pairs is None):
             ascending = np.arange(n, dtype=np.int64)
             return ascending[::-1].copy() if descending else ascending
         if column in (Column.CLIENT, Column.SERVER):
@@ -298,6 +347,7 @@ class SessionColumns:
             Column.DATA_S2C: lambda: self.s2c_data_packets,
             Column.VLAN: lambda: self._context_rank,
             Column.APPLICATION: self._application_rank,
+            Column.STREAM: lambda: self.stream_first,
             # Worst first when descending: health, then state, then the problems' counts.
             Column.STATUS: lambda: self.health * (1 << 40) + self.state * (1 << 36) + self.gaps,
         }

@@ -168,7 +168,7 @@ class Compare(Node):
                 return ~_either([v == self.value for v in values])
             return _either([_compare(v, self.op, self.value) for v in values])
         if self.field == "tcp.stream":
-            return _compare(columns.ids - 1, self.op, self.value)
+            return columns.stream_mask(self.op, self.value, _compare)
         if self.field == "session":
             return _compare(columns.ids, self.op, self.value)
         return _vlan_mask(columns, self.op, self.value)

@@ -56,6 +56,14 @@ class TcpStreams:
         chosen = self.session[(self.stream == stream) & (self.session > 0)]
         return sorted({int(s) for s in np.unique(chosen)})
 
+    def session_pairs(self) -> tuple[I64, I64]:
+        """Each (session id, stream number) that some row joins, sorted by session then stream:
+        what a session list needs to show and filter by tshark's numbers (a few per session,
+        not a row each)."""
+        held = self.session > 0
+        pairs = np.unique(self.session[held] * (1 << 32) + self.stream[held])
+        return (pairs >> 32).astype(np.int64), (pairs & _MASK32).astype(np.int64)
+
     def streams_of(self, session_id: int) -> list[int]:
         """The stream numbers whose frames session ``session_id`` holds, in order."""
         return sorted({int(s) for s in np.unique(self.stream[self.session == session_id])})

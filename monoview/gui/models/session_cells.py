@@ -73,7 +73,7 @@ def session_text(c: SessionColumns | None, number: int, column: int) -> str:
     if column == Column.STATUS:
         return ", ".join(c.flags(number))
     if column == Column.STREAM:
-        return str(number)
+        return c.stream_text(number)
     if column == Column.BYTES:
         return fmt.size(int(c.c2s_bytes[number] + c.s2c_bytes[number]))
     if column == Column.DATA_C2S:

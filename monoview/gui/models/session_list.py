@@ -132,17 +132,21 @@ class SessionListModel(QAbstractItemModel):
         self._monologues[number] = list(monologues)
         self.endInsertRows()
 
-    def set_applications(self, names: list[str]) -> None:
-        """The sessions' application names arrived: their column shows them from now on."""
+    def set_applications(self, names: list[str], streams: tuple[I64, I64] | None = None) -> None:
+        """The sessions' application names (and tshark's stream numbers) arrived: their
+        columns show them from now on."""
         columns = self.columns
         if columns is None or len(names) != len(columns):
             return
         columns.applications = names
+        if streams is not None:
+            columns.set_streams(streams)
         self._session_cells = {}
         self.cells_changed.emit()
         if self._numbers:
-            column = int(Column.APPLICATION)
-            self.dataChanged.emit(self.index(0, column), self.index(len(self._numbers) - 1, column))
+            last = len(self._numbers) - 1
+            for column in (int(Column.APPLICATION), int(Column.STREAM)):
+                self.dataChanged.emit(self.index(0, column), self.index(last, column))
 
     def set_visible(self, mask: npt.NDArray[np.bool_] | None) -> None:
         """Show only the sessions where ``mask`` is true (None: all); keeps the sort."""

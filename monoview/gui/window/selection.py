@@ -205,10 +205,18 @@ class SelectionController(QObject):
         self._conversation.conversation.finish()
         self._title.setText(f"Session {session.id}:  client {session.client}  ⇄  server {session.server}")
         self._summary.setText(self._session_summary(session))
-        self._stream_spin.blockSignals(True)
-        self._stream_spin.setValue(session.id - 1)
-        self._stream_spin.blockSignals(False)
+        self.show_stream_of(session)
         self.session_shown.emit(session)
+
+    def show_stream_of(self, session: TcpSession | None) -> None:
+        """The stream box says the session's first tshark stream (once they are known, they
+        are tshark's own numbers, not id - 1)."""
+        columns = self._model.columns
+        if session is None or columns is None or not 1 <= session.id <= len(columns):
+            return
+        self._stream_spin.blockSignals(True)
+        self._stream_spin.setValue(int(columns.stream_first[session.id - 1]))
+        self._stream_spin.blockSignals(False)
 
     def _session_summary(self, session: TcpSession) -> str:
         """``12 client pkts, 9 server pkts, 4 turns · 1,234 bytes sent, 56,789 bytes received``
@@ -225,8 +233,12 @@ class SelectionController(QObject):
         )
 
     def _stream_chosen(self, stream: int) -> None:
-        """The stream box moved: show that session (clearing a filter that hides it)."""
-        self.clear_filter_and_select(stream + 1)
+        """The stream box moved: show the (first) session of that tshark stream (clearing a
+        filter that hides it)."""
+        columns = self._model.columns
+        session_id = columns.session_of_stream(stream) if columns is not None else stream + 1
+        if session_id is not None:
+            self.clear_filter_and_select(session_id)
 
     def clear_filter_and_select(self, session_id: int) -> bool:
         """Select a session; if the filter hides it, clear the filter first."""
