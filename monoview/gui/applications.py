@@ -25,7 +25,12 @@ from PySide6.QtCore import QObject, Signal
 from monoview.core.document import CaptureDocument
 from monoview.core.errors import Cancelled
 from monoview.core.executor import CANCEL_POLL_S
-from monoview.core.flows.applications import ApplicationTask, application_names, name_sessions
+from monoview.core.flows.applications import (
+    ApplicationTask,
+    application_names,
+    name_applications,
+    number_streams,
+)
 from monoview.core.flows.tcpstream import tcp_streams
 from monoview.gui.filtering import SessionFilter
 from monoview.gui.models.session_list import SessionListModel
@@ -106,13 +111,14 @@ class ApplicationNamer(QObject):
 
 
 def _in_worker(pool: Executor, document: CaptureDocument, cancelled: threading.Event) -> Named:
-    future = pool.submit(name_sessions, ApplicationTask(str(document.path), document.parts, document.rows))
+    """Names and stream numbers, each worked out by a worker process of its own at once."""
+    task = ApplicationTask(str(document.path), document.parts, document.rows)
+    names, streams = pool.submit(name_applications, task), pool.submit(number_streams, task)
     while True:
         try:
-            names: Named = future.result(timeout=CANCEL_POLL_S)
+            return names.result(timeout=CANCEL_POLL_S), streams.result(timeout=CANCEL_POLL_S)
         except FutureTimeout:
             if cancelled.is_set():
-                future.cancel()
+                names.cancel()
+                streams.cancel()
                 raise Cancelled from None
-            continue
-        return names

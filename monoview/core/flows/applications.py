@@ -110,16 +110,15 @@ def name_applications(task: ApplicationTask) -> list[str]:
         return application_names(task.parts, task.rows, buf)
 
 
-def name_sessions(task: ApplicationTask) -> tuple[list[str], tuple[I64, I64]]:
-    """In a worker: the applications, and tshark's stream numbers as (session, stream) pairs
-    (``tcpstream.TcpStreams.session_pairs``): the list's columns that need the whole index."""
+def number_streams(task: ApplicationTask) -> tuple[I64, I64]:
+    """In a worker: tshark's stream numbers of the task's sessions, as (session, stream) pairs
+    (``tcpstream.TcpStreams.session_pairs``); beside ``name_applications``, in another worker."""
     from monoview.core.flows.tcpstream import tcp_streams
 
-    pairs = tcp_streams(task.parts, task.parts.flows, task.rows).session_pairs()
-    return name_applications(task), pairs
+    return tcp_streams(task.parts, task.parts.flows, task.rows).session_pairs()
 
 
 __all__ = [
-    "HEAD_ROWS", "ApplicationTask", "application_names", "name_applications", "name_sessions",
+    "HEAD_ROWS", "ApplicationTask", "application_names", "name_applications", "number_streams",
     "session_heads",
 ]  # fmt: skip
