@@ -376,9 +376,7 @@ class MainWindow(QMainWindow):
         """Edit › Filter Out This Stream: hide the current session, as Wireshark's button does."""
         session = self.selection.current_session
         if session is not None:
-            columns = self.tree_model.columns
-            stream = int(columns.stream_first[session.id - 1]) if columns is not None else session.id - 1
-            self.filtering.filter_out_stream(stream)
+            self.filtering.filter_out_session(session.id)
 
     def toggle_plots(self) -> None:
         """View › Plots."""

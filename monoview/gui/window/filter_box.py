@@ -53,6 +53,14 @@ class FilterController(QObject):
         self._edit.clear()
         self.apply()
 
+    def filter_out_session(self, session_id: int) -> None:
+        """Hide a session's (first) tcp.stream besides what the filter hides already, as
+        Wireshark's button does; tshark's numbers once they are known."""
+        columns = self._filter.model.columns
+        if columns is None or not 1 <= session_id <= len(columns):
+            return
+        self.filter_out_stream(int(columns.stream_first[session_id - 1]))
+
     def filter_out_stream(self, stream: int) -> None:
         """Hide one tcp.stream besides what the filter hides already, as Wireshark's button does."""
         term = f"!(tcp.stream == {stream})"
