@@ -28,6 +28,7 @@ from monoview.core.atomic import PART_SUFFIX, AtomicWriter, refuse_existing
 from monoview.core.executor import default_workers, local_executor
 from monoview.core.export.manifest import MANIFEST, CaptureInfo, file_sha256, json_chunks
 from monoview.core.export.options import ExportOptions
+from monoview.core.export.quiet import quiet, quiet_lines
 from monoview.core.export.session import SessionFiles, session_targets
 from monoview.core.export.spool import LineSpool, SpooledLine, live_spool, remove_spools, spool_tag
 from monoview.core.export.zeros import export_budget, row_budgets, session_budgets, zero_budgets
@@ -254,9 +255,14 @@ def export_shard(task: ExportShard) -> list[tuple[int, dict[str, Any] | None, st
     gc.disable()
     spool = None if task.options.return_streams else LineSpool(task.out, task.spools)
     try:
+        still = quiet(task.rows, task.ids)
+        for session_id, line in quiet_lines(task.rows, task.parts.flows, task.ids[still], task.options):
+            out.append(
+                (session_id, None, spool.write([line])) if spool else (session_id, json.loads(line), line)
+            )
         with mapped(task.parts.path) as buf:
             for replayed in replay_sessions(
-                task.parts, buf, task.rows, task.ids, max_session_size=task.document.max_session_size,
+                task.parts, buf, task.rows, task.ids[~still], max_session_size=task.document.max_session_size,
                 linger_ns=task.document.linger_ns,
             ):  # fmt: skip
                 with zero_budgets(replayed.session, budgets[replayed.session.id]):

@@ -149,10 +149,14 @@ class SessionFiles:
             yield (", " if k else "") + item_line(record)
         yield "]"
         if full and opts.transcript:
-            written = self._write(
-                f"{folder}/transcript{opts.fmt.suffix}", transcript_chunks(session, opts.fmt, opts.gaps)
-            )
-            yield f", {item_line('transcript')}: {item_line(written.path)}"
+            # A session in which nobody said anything and nothing is missing (a lone RST, a
+            # SYN never answered) gets no transcript, and so no folder: a storm of 20,000 of
+            # them would otherwise make 20,000 folders of one empty file each.
+            path = None
+            if len(session.monologues) or any(stream.gaps for stream in session.streams):
+                chunks = transcript_chunks(session, opts.fmt, opts.gaps)
+                path = self._write(f"{folder}/transcript{opts.fmt.suffix}", chunks).path
+            yield f", {item_line('transcript')}: {item_line(path)}"
         yield "}"
 
     def _monologue(
