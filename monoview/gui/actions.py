@@ -97,6 +97,14 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "Write every session into a folder with manifest.json",
     ),
     ActionSpec(
+        "export_packets",
+        "&File",
+        "Export &Packets…",
+        "export_packets",
+        None,
+        "Write the packets of the selected sessions, untouched, as a pcapng or pcap file",
+    ),
+    ActionSpec(
         "export_http_objects",
         "&File",
         "Export &HTTP Objects…",

@@ -394,6 +394,10 @@ class MainWindow(QMainWindow):
         """File › Export All Sessions: every session into a folder with manifest.json."""
         self.exporter.export_all()
 
+    def export_packets(self) -> None:
+        """File › Export Packets: the selected sessions' packets as a capture."""
+        self.exporter.export_packets()
+
     def export_http_objects(self) -> HttpObjectsDialog | None:
         """File › Export HTTP Objects: the capture's HTTP objects, to choose and save."""
         return self.exporter.export_http_objects()

@@ -98,3 +98,34 @@ def test_the_detail_tabs_stay_reachable_on_a_narrow_window(qtbot, window: MainWi
     assert bar.isVisible() and bar.count() == 3
     assert all(bar.tabRect(k).right() <= bar.width() for k in range(bar.count()))
     assert bar.width() >= bar.sizeHint().width() - 2
+
+
+def test_export_packets_writes_the_selected_sessions_frames(
+    qtbot, window: MainWindow, tmp_path: Path
+) -> None:
+    """File › Export Packets: the written capture holds the chosen sessions' frames, untouched:
+    it re-opens with the same sessions and bytes (and tshark reads it, when it is installed)."""
+    import shutil
+    import subprocess
+
+    from monoview.core.document import CaptureDocument
+
+    path = capture("http_many.pcap")
+    load(qtbot, window, path)
+    out = tmp_path / "two.pcapng"
+    job = window.exporter.write_packets(out, [2, 5])
+    assert job is not None
+    qtbot.waitUntil(lambda: window.exporter.job is None, timeout=30000)
+    original = window.document
+    assert original is not None
+    with CaptureDocument(out, workers=1) as written:
+        assert len(written) == 2
+        for new_id, old_id in ((1, 2), (2, 5)):
+            old, new = original.conversation(old_id), written.conversation(new_id)
+            assert [m.data() for m in new.monologues] == [m.data() for m in old.monologues]
+            assert new.packets == old.packets
+    if shutil.which("tshark"):
+        shown = subprocess.run(
+            ["tshark", "-r", str(out), "-q", "-z", "conv,tcp"], capture_output=True, text=True
+        )
+        assert shown.returncode == 0 and shown.stdout.count("<->") == 2

@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QMainWindow, QProgressDialog, QTreeView
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QProgressDialog, QTreeView
 
 from monoview.core.document import CaptureDocument
 from monoview.core.export import Format
+from monoview.core.export.packets import session_packets, write_packets
 from monoview.core.streambytes import GapPolicy
 from monoview.core.tcp.monologue import Monologue
 from monoview.core.tcp.session import TcpSession
@@ -129,6 +130,56 @@ class ExportController(QObject):
         self._capture.stopping.connect(dialog.close)
         dialog.show()
         return dialog
+
+    def export_packets(self) -> None:
+        """File › Export Packets: the frames of the selected sessions (else the current one),
+        untouched, as a pcapng or pcap file (Wireshark's Export Specified Packets)."""
+        document = self._capture.document
+        chosen = self.selected_sessions()
+        current = self._selection.current_session
+        if not chosen and current is not None:
+            chosen = [current.id]
+        if document is None or not chosen:
+            self._window.statusBar().showMessage("Select the sessions whose packets to export", 5000)
+            return
+        stem = (
+            f"{document.path.stem}_s{chosen[0]:05d}"
+            if len(chosen) == 1
+            else f"{document.path.stem}_{len(chosen)}_sessions"
+        )
+        suffix = ".pcapng" if document.format == "pcapng" else ".pcap"
+        path, _kind = QFileDialog.getSaveFileName(
+            self._window, "Export Packets", str(Path.home() / (stem + suffix)),
+            "pcapng (*.pcapng);;pcap (*.pcap);;All files (*)",
+        )  # fmt: skip
+        if path:
+            self.write_packets(Path(path), chosen)  # the dialog asked before replacing a file
+
+    def write_packets(self, path: Path, ids: list[int]) -> BackgroundCall | None:
+        """Write the packets of sessions ``ids`` to ``path`` in the background (replacing it)."""
+        document = self._capture.document
+        if document is None or self.job is not None:
+            return None
+
+        def work(_cancelled: threading.Event) -> dict[str, Any]:
+            wanted = session_packets(document, ids)
+            written = write_packets(document.buffer, document.name, wanted, path, force=True)
+            return {"target": str(path), "packets": len(wanted.frames), "bytes": written.length}
+
+        job = BackgroundCall(work, self)
+        self.job = job
+        status = self._window.statusBar()
+        status.showMessage(f"Writing the packets of {len(ids)} session(s) to {path.name}…")
+        job.succeeded.connect(
+            lambda r: status.showMessage(
+                f"Wrote {r['packets']:,} packets ({r['bytes']:,} bytes) to {r['target']}", 10000
+            )
+        )
+        job.failed.connect(lambda message: show_error(self._window, "Export failed", message))
+        job.finished.connect(lambda: self._thread_ended(job))
+        self.busy_changed.emit()
+        job.start()
+        return job
 
     def export_all(self) -> None:
         """File › Export All Sessions: every session into a folder with manifest.json; with

@@ -92,7 +92,9 @@ def shortcut_rows(actions: Mapping[str, QAction]) -> list[tuple[str, str]]:
 CAPTURE_ACTIONS: Final = (
     "find", "find_next", "find_previous", "toggle_plots", "save_bytes_as", "go_to_frame", "filter_out_stream",
 )  # fmt: skip
-EXPORT_ACTIONS: Final = ("export_monologue", "export_session", "export_all", "export_http_objects")
+EXPORT_ACTIONS: Final = (
+    "export_monologue", "export_session", "export_all", "export_packets", "export_http_objects",
+)  # fmt: skip
 
 
 def enable_actions(actions: dict[str, QAction], has_capture: bool, loading: bool, exporting: bool) -> None:
