@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from concurrent.futures import Executor
 
 from monoview.cli.report import damage
+from monoview.cli.where import executor_of
 from monoview.core.document import CaptureDocument, DocumentOptions
 from monoview.core.errors import MonoviewError, UnknownSessionError
 from monoview.core.export import Exporter, ExportOptions, Format, Layout
@@ -25,7 +27,13 @@ def run(args: argparse.Namespace) -> int:
     their packets into ``args.pcap``."""
     if args.out is None and args.pcap is None:
         raise UsageError("say where to write: --out DIR (the sessions' bytes) or --pcap OUT (their packets)")
-    document = CaptureDocument(args.capture, DocumentOptions(split_interfaces=args.split_interfaces))
+    with executor_of(args) as (executor, workers):
+        return _run(args, executor, workers)
+
+
+def _run(args: argparse.Namespace, executor: Executor | None, workers: int | None) -> int:
+    reading = DocumentOptions(split_interfaces=args.split_interfaces)
+    document = CaptureDocument(args.capture, reading, executor=executor, workers=workers)
     try:
         ids = _chosen(document, args)
         if args.pcap is not None:
@@ -40,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
                 fmt=Format(args.format), gaps=GapPolicy(args.gaps), force=args.force,
                 layout=Layout(args.layout), sync=args.sync, return_streams=False,
             )  # fmt: skip
-            manifest = Exporter(document, args.out, options).export(ids)
+            exporter = Exporter(document, args.out, options, executor=executor, workers=workers)
+            manifest = exporter.export(ids)
             print(f"exported {len(manifest['streams'])} sessions to {args.out}", file=sys.stderr)
         return damage(document)
     finally:

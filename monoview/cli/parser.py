@@ -65,7 +65,23 @@ def build() -> argparse.ArgumentParser:
         help="keep equal 4-tuples on different capture interfaces apart (pcapng)",
     )
 
-    p = sub.add_parser("sessions", parents=[common], help="list the TCP sessions, one line each")
+    # Where the heavy work runs: the local worker processes, or a Dask cluster (core.cluster).
+    where = argparse.ArgumentParser(add_help=False)
+    where.add_argument(
+        "--dask",
+        metavar="WHERE",
+        help="run the index and export tasks on Dask: 'local' (a LocalCluster on this machine) or a "
+        "scheduler's address, tcp://HOST:8786 (needs monoview[cluster])",
+    )
+    where.add_argument(
+        "--dask-workers",
+        type=SESSION_ID,
+        default=2,
+        metavar="N",
+        help="with --dask local: its worker processes",
+    )
+
+    p = sub.add_parser("sessions", parents=[common, where], help="list the TCP sessions, one line each")
     p.add_argument("capture", type=Path)
     p.add_argument("--json", action="store_true", help="one JSON document instead of a table")
     p.add_argument(
@@ -109,7 +125,7 @@ def build() -> argparse.ArgumentParser:
     )
 
     p = sub.add_parser(
-        "export", parents=[common], help="write sessions, monologues and transcripts to a folder"
+        "export", parents=[common, where], help="write sessions, monologues and transcripts to a folder"
     )
     p.add_argument("capture", type=Path)
     p.add_argument("--out", type=Path, help="output folder")

@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from monoview.cli.report import damage
+from monoview.cli.where import executor_of
 from monoview.core.document import CaptureDocument, DocumentOptions
 from monoview.core.flows.jsonlist import listing_chunks
 from monoview.core.flows.listing import session_columns, stream_entries, table_lines
@@ -15,7 +16,9 @@ from monoview.core.flows.listing import session_columns, stream_entries, table_l
 
 def run(args: argparse.Namespace) -> int:
     """List the sessions of ``args.capture``."""
-    document = CaptureDocument(args.capture, DocumentOptions(split_interfaces=args.split_interfaces))
+    with executor_of(args) as (executor, workers):
+        options = DocumentOptions(split_interfaces=args.split_interfaces)
+        document = CaptureDocument(args.capture, options, executor=executor, workers=workers)
     out = sys.stdout
     columns = session_columns(document.rows, document.flows)
     names = None

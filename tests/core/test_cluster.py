@@ -86,3 +86,19 @@ def test_without_dask_the_message_says_how_to_get_it(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(importlib, "import_module", no_dask)
     with pytest.raises(MonoviewError, match=r"monoview\[cluster\]"), dask_cluster(LOCAL):
         pass
+
+
+def test_export_on_dask_from_the_command_line(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    pytest.importorskip("distributed")
+    path = _capture(tmp_path)
+
+    def export(out: Path, *extra: str) -> list[object]:
+        command = [sys.executable, "-m", "monoview", "export", str(path), "--out", str(out), *extra]
+        subprocess.run(command, check=True, capture_output=True, timeout=300)
+        streams: list[object] = json.loads((out / "manifest.json").read_text())["streams"]
+        return streams
+
+    assert export(tmp_path / "dask", "--dask", "local", "--dask-workers", "2") == export(tmp_path / "plain")
