@@ -31,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from monoview.core.capture import flowkeys
+from monoview.core.capture.captureset import CaptureSet
 from monoview.core.capture.counts import CaptureStats
 from monoview.core.capture.flowkeys import FlowKeys
 from monoview.core.capture.fragments import FragmentReassembler
@@ -42,6 +43,7 @@ from monoview.core.capture.scan import Scanner
 from monoview.core.capture.source import CaptureFile
 from monoview.core.capture.walk import BATCH_RECORDS
 from monoview.core.executor import Progress, default_workers, gather, local_executor
+from monoview.core.packet import TcpPacket
 from monoview.core.terminate import tracked, untracked
 
 I64 = npt.NDArray[np.int64]
@@ -127,6 +129,7 @@ class IndexParts:
     stats: IndexStats
     read_error: str | None = None
     folder: str | None = None  # the temporary folder of the ranges' files, if this index owns one
+    source: CaptureSet | None = None  # the files, when the capture is a set of them (``path``: the first)
 
     def __len__(self) -> int:
         return self.stats.tcp_packets
@@ -146,7 +149,11 @@ class IndexParts:
             for name in names:
                 values = flow if name == "flow" else part.column(name)
                 values = values if chosen is None else values[chosen]
-                piece[name] = values + base if name == "frame" else values
+                if name == "frame":
+                    values = values + base
+                elif name == "payload" and part.payload_base:
+                    values = values + part.payload_base
+                piece[name] = values
             pieces.append(piece)
         order = None
         if self.extra is not None:
@@ -192,7 +199,7 @@ class IndexParts:
 
 
 def build_parts(
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | CaptureSet,
     *,
     split_interfaces: bool = False,
     workers: int | None = None,
@@ -203,31 +210,36 @@ def build_parts(
     progress: Progress | None = None,
     cancel: Callable[[], bool] | None = None,
 ) -> IndexParts:
-    """Index the capture at ``path`` in ranges; raise CaptureFormatError if it is no capture.
+    """Index the capture at ``path`` (or the files of a set, as one capture) in ranges; raise
+    CaptureFormatError if it is no capture.
 
     Damage in the file is reported by ``read_error``; everything before it is
-    indexed.  The file is cut into ``workers`` ranges of at least
+    indexed (in a set, the damaged member's rest is lost, the other members are
+    read).  Each file is cut into ``workers`` ranges of at least
     ``min_range`` bytes (walked ``batch`` records at a time), indexed in
     ``executor`` (by default a local pool of that many processes).  Worker
     processes leave their columns as files in ``folder`` (by default a
     temporary folder, removed by ``close``).  ``progress`` and ``cancel`` are
     as for ``executor.gather``.
     """
-    capture = CaptureFile.open(path)
+    source = path if isinstance(path, CaptureSet) else None
+    paths = list(source.paths) if source is not None else [Path(path)]  # type: ignore[arg-type]
+    bases = list(source.bases) if source is not None else [0]
+    members: list[CaptureFile] = []
     try:
-        layout = capture.layout
+        for member in paths:
+            members.append(CaptureFile.open(member))
         workers = default_workers() if workers is None else workers
         # A few ranges per worker: a range's columns are in its worker's memory at once.
         wanted = workers * RANGES_PER_WORKER if workers > 1 else 1
-        count = max(1, min(wanted, layout.size // min_range))
-        if layout.format == "pcapng" and not layout.interfaces:
-            count = 1  # the interfaces come later in the file: only a walk from the start knows them
-        parallel = count > 1 or executor is not None
+        counts = [_range_count(m.layout, wanted, min_range) for m in members]
+        parallel = sum(counts) > 1 or executor is not None
         owned = tracked(tempfile.mkdtemp(prefix="monoview-index-")) if parallel and folder is None else None
         where = owned or (os.fspath(folder) if folder is not None else None)
         tasks = [
-            dataclasses.replace(t, batch=batch)
-            for t in _tasks(capture, layout, count, split_interfaces, where)
+            dataclasses.replace(t, batch=batch, label=t.label if source is None else f"m{k}-{t.label}")
+            for k, (m, count) in enumerate(zip(members, counts, strict=True))
+            for t in _tasks(m, m.layout, count, split_interfaces, where)
         ]
         try:
             if executor is not None:
@@ -235,7 +247,14 @@ def build_parts(
             else:
                 with local_executor(min(len(tasks), workers)) as pool:
                     ranges = gather(pool, index_range, tasks, progress=progress, cancel=cancel)
-            parts = _merged(capture, _stitched(ranges, layout), split_interfaces)
+            stitched, at = [], 0
+            for m, count, base in zip(members, counts, bases, strict=True):
+                own = _stitched(ranges[at : at + count], m.layout)
+                for part in own:
+                    part.payload_base = base
+                stitched.append(own)
+                at += count
+            parts = _merged(members, stitched, split_interfaces, source)
         except BaseException:
             if owned is not None:
                 shutil.rmtree(owned, ignore_errors=True)
@@ -244,7 +263,14 @@ def build_parts(
         parts.folder = owned
         return parts
     finally:
-        capture.close()
+        for m in members:
+            m.close()
+
+
+def _range_count(layout: Layout, wanted: int, min_range: int) -> int:
+    if layout.format == "pcapng" and not layout.interfaces:
+        return 1  # the interfaces come later in the file: only a walk from the start knows them
+    return max(1, min(wanted, layout.size // min_range))
 
 
 def build_index(path: str | os.PathLike[str], **options: object) -> PacketIndex:
@@ -307,9 +333,13 @@ def _stitched(parts: list[RangePart], layout: Layout) -> list[RangePart]:
     return out
 
 
-def _merged(capture: CaptureFile, ranges: list[RangePart], split: bool) -> IndexParts:
-    """Global frames, contexts and flows for the stitched ranges, and their fragments reassembled."""
+def _merged(
+    members: list[CaptureFile], stitched: list[list[RangePart]], split: bool, source: CaptureSet | None
+) -> IndexParts:
+    """Global frames, contexts and flows for the stitched ranges of every member (one flow
+    table across the files of a set), and their fragments reassembled (within each file)."""
     stats = IndexStats()
+    ranges = [part for own in stitched for part in own]
     bases = np.cumsum([0] + [p.frames for p in ranges]).tolist()
     stats.frames = bases[-1]
     contexts: list[tuple[int, ...]] = [()]
@@ -332,19 +362,22 @@ def _merged(capture: CaptureFile, ranges: list[RangePart], split: bool) -> Index
         keys.first = keys.first + base
         key_parts.append(keys)
         counts.append(part.counts)
-    # IP fragments, in frame order across all ranges.
-    buf = capture.buffer
-    reassembler = FragmentReassembler()
-    scanner = Scanner(buf)
+    # IP fragments, in frame order across all ranges (a datagram is whole within one file).
     whole = []
-    for part, base in zip(ranges, bases, strict=False):
-        for fragment in part.fragments:
-            packet = reassembler.add(buf, dataclasses.replace(fragment, frame=fragment.frame + base))
-            if packet is None:
-                stats.skipped["IP fragment"] += 1
-            else:
-                whole.append(packet)
-    stats.incomplete_fragments = reassembler.finish()
+    at = 0
+    for member, own in zip(members, stitched, strict=True):
+        buf, reassembler = member.buffer, FragmentReassembler()
+        for part in own:
+            for fragment in part.fragments:
+                frame = fragment.frame + bases[at]
+                packet = reassembler.add(buf, dataclasses.replace(fragment, frame=frame))
+                if packet is None:
+                    stats.skipped["IP fragment"] += 1
+                else:
+                    whole.append(_shifted(packet, part.payload_base))
+            at += 1
+        stats.incomplete_fragments += reassembler.finish()
+    scanner = Scanner(members[0].buffer)
     extra = None
     fragment_rows = scanner.packet_rows(whole)
     if len(fragment_rows):
@@ -362,17 +395,31 @@ def _merged(capture: CaptureFile, ranges: list[RangePart], split: bool) -> Index
         extra["flow"] = mappings[-1][extra["flow"]]
         mappings = mappings[:-1]
     stats.tcp_packets = int(rows.sum())
-    damaged = next((p for p in ranges if p.damage is not None), None)
-    read_error = None
-    if damaged is not None and damaged.damage is not None:
-        read_error = str(damaged.damage.error(capture.name, bases[ranges.index(damaged)]))
+    errors, at = [], 0
+    for member, own in zip(members, stitched, strict=True):
+        for part in own:
+            if part.damage is not None:
+                errors.append(str(part.damage.error(member.name, bases[at])))
+            at += 1
+    read_error = " ".join(errors) if errors else None
     payload_parts = {p.frame: p.payload_parts for p in whole if p.payload_parts is not None}
+    formats = list(dict.fromkeys(m.format for m in members))
+    size = sum(m.size for m in members)
     parts = IndexParts(
-        capture.path, capture.size, capture.format, ranges, bases[:-1], mappings, extra,
-        FlowTable(flows, contexts, split, rows), payload_parts, stats, read_error,
+        members[0].path, size, "+".join(formats), ranges, bases[:-1], mappings, extra,
+        FlowTable(flows, contexts, split, rows), payload_parts, stats, read_error, source=source,
     )  # fmt: skip
     renumbered = one_way_joins(flows, lambda wanted: parts.select(wanted, ("frame", "dir", "flow")))
     return parts if renumbered is None else _joined(parts, renumbered)
+
+
+def _shifted(packet: TcpPacket, base: int) -> TcpPacket:
+    """A reassembled packet with its payload's offsets in the set's virtual offsets."""
+    if base:
+        packet.payload_offset += base
+        if packet.payload_parts is not None:
+            packet.payload_parts = tuple((o + base, c, w) for o, c, w in packet.payload_parts)
+    return packet
 
 
 def _joined(parts: IndexParts, renumbered: I64) -> IndexParts:

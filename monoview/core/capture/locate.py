@@ -72,7 +72,11 @@ class FlowLocator:
                     piece[name] = np.full(hi - lo, flow, dtype=np.int64)
                 else:
                     values = part.column(name)[local]
-                    piece[name] = values + base if name == "frame" else values
+                    if name == "frame":
+                        values = values + base
+                    elif name == "payload" and part.payload_base:
+                        values = values + part.payload_base
+                    piece[name] = values
             pieces.append(piece)
         order = None
         if parts.extra is not None and self.extra_order is not None and self.extra_bounds is not None:

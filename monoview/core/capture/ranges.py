@@ -91,6 +91,8 @@ class RangePart:
     files: dict[str, str] | None = None
     # Saved columns mapped so far in this process (never pickled: a worker maps its own).
     _mapped: dict[str, Array] = field(default_factory=dict, repr=False, compare=False)
+    # Where the file begins in a set's virtual offsets (added to ``payload`` when read).
+    payload_base: int = 0
 
     def column(self, name: str) -> Array:
         """One of the range's columns (its file mapped once per process, if it was saved)."""

@@ -9,8 +9,12 @@ from __future__ import annotations
 import mmap
 from typing import NamedTuple
 
+from monoview.core.capture.captureset import SetBuffer
+
 # Anything the readers and decoders can unpack fields from in place.
 Buffer = bytes | bytearray | memoryview | mmap.mmap
+# What payload is sliced from: one file, or the files of a set at their virtual offsets.
+PayloadBuffer = Buffer | SetBuffer
 
 
 class Record(NamedTuple):

@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from monoview.core.appnames import HEAD_BYTES, application_name
 from monoview.core.capture.index import IndexParts
-from monoview.core.capture.records import Buffer
+from monoview.core.capture.records import PayloadBuffer
 from monoview.core.flows.summary import SessionRows
 
 I64 = npt.NDArray[np.int64]
@@ -32,7 +32,7 @@ HEAD_ROWS: Final = 4
 _SEQ_MOD: Final = 1 << 32
 
 
-def session_heads(parts: IndexParts, rows: SessionRows, buf: Buffer) -> list[tuple[bytes, bytes]]:
+def session_heads(parts: IndexParts, rows: SessionRows, buf: PayloadBuffer) -> list[tuple[bytes, bytes]]:
     """``(client's first bytes, server's first bytes)`` of every session (row ``i`` is
     session ``i + 1``), each at most ``HEAD_BYTES``."""
     heads = [[b"", b""] for _ in range(len(rows))]
@@ -67,7 +67,7 @@ def session_heads(parts: IndexParts, rows: SessionRows, buf: Buffer) -> list[tup
 
 def _read_heads(
     heads: list[list[bytes]], keys: list[int], at: I64, c: dict[str, npt.NDArray[np.generic]],
-    parts: IndexParts, buf: Buffer,
+    parts: IndexParts, buf: PayloadBuffer,
 ) -> None:  # fmt: skip
     """Join each head's rows while their sequence numbers follow on."""
     offsets, lengths = c["payload"][at].tolist(), c["caplen"][at].tolist()
@@ -88,7 +88,7 @@ def _read_heads(
         heads[session][which] = head + data
 
 
-def application_names(parts: IndexParts, rows: SessionRows, buf: Buffer) -> list[str]:
+def application_names(parts: IndexParts, rows: SessionRows, buf: PayloadBuffer) -> list[str]:
     """The application of every session, ``""`` where none is recognised."""
     return [application_name(client, server) for client, server in session_heads(parts, rows, buf)]
 

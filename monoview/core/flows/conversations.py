@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from monoview.core.capture.index import FlowTable, IndexParts
-from monoview.core.capture.records import Buffer
+from monoview.core.capture.records import PayloadBuffer
 from monoview.core.flows.grouped import GroupedRows
 from monoview.core.flows.hints import run_hints
 from monoview.core.flows.hydrate import PlainFlows, hydrate, plain_flows
@@ -29,7 +29,7 @@ I64 = npt.NDArray[np.int64]
 
 def replay_sessions(
     parts: IndexParts,
-    buf: Buffer,
+    buf: PayloadBuffer,
     rows: SessionRows,
     ids: I64,
     *,

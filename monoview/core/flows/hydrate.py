@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from monoview.core.capture.index import FlowTable
-from monoview.core.capture.records import Buffer
+from monoview.core.capture.records import PayloadBuffer
 from monoview.core.flows.grouped import GroupedRows
 from monoview.core.flows.simple import clean_flows
 from monoview.core.flows.summary import BASES, ENDINGS
@@ -105,7 +105,7 @@ class HydratedMonologues(Sequence[Monologue]):
         return Monologue(self._session, int(self._side[k]), k, int(self._first[k]), int(self._stop[k]))
 
 
-def plain_flows(rows: GroupedRows, linger_ns: int, buf: Buffer) -> PlainFlows:
+def plain_flows(rows: GroupedRows, linger_ns: int, buf: PayloadBuffer) -> PlainFlows:
     """Find the plain groups of ``rows`` and lay out their pieces (one numpy pass)."""
     found = clean_flows(rows, linger_ns, buf)
     count = len(rows)
@@ -176,7 +176,7 @@ def _group_first(first_of_group: Bool) -> I64:
 
 
 def hydrate(
-    flows: PlainFlows, group: int, row: dict[str, int], table: FlowTable, buf: Buffer, session_id: int
+    flows: PlainFlows, group: int, row: dict[str, int], table: FlowTable, buf: PayloadBuffer, session_id: int
 ) -> TcpSession:
     """The finished session of plain group ``group``; ``row`` is its session-list row."""
     flow = row["flow"]

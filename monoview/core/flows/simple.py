@@ -24,7 +24,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from monoview.core.capture.records import Buffer
+from monoview.core.capture.records import PayloadBuffer
 from monoview.core.flows.grouped import GroupedRows
 from monoview.core.flows.reordered import tile
 from monoview.core.flows.summary import SessionRows, empty
@@ -188,7 +188,7 @@ class _Stream:
             piece, piece_start, piece_end, compare_end,
         )  # fmt: skip
 
-    def conflicts(self, g: _Groups, buf: Buffer, payload: I64, wirelen: I64, wanted: Bool) -> I64:
+    def conflicts(self, g: _Groups, buf: PayloadBuffer, payload: I64, wirelen: I64, wanted: Bool) -> I64:
         """Per group: repeated bytes that differ from the delivered copy, counted as the
         reassembler counts them (once per delivered piece they overlap)."""
         out = np.zeros(len(g.starts), dtype=np.int64)
@@ -246,14 +246,14 @@ class CleanFlows:
     has_synack: Bool  # per group
 
 
-def clean_sessions(rows: GroupedRows, linger_ns: int, buf: Buffer) -> tuple[Bool, SessionRows]:
+def clean_sessions(rows: GroupedRows, linger_ns: int, buf: PayloadBuffer) -> tuple[Bool, SessionRows]:
     """Which groups are clean flows, and the session of each of them (``buf``: the capture,
     whose bytes tell which repeated segments conflict with what was delivered)."""
     found = clean_flows(rows, linger_ns, buf)
     return found.clean, found.sessions
 
 
-def clean_flows(rows: GroupedRows, linger_ns: int, buf: Buffer) -> CleanFlows:
+def clean_flows(rows: GroupedRows, linger_ns: int, buf: PayloadBuffer) -> CleanFlows:
     """``clean_sessions``, with the per-row streams it built on the way."""
     c = rows.columns
     if not len(rows):

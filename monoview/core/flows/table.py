@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from monoview.core.capture.index import FlowTable, IndexParts
 from monoview.core.capture.ranges import mapped
-from monoview.core.capture.records import Buffer
+from monoview.core.capture.records import PayloadBuffer
 from monoview.core.executor import Progress, gather
 from monoview.core.flows.grouped import GroupedRows
 from monoview.core.flows.hints import run_hints
@@ -45,7 +45,7 @@ def endpoints_of(flows: FlowTable, flow: int) -> tuple[Endpoint, Endpoint]:
 
 def session_rows(
     grouped: GroupedRows,
-    buf: Buffer,
+    buf: PayloadBuffer,
     flows: FlowTable,
     *,
     max_session_size: int | None = None,

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from monoview.core.capture.records import Buffer
+from monoview.core.capture.records import PayloadBuffer
 from monoview.core.listener import Listener
 from monoview.core.packet import TcpPacket
 from monoview.core.tcp.monologue import Monologue
@@ -61,7 +61,7 @@ class TcpListener(Listener):
     """Reassembles every TCP session and emits session and monologue events."""
 
     def __init__(
-        self, buf: Buffer, options: TcpOptions | None = None, trace: Callable[[str], None] | None = None
+        self, buf: PayloadBuffer, options: TcpOptions | None = None, trace: Callable[[str], None] | None = None
     ) -> None:
         self.options = options or TcpOptions()
         self.table = SessionTable(

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from monoview.core.capture.records import Buffer, Parts
+from monoview.core.capture.records import PayloadBuffer, Parts
 from monoview.core.packet import SegmentKind
 from monoview.core.tcp.runs import RunHints, apply_plain, apply_run, apply_waiting, ready, waiting
 from monoview.core.tcp.session import Endpoint, Event, TcpSession
@@ -56,7 +56,7 @@ class Replayed:
 
 
 def replay_flow(
-    buf: Buffer,
+    buf: PayloadBuffer,
     rows: FlowRows,
     context: tuple[int, ...],
     endpoints: tuple[Endpoint, Endpoint],

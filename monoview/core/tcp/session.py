@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Final, NamedTuple
 
-from monoview.core.capture.records import Buffer, Parts
+from monoview.core.capture.captureset import SetBuffer, SetView
+from monoview.core.capture.records import Parts, PayloadBuffer
 from monoview.core.packet import ACK, FIN, RST, SYN, SegmentKind, format_endpoint, format_ts
 from monoview.core.tcp.monologue import Monologue
 from monoview.core.tcp.records import Conflict, Gap, GapCause
@@ -121,7 +122,7 @@ class TcpSession:
         context: tuple[int, ...],
         first: Endpoint,
         second: Endpoint,
-        buf: Buffer,
+        buf: PayloadBuffer,
         max_size: int | None = None,
     ) -> None:
         self.id = session_id
@@ -197,7 +198,7 @@ class TcpSession:
         self._said = []
         self.monologues = ()
 
-    def rebind(self, buf: Buffer) -> None:
+    def rebind(self, buf: PayloadBuffer) -> None:
         """Read payload from ``buf`` (the same capture file, mapped by this process)."""
         self._buf = buf
         for stream in self.streams:
@@ -207,8 +208,11 @@ class TcpSession:
         """Bytes of the capture file (payload is never copied into the session)."""
         return bytes(self._buf[file_offset : file_offset + length])
 
-    def capture_view(self) -> memoryview:
-        """The whole capture file as a view (no copy; release it before the capture closes)."""
+    def capture_view(self) -> memoryview | SetView:
+        """The whole capture as a view (no copy; release it before the capture closes): a
+        memoryview of one file, or of a set's files by their virtual offsets."""
+        if isinstance(self._buf, SetBuffer):
+            return self._buf.view()
         return memoryview(self._buf)
 
     # -- state ------------------------------------------------------------

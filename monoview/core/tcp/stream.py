@@ -27,7 +27,7 @@ from array import array
 from dataclasses import dataclass
 from typing import Final
 
-from monoview.core.capture.records import Buffer
+from monoview.core.capture.records import PayloadBuffer
 from monoview.core.packet import SegmentKind
 from monoview.core.tcp.gaps import ZERO_FILL_PER_DIRECTION, covered, find_gaps, fit_in_budget
 from monoview.core.tcp.records import Conflict, ConflictList, Gap
@@ -82,7 +82,7 @@ class DirectionStream:
     one (a hole filled late), a sorted index is kept beside them.
     """
 
-    def __init__(self, buf: Buffer, budget: Budget = UNLIMITED) -> None:
+    def __init__(self, buf: PayloadBuffer, budget: Budget = UNLIMITED) -> None:
         self._buf = buf
         self._budget = budget
         self.base_seq: int | None = None
@@ -128,7 +128,7 @@ class DirectionStream:
         state["_buf"] = None
         return state
 
-    def rebind(self, buf: Buffer) -> None:
+    def rebind(self, buf: PayloadBuffer) -> None:
         """Read payload from ``buf`` (the same file, mapped by this process)."""
         self._buf = buf
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from monoview.core.capture.records import Buffer
+from monoview.core.capture.records import PayloadBuffer
 from monoview.core.packet import ACK, SYN, TcpPacket
 from monoview.core.tcp.seq import SEQ_MOD
 from monoview.core.tcp.session import Endpoint, Event, TcpSession
@@ -73,7 +73,7 @@ class SessionTable:
 
     def __init__(
         self,
-        buf: Buffer,
+        buf: PayloadBuffer,
         *,
         split_interfaces: bool = False,
         max_session_size: int | None = None,
