@@ -16,6 +16,10 @@ FORMATS: Final = ("raw", "hex", "text")
 # Show data as (core.showas.ShowAs), spelled for a command line.
 SHOW_AS: Final = ("ascii", "utf-8", "latin-1", "utf-16", "ebcdic", "hex-dump", "c-arrays", "raw", "yaml")
 LAYOUTS: Final = ("full", "directions")
+CAPTURE_HELP: Final = (
+    "a capture file; several files or a folder are one capture (a rotated set: ordered by "
+    "their first packet's time, frames numbered across them, sessions continuing across files)"
+)
 # core.follow.FOLLOW_FORMATS, and bytes (tests/core/test_follow.py checks they agree).
 FOLLOW_FORMATS: Final = ("ascii", "hex", "raw", "bytes", "yaml", "c-array", "utf-8")
 
@@ -82,7 +86,7 @@ def build() -> argparse.ArgumentParser:
     )
 
     p = sub.add_parser("sessions", parents=[common, where], help="list the TCP sessions, one line each")
-    p.add_argument("capture", type=Path)
+    p.add_argument("capture", type=Path, nargs="+", help=CAPTURE_HELP)
     p.add_argument("--json", action="store_true", help="one JSON document instead of a table")
     p.add_argument(
         "-a", "--application", action="store_true",
@@ -90,7 +94,7 @@ def build() -> argparse.ArgumentParser:
     )  # fmt: skip
 
     p = sub.add_parser("follow", parents=[common], help="print one session's conversation")
-    p.add_argument("capture", type=Path)
+    p.add_argument("capture", type=Path, nargs="+", help=CAPTURE_HELP)
     p.add_argument(
         "session",
         nargs="?",
@@ -127,7 +131,7 @@ def build() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "export", parents=[common, where], help="write sessions, monologues and transcripts to a folder"
     )
-    p.add_argument("capture", type=Path)
+    p.add_argument("capture", type=Path, nargs="+", help=CAPTURE_HELP)
     p.add_argument("--out", type=Path, help="output folder")
     p.add_argument(
         "--pcap",
@@ -161,13 +165,13 @@ def build() -> argparse.ArgumentParser:
     p.add_argument("--sync", action="store_true", help="flush the written files to disk before finishing")
 
     p = sub.add_parser("http", parents=[common], help="list HTTP requests and their responses")
-    p.add_argument("capture", type=Path)
+    p.add_argument("capture", type=Path, nargs="+", help=CAPTURE_HELP)
     p.add_argument("--sort", choices=("session", "time"), default="session", help="order of the list")
     p.add_argument("--export", type=Path, metavar="DIR", help="write each body (decoded) and manifest.json")
     p.add_argument("--force", action="store_true", help="let --export overwrite existing files")
 
     p = sub.add_parser("trace", parents=[common], help="print Net::Analysis-style event traces")
-    p.add_argument("capture", type=Path)
+    p.add_argument("capture", type=Path, nargs="+", help=CAPTURE_HELP)
     p.add_argument(
         "-v",
         type=_whole_number(0, base=0),

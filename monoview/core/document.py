@@ -14,7 +14,7 @@ import mmap
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor
 from contextlib import suppress
 from dataclasses import dataclass
@@ -24,8 +24,10 @@ from typing import Any, Final
 
 import numpy as np
 
+from monoview.core.capture.captureset import CaptureSet, SetBuffer
 from monoview.core.capture.index import MIN_RANGE_BYTES, FlowTable, IndexParts, IndexStats, build_parts
 from monoview.core.capture.locate import FlowLocator
+from monoview.core.capture.members import Members, is_set
 from monoview.core.capture.unpacked import LocalCopy
 from monoview.core.capture.walk import BATCH_RECORDS
 from monoview.core.dispatcher import Dispatcher
@@ -76,7 +78,7 @@ class CaptureDocument:
 
     def __init__(
         self,
-        path: str | os.PathLike[str],
+        path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
         options: DocumentOptions | None = None,
         *,
         workers: int | None = None,
@@ -87,8 +89,16 @@ class CaptureDocument:
         cancel: Callable[[], bool] | None = None,
     ) -> None:
         # a compressed capture or a pipe is read from a decompressed temporary copy
-        self._local: LocalCopy | None = LocalCopy(Path(path), cancel)
-        self.path = self._local.path
+        self._members: Members | None = None
+        self._local: LocalCopy | None = None
+        if is_set(path):  # several files, or a folder: one capture
+            self._members = Members([path] if isinstance(path, (str, os.PathLike)) else path, cancel)
+            self.source: Path | CaptureSet = self._members.set
+            self.path = self._members.set.paths[0]
+        else:
+            single = path if isinstance(path, (str, os.PathLike)) else path[0]
+            self._local = LocalCopy(Path(single), cancel)
+            self.path = self.source = self._local.path
         self._progress, self._cancel = progress, cancel
         self.options = options or DocumentOptions()
         self._min_range, self._batch = min_range, batch
@@ -102,14 +112,27 @@ class CaptureDocument:
             self._owns_parts = True
             self._open_conversations()
         except CaptureFormatError as exc:
-            note = self._local.note
-            self._local.close()
+            note = self._note
+            self._close_local()
             if note is None:
                 raise
             raise CaptureFormatError(f"{note}. {exc}") from None  # the cut explains the damage
         except BaseException:
-            self._local.close()
+            self._close_local()
             raise
+
+    @property
+    def _note(self) -> str | None:
+        """What decompressing found: compressed data that ended early (in any member)."""
+        if self._members is not None:
+            return ". ".join(self._members.notes) or None
+        return self._local.note if self._local is not None else None
+
+    def _close_local(self) -> None:
+        if self._local is not None:
+            self._local.close()
+        if self._members is not None:
+            self._members.close()
 
     @classmethod
     def attached(
@@ -127,6 +150,8 @@ class CaptureDocument:
         """
         document = cls.__new__(cls)
         document.path, document.options, document._local = Path(path), options, None
+        document.source = parts.source if parts.source is not None else document.path
+        document._members = None
         document._parts, document.rows, document._owns_parts = parts, rows, False
         if locator is not None:
             document._locator = locator
@@ -138,12 +163,15 @@ class CaptureDocument:
         self._cache_lock = threading.Lock()
         self._cached_pieces = 0
         # Conversations read their bytes from the file as long as the document lives.
-        with open(self.path, "rb") as handle:
-            self._buffer = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        if isinstance(self.source, CaptureSet):
+            self._buffer: mmap.mmap | SetBuffer = SetBuffer(self.source)
+        else:
+            with open(self.path, "rb") as handle:
+                self._buffer = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
 
     def _build(self, executor: Executor, count: int) -> IndexParts:
         parts = build_parts(
-            self.path, split_interfaces=self.options.split_interfaces, workers=count, executor=executor,
+            self.source, split_interfaces=self.options.split_interfaces, workers=count, executor=executor,
             min_range=self._min_range, batch=self._batch, progress=self._phase(0.0, INDEX_SHARE),
             cancel=self._cancel,
         )  # fmt: skip
@@ -175,8 +203,21 @@ class CaptureDocument:
 
     @property
     def name(self) -> str:
-        """The file's base name, used in every message about it."""
-        return self.path.name
+        """The file's base name, used in every message about it (a set's: its first file's
+        and how many follow)."""
+        return self.source.name
+
+    @property
+    def files(self) -> list[Path]:
+        """The capture's files, in capture order (one, unless it is a set)."""
+        return list(self.source.paths) if isinstance(self.source, CaptureSet) else [self.path]
+
+    def where(self, offset: int) -> tuple[Path, int]:
+        """The file an offset of the buffer lies in, and the offset in that file (a set's
+        offsets are virtual: each member's bytes follow the previous member's)."""
+        if isinstance(self.source, CaptureSet):
+            return self.source.where(offset)
+        return self.path, offset
 
     @property
     def format(self) -> str:
@@ -192,7 +233,7 @@ class CaptureDocument:
     def read_error(self) -> str | None:
         """The one-sentence message about damage in the file, if any (compressed data that ended
         early is damage too, even where it ended between two records)."""
-        cut = self._local.note if self._local is not None else None
+        cut = self._note
         found = self._parts.read_error
         if cut is not None and found is not None:
             return f"{cut}. {found}"
@@ -309,8 +350,9 @@ class CaptureDocument:
         return self._locator
 
     @property
-    def buffer(self) -> mmap.mmap:
-        """The capture file, mapped read-only (what conversations read their bytes from)."""
+    def buffer(self) -> mmap.mmap | SetBuffer:
+        """The capture file, mapped read-only (what conversations read their bytes from; a
+        set's files as one buffer, by virtual offset)."""
         return self._buffer
 
     def _flow_rows(self, flow: int) -> tuple[FlowRows, dict[str, np.ndarray]]:
@@ -414,8 +456,7 @@ class CaptureDocument:
             self._parts.close()
         with suppress(BufferError):
             self._buffer.close()
-        if self._local is not None:  # only once the index's files are closed too
-            self._local.close()
+        self._close_local()  # only once the index's files are closed too
 
 
 class _SessionEvents:

@@ -111,7 +111,7 @@ class Exporter:
         digest: dict[str, str] = {}
         try:
             entries, lines = self._entries(
-                ids, progress, cancel, meanwhile=lambda: digest.update(sha=file_sha256(info.path))
+                ids, progress, cancel, meanwhile=lambda: digest.update(sha=file_sha256(info.paths))
             )
             manifest = self.manifest(info, digest["sha"], entries, complete=len(entries) == len(ids))
             encoded: dict[str, Sequence[str | SpooledLine]] | None = None
@@ -138,7 +138,7 @@ class Exporter:
         # the entries are the answer (and there is no folder to spool into)
         options = dataclasses.replace(self.options, return_streams=True)
         entries, _lines = self._entries(
-            ids, None, None, meanwhile=lambda: digest.update(sha=file_sha256(info.path)), options=options
+            ids, None, None, meanwhile=lambda: digest.update(sha=file_sha256(info.paths)), options=options
         )
         return self.manifest(info, digest["sha"], entries)
 
@@ -160,7 +160,7 @@ class Exporter:
 
         options = self.options if options is None else options
         files = SessionFiles(self.out, options)
-        budget = export_budget(CaptureInfo.of(self.source).path)
+        budget = export_budget(*CaptureInfo.of(self.source).paths)
         if isinstance(self.source, Analysis):
             sessions = [self.source.session(i) for i in ids]
             entries: list[dict[str, Any] | None] = []
@@ -197,7 +197,7 @@ class Exporter:
                 # zeros in place of missing bytes, at most (``export.zeros``)
                 "zero_fill": {
                     "per_direction": MAX_ZERO_FILL,
-                    "per_export": export_budget(info.path),
+                    "per_export": export_budget(*info.paths),
                     "per": "kind of file (directions, monologues, transcripts), counted before encoding",
                 },
             },
@@ -245,7 +245,7 @@ def export_shard(task: ExportShard) -> list[tuple[int, dict[str, Any] | None, st
     again, for nothing (up to a tenth of the time).  The one cycle a session
     makes (it and its monologues) is cut once it is exported.
     """
-    from monoview.core.capture.ranges import mapped
+    from monoview.core.capture.captureset import opened
     from monoview.core.flows.conversations import replay_sessions
 
     files = SessionFiles(Path(task.out), task.options)
@@ -260,7 +260,7 @@ def export_shard(task: ExportShard) -> list[tuple[int, dict[str, Any] | None, st
             out.append(
                 (session_id, None, spool.write([line])) if spool else (session_id, json.loads(line), line)
             )
-        with mapped(task.parts.path) as buf:
+        with opened(task.parts.source or task.parts.path) as buf:
             for replayed in replay_sessions(
                 task.parts, buf, task.rows, task.ids[~still], max_session_size=task.document.max_session_size,
                 linger_ns=task.document.linger_ns,

@@ -43,6 +43,12 @@ class CaptureInfo:
     skipped: dict[str, int]
     warnings: list[str]
     read_error: str | None
+    files: tuple[Path, ...] = ()  # a set's files in capture order (empty for one file)
+
+    @property
+    def paths(self) -> tuple[Path, ...]:
+        """Every file the capture is made of, in order (what its hash covers)."""
+        return self.files or (self.path,)
 
     @classmethod
     def of(cls, source: Analysis | CaptureDocument) -> CaptureInfo:
@@ -54,8 +60,15 @@ class CaptureInfo:
             return cls(capture.name, capture.path, capture.format, stats.frames, stats.non_tcp,
                        dict(stats.skipped), stats.warnings(), source.read_error)  # fmt: skip
         found = source.stats
+        files = tuple(source.files) if len(source.files) > 1 else ()
         return cls(source.name, source.path, source.format, found.frames, found.non_tcp, dict(found.skipped),
-                   found.warnings(), source.read_error)  # fmt: skip
+                   found.warnings(), source.read_error, files)  # fmt: skip
+
+    def _members(self) -> dict[str, Any]:
+        """A set's files, in capture order (the sha256 covers them one after another)."""
+        if not self.files:
+            return {}
+        return {"files": [{"file": p.name, "bytes": p.stat().st_size} for p in self.files]}
 
     def json(self, sha256: str) -> dict[str, Any]:
         """The section, with the capture file's hash."""
@@ -68,6 +81,11 @@ class CaptureInfo:
             "skipped": self.skipped,
             "warnings": self.warnings,
             "read_error": self.read_error,
+            **(
+                {"files": [{"file": p.name, "bytes": p.stat().st_size} for p in self.files]}
+                if self.files
+                else {}
+            ),
         }
 
 
@@ -201,10 +219,12 @@ def json_chunks(
     yield "".join(parts).encode("utf-8")
 
 
-def file_sha256(path: Path) -> str:
-    """sha256 of a file, read in 1 MiB blocks."""
+def file_sha256(path: Path | Sequence[Path]) -> str:
+    """sha256 of a file (or of a set's files one after another, as the set reads them), read
+    in 1 MiB blocks."""
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+    for one in [path] if isinstance(path, Path) else path:
+        with one.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):  # noqa: B023 (used at once)
+                digest.update(block)
     return digest.hexdigest()

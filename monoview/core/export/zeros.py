@@ -31,9 +31,10 @@ I64 = npt.NDArray[np.int64]
 DIRECTIONS = ("c2s", "s2c")
 
 
-def export_budget(capture: str | os.PathLike[str]) -> int:
-    """Zeros one export may write, per kind of file: the capture's size, at least ``MAX_ZERO_FILL``."""
-    return max(MAX_ZERO_FILL, os.path.getsize(capture))
+def export_budget(*capture: str | os.PathLike[str]) -> int:
+    """Zeros one export may write, per kind of file: the capture's size (all its files'), at
+    least ``MAX_ZERO_FILL``."""
+    return max(MAX_ZERO_FILL, sum(os.path.getsize(path) for path in capture))
 
 
 def share_out(wanted: I64, budget: int) -> I64:

@@ -104,9 +104,9 @@ class ApplicationTask:
 
 def name_applications(task: ApplicationTask) -> list[str]:
     """In a worker: ``application_names`` of the task's capture."""
-    from monoview.core.capture.ranges import mapped
+    from monoview.core.capture.captureset import opened
 
-    with mapped(task.path) as buf:
+    with opened(task.parts.source or task.path) as buf:
         return application_names(task.parts, task.rows, buf)
 
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from monoview.core.capture.captureset import opened
 from monoview.core.capture.index import FlowTable, IndexParts
-from monoview.core.capture.ranges import mapped
 from monoview.core.capture.records import PayloadBuffer
 from monoview.core.executor import Progress, gather
 from monoview.core.flows.grouped import GroupedRows
@@ -112,7 +112,7 @@ class ShardTask:
 def shard_sessions(task: ShardTask) -> SessionRows:
     """The session rows of a shard's flows (opens the capture itself)."""
     grouped = GroupedRows.of_parts(task.parts, task.flows)
-    with mapped(task.parts.path) as buf:
+    with opened(task.parts.source or task.parts.path) as buf:
         return session_rows(
             grouped, buf, task.parts.flows, max_session_size=task.max_session_size, linger_ns=task.linger_ns
         )

@@ -61,7 +61,10 @@ class TcpListener(Listener):
     """Reassembles every TCP session and emits session and monologue events."""
 
     def __init__(
-        self, buf: PayloadBuffer, options: TcpOptions | None = None, trace: Callable[[str], None] | None = None
+        self,
+        buf: PayloadBuffer,
+        options: TcpOptions | None = None,
+        trace: Callable[[str], None] | None = None,
     ) -> None:
         self.options = options or TcpOptions()
         self.table = SessionTable(

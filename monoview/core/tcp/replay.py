@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from monoview.core.capture.records import PayloadBuffer, Parts
+from monoview.core.capture.records import Parts, PayloadBuffer
 from monoview.core.packet import SegmentKind
 from monoview.core.tcp.runs import RunHints, apply_plain, apply_run, apply_waiting, ready, waiting
 from monoview.core.tcp.session import Endpoint, Event, TcpSession

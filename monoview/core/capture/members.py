@@ -1,0 +1,74 @@
+"""The files a command line or a window names, made ready to be read as one capture.
+
+Each argument is a capture file or a folder of them (a shell glob arrives as
+several files).  A compressed member is read from its decompressed copy
+(``unpacked.LocalCopy``), as a single compressed capture is; every member's
+first packet time (read from its first record only) orders the set.
+A member that is no capture at all stops the opening with its name: a set
+is meant to be read whole, and a stray file in a folder is a mistake to be
+told about, not silently left out.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from monoview.core.capture.captureset import CaptureSet, expand, ordered
+from monoview.core.capture.source import CaptureFile
+from monoview.core.capture.unpacked import LocalCopy
+from monoview.core.errors import CaptureFormatError, CaptureReadError
+
+
+class Members:
+    """The local files of a set (``copies`` to close) and the set they make, in capture order.
+
+    ``notes`` holds what decompressing found (a member whose compressed data
+    ended early), for the read error.
+    """
+
+    def __init__(
+        self, arguments: Iterable[str | os.PathLike[str]], cancel: Callable[[], bool] | None = None
+    ) -> None:
+        self.copies: list[LocalCopy] = []
+        try:
+            paths = expand(arguments)
+            for path in paths:
+                self.copies.append(LocalCopy(path, cancel))
+            times = [first_time(copy.path) for copy in self.copies]
+            self.set: CaptureSet = ordered([c.path for c in self.copies], times)
+        except BaseException:
+            self.close()
+            raise
+        self.notes = [c.note for c in self.copies if c.note is not None]
+
+    def close(self) -> None:
+        """Remove the decompressed copies."""
+        for copy in self.copies:
+            copy.close()
+
+
+def first_time(path: Path) -> int | None:
+    """The capture time of the first frame of ``path`` (None: it has none it can read);
+    raises CaptureFormatError, with the file's name, when it is no capture."""
+    capture = CaptureFile.open(path)
+    try:
+        for record in capture.records():
+            return record.ts_ns
+        return None
+    except CaptureReadError:
+        return None
+    finally:
+        capture.close()
+
+
+def is_set(arguments: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> bool:
+    """Whether ``arguments`` name a set: several files, or a folder."""
+    if isinstance(arguments, (str, os.PathLike)):
+        return Path(arguments).is_dir()
+    listed = list(arguments)
+    return len(listed) > 1 or (len(listed) == 1 and Path(listed[0]).is_dir())
+
+
+__all__ = ["CaptureFormatError", "Members", "first_time", "is_set"]
