@@ -20,7 +20,8 @@ def damage(document: CaptureDocument) -> int:
         print(f"monoview: warning: {document.name}: {warning}", file=sys.stderr)
     if document.read_error:
         kept = len(document)
-        print(f"monoview: {document.read_error} ({kept} sessions read before it are kept)", file=sys.stderr)
+        where = "in the other files and before it" if len(document.files) > 1 else "before it"
+        print(f"monoview: {document.read_error} ({kept} sessions read {where} are kept)", file=sys.stderr)
         return EXIT_DAMAGED
     return 0
 

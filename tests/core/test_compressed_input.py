@@ -143,7 +143,9 @@ def test_no_room_to_decompress_is_named(tmp_path: Path) -> None:
 
 def test_a_folder_or_a_closed_standard_input_is_refused(tmp_path: Path) -> None:
     folder = _cli("sessions", str(tmp_path), tmp=tmp_path)
-    assert folder.returncode == 2 and b"Is a directory" in folder.stderr
+    assert (
+        folder.returncode == 2 and b"the folder holds no capture file" in folder.stderr
+    )  # a folder is a set
     closed = subprocess.run(
         [sys.executable, "-m", "monoview", "sessions", "-"], capture_output=True, timeout=120,
         stdin=None, preexec_fn=lambda: os.close(0),

@@ -399,7 +399,11 @@ def _merged(
     for member, own in zip(members, stitched, strict=True):
         for part in own:
             if part.damage is not None:
-                errors.append(str(part.damage.error(member.name, bases[at])))
+                error = str(part.damage.error(member.name, bases[at]))
+                if source is not None:  # which part of which file is lost
+                    lost = f"bytes {part.damage.offset:,} to {member.size:,} of {member.name}"
+                    error = f"{error.rstrip('.')}; {lost} are not read, the other files are."
+                errors.append(error)
             at += 1
     read_error = " ".join(errors) if errors else None
     payload_parts = {p.frame: p.payload_parts for p in whole if p.payload_parts is not None}

@@ -4,9 +4,10 @@ Each argument is a capture file or a folder of them (a shell glob arrives as
 several files).  A compressed member is read from its decompressed copy
 (``unpacked.LocalCopy``), as a single compressed capture is; every member's
 first packet time (read from its first record only) orders the set.
-A member that is no capture at all stops the opening with its name: a set
-is meant to be read whole, and a stray file in a folder is a mistake to be
-told about, not silently left out.
+A member that is no capture at all (an empty file, as a rotation that was
+stopped leaves, or a stray file in the folder) is left out and said so in
+the read error, as damage is: the others are still read.  Only a set with no
+capture in it at all is refused.
 """
 
 from __future__ import annotations
@@ -36,12 +37,21 @@ class Members:
             paths = expand(arguments)
             for path in paths:
                 self.copies.append(LocalCopy(path, cancel))
-            times = [first_time(copy.path) for copy in self.copies]
-            self.set: CaptureSet = ordered([c.path for c in self.copies], times)
+            kept, times, refused = [], [], []
+            for copy in self.copies:
+                try:
+                    times.append(first_time(copy.path))
+                except CaptureFormatError as exc:
+                    refused.append(f"{str(exc).rstrip('.')}; it is left out")
+                    continue
+                kept.append(copy.path)
+            if not kept:
+                raise CaptureFormatError(" ".join(refused))
+            self.set: CaptureSet = ordered(kept, times)
         except BaseException:
             self.close()
             raise
-        self.notes = [c.note for c in self.copies if c.note is not None]
+        self.notes = [c.note for c in self.copies if c.note is not None] + refused
 
     def close(self) -> None:
         """Remove the decompressed copies."""
