@@ -219,6 +219,14 @@ class CaptureDocument:
             return self.source.where(offset)
         return self.path, offset
 
+    def offset_text(self, offset: int) -> str:
+        """How the window names where a byte is: ``file offset 0x...`` in one file, the
+        member's name and its offset in a set."""
+        if isinstance(self.source, CaptureSet):
+            path, local = self.source.where(offset)
+            return f"{path.name} offset 0x{local:x}"
+        return f"file offset 0x{offset:x}"
+
     @property
     def format(self) -> str:
         """``pcap``, ``pcap-ns`` or ``pcapng``."""

@@ -218,6 +218,12 @@ def test_every_byte_knows_its_file_and_offset(tmp_path: Path) -> None:
                 spans.append(files)
         # the second connection's request is cut by the rotation; its response is all in 2.pcap
         assert spans == [{"1.pcap"}, {"2.pcap"}, {"1.pcap", "2.pcap"}, {"2.pcap"}]
+        start = document.conversation(2).stream("s2c").p_file[0]
+        _path, local = document.where(start)
+        assert document.offset_text(start) == f"2.pcap offset 0x{local:x}"
+        assert local == start - earlier.stat().st_size
+    with CaptureDocument(earlier, workers=1) as single:
+        assert single.offset_text(40) == "file offset 0x28" and single.where(40) == (single.path, 40)
 
 
 @pytest.mark.slow

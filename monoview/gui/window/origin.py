@@ -56,7 +56,9 @@ class OriginController(QObject):
             self.label.clear()
             return
         frame, ts, offset = found
-        text = f"byte {position:,} · frame {frame:,} · {fmt.clock(ts)} · file offset 0x{offset:x}"
+        document = self._selection.document
+        where = document.offset_text(offset) if document is not None else f"file offset 0x{offset:x}"
+        text = f"byte {position:,} · frame {frame:,} · {fmt.clock(ts)} · {where}"
         self.label.setText(text)
 
     def ask(self) -> None:
