@@ -93,8 +93,10 @@ class CaptureDocument:
         self._local: LocalCopy | None = None
         if is_set(path):  # several files, or a folder: one capture
             self._members = Members([path] if isinstance(path, (str, os.PathLike)) else path, cancel)
-            self.source: Path | CaptureSet = self._members.set
-            self.path = self._members.set.paths[0]
+            found = self._members.set
+            self.path = found.paths[0]
+            # a folder holding one capture is that capture
+            self.source: Path | CaptureSet = found if len(found.paths) > 1 else self.path
         else:
             single = path if isinstance(path, (str, os.PathLike)) else path[0]
             self._local = LocalCopy(Path(single), cancel)

@@ -10,6 +10,7 @@ at, and the other members' sessions are still read.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import shutil
@@ -21,12 +22,12 @@ import pytest
 
 from monoview.cli import main
 from monoview.core.capture.captureset import CaptureSet, SetBuffer, expand
-from monoview.core.document import CaptureDocument
+from monoview.core.document import CaptureDocument, DocumentOptions
 from monoview.core.export import Exporter, ExportOptions
 from monoview.core.streambytes import direction_bytes
 from tests.conformance import client_ignored, extra_gaps_explained, load_compare, oracle_for, tshark_view
 from tests.conftest import CAPTURES
-from tests.pcapgen import Conversation, Frame, write_pcap
+from tests.pcapgen import Conversation, Frame, pcap_bytes, pcapng_bytes, write_pcap
 
 EDITCAP = shutil.which("editcap")
 TSHARK = shutil.which("tshark")
@@ -241,3 +242,57 @@ def test_worker_processes_read_the_set(tmp_path: Path) -> None:
     for k, stream in enumerate(manifest["streams"]):
         assert stream["c2s"]["sha256"] == hashlib.sha256(sent[(k, "c2s")]).hexdigest()
         assert stream["s2c"]["sha256"] == hashlib.sha256(sent[(k, "s2c")]).hexdigest()
+
+
+def test_members_of_different_formats_link_types_and_compression(tmp_path: Path) -> None:
+    """An Ethernet pcap, a gzip-compressed raw-IP pcap and a pcapng with two interfaces (raw IP
+    on its second) make one capture: each member is decoded by its own header."""
+    frames, sent = _two_conversations()
+    a, b = len(frames) // 3, 2 * len(frames) // 3
+    first = write_pcap(tmp_path / "c.pcap", frames[:a])
+    raw = [Frame(f.ts_ns, f.data[14:]) for f in frames[a:b]]
+    (tmp_path / "b.pcap.gz").write_bytes(gzip.compress(pcap_bytes(raw, linktype=101)))
+    tail = [Frame(f.ts_ns, f.data[14:], interface=1) for f in frames[b:]]
+    (tmp_path / "a.pcapng").write_bytes(pcapng_bytes([([(1, 6), (101, 9)], tail)]))
+    with CaptureDocument(tmp_path, workers=1) as document:
+        assert [p.name for p in document.files] == [first.name, "b.pcap", "a.pcapng"]
+        assert document.format == "pcap+pcapng" and document.read_error is None
+        assert document.stats.frames == len(frames)
+        assert len(document) == 2
+        for k in range(2):
+            for direction in ("c2s", "s2c"):
+                assert direction_bytes(document.conversation(k + 1), direction) == sent[(k, direction)]
+    with CaptureDocument(tmp_path, DocumentOptions(split_interfaces=True), workers=1) as split:
+        # interfaces are numbered as each file declares them: the pcapng's interface 1 is
+        # not the pcaps' interface 0, so each connection is two sessions there
+        assert len(split) == 4
+
+
+def test_a_folder_with_one_capture_is_that_capture(tmp_path: Path) -> None:
+    conversation = Conversation().handshake().send(True, b"hello").close()
+    only = write_pcap(tmp_path / "only.pcap", conversation.frames)
+    with CaptureDocument(tmp_path, workers=1) as document:
+        assert document.name == "only.pcap" and document.files == [only.resolve()]
+        assert not isinstance(document.source, CaptureSet)
+
+
+def test_a_rotated_pcapng_keeps_its_interfaces_apart_as_the_whole_file_does(tmp_path: Path) -> None:
+    """Rotated pcapng files declare the same interfaces in the same order: with interfaces kept
+    apart, one connection seen on two interfaces is two sessions, across the files too."""
+    conversation = Conversation().handshake().send(True, b"request " * 300, mss=500).close()
+    frames = conversation.frames
+    copies = [Frame(f.ts_ns + 300_000, f.data, interface=1) for f in frames]
+    both = sorted(frames + copies, key=lambda f: f.ts_ns)
+    interfaces = [(1, 6), (1, 9)]
+    half = len(both) // 2
+    (tmp_path / "1.pcapng").write_bytes(pcapng_bytes([(interfaces, both[:half])]))
+    (tmp_path / "2.pcapng").write_bytes(pcapng_bytes([(interfaces, both[half:])]))
+    with CaptureDocument(tmp_path, DocumentOptions(split_interfaces=True), workers=1) as split:
+        assert len(split) == 2
+        assert sorted(i.context for i in split.sessions) == [(-2,), (-1,)]
+        for k in (1, 2):
+            assert direction_bytes(split.conversation(k), "c2s") == b"request " * 300
+            assert split.conversation(k).gaps("c2s") == []
+    with CaptureDocument(tmp_path, workers=1) as joined:
+        assert len(joined) == 1  # the second interface's copies are retransmissions
+        assert direction_bytes(joined.conversation(1), "c2s") == b"request " * 300
