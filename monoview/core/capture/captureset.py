@@ -22,6 +22,7 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Final, overload
 
@@ -38,7 +39,7 @@ class CaptureSet:
     paths: tuple[Path, ...]
     sizes: tuple[int, ...]
 
-    @property
+    @cached_property
     def bases(self) -> tuple[int, ...]:
         """The virtual offset of each member's first byte."""
         out, at = [], 0

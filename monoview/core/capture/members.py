@@ -17,9 +17,10 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from monoview.core.capture.captureset import CaptureSet, expand, ordered
+from monoview.core.capture.frames import whole_file
 from monoview.core.capture.source import CaptureFile
 from monoview.core.capture.unpacked import LocalCopy
-from monoview.core.errors import CaptureFormatError, CaptureReadError
+from monoview.core.errors import CaptureFormatError
 
 
 class Members:
@@ -64,10 +65,10 @@ def first_time(path: Path) -> int | None:
     raises CaptureFormatError, with the file's name, when it is no capture."""
     capture = CaptureFile.open(path)
     try:
-        for record in capture.records():
-            return record.ts_ns
-        return None
-    except CaptureReadError:
+        walk = whole_file(capture.buffer, capture.layout, batch=16)  # the first few records only
+        for batch in walk.batches():
+            for record in batch.records():
+                return record.ts_ns
         return None
     finally:
         capture.close()
