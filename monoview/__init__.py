@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from os import PathLike
 
     from monoview.core.document import CaptureDocument
@@ -23,9 +24,12 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 
-def open(path: str | PathLike[str], *, split_interfaces: bool = False) -> CaptureDocument:  # noqa: A001
+def open(  # noqa: A001
+    path: str | PathLike[str] | Sequence[str | PathLike[str]], *, split_interfaces: bool = False
+) -> CaptureDocument:
     """The capture at ``path``, indexed (in worker processes) and listed: a
     :class:`~monoview.core.document.CaptureDocument`; close it, or use it in a ``with``.
+    Several files (or a folder) are one capture, as on the command line.
 
     Imported on first call, so that ``import monoview`` stays free (the CLI starts
     from it) and shadowing the built-in ``open`` here changes nothing elsewhere.

@@ -296,3 +296,13 @@ def test_a_rotated_pcapng_keeps_its_interfaces_apart_as_the_whole_file_does(tmp_
     with CaptureDocument(tmp_path, workers=1) as joined:
         assert len(joined) == 1  # the second interface's copies are retransmissions
         assert direction_bytes(joined.conversation(1), "c2s") == b"request " * 300
+
+
+def test_the_python_api_opens_a_set(tmp_path: Path) -> None:
+    import monoview
+
+    frames, sent = _two_conversations()
+    paths = [write_pcap(tmp_path / "x.pcap", frames[:13]), write_pcap(tmp_path / "y.pcap", frames[13:])]
+    with monoview.open(paths) as capture:
+        assert len(capture) == 2 and capture.stats.frames == len(frames)
+        assert direction_bytes(capture.conversation(2), "s2c") == sent[(1, "s2c")]
