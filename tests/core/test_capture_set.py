@@ -108,6 +108,21 @@ def test_sessions_continue_across_files_in_any_order_and_from_a_folder(tmp_path:
     assert listing(tmp_path / "set") == ordered
     assert ordered["sessions"] == listing(capture)["sessions"]
 
+    def exported(name: str, *arguments: str | Path) -> dict[str, Any]:
+        assert main(["export", *map(str, arguments), "--out", str(tmp_path / name)]) == 0
+        out: dict[str, Any] = json.loads((tmp_path / name / "manifest.json").read_text())
+        return out
+
+    manifest = exported("set", *shuffled)
+    assert manifest["streams"] == exported("whole", capture)["streams"]
+    assert [f["file"] for f in manifest["capture"]["files"]] == [p.name for p in paths]
+    followed = []
+    for arguments in ([*shuffled], [capture]):
+        capsys.readouterr()
+        assert main(["follow", *map(str, arguments), "19", "--format", "hex"]) == 0
+        followed.append(capsys.readouterr().out)
+    assert followed[0] and followed[0] == followed[1]
+
 
 @needs_editcap
 @pytest.mark.skipif(TSHARK is None, reason="tshark not installed")
