@@ -13,6 +13,13 @@ depends on how many workers built it.
 Payload never leaves the file: a row says where its payload is (``payload``,
 ``caplen``, ``wirelen``); a payload reassembled from IP fragments lies in
 several places, listed in ``payload_parts`` by frame.
+
+A set of files (``captureset.CaptureSet``) is one capture: every member's
+ranges are indexed in the same pool, each member is stitched on its own
+(damage in one loses only the rest of that one), and the merge numbers frames
+and flows across all of them; a range's ``payload_base`` (its member's place
+in the set) turns its file offsets into the set's.  The containers are in
+``indexparts``.
 """
 
 from __future__ import annotations
@@ -23,7 +30,6 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
@@ -32,13 +38,12 @@ import numpy.typing as npt
 
 from monoview.core.capture import flowkeys
 from monoview.core.capture.captureset import CaptureSet
-from monoview.core.capture.counts import CaptureStats
 from monoview.core.capture.flowkeys import FlowKeys
 from monoview.core.capture.fragments import FragmentReassembler
+from monoview.core.capture.indexparts import FlowTable, IndexParts, IndexStats, PacketIndex
 from monoview.core.capture.layout import Layout
 from monoview.core.capture.oneway import one_way_joins
-from monoview.core.capture.ranges import COLUMNS, RangePart, RangeTask, compact, index_range
-from monoview.core.capture.records import Parts
+from monoview.core.capture.ranges import RangePart, RangeTask, compact, index_range
 from monoview.core.capture.scan import Scanner
 from monoview.core.capture.source import CaptureFile
 from monoview.core.capture.walk import BATCH_RECORDS
@@ -53,149 +58,6 @@ Array = npt.NDArray[np.generic]
 MIN_RANGE_BYTES: Final = 32 << 20
 # Ranges per worker process when the index is built in parallel.
 RANGES_PER_WORKER: Final = 4
-
-
-IndexStats = CaptureStats  # the index counts what the analysis counts
-
-
-@dataclass
-class FlowTable:
-    """One row per flow (both endpoints and a context), in order of first appearance."""
-
-    keys: FlowKeys
-    contexts: list[tuple[int, ...]]  # VLAN tag tuples; a key's context is vlan << 32 | interface + 1
-    split_interfaces: bool
-    rows: I64  # index rows of each flow
-
-    def __len__(self) -> int:
-        return len(self.keys)
-
-    def context(self, flow: int) -> tuple[int, ...]:
-        """The flow's context: VLAN tags outermost first, then ``-1 - interface`` when split."""
-        code = int(self.keys.context[flow])
-        vlan = self.contexts[code >> 32]
-        if self.split_interfaces:
-            return (*vlan, -1 - ((code & 0xFFFFFFFF) - 1))
-        return vlan
-
-    def endpoints(self, flow: int) -> tuple[tuple[bytes, int], tuple[bytes, int]]:
-        """The flow's two endpoints, (address bytes, port), the lower one first."""
-        k = self.keys
-        six = int(k.family[flow]) == 6
-
-        def address(hi: int, lo: int) -> bytes:
-            return hi.to_bytes(8, "big") + lo.to_bytes(8, "big") if six else lo.to_bytes(4, "big")
-
-        a = (address(int(k.a_hi[flow]), int(k.a_lo[flow])), int(k.a_port[flow]))
-        b = (address(int(k.b_hi[flow]), int(k.b_lo[flow])), int(k.b_port[flow]))
-        return a, b
-
-
-@dataclass
-class PacketIndex:
-    """Every TCP packet of a capture as columns (see ``ranges.COLUMNS``), in capture order."""
-
-    path: Path
-    size: int
-    format: str
-    columns: dict[str, Array]
-    flows: FlowTable
-    parts: dict[int, Parts]  # frame -> (file offset, captured, wire) per piece
-    stats: IndexStats
-    read_error: str | None = None
-
-    def __len__(self) -> int:
-        return len(self.columns["frame"])
-
-
-@dataclass
-class IndexParts:
-    """The stitched ranges of a capture's index: what is needed to read any of its rows.
-
-    Picklable and small (the columns are in files, or in memory when the
-    index was built in this process), so worker processes can be handed it
-    and read the rows of their flows themselves.
-    """
-
-    path: Path
-    size: int
-    format: str
-    ranges: list[RangePart]
-    bases: list[int]  # frames before each range
-    mappings: list[I64]  # each range's flow numbers -> global flow
-    extra: dict[str, Array] | None  # rows reassembled from IP fragments (global frames and flows)
-    flows: FlowTable
-    payload_parts: dict[int, Parts]
-    stats: IndexStats
-    read_error: str | None = None
-    folder: str | None = None  # the temporary folder of the ranges' files, if this index owns one
-    source: CaptureSet | None = None  # the files, when the capture is a set of them (``path``: the first)
-
-    def __len__(self) -> int:
-        return self.stats.tcp_packets
-
-    def select(self, wanted: npt.NDArray[np.bool_] | None, names: tuple[str, ...]) -> dict[str, Array]:
-        """Columns ``names`` of the rows whose flow is ``wanted`` (all if None), in capture order."""
-        asked = names
-        if self.extra is not None and "frame" not in names:
-            names = (*names, "frame")  # to merge the fragments' rows in by frame
-        pieces: list[dict[str, Array]] = []
-        for part, base, mapping in zip(self.ranges, self.bases, self.mappings, strict=True):
-            if not part.rows:
-                continue
-            flow = mapping[part.column("flow")]
-            chosen = None if wanted is None else np.flatnonzero(wanted[flow])
-            piece = {}
-            for name in names:
-                values = flow if name == "flow" else part.column(name)
-                values = values if chosen is None else values[chosen]
-                if name == "frame":
-                    values = values + base
-                elif name == "payload" and part.payload_base:
-                    values = values + part.payload_base
-                piece[name] = values
-            pieces.append(piece)
-        order = None
-        if self.extra is not None:
-            chosen = None if wanted is None else np.flatnonzero(wanted[self.extra["flow"]])
-            pieces.append({n: self.extra[n] if chosen is None else self.extra[n][chosen] for n in names})
-            order = np.argsort(np.concatenate([p["frame"] for p in pieces]), kind="stable")
-        out = {}
-        for name in asked:
-            joined = np.concatenate([p[name] for p in pieces]) if pieces else np.zeros(0, dtype=np.int64)
-            out[name] = joined if order is None else joined[order]
-        return out
-
-    def assemble(self) -> PacketIndex:
-        """The whole index in capture order (frame and payload narrowed to int32 where they fit)."""
-        columns = self.select(None, tuple(COLUMNS))
-        types = dict(COLUMNS)
-        if self.stats.frames < 1 << 31:
-            types["frame"] = np.int32
-        if self.size < 1 << 31:
-            types["payload"] = np.int32
-        columns = {name: values.astype(types[name]) for name, values in columns.items()}
-        return PacketIndex(
-            self.path,
-            self.size,
-            self.format,
-            columns,
-            self.flows,
-            self.payload_parts,
-            self.stats,
-            self.read_error,
-        )
-
-    def close(self) -> None:
-        """Remove the ranges' files (and the folder, if this index made it)."""
-        for part in self.ranges:
-            part.unmap()
-            for file in (part.files or {}).values():
-                Path(file).unlink(missing_ok=True)
-        if self.folder is not None:
-            shutil.rmtree(self.folder, ignore_errors=True)
-            untracked(self.folder)
-            self.folder = None
 
 
 def build_parts(
@@ -441,3 +303,9 @@ def _joined(parts: IndexParts, renumbered: I64) -> IndexParts:
         extra=extra,
         flows=FlowTable(keys, flows.contexts, flows.split_interfaces, rows),
     )
+
+
+__all__ = [
+    "MIN_RANGE_BYTES", "RANGES_PER_WORKER", "FlowTable", "IndexParts", "IndexStats", "PacketIndex",
+    "build_index", "build_parts",
+]  # fmt: skip
