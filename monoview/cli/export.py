@@ -12,7 +12,7 @@ from monoview.cli.where import executor_of
 from monoview.core.document import CaptureDocument, DocumentOptions
 from monoview.core.errors import MonoviewError, UnknownSessionError
 from monoview.core.export import Exporter, ExportOptions, Format, Layout
-from monoview.core.export.packets import output_format, session_packets, write_packets
+from monoview.core.export.packets import output_format, write_session_packets
 from monoview.core.flows.tcpstream import tcp_streams
 from monoview.core.follow import parse_pair
 from monoview.core.streambytes import GapPolicy
@@ -38,8 +38,7 @@ def _run(args: argparse.Namespace, executor: Executor | None, workers: int | Non
         ids = _chosen(document, args)
         if args.pcap is not None:
             every = range(1, len(document) + 1) if ids is None else ids
-            wanted = session_packets(document, every)
-            written = write_packets(document.buffer, document.name, wanted, args.pcap, args.force)
+            wanted, written = write_session_packets(document, every, args.pcap, args.force)
             fmt = output_format(args.pcap, document.format)
             print(f"wrote {len(wanted.frames)} packets of {len(every)} sessions to {args.pcap} ({fmt}, "
                   f"{written.length:,} bytes)", file=sys.stderr)  # fmt: skip

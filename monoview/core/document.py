@@ -27,8 +27,7 @@ import numpy as np
 from monoview.core.capture.captureset import CaptureSet, SetBuffer
 from monoview.core.capture.index import MIN_RANGE_BYTES, FlowTable, IndexParts, IndexStats, build_parts
 from monoview.core.capture.locate import FlowLocator
-from monoview.core.capture.members import Members, is_set
-from monoview.core.capture.unpacked import LocalCopy
+from monoview.core.capture.members import CaptureFiles
 from monoview.core.capture.walk import BATCH_RECORDS
 from monoview.core.dispatcher import Dispatcher
 from monoview.core.errors import CaptureFormatError, UnknownSessionError
@@ -88,19 +87,10 @@ class CaptureDocument:
         progress: Callable[[float], None] | None = None,
         cancel: Callable[[], bool] | None = None,
     ) -> None:
-        # a compressed capture or a pipe is read from a decompressed temporary copy
-        self._members: Members | None = None
-        self._local: LocalCopy | None = None
-        if is_set(path):  # several files, or a folder: one capture
-            self._members = Members([path] if isinstance(path, (str, os.PathLike)) else path, cancel)
-            found = self._members.set
-            self.path = found.paths[0]
-            # a folder holding one capture is that capture
-            self.source: Path | CaptureSet = found if len(found.paths) > 1 else self.path
-        else:
-            single = path if isinstance(path, (str, os.PathLike)) else path[0]
-            self._local = LocalCopy(Path(single), cancel)
-            self.path = self.source = self._local.path
+        # a compressed capture or a pipe is read from a decompressed temporary copy; several
+        # files or a folder are one capture (a set)
+        self._files: CaptureFiles | None = CaptureFiles(path, cancel)
+        self.path, self.source = self._files.path, self._files.source
         self._progress, self._cancel = progress, cancel
         self.options = options or DocumentOptions()
         self._min_range, self._batch = min_range, batch
@@ -125,16 +115,12 @@ class CaptureDocument:
 
     @property
     def _note(self) -> str | None:
-        """What decompressing found: compressed data that ended early (in any member)."""
-        if self._members is not None:
-            return ". ".join(self._members.notes) or None
-        return self._local.note if self._local is not None else None
+        """What decompressing found (compressed data that ended early), files left out."""
+        return self._files.note if self._files is not None else None
 
     def _close_local(self) -> None:
-        if self._local is not None:
-            self._local.close()
-        if self._members is not None:
-            self._members.close()
+        if self._files is not None:
+            self._files.close()
 
     @classmethod
     def attached(
@@ -151,9 +137,8 @@ class CaptureDocument:
         It maps the file itself; closing it leaves the index to its owner.
         """
         document = cls.__new__(cls)
-        document.path, document.options, document._local = Path(path), options, None
+        document.path, document.options, document._files = Path(path), options, None
         document.source = parts.source if parts.source is not None else document.path
-        document._members = None
         document._parts, document.rows, document._owns_parts = parts, rows, False
         if locator is not None:
             document._locator = locator
@@ -414,6 +399,8 @@ class CaptureDocument:
         gets every packet (with its session and kind) before the events it
         caused, as the per-packet path emits them.
         """
+        from monoview.core.session_events import SessionEvents  # it reads this document's rows
+
         dispatcher = dispatcher or Dispatcher()
         for listener in listeners:
             dispatcher.add_listener(listener)
@@ -426,7 +413,7 @@ class CaptureDocument:
             rows_of = self._prefetched(flows)
             for session_id in chunk.tolist():
                 flow = int(self.rows[session_id - 1]["flow"])
-                _SessionEvents(self, dispatcher, session_id, *rows_of[flow]).run()
+                SessionEvents(self, dispatcher, session_id, *rows_of[flow]).run()
         dispatcher.emit("teardown")
         return dispatcher
 
@@ -467,55 +454,6 @@ class CaptureDocument:
         with suppress(BufferError):
             self._buffer.close()
         self._close_local()  # only once the index's files are closed too
-
-
-class _SessionEvents:
-    """One session's events, handed to a dispatcher while the session is replayed."""
-
-    def __init__(
-        self,
-        document: CaptureDocument,
-        dispatcher: Dispatcher,
-        session_id: int,
-        rows: FlowRows,
-        extra: dict[str, memoryview],
-    ) -> None:
-        self.document = document
-        self.dispatcher = dispatcher
-        self.session_id = session_id
-        self.packets = bool(dispatcher.handlers("tcp_packet"))
-        self.rows = rows  # the session's flow (read for many sessions at once by ``dispatch``)
-        self.extra = extra
-        self.made: dict[int, TcpPacket] = {}
-        self.emitted = 0
-
-    def run(self) -> None:
-        """Replay the session, emitting as it goes; then the events of its end."""
-        replayed, _rows = self.document._replay(self.session_id, fast=False, rows=self.rows, on_row=self._row)
-        self._flush(replayed)
-
-    def _row(self, replayed: Replayed, row: int, kind: SegmentKind) -> None:
-        replayed.session.id = self.session_id  # before anyone sees it
-        if self.packets:
-            packet = self._made(replayed, row, kind)
-            self.dispatcher.emit("tcp_packet", packet=packet, session=replayed.session)
-        self._flush(replayed)
-
-    def _flush(self, replayed: Replayed) -> None:
-        events = replayed.events
-        for name, args in events[self.emitted :]:
-            ref = args.get("packet")
-            if isinstance(ref, int):
-                args = {**args, "packet": self._made(replayed, ref, replayed.kinds.get(ref))}
-            self.dispatcher.emit(name, **args)
-        self.emitted = len(events)
-
-    def _made(self, replayed: Replayed, ref: int, kind: SegmentKind | None) -> TcpPacket:
-        found = self.made.get(ref)
-        if found is None:
-            found = self.made[ref] = self.document._packet(replayed, self.rows, self.extra, ref)
-            found.kind = kind
-        return found
 
 
 def _chunks(ids: np.ndarray, flow_of: np.ndarray, flow_rows: np.ndarray) -> Iterator[np.ndarray]:

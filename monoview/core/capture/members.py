@@ -13,7 +13,7 @@ capture in it at all is refused.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from monoview.core.capture.captureset import CaptureSet, expand, ordered
@@ -23,36 +23,59 @@ from monoview.core.capture.unpacked import LocalCopy
 from monoview.core.errors import CaptureFormatError
 
 
-class Members:
-    """The local files of a set (``copies`` to close) and the set they make, in capture order.
+class CaptureFiles:
+    """The local files a document reads: one capture (its decompressed copy, if it needed
+    one) or the members of a set, in capture order (``copies`` to close).
 
-    ``notes`` holds what decompressing found (a member whose compressed data
-    ended early), for the read error.
+    ``source`` is the one file, or the set (a folder holding one capture is
+    that capture); ``path`` is the file, or the set's first.  ``note`` says
+    what decompressing found (compressed data that ended early) and which
+    files were left out.
     """
 
     def __init__(
-        self, arguments: Iterable[str | os.PathLike[str]], cancel: Callable[[], bool] | None = None
+        self,
+        arguments: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+        cancel: Callable[[], bool] | None = None,
     ) -> None:
         self.copies: list[LocalCopy] = []
-        try:
-            paths = expand(arguments)
-            for path in paths:
-                self.copies.append(LocalCopy(path, cancel))
-            kept, times, refused = [], [], []
-            for copy in self.copies:
-                try:
-                    times.append(first_time(copy.path))
-                except CaptureFormatError as exc:
-                    refused.append(f"{str(exc).rstrip('.')}; it is left out")
-                    continue
-                kept.append(copy.path)
-            if not kept:
-                raise CaptureFormatError(" ".join(refused))
-            self.set: CaptureSet = ordered(kept, times)
-        except BaseException:
-            self.close()
-            raise
-        self.notes = [c.note for c in self.copies if c.note is not None] + refused
+        refused: list[str] = []
+        if not is_set(arguments):
+            single = arguments if isinstance(arguments, (str, os.PathLike)) else arguments[0]
+            self.copies.append(LocalCopy(Path(single), cancel))
+            self.path = self.copies[0].path
+            self.source: Path | CaptureSet = self.path
+        else:
+            try:
+                listed = [arguments] if isinstance(arguments, (str, os.PathLike)) else arguments
+                found = self._set(listed, cancel, refused)
+            except BaseException:
+                self.close()
+                raise
+            self.path = found.paths[0]
+            self.source = found if len(found.paths) > 1 else self.path
+        notes = [c.note for c in self.copies if c.note is not None] + refused
+        self.note: str | None = ". ".join(notes) or None
+
+    def _set(
+        self,
+        arguments: Iterable[str | os.PathLike[str]],
+        cancel: Callable[[], bool] | None,
+        refused: list[str],
+    ) -> CaptureSet:
+        for path in expand(arguments):
+            self.copies.append(LocalCopy(path, cancel))
+        kept, times = [], []
+        for copy in self.copies:
+            try:
+                times.append(first_time(copy.path))
+            except CaptureFormatError as exc:
+                refused.append(f"{str(exc).rstrip('.')}; it is left out")
+                continue
+            kept.append(copy.path)
+        if not kept:
+            raise CaptureFormatError(". ".join(refused))
+        return ordered(kept, times)
 
     def close(self) -> None:
         """Remove the decompressed copies."""
@@ -82,4 +105,4 @@ def is_set(arguments: str | os.PathLike[str] | Iterable[str | os.PathLike[str]])
     return len(listed) > 1 or (len(listed) == 1 and Path(listed[0]).is_dir())
 
 
-__all__ = ["CaptureFormatError", "Members", "first_time", "is_set"]
+__all__ = ["CaptureFiles", "first_time", "is_set"]

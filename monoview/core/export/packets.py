@@ -36,6 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from monoview.core.atomic import AtomicWriter, Chunk, WrittenFile
+from monoview.core.capture.captureset import SetBuffer
 from monoview.core.capture.frames import whole_file
 from monoview.core.capture.layout import (
     BLOCK_EPB,
@@ -268,4 +269,27 @@ def session_packets(document: CaptureDocument, ids: Iterable[int]) -> Wanted:
     return Wanted(joined, np.array(sorted(offsets), dtype=np.int64))
 
 
-__all__ = ["Wanted", "frames_of", "output_format", "session_packets", "write_packets"]
+def write_session_packets(
+    document: CaptureDocument, ids: Iterable[int], out: str | os.PathLike[str], force: bool
+) -> tuple[Wanted, WrittenFile]:
+    """The packets of sessions ``ids`` written to ``out``; what was written.  A capture of
+    several files is refused: its files may differ in format and link type, and their
+    records would need one new header (``mergecap`` the files first)."""
+    buf = document.buffer
+    if isinstance(buf, SetBuffer):
+        raise ExportError(
+            f"{document.name}: writing the packets of several files as one capture is not supported; "
+            "merge them with mergecap first"
+        )
+    wanted = session_packets(document, ids)
+    return wanted, write_packets(buf, document.name, wanted, out, force)
+
+
+__all__ = [
+    "Wanted",
+    "frames_of",
+    "output_format",
+    "session_packets",
+    "write_packets",
+    "write_session_packets",
+]

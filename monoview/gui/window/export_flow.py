@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QFileDialog, QMainWindow, QProgressDialog, QTreeVi
 
 from monoview.core.document import CaptureDocument
 from monoview.core.export import Format
-from monoview.core.export.packets import session_packets, write_packets
+from monoview.core.export.packets import write_session_packets
 from monoview.core.streambytes import GapPolicy
 from monoview.core.tcp.monologue import Monologue
 from monoview.core.tcp.session import TcpSession
@@ -162,8 +162,7 @@ class ExportController(QObject):
             return None
 
         def work(_cancelled: threading.Event) -> dict[str, Any]:
-            wanted = session_packets(document, ids)
-            written = write_packets(document.buffer, document.name, wanted, path, force=True)
+            wanted, written = write_session_packets(document, ids, path, force=True)
             return {"target": str(path), "packets": len(wanted.frames), "bytes": written.length}
 
         job = BackgroundCall(work, self)
