@@ -28,6 +28,8 @@ def run(args: argparse.Namespace) -> int:
         names = application_names(document.parts, document.rows, document.buffer)
     if args.json:
         head: dict[str, Any] = {"capture": document.name, "read_error": document.read_error}
+        if len(document.files) > 1:  # a set: its files in capture order
+            head["files"] = [path.name for path in document.files]
         entries = stream_entries(columns)
         if names is not None:
             entries = ({**entry, "application": name} for entry, name in zip(entries, names, strict=True))

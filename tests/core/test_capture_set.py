@@ -102,10 +102,12 @@ def test_sessions_continue_across_files_in_any_order_and_from_a_folder(tmp_path:
         return out
 
     ordered = listing(*paths)
+    assert ordered["files"] == [p.name for p in paths]
     shuffled = [paths[2], paths[0], paths[3], paths[1]]
     assert listing(*shuffled) == ordered
     assert listing(*reversed(paths)) == ordered
     assert listing(tmp_path / "set") == ordered
+    assert listing(paths[0], tmp_path / "set", paths[2]) == ordered  # each file is read once
     assert ordered["sessions"] == listing(capture)["sessions"]
 
     def exported(name: str, *arguments: str | Path) -> dict[str, Any]:
