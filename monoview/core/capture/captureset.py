@@ -202,7 +202,7 @@ class SetView:
 def opened(source: CaptureSet | str | os.PathLike[str]) -> Iterator[mmap.mmap | SetBuffer]:
     """A capture or a set mapped read-only for a ``with`` block (what worker processes read
     payload from; ``ranges.mapped`` for one file)."""
-    from monoview.core.capture.ranges import mapped
+    from monoview.core.capture.ranges import mapped  # not at the top: ranges reads records, which reads this
 
     if isinstance(source, CaptureSet):
         buffer = SetBuffer(source)

@@ -85,8 +85,10 @@ def build_parts(
     as for ``executor.gather``.
     """
     source = path if isinstance(path, CaptureSet) else None
-    paths = list(source.paths) if source is not None else [Path(path)]  # type: ignore[arg-type]
-    bases = list(source.bases) if source is not None else [0]
+    if isinstance(path, CaptureSet):
+        paths, bases = list(path.paths), list(path.bases)
+    else:
+        paths, bases = [Path(path)], [0]
     members: list[CaptureFile] = []
     try:
         for member in paths:
