@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
+from monoview.cli.parser import session_or_pair
 from monoview.cli.report import damage
 from monoview.core.document import CaptureDocument, DocumentOptions
 from monoview.core.errors import MonoviewError
@@ -25,8 +27,24 @@ class UsageError(MonoviewError):
     """The session was not named in a way follow understands."""
 
 
+def _session_from_captures(args: argparse.Namespace) -> None:
+    """``follow FILE... SESSION``: argparse gives the session to the capture list (both are
+    positional, the session optional); the last word is the session unless it is a file."""
+    if args.session is None and len(args.capture) > 1 and not Path(args.capture[-1]).exists():
+        word = str(args.capture[-1])
+        if not word.lstrip("-").isdigit() and "," not in word:
+            return  # a missing file, which the reader will name
+        try:
+            args.session = session_or_pair(word)
+        except argparse.ArgumentTypeError as exc:  # as argparse says it, with its status
+            print(f"monoview follow: error: argument session: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
+        args.capture.pop()
+
+
 def run(args: argparse.Namespace) -> int:
     """Print one session's conversation (reassembled on demand: only its own packets are read)."""
+    _session_from_captures(args)
     document = CaptureDocument(args.capture, DocumentOptions(split_interfaces=args.split_interfaces))
     try:
         chosen = _choose(document, args)

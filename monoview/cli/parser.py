@@ -45,12 +45,12 @@ SESSION_ID: Final = _whole_number(1)
 BYTE_COUNT: Final = _whole_number(0)
 
 
-def _session_or_pair(text: str) -> int | str:
+def session_or_pair(text: str) -> int | str:
     """A session id, or endpoints ``A:P,B:P`` (checked when the capture is read)."""
     return text if "," in text else SESSION_ID(text)
 
 
-_session_or_pair.__name__ = "session id or endpoints"
+session_or_pair.__name__ = "session id or endpoints"
 
 
 def build() -> argparse.ArgumentParser:
@@ -98,7 +98,7 @@ def build() -> argparse.ArgumentParser:
     p.add_argument(
         "session",
         nargs="?",
-        type=_session_or_pair,
+        type=session_or_pair,
         help="session id, as 'sessions' lists it, or its endpoints A:P,B:P ([addr]:port for IPv6)",
     )
     p.add_argument("--stream", type=BYTE_COUNT, metavar="N", help="tshark's tcp.stream N (from 0)")
