@@ -61,6 +61,14 @@ ACTIONS: tuple[ActionSpec, ...] = (
         icon=Pixmap.SP_DialogOpenButton,
     ),
     ActionSpec(
+        "open_folder",
+        "&File",
+        "Open &Folder…",
+        "open_folder_dialog",
+        None,
+        "Open every capture in a folder (a rotated set) as one capture",
+    ),
+    ActionSpec(
         "open_sample",
         "&File",
         "Open &Sample Capture",

@@ -89,8 +89,9 @@ class CaptureOpener(QObject):
         """A capture is being opened."""
         return self._job is not None
 
-    def open(self, path: Path) -> None:
-        """Start building the document of ``path`` (a running open is stopped first)."""
+    def open(self, path: Path | list[Path]) -> None:
+        """Start building the document of ``path`` (several: one capture; a running open is
+        stopped first)."""
         self.stop()
         workers, relay = self.workers, self._relay
         last = [0.0]

@@ -296,6 +296,10 @@ class MainWindow(QMainWindow):
         """File › Open: pick a capture."""
         self.capture.open_dialog()
 
+    def open_folder_dialog(self) -> None:
+        """File › Open Folder: a folder of captures (a rotated set) as one capture."""
+        self.capture.open_folder_dialog()
+
     def open_sample(self) -> None:
         """Open the bundled sample capture."""
         self.capture.open_sample()
@@ -426,12 +430,11 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:
-        """Override QWidget::dropEvent: open the first dropped file."""
-        for url in event.mimeData().urls():
-            if url.isLocalFile():
-                event.acceptProposedAction()
-                self.open_path(url.toLocalFile())
-                return
+        """Override QWidget::dropEvent: open the dropped files (several: one capture)."""
+        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.capture.open_paths(paths)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Override QWidget::closeEvent: stop the threads (bounded wait), remember the layout."""

@@ -10,6 +10,7 @@ goes, ``MainWindow`` wires to this controller's signals.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
@@ -94,14 +95,24 @@ class CaptureController(QObject):
     # -- opening ----------------------------------------------------------------
 
     def open_dialog(self) -> None:
-        """File › Open: pick a capture."""
+        """File › Open: pick a capture, or several files that are one capture (a rotated set)."""
         recent = self._settings.recent_files
         start = recent[0] if recent else str(Path.home())
-        path, _ = QFileDialog.getOpenFileName(
+        paths, _ = QFileDialog.getOpenFileNames(
             self._window, "Open Capture", str(Path(start).parent), CAPTURE_FILTER
         )
-        if path:
-            self.open_path(path)
+        if paths:
+            self.open_paths(paths)
+
+    def open_folder_dialog(self) -> None:
+        """File › Open Folder: every capture file in a folder, as one capture."""
+        recent = self._settings.recent_files
+        start = recent[0] if recent else str(Path.home())
+        folder = QFileDialog.getExistingDirectory(
+            self._window, "Open a Folder of Captures", str(Path(start).parent)
+        )
+        if folder:
+            self.open_path(folder)
 
     def open_sample(self) -> None:
         """Open the bundled sample capture."""
@@ -112,30 +123,43 @@ class CaptureController(QObject):
         self.open_path(sample)
 
     def open_path(self, path: str | Path) -> bool:
-        """Start opening ``path``; False (with the reason shown) if it is no capture."""
-        path = Path(path)
-        try:
-            check_capture(path)
-        except MonoviewError as exc:
-            self._refuse(path, str(exc))
-            return False
-        except OSError as exc:
-            self._refuse(path, f"{path.name} cannot be read: {exc.strerror or exc}.")
-            return False
+        """Start opening ``path`` (a capture file, or a folder of them); False (with the reason
+        shown) if it is no capture."""
+        return self.open_paths([path])
+
+    def open_paths(self, paths: Sequence[str | Path]) -> bool:
+        """Start opening ``paths`` as one capture (several files: a set, ordered by their first
+        packet's time); False (with the reason shown) if one is no capture."""
+        chosen = [Path(p) for p in paths]
+        for path in chosen:
+            try:
+                if not path.is_dir():
+                    check_capture(path)
+            except MonoviewError as exc:
+                self._refuse(path, str(exc))
+                return False
+            except OSError as exc:
+                self._refuse(path, f"{path.name} cannot be read: {exc.strerror or exc}.")
+                return False
         self.stop_work()
         self._drop()
+        path = chosen[0]
         self.loading_path = path
-        self._settings.add_recent_file(path)
-        self._welcome.set_recent(self._settings.recent_files)
+        if len(chosen) == 1:  # a set is not one entry to open again
+            self._settings.add_recent_file(path)
+            self._welcome.set_recent(self._settings.recent_files)
         self._message_bar.hide()
         self._pages.show_capture()
         self.loading = True
-        self._status.summary.setText(f"Reading {path.name}…")
+        more = (
+            f" and {len(chosen) - 1} more file" + ("s" if len(chosen) > 2 else "") if len(chosen) > 1 else ""
+        )
+        self._status.summary.setText(f"Reading {path.name}{more}…")
         self._show_progress(0.0)
         self.update_title()
         self.state_changed.emit()
         self._collector.pause()
-        self._opener.open(path)
+        self._opener.open(chosen[0] if len(chosen) == 1 else chosen)
         return True
 
     def cancel_load(self) -> None:
@@ -282,5 +306,6 @@ class CaptureController(QObject):
             self._window.setWindowTitle("monoview")
             self._window.setWindowFilePath("")
         else:
-            self._window.setWindowTitle(f"{path.name} — monoview")
+            name = self.document.name if self.document is not None else path.name
+            self._window.setWindowTitle(f"{name} — monoview")
             self._window.setWindowFilePath(str(path))
