@@ -8,7 +8,7 @@ wall time of both.  The LocalCluster's start is timed apart.  On 2 cores the
 cluster is not expected to win (its tasks pay Dask's scheduling and the results'
 trip through it); the point is that the same tasks give the same bytes.
 
-    .venv/bin/python bench/cluster_time.py CAPTURE [--workers 2] [--out /dev/shm/x]
+    .venv/bin/python bench/cluster_time.py CAPTURE... [--workers 2] [--out /dev/shm/x]
 
 Needs monoview and Dask (``pip install 'monoview[cluster]'``) importable.
 """
@@ -26,13 +26,15 @@ from pathlib import Path
 from typing import Any
 
 
-def _export(capture: str, out: Path, workers: int, executor: Executor | None) -> tuple[float, str, int]:
+def _export(capture: list[str], out: Path, workers: int, executor: Executor | None) -> tuple[float, str, int]:
     from monoview.core.document import CaptureDocument
     from monoview.core.export import Exporter, ExportOptions
 
     shutil.rmtree(out, ignore_errors=True)
     started = time.perf_counter()
-    document = CaptureDocument(capture, workers=workers, executor=executor)
+    document = CaptureDocument(
+        capture[0] if len(capture) == 1 else capture, workers=workers, executor=executor
+    )
     try:
         Exporter(
             document, out, ExportOptions(return_streams=False), workers=workers, executor=executor
@@ -47,7 +49,7 @@ def _export(capture: str, out: Path, workers: int, executor: Executor | None) ->
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("capture")
+    parser.add_argument("capture", nargs="+", help="a capture, or several files (or a folder) as one")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("/dev/shm/monoview-cluster-bench"))
     args = parser.parse_args()
@@ -66,7 +68,7 @@ def main() -> int:
         )))  # fmt: skip
     shutil.rmtree(args.out, ignore_errors=True)
     base = rows[0][1]
-    print(f"capture: {args.capture}; LocalCluster start: {up:.2f} s (not counted)")
+    print(f"capture: {' '.join(args.capture)}; LocalCluster start: {up:.2f} s (not counted)")
     print("| way | sessions | wall s (index + export) | / one process | manifest streams sha256 |")
     print("|---|---|---|---|---|")
     for name, seconds, digest, count in rows:
