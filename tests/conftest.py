@@ -35,3 +35,18 @@ def shared() -> Path:
     if not CAPTURES.exists():
         pytest.skip("shared captures not available")
     return CAPTURES
+
+
+def hide_import(monkeypatch: pytest.MonkeyPatch, module: str) -> None:
+    """Make ``importlib.import_module(module)`` fail, as it does where an optional extra is
+    not installed (the code imports its extras that way, late)."""
+    import importlib
+
+    real = importlib.import_module
+
+    def refuse(name: str, *args: object) -> object:
+        if name == module:
+            raise ImportError(name)
+        return real(name, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(importlib, "import_module", refuse)

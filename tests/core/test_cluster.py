@@ -12,7 +12,7 @@ from monoview.core.cluster import LOCAL, dask_cluster
 from monoview.core.document import CaptureDocument
 from monoview.core.errors import MonoviewError
 from monoview.core.export import Exporter, ExportOptions
-from tests.conftest import DATA
+from tests.conftest import DATA, hide_import
 from tests.pcapgen import Conversation, write_pcap
 
 
@@ -74,16 +74,7 @@ def test_an_unreachable_scheduler_is_a_sentence() -> None:
 
 
 def test_without_dask_the_message_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    import importlib
-
-    real = importlib.import_module
-
-    def no_dask(name: str, *args: object) -> object:
-        if name == "distributed":
-            raise ImportError(name)
-        return real(name, *args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(importlib, "import_module", no_dask)
+    hide_import(monkeypatch, "distributed")
     with pytest.raises(MonoviewError, match=r"monoview\[cluster\]"), dask_cluster(LOCAL):
         pass
 

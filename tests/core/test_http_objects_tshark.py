@@ -12,7 +12,6 @@ exports none of them, so they are left out of the comparison.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import Counter
 from pathlib import Path
@@ -20,11 +19,11 @@ from pathlib import Path
 import pytest
 
 from monoview.core.analyse import analyse
-from monoview.core.http import HttpListener, HttpTransaction
 from monoview.core.http_export import export_objects
 from monoview.core.http_objects import HttpObject, objects_of
 from monoview.core.streambytes import direction_bytes
 from tests.conftest import CAPTURES, shared_capture
+from tests.core.test_http_objects import sha, transactions
 
 REFERENCE = json.loads((Path(__file__).parent.parent / "reference" / "http_objects.json").read_text())
 TSHARK = REFERENCE["captures"]
@@ -49,16 +48,6 @@ MONOVIEW_ONLY = {
     "wild/tcpflow_test5-lines-randomized.pcap": "its packets are shuffled; tshark reassembles in file "
     "order and finds no message, monoview by sequence number finds the 1,590-byte file",
 }
-
-
-def sha(data: bytes | bytearray) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def transactions(path: Path) -> list[HttpTransaction]:
-    http = HttpListener(keep_bodies=True)
-    analyse(path, listeners=[http])
-    return http.transactions
 
 
 def exported(path: Path, out: Path) -> tuple[list[HttpObject], dict[str, str]]:

@@ -7,7 +7,7 @@ import json
 import pytest
 
 import monoview
-from tests.conftest import DATA
+from tests.conftest import DATA, hide_import
 from tests.pcapgen import Conversation, write_pcap
 
 CHATTER = DATA / "chatter.pcap"
@@ -43,17 +43,8 @@ def test_the_frame_names_applications(tmp_path) -> None:  # type: ignore[no-unty
 
 
 def test_without_pandas_the_message_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    import importlib
-
     from monoview.core.errors import MonoviewError
 
-    real = importlib.import_module
-
-    def no_pandas(name: str, *args: object) -> object:
-        if name == "pandas":
-            raise ImportError(name)
-        return real(name, *args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(importlib, "import_module", no_pandas)
+    hide_import(monkeypatch, "pandas")
     with monoview.open(CHATTER) as capture, pytest.raises(MonoviewError, match=r"monoview\[pandas\]"):
         capture.sessions_frame()

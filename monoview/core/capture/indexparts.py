@@ -121,12 +121,7 @@ class IndexParts:
             piece = {}
             for name in names:
                 values = flow if name == "flow" else part.column(name)
-                values = values if chosen is None else values[chosen]
-                if name == "frame":
-                    values = values + base
-                elif name == "payload" and part.payload_base:
-                    values = values + part.payload_base
-                piece[name] = values
+                piece[name] = part.in_capture(name, values if chosen is None else values[chosen], base)
             pieces.append(piece)
         order = None
         if self.extra is not None:

@@ -71,12 +71,7 @@ class FlowLocator:
                 if name == "flow":
                     piece[name] = np.full(hi - lo, flow, dtype=np.int64)
                 else:
-                    values = part.column(name)[local]
-                    if name == "frame":
-                        values = values + base
-                    elif name == "payload" and part.payload_base:
-                        values = values + part.payload_base
-                    piece[name] = values
+                    piece[name] = part.in_capture(name, part.column(name)[local], base)
             pieces.append(piece)
         order = None
         if parts.extra is not None and self.extra_order is not None and self.extra_bounds is not None:

@@ -94,6 +94,16 @@ class RangePart:
     # Where the file begins in a set's virtual offsets (added to ``payload`` when read).
     payload_base: int = 0
 
+    def in_capture(self, name: str, values: Array, frame_base: int) -> Array:
+        """``values`` of column ``name`` as the whole capture numbers them: frames counted
+        from ``frame_base`` (the frames before this range), payload offsets in a set's
+        virtual address space (``payload_base``)."""
+        if name == "frame":
+            return values + frame_base
+        if name == "payload" and self.payload_base:
+            return values + self.payload_base
+        return values
+
     def column(self, name: str) -> Array:
         """One of the range's columns (its file mapped once per process, if it was saved)."""
         if self.columns is not None:
