@@ -92,6 +92,11 @@ def build() -> argparse.ArgumentParser:
         "-a", "--application", action="store_true",
         help="name each session's application from its first bytes (HTTP Host, TLS server name, SSH...)",
     )  # fmt: skip
+    p.add_argument(
+        "-p", "--outer-path", action="store_true",
+        help="show what each session came through: tunnels (with their outer addresses), VLAN tags, "
+        "a source route (the inner endpoints name the session)",
+    )  # fmt: skip
 
     p = sub.add_parser("follow", parents=[common], help="print one session's conversation")
     p.add_argument("capture", type=Path, nargs="+", help=CAPTURE_HELP)

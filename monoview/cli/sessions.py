@@ -9,6 +9,7 @@ from typing import Any
 
 from monoview.cli.report import damage
 from monoview.cli.where import executor_of
+from monoview.core.capture.outerpath import paths_text
 from monoview.core.document import CaptureDocument, DocumentOptions
 from monoview.core.flows.jsonlist import listing_chunks
 from monoview.core.flows.listing import session_columns, stream_entries, table_lines
@@ -40,6 +41,9 @@ def run(args: argparse.Namespace) -> int:
         lines = table_lines(document.rows, columns)
         if names is not None:
             lines = (f"{line}  {name}" for line, name in zip(lines, ["application", *names], strict=True))
+        if args.outer_path:
+            paths = [paths_text(found) for found in columns.outer_paths]
+            lines = (f"{line}  {text}" for line, text in zip(lines, ["outer path", *paths], strict=True))
         while block := list(itertools.islice(lines, 4096)):  # not all 300,000 at once
             out.write("\n".join(block) + "\n")
     status = damage(document)

@@ -72,6 +72,7 @@ class TcpPacket:
         "frame",
         "interface",
         "kind",
+        "path",
         "payload_caplen",
         "payload_len",
         "payload_offset",
@@ -125,6 +126,9 @@ class TcpPacket:
         # (file offset, captured, wire length) of each part, when the payload is not in
         # one place (a segment reassembled from IP fragments); None otherwise.
         self.payload_parts: tuple[tuple[int, int, int], ...] | None = None
+        # What the packet came through (tunnels, VLAN tags, a source route): context, not key
+        # (``capture.outerpath``); set by the decoder when there is any.
+        self.path: tuple[str, ...] = ()
 
     @property
     def truncated(self) -> bool:

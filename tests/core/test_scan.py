@@ -37,7 +37,9 @@ def _address(family: int, hi: int, lo: int) -> bytes:
     return (hi.to_bytes(8, "big") + lo.to_bytes(8, "big")) if family == 6 else lo.to_bytes(4, "big")
 
 
-def _row_tuples(rows: Rows, contexts: list[tuple[int, ...]]) -> list[tuple[object, ...]]:
+def _row_tuples(
+    rows: Rows, contexts: list[tuple[int, ...]], paths: list[tuple[str, ...]]
+) -> list[tuple[object, ...]]:
     columns = {name: getattr(rows, name).tolist() for name in rows.__dataclass_fields__}
     out = []
     for i in range(len(rows)):
@@ -48,7 +50,7 @@ def _row_tuples(rows: Rows, contexts: list[tuple[int, ...]]) -> list[tuple[objec
                 _address(c["family"], c["src_hi"], c["src_lo"]),
                 _address(c["family"], c["dst_hi"], c["dst_lo"]),
                 c["sport"], c["dport"], c["seq"], c["ack"], c["flags"], c["window"],
-                c["payload"], c["caplen"], c["wirelen"],
+                c["payload"], c["caplen"], c["wirelen"], paths[c["path"]],
             )
         )  # fmt: skip
     return out
@@ -57,7 +59,7 @@ def _row_tuples(rows: Rows, contexts: list[tuple[int, ...]]) -> list[tuple[objec
 def _packet_tuple(p: TcpPacket) -> tuple[object, ...]:
     return (
         p.frame, p.ts_ns, p.interface, p.vlan, p.src, p.dst, p.sport, p.dport, p.seq, p.ack, p.flags,
-        p.window, p.payload_offset, p.payload_caplen, p.payload_len,
+        p.window, p.payload_offset, p.payload_caplen, p.payload_len, p.path,
     )  # fmt: skip
 
 
@@ -97,7 +99,7 @@ def _compare(buf: bytes | bytearray, name: str) -> int:
                     undecoded[key] += 1
                 if isinstance(result, Undecoded) or result is Skip.BAD_IP_LENGTH:
                     first.setdefault(key, record.frame)
-    assert _row_tuples(Rows.concat(rows), scanner.contexts) == expected
+    assert _row_tuples(Rows.concat(rows), scanner.contexts, scanner.paths.paths) == expected
     assert scanner.fragments == fragments
     assert scanner.stats.skipped == skipped
     assert scanner.stats.unsupported_link_types == links

@@ -13,6 +13,7 @@ from typing import ClassVar, Final
 
 from monoview.core.capture.fragments import Fragment
 from monoview.core.capture.linktypes import DECODERS, NO_TAGS, Buffer, follow
+from monoview.core.capture.outerpath import route_hop, tunnel_hop, vlan_hops
 from monoview.core.capture.records import Record
 from monoview.core.capture.tunnels import IPPROTO_UDP, TUNNEL_PROTOCOLS, datagram_end, tunnel_of
 from monoview.core.packet import TcpPacket
@@ -135,6 +136,7 @@ def decode_any(buf: Buffer, record: Record) -> Decoded:
     ip_off, version, vlan, outer_end = found
     if ip_off < 0:
         return Skip.MALFORMED
+    hops = list(vlan_hops(vlan))  # the outer path (``outerpath``): tags, routes, tunnels
     cut = False
     # The packet in hand was found by a UDP port: a guess, which only a sound packet confirms;
     # a malformed one, or one longer than the datagram, means the datagram was plain UDP.
@@ -143,7 +145,9 @@ def decode_any(buf: Buffer, record: Record) -> Decoded:
         parsed = _ip_header(buf, ip_off, version, end, outer_end)
         if isinstance(parsed, Skip):
             return Skip.NOT_TCP if guessed else parsed
-        proto, l4, ip_end, src, dst, fragment = parsed
+        proto, l4, ip_end, src, dst, fragment, route = parsed
+        if route is not None:
+            hops.append(route)
         if ip_end > outer_end:
             if guessed:
                 return Skip.NOT_TCP
@@ -166,6 +170,7 @@ def decode_any(buf: Buffer, record: Record) -> Decoded:
                 vlan,
                 src,
                 dst,
+                tuple(hops),
             )
             return Cut(piece) if cut else piece
         if proto == IPPROTO_TCP:
@@ -175,7 +180,10 @@ def decode_any(buf: Buffer, record: Record) -> Decoded:
         if not isinstance(tunnel, tuple):
             return Skip.NOT_TCP if tunnel is None else Undecoded(tunnel)
         guessed = proto == IPPROTO_UDP
-        inner = follow(buf, *tunnel, inner_end, NO_TAGS, datagram_end(buf, l4) if guessed else ip_end)
+        inner_off, inner_kind, name = tunnel
+        hops.append(tunnel_hop(name, src, dst))
+        inner_bound = datagram_end(buf, l4) if guessed else ip_end
+        inner = follow(buf, inner_off, inner_kind, inner_end, NO_TAGS, inner_bound)
         if inner is None:
             return Skip.NOT_TCP
         if isinstance(inner, str):
@@ -184,11 +192,14 @@ def decode_any(buf: Buffer, record: Record) -> Decoded:
         if ip_off < 0:
             return Skip.NOT_TCP if guessed else Skip.MALFORMED
         vlan = (*vlan, *inner_tags)
+        hops.extend(vlan_hops(inner_tags))
     else:
         return Skip.NOT_TCP
     if l4 + 20 > end:
         return Skip.NOT_TCP if guessed else Skip.MALFORMED
     packet = _tcp_packet(record, buf, vlan, src, dst, l4, ip_end, end)
+    if isinstance(packet, TcpPacket) and hops:
+        packet.path = tuple(hops)
     if guessed and packet is Skip.MALFORMED:
         return Skip.NOT_TCP
     return Cut(packet) if cut and isinstance(packet, TcpPacket) else packet
@@ -200,8 +211,9 @@ FragmentField = tuple[int, int, bool] | None
 
 def _ip_header(
     buf: Buffer, ip_off: int, version: int, end: int, wire_end: int
-) -> tuple[int, int, int, bytes, bytes, FragmentField] | Skip:
-    """(protocol, transport offset, IP end as the header says, source, destination, fragment)."""
+) -> tuple[int, int, int, bytes, bytes, FragmentField, str | None] | Skip:
+    """(protocol, transport offset, IP end as the header says, source, destination, fragment,
+    the source route as an outer-path hop or None)."""
     if ip_off >= end:
         return Skip.MALFORMED
     if version == 0:
@@ -217,8 +229,9 @@ def _ip_header(
         if frag & 0x3FFF:  # more-fragments flag or a fragment offset
             fragment = (ident, (frag & 0x1FFF) * 8, bool(frag & 0x2000))
         l4 = ip_off + ihl
+        route = None
         if ihl > 20:
-            dst = _source_routed(buf, ip_off + 20, min(l4, end), dst)
+            dst, route = _source_routed(buf, ip_off + 20, min(l4, end), dst)
         # total == 0: TSO/BIG TCP packets leave the length to the link layer.
         if total and total < ihl:
             return Skip.BAD_IP_LENGTH
@@ -228,7 +241,7 @@ def _ip_header(
             return Skip.MALFORMED
         _vtc, plen, nxt, _hop, src, dst = _ipv6(buf, ip_off)
         l4 = ip_off + 40
-        fragment = None
+        fragment, route = None, None
         while nxt not in _TRANSPORTS:
             if nxt in _IPV6_EXTENSIONS:
                 if l4 + 8 > end:
@@ -255,14 +268,15 @@ def _ip_header(
         ip_end = ip_off + 40 + plen if plen else wire_end
     else:
         return Skip.NOT_IP
-    return proto, l4, ip_end, bytes(src), bytes(dst), fragment
+    return proto, l4, ip_end, bytes(src), bytes(dst), fragment, route
 
 
 _SOURCE_ROUTES: Final = (0x83, 0x89)  # loose and strict source and record route
 
 
-def _source_routed(buf: Buffer, pos: int, end: int, dst: bytes) -> bytes:
-    """The destination a loose or strict source route still leads to, else the header's.
+def _source_routed(buf: Buffer, pos: int, end: int, dst: bytes) -> tuple[bytes, str | None]:
+    """The destination a loose or strict source route still leads to, else the header's; and
+    the route as an outer-path hop (None: no source route).
 
     The header's destination of a source-routed packet is the next hop; while the
     option's pointer has not passed its end, its last address is where the packet
@@ -284,12 +298,12 @@ def _source_routed(buf: Buffer, pos: int, end: int, dst: bytes) -> bytes:
             break
         length = buf[pos + 1]
         if kind in _SOURCE_ROUTES:
-            pointer = buf[pos + 2]
+            pointer, route = buf[pos + 2], route_hop(buf, kind, pos, length, dst)
             if pointer < 4 or pointer & 3 or pointer > length:
-                return dst
-            return bytes(buf[pos + length - 4 : pos + length])
+                return dst, route
+            return bytes(buf[pos + length - 4 : pos + length]), route
         pos += length
-    return dst
+    return dst, None
 
 
 def _tcp_packet(

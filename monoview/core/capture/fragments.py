@@ -48,6 +48,7 @@ class Fragment:
     vlan: tuple[int, ...]
     src: bytes
     dst: bytes
+    path: tuple[str, ...] = ()  # the outer path (``outerpath``)
 
 
 class _Datagram:
@@ -179,6 +180,7 @@ def _assemble(buf: Buffer, parts: list[Fragment], last: Fragment) -> TcpPacket |
         sum(p[1] for p in payload),
         sum(p[2] for p in payload),
     )
+    packet.path = completing.path
     if len(payload) > 1:
         packet.payload_parts = tuple(payload)
     return packet

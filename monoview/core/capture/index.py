@@ -43,6 +43,7 @@ from monoview.core.capture.fragments import FragmentReassembler
 from monoview.core.capture.indexparts import FlowTable, IndexParts, IndexStats, PacketIndex
 from monoview.core.capture.layout import Layout
 from monoview.core.capture.oneway import one_way_joins
+from monoview.core.capture.outerpath import PathTable, distinct, no_pairs
 from monoview.core.capture.ranges import RangePart, RangeTask, compact, index_range
 from monoview.core.capture.scan import Scanner
 from monoview.core.capture.source import CaptureFile
@@ -217,7 +218,11 @@ def _merged(
 
     key_parts: list[FlowKeys] = []
     counts: list[I64] = []
+    paths = PathTable()
+    outer: list[I64] = []  # (range flow, global path) per range, then the fragments'
     for part, base in zip(ranges, bases, strict=False):
+        path_map = np.array([paths.id(p) for p in part.paths], dtype=np.int64)
+        outer.append(np.stack([part.outer[:, 0], path_map[part.outer[:, 1]]], axis=1))
         stats.merge(part.stats, base)
         stats.clamped_timestamps += part.clamped_timestamps
         vlan_map = np.array([context_id(c) for c in part.contexts], dtype=np.int64)
@@ -248,10 +253,17 @@ def _merged(
         fragment_rows.vlan = np.array([context_id(c) for c in scanner.contexts], dtype=np.int64)[
             fragment_rows.vlan
         ]
-        extra, keys = compact(fragment_rows, split)
+        fragment_rows.path = np.array([paths.id(p) for p in scanner.paths.paths], dtype=np.int64)[
+            fragment_rows.path
+        ]
+        extra, keys, extra_outer = compact(fragment_rows, split)
+        outer.append(extra_outer)
         key_parts.append(keys)
         counts.append(np.bincount(extra["flow"], minlength=len(keys)).astype(np.int64))
     flows, mappings = flowkeys.merge(key_parts)
+    for found, mapping in zip(outer, mappings, strict=True):
+        found[:, 0] = mapping[found[:, 0]]
+    pairs = distinct(np.concatenate(outer)) if outer else no_pairs()
     rows = np.zeros(len(flows), dtype=np.int64)
     for mapping, count in zip(mappings, counts, strict=True):
         np.add.at(rows, mapping, count)
@@ -275,7 +287,8 @@ def _merged(
     size = sum(m.size for m in members)
     parts = IndexParts(
         members[0].path, size, "+".join(formats), ranges, bases[:-1], mappings, extra,
-        FlowTable(flows, contexts, split, rows), payload_parts, stats, read_error, source=source,
+        FlowTable(flows, contexts, split, rows, paths.paths, pairs), payload_parts, stats, read_error,
+        source=source,
     )  # fmt: skip
     renumbered = one_way_joins(flows, lambda wanted: parts.select(wanted, ("frame", "dir", "flow")))
     return parts if renumbered is None else _joined(parts, renumbered)
@@ -299,11 +312,13 @@ def _joined(parts: IndexParts, renumbered: I64) -> IndexParts:
     extra = parts.extra
     if extra is not None:
         extra = {**extra, "flow": renumbered[extra["flow"]]}
+    outer = flows.outer.copy()
+    outer[:, 0] = renumbered[outer[:, 0]]
     return dataclasses.replace(
         parts,
         mappings=[renumbered[m] for m in parts.mappings],
         extra=extra,
-        flows=FlowTable(keys, flows.contexts, flows.split_interfaces, rows),
+        flows=FlowTable(keys, flows.contexts, flows.split_interfaces, rows, flows.paths, distinct(outer)),
     )
 
 

@@ -11,7 +11,8 @@ copying any column.
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ import numpy.typing as npt
 from monoview.core.capture.captureset import CaptureSet
 from monoview.core.capture.counts import CaptureStats
 from monoview.core.capture.flowkeys import FlowKeys
+from monoview.core.capture.outerpath import NO_PATH, OuterPath, known_paths, no_pairs, paths_text
 from monoview.core.capture.ranges import COLUMNS, RangePart
 from monoview.core.capture.records import Parts
 from monoview.core.terminate import untracked
@@ -39,9 +41,28 @@ class FlowTable:
     contexts: list[tuple[int, ...]]  # VLAN tag tuples; a key's context is vlan << 32 | interface + 1
     split_interfaces: bool
     rows: I64  # index rows of each flow
+    # The outer paths seen (``outerpath``), and the flows' distinct (flow, path) pairs
+    # sorted by flow: how each flow's packets arrived (context, not key).
+    paths: list[OuterPath] = field(default_factory=lambda: [NO_PATH])
+    outer: I64 = field(default_factory=no_pairs)
 
     def __len__(self) -> int:
         return len(self.keys)
+
+    def outer_paths(self, flow: int) -> list[OuterPath]:
+        """The ways the flow's packets arrived (``outerpath.known_paths``): each its hops,
+        outermost first; [] when every packet came plain."""
+        lo, hi = np.searchsorted(self.outer[:, 0], [flow, flow + 1]).tolist()
+        return known_paths(self.paths[path] for path in self.outer[lo:hi, 1].tolist())
+
+    def outer_text(self, flow: int) -> str:
+        """The flow's outer paths as one line (``outerpath.paths_text``)."""
+        return paths_text(self.outer_paths(flow))
+
+    @cached_property
+    def has_outer_paths(self) -> bool:
+        """Some flow came through a tunnel, VLAN tags or a source route."""
+        return bool(self.outer[:, 1].any())
 
     def context(self, flow: int) -> tuple[int, ...]:
         """The flow's context: VLAN tags outermost first, then ``-1 - interface`` when split."""

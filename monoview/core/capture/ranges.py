@@ -25,6 +25,7 @@ from monoview.core.capture.flowkeys import FlowKeys
 from monoview.core.capture.fragments import Fragment
 from monoview.core.capture.frames import find_start, walk_range
 from monoview.core.capture.layout import Layout
+from monoview.core.capture.outerpath import OuterPath, distinct, flow_paths, no_pairs
 from monoview.core.capture.scan import Scanner, ScanStats
 from monoview.core.capture.scanrows import Rows
 from monoview.core.capture.walk import BATCH_RECORDS, Damage
@@ -87,6 +88,9 @@ class RangePart:
     fragments: list[Fragment]
     keys: FlowKeys  # the range's flows; ``context`` holds vlan << 32 | (interface + 1 when split)
     counts: npt.NDArray[np.int64]  # rows of each of the range's flows
+    # The outer paths seen (``outerpath``), and the flows' distinct (flow, path) pairs.
+    paths: list[OuterPath] = field(default_factory=lambda: [()])
+    outer: npt.NDArray[np.int64] = field(default_factory=no_pairs)
     columns: dict[str, Array] | None = None
     files: dict[str, str] | None = None
     # Saved columns mapped so far in this process (never pickled: a worker maps its own).
@@ -135,19 +139,21 @@ def _index_mapped(task: RangeTask, buf: mmap.mmap) -> RangePart:
     start = task.start if task.exact else find_start(buf, task.layout, task.start, task.stop)
     scanner = Scanner(buf)
     if start is None:
-        return _part(task, None, task.start, 0, None, False, 0, scanner, [], [])
+        return _part(task, None, task.start, 0, None, False, 0, scanner, [], [], [])
     walk = walk_range(buf, task.layout, start, task.stop, task.batch)
     pieces: list[dict[str, Array]] = []
     keys: list[FlowKeys] = []
+    outer: list[npt.NDArray[np.int64]] = []
     for batch in walk.batches():
         rows = scanner.scan(batch)
         if len(rows):
-            piece, batch_keys = compact(rows, task.split_interfaces)
+            piece, batch_keys, batch_outer = compact(rows, task.split_interfaces)
             pieces.append(piece)
             keys.append(batch_keys)
+            outer.append(batch_outer)
     return _part(
         task, start, walk.handoff, walk.frames, walk.damage, walk.needs_whole,
-        walk.clamped_timestamps, scanner, pieces, keys,
+        walk.clamped_timestamps, scanner, pieces, keys, outer,
     )  # fmt: skip
 
 
@@ -167,8 +173,9 @@ def mapped(path: str | os.PathLike[str]) -> Iterator[mmap.mmap]:
                 buf.close()
 
 
-def compact(rows: Rows, split_interfaces: bool) -> tuple[dict[str, Array], FlowKeys]:
-    """A batch's rows as the index's column types, with its flows (``first`` as frames)."""
+def compact(rows: Rows, split_interfaces: bool) -> tuple[dict[str, Array], FlowKeys, npt.NDArray[np.int64]]:
+    """A batch's rows as the index's column types, with its flows (``first`` as frames) and
+    their distinct (flow, outer path) pairs (``outerpath.flow_paths``)."""
     context = rows.vlan << 32
     if split_interfaces:
         context = context | (rows.interface + 1)
@@ -192,7 +199,7 @@ def compact(rows: Rows, split_interfaces: bool) -> tuple[dict[str, Array], FlowK
     columns["vlan"] = rows.vlan.astype(np.int32)
     columns["flow"] = flow.astype(np.int32)
     columns["dir"] = swapped.astype(np.uint8)
-    return columns, keys
+    return columns, keys, flow_paths(flow.astype(np.int64), rows.path, len(keys))
 
 
 def _part(
@@ -206,12 +213,17 @@ def _part(
     scanner: Scanner,
     pieces: list[dict[str, Array]],
     keys: list[FlowKeys],
+    outer: list[npt.NDArray[np.int64]],
 ) -> RangePart:
     """Join a range's batches: their flows merged into one numbering, columns concatenated."""
+    pairs = no_pairs()
     if keys:
         merged, maps = flowkeys.merge(keys)
         for piece, mapping in zip(pieces, maps, strict=True):
             piece["flow"] = mapping[piece["flow"]].astype(np.int32)
+        for found, mapping in zip(outer, maps, strict=True):
+            found[:, 0] = mapping[found[:, 0]]
+        pairs = distinct(np.concatenate(outer))
     else:
         merged = FlowKeys.empty()
     columns = {
@@ -223,7 +235,7 @@ def _part(
     counts = np.bincount(columns["flow"], minlength=len(merged)).astype(np.int64)
     part = RangePart(
         task, start, handoff, frames, len(columns["frame"]), damage, needs_whole, clamped,
-        scanner.stats, scanner.contexts, scanner.fragments, merged, counts,
+        scanner.stats, scanner.contexts, scanner.fragments, merged, counts, scanner.paths.paths, pairs,
     )  # fmt: skip
     if task.folder is None:
         part.columns = columns

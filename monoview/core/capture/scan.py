@@ -32,6 +32,7 @@ from monoview.core.capture.ethernet import (
     Buffer,
 )
 from monoview.core.capture.fragments import Fragment
+from monoview.core.capture.outerpath import PathTable, vlan_hops
 from monoview.core.capture.scanrows import (
     FrameColumns,
     Rows,
@@ -102,6 +103,10 @@ class Scanner:
         self.fragments: list[Fragment] = []
         self.contexts: list[tuple[int, ...]] = [()]
         self._context_ids: dict[tuple[int, ...], int] = {(): 0}
+        # Outer paths (``outerpath``); the bulk paths decode no tunnel or source route, so a
+        # row's path there is its VLAN tags', kept per context id.
+        self.paths = PathTable()
+        self._context_paths: list[int] = [0]
         self._views: dict[int, npt.NDArray[np.void]] = {}
 
     def scan(self, batch: FrameBatch, frames_before: int = 0) -> Rows:
@@ -172,6 +177,7 @@ class Scanner:
             dst_lo=pick(fields["dst"]).astype(np.uint64),
             sport=pick(fields["sport"]),
             dport=pick(fields["dport"]),
+            path=zeros,
         )
         return rows, plain
 
@@ -313,6 +319,7 @@ class Scanner:
         if found is None:
             found = self._context_ids[tags] = len(self.contexts)
             self.contexts.append(tags)
+            self._context_paths.append(self.paths.id(vlan_hops(tags)))
         return found
 
     # -- IP and TCP ------------------------------------------------------------------
@@ -428,6 +435,7 @@ class Scanner:
             dst_lo=np.where(six, be64(src, 32), be32(src, 16).astype(np.uint64)),
             sport=be16(head, 0),
             dport=be16(head, 2),
+            path=np.asarray(self._context_paths, dtype=np.int64)[vlan[rows_at]],
         )
         return rows, unsure | one_by_one | tunnel | tunnel_port | cut
 
@@ -467,4 +475,4 @@ class Scanner:
 
     def packet_rows(self, packets: list[TcpPacket]) -> Rows:
         """Rows for decoded packets (the one-by-one path, reassembled fragments)."""
-        return packet_rows(packets, self._context)
+        return packet_rows(packets, self._context, self.paths.id)

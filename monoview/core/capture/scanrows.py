@@ -26,7 +26,7 @@ DTYPES: Final = {
     "frame": np.int64, "ts": np.int64, "payload": np.int64, "caplen": np.int64, "wirelen": np.int64,
     "seq": np.int64, "ack": np.int64, "flags": np.int64, "window": np.int64, "interface": np.int64,
     "vlan": np.int64, "family": np.int64, "src_hi": np.uint64, "src_lo": np.uint64, "dst_hi": np.uint64,
-    "dst_lo": np.uint64, "sport": np.int64, "dport": np.int64,
+    "dst_lo": np.uint64, "sport": np.int64, "dport": np.int64, "path": np.int64,
 }  # fmt: skip
 
 
@@ -35,7 +35,8 @@ class Rows:
     """TCP packets as columns, in frame order, with what names their flow.
 
     ``family`` is 4 or 6; an address is two 64-bit halves (IPv4 in ``lo``);
-    ``vlan`` indexes ``contexts``, the VLAN tag tuples seen (outermost first).
+    ``vlan`` indexes ``contexts``, the VLAN tag tuples seen (outermost first); ``path``
+    indexes the scanner's outer paths (``outerpath.PathTable``), context that is not key.
     """
 
     frame: I64
@@ -56,6 +57,7 @@ class Rows:
     dst_lo: U64
     sport: I64
     dport: I64
+    path: I64
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -157,9 +159,13 @@ def halves(addresses: list[bytes]) -> tuple[U64, U64]:
     return np.array(hi, dtype=np.uint64), np.array(lo, dtype=np.uint64)
 
 
-def packet_rows(packets: list[TcpPacket], context: Callable[[tuple[int, ...]], int]) -> Rows:
+def packet_rows(
+    packets: list[TcpPacket],
+    context: Callable[[tuple[int, ...]], int],
+    path: Callable[[tuple[str, ...]], int],
+) -> Rows:
     """Rows for decoded packets (the one-by-one path, reassembled fragments); ``context``
-    gives the id of a VLAN tag tuple."""
+    gives the id of a VLAN tag tuple, ``path`` that of an outer path."""
     if not packets:
         return Rows.empty()
     src_hi, src_lo = halves([p.src for p in packets])
@@ -187,4 +193,5 @@ def packet_rows(packets: list[TcpPacket], context: Callable[[tuple[int, ...]], i
         dst_lo=dst_lo,
         sport=column([p.sport for p in packets]),
         dport=column([p.dport for p in packets]),
+        path=column([path(p.path) for p in packets]),
     )

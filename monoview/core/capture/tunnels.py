@@ -15,7 +15,9 @@ It returns None when the bytes are not that tunnel's user data (a control
 message, a header cut short) and a name (a ``str``) for an encapsulation that
 is known but not decoded, so the capture summary can count it by name.
 
-The inner endpoints name the session; the outer headers are not part of it.
+The inner endpoints name the session; the outer headers are not part of it, but
+``tunnel_of`` names the tunnel it found (``TUNNEL_NAMES``, ``PORT_NAMES``) so the
+decoder can record the session's outer path (``capture.outerpath``).
 These frames are rare, so the vectorised scanner leaves them to the per-frame
 decoder (``decode.decode_any``), except the IP protocols only named
 (``UNDECODED_IP_PROTOCOLS``), which it counts itself; the tables here tell it which.
@@ -300,12 +302,37 @@ UDP_PORTS: Final[dict[int, PortDecoder]] = {
 WELL_KNOWN_PORTS: Final = 1024
 
 
-def tunnel_of(buf: Buffer, proto: int, l4: int, end: int, wire_end: int) -> TunnelResult:
+# What the outer path calls each tunnel (as tshark's protocol names, where it has one).
+TUNNEL_NAMES: Final = {4: "IP-in-IP", 41: "IPv6-in-IP", 47: "GRE", 97: "EtherIP", 137: "MPLS-in-IP"}
+PORT_NAMES: Final = {
+    1701: "L2TP",
+    2152: "GTP-U",
+    3544: "Teredo",
+    4754: "GRE-in-UDP",
+    4789: "VXLAN",
+    4790: "VXLAN-GPE",
+    5072: "AYIYA",
+    6081: "Geneve",
+    6635: "MPLS-in-UDP",
+}
+_GRE_NAMES: Final = {0x88BE: "ERSPAN", 0x22EB: "ERSPAN", WCCP: "WCCP"}
+# (inner offset, kind, the tunnel's name); None: not user data; str: known, not decoded.
+Tunnel = tuple[int, Next, str]
+
+
+def tunnel_of(buf: Buffer, proto: int, l4: int, end: int, wire_end: int) -> Tunnel | str | None:
     """The inner packet of an IP packet of protocol ``proto`` whose payload is ``l4``..``end``
-    as captured, ``l4``..``wire_end`` on the wire."""
+    as captured, ``l4``..``wire_end`` on the wire, and the tunnel's name."""
     decoder = IP_PROTOCOLS.get(proto)
     if decoder is not None:
-        return decoder(buf, l4, end)
+        found = decoder(buf, l4, end)
+        if not isinstance(found, tuple):
+            return found
+        name = TUNNEL_NAMES[proto]
+        if proto == 47:  # GRE: ERSPAN, WCCP and PPTP (version 1) are GRE of their own kind
+            ptype = _u16(buf, l4 + 2)[0]
+            name = "PPTP" if buf[l4 + 1] & 0x7 == 1 else _GRE_NAMES.get(ptype, name)
+        return (*found, name)
     if proto == IPPROTO_UDP:
         return _udp(buf, l4, end, wire_end)
     return UNDECODED_IP_PROTOCOLS.get(proto)
@@ -317,7 +344,7 @@ def datagram_end(buf: Buffer, l4: int) -> int:
     return l4 + int(length)
 
 
-def _udp(buf: Buffer, l4: int, end: int, wire_end: int) -> TunnelResult:
+def _udp(buf: Buffer, l4: int, end: int, wire_end: int) -> Tunnel | str | None:
     if l4 + 8 > end:
         return None
     sport, dport, length = _u16x3(buf, l4)
@@ -329,6 +356,8 @@ def _udp(buf: Buffer, l4: int, end: int, wire_end: int) -> TunnelResult:
         decoder = UDP_PORTS.get(port)
         if decoder is not None:
             found = decoder(buf, l4 + 8, end, wire_end)
+            if isinstance(found, tuple):
+                return (*found, PORT_NAMES[port])
             if found is not None:
                 return found
         elif 0 < port < WELL_KNOWN_PORTS:

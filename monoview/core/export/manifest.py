@@ -104,6 +104,9 @@ def stream_json(session: TcpSession | SessionInfo) -> dict[str, Any]:
         "server": endpoint_json(session.server),
         "client_basis": session.client_basis,
         "vlan": list(session.context),
+        # What the session came through (tunnels, VLAN tags, a source route), each path its hops
+        # outermost first; [] for plain packets (``capture.outerpath``).
+        "outer_path": [list(path) for path in session.outer_paths],
         "packets": session.packets,
         "first_ts": format_ts(session.first_ts_ns),
         "last_ts": format_ts(session.last_ts_ns),

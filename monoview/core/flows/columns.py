@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from monoview.core.capture.index import FlowTable
+from monoview.core.capture.outerpath import paths_text
 from monoview.core.flows.summary import SessionRows
 from monoview.core.stats import STATES, Timeline
 from monoview.core.tcp.session import Endpoint
@@ -49,11 +50,12 @@ class Column(IntEnum):
     DATA_S2C = 12
     VLAN = 13
     APPLICATION = 14
+    OUTER_PATH = 15
 
 
 HEADERS: Final = (
     "ID", "Client", "Server", "Start", "Duration", "Packets", "Bytes C→S", "Bytes S→C", "Status",
-    "Stream", "Bytes", "Data pkts C→S", "Data pkts S→C", "VLAN", "Application",
+    "Stream", "Bytes", "Data pkts C→S", "Data pkts S→C", "VLAN", "Application", "Outer path",
 )  # fmt: skip
 NUMERIC: Final = frozenset(
     {Column.ID, Column.DURATION, Column.PACKETS, Column.C2S, Column.S2C, Column.STREAM, Column.BYTES,
@@ -66,6 +68,8 @@ TOOLTIPS: Final = {
     Column.VLAN: "802.1Q tags, outermost first (and the interface when interfaces are kept apart)",
     Column.APPLICATION: "What the first bytes say: HTTP Host, TLS server name (ALPN), SSH software, "
     "mail and file-transfer banners",
+    Column.OUTER_PATH: "What the session came through, outermost first: tunnels (with their outer "
+    "addresses), VLAN tags, a source route; the inner endpoints name the session",
 }
 
 
@@ -248,6 +252,28 @@ class SessionColumns:
         return text
 
     @cached_property
+    def _outer_texts(self) -> list[str]:
+        """Each flow's outer path text (only the flows of the listed rows), by flow number."""
+        texts = [""] * len(self.flows)
+        if self.flows.has_outer_paths:
+            for flow in np.unique(self.rows["flow"]).tolist():
+                texts[flow] = paths_text(self.flows.outer_paths(flow))
+        return texts
+
+    def outer_path_text(self, i: int) -> str:
+        """What row ``i`` came through (``capture.outerpath``): empty for plain packets."""
+        return self._outer_texts[int(self.rows["flow"][i])]
+
+    def _outer_path_rank(self) -> I64:
+        """Each row's outer path ranked by its text (plain first)."""
+        if not self.flows.has_outer_paths:
+            return np.zeros(len(self.rows), dtype=np.int64)
+        by_flow = np.array(self._outer_texts, dtype=object)[self.rows["flow"]]
+        _texts, rank = np.unique(by_flow.astype(str), return_inverse=True)
+        ranked: I64 = rank.astype(np.int64).reshape(-1)
+        return ranked
+
+    @cached_property
     def duration_ns(self) -> I64:
         """Time from the first to the last packet (zero if the clock went backwards)."""
         duration: I64 = np.maximum(self.rows["last_ts"] - self.rows["first_ts"], 0).astype(np.int64)
@@ -347,6 +373,7 @@ class SessionColumns:
             Column.DATA_S2C: lambda: self.s2c_data_packets,
             Column.VLAN: lambda: self._context_rank,
             Column.APPLICATION: self._application_rank,
+            Column.OUTER_PATH: self._outer_path_rank,
             Column.STREAM: lambda: self.stream_first,
             # Worst first when descending: health, then state, then the problems' counts.
             Column.STATUS: lambda: self.health * (1 << 40) + self.state * (1 << 36) + self.gaps,

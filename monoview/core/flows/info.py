@@ -13,6 +13,7 @@ from functools import cached_property
 import numpy as np
 
 from monoview.core.capture.index import FlowTable
+from monoview.core.capture.outerpath import OuterPath
 from monoview.core.flows.summary import BASES, ENDINGS, SessionRows
 from monoview.core.tcp.session import Endpoint, connection_state, session_key
 
@@ -51,6 +52,11 @@ class SessionInfo:
     def context(self) -> tuple[int, ...]:
         """VLAN tags (and interface, when kept apart) that name the session with its endpoints."""
         return self.flows.context(int(self.row["flow"]))
+
+    @property
+    def outer_paths(self) -> list[OuterPath]:
+        """What its flow's packets came through (``capture.outerpath``): [] when plain."""
+        return self.flows.outer_paths(int(self.row["flow"]))
 
     @property
     def key(self) -> str:

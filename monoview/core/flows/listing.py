@@ -16,6 +16,7 @@ from typing import Any, Final
 import numpy as np
 
 from monoview.core.capture.index import FlowTable
+from monoview.core.capture.outerpath import OuterPath
 from monoview.core.flows.summary import BASES, ENDINGS, SessionRows
 from monoview.core.packet import format_ip, format_ts
 from monoview.core.tcp.session import connection_state
@@ -55,6 +56,7 @@ class SessionColumns:
     client_side: list[int]
     fields: Mapping[str, list[Any]]
     contexts: list[tuple[int, ...]]
+    outer_paths: list[list[OuterPath]]  # what each session came through (``capture.outerpath``)
 
     def __len__(self) -> int:
         return len(self.client_ip)
@@ -113,8 +115,15 @@ def session_columns(rows: SessionRows, flows: FlowTable) -> SessionColumns:
     else:
         by_flow = {f: flows.context(f) for f in np.unique(flow).tolist()}
         contexts = [by_flow[f] for f in flow.tolist()]
+    if flows.has_outer_paths:
+        paths_of = {f: flows.outer_paths(f) for f in np.unique(flow).tolist()}
+        outer = [paths_of[f] for f in flow.tolist()]
+    else:
+        outer = [[] for _ in range(len(rows))]
     client_side = rows["client_side"].tolist()
-    return SessionColumns(client_ip, client_port, server_ip, server_port, client_side, fields, contexts)
+    return SessionColumns(
+        client_ip, client_port, server_ip, server_port, client_side, fields, contexts, outer
+    )
 
 
 TABLE_HEADER = (
@@ -183,6 +192,7 @@ def stream_entries(columns: SessionColumns) -> Iterator[dict[str, Any]]:
             "server": server,
             "client_basis": BASES[f["client_basis"][i]],
             "vlan": list(context),
+            "outer_path": [list(path) for path in columns.outer_paths[i]],
             "packets": f["packets"][i],
             "first_ts": format_ts(f["first_ts"][i]),
             "last_ts": format_ts(f["last_ts"][i]),

@@ -92,6 +92,10 @@ class TcpListener(Listener):
             packet.payload_caplen, packet.payload_len, packet.payload_parts, packet, events,
         )  # fmt: skip
         packet.session = session
+        if packet.path:
+            session.path_set.add(packet.path)
+        elif not session.plain_too:
+            session.plain_too = True
         if self._quiet:
             if self._packets_wanted and self.dispatcher is not None:
                 self.dispatcher.emit("tcp_packet", packet=packet, session=session)

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any, Final, NamedTuple
 
 from monoview.core.capture.captureset import SetBuffer, SetView
+from monoview.core.capture.outerpath import NO_PATH, OuterPath, known_paths
 from monoview.core.capture.records import Parts, PayloadBuffer
 from monoview.core.packet import ACK, FIN, RST, SYN, SegmentKind, format_endpoint, format_ts
 from monoview.core.tcp.monologue import Monologue
@@ -133,6 +134,10 @@ class TcpSession:
         self.streams = (DirectionStream(buf, self.budget), DirectionStream(buf, self.budget))
         self.client_side, self.client_basis = guess_client_side(first, second)
         self.packets = 0
+        # The outer paths its packets came through (``capture.outerpath``); whether some came
+        # plain (kept apart: the empty path is added only when there are others).
+        self.path_set: set[OuterPath] = set()
+        self.plain_too = False
         self.data_packets = [0, 0]
         self.first_ts_ns = 0
         self.last_ts_ns = 0
@@ -177,6 +182,11 @@ class TcpSession:
     def key(self) -> str:
         """Readable unique key: ``client-server``, prefixed by VLAN/interface context."""
         return session_key(self.context, self.client, self.server)
+
+    @property
+    def outer_paths(self) -> list[OuterPath]:
+        """What its packets came through (``capture.outerpath.known_paths``): [] when plain."""
+        return known_paths([*self.path_set, *((NO_PATH,) if self.plain_too else ())])
 
     def stream(self, direction: str) -> DirectionStream:
         """The ``c2s`` or ``s2c`` stream."""

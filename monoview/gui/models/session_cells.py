@@ -82,6 +82,8 @@ def session_text(c: SessionColumns | None, number: int, column: int) -> str:
         return fmt.size(int(c.s2c_data_packets[number]))
     if column == Column.APPLICATION:
         return c.application(number)
+    if column == Column.OUTER_PATH:
+        return c.outer_path_text(number)
     return c.context_text(number)
 
 

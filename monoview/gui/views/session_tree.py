@@ -22,9 +22,13 @@ WIDTHS: Final = {
     Column.ID: 66, Column.CLIENT: 136, Column.SERVER: 136, Column.START: 112, Column.DURATION: 76,
     Column.PACKETS: 62, Column.C2S: 84, Column.S2C: 84, Column.STATUS: 120, Column.STREAM: 58,
     Column.BYTES: 84, Column.DATA_C2S: 70, Column.DATA_S2C: 70, Column.VLAN: 60, Column.APPLICATION: 170,
+    Column.OUTER_PATH: 220,
 }  # fmt: skip
 # Shown when nothing was saved: what a person checks first, in Wireshark's conversation order.
-HIDDEN_BY_DEFAULT: Final = (Column.STREAM, Column.BYTES, Column.DATA_C2S, Column.DATA_S2C, Column.VLAN)
+# The outer path too: empty for most captures (the column chooser shows it).
+HIDDEN_BY_DEFAULT: Final = (
+    Column.STREAM, Column.BYTES, Column.DATA_C2S, Column.DATA_S2C, Column.VLAN, Column.OUTER_PATH,
+)  # fmt: skip
 
 
 class SessionTreeView(QTreeView):
