@@ -380,6 +380,7 @@ class CaptureDocument:
             end_reason=reason, fast=fast, hints=hints, on_row=on_row,
         )  # fmt: skip
         replayed.session.id = session_id
+        replayed.session.path_set = self.flows.outer_path_set(flow)
         return replayed, rows
 
     # -- events -----------------------------------------------------------------

@@ -87,6 +87,8 @@ def _everywhere(path: Path) -> list[list[tuple[str, ...]]]:
     with CaptureDocument(path, workers=1) as document:
         (info,) = document.sessions
         assert info.outer_paths == found
+        (replayed,) = document.conversations()  # a session rebuilt from the index
+        assert replayed.outer_paths == found
         (entry,) = stream_entries(session_columns(document.rows, document.flows))
         assert entry["outer_path"] == [list(p) for p in found]
         assert _manifest_paths(document) == [[list(p) for p in found]]

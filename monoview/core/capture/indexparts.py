@@ -55,6 +55,10 @@ class FlowTable:
         lo, hi = np.searchsorted(self.outer[:, 0], [flow, flow + 1]).tolist()
         return known_paths(self.paths[path] for path in self.outer[lo:hi, 1].tolist())
 
+    def outer_path_set(self, flow: int) -> set[OuterPath]:
+        """The flow's outer paths as a session keeps them (``TcpSession.path_set``)."""
+        return set(self.outer_paths(flow)) if self.has_outer_paths else set()
+
     def outer_text(self, flow: int) -> str:
         """The flow's outer paths as one line (``outerpath.paths_text``)."""
         return paths_text(self.outer_paths(flow))

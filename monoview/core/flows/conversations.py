@@ -80,5 +80,6 @@ def replay_sessions(
             end_reason="reused" if stop < end else "capture end", hints=hints, span=span,
         )  # fmt: skip
         replayed.session.id = session_id
+        replayed.session.path_set = table.outer_path_set(flow)
         replayed.first, replayed.stop = first - base, stop - base  # rows of its own flow
         yield replayed

@@ -186,8 +186,7 @@ def hydrate(
     session.client_side = row["client_side"]
     session.client_basis = BASES[row["client_basis"]]
     session.packets = row["packets"]
-    if table.has_outer_paths:
-        session.path_set = set(table.outer_paths(flow))
+    session.path_set = table.outer_path_set(flow)
     session.first_frame, session.last_frame = row["first_frame"], row["last_frame"]
     session.first_ts_ns, session.last_ts_ns = row["first_ts"], row["last_ts"]
     session.data_packets = [row["data_packets0"], row["data_packets1"]]
