@@ -121,16 +121,30 @@ def _fabricpath(buf: Buffer, pos: int, end: int) -> int:
     return 0
 
 
-def _llc(buf: Buffer, pos: int, end: int) -> int | Next | None:
-    """An 802.2 LLC header at ``pos``: SNAP with an EtherType protocol id (where that id is),
-    the IP SAP (``Next.IPV4``), or None for what carries no IP (spanning tree, CDP...)."""
-    if pos + 3 > end or buf[pos + 2] != _LLC_UI:
+def _llc(buf: Buffer, pos: int, end: int, tags: tuple[int, ...], bound: int) -> Link | int | None:
+    """An 802.2 LLC header at ``pos``: the IP SAP's IPv4 packet, where SNAP's EtherType
+    protocol id is, or None for what carries no IP (spanning tree, CDP, supervisory and
+    unnumbered frames...).
+
+    Only information frames carry a protocol's data, as tshark reads them
+    (``XDLC_IS_INFORMATION``): an unnumbered information (UI) frame, control 0x03 exactly
+    (with the poll/final bit set it is not), and an I-frame (control's low bit clear),
+    whose control field is two bytes; S-frames and the other U-frames (XID, TEST...) are data.
+    """
+    if pos + 3 > end:
+        return None
+    control = buf[pos + 2]
+    if control == _LLC_UI:
+        header = 3
+    elif not control & 1:
+        header = 4  # an I-frame: 2-byte control
+    else:
         return None
     if buf[pos] == _SAP_IP:  # the destination SAP decides, as in tshark, whatever the source's
-        return Next.IPV4
-    snap = buf[pos] == buf[pos + 1] == _SAP_SNAP and pos + 8 <= end
-    if snap and bytes(buf[pos + 3 : pos + 6]) in SNAP_ETHERTYPE_OUIS:
-        return pos + 6
+        return Link(pos + header, int(Next.IPV4), tags, bound) if pos + header <= end else None
+    snap = buf[pos] == buf[pos + 1] == _SAP_SNAP and pos + header + 5 <= end
+    if snap and bytes(buf[pos + header : pos + header + 3]) in SNAP_ETHERTYPE_OUIS:
+        return pos + header + 3
     return None
 
 
@@ -202,11 +216,9 @@ def follow(buf: Buffer, pos: int, kind: Next, end: int, tags: tuple[int, ...], b
                 return MALFORMED_LINK
             if ethertype <= MAX_8023_LENGTH:  # an 802.3 length: it bounds the LLC frame
                 bound = min(bound, pos + ethertype)
-                llc = _llc(buf, pos, end)
-                if llc is None:
-                    return None
-                if isinstance(llc, Next):
-                    return Link(pos + 3, int(llc), tags, bound)
+                llc = _llc(buf, pos, end, tags, bound)
+                if not isinstance(llc, int):
+                    return llc  # the IP SAP's packet, or no IP
                 pos = llc  # the SNAP protocol id: an EtherType
                 continue
             if skip is not None:
