@@ -44,6 +44,8 @@ def replay_capture(path: Path, index: PacketIndex) -> list[tuple[Replayed, FlowR
         (a_ip, a_port), (b_ip, b_port) = index.flows.endpoints(flow)
         endpoints = (Endpoint(a_ip, a_port), Endpoint(b_ip, b_port))
         for replayed in replay_flow(capture.buffer, rows, index.flows.context(flow), endpoints):
+            # The outer path is the flow table's context, as the document gives it its sessions.
+            replayed.session.path_set = index.flows.outer_path_set(flow)
             found.append((replayed, rows))
     found.sort(key=lambda pair: pair[0].session.first_frame)
     for number, (replayed, _rows) in enumerate(found, 1):
