@@ -148,6 +148,15 @@ def _llc(buf: Buffer, pos: int, end: int, tags: tuple[int, ...], bound: int) -> 
     return None
 
 
+def llc_frame(buf: Buffer, pos: int, end: int, bound: int) -> LinkResult:
+    """The IP packet of an 802.2 LLC frame at ``pos`` (FDDI's, Token Ring's): the IP SAP's,
+    or SNAP's with an EtherType of IPv4 or IPv6; None for the rest."""
+    found = _llc(buf, pos, end, NO_TAGS, bound)
+    if not isinstance(found, int):
+        return found
+    return by_ethertype(_u16(buf, found)[0], found + 2, NO_TAGS, bound)
+
+
 def follow(buf: Buffer, pos: int, kind: Next, end: int, tags: tuple[int, ...], bound: int) -> LinkResult:
     """The IP packet in what starts at ``pos``: an IP packet, an Ethernet frame, an MPLS
     stack, PPP, or NSH in front of one of them (what a tunnel carries, or a whole frame).

@@ -25,6 +25,7 @@ from monoview.core.capture.ethernet import (
     LinkResult,
     by_ethertype,
     follow,
+    llc_frame,
 )
 from monoview.core.capture.tunnels import Next
 
@@ -118,6 +119,75 @@ def ppp(buf: Buffer, offset: int, caplen: int, wire_end: int) -> LinkResult:
     return follow(buf, offset, Next.PPP, offset + caplen, NO_TAGS, wire_end)
 
 
+def fddi(buf: Buffer, offset: int, caplen: int, wire_end: int) -> LinkResult:
+    """FDDI: frame control and two addresses (13 bytes), then an 802.2 LLC frame."""
+    return llc_frame(buf, offset + 13, offset + caplen, wire_end) if caplen > 13 else None
+
+
+_IPOIB_HEADER: Final = 44  # the pcap pseudo-header: 40 bytes of addresses, type, reserved
+
+
+def ipoib(buf: Buffer, offset: int, caplen: int, wire_end: int) -> LinkResult:
+    """IP over InfiniBand (RFC 4391) as libpcap writes it: an EtherType at byte 40, the
+    packet after byte 44 (as tcpdump and tshark read it)."""
+    if caplen < _IPOIB_HEADER:
+        return None
+    return by_ethertype(_u16(buf, offset + 40)[0], offset + _IPOIB_HEADER, NO_TAGS, wire_end)
+
+
+# ARCNET protocol ids: RFC 1051's IP has no more header; RFC 1201's (and RFC 2497's IPv6) a
+# split flag and a 2-byte sequence number first.
+_ARCNET_IP_1051: Final = 0xF0
+_ARCNET_RFC1201: Final = {0xD4: 4, 0xC4: 6}
+
+
+def _arcnet(buf: Buffer, pos: int, end: int, wire_end: int) -> LinkResult:
+    """An ARCNET packet's IP from its protocol id at ``pos``.  Only whole packets: a split
+    flag other than 0 (a fragment, or an exception packet) is not decoded."""
+    if pos >= end:
+        return None
+    protocol = buf[pos]
+    if protocol == _ARCNET_IP_1051:
+        return Link(pos + 1, 4, NO_TAGS, wire_end)
+    version = _ARCNET_RFC1201.get(protocol)
+    if version is None or pos + 4 > end or buf[pos + 1]:
+        return None
+    return Link(pos + 4, version, NO_TAGS, wire_end)
+
+
+_JUNIPER_MAGIC: Final = b"MGC"
+_JUNIPER_EXTENSIONS: Final = 0x80
+_JUNIPER_NO_L2: Final = 0x02
+
+
+def juniper_ether(buf: Buffer, offset: int, caplen: int, wire_end: int) -> LinkResult:
+    """Juniper's Ethernet captures: "MGC", flags, the extensions' length and TLVs when
+    flagged, then the Ethernet frame.  A capture without its layer-2 header is named, not
+    decoded."""
+    if caplen < 4 or bytes(buf[offset : offset + 3]) != _JUNIPER_MAGIC:
+        return None
+    flags, header = buf[offset + 3], 4
+    if flags & _JUNIPER_EXTENSIONS:
+        if caplen < 6:
+            return None
+        header += 2 + _u16(buf, offset + 4)[0]
+    if flags & _JUNIPER_NO_L2:
+        return "Juniper capture without its layer-2 header"
+    if header >= caplen:
+        return None
+    return ethernet(buf, offset + header, caplen - header, wire_end)
+
+
+def arcnet(buf: Buffer, offset: int, caplen: int, wire_end: int) -> LinkResult:
+    """BSD ARCNET: source and destination ids, then the protocol id."""
+    return _arcnet(buf, offset + 2, offset + caplen, wire_end)
+
+
+def arcnet_linux(buf: Buffer, offset: int, caplen: int, wire_end: int) -> LinkResult:
+    """Linux ARCNET: source and destination ids, a 2-byte offset, then the protocol id."""
+    return _arcnet(buf, offset + 4, offset + caplen, wire_end)
+
+
 _LLC_SNAP: Final = b"\xaa\xaa\x03\x00\x00\x00"
 _u16le = struct.Struct("<H").unpack_from
 _u16u32le = struct.Struct("<HI").unpack_from
@@ -201,7 +271,9 @@ def nflog(buf: Buffer, offset: int, caplen: int, wire_end: int) -> LinkResult:
 DECODERS: Final[dict[int, LinkDecoder]] = {
     0: bsd_null,
     1: ethernet,
+    7: arcnet,
     9: ppp,
+    10: fddi,
     12: raw_ip,
     14: raw_ip,
     50: ppp,
@@ -213,10 +285,13 @@ DECODERS: Final[dict[int, LinkDecoder]] = {
     113: linux_sll,
     117: pflog,
     127: radiotap,
+    129: arcnet_linux,
+    178: juniper_ether,
     192: ppi,
     228: raw_ipv4,
     229: raw_ipv6,
     239: nflog,
+    242: ipoib,
     276: linux_sll2,
 }
 
@@ -225,6 +300,7 @@ LINKTYPE_NAMES: Final = {
     0: "NULL",
     1: "ETHERNET",
     6: "IEEE802_5",
+    7: "ARCNET_BSD",
     9: "PPP",
     10: "FDDI",
     12: "RAW",
@@ -239,6 +315,8 @@ LINKTYPE_NAMES: Final = {
     117: "PFLOG",
     119: "PRISM_HEADER",
     127: "IEEE802_11_RADIOTAP",
+    129: "ARCNET_LINUX",
+    178: "JUNIPER_ETHER",
     143: "DOCSIS",
     147: "USER0",
     163: "IEEE802_11_AVS",
@@ -255,6 +333,7 @@ LINKTYPE_NAMES: Final = {
     249: "NETLINK",
     252: "WIRESHARK_UPPER_PDU",
     239: "NFLOG",
+    242: "IPOIB",
     276: "LINUX_SLL2",
 }
 
