@@ -237,6 +237,14 @@ def wccp(ip: bytes, version: int = 2) -> bytes:
     return over_ipv4(47, gre(0x883E, redirect + ip))
 
 
+def aruba_gre(ip: bytes) -> bytes:
+    """An Aruba access point's tunnel: GRE 0x8200 carrying the client's 802.11 QoS data frame
+    (to the distribution system) with LLC/SNAP, as in Zeek's tunnels/gre-aruba trace."""
+    header = b"\x88\x01\x00\x00" + b"\x02" * 6 + b"\x04" * 6 + b"\x06" * 6 + b"\x10\x00" + b"\x00\x00"
+    llc = b"\xaa\xaa\x03\x00\x00\x00" + struct.pack(">H", ethertype_of(ip))
+    return over_ipv4(47, gre(0x8200, header + llc + ip))
+
+
 def ayiya(ip: bytes) -> bytes:
     """AYIYA on UDP 5072: a 16-byte identity, a 20-byte signature, opcode "forward"."""
     next_header = 41 if ip[0] >> 4 == 6 else 4
@@ -279,6 +287,7 @@ ENCAPSULATIONS: dict[str, Wrap] = {
     "wccp-v1": lambda ip: wccp(ip, version=1),
     "wccp-v2": wccp,
     "ayiya": ayiya,
+    "gre-aruba": aruba_gre,
 }
 # Teredo carries IPv6 only.
 IPV6_ONLY: dict[str, Wrap] = {"teredo": teredo}

@@ -50,6 +50,7 @@ WRAPS: dict[str, tuple[Wrap, list[tuple[str, ...]]]] = {
     "erspan-ii": (ENCAPSULATIONS["erspan-ii"], [(f"ERSPAN {OUTER}",)]),
     "erspan-iii": (ENCAPSULATIONS["erspan-iii"], [(f"ERSPAN {OUTER}",)]),
     "wccp-v2": (ENCAPSULATIONS["wccp-v2"], [(f"WCCP {OUTER}",)]),
+    "gre-aruba": (ENCAPSULATIONS["gre-aruba"], [(f"Aruba GRE {OUTER}",)]),
     "geneve-gre": (ENCAPSULATIONS["geneve-gre"], [(f"Geneve {OUTER}", f"GRE {OUTER}")]),
     "gtp-u": (ENCAPSULATIONS["gtp-u"], [(f"GTP-U {OUTER}",)]),
     "vxlan-gpe-ip": (ENCAPSULATIONS["vxlan-gpe-ip"], [(f"VXLAN-GPE {OUTER}",)]),

@@ -53,6 +53,7 @@ V6_TOO = [
     "fabricpath-tagged",
     "wccp-v2",
     "ayiya",
+    "gre-aruba",
 ]
 
 

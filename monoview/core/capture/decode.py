@@ -12,10 +12,10 @@ from enum import Enum
 from typing import ClassVar, Final
 
 from monoview.core.capture.fragments import Fragment
-from monoview.core.capture.linktypes import DECODERS, NO_TAGS, Buffer, follow
+from monoview.core.capture.linktypes import DECODERS, NO_TAGS, Buffer, follow, ieee802_11
 from monoview.core.capture.outerpath import route_hop, tunnel_hop, vlan_hops
 from monoview.core.capture.records import Record
-from monoview.core.capture.tunnels import IPPROTO_UDP, TUNNEL_PROTOCOLS, datagram_end, tunnel_of
+from monoview.core.capture.tunnels import IPPROTO_UDP, TUNNEL_PROTOCOLS, Next, datagram_end, tunnel_of
 from monoview.core.packet import TcpPacket
 
 IPPROTO_TCP: Final = 6
@@ -183,7 +183,10 @@ def decode_any(buf: Buffer, record: Record) -> Decoded:
         inner_off, inner_kind, name = tunnel
         hops.append(tunnel_hop(name, src, dst))
         inner_bound = datagram_end(buf, l4) if guessed else ip_end
-        inner = follow(buf, inner_off, inner_kind, inner_end, NO_TAGS, inner_bound)
+        if inner_kind is Next.IEEE802_11:
+            inner = ieee802_11(buf, inner_off, inner_end - inner_off, inner_bound)
+        else:
+            inner = follow(buf, inner_off, inner_kind, inner_end, NO_TAGS, inner_bound)
         if inner is None:
             return Skip.NOT_TCP
         if isinstance(inner, str):

@@ -43,6 +43,7 @@ class Next(IntEnum):
     IPV4 = 4
     NSH = 5
     IPV6 = 6
+    IEEE802_11 = 7  # an 802.11 frame (Aruba's GRE): ``decode`` reads it with the link type's decoder
 
 
 Inner = tuple[int, Next]
@@ -101,6 +102,8 @@ def _erspan_iii(buf: Buffer, pos: int, end: int) -> TunnelResult:
 
 
 WCCP: Final = 0x883E
+# Aruba's access points tunnel their clients' 802.11 frames in GRE 0x8200 to 0x8370 (as tshark).
+ARUBA_WLAN: Final = frozenset(range(0x8200, 0x8371, 0x10))
 
 
 def _wccp(buf: Buffer, pos: int, end: int) -> TunnelResult:
@@ -115,7 +118,7 @@ def gre(buf: Buffer, pos: int, end: int) -> TunnelResult:
     """GRE version 0 (RFC 2784/2890: checksum, key and sequence number words when flagged) and
     version 1 (PPTP's, with PPP).  WCCP (0x883E) redirects IP.  ERSPAN type I is GRE 0x88BE
     without a sequence number and has no header of its own; type II has one, of 8 bytes;
-    type III is GRE 0x22EB."""
+    type III is GRE 0x22EB; Aruba's 0x8200 to 0x8370 carry 802.11 frames."""
     if pos + 4 > end:
         return None
     flags, ptype = _u16x2(buf, pos)
@@ -135,6 +138,8 @@ def gre(buf: Buffer, pos: int, end: int) -> TunnelResult:
         return _erspan_iii(buf, start, end)
     if ptype == WCCP:
         return _wccp(buf, start, end)
+    if ptype in ARUBA_WLAN:
+        return start, Next.IEEE802_11
     found = ETHERTYPE_NEXT.get(ptype)
     return (start, found) if found is not None else f"GRE protocol 0x{ptype:04X}"
 
@@ -315,7 +320,9 @@ PORT_NAMES: Final = {
     6081: "Geneve",
     6635: "MPLS-in-UDP",
 }
-_GRE_NAMES: Final = {0x88BE: "ERSPAN", 0x22EB: "ERSPAN", WCCP: "WCCP"}
+_GRE_NAMES: Final = {
+    0x88BE: "ERSPAN", 0x22EB: "ERSPAN", WCCP: "WCCP", **dict.fromkeys(ARUBA_WLAN, "Aruba GRE"),
+}  # fmt: skip
 # (inner offset, kind, the tunnel's name); None: not user data; str: known, not decoded.
 Tunnel = tuple[int, Next, str]
 
