@@ -25,6 +25,7 @@ from monoview.core.export import Exporter, ExportOptions
 from monoview.core.flows.columns import Column, SessionColumns
 from monoview.core.flows.listing import session_columns, stream_entries
 from tests.core.test_cli import run
+from tests.core.test_fragments import fragment_ipv4
 from tests.core.test_ip_layer import LSRR, ROUTER, SERVER, SSRR, with_route
 from tests.core.test_readers import conversation
 from tests.core.test_scan import _compare
@@ -144,3 +145,15 @@ def test_the_list_and_the_command_line_show_it(tmp_path: Path) -> None:
     assert header.endswith("outer path") and line.endswith(text)
     listing = json.loads(run("sessions", str(path), "--json").stdout)
     assert listing["sessions"][0]["outer_path"] == [["VLAN 100", f"GRE {OUTER}", "VLAN 7"]]
+
+
+def test_a_datagram_reassembled_from_tunnelled_fragments_keeps_its_path(tmp_path: Path) -> None:
+    """Fragments of the inner IP packets, each in its own GRE packet: the reassembled
+    segments carry the tunnel's path (from the fragment that completed them)."""
+    frames = []
+    for f in conversation().frames:
+        for piece in fragment_ipv4(f.data[14:], 24):
+            frames.append(Frame(f.ts_ns, over_ipv4(47, gre(IPV4, piece))))
+    path = tmp_path / "fragments.pcap"
+    path.write_bytes(pcap_bytes(frames))
+    assert _everywhere(path) == [[(f"GRE {OUTER}",)]]
