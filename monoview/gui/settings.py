@@ -25,6 +25,7 @@ EXPORT_DIR: Final = "state/export_dir"
 EXPORT_FORMAT: Final = "prefs/export_format"
 EXPORT_GAPS: Final = "prefs/export_gaps"
 TEXT_ENCODING: Final = "prefs/text_encoding"
+SESSION_COLUMNS: Final = "state/session_columns"
 
 
 class Settings:
@@ -50,6 +51,16 @@ class Settings:
     def set_layout(self, name: str, state: QByteArray) -> None:
         """Remember a splitter's or header's ``saveState()``."""
         self._s.setValue(f"state/layout/{name}", state)
+
+    @property
+    def session_columns(self) -> str | None:
+        """The session list's columns as JSON (``window.columns``), or None if never saved."""
+        value = self._s.value(SESSION_COLUMNS)
+        return value if isinstance(value, str) and value else None
+
+    @session_columns.setter
+    def session_columns(self, value: str) -> None:
+        self._s.setValue(SESSION_COLUMNS, value)
 
     # -- window -----------------------------------------------------------
 

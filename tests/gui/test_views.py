@@ -267,3 +267,37 @@ def test_find_counts_the_matches_and_highlights_them_all(qtbot, window: MainWind
     assert window.text._highlights == [(p, p + 8) for p in expected]
     window.find_bar.dismiss()
     assert window.text._highlights == []
+
+
+def test_a_column_added_since_the_header_was_saved_keeps_its_default(qtbot, tmp_path: Path) -> None:
+    """A header state from before the outer-path column (15 sections, no count saved) must not
+    make that hidden-by-default column appear; one the user chose to show stays shown."""
+    from PySide6.QtGui import QStandardItemModel
+    from PySide6.QtWidgets import QTreeView
+
+    from monoview.core.flows.columns import Column
+
+    old = QTreeView()
+    old.setModel(QStandardItemModel(0, int(Column.OUTER_PATH)))
+    path = tmp_path / "old.ini"
+    settings = Settings(QSettings(str(path), QSettings.Format.IniFormat))
+    settings.set_layout("tree_header", old.header().saveState())
+    settings.sync()
+    window = MainWindow(Settings(QSettings(str(path), QSettings.Format.IniFormat)))
+    qtbot.addWidget(window)
+    window.show()
+    header = window.tree.header()
+    assert header.count() > Column.OUTER_PATH
+    assert header.isSectionHidden(Column.OUTER_PATH)
+    window.tree.show_column(Column.OUTER_PATH, True)
+    header.resizeSection(Column.OUTER_PATH, 333)
+    header.moveSection(header.visualIndex(Column.OUTER_PATH), 1)
+    window.close()
+    again = MainWindow(Settings(QSettings(str(path), QSettings.Format.IniFormat)))
+    qtbot.addWidget(again)
+    again.show()
+    restored = again.tree.header()
+    assert not restored.isSectionHidden(Column.OUTER_PATH)
+    assert restored.sectionSize(Column.OUTER_PATH) == 333
+    assert restored.visualIndex(Column.OUTER_PATH) == 1
+    again.close()

@@ -6,8 +6,10 @@ from __future__ import annotations
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMainWindow, QTreeView
 
+from monoview.core.flows.columns import Column
 from monoview.gui.settings import Settings
 from monoview.gui.views.textview import TextView
+from monoview.gui.window.columns_memory import columns_json, hide_unknown_defaults, restore_columns
 from monoview.gui.window.pages import PageStack
 
 
@@ -46,9 +48,14 @@ class WindowMemory:
             window.resize(min(1400, int(screen.width() * 0.9)), min(880, int(screen.height() * 0.9)))
         if s.window_state is not None:
             window.restoreState(s.window_state)
-        header = s.layout("tree_header")
-        if header is not None:
-            self._tree.header().restoreState(header)
+        header = self._tree.header()
+        columns = s.session_columns
+        if columns is None or not restore_columns(header, columns):
+            state = s.layout("tree_header")  # what versions before the columns' JSON saved
+            if state is not None:
+                header.restoreState(state)
+                # That state predates the outer-path column, the last one added before.
+                hide_unknown_defaults(header, Column.OUTER_PATH)
 
     def save(self) -> None:
         """Remember geometry, docks, splitters, the tree header and the text encoding."""
@@ -58,6 +65,6 @@ class WindowMemory:
         s.geometry = self._window.saveGeometry()
         s.window_state = self._window.saveState()
         self._pages.save_splitters()
-        s.set_layout("tree_header", self._tree.header().saveState())
+        s.session_columns = columns_json(self._tree.header())
         s.text_encoding = self._text.current_encoding
         s.sync()
