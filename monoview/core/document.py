@@ -67,7 +67,11 @@ class CaptureDocument:
     ``workers`` processes index it (ranges of at least ``min_range`` bytes,
     ``batch`` records at a time) and summarise it; none of that changes what
     the document holds.  ``progress(fraction)`` hears how far that is, and
-    ``cancel()`` turning true stops it with ``Cancelled``.
+    ``cancel()`` turning true stops it with ``Cancelled``.  ``prefix``: read
+    only the records that start in the capture's first ``prefix`` bytes: the
+    document of the capture cut there (a window lists it while the whole is
+    read; its sessions are the whole capture's first ones, with the same ids,
+    but one still going at the cut has only the packets before it).
 
     Conversations may be asked for from several threads (a window reassembles
     a big session off its GUI thread while it shows small ones at once): the
@@ -86,6 +90,7 @@ class CaptureDocument:
         batch: int = BATCH_RECORDS,
         progress: Callable[[float], None] | None = None,
         cancel: Callable[[], bool] | None = None,
+        prefix: int | None = None,
     ) -> None:
         # a compressed capture or a pipe is read from a decompressed temporary copy; several
         # files or a folder are one capture (a set)
@@ -93,7 +98,7 @@ class CaptureDocument:
         self.path, self.source = self._files.path, self._files.source
         self._progress, self._cancel = progress, cancel
         self.options = options or DocumentOptions()
-        self._min_range, self._batch = min_range, batch
+        self._min_range, self._batch, self.prefix = min_range, batch, prefix
         count = default_workers() if workers is None else workers
         try:
             if executor is not None:
@@ -140,6 +145,7 @@ class CaptureDocument:
         document.path, document.options, document._files = Path(path), options, None
         document.source = parts.source if parts.source is not None else document.path
         document._parts, document.rows, document._owns_parts = parts, rows, False
+        document.prefix = None
         if locator is not None:
             document._locator = locator
         document._open_conversations()
@@ -160,7 +166,7 @@ class CaptureDocument:
         parts = build_parts(
             self.source, split_interfaces=self.options.split_interfaces, workers=count, executor=executor,
             min_range=self._min_range, batch=self._batch, progress=self._phase(0.0, INDEX_SHARE),
-            cancel=self._cancel,
+            cancel=self._cancel, prefix=self.prefix,
         )  # fmt: skip
         try:
             self.rows: SessionRows = build_sessions(

@@ -5,6 +5,16 @@ window, so the first open does not wait for it); opening a capture indexes
 and summarises it there (``CaptureDocument``), while a thread of this process
 only waits for the workers and relays their progress.  The GUI thread gets
 the finished document: columns to list, conversations on demand.
+
+A big file's beginning is listed first, as Wireshark lists packets while it
+reads: while the workers start and index the whole, a thread of this process
+reads the first ``PREVIEW_BYTES`` on its own (``CaptureDocument(prefix=...)``,
+a tenth of a second) and hands that document over as ``previewed``.  It is the
+document of the capture cut there, made by the same code: its sessions are the
+whole capture's first ones with the same ids, in the same order; only a session
+still going at the cut has fewer packets and bytes than it will (it grows when
+the whole list replaces the preview), and sessions that begin later are not
+there yet.
 """
 
 from __future__ import annotations
@@ -22,6 +32,11 @@ from monoview.core.document import CaptureDocument
 from monoview.core.executor import default_workers, lasting_pool, warm_up
 from monoview.gui.worker import BackgroundCall
 
+# How much of a big file's beginning is listed while the whole is read (a few hundred sessions
+# of a typical capture, read in a tenth of a second), and how big a file must be to be worth it.
+PREVIEW_BYTES: Final = 8 << 20
+PREVIEW_FROM_BYTES: Final = 4 * PREVIEW_BYTES
+
 # Progress is relayed when it moved by at least this fraction (queued signals are not free).
 PROGRESS_STEP = 0.01
 
@@ -38,10 +53,23 @@ def check_capture(path: Path) -> None:
     CaptureFile.open(path).close()
 
 
+def previewable(path: Path | list[Path]) -> bool:
+    """Whether the window lists the beginning of ``path`` before the whole: one plain file,
+    big enough that the whole takes a while (a compressed one is decompressed whole first,
+    a set is ordered by its files' first packets first)."""
+    if isinstance(path, list) or path.is_dir() or needs_copy(path):
+        return False
+    try:
+        return path.stat().st_size >= PREVIEW_FROM_BYTES
+    except OSError:
+        return False
+
+
 class _Relay(QObject):
     """Carries progress from the opening thread to the GUI thread (a queued signal)."""
 
     progressed = Signal(float)
+    previewed = Signal(object)  # (the job it belongs to, the document of the file's beginning)
 
 
 # How much lower than the window the worker processes run (os.nice): on a busy machine the
@@ -54,12 +82,16 @@ class CaptureOpener(QObject):
 
     Signals:
         progressed(float): how far the current open is (0..1).
+        previewed(object): the document of the beginning of the capture being opened
+            (``CaptureDocument`` with ``prefix``), to list until ``opened`` follows; whoever
+            takes it closes it.  Sent at most once per open, only for a big plain file.
         opened(object): the document of the capture ``open`` was given.
         failed(str): the open stopped with this message (not sent after ``cancel``).
         cancelled(): the open was cancelled; nothing was kept.
     """
 
     progressed = Signal(float)
+    previewed = Signal(object)
     opened = Signal(object)
     failed = Signal(str)
     cancelled = Signal()
@@ -72,6 +104,7 @@ class CaptureOpener(QObject):
         self._job: BackgroundCall | None = None
         self._relay = _Relay(self)
         self._relay.progressed.connect(self._relay_progress)
+        self._relay.previewed.connect(self._relay_preview)
 
     @property
     def pool(self) -> Executor:
@@ -101,14 +134,29 @@ class CaptureOpener(QObject):
                 last[0] = fraction
                 relay.progressed.emit(fraction)
 
+        def preview(cancelled: threading.Event) -> None:
+            try:
+                beginning = CaptureDocument(path, workers=1, prefix=PREVIEW_BYTES, cancel=cancelled.is_set)
+            except Exception:  # noqa: BLE001 - cancelled, or damage: the whole open says what is wrong
+                return
+            relay.previewed.emit((job, beginning))
+
         def work(cancelled: threading.Event) -> CaptureDocument:
-            pool = self.pool
-            document = CaptureDocument(
-                path, executor=pool, workers=workers, progress=report, cancel=cancelled.is_set
-            )
-            # The first conversation needs the flow locator (a sort of the whole flow column:
-            # a tenth of a second on a gigabyte): made here, not on the GUI thread at the first click.
-            _ = document.locator
+            previewing = None
+            if previewable(path):  # in a thread of its own: the pool's start does not wait for it
+                previewing = threading.Thread(target=preview, args=(cancelled,), name="preview", daemon=True)
+                previewing.start()
+            try:
+                pool = self.pool
+                document = CaptureDocument(
+                    path, executor=pool, workers=workers, progress=report, cancel=cancelled.is_set
+                )
+                # The first conversation needs the flow locator (a sort of the whole flow column:
+                # a tenth of a second on a gigabyte): made here, not on the GUI thread at the first click.
+                _ = document.locator
+            finally:
+                if previewing is not None:
+                    previewing.join()
             return document
 
         job = BackgroundCall(work, self)
@@ -121,6 +169,13 @@ class CaptureOpener(QObject):
     def _relay_progress(self, fraction: float) -> None:
         if self._job is not None:
             self.progressed.emit(fraction)
+
+    def _relay_preview(self, sent: tuple[BackgroundCall, CaptureDocument]) -> None:
+        job, beginning = sent
+        if job is self._job:
+            self.previewed.emit(beginning)
+        else:  # the open ended or was stopped meanwhile: nobody wants it
+            beginning.close()
 
     def _succeeded(self, job: BackgroundCall, document: CaptureDocument) -> None:
         if job is not self._job:  # stopped meanwhile: nobody wants it

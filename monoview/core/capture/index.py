@@ -72,6 +72,7 @@ def build_parts(
     batch: int = BATCH_RECORDS,
     progress: Progress | None = None,
     cancel: Callable[[], bool] | None = None,
+    prefix: int | None = None,
 ) -> IndexParts:
     """Index the capture at ``path`` (or the files of a set, as one capture) in ranges; raise
     CaptureFormatError if it is no capture.
@@ -83,7 +84,10 @@ def build_parts(
     ``executor`` (by default a local pool of that many processes).  Worker
     processes leave their columns as files in ``folder`` (by default a
     temporary folder, removed by ``close``).  ``progress`` and ``cancel`` are
-    as for ``executor.gather``.
+    as for ``executor.gather``.  ``prefix``: index only the records that start in
+    the first ``prefix`` bytes of each file (the capture's beginning, which a
+    window shows while the whole is read: the same index a capture cut there
+    would have).
     """
     source = path if isinstance(path, CaptureSet) else None
     if isinstance(path, CaptureSet):
@@ -97,14 +101,15 @@ def build_parts(
         workers = default_workers() if workers is None else workers
         # A few ranges per worker: a range's columns are in its worker's memory at once.
         wanted = workers * RANGES_PER_WORKER if workers > 1 else 1
-        counts = [_range_count(m.layout, wanted, min_range) for m in members]
+        ends = [m.layout.size if prefix is None else min(m.layout.size, prefix) for m in members]
+        counts = [_range_count(m.layout, e, wanted, min_range) for m, e in zip(members, ends, strict=True)]
         parallel = sum(counts) > 1 or executor is not None
         owned = tracked(tempfile.mkdtemp(prefix="monoview-index-")) if parallel and folder is None else None
         where = owned or (os.fspath(folder) if folder is not None else None)
         tasks = [
             dataclasses.replace(t, batch=batch, label=t.label if source is None else f"m{k}-{t.label}")
-            for k, (m, count) in enumerate(zip(members, counts, strict=True))
-            for t in _tasks(m, m.layout, count, split_interfaces, where)
+            for k, (m, end, count) in enumerate(zip(members, ends, counts, strict=True))
+            for t in _tasks(m, m.layout, end, count, split_interfaces, where)
         ]
         try:
             if executor is not None:
@@ -113,8 +118,8 @@ def build_parts(
                 with local_executor(min(len(tasks), workers)) as pool:
                     ranges = gather(pool, index_range, tasks, progress=progress, cancel=cancel)
             stitched, at = [], 0
-            for m, count, base in zip(members, counts, bases, strict=True):
-                own = _stitched(ranges[at : at + count], m.layout)
+            for m, end, count, base in zip(members, ends, counts, bases, strict=True):
+                own = _stitched(ranges[at : at + count], m.layout, end)
                 for part in own:
                     part.payload_base = base
                 stitched.append(own)
@@ -132,10 +137,10 @@ def build_parts(
             m.close()
 
 
-def _range_count(layout: Layout, wanted: int, min_range: int) -> int:
+def _range_count(layout: Layout, end: int, wanted: int, min_range: int) -> int:
     if layout.format == "pcapng" and not layout.interfaces:
         return 1  # the interfaces come later in the file: only a walk from the start knows them
-    return max(1, min(wanted, layout.size // min_range))
+    return max(1, min(wanted, end // min_range))
 
 
 def build_index(path: str | os.PathLike[str], **options: object) -> PacketIndex:
@@ -148,10 +153,11 @@ def build_index(path: str | os.PathLike[str], **options: object) -> PacketIndex:
 
 
 def _tasks(
-    capture: CaptureFile, layout: Layout, count: int, split: bool, folder: str | None
+    capture: CaptureFile, layout: Layout, end: int, count: int, split: bool, folder: str | None
 ) -> list[RangeTask]:
+    """``count`` ranges of the file's records that start before byte ``end``."""
     start = 0 if layout.format == "pcapng" else layout.first_record
-    bounds = [start] + [layout.size * k // count for k in range(1, count)] + [layout.size]
+    bounds = [start] + [end * k // count for k in range(1, count)] + [end]
     return [
         RangeTask(
             str(capture.path),
@@ -167,7 +173,7 @@ def _tasks(
     ]
 
 
-def _stitched(parts: list[RangePart], layout: Layout) -> list[RangePart]:
+def _stitched(parts: list[RangePart], layout: Layout, end: int) -> list[RangePart]:
     """The ranges that make up the file, in order: each must begin where the previous one
     handed off; one that does not (a wrong re-synchronisation) is walked again from
     there, and anything after damage is dropped.  A range that meets what only a walk
@@ -176,7 +182,7 @@ def _stitched(parts: list[RangePart], layout: Layout) -> list[RangePart]:
 
     def whole() -> list[RangePart]:
         start = 0 if layout.format == "pcapng" else layout.first_record
-        task = dataclasses.replace(parts[0].task, start=start, stop=layout.size, exact=True, label="whole")
+        task = dataclasses.replace(parts[0].task, start=start, stop=end, exact=True, label="whole")
         return [index_range(task)]
 
     if any(p.needs_whole for p in parts):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import platform
 import sys
-from importlib import metadata
 
 import PySide6
 from PySide6.QtCore import qVersion
@@ -14,6 +13,8 @@ from monoview import __version__
 
 
 def _version(distribution: str) -> str:
+    from importlib import metadata  # a twentieth of a second: when the box is opened, not at start
+
     try:
         return metadata.version(distribution)
     except metadata.PackageNotFoundError:

@@ -3,8 +3,10 @@
 Opening reads only the file's header at once, so a wrong file is refused with
 a sentence; then the document is built in the worker processes
 (``CaptureOpener``) while progress and Cancel show in the status bar and the
-window stays usable.  The session list, the filter and the conversations are
-handed the document here; what the other panes do when a capture comes and
+window stays usable; a big file's beginning is listed meanwhile (provisional
+rows, replaced by the whole list when it is in: ``CaptureOpener.previewed``;
+their conversations wait for the whole).  The session list, the filter and the
+conversations are handed the document here; what the other panes do when a capture comes and
 goes, ``MainWindow`` wires to this controller's signals.
 """
 
@@ -85,8 +87,11 @@ class CaptureController(QObject):
         self.document: CaptureDocument | None = None
         self.loading = False
         self.loading_path: Path | None = None
+        # The document of the beginning of the capture being read, listed until the whole is in.
+        self.preview: CaptureDocument | None = None
         self._collector = CapturePause()
         opener.progressed.connect(self._show_progress)
+        opener.previewed.connect(self._previewed)
         opener.opened.connect(self._opened)
         opener.failed.connect(self._open_stopped)
         opener.cancelled.connect(self._open_cancelled)
@@ -172,8 +177,29 @@ class CaptureController(QObject):
         self._message_bar.show_message(message if message.endswith(".") else message + ".", "error")
         self._window.statusBar().showMessage(f"Could not open {path.name}", 8000)
 
+    def _previewed(self, beginning: CaptureDocument) -> None:
+        """The beginning of the capture is read: list its sessions until the whole list comes."""
+        if not self.loading:
+            beginning.close()
+            return
+        self._drop_preview()
+        self.preview = beginning
+        name = self.loading_path.name if self.loading_path is not None else "the capture"
+        prefix = human_size(beginning.prefix or 0)
+        self._status.summary.setText(
+            f"Still reading {name}… Listed so far: the {len(beginning):,} sessions that begin in its "
+            f"first {prefix} (provisional: the last of them may grow)"
+        )
+        self._model.set_columns(SessionColumns(beginning.rows, beginning.flows))
+
+    def _drop_preview(self) -> None:
+        if self.preview is not None:
+            self.preview.close()
+            self.preview = None
+
     def _opened(self, document: CaptureDocument) -> None:
         """The document is built: list its sessions, say what went wrong, show it."""
+        self._drop_preview()
         self.loading = False
         self.loading_path = None
         self.document = document
@@ -221,6 +247,8 @@ class CaptureController(QObject):
         self.finished.emit()
 
     def _end_loading(self) -> None:
+        self._drop_preview()
+        self._model.clear()
         self.loading = False
         self.loading_path = None
         self._collector.settle()
@@ -266,6 +294,7 @@ class CaptureController(QObject):
     def _drop(self) -> None:
         """Let go of the current capture everywhere (its work is already stopped)."""
         self.dropped.emit()
+        self._drop_preview()
         self._session_filter.set_document(None)
         self._fetcher.set_document(None)
         self._model.clear()

@@ -11,22 +11,16 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QProgressDialog, QTreeView
 
 from monoview.core.document import CaptureDocument
-from monoview.core.export import Format
-from monoview.core.export.packets import write_session_packets
 from monoview.core.streambytes import GapPolicy
 from monoview.core.tcp.monologue import Monologue
 from monoview.core.tcp.session import TcpSession
-from monoview.gui.dialogs import export as export_dialog
 from monoview.gui.dialogs.errors import show_error
-from monoview.gui.dialogs.export import ExportKind, ExportRequest
-from monoview.gui.dialogs.http_objects import HttpObjectsDialog
-from monoview.gui.exporting import clashes, run_export
 from monoview.gui.loading import CaptureOpener
 from monoview.gui.models.session_list import SessionListModel
 from monoview.gui.settings import Settings
@@ -34,6 +28,10 @@ from monoview.gui.views.conversation import ConversationView
 from monoview.gui.window.capture import SHUTDOWN_MS, CaptureController
 from monoview.gui.window.selection import SelectionController
 from monoview.gui.worker import BackgroundCall
+
+if TYPE_CHECKING:  # the export code is imported when an export is asked for: the window starts sooner
+    from monoview.gui.dialogs.export import ExportKind, ExportRequest
+    from monoview.gui.dialogs.http_objects import HttpObjectsDialog
 
 
 class _ProgressRelay(QObject):
@@ -101,6 +99,8 @@ class ExportController(QObject):
             if one
             else f"s{first.session.id:05d}_monologues"
         )
+        from monoview.gui.dialogs.export import ExportKind
+
         self._export(
             ExportKind.MONOLOGUES,
             summary,
@@ -116,6 +116,8 @@ class ExportController(QObject):
         if session is None or self._capture.document is None:
             self._window.statusBar().showMessage("Select a session to export", 5000)
             return
+        from monoview.gui.dialogs.export import ExportKind
+
         summary = f"Session {session.id}: {session.client} ⇄ {session.server}"
         self._export(ExportKind.SESSION, summary, f"session{session.id:05d}", folder=True, sessions=[session])
 
@@ -125,6 +127,8 @@ class ExportController(QObject):
         document = self._capture.document
         if document is None:
             return None
+        from monoview.gui.dialogs.http_objects import HttpObjectsDialog
+
         dialog = HttpObjectsDialog(document, self._window)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self._capture.stopping.connect(dialog.close)
@@ -161,6 +165,8 @@ class ExportController(QObject):
         if document is None or self.job is not None:
             return None
 
+        from monoview.core.export.packets import write_session_packets
+
         def work(_cancelled: threading.Event) -> dict[str, Any]:
             wanted, written = write_session_packets(document, ids, path, force=True)
             return {"target": str(path), "packets": len(wanted.frames), "bytes": written.length}
@@ -186,6 +192,8 @@ class ExportController(QObject):
         document = self._capture.document
         if document is None:
             return
+        from monoview.gui.dialogs.export import ExportKind
+
         chosen = self.selected_sessions()
         if len(chosen) > 1:
             summary = f"The {len(chosen):,} selected sessions of {document.name}, with manifest.json"
@@ -229,6 +237,11 @@ class ExportController(QObject):
         document = self._capture.document
         if document is None or self._capture.loading or self.job is not None:
             return
+        from monoview.core.export import Format
+        from monoview.gui.dialogs import export as export_dialog
+        from monoview.gui.dialogs.export import ExportRequest
+        from monoview.gui.exporting import clashes
+
         s = self._settings
         request = export_dialog.ask_export(
             self._window,
@@ -274,6 +287,7 @@ class ExportController(QObject):
             dialog.setValue(done)
 
         relay.progressed.connect(show_progress)
+        from monoview.gui.exporting import run_export
 
         pool = self._opener.pool
 

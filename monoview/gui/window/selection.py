@@ -91,7 +91,13 @@ class SelectionController(QObject):
         self.session_shown.emit(None)
 
     def show_first(self) -> None:
-        """Make the first session listed current."""
+        """Make the first session listed current (the one chosen while the capture was still
+        being read, if any: its conversation waited for the whole capture)."""
+        wanted = self._wanted_session
+        if wanted is not None and self._fetcher.document is not None:
+            self._wanted_session = None
+            if self.select_session(wanted):
+                return
         if self._model.rowCount():
             self._tree.setCurrentIndex(self._model.index(0, 0))
 
@@ -154,7 +160,10 @@ class SelectionController(QObject):
             session = self._fetcher.fetch(session_id)
             if session is None:  # a big one: reassembled in a worker thread
                 self._wanted_session = session_id
-                self._title.setText(f"Session {session_id}: reassembling…")
+                if self._fetcher.document is None:  # a provisional row: the capture is being read
+                    self._title.setText(f"Session {session_id}: shown when the whole capture is read…")
+                else:
+                    self._title.setText(f"Session {session_id}: reassembling…")
                 return
             self._show_session(session)
         monologue = self._model.monologue_at(current)
