@@ -184,11 +184,10 @@ class CaptureController(QObject):
             return
         self._drop_preview()
         self.preview = beginning
-        name = self.loading_path.name if self.loading_path is not None else "the capture"
         prefix = human_size(beginning.prefix or 0)
         self._status.summary.setText(
-            f"Still reading {name}… Listed so far: the {len(beginning):,} sessions that begin in its "
-            f"first {prefix} (provisional: the last of them may grow)"
+            f"Still reading: {len(beginning):,} sessions so far, from the first {prefix} "
+            "(provisional: the last ones may still grow)"
         )
         self._model.set_columns(SessionColumns(beginning.rows, beginning.flows))
 
