@@ -63,11 +63,19 @@ def attach(path: str, parts: IndexParts, rows: SessionRows, options: DocumentOpt
     flow locator this worker made for that index before, if any."""
     from monoview.core.document import CaptureDocument
 
+    prepare(path, parts)
+    key = parts.folder or path
+    return CaptureDocument.attached(path, parts, rows, options, _located[key])
+
+
+def prepare(path: str, parts: IndexParts) -> None:
+    """In a worker: make the flow locator of an index now (a sort of its whole flow column,
+    a tenth of a second on a gigabyte, over a second on a busy machine), so that the first
+    conversation asked of this worker does not wait for it."""
     key = parts.folder or path
     if key not in _located:
         _located.clear()
         _located[key] = FlowLocator.of(parts)
-    return CaptureDocument.attached(path, parts, rows, options, _located[key])
 
 
 def run_shard(task: ListenerShard) -> tuple[list[tuple[int, Any]], Failures]:

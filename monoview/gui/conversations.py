@@ -27,7 +27,7 @@ from PySide6.QtCore import QObject, Signal
 from monoview.core.document import CaptureDocument
 from monoview.core.errors import Cancelled
 from monoview.core.executor import CANCEL_POLL_S, cancellable_pool, default_workers
-from monoview.core.fanout import ConversationTask, reassemble
+from monoview.core.fanout import ConversationTask, prepare, reassemble
 from monoview.core.tcp.session import TcpSession
 from monoview.gui.worker import BackgroundCall
 
@@ -63,14 +63,41 @@ class ConversationFetcher(QObject):
         self._niceness = niceness
         self._pool: pebble.ProcessPool | None = None
         self._pool_lock = threading.Lock()
+        self._shut_down = False  # no worker starts after ``shutdown``
         self._jobs: dict[int, BackgroundCall] = {}
         # The worker tasks under way, by session id (set and cleared by the waiting threads).
         self.tasks: dict[int, Future[Any]] = {}
 
     def set_document(self, document: CaptureDocument | None) -> None:
-        """Work on ``document`` from now on; reassemblies for the last one are stopped."""
+        """Work on ``document`` from now on; reassemblies for the last one are stopped.
+
+        The worker processes are started now, by a thread of their own, if the document
+        has sessions too big for the GUI thread, and each makes the document's flow
+        locator (``fanout.prepare``): starting them waits for the fork server and the
+        locator is a sort of the whole index (together a second on a busy machine),
+        which the first click on a big session would wait for otherwise.
+        """
         self.stop()
         self.document = document
+        if (
+            document is not None
+            and self.workers > 0
+            and self._pool is None
+            and document.parts.folder is not None
+            and len(document)
+            and int(document.rows["packets"].max()) > INLINE_PACKETS
+        ):
+            threading.Thread(
+                target=self._start_workers, args=(document,), name="start-workers", daemon=True
+            ).start()
+
+    def _start_workers(self, document: CaptureDocument) -> None:
+        try:
+            pool = self._workers()
+        except BrokenExecutor:
+            return
+        for _ in range(self.workers):  # a task each, while they are all free
+            pool.schedule(prepare, args=(str(document.path), document.parts))
 
     @property
     def busy(self) -> bool:
@@ -148,6 +175,7 @@ class ConversationFetcher(QObject):
         """Stop, and end the worker processes (the window is closing)."""
         self.stop(timeout_ms)
         with self._pool_lock:
+            self._shut_down = True
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.stop()  # type: ignore[no-untyped-call]  # (pebble leaves it unannotated)
@@ -155,6 +183,8 @@ class ConversationFetcher(QObject):
 
     def _workers(self) -> pebble.ProcessPool:
         with self._pool_lock:
+            if self._shut_down:
+                raise BrokenExecutor("the window is closing")
             if self._pool is None:
                 self._pool = cancellable_pool(self.workers, niceness=self._niceness)
             return self._pool

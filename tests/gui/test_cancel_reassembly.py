@@ -1,6 +1,7 @@
 """Closing a document or the window while a worker reassembles a big session does not wait
 for it (issue 10): the worker's task is stopped (pebble terminates the worker), its result is
-never delivered, a fresh worker serves the next request, and nothing is printed.
+never delivered, a fresh worker serves the next request, and nothing is printed.  And the
+workers are started (and ready for the document) before the first big session is asked for.
 
 The session is 300,000 one-byte monologues (``bench/linear_shapes.py``), seconds of work
 for a worker; every check is on state and signals (the task's future was cancelled while
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QCoreApplication, QEvent
 
+from monoview.core import fanout
 from monoview.core.document import CaptureDocument
 from monoview.core.executor import InlineExecutor
 from monoview.gui.conversations import INLINE_PACKETS, ConversationFetcher
@@ -99,3 +101,26 @@ def test_quitting_the_window_stops_its_reassembly(qtbot, window, big_session: Pa
     assert task.cancelled()
     assert fetcher._pool is None  # the workers were ended with the window
     assert "Traceback" not in capfd.readouterr().err
+
+
+def test_a_document_with_a_big_session_starts_the_workers_at_once(
+    qtbot, fetcher: ConversationFetcher, document: CaptureDocument
+) -> None:  # type: ignore[no-untyped-def]
+    """Not at the first click on a big session: that click would wait for the fork server and
+    the flow locator (``fanout.prepare``, run by each worker now)."""
+    assert fetcher._pool is None
+    fetcher.set_document(document)
+    qtbot.waitUntil(lambda: fetcher._pool is not None, timeout=LOAD_TIMEOUT_MS)
+    fetcher.set_document(None)
+
+
+def test_a_prepared_worker_does_not_locate_again(monkeypatch, document: CaptureDocument) -> None:  # type: ignore[no-untyped-def]
+    made: list[object] = []
+    real = fanout.FlowLocator.of
+    monkeypatch.setattr(fanout.FlowLocator, "of", lambda parts: made.append(parts) or real(parts))
+    monkeypatch.setattr(fanout, "_located", {})
+    fanout.prepare(str(document.path), document.parts)
+    assert len(made) == 1
+    session = fanout.reassemble(fanout.ConversationTask.of(document, 1))
+    assert len(made) == 1  # the reassembly used the prepared locator
+    assert session.packets == int(document.rows["packets"][0])
