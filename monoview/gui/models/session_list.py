@@ -11,7 +11,8 @@ child rows once its conversation was reassembled: ``fetchMore`` asks for it
 Index layout: a session row has internal id 0; a monologue row has internal
 id ``session_number + 1`` (the session's 0-based number, not its row, which a
 sort changes).  Strings are made at paint time, one ``multiData`` call per
-cell (each call from Qt into Python costs far more than the Python it runs).
+cell (each call from Qt into Python costs far more than the Python it runs),
+and kept (``painted_rows``).
 """
 
 from __future__ import annotations
@@ -31,21 +32,16 @@ from PySide6.QtCore import (
     Signal,
 )
 
-from monoview.core import display as fmt
-from monoview.core.flows.columns import HEADERS, NUMERIC, TOOLTIPS, Column, SessionColumns
+from monoview.core.flows.columns import HEADERS, Column, SessionColumns
 from monoview.core.tcp.monologue import Monologue
-from monoview.gui.models.roles import Role
-from monoview.gui.models.session_cells import (
-    ALIGNMENT,
-    DECORATION,
-    DISPLAY,
-    FOREGROUND,
-    RIGHT,
-    Cell,
-    frames_text,
-    monologue_row_cells,
-    session_row_cells,
+from monoview.gui.models.painted_rows import (
+    PAINT_CACHE_ROWS,
+    PaintedRows,
+    header_data,
+    monologue_data,
+    session_data,
 )
+from monoview.gui.models.session_cells import ALIGNMENT, DECORATION, DISPLAY, FOREGROUND, Cell
 
 Index = QModelIndex | QPersistentModelIndex
 I64 = npt.NDArray[np.int64]
@@ -59,8 +55,6 @@ PAINT_ROLES: Final = frozenset(
 _EMPTY: Final = np.zeros(0, dtype=np.int64)
 COLUMN_COUNT: Final = len(HEADERS)
 _ROOT: Final = QModelIndex()
-# Painted rows kept (their cells' texts): far more than a screenful, few enough to stay small.
-PAINT_CACHE_ROWS: Final = 4096
 
 
 class SessionListModel(QAbstractItemModel):
@@ -90,11 +84,7 @@ class SessionListModel(QAbstractItemModel):
         self._sorted: tuple[Column, bool] = (Column.ID, False)
         self._monologues: dict[int, list[Monologue]] = {}
         self._wanted: set[int] = set()
-        # What each painted row's cells show, by session number (session rows) or by
-        # (session number, row) (monologue rows): a repaint (every selection change,
-        # scroll or sort) then costs dictionary lookups, not formatting.
-        self._session_cells: dict[int, list[Cell]] = {}
-        self._monologue_cells: dict[tuple[int, int], list[Cell]] = {}
+        self._cells = PaintedRows()
         self._top: dict[tuple[int, int], QModelIndex] = {}  # session rows' indexes, by (row, column)
         # Asked by ``sort`` with the sessions whose monologue rows are in the model: whether
         # the view can take the new order as changed contents of the same rows (none of them
@@ -108,7 +98,7 @@ class SessionListModel(QAbstractItemModel):
         self.beginResetModel()
         self.columns = columns
         self._monologues, self._wanted, self._visible = {}, set(), None
-        self._session_cells, self._monologue_cells = {}, {}
+        self._cells.clear()
         self._arrange()
         self.endResetModel()
 
@@ -141,7 +131,7 @@ class SessionListModel(QAbstractItemModel):
         columns.applications = names
         if streams is not None:
             columns.set_streams(streams)
-        self._session_cells = {}
+        self._cells.forget_sessions()
         self.cells_changed.emit()
         if self._numbers:
             last = len(self._numbers) - 1
@@ -348,14 +338,7 @@ class SessionListModel(QAbstractItemModel):
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
         """Override QAbstractItemModel::headerData."""
-        if orientation == Qt.Orientation.Horizontal and 0 <= section < len(HEADERS):
-            if role == Qt.ItemDataRole.DisplayRole:
-                return HEADERS[section]
-            if role == Qt.ItemDataRole.TextAlignmentRole and section in NUMERIC:
-                return RIGHT
-            if role == Qt.ItemDataRole.ToolTipRole:
-                return TOOLTIPS.get(Column(section))
-        return None
+        return header_data(section, orientation, role)
 
     # No ``flags`` override: Qt's own answer (enabled, selectable) is the same, and the
     # tree asks for it for every painted cell.
@@ -367,9 +350,8 @@ class SessionListModel(QAbstractItemModel):
         if role in PAINT_ROLES:
             return self._painted(index).get(role)
         if index.internalId() == 0:
-            return self._session_data(self._numbers[index.row()], role)
-        monologue = self._monologues[index.internalId() - 1][index.row()]
-        return self._monologue_data(monologue, role)
+            return session_data(self.columns, self._numbers[index.row()], role)
+        return monologue_data(self._monologues[index.internalId() - 1][index.row()], role)
 
     def multiData(self, index: Index, roleDataSpan: QModelRoleDataSpan | QModelRoleData) -> None:
         """Override QAbstractItemModel::multiData: every role of one cell in one call (the
@@ -412,51 +394,6 @@ class SessionListModel(QAbstractItemModel):
         """What each cell of ``index``'s row shows, by column: a dict of the ``PAINT_ROLES``
         that are not empty (the tree paints a row from this in one call)."""
         parent_id = index.internalId()
-        row = index.row()
         if parent_id == 0:
-            number = self._numbers[row]
-            cells = self._session_cells.get(number)
-            if cells is None:
-                cells = self._session_cells[number] = session_row_cells(self.columns, number)
-                _bound(self._session_cells)
-        else:
-            cells = self._monologue_cells.get((parent_id, row))
-            if cells is None:
-                cells = self._monologue_cells[parent_id, row] = monologue_row_cells(
-                    self._monologues[parent_id - 1], row
-                )
-                _bound(self._monologue_cells)
-        return cells
-
-    def _session_data(self, number: int, role: int) -> Any:
-        c = self.columns
-        assert c is not None
-        if role == Role.SESSION:
-            return number + 1
-        if role == Qt.ItemDataRole.ToolTipRole:
-            client, server = c.endpoint(number, True), c.endpoint(number, False)
-            return (
-                f"Session {number + 1}: {client} ⇄ {server}\n"
-                f"started {fmt.date_time(int(c.rows['first_ts'][number]))}\n" + ", ".join(c.flags(number))
-            )
-        return None  # Role.MONOLOGUE too: a session row has none
-
-    @staticmethod
-    def _monologue_data(m: Monologue, role: int) -> Any:
-        if role == Role.SESSION:
-            return m.session.id
-        if role == Role.MONOLOGUE:
-            return m
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return (
-                f"Monologue #{m.index} {m.direction}, {m.length:,} bytes at stream offset {m.offset:,}\n"
-                f"captured {fmt.date_time(m.first_ts_ns)}, frames {frames_text(m)}"
-            )
-        return None
-
-
-def _bound(cache: dict[Any, list[Cell]]) -> None:
-    """Forget every painted row once there are more than ``PAINT_CACHE_ROWS`` (they are
-    made again as they are painted: cheaper than keeping an order of use)."""
-    if len(cache) > PAINT_CACHE_ROWS:
-        cache.clear()
+            return self._cells.session(self.columns, self._numbers[index.row()])
+        return self._cells.monologue(self._monologues[parent_id - 1], parent_id, index.row())
