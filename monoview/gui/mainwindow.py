@@ -6,24 +6,22 @@ reassembled when it is selected or expanded, big ones off the GUI thread.
 
 This module only composes: the widgets are made in ``window/panes.py``, each
 job is a controller in ``window/`` that wires its own widgets, and here the
-controllers are made and told about each other.  The methods below are the
-window's public face (the action table's slots, what ``app.py`` and the
-tests call), each handing over to the controller that does the work.
+controllers are made and told about each other.  The window's public face (the
+action table's slots, what ``app.py`` and the tests call) is ``WindowCommands``
+(``window/commands.py``), each command handing over to the controller that does
+the work; here are only the state properties and the Qt events.
 """
 
 from __future__ import annotations
 
 import gc
-from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QMainWindow, QVBoxLayout, QWidget
 
-from monoview.core.blob import Blob
 from monoview.core.document import CaptureDocument
-from monoview.core.tcp.monologue import Monologue
 from monoview.core.tcp.session import TcpSession
 from monoview.gui.actions import build_actions
 from monoview.gui.applications import ApplicationNamer
@@ -37,13 +35,14 @@ from monoview.gui.settings import Settings
 from monoview.gui.views.messagebar import MessageBar
 from monoview.gui.views.welcome import WelcomePage
 from monoview.gui.window.capture import CaptureController
+from monoview.gui.window.commands import WindowCommands
 from monoview.gui.window.detail import DetailController
 from monoview.gui.window.export_flow import ExportController
 from monoview.gui.window.filter_box import FilterController
 from monoview.gui.window.finding import FindController
 from monoview.gui.window.http_tab import HttpController
 from monoview.gui.window.memory import WindowMemory
-from monoview.gui.window.menus import RecentMenu, build_menus, build_toolbar, enable_actions, shortcut_rows
+from monoview.gui.window.menus import RecentMenu, build_menus, build_toolbar, enable_actions
 from monoview.gui.window.origin import OriginController
 from monoview.gui.window.pages import PageStack
 from monoview.gui.window.panes import ConversationPane, DetailPane, SessionsPane, StatusLine, named_splitter
@@ -53,7 +52,6 @@ from monoview.gui.window.show_as import ShowAsController
 from monoview.gui.worker import BackgroundCall
 
 if TYPE_CHECKING:
-    from monoview.gui.dialogs.http_objects import HttpObjectsDialog
     from monoview.gui.views.plots import PlotsView
 
 
@@ -61,7 +59,7 @@ if TYPE_CHECKING:
 FRAME_MS: Final = 16
 
 
-class MainWindow(QMainWindow):
+class MainWindow(WindowCommands, QMainWindow):
     """One capture, browsed.
 
     Signals:
@@ -286,125 +284,7 @@ class MainWindow(QMainWindow):
         """The plots, once the dock was first shown (pyqtgraph is imported then)."""
         return self.plots_dock.plots
 
-    # -- commands: the action table's slots and the window's public calls ---------
-
-    def save_state(self) -> None:
-        """Remember geometry, docks, splitters and the tree header."""
-        self.memory.save()
-
-    def open_dialog(self) -> None:
-        """File › Open: pick a capture."""
-        self.capture.open_dialog()
-
-    def open_folder_dialog(self) -> None:
-        """File › Open Folder: a folder of captures (a rotated set) as one capture."""
-        self.capture.open_folder_dialog()
-
-    def open_sample(self) -> None:
-        """Open the bundled sample capture."""
-        self.capture.open_sample()
-
-    def open_path(self, path: str | Path) -> bool:
-        """Start opening ``path``; False (with the reason shown) if it is no capture."""
-        return self.capture.open_path(path)
-
-    def close_capture(self) -> None:
-        """File › Close: back to the welcome page."""
-        self.capture.close_capture()
-
-    def cancel_load(self) -> None:
-        """View › Stop Loading: stop opening the capture (nothing of it is kept)."""
-        self.capture.cancel_load()
-
-    def select_session(self, session_id: int) -> bool:
-        """Make a session current in the tree (and everywhere else); False if it is not listed."""
-        return self.selection.select_session(session_id)
-
-    def select_monologue(self, monologue: Monologue) -> None:
-        """Make a monologue current in the tree, the conversation and the detail views."""
-        self.selection.select_monologue(monologue)
-
-    def next_monologue(self) -> None:
-        """View › Next Monologue."""
-        self.selection.next_monologue()
-
-    def previous_monologue(self) -> None:
-        """View › Previous Monologue."""
-        self.selection.previous_monologue()
-
-    def session_blob(self) -> Blob:
-        """The whole conversation of the current session (cached until it grows)."""
-        return self.detail.session_blob()
-
-    def show_hex(self) -> None:
-        """View › Hex View."""
-        self.detail.show_hex()
-
-    def show_text(self) -> None:
-        """View › Text View."""
-        self.detail.show_text()
-
-    def copy_selection(self) -> None:
-        """Edit › Copy: from the hex or text view, or the selected monologues as text."""
-        self.detail.copy_selection()
-
-    def save_bytes_as(self) -> None:
-        """File › Save Shown Bytes As."""
-        self.show_as.ask_and_save()
-
-    def go_to_frame(self) -> None:
-        """Edit › Go to Frame."""
-        self.origin.ask()
-
-    def show_find(self) -> None:
-        """Edit › Find: open the find bar, pre-filled with a short text selection."""
-        self.finder.show_find()
-
-    def find_next(self) -> None:
-        """Edit › Find Next."""
-        self.finder.find_next()
-
-    def find_previous(self) -> None:
-        """Edit › Find Previous."""
-        self.finder.find_previous()
-
-    def find_bytes(self, pattern: bytes, forward: bool = True, case_sensitive: bool = False) -> int:
-        """Select the next match of ``pattern`` in the conversation; its session-blob position or -1."""
-        return self.finder.find_bytes(pattern, forward, case_sensitive)
-
-    def focus_filter(self) -> None:
-        """Edit › Filter Sessions."""
-        self.filtering.focus()
-
-    def filter_out_stream(self) -> None:
-        """Edit › Filter Out This Stream: hide the current session, as Wireshark's button does."""
-        session = self.selection.current_session
-        if session is not None:
-            self.filtering.filter_out_session(session.id)
-
-    def toggle_plots(self) -> None:
-        """View › Plots."""
-        self.plots_dock.toggle()
-
-    def export_monologues(self) -> None:
-        """File › Export Monologue: the selected monologue(s), one file each."""
-        self.exporter.export_monologues()
-
-    def export_session(self) -> None:
-        """File › Export Session: a direction, the transcript or all files of the current session."""
-        self.exporter.export_session()
-
-    def export_all(self) -> None:
-        """File › Export All Sessions: every session into a folder with manifest.json."""
-        self.exporter.export_all()
-
-    def export_packets(self) -> None:
-        """File › Export Packets: the selected sessions' packets as a capture."""
-        self.exporter.export_packets()
-
-    def export_http_objects(self) -> HttpObjectsDialog | None:
-        """File › Export HTTP Objects: the capture's HTTP objects, to choose and save."""
-        return self.exporter.export_http_objects()
+    # -- commands: the action table's slots are in ``WindowCommands``; the Help boxes --
 
     def show_about(self) -> None:
         """Help › About."""
@@ -413,14 +293,6 @@ class MainWindow(QMainWindow):
     def show_shortcuts(self) -> None:
         """Help › Keyboard Shortcuts, from the action table (so it cannot go stale)."""
         show_shortcuts(self, self.shortcut_rows())
-
-    def shortcut_rows(self) -> list[tuple[str, str]]:
-        """(command, keys) for every action that has a shortcut, in menu order."""
-        return shortcut_rows(self.actions_by_id)
-
-    def shortcut_table(self) -> dict[str, list[QKeySequence]]:
-        """Action id -> shortcuts in effect (for tests and the About box)."""
-        return {key: action.shortcuts() for key, action in self.actions_by_id.items()}
 
     # -- Qt events ----------------------------------------------------------------
 
