@@ -121,6 +121,7 @@ def take_screenshot(window: MainWindow, args: argparse.Namespace) -> int:
     if args.plots:
         window.plots_dock.show()
     if args.file is not None:
+        window.opener.previews = False  # the picture is of the whole list
         if not window.open_path(args.file):
             sys.stderr.write(f"monoview: {window.message_bar.text}\n")
             return 2

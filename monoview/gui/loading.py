@@ -99,6 +99,9 @@ class CaptureOpener(QObject):
     def __init__(self, parent: QObject | None = None, workers: int | None = None) -> None:
         super().__init__(parent)
         self.workers = default_workers() if workers is None else workers
+        # Whether a big file's beginning is listed first (off for ``--screenshot``, which
+        # pictures the whole list: the preview would only take a core's time from it).
+        self.previews = True
         self._pool: Executor | None = None
         self._pool_lock = threading.Lock()
         self._job: BackgroundCall | None = None
@@ -126,7 +129,7 @@ class CaptureOpener(QObject):
         """Start building the document of ``path`` (several: one capture; a running open is
         stopped first)."""
         self.stop()
-        workers, relay = self.workers, self._relay
+        workers, relay, previews = self.workers, self._relay, self.previews
         last = [0.0]
 
         def report(fraction: float) -> None:
@@ -143,7 +146,8 @@ class CaptureOpener(QObject):
 
         def work(cancelled: threading.Event) -> CaptureDocument:
             previewing = None
-            if previewable(path):  # in a thread of its own: the pool's start does not wait for it
+            # in a thread of its own: the pool's start does not wait for it
+            if previews and previewable(path):
                 previewing = threading.Thread(target=preview, args=(cancelled,), name="preview", daemon=True)
                 previewing.start()
             try:

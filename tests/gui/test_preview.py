@@ -70,3 +70,22 @@ def test_a_small_file_is_listed_once(qtbot, window: MainWindow) -> None:
     with qtbot.waitSignal(window.load_finished, timeout=LOAD_TIMEOUT_MS):
         assert window.open_path(capture("http_many.pcap"))
     assert [n for n in resets if n] == [len(window.document)]
+
+
+@pytest.mark.usefixtures("small_preview")
+def test_a_screenshot_pictures_the_whole_list_without_a_preview(qapp, monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from monoview.gui import app
+    from monoview.gui.loading import CaptureOpener
+
+    previews: list[object] = []
+    real = CaptureOpener.open
+
+    def spying(self: CaptureOpener, path: object) -> None:
+        self.previewed.connect(previews.append)
+        real(self, path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(CaptureOpener, "open", spying)
+    out = tmp_path / "shot.png"
+    assert app.main(["--screenshot", str(out), "--size", "800x600", str(capture("http_many.pcap"))]) == 0
+    assert out.exists()
+    assert previews == []
