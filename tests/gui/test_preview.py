@@ -89,3 +89,15 @@ def test_a_screenshot_pictures_the_whole_list_without_a_preview(qapp, monkeypatc
     assert app.main(["--screenshot", str(out), "--size", "800x600", str(capture("http_many.pcap"))]) == 0
     assert out.exists()
     assert previews == []
+
+
+@pytest.mark.usefixtures("small_preview")
+def test_no_unfiltered_preview_under_a_filter(qtbot, window: MainWindow) -> None:
+    window.filter_edit.setText("tcp.port == 80")
+    window.filtering.apply()
+    counts: list[int] = []
+    window.tree_model.modelReset.connect(lambda: counts.append(window.tree_model.total))
+    with qtbot.waitSignal(window.load_finished, timeout=LOAD_TIMEOUT_MS):
+        assert window.open_path(capture("http_many.pcap"))
+    assert window.capture.preview is None
+    assert all(n in (0, len(window.document)) for n in counts)  # the whole list only, filtered

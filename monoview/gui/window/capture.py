@@ -178,8 +178,9 @@ class CaptureController(QObject):
         self._window.statusBar().showMessage(f"Could not open {path.name}", 8000)
 
     def _previewed(self, beginning: CaptureDocument) -> None:
-        """The beginning of the capture is read: list its sessions until the whole list comes."""
-        if not self.loading:
+        """The beginning of the capture is read: list its sessions until the whole list comes
+        (not under a filter kept from the last capture: the filter applies to the whole)."""
+        if not self.loading or self._session_filter.text.strip():
             beginning.close()
             return
         self._drop_preview()
