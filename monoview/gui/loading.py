@@ -9,8 +9,8 @@ the finished document: columns to list, conversations on demand.
 A big file's beginning is listed first, as Wireshark lists packets while it
 reads: while the workers start and index the whole, a thread of this process
 reads the first ``PREVIEW_BYTES`` on its own (``CaptureDocument(prefix=...)``,
-a tenth of a second) and hands that document over as ``previewed``.  It is the
-document of the capture cut there, made by the same code: its sessions are the
+some 50 ms on a quiet machine) and hands that document over as ``previewed``.
+It is the document of the capture cut there, made by the same code: its sessions are the
 whole capture's first ones with the same ids, in the same order; only a session
 still going at the cut has fewer packets and bytes than it will (it grows when
 the whole list replaces the preview), and sessions that begin later are not
@@ -32,9 +32,9 @@ from monoview.core.document import CaptureDocument
 from monoview.core.executor import default_workers, lasting_pool, warm_up
 from monoview.gui.worker import BackgroundCall
 
-# How much of a big file's beginning is listed while the whole is read (a few hundred sessions
-# of a typical capture, read in a tenth of a second), and how big a file must be to be worth it.
-PREVIEW_BYTES: Final = 8 << 20
+# How much of a big file's beginning is listed while the whole is read (screens of rows: 156
+# sessions of the 1 GB bench capture, some 50 ms of work), and how big a file must be for it.
+PREVIEW_BYTES: Final = 4 << 20
 PREVIEW_FROM_BYTES: Final = 4 * PREVIEW_BYTES
 
 # Progress is relayed when it moved by at least this fraction (queued signals are not free).
