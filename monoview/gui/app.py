@@ -122,6 +122,7 @@ def take_screenshot(window: MainWindow, args: argparse.Namespace) -> int:
         window.plots_dock.show()
     if args.file is not None:
         window.opener.previews = False  # the picture is of the whole list
+        window.fetcher.start_early = False  # only the session pictured is reassembled
         if not window.open_path(args.file):
             sys.stderr.write(f"monoview: {window.message_bar.text}\n")
             return 2

@@ -57,30 +57,36 @@ class ConversationFetcher(QObject):
     ) -> None:
         super().__init__(parent)
         self.document: CaptureDocument | None = None
-        # Worker processes for big sessions (0: reassemble in the waiting thread); started
-        # by the first big session's thread, as starting them waits for the fork server.
+        # Worker processes for big sessions (0: reassemble in the waiting thread); started by
+        # ``start_workers`` or the first big session's thread (starting them waits for the fork
+        # server: never on the GUI thread).
         self.workers = min(2, default_workers()) if workers is None else workers
         self._niceness = niceness
         self._pool: pebble.ProcessPool | None = None
         self._pool_lock = threading.Lock()
         self._shut_down = False  # no worker starts after ``shutdown``
+        self.start_early = True  # whether ``start_workers`` starts them before they are needed
         self._jobs: dict[int, BackgroundCall] = {}
         # The worker tasks under way, by session id (set and cleared by the waiting threads).
         self.tasks: dict[int, Future[Any]] = {}
 
     def set_document(self, document: CaptureDocument | None) -> None:
-        """Work on ``document`` from now on; reassemblies for the last one are stopped.
-
-        The worker processes are started now, by a thread of their own, if the document
-        has sessions too big for the GUI thread, and each makes the document's flow
-        locator (``fanout.prepare``): starting them waits for the fork server and the
-        locator is a sort of the whole index (together a second on a busy machine),
-        which the first click on a big session would wait for otherwise.
-        """
+        """Work on ``document`` from now on; reassemblies for the last one are stopped."""
         self.stop()
         self.document = document
+
+    def start_workers(self) -> None:
+        """Start the worker processes now, by a thread of their own, if the document has
+        sessions too big for the GUI thread, and have each make the document's flow locator
+        (``fanout.prepare``): starting them waits for the fork server and the locator is a
+        sort of the whole index (together over a second on a busy machine), which the first
+        click on a big session would wait for otherwise.  The window calls this once the
+        sessions' application names are in: on two cores, sooner would slow their naming.
+        Nothing happens when ``start_early`` is off (``--screenshot``)."""
+        document = self.document
         if (
-            document is not None
+            self.start_early
+            and document is not None
             and self.workers > 0
             and self._pool is None
             and document.parts.folder is not None

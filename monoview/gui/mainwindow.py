@@ -199,6 +199,7 @@ class MainWindow(WindowCommands, QMainWindow):
         capture.stopping.connect(self.exporter.stop)
         capture.stopping.connect(self.namer.stop)
         self.namer.named.connect(lambda: selection.show_stream_of(selection.current_session))
+        self.namer.named.connect(self.fetcher.start_workers)  # ready before the first big session
         capture.stopping.connect(self.http.stop)
         capture.dropped.connect(self._forget_capture)
         capture.opened.connect(self._show_capture)

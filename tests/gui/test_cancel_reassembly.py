@@ -110,6 +110,8 @@ def test_a_document_with_a_big_session_starts_the_workers_at_once(
     the flow locator (``fanout.prepare``, run by each worker now)."""
     assert fetcher._pool is None
     fetcher.set_document(document)
+    assert fetcher._pool is None  # not before the window asks (its names come first)
+    fetcher.start_workers()
     qtbot.waitUntil(lambda: fetcher._pool is not None, timeout=LOAD_TIMEOUT_MS)
     fetcher.set_document(None)
 
