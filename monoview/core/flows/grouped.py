@@ -2,6 +2,12 @@
 
 This is the shape both session paths read: numpy columns for the vectorised
 one, Python lists of one flow at a time (``FlowRows``) for the exact replay.
+
+The columns are kept compact (the index's own types, frame numbers and payload
+offsets narrowed to int32 when every value fits): a shard's rows are all in a
+worker's memory at once, and one flow may hold millions of them.  Whoever
+computes on them takes int64 copies of a bounded number of rows (``wide``),
+so no arithmetic ever wraps in a narrow type.
 """
 
 from __future__ import annotations
@@ -29,13 +35,22 @@ def as_q(values: npt.NDArray[np.int64]) -> memoryview:
     return np.ascontiguousarray(values, dtype=np.int64).data
 
 
+def compact_column(values: Array) -> Array:
+    """``values`` in the narrowest of their own type and int32 that holds every one of them
+    (int64 columns such as frame numbers and file offsets mostly fit in int32)."""
+    if values.dtype == np.int64 and len(values):
+        if int(values.min()) >= -(1 << 31) and int(values.max()) < 1 << 31:
+            return values.astype(np.int32)
+    return values
+
+
 @dataclass
 class GroupedRows:
     """Rows of some flows: group ``g`` is flow ``flows[g]``, rows ``bounds[g]``..``bounds[g+1]``-1."""
 
     flows: I64
     bounds: I64
-    columns: dict[str, I64]  # REPLAY_COLUMNS, int64, in grouped order
+    columns: dict[str, Array]  # REPLAY_COLUMNS, compact types (``compact_column``), in grouped order
     parts: dict[int, Parts]  # frame -> payload pieces, for rows reassembled from IP fragments
 
     def __len__(self) -> int:
@@ -55,6 +70,10 @@ class GroupedRows:
             {name: values[lo:hi] for name, values in self.columns.items()},
             self.parts,
         )
+
+    def wide(self, lo: int = 0, hi: int | None = None) -> dict[str, I64]:
+        """Rows ``lo``..``hi``-1 (all by default) of every column as int64 copies."""
+        return {name: values[lo:hi].astype(np.int64) for name, values in self.columns.items()}
 
     def chunks(self, rows: int) -> list[tuple[int, int]]:
         """Consecutive group ranges of about ``rows`` rows each (a bigger group alone)."""
@@ -86,10 +105,14 @@ class GroupedRows:
     def of_columns(cls, columns: dict[str, Array], parts: dict[int, Parts]) -> GroupedRows:
         """Rows in capture order (with their ``flow``) grouped by flow."""
         flow = columns["flow"]
-        order = np.argsort(flow, kind="stable")
         present, counts = np.unique(flow, return_counts=True)
         bounds = np.concatenate([np.zeros(1, dtype=np.int64), np.cumsum(counts)])
-        grouped = {name: columns[name][order].astype(np.int64) for name in REPLAY_COLUMNS}
+        # One flow, or flows already in order (a shard of one big flow): nothing to move.
+        order = None if len(flow) < 2 or bool((flow[1:] >= flow[:-1]).all()) else np.argsort(flow, kind="stable")
+        grouped = {}
+        for name in REPLAY_COLUMNS:
+            values = columns[name]
+            grouped[name] = compact_column(values if order is None else values[order])
         return cls(present.astype(np.int64), bounds.astype(np.int64), grouped, parts)
 
     def flow_rows(
@@ -106,7 +129,7 @@ class GroupedRows:
         lengths = stops - starts
         offsets = np.concatenate([np.zeros(1, dtype=np.int64), np.cumsum(lengths)])
         rows = np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1])
-        picked = {name: self.columns[name][rows] for name in REPLAY_COLUMNS}
+        picked = {name: self.columns[name][rows].astype(np.int64) for name in REPLAY_COLUMNS}
         columns = {name: as_q(values) for name, values in picked.items()}
         spans = list(zip(offsets[:-1].tolist(), offsets[1:].tolist(), strict=True))
         return FlowRows(**columns, parts=self.parts), spans, picked

@@ -144,7 +144,7 @@ def plain_flows(rows: GroupedRows, linger_ns: int, buf: PayloadBuffer) -> PlainF
     stops = np.append(starts[1:], len(at)) if len(starts) else starts
     # The stream columns: by group, then side, then row.
     order = np.lexsort((at, side, group))
-    c = rows.columns
+    c = rows.wide()
     columns = {
         "start": start[at],
         "length": end[at] - start[at],

@@ -67,8 +67,8 @@ def lone_sessions(
     gives the exact row of one group, replayed."""
     start = grouped.bounds[groups]
     flow = grouped.flows[groups]
-    direction = grouped.columns["dir"][start]
-    flags = grouped.columns["flags"][start]
+    direction = grouped.columns["dir"][start].astype(np.int64)
+    flags = grouped.columns["flags"][start].astype(np.int64)
     keys = flows.keys
     a_port, b_port = keys.a_port[flow], keys.b_port[flow]
     sender, receiver = np.where(direction == 1, b_port, a_port), np.where(direction == 1, a_port, b_port)

@@ -255,7 +255,7 @@ def clean_sessions(rows: GroupedRows, linger_ns: int, buf: PayloadBuffer) -> tup
 
 def clean_flows(rows: GroupedRows, linger_ns: int, buf: PayloadBuffer) -> CleanFlows:
     """``clean_sessions``, with the per-row streams it built on the way."""
-    c = rows.columns
+    c = rows.wide()
     if not len(rows):
         none = np.zeros(0, dtype=np.int64)
         return CleanFlows(np.zeros(0, dtype=np.bool_), empty(), none, None, (none, none), none.astype(bool))
