@@ -24,6 +24,9 @@ from monoview.core.tcp.stream import DirectionStream
 Chunk: TypeAlias = bytes | memoryview
 ZERO_CHUNK: Final = 1 << 20
 BLOCK: Final = 1 << 20  # captured pieces are joined into chunks of about this size
+# ... or of this many pieces: a view of each piece waits to be joined (about 200 bytes
+# apiece), and 1 MiB of one-byte segments would be a million of them.
+BLOCK_PIECES: Final = 4096
 # The zeros written for one direction's gaps, in all: a gap that does not fit in
 # what is left (in stream order) gets the marker instead, and the manifest says
 # so.  A corrupt sequence number can claim gigabytes in one gap, and a hostile
@@ -151,7 +154,7 @@ class DirectionLayout:
                 at, length = files[j], lengths[j]
                 parts.append(view[at : at + length])
                 size += length
-                if size >= BLOCK:
+                if size >= BLOCK or len(parts) >= BLOCK_PIECES:
                     yield b"".join(parts)
                     parts, size = [], 0
             if parts:
@@ -182,7 +185,7 @@ def monologue_chunks(monologue: Monologue, policy: GapPolicy) -> Iterator[bytes]
                     i += 1
             parts.append(view[file_offset : file_offset + length])
             size += length
-            if size >= BLOCK:
+            if size >= BLOCK or len(parts) >= BLOCK_PIECES:
                 yield b"".join(parts)
                 parts, size = [], 0
             end = offset + length

@@ -11,6 +11,7 @@ copying any column.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -132,32 +133,55 @@ class IndexParts:
     def __len__(self) -> int:
         return self.stats.tcp_packets
 
-    def select(self, wanted: npt.NDArray[np.bool_] | None, names: tuple[str, ...]) -> dict[str, Array]:
-        """Columns ``names`` of the rows whose flow is ``wanted`` (all if None), in capture order."""
-        asked = names
-        if self.extra is not None and "frame" not in names:
-            names = (*names, "frame")  # to merge the fragments' rows in by frame
-        pieces: list[dict[str, Array]] = []
-        for part, base, mapping in zip(self.ranges, self.bases, self.mappings, strict=True):
-            if not part.rows:
-                continue
-            flow = mapping[part.column("flow")]
-            chosen = None if wanted is None else np.flatnonzero(wanted[flow])
-            piece = {}
-            for name in names:
-                values = flow if name == "flow" else part.column(name)
-                piece[name] = part.in_capture(name, values if chosen is None else values[chosen], base)
-            pieces.append(piece)
+    def select(
+        self,
+        wanted: npt.NDArray[np.bool_] | None,
+        names: tuple[str, ...],
+        convert: Callable[[Array], Array] | None = None,
+    ) -> dict[str, Array]:
+        """Columns ``names`` of the rows whose flow is ``wanted`` (all if None), in capture order,
+        each passed through ``convert`` (e.g. a narrower type) as soon as it is read.
+
+        One column at a time: what is held at once is the columns done so far and
+        the one being read, not every column twice.
+        """
+        keep: list[npt.NDArray[np.bool_] | None] = []  # per range: its rows to take (None: all)
+        for part, mapping in zip(self.ranges, self.mappings, strict=True):
+            keep.append(None if wanted is None or not part.rows else wanted[mapping[part.column("flow")]])
         order = None
-        if self.extra is not None:
-            chosen = None if wanted is None else np.flatnonzero(wanted[self.extra["flow"]])
-            pieces.append({n: self.extra[n] if chosen is None else self.extra[n][chosen] for n in names})
-            order = np.argsort(np.concatenate([p["frame"] for p in pieces]), kind="stable")
+        chosen_extra = None
+        if self.extra is not None:  # the fragments' rows are merged in by frame
+            chosen_extra = None if wanted is None else np.flatnonzero(wanted[self.extra["flow"]])
+            frames = [self._range_column(k, "frame", keep[k]) for k in self._filled()]
+            extra_frames = self.extra["frame"] if chosen_extra is None else self.extra["frame"][chosen_extra]
+            order = np.argsort(np.concatenate([*frames, extra_frames]), kind="stable")
+            del frames
         out = {}
-        for name in asked:
-            joined = np.concatenate([p[name] for p in pieces]) if pieces else np.zeros(0, dtype=np.int64)
-            out[name] = joined if order is None else joined[order]
+        for name in names:
+            pieces = [self._range_column(k, name, keep[k]) for k in self._filled()]
+            if self.extra is not None:
+                pieces.append(self.extra[name] if chosen_extra is None else self.extra[name][chosen_extra])
+            if not pieces:
+                joined: Array = np.zeros(0, dtype=np.int64)
+            elif len(pieces) == 1 and order is None:
+                joined = np.array(pieces[0])  # a copy: a range's column may be its mapped file
+            else:
+                joined = np.concatenate(pieces)
+            del pieces
+            if order is not None:
+                joined = joined[order]
+            out[name] = joined if convert is None else convert(joined)
         return out
+
+    def _filled(self) -> list[int]:
+        """The ranges that hold rows."""
+        return [k for k, part in enumerate(self.ranges) if part.rows]
+
+    def _range_column(self, k: int, name: str, keep: npt.NDArray[np.bool_] | None) -> Array:
+        """Column ``name`` of range ``k``'s rows ``keep`` (all if None), as the capture numbers it."""
+        part = self.ranges[k]
+        values = self.mappings[k][part.column("flow")] if name == "flow" else part.column(name)
+        return part.in_capture(name, values if keep is None else values[keep], self.bases[k])
 
     def assemble(self) -> PacketIndex:
         """The whole index in capture order (frame and payload narrowed to int32 where they fit)."""

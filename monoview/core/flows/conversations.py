@@ -18,10 +18,12 @@ from monoview.core.capture.index import FlowTable, IndexParts
 from monoview.core.capture.records import PayloadBuffer
 from monoview.core.flows.grouped import GroupedRows
 from monoview.core.flows.hints import run_hints
-from monoview.core.flows.hydrate import PlainFlows, hydrate, plain_flows
+from monoview.core.flows.hydrate import PlainFlows, hydrate, hydrate_streamed, plain_flows
+from monoview.core.flows.streamed import streamed_flow
 from monoview.core.flows.summary import SessionRows
 from monoview.core.flows.table import CHUNK_ROWS, endpoints_of
-from monoview.core.tcp.replay import Replayed, replay_flow
+from monoview.core.tcp.replay import FlowRows, Replayed, replay_flow
+from monoview.core.tcp.runs import RunHints
 from monoview.core.tcp.table import LINGER_NS
 
 I64 = npt.NDArray[np.int64]
@@ -36,11 +38,15 @@ def replay_sessions(
     max_session_size: int | None = None,
     linger_ns: int = LINGER_NS,
     hydrated: bool = True,
+    chunk: int = CHUNK_ROWS,
 ) -> Iterator[Replayed]:
     """The finished sessions ``ids`` (1-based positions in ``rows``), in the order given.
 
     A replayed session comes with its events; a hydrated one (``hydrated``,
     plain flows, no ``max_session_size``) with none.  The session's ``id`` is set.
+    A flow of more than ``chunk`` rows is judged, and hydrated, only when its
+    session's turn comes, a chunk of rows at a time (``flows.streamed``): only
+    one such session's pieces are in memory at once.
     """
     if not len(ids):
         return
@@ -48,31 +54,45 @@ def replay_sessions(
     flows = np.unique(chosen["flow"])
     grouped = GroupedRows.of_parts(parts, flows)
     group_of = {int(flow): g for g, flow in enumerate(grouped.flows.tolist())}
+    counts = grouped.counts
+    big = counts > chunk
     plain: dict[int, tuple[PlainFlows, int]] = {}  # group -> its chunk's plain flows, group there
-    if hydrated and max_session_size is None:
-        for a, b in grouped.chunks(CHUNK_ROWS):
+    hydrating = hydrated and max_session_size is None
+    if hydrating:
+        for a, b in grouped.chunks(chunk):
+            if b == a + 1 and big[a]:
+                continue  # streamed when its turn comes
             found = plain_flows(grouped.slice(a, b), linger_ns, buf)
             for k in np.flatnonzero(found.plain).tolist():
                 plain[a + k] = (found, k)
     table: FlowTable = parts.flows
-    counts = grouped.counts
     groups = [group_of[flow] for flow in chosen["flow"].tolist()]
     whole = (chosen["first_row"] == 0) & (chosen["stop_row"] == counts[groups])
     by_rows = [bool(w) and g in plain for g, w in zip(groups, whole, strict=True)]
-    replayed_groups = sorted({g for g, hydrate_it in zip(groups, by_rows, strict=True) if not hydrate_it})
-    flow_rows, spans, columns = grouped.flow_rows(replayed_groups)
-    hints = run_hints(columns, spans, set(grouped.parts)) if replayed_groups else None
-    span_of = {g: k for k, g in enumerate(replayed_groups)}
+    streamed = [hydrating and bool(w) and bool(big[g]) for g, w in zip(groups, whole, strict=True)]
+    replayed_groups = sorted(
+        {g for g, h, t in zip(groups, by_rows, streamed, strict=True) if not h and not t}
+    )
+    replaying = _Replaying(grouped, replayed_groups)
     names = chosen.dtype.names or ()
-    for session_id, row, group, hydrate_it in zip(ids.tolist(), chosen, groups, by_rows, strict=True):
-        flow = int(row["flow"])
+    for session_id, row, group, hydrate_it, stream_it in zip(
+        ids.tolist(), chosen, groups, by_rows, streamed, strict=True
+    ):
         if hydrate_it:
             found, k = plain[group]
             session = hydrate(found, k, dict(zip(names, row.tolist(), strict=True)), table, buf, session_id)
             yield Replayed(session, 0, int(counts[group]), int(row["flipped"]), [])
             continue
-        span = span_of[group]
-        base, end = spans[span]
+        if stream_it:
+            fed = streamed_flow(grouped, group, linger_ns, chunk, pieces=True)
+            if fed.plain:
+                values = dict(zip(names, row.tolist(), strict=True))
+                yield Replayed(hydrate_streamed(fed, values, table, buf, session_id), 0, int(counts[group]),
+                               int(row["flipped"]), [])  # fmt: skip
+                continue
+            del fed
+        flow = int(row["flow"])
+        flow_rows, base, end, hints, span = replaying.of(group)
         first, stop = base + int(row["first_row"]), base + int(row["stop_row"])
         (replayed,) = replay_flow(
             buf, flow_rows, table.context(flow), endpoints_of(table, flow), start=first, stop=stop,
@@ -83,3 +103,28 @@ def replay_sessions(
         replayed.session.path_set = table.outer_path_set(flow)
         replayed.first, replayed.stop = first - base, stop - base  # rows of its own flow
         yield replayed
+
+
+class _Replaying:
+    """The rows (and run hints) the replay reads: of all the groups known to need it, at once,
+    and of a big flow that turned out not plain, on its own (the latest one kept)."""
+
+    def __init__(self, grouped: GroupedRows, groups: list[int]) -> None:
+        self.grouped = grouped
+        self.rows, self.spans, columns = grouped.flow_rows(groups)
+        self.hints = run_hints(columns, self.spans, set(grouped.parts)) if groups else None
+        self.span_of = {g: k for k, g in enumerate(groups)}
+        self._alone: tuple[int, FlowRows, RunHints] | None = None
+
+    def of(self, group: int) -> tuple[FlowRows, int, int, RunHints | None, int]:
+        """The rows holding ``group``'s, where its rows lie in them, the hints and its span."""
+        span = self.span_of.get(group)
+        if span is not None:
+            base, end = self.spans[span]
+            return self.rows, base, end, self.hints, span
+        if self._alone is None or self._alone[0] != group:
+            self._alone = None  # the previous one's rows go first
+            rows, spans, columns = self.grouped.flow_rows([group])
+            self._alone = (group, rows, run_hints(columns, spans, set(self.grouped.parts)))
+        _group, rows, hints = self._alone
+        return rows, 0, len(rows), hints, 0

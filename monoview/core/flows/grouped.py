@@ -38,9 +38,9 @@ def as_q(values: npt.NDArray[np.int64]) -> memoryview:
 def compact_column(values: Array) -> Array:
     """``values`` in the narrowest of their own type and int32 that holds every one of them
     (int64 columns such as frame numbers and file offsets mostly fit in int32)."""
-    if values.dtype == np.int64 and len(values):
-        if int(values.min()) >= -(1 << 31) and int(values.max()) < 1 << 31:
-            return values.astype(np.int32)
+    fits = values.dtype == np.int64 and len(values)
+    if fits and int(values.min()) >= -(1 << 31) and int(values.max()) < 1 << 31:
+        return values.astype(np.int32)
     return values
 
 
@@ -99,16 +99,19 @@ class GroupedRows:
         if flows is not None:
             wanted = np.zeros(len(parts.flows), dtype=np.bool_)
             wanted[flows] = True
-        return cls.of_columns(parts.select(wanted, (*REPLAY_COLUMNS, "flow")), parts.payload_parts)
+        columns = parts.select(wanted, (*REPLAY_COLUMNS, "flow"), convert=compact_column)
+        return cls.of_columns(columns, parts.payload_parts)
 
     @classmethod
     def of_columns(cls, columns: dict[str, Array], parts: dict[int, Parts]) -> GroupedRows:
         """Rows in capture order (with their ``flow``) grouped by flow."""
-        flow = columns["flow"]
+        flow = columns["flow"].astype(np.int64, copy=False)
         present, counts = np.unique(flow, return_counts=True)
         bounds = np.concatenate([np.zeros(1, dtype=np.int64), np.cumsum(counts)])
         # One flow, or flows already in order (a shard of one big flow): nothing to move.
-        order = None if len(flow) < 2 or bool((flow[1:] >= flow[:-1]).all()) else np.argsort(flow, kind="stable")
+        order = (
+            None if len(flow) < 2 or bool((flow[1:] >= flow[:-1]).all()) else np.argsort(flow, kind="stable")
+        )
         grouped = {}
         for name in REPLAY_COLUMNS:
             values = columns[name]

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Final, overload
+from typing import Any, Final, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -30,6 +30,7 @@ from monoview.core.capture.index import FlowTable
 from monoview.core.capture.records import PayloadBuffer
 from monoview.core.flows.grouped import GroupedRows
 from monoview.core.flows.simple import clean_flows
+from monoview.core.flows.streamed import StreamedFlow
 from monoview.core.flows.summary import BASES, ENDINGS
 from monoview.core.flows.table import endpoints_of
 from monoview.core.tcp.monologue import Monologue
@@ -74,7 +75,9 @@ class HydratedMonologues(Sequence[Monologue]):
     two equal-valued objects, not the same one; only export reads these.
     """
 
-    def __init__(self, session: TcpSession, side: I64, first: I64, stop: I64) -> None:
+    def __init__(
+        self, session: TcpSession, side: npt.NDArray[np.integer[Any]], first: I64, stop: I64
+    ) -> None:
         self._session = session
         self._side, self._first, self._stop = side, first, stop
 
@@ -179,26 +182,7 @@ def hydrate(
     flows: PlainFlows, group: int, row: dict[str, int], table: FlowTable, buf: PayloadBuffer, session_id: int
 ) -> TcpSession:
     """The finished session of plain group ``group``; ``row`` is its session-list row."""
-    flow = row["flow"]
-    endpoints = endpoints_of(table, flow)
-    first, second = endpoints if not row["flipped"] else endpoints[::-1]
-    session = TcpSession(session_id, table.context(flow), first, second, buf)
-    session.client_side = row["client_side"]
-    session.client_basis = BASES[row["client_basis"]]
-    session.packets = row["packets"]
-    session.path_set = table.outer_path_set(flow)
-    session.first_frame, session.last_frame = row["first_frame"], row["last_frame"]
-    session.first_ts_ns, session.last_ts_ns = row["first_ts"], row["last_ts"]
-    session.data_packets = [row["data_packets0"], row["data_packets1"]]
-    session.syn = [bool(row["syn0"]), bool(row["syn1"])]
-    session.synack = [bool(row["synack0"]), bool(row["synack1"])]
-    session.fin = [bool(row["fin0"]), bool(row["fin1"])]
-    session.rst = [bool(row["rst0"]), bool(row["rst1"])]
-    session.closed = any(session.rst) or all(session.fin)
-    session.handshake_ref = HYDRATED if row["handshake"] else None
-    session.end_ref = HYDRATED if session.closed else None
-    session.ended_by = ENDINGS[row["ended_by"]]
-    session.started = session.finished = True
+    session = _finished(row, table, buf, session_id)
     bounds = flows.side_bounds[group]
     columns = flows.columns
     for s, stream in enumerate(session.streams):
@@ -219,4 +203,47 @@ def hydrate(
     return session
 
 
-__all__ = ["HYDRATED", "HydratedMonologues", "PlainFlows", "hydrate", "plain_flows"]
+def hydrate_streamed(
+    flow: StreamedFlow, row: dict[str, int], table: FlowTable, buf: PayloadBuffer, session_id: int
+) -> TcpSession:
+    """The finished session of a plain flow fed through ``flows.streamed`` with ``pieces``
+    on (its pieces become the session's: nothing is copied)."""
+    session = _finished(row, table, buf, session_id)
+    for s, (stream, side) in enumerate(zip(session.streams, flow.sides, strict=True)):
+        pieces = side.pieces
+        stream.p_start, stream.p_len, stream.p_file = pieces["start"], pieces["length"], pieces["file"]
+        stream.p_frame, stream.p_ts = pieces["frame"], pieces["ts"]
+        stream.kept = stream.next = side.reach
+        isn = flow.isn0 if s == 0 else flow.isn1
+        if isn is not None:
+            stream.isn, stream.base_seq, stream.syn_offset = isn, (isn + 1) % SEQ_MOD, 0
+    session.monologues = HydratedMonologues(session, *flow.monologue_runs())
+    return session
+
+
+def _finished(row: dict[str, int], table: FlowTable, buf: PayloadBuffer, session_id: int) -> TcpSession:
+    """A session with the fields its session-list row gives, and no pieces yet."""
+    flow = row["flow"]
+    endpoints = endpoints_of(table, flow)
+    first, second = endpoints if not row["flipped"] else endpoints[::-1]
+    session = TcpSession(session_id, table.context(flow), first, second, buf)
+    session.client_side = row["client_side"]
+    session.client_basis = BASES[row["client_basis"]]
+    session.packets = row["packets"]
+    session.path_set = table.outer_path_set(flow)
+    session.first_frame, session.last_frame = row["first_frame"], row["last_frame"]
+    session.first_ts_ns, session.last_ts_ns = row["first_ts"], row["last_ts"]
+    session.data_packets = [row["data_packets0"], row["data_packets1"]]
+    session.syn = [bool(row["syn0"]), bool(row["syn1"])]
+    session.synack = [bool(row["synack0"]), bool(row["synack1"])]
+    session.fin = [bool(row["fin0"]), bool(row["fin1"])]
+    session.rst = [bool(row["rst0"]), bool(row["rst1"])]
+    session.closed = any(session.rst) or all(session.fin)
+    session.handshake_ref = HYDRATED if row["handshake"] else None
+    session.end_ref = HYDRATED if session.closed else None
+    session.ended_by = ENDINGS[row["ended_by"]]
+    session.started = session.finished = True
+    return session
+
+
+__all__ = ["HYDRATED", "HydratedMonologues", "PlainFlows", "hydrate", "hydrate_streamed", "plain_flows"]

@@ -34,7 +34,9 @@ def lone_groups(grouped: GroupedRows, groups: I64) -> Bool:
     """Which of ``groups`` are one packet with no payload and no SYN (nor from IP fragments)."""
     start = grouped.bounds[groups]
     one = grouped.bounds[groups + 1] - start == 1
-    flags, wirelen, frame = (grouped.columns[n][start] for n in ("flags", "wirelen", "frame"))
+    flags, wirelen, frame = (
+        grouped.columns[n][start].astype(np.int64) for n in ("flags", "wirelen", "frame")
+    )
     lone: Bool = one & (wirelen == 0) & (flags & SYN == 0)
     if grouped.parts:
         lone &= ~np.isin(frame, np.fromiter(grouped.parts, dtype=np.int64))

@@ -42,6 +42,9 @@ Bool = npt.NDArray[np.bool_]
 _SPREAD: Final = 1 << 44
 FIN, SYN, RST, ACK = 0x01, 0x02, 0x04, 0x10
 PIECE_COLUMNS: Final = ("start", "length", "file", "frame", "ts")
+# Rows fed at a time: a few dozen int64 temporaries of this many rows (a few MB), while a
+# chunk's numpy calls still take far longer than the Python around them.
+STREAM_ROWS: Final = 1 << 14
 
 
 def _signed(values: I64) -> I64:
@@ -297,23 +300,28 @@ class StreamedFlow:
         row = self.finish()
         return self.ok and not int(row["gaps0"][0]) and not int(row["gaps1"][0])
 
-    def monologue_runs(self) -> tuple[I64, I64, I64]:
+    def monologue_runs(self) -> tuple[npt.NDArray[np.int8], I64, I64]:
         """The runs of one side's pieces (``pieces`` on): side, first and stop piece of each."""
         if len(self._run_side) > len(self._run_stop):
             self._run_stop.append(self.sides[self._run_side[-1]].delivered)
-        side = np.frombuffer(self._run_side, dtype=np.int8).astype(np.int64)
-        return side, np.frombuffer(self._run_first, dtype=np.int64), np.frombuffer(self._run_stop, dtype=np.int64)
+        side = np.frombuffer(self._run_side, dtype=np.int8)
+        return (
+            side,
+            np.frombuffer(self._run_first, dtype=np.int64),
+            np.frombuffer(self._run_stop, dtype=np.int64),
+        )
 
 
 def streamed_flow(
     grouped: GroupedRows, group: int, linger_ns: int, chunk: int, *, pieces: bool = False
 ) -> StreamedFlow:
-    """Feed group ``group`` of ``grouped`` through a :class:`StreamedFlow`, ``chunk`` rows at
-    a time (stopping early once it is not clean)."""
+    """Feed group ``group`` of ``grouped`` through a :class:`StreamedFlow`, ``chunk`` rows
+    (at most ``STREAM_ROWS``) at a time, stopping early once it is not clean."""
     flow = StreamedFlow(int(grouped.flows[group]), linger_ns, set(grouped.parts), pieces=pieces)
     lo, hi = int(grouped.bounds[group]), int(grouped.bounds[group + 1])
-    for at in range(lo, hi, max(chunk, 1)):
-        flow.feed(grouped.wide(at, min(at + chunk, hi)))
+    step = max(1, min(chunk, STREAM_ROWS))
+    for at in range(lo, hi, step):
+        flow.feed(grouped.wide(at, min(at + step, hi)))
         if not flow.ok:
             break
     return flow

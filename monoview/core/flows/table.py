@@ -24,6 +24,7 @@ from monoview.core.flows.grouped import GroupedRows
 from monoview.core.flows.hints import run_hints
 from monoview.core.flows.lone import lone_groups, lone_sessions
 from monoview.core.flows.simple import clean_sessions
+from monoview.core.flows.streamed import streamed_flow
 from monoview.core.flows.summary import SESSION, SessionRows, empty, summarise
 from monoview.core.tcp.replay import replay_flow
 from monoview.core.tcp.session import Endpoint
@@ -31,7 +32,8 @@ from monoview.core.tcp.table import LINGER_NS
 
 I64 = npt.NDArray[np.int64]
 # Rows of grouped flows the vectorised pass takes at a time (its temporaries are a few
-# dozen arrays of this many int64s).
+# dozen arrays of this many int64s); a flow with more rows is fed to ``flows.streamed``
+# this many rows at a time.
 CHUNK_ROWS = 1 << 16
 # Shards per worker process when the session list is built in parallel.
 SHARDS_PER_WORKER = 4
@@ -53,15 +55,16 @@ def session_rows(
     vectorised: bool = True,
     fast: bool = True,
     runs: bool = True,
+    chunk: int = CHUNK_ROWS,
 ) -> SessionRows:
     """The sessions of the grouped flows, in order of first packet.
 
     ``vectorised``, ``fast`` and ``runs`` choose the paths (the exact replay
-    alone when all are off); every choice gives the same rows.
+    alone when all are off); every choice gives the same rows, and so does
+    any ``chunk`` (the rows the vectorised pass takes at a time).
     """
     if vectorised and max_session_size is None:
-        # In chunks of groups, so the vectorised pass's temporaries stay small.
-        done = [clean_sessions(grouped.slice(a, b), linger_ns, buf) for a, b in grouped.chunks(CHUNK_ROWS)]
+        done = [_clean_chunk(grouped, a, b, linger_ns, buf, chunk) for a, b in grouped.chunks(chunk)]
         clean = np.concatenate([c for c, _ in done]) if done else np.zeros(0, dtype=np.bool_)
         summaries = np.concatenate([r for _, r in done]) if done else empty()
     else:
@@ -91,6 +94,17 @@ def session_rows(
         parts.append(lone_sessions(grouped, flows, lone, lambda g: replay(np.array([g], dtype=np.int64))))
     table = np.concatenate(parts)
     return table[np.argsort(table["first_frame"], kind="stable")]
+
+
+def _clean_chunk(
+    grouped: GroupedRows, first: int, stop: int, linger_ns: int, buf: PayloadBuffer, chunk: int
+) -> tuple[npt.NDArray[np.bool_], SessionRows]:
+    """Which of groups ``first``..``stop``-1 are clean, and their sessions: all at once, or
+    a bigger flow alone a chunk of rows at a time, so the temporaries stay small."""
+    if stop == first + 1 and int(grouped.bounds[stop] - grouped.bounds[first]) > chunk:
+        streamed = streamed_flow(grouped, first, linger_ns, chunk)
+        return np.array([streamed.ok]), streamed.finish()
+    return clean_sessions(grouped.slice(first, stop), linger_ns, buf)
 
 
 def concatenated(parts: Sequence[SessionRows]) -> SessionRows:
