@@ -172,3 +172,14 @@ def test_listing_memory_is_per_chunk_not_per_row(tmp_path: Path, chunk: int) -> 
     large_rows, large = _listing_peak(_monologues(tmp_path, 16_000), chunk)
     assert large_rows > 3.9 * small_rows
     assert large < 1.5 * small
+
+
+def test_quiet_after_a_reset_across_a_chunk_boundary(tmp_path: Path) -> None:
+    """A close, then a packet past the linger time: a new session, wherever the chunk cuts
+    (the quiet time is measured from the previous chunk's last packet)."""
+    conv = Conversation()
+    conv.handshake().send(True, b"hello").send(False, b"world")
+    conv.close()
+    conv._t += LINGER_NS + 1_000_000_000
+    conv.ack(False)
+    _same_every_way(write_pcap(tmp_path / "x.pcap", conv.frames))

@@ -118,6 +118,7 @@ class StreamedFlow:
             self.first_frame, self.first_ts = int(frame[0]), int(ts[0])
             if not (flags[0] & SYN and not flags[0] & ACK):
                 self.ok = False  # it must open with a SYN
+        previous_ts = np.concatenate([[ts[0] if first else self.last_ts], ts[:-1]])
         self.last_frame, self.last_ts = int(frame[-1]), int(ts[-1])
         side = direction ^ self.dir0
         is0, is1 = side == 0, side == 1
@@ -150,7 +151,6 @@ class StreamedFlow:
         rst_so_far = np.cumsum(rst) + sum(d.rst for d in self.sides)
         closed_after = (rst_so_far > 0) | ((counts[0] > 0) & (counts[1] > 0))
         closed_before = np.concatenate([[self.closed], closed_after[:-1]])
-        previous_ts = np.concatenate([[self.last_ts if not first else ts[0]], ts[:-1]])
         self.ok &= not bool((closed_before & (ts - previous_ts > self.linger_ns)).any())
         self.closed = bool(closed_after[-1])
         if not self.ok:
