@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from os import PathLike
 
 from monoview.core.capture.counts import CaptureStats
-from monoview.core.capture.decode import Cut, Skip, decode
-from monoview.core.capture.fragments import Fragment, FragmentReassembler
+from monoview.core.capture.decode import Cut, Skip, decode, reassembler
+from monoview.core.capture.fragments import Fragment
 from monoview.core.capture.source import CaptureFile
 from monoview.core.dispatcher import Dispatcher
 from monoview.core.errors import CaptureReadError, UnknownSessionError
@@ -138,7 +138,7 @@ class Analysis:
         only_tcp = [listener for listener, _ in dispatcher.handlers("packet")] == [self.tcp]
         tcp_packet = self.tcp.packet
         skipped = stats.skipped
-        fragments = FragmentReassembler()
+        fragments = reassembler()
         dispatcher.emit("setup")
         limit = FIRST_BATCH_PACKETS
         frames = tcp_packets = 0  # local counters, copied into stats at each batch
@@ -151,7 +151,7 @@ class Analysis:
                 except Exception:  # noqa: BLE001 - a decoder bug costs its frame (malformed), not the load
                     result = Skip.MALFORMED
                 if isinstance(result, Cut):  # shorter than its IP length: counted, then decoded
-                    stats.cut_packet(record.frame)
+                    stats.cut_packet(record.frame, result.short)
                     result = result.packet
                 if isinstance(result, TcpPacket):
                     tcp_packets += 1

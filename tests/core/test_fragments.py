@@ -15,7 +15,7 @@ from tests.pcapgen import Conversation, Frame, ethernet, pcap_bytes
 PAYLOAD = bytes(random.Random(3).randrange(256) for _ in range(5000))
 
 
-def fragment_ipv4(ip_packet: bytes, size: int) -> list[bytes]:
+def fragment_ipv4(ip_packet: bytes, size: int, ident: int = 4242) -> list[bytes]:
     """Cut an IPv4 packet's payload into fragments of ``size`` bytes (a multiple of 8)."""
     ip = dpkt.ip.IP(ip_packet)
     data = bytes(ip.data)
@@ -23,7 +23,7 @@ def fragment_ipv4(ip_packet: bytes, size: int) -> list[bytes]:
     for offset in range(0, len(data), size):
         part = data[offset : offset + size]
         more = offset + size < len(data)
-        frag = dpkt.ip.IP(src=ip.src, dst=ip.dst, p=ip.p, ttl=64, id=4242, data=part)
+        frag = dpkt.ip.IP(src=ip.src, dst=ip.dst, p=ip.p, ttl=64, id=ident, data=part)
         frag.offset = offset // 8  # dpkt keeps the raw field, in units of 8 bytes
         frag.mf = int(more)
         frag.len = 20 + len(part)
@@ -109,7 +109,9 @@ def test_missing_fragment_is_reported(tmp_path: Path) -> None:
     path.write_bytes(pcap_bytes(conv.frames))
     analysis = analyse(path)
     assert analysis.stats.incomplete_fragments == count
-    warning = f"{count} IP fragments of TCP packets never completed a datagram"
+    warning = (
+        f"{count} IP fragments of TCP packets (or of tunnels that may carry them) never completed a datagram"
+    )
     assert warning in analysis.stats.warnings()
     assert direction_bytes(analysis.sessions[0], "c2s") == b""
 

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 from monoview.core.capture.counts import CaptureStats
-from monoview.core.capture.decode import Cut, Skip, decode
-from monoview.core.capture.fragments import Fragment, FragmentReassembler
+from monoview.core.capture.decode import Cut, Skip, decode, reassembler
+from monoview.core.capture.fragments import Fragment
 from monoview.core.capture.index import PacketIndex, build_index
 from monoview.core.capture.linktypes import linktype_name
 from monoview.core.capture.source import CaptureFile
@@ -32,7 +32,7 @@ def _old_pipeline(path: Path, split: bool = False) -> tuple[list[tuple[object, .
     """Packets and counts the way Analysis read them before the index."""
     capture = CaptureFile.open(path)
     buf = capture.buffer
-    fragments = FragmentReassembler()
+    fragments = reassembler()
     packets: list[tuple[object, ...]] = []
     skipped: Counter[str] = Counter()
     links: Counter[str] = Counter()
@@ -44,7 +44,7 @@ def _old_pipeline(path: Path, split: bool = False) -> tuple[list[tuple[object, .
             frames += 1
             result = decode(buf, record)
             if isinstance(result, Cut):
-                notes.cut_packet(record.frame)
+                notes.cut_packet(record.frame, result.short)
                 result = result.packet
             if isinstance(result, Fragment):
                 result = fragments.add(buf, result)

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from monoview.core.analyse import analyse
-from monoview.core.capture.counts import CUT
+from monoview.core.capture.counts import CUT, SHORT_TCP_HEADER
 from monoview.core.capture.decode import Cut, Skip, Undecoded, decode_any
 from monoview.core.capture.fragments import Fragment
 from monoview.core.capture.frames import whole_file
@@ -77,14 +77,18 @@ def _compare(buf: bytes | bytearray, name: str) -> int:
     links: Counter[str] = Counter()
     undecoded: Counter[str] = Counter()
     first: dict[str, int] = {}
-    cut = 0
+    cut = short = 0
     for batch in walk.batches():
         rows.append(scanner.scan(batch))
         for record in batch.records():
             result = decode_any(buf, record)
             if isinstance(result, Cut):
-                cut += 1
-                first.setdefault(CUT, record.frame)
+                if result.short:
+                    short += 1
+                    first.setdefault(SHORT_TCP_HEADER, record.frame)
+                else:
+                    cut += 1
+                    first.setdefault(CUT, record.frame)
                 result = result.packet
             if isinstance(result, TcpPacket):
                 expected.append(_packet_tuple(result))
@@ -105,6 +109,7 @@ def _compare(buf: bytes | bytearray, name: str) -> int:
     assert scanner.stats.unsupported_link_types == links
     assert scanner.stats.undecoded == undecoded
     assert scanner.stats.cut == cut
+    assert scanner.stats.short_headers == short
     assert scanner.stats.first_frames == first
     return len(expected)
 

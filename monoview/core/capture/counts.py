@@ -15,6 +15,7 @@ from monoview.core.capture.linktypes import linktype_name
 
 BAD_IP_LENGTH = Skip.BAD_IP_LENGTH.value
 CUT = "IP length beyond the frame"
+SHORT_TCP_HEADER = "TCP header beyond the IP packet"
 # Encapsulations named one line each in the warnings; the others are one line together.  A
 # name may come from a frame's bytes (a GRE protocol type), so a capture can hold thousands.
 MAX_NAMED_ENCAPSULATIONS: Final = 8
@@ -29,6 +30,7 @@ class SkipCounts:
     unsupported_link_types: Counter[str] = field(default_factory=Counter)  # name -> frames
     undecoded: Counter[str] = field(default_factory=Counter)  # encapsulation name -> frames
     cut: int = 0  # packets (or fragments) whose IP length says more than the frame held
+    short_headers: int = 0  # TCP packets whose IP packet ends inside the TCP header
     # The first frame of each undecoded encapsulation (by name), of bad and of cut IP lengths.
     first_frames: dict[str, int] = field(default_factory=dict)
 
@@ -43,10 +45,15 @@ class SkipCounts:
         elif result is Skip.BAD_IP_LENGTH:
             self.first(BAD_IP_LENGTH, frame)
 
-    def cut_packet(self, frame: int) -> None:
-        """Count one packet decoded from a frame shorter than its IP length (``decode.Cut``)."""
-        self.cut += 1
-        self.first(CUT, frame)
+    def cut_packet(self, frame: int, short: bool = False) -> None:
+        """Count one packet decoded from a frame shorter than its IP length, or (``short``)
+        whose TCP header goes past its IP packet's end (``decode.Cut``)."""
+        if short:
+            self.short_headers += 1
+            self.first(SHORT_TCP_HEADER, frame)
+        else:
+            self.cut += 1
+            self.first(CUT, frame)
 
     def first(self, key: str, frame: int) -> None:
         """Remember ``frame`` if it is the first one of ``key`` seen."""
@@ -60,6 +67,7 @@ class SkipCounts:
         self.unsupported_link_types.update(other.unsupported_link_types)
         self.undecoded.update(other.undecoded)
         self.cut += other.cut
+        self.short_headers += other.short_headers
         for key, frame in other.first_frames.items():
             self.first(key, frame + frames_before)
 
@@ -70,7 +78,7 @@ class CaptureStats(SkipCounts):
 
     frames: int = 0
     tcp_packets: int = 0
-    incomplete_fragments: int = 0  # IP fragments of TCP datagrams never completed
+    incomplete_fragments: int = 0  # IP fragments of TCP (or tunnel) datagrams never completed
     clamped_timestamps: int = 0  # timestamps beyond int64 nanoseconds
     bytes_read: int = 0
 
@@ -113,9 +121,16 @@ class CaptureStats(SkipCounts):
                 f"{self.cut:,} packets held less than their IP length says; their TCP payload is what"
                 f" the frame holds, as tshark reads it (the first is frame {self.first_frames[CUT]})"
             )
+        if self.short_headers:
+            notes.append(
+                f"{self.short_headers:,} TCP headers went past the end of their IP packet; their flags"
+                " and sequence numbers count, with no payload, as tshark reads them (the first is"
+                f" frame {self.first_frames[SHORT_TCP_HEADER]})"
+            )
         if self.incomplete_fragments:
             notes.append(
-                f"{self.incomplete_fragments:,} IP fragments of TCP packets never completed a datagram"
+                f"{self.incomplete_fragments:,} IP fragments of TCP packets (or of tunnels that may"
+                " carry them) never completed a datagram"
             )
         if self.clamped_timestamps:
             notes.append(

@@ -11,17 +11,27 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import ClassVar, Final
 
-from monoview.core.capture.fragments import Fragment
+from monoview.core.capture.fragments import Fragment, FragmentReassembler
 from monoview.core.capture.linktypes import DECODERS, NO_TAGS, Buffer, follow, ieee802_11
 from monoview.core.capture.outerpath import route_hop, tunnel_hop, vlan_hops
 from monoview.core.capture.records import Record
-from monoview.core.capture.tunnels import IPPROTO_UDP, TUNNEL_PROTOCOLS, Next, datagram_end, tunnel_of
+from monoview.core.capture.tunnels import (
+    CONFIRMING_PORTS,
+    IP_PROTOCOLS,
+    IPPROTO_UDP,
+    TUNNEL_PROTOCOLS,
+    Next,
+    datagram_end,
+    tunnel_of,
+)
 from monoview.core.packet import TcpPacket
 
 IPPROTO_TCP: Final = 6
 # Headers that end IPv6's extension chain: TCP, and what a tunnel may carry.
 _TRANSPORTS: Final = frozenset({IPPROTO_TCP, IPPROTO_UDP, *TUNNEL_PROTOCOLS})
 MAX_TUNNEL_DEPTH: Final = 4
+# Fragmented datagrams that are reassembled: TCP's, and those of a tunnel that may carry it.
+_REASSEMBLED: Final = frozenset({IPPROTO_TCP, IPPROTO_UDP, *IP_PROTOCOLS})
 _ipv6_fragment = struct.Struct(">HI").unpack_from
 # IPv6 extension headers that are (next, length-in-8-octet-units) shaped.
 _IPV6_EXTENSIONS: Final = frozenset({0, 43, 60, 135, 139, 140})
@@ -31,6 +41,7 @@ _IPV6_AH: Final = 51
 _ipv4 = struct.Struct(">BBHHHBBH4s4s").unpack_from
 _ipv6 = struct.Struct(">IHBB16s16s").unpack_from
 _tcp = struct.Struct(">HHIIHH").unpack_from
+_TCP_FIELDS: Final = 16  # ports, sequence and acknowledgment numbers, offset, flags, window
 
 LINKTYPE_ETHERNET: Final = 1
 # The common case in one call: Ethernet II (no tag) + IPv4 without options + the
@@ -72,6 +83,10 @@ class Cut:
     change a stream unannounced."""
 
     packet: TcpPacket | Fragment
+    # tshark's "short segment": the IP packet ends inside the TCP header.  tshark still puts
+    # the segment in its stream (ports, sequence numbers, flags and window come first), with
+    # no payload; so does monoview, counting it apart from packets cut by the frame.
+    short: bool = False
 
 
 Decoded = TcpPacket | Fragment | Cut | Skip | Undecoded
@@ -137,10 +152,20 @@ def decode_any(buf: Buffer, record: Record) -> Decoded:
     if ip_off < 0:
         return Skip.MALFORMED
     hops = list(vlan_hops(vlan))  # the outer path (``outerpath``): tags, routes, tunnels
+    return _descend(buf, record, (ip_off, version, vlan, outer_end, False), end, hops)
+
+
+# Where an IP packet starts: (offset, IP version or 0, VLAN context, where it must end on the
+# wire, found by a UDP port).  A packet found by a port is a guess, which only a sound packet
+# confirms; a malformed one, or one longer than the datagram, means the datagram was plain UDP.
+Start = tuple[int, int, tuple[int, ...], int, bool]
+
+
+def _descend(buf: Buffer, record: Record, start: Start, end: int, hops: list[str]) -> Decoded:
+    """Decode the IP packet at ``start`` down to TCP, through up to MAX_TUNNEL_DEPTH tunnels;
+    ``hops`` gathers the outer path."""
+    ip_off, version, vlan, outer_end, guessed = start
     cut = False
-    # The packet in hand was found by a UDP port: a guess, which only a sound packet confirms;
-    # a malformed one, or one longer than the datagram, means the datagram was plain UDP.
-    guessed = False
     for _depth in range(MAX_TUNNEL_DEPTH + 1):
         parsed = _ip_header(buf, ip_off, version, end, outer_end)
         if isinstance(parsed, Skip):
@@ -153,7 +178,7 @@ def decode_any(buf: Buffer, record: Record) -> Decoded:
                 return Skip.NOT_TCP
             ip_end, cut = outer_end, True
         if fragment is not None:
-            if proto != IPPROTO_TCP:
+            if proto not in _REASSEMBLED:
                 return Skip.NOT_TCP
             ident, frag_offset, more = fragment
             captured = min(ip_end, end) - l4
@@ -171,41 +196,90 @@ def decode_any(buf: Buffer, record: Record) -> Decoded:
                 src,
                 dst,
                 tuple(hops),
+                proto,
             )
             return Cut(piece) if cut else piece
         if proto == IPPROTO_TCP:
             break
-        inner_end = min(ip_end, end)
-        tunnel = tunnel_of(buf, proto, l4, inner_end, ip_end)
-        if not isinstance(tunnel, tuple):
-            return Skip.NOT_TCP if tunnel is None else Undecoded(tunnel)
-        guessed = proto == IPPROTO_UDP
-        inner_off, inner_kind, name = tunnel
-        hops.append(tunnel_hop(name, src, dst))
-        inner_bound = datagram_end(buf, l4) if guessed else ip_end
-        if inner_kind is Next.IEEE802_11:
-            inner = ieee802_11(buf, inner_off, inner_end - inner_off, inner_bound)
-        else:
-            inner = follow(buf, inner_off, inner_kind, inner_end, NO_TAGS, inner_bound)
-        if inner is None:
-            return Skip.NOT_TCP
-        if isinstance(inner, str):
-            return Undecoded(inner)
-        ip_off, version, inner_tags, outer_end = inner
-        if ip_off < 0:
-            return Skip.NOT_TCP if guessed else Skip.MALFORMED
-        vlan = (*vlan, *inner_tags)
-        hops.extend(vlan_hops(inner_tags))
+        inner = _through_tunnel(buf, proto, l4, min(ip_end, end), ip_end, src, dst, vlan, hops)
+        if not isinstance(inner, tuple):
+            return inner
+        ip_off, version, vlan, outer_end, guessed = inner
     else:
         return Skip.NOT_TCP
     if l4 + 20 > end:
         return Skip.NOT_TCP if guessed else Skip.MALFORMED
     packet = _tcp_packet(record, buf, vlan, src, dst, l4, ip_end, end)
+    if isinstance(packet, Cut):
+        if guessed:  # not a sound packet: the datagram was plain UDP
+            return Skip.NOT_TCP
+        if hops and isinstance(packet.packet, TcpPacket):
+            packet.packet.path = tuple(hops)
+        return packet
     if isinstance(packet, TcpPacket) and hops:
         packet.path = tuple(hops)
     if guessed and packet is Skip.MALFORMED:
         return Skip.NOT_TCP
     return Cut(packet) if cut and isinstance(packet, TcpPacket) else packet
+
+
+def _through_tunnel(
+    buf: Buffer,
+    proto: int,
+    l4: int,
+    end: int,
+    ip_end: int,
+    src: bytes,
+    dst: bytes,
+    vlan: tuple[int, ...],
+    hops: list[str],
+) -> Start | Skip | Undecoded:
+    """Where the packet inside the tunnel of IP protocol ``proto`` at ``l4`` starts (its
+    payload captured to ``end``, on the wire to ``ip_end``), or why there is none."""
+    tunnel = tunnel_of(buf, proto, l4, end, ip_end)
+    if not isinstance(tunnel, tuple):
+        return Skip.NOT_TCP if tunnel is None else Undecoded(tunnel)
+    inner_off, inner_kind, name = tunnel
+    guessed = proto == IPPROTO_UDP and name not in CONFIRMING_PORTS
+    hops.append(tunnel_hop(name, src, dst))
+    inner_bound = datagram_end(buf, l4) if proto == IPPROTO_UDP else ip_end
+    if inner_kind is Next.IEEE802_11:
+        inner = ieee802_11(buf, inner_off, end - inner_off, inner_bound)
+    else:
+        inner = follow(buf, inner_off, inner_kind, end, NO_TAGS, inner_bound)
+    if inner is None:
+        return Skip.NOT_TCP
+    if isinstance(inner, str):
+        return Undecoded(inner)
+    ip_off, version, inner_tags, outer_end = inner
+    if ip_off < 0:
+        return Skip.NOT_TCP if guessed else Skip.MALFORMED
+    hops.extend(vlan_hops(inner_tags))
+    return ip_off, version, (*vlan, *inner_tags), outer_end, guessed
+
+
+def tunnelled_packet(data: bytes, wire_len: int, completing: Fragment) -> TcpPacket | None:
+    """The TCP packet inside a reassembled tunnel datagram (``fragments.InnerDecoder``):
+    ``data`` holds its captured bytes from the transport header on, ``wire_len`` were on
+    the wire.  Decoded as a frame would be from that header on, so both readers (which
+    share the reassembler) agree; a fragment inside it is not reassembled (None)."""
+    record = Record(completing.frame, completing.ts_ns, 0, completing.interface, 0, len(data), wire_len)
+    hops = list(completing.path)
+    end = len(data)
+    inner = _through_tunnel(
+        data, completing.proto, 0, end, wire_len, completing.src, completing.dst, completing.vlan, hops
+    )
+    if not isinstance(inner, tuple):
+        return None
+    found = _descend(data, record, inner, end, hops)
+    if isinstance(found, Cut):
+        found = found.packet
+    return found if isinstance(found, TcpPacket) else None
+
+
+def reassembler() -> FragmentReassembler:
+    """A fragment reassembler that also finds TCP in tunnels' datagrams."""
+    return FragmentReassembler(tunnelled_packet)
 
 
 # (identification, offset of the fragment's data, more fragments follow)
@@ -311,15 +385,22 @@ def _source_routed(buf: Buffer, pos: int, end: int, dst: bytes) -> tuple[bytes, 
 
 def _tcp_packet(
     record: Record, buf: Buffer, vlan: tuple[int, ...], src: bytes, dst: bytes, l4: int, ip_end: int, end: int
-) -> TcpPacket | Skip:
-    """The TcpPacket for a TCP header at ``l4`` whose IP packet ends at ``ip_end`` on the wire."""
+) -> TcpPacket | Cut | Skip:
+    """The TcpPacket for a TCP header at ``l4`` whose IP packet ends at ``ip_end`` on the wire
+    (a ``Cut`` short one when that is inside the header but after the window field)."""
     sport, dport, seq, ack, off_flags, window = _tcp(buf, l4)
     doff = (off_flags >> 12) * 4
     if doff < 20:
         return Skip.MALFORMED
     payload = l4 + doff
     if payload > ip_end:
-        return Skip.MALFORMED
+        if ip_end - l4 < _TCP_FIELDS:
+            return Skip.MALFORMED
+        short = TcpPacket(
+            record.frame, record.ts_ns, record.interface, vlan, src, dst, sport, dport, seq, ack,
+            off_flags & 0x1FF, window, min(ip_end, end), 0, 0,
+        )  # fmt: skip
+        return Cut(short, short=True)
     payload_len = ip_end - payload
     captured_end = min(ip_end, end)
     payload_caplen = captured_end - payload if captured_end > payload else 0

@@ -4,6 +4,13 @@ A TCP segment whose IP datagram was fragmented arrives in several frames.  The
 fragments are held until the datagram is complete, then become one TcpPacket
 (at the frame of the fragment that completed it, as tshark reports it) whose
 payload lies in several places of the file: nothing is copied.
+
+A tunnel's datagram (UDP, GRE, IP in IP...) that was fragmented on its way carries
+its TCP packet whole inside the reassembled datagram: tshark reassembles it and decodes
+the tunnel there (GTP-U and ERSPAN links fragment 1,500-byte user packets all the time).
+Its headers may straddle fragments, so the datagram's captured bytes are copied once
+(at most 64 KiB) for the caller's ``InnerDecoder`` to find the TCP packet in; the
+packet's payload is then located back in the file's pieces.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 import bisect
 import struct
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -24,6 +32,7 @@ MAX_PENDING: Final = 4096
 # whose TCP header is missing means assembling it again.
 MAX_FRAGMENTS: Final = 1024
 MAX_TCP_HEADER: Final = 60
+IPPROTO_TCP: Final = 6
 # Fragments older than this (capture time) belong to a datagram that will never
 # complete; a new datagram reusing the IP identification must not splice them in.
 MAX_AGE_NS: Final = 30 * 1_000_000_000
@@ -34,7 +43,7 @@ FragmentKey = tuple[tuple[int, ...], int, bytes, bytes, int]
 
 @dataclass(frozen=True, slots=True)
 class Fragment:
-    """One fragment of an IP datagram carrying TCP, located in the file."""
+    """One fragment of an IP datagram carrying TCP (or a tunnel: ``proto``), located in the file."""
 
     key: FragmentKey  # (VLAN context, interface, source, destination, identification)
     offset: int  # where this fragment's data goes in the datagram's payload
@@ -49,6 +58,13 @@ class Fragment:
     src: bytes
     dst: bytes
     path: tuple[str, ...] = ()  # the outer path (``outerpath``)
+    proto: int = IPPROTO_TCP  # the datagram's IP protocol (IPv6: the header after the fragment's)
+
+
+# The TCP packet inside a reassembled tunnel datagram: given the datagram's captured bytes
+# (from its transport header on), its length on the wire and the fragment that completed it;
+# the packet's payload offset is into those bytes.  None: no TCP packet in it.
+InnerDecoder = Callable[[bytes, int, Fragment], TcpPacket | None]
 
 
 class _Datagram:
@@ -92,9 +108,14 @@ class _Datagram:
 
 
 class FragmentReassembler:
-    """Collects fragments per datagram and returns the TcpPacket once it is whole."""
+    """Collects fragments per datagram and returns the TcpPacket once it is whole.
 
-    def __init__(self) -> None:
+    ``inner`` finds the TCP packet in a tunnel's datagram (``decode.tunnelled_packet``);
+    without one, only datagrams of TCP are reassembled.
+    """
+
+    def __init__(self, inner: InnerDecoder | None = None) -> None:
+        self._inner = inner
         self._pending: OrderedDict[FragmentKey, _Datagram] = OrderedDict()
         self.given_up = 0  # fragments of datagrams never completed (or evicted)
 
@@ -111,6 +132,15 @@ class FragmentReassembler:
             del self._pending[fragment.key]
             return None
         packet = None
+        if fragment.proto != IPPROTO_TCP:
+            if datagram.complete():
+                assert datagram.last is not None
+                pieces = _pieces(datagram.parts, datagram.last)
+                if pieces is not None:  # whole: it holds a TCP packet or it never will
+                    del self._pending[fragment.key]
+                    return self._tunnelled(buf, pieces, max(datagram.parts, key=lambda f: f.frame))
+            self._evict()
+            return None
         # Once everything is covered and assembling failed (the TCP header was not captured),
         # only a fragment within the header's reach can change that.
         if datagram.complete() and (not datagram.tried or fragment.offset < MAX_TCP_HEADER):
@@ -119,9 +149,29 @@ class FragmentReassembler:
             datagram.tried = True
         if packet is not None:
             del self._pending[fragment.key]
-        elif len(self._pending) > MAX_PENDING:
+            return packet
+        self._evict()
+        return None
+
+    def _evict(self) -> None:
+        """Give up the oldest datagram when too many wait."""
+        if len(self._pending) > MAX_PENDING:
             _key, dropped = self._pending.popitem(last=False)
             self.given_up += len(dropped.parts)
+
+    def _tunnelled(self, buf: Buffer, pieces: list[Piece], completing: Fragment) -> TcpPacket | None:
+        """The TCP packet inside a whole tunnel datagram, its payload located in the file."""
+        if self._inner is None:
+            return None
+        total = sum(p[2] for p in pieces)
+        packet = self._inner(_captured(buf, pieces), total, completing)
+        if packet is None:
+            return None
+        payload = _span(pieces, packet.payload_offset, packet.payload_len)
+        packet.payload_offset = payload[0][0] if payload else pieces[0][0]
+        packet.payload_caplen = sum(p[1] for p in payload)
+        packet.payload_len = sum(p[2] for p in payload)
+        packet.payload_parts = tuple(payload) if len(payload) > 1 else None
         return packet
 
     def finish(self) -> int:
@@ -131,12 +181,15 @@ class FragmentReassembler:
         return self.given_up
 
 
-def _assemble(buf: Buffer, parts: list[Fragment], last: Fragment) -> TcpPacket | None:
-    """The TcpPacket of a complete datagram (``last`` fixes its end), or None while bytes are
-    missing or its TCP header was not captured."""
+Piece = tuple[int, int, int]  # (file offset, captured, wire) of a stretch of a datagram
+
+
+def _pieces(parts: list[Fragment], last: Fragment) -> list[Piece] | None:
+    """Where a datagram's bytes lie in the file, in order (``last`` fixes its end; the first
+    copy of a byte wins), or None while bytes are missing."""
     total = last.offset + last.data_len
     ordered = sorted(parts, key=lambda f: (f.offset, f.frame))
-    pieces: list[tuple[int, int, int]] = []  # (file offset, captured, wire) in datagram order
+    pieces: list[Piece] = []
     covered = 0
     for f in ordered:
         if f.offset >= total:
@@ -150,7 +203,14 @@ def _assemble(buf: Buffer, parts: list[Fragment], last: Fragment) -> TcpPacket |
         cap = max(min(f.data_caplen - skip, end - covered), 0)
         pieces.append((f.data_offset + skip, cap, end - covered))
         covered = end
-    if covered < total:
+    return pieces if covered >= total else None
+
+
+def _assemble(buf: Buffer, parts: list[Fragment], last: Fragment) -> TcpPacket | None:
+    """The TcpPacket of a complete datagram (``last`` fixes its end), or None while bytes are
+    missing or its TCP header was not captured."""
+    pieces = _pieces(parts, last)
+    if pieces is None:
         return None
     # The TCP header may itself be split across fragments: read it from the pieces.
     head = _captured_prefix(buf, pieces, 20)
@@ -186,7 +246,29 @@ def _assemble(buf: Buffer, parts: list[Fragment], last: Fragment) -> TcpPacket |
     return packet
 
 
-def _captured_prefix(buf: Buffer, pieces: list[tuple[int, int, int]], count: int) -> bytes | None:
+def _captured(buf: Buffer, pieces: list[Piece]) -> bytes:
+    """The datagram's bytes up to the first that snaplen cut off."""
+    out = bytearray()
+    for file_offset, caplen, wirelen in pieces:
+        out += buf[file_offset : file_offset + caplen]
+        if caplen < wirelen:
+            break
+    return bytes(out)
+
+
+def _span(pieces: list[Piece], start: int, length: int) -> list[Piece]:
+    """The pieces of the datagram's bytes ``start`` to ``start + length``."""
+    out = []
+    for file_offset, caplen, wirelen in _after(pieces, start):
+        if length <= 0:
+            break
+        take = min(wirelen, length)
+        out.append((file_offset, min(caplen, take), take))
+        length -= take
+    return out
+
+
+def _captured_prefix(buf: Buffer, pieces: list[Piece], count: int) -> bytes | None:
     """The first ``count`` bytes of the datagram's payload, or None if they were not all captured."""
     out = bytearray()
     for file_offset, caplen, wirelen in pieces:
@@ -199,7 +281,7 @@ def _captured_prefix(buf: Buffer, pieces: list[tuple[int, int, int]], count: int
     return None
 
 
-def _after(pieces: list[tuple[int, int, int]], skip: int) -> list[tuple[int, int, int]]:
+def _after(pieces: list[Piece], skip: int) -> list[Piece]:
     """The pieces with their first ``skip`` bytes (the TCP header) removed."""
     out = []
     for file_offset, caplen, wirelen in pieces:

@@ -38,8 +38,8 @@ import numpy.typing as npt
 
 from monoview.core.capture import flowkeys
 from monoview.core.capture.captureset import CaptureSet
+from monoview.core.capture.decode import reassembler
 from monoview.core.capture.flowkeys import FlowKeys
-from monoview.core.capture.fragments import FragmentReassembler
 from monoview.core.capture.indexparts import FlowTable, IndexParts, IndexStats, PacketIndex
 from monoview.core.capture.layout import Layout
 from monoview.core.capture.oneway import one_way_joins
@@ -241,17 +241,17 @@ def _merged(
     whole = []
     at = 0
     for member, own in zip(members, stitched, strict=True):
-        buf, reassembler = member.buffer, FragmentReassembler()
+        buf, fragments = member.buffer, reassembler()
         for part in own:
             for fragment in part.fragments:
                 frame = fragment.frame + bases[at]
-                packet = reassembler.add(buf, dataclasses.replace(fragment, frame=frame))
+                packet = fragments.add(buf, dataclasses.replace(fragment, frame=frame))
                 if packet is None:
                     stats.skipped["IP fragment"] += 1
                 else:
                     whole.append(_shifted(packet, part.payload_base))
             at += 1
-        stats.incomplete_fragments += reassembler.finish()
+        stats.incomplete_fragments += fragments.finish()
     scanner = Scanner(members[0].buffer)
     extra = None
     fragment_rows = scanner.packet_rows(whole)

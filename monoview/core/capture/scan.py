@@ -70,6 +70,7 @@ _PPP_IPV6: Final = 0x0057
 Linked = tuple[I64, I64, I64, I64, Bool, Bool]
 _UDP: Final = 17
 _TUNNEL_PORTS: Final = tuple(UDP_PORTS)
+_TCP_FIELDS: Final = 16  # a TCP header whose IP packet holds this much is decoded (``decode.Cut``)
 
 
 # Ethernet II + IPv4 without options + the TCP fixed header, from the frame's first byte.
@@ -400,6 +401,10 @@ class Scanner:
         payload = l4[rows_at] + (off_flags >> 12) * 4
         their_end = ip_end[rows_at]
         bad_tcp = ((off_flags >> 12) < 5) | (payload > their_end)
+        # A header past its IP packet's end but with its fields inside it: decode_any's (``Cut``).
+        short = np.zeros(len(frames), dtype=np.bool_)
+        short[rows_at] = bad_tcp & ((off_flags >> 12) >= 5) & (their_end - l4[rows_at] >= _TCP_FIELDS)
+        bad_tcp &= ~short[rows_at]
         count = Counter(
             {
                 Skip.NOT_IP.value: int(np.count_nonzero(not_ip & ~unsure) + np.count_nonzero(bad_version)),
@@ -411,7 +416,7 @@ class Scanner:
             }
         )
         skipped.update({k: v for k, v in count.items() if v})
-        good = ~bad_tcp
+        good = ~bad_tcp & ~short[rows_at]
         rows_at, head, payload, their_end = rows_at[good], head[good], payload[good], their_end[good]
         captured_end = np.minimum(their_end, end[rows_at])
         src = ip[rows_at]
@@ -437,7 +442,7 @@ class Scanner:
             dport=be16(head, 2),
             path=np.asarray(self._context_paths, dtype=np.int64)[vlan[rows_at]],
         )
-        return rows, unsure | one_by_one | tunnel | tunnel_port | cut
+        return rows, unsure | one_by_one | tunnel | tunnel_port | cut | short
 
     def _count_named(self, frame: I64, proto: I64, named: Bool) -> None:
         """Count the frames of encapsulations only named (``decode.Undecoded``) by name, the
@@ -463,7 +468,7 @@ class Scanner:
             except Exception:  # noqa: BLE001 - a decoder bug costs its frame (malformed), not the load
                 result = Skip.MALFORMED
             if isinstance(result, Cut):
-                stats.cut_packet(record.frame)
+                stats.cut_packet(record.frame, result.short)
                 result = result.packet
             if isinstance(result, TcpPacket):
                 packets.append(result)

@@ -302,6 +302,11 @@ UDP_PORTS: Final[dict[int, PortDecoder]] = {
     6081: _geneve,
     6635: _mpls_in_udp,
 }
+# Port tunnels whose header, checked, confirms the port's guess: GTP-U's version, protocol
+# type, message type and length (agreeing with the datagram's) leave no doubt, so what it
+# carries is decoded as tshark decodes it even when it is cut short or malformed (a 1,480-byte
+# user packet of which a short datagram holds the first 172 bytes is a cut TCP segment).
+CONFIRMING_PORTS: Final = frozenset({"GTP-U"})
 # Below this, a port is tshark's well-known one, its dissector takes the datagram: DNS from 53
 # to a client's port 6081 is DNS, and the higher port is not tried.
 WELL_KNOWN_PORTS: Final = 1024
