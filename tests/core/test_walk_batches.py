@@ -26,7 +26,7 @@ from monoview.core.capture.layout import read_layout
 from monoview.core.capture.records import Record
 from monoview.core.errors import CaptureReadError
 from monoview.core.executor import InlineExecutor
-from tests.pcapgen import ipv4_tcp_frame
+from tests.pcapgen import ipv4_tcp_frame, raw_pcap
 from tests.reference import readers
 
 CLIENT, SERVER = 0x0A000001, 0x0A000002
@@ -155,3 +155,58 @@ def test_ranged_build_scans_few_batches(tmp_path: Path, monkeypatch: pytest.Monk
     finally:
         single.close()
         ranged.close()
+
+
+def test_zero_filled_frames_are_no_place_to_resynchronise(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fuzz inputs 31:9232 and 31:17836: a few big frames whose bytes are mostly zeros (an
+    IPv6 extension-header chain's padding), cut into many small ranges walked one record at a
+    time.  Sixteen zero bytes pass for a record (no time, no bytes), so every range began on
+    one and walked a hundred false records to its end, each a scanner call, before the
+    handoff check threw them away: thousands of calls for a few frames.  Counted, not timed."""
+    frames = [
+        ipv4_tcp_frame(CLIENT, 40000, SERVER, 80, 1 + k * 20_000, 1, 0x18, bytes(20_000)) for k in range(4)
+    ]
+    path = raw_pcap(tmp_path / "zeros.pcap", frames)
+    size = path.stat().st_size
+    walked = 0
+    original = scan.Scanner.scan
+
+    def counted(self: scan.Scanner, batch: object, *args: object, **kwargs: object) -> object:
+        nonlocal walked
+        walked += len(batch)  # type: ignore[arg-type]
+        return original(self, batch, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(scan.Scanner, "scan", counted)
+    single = build_parts(path, workers=1, executor=InlineExecutor())
+    walked_once, walked = walked, 0
+    ranged = build_parts(path, workers=8, executor=InlineExecutor(), min_range=size // 32, batch=1)
+    try:
+        assert walked_once == len(frames)
+        assert len(ranged.ranges) >= 4
+        # Each real frame once, and again at most once per range walked again (false records: 0).
+        assert walked <= 2 * len(frames), walked
+        assert ranged.stats.frames == single.stats.frames == len(frames)
+        a, b = single.assemble(), ranged.assemble()
+        assert all((a.columns[n] == b.columns[n]).all() for n in a.columns)
+    finally:
+        single.close()
+        ranged.close()
+
+
+def test_resynchronisation_skips_zeros_to_the_next_record() -> None:
+    """After a zero-filled stretch the next true record is still found (the zeros are skipped
+    in chunks, whatever their length), and a range of zeros alone has no start."""
+    frames = [
+        ipv4_tcp_frame(CLIENT, 40000, SERVER, 80, 1 + k, 1, 0x18, bytes(n))
+        for k, n in enumerate((60_000, 10, 20, 5) * 5)
+    ]
+    buf = b"".join(
+        [struct.pack("<IHHiIII", 0xA1B23C4D, 2, 4, 0, 0, 262144, 1)]
+        + [struct.pack("<IIII", 1_700_000_000 + k, k, len(f), len(f)) + f for k, f in enumerate(frames)]
+    )
+    layout = read_layout(buf, "zeros.pcap")
+    second = 24 + 16 + len(frames[0])
+    assert find_start(buf, layout, 24 + 100, len(buf)) == second
+    assert find_start(buf, layout, 24 + 100, second - 1) is None

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Final
 
+import numpy as np
+
 from monoview.core.capture.layout import Layout
 from monoview.core.capture.pcap import PcapWalk, plausible_record
 from monoview.core.capture.pcapng import PcapngWalk, plausible_block
@@ -19,6 +21,10 @@ from monoview.core.capture.walk import BATCH_RECORDS, Walk
 # Plausible records in a row that make a re-synchronisation believable; the
 # caller's handoff check catches the rest.
 SYNC_CHAIN: Final = 16
+# A classic pcap record header is 16 bytes (the modified format's extra 8 are not looked at).
+_PCAP_HEADER: Final = 16
+# Bytes looked at per numpy call while skipping zeros.
+_ZERO_CHUNK: Final = 1 << 16
 
 
 def walk_range(buf: Buffer, layout: Layout, start: int, stop: int, batch: int = BATCH_RECORDS) -> Walk:
@@ -55,16 +61,54 @@ def find_start(buf: Buffer, layout: Layout, offset: int, stop: int) -> int | Non
     """
     if offset <= layout.first_record:
         return layout.first_record
-    plausible: _Plausible
+    end = min(stop, layout.size)
     if layout.format == "pcapng":
         offset += -offset % 4  # blocks are 32-bit aligned from the start of the file
-        step, plausible = 4, plausible_block
-    else:
-        step, plausible = 1, plausible_record
-    for candidate in range(offset, min(stop, layout.size), step):
-        if _chain(buf, layout, candidate, plausible):
+        for candidate in range(offset, end, 4):
+            if _chain(buf, layout, candidate, plausible_block):
+                return candidate
+        return None
+    candidate = offset
+    while candidate < end:
+        candidate = _past_zeros(buf, candidate, end)
+        if candidate < end and _chain(buf, layout, candidate, _sync_record):
             return candidate
+        candidate += 1
     return None
+
+
+def _sync_record(buf: Buffer, layout: Layout, offset: int) -> int | None:
+    """``plausible_record`` for re-synchronising: an all-zero header is not believed.
+
+    Zeros are a plausible record (no time, no bytes), sixteen bytes long, so
+    any zero-filled stretch of a frame (padding, an extension header's
+    options, a zeroed payload) chained as hundreds of false records that each
+    range walked and scanned to its end before the handoff check threw them
+    away.  No capture tool writes such a record; if one is there, the
+    previous range's handoff still finds it.
+    """
+    if not any(bytes(buf[offset : offset + _PCAP_HEADER])):
+        return None
+    return plausible_record(buf, layout, offset)
+
+
+def _past_zeros(buf: Buffer, offset: int, end: int) -> int:
+    """The first offset from ``offset`` whose record header is not all zeros (``end`` if none
+    before it): a zero-filled stretch is skipped by numpy, in chunks that grow, not byte by
+    byte in Python."""
+    if any(bytes(buf[offset : offset + _PCAP_HEADER])):
+        return offset
+    size, at, chunk = len(buf), offset, 256
+    while at < end:
+        count = min(chunk, size - at)
+        if count <= 0:
+            break
+        nonzero = np.flatnonzero(np.frombuffer(buf, dtype=np.uint8, count=count, offset=at))
+        if len(nonzero):
+            return max(offset, at + int(nonzero[0]) - (_PCAP_HEADER - 1))
+        at += count
+        chunk = min(chunk * 4, _ZERO_CHUNK)
+    return end
 
 
 def _chain(buf: Buffer, layout: Layout, offset: int, plausible: _Plausible) -> bool:
