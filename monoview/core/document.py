@@ -105,7 +105,7 @@ class CaptureDocument:
                 self._parts = self._build(executor, count)
             else:
                 with local_executor(count) as pool:
-                    self._parts = self._build(pool, count)
+                    self._parts = self._build(pool, count, own=True)
             self._owns_parts = True
             self._open_conversations()
         except CaptureFormatError as exc:
@@ -162,9 +162,15 @@ class CaptureDocument:
             with open(self.path, "rb") as handle:
                 self._buffer = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
 
-    def _build(self, executor: Executor, count: int) -> IndexParts:
+    def _build(self, executor: Executor, count: int, own: bool = False) -> IndexParts:
+        # Built here, in one range, of a file below the range size: the columns stay in memory
+        # (``build_parts`` without an executor).  Saving and mapping a dozen column files per
+        # document cost more than indexing a small capture; a caller's executor, which may hand
+        # the index to other processes later (the window's pool), still gets them as files.
+        inline = own and count <= 1 and self._size() < MIN_RANGE_BYTES
         parts = build_parts(
-            self.source, split_interfaces=self.options.split_interfaces, workers=count, executor=executor,
+            self.source, split_interfaces=self.options.split_interfaces, workers=count,
+            executor=None if inline else executor,
             min_range=self._min_range, batch=self._batch, progress=self._phase(0.0, INDEX_SHARE),
             cancel=self._cancel, prefix=self.prefix,
         )  # fmt: skip
@@ -178,6 +184,12 @@ class CaptureDocument:
             parts.close()
             raise
         return parts
+
+    def _size(self) -> int:
+        """The capture's bytes (every file's, for a set)."""
+        if isinstance(self.source, CaptureSet):
+            return sum(os.path.getsize(p) for p in self.source.paths)
+        return os.path.getsize(self.path)
 
     def _phase(self, start: float, end: float) -> Callable[[int, int], None] | None:
         """Progress of one phase of the build, as a fraction of the whole."""
