@@ -22,6 +22,31 @@ the reader's own limits) as often as random ones, as hypothesis would.
     # an input of the test suite's short run (tests/fuzz/test_fuzz.py)
     .venv/bin/python bench/fuzz.py --replay 20261202:17 --light --small 60000
 
+Tiers (``tests/fuzz/stages.py``), so that a million inputs is a run of hours, not a day:
+
+* every input gets the **cheap tier** in its worker's process: the document opened
+  (reader, decoder, index, flow table, every session replayed: where every hang,
+  escape, memory outlier and timestamp overflow so far showed), the session listing,
+  and the largest session's conversation through every path a person can ask for;
+* a **seeded sample** (one input in ``--full-every``, 50 by default, chosen from the
+  input's number; ``--replay`` and ``--run`` run every stage unless told otherwise)
+  gets the **full tier** as well: three more conversations, the
+  export manifest (and from it the zeros ``--gaps zero`` would write), dispatch to the
+  trace and HTTP listeners, the ranged build in tiny ranges and batches (on every
+  damaged input of the sample, and one in three of the others) and the per-packet
+  analysis;
+* an input whose cheap tier looks **unusual** gets the full tier's stages where what
+  it showed can go wrong (``stages.PROMOTES``): slow for its size or warnings: all
+  of them; more than 300 sessions (storms): export; many frames: export and dispatch;
+  more than 16 MiB of gaps (zero-fill, amplification, the output budget): export;
+  many conflicts: more conversations and export; clamped timestamps: dispatch and
+  the per-packet analysis.
+
+Workers are forked once and reused (the parent sends input numbers only); inputs,
+indexes and export folders live in ``/dev/shm``; a small document keeps its index in
+memory.  The summary gives each tier's count, why inputs were unusual, and the CPU
+milliseconds per input of each stage.
+
 ``--out`` gets ``findings.jsonl`` (one line per finding: class, signature,
 the input's plan and outcome), ``inputs/`` (the first inputs of each
 signature) and ``summary.json``.  Exit status 1 if anything was found.
@@ -37,6 +62,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+FULL_EVERY = 50  # the campaign's seeded sample for the full tier
 
 
 def main() -> int:
@@ -50,6 +76,12 @@ def main() -> int:
     parser.add_argument("--kill", type=float, default=60.0, help="seconds after which a worker is killed")
     parser.add_argument("--memory", type=int, default=500, help="peak RSS (MB) that makes an outlier")
     parser.add_argument("--small", type=int, default=None, help="only shared captures up to this many bytes")
+    parser.add_argument(
+        "--full-every",
+        type=int,
+        default=None,
+        help="one input in this many gets the full tier (1: all; default 50, 1 with --replay and --run)",
+    )
     parser.add_argument("--light", action="store_true", help="the test suite's smaller storms and floods")
     parser.add_argument("--no-shared", action="store_true", help="generated captures only")
     parser.add_argument("--replay", metavar="SEED:INDEX", help="re-make one input and run it here")
@@ -61,7 +93,13 @@ def main() -> int:
     sys.path.insert(0, str(REPO))
     from tests.fuzz import corpus, harness
 
-    limits = harness.Limits(hang_s=args.hang, kill_s=args.kill, memory_mb=args.memory, light=args.light)
+    limits = harness.Limits(
+        hang_s=args.hang,
+        kill_s=args.kill,
+        memory_mb=args.memory,
+        light=args.light,
+        full_every=args.full_every or (1 if args.replay or args.run else FULL_EVERY),
+    )
     if args.run is not None:
         outcome = harness.run_input(args.run, 0, limits)
         return _show(outcome, limits)

@@ -4,25 +4,13 @@ Input ``index`` of campaign ``seed`` is made by ``build(corpus, seed, index)``
 from ``random.Random(f"{seed}:{index}")`` alone, so any input is re-made from
 its two numbers (``bench/fuzz.py --replay SEED:INDEX``).  Each worker process
 makes its inputs itself (the parent sends only indices), writes each to a file
-in ``/dev/shm`` and runs :func:`run_input` on it:
-
-* ``CaptureDocument(path, workers=1)`` (on one input in three with other
-  listener options: interfaces kept apart, a small ``max_session_size``, a
-  short or endless linger): the index and the session list, and the listing
-  ``monoview sessions`` prints (table and JSON);
-* the conversations of a few sessions (first, last, largest, one at random):
-  each direction's bytes with gap markers, the transcript in any format and
-  gap policy, ``follow``'s monologue chunks;
-* ``Exporter(...).describe()``, the manifest an export would write (in memory,
-  in any format), from which the bytes ``--gaps zero`` would write are computed;
-* what the window asks of a conversation (a byte's frame, a frame's session,
-  the stream graphs, the text in a "show as" encoding);
-* ``document.dispatch`` to the trace listener of ``monoview trace -v 7`` and
-  the HTTP listener of ``monoview http``;
-* on one input in three, the document built again in ranges of a few kB
-  (re-synchronising on record boundaries) and small batches, as worker
-  processes build a big capture, in this process: it must equal the first;
-* on one in eight, the per-packet path, ``analyse.Analysis`` with its TcpListener.
+in ``/dev/shm`` and runs :func:`run_input` on it: the cheap tier of
+``tests/fuzz/stages.py`` for every input (open, index, flow table, every
+session replayed, the listing, two conversations), the full tier (more
+conversations, the export manifest, dispatch, the ranged build, the per-packet
+analysis) for a seeded sample and for every input whose cheap tier looks
+unusual.  The outcome says which tier an input got (``tier``) and why
+(``unusual``), and how long each stage took (``stages``).
 
 Findings, by class: ``escape`` (an exception that is not a MonoviewError),
 ``listener`` (a listener raised: the dispatcher caught and counted it),
@@ -41,7 +29,6 @@ reset before each input through ``/proc/self/clear_refs``), ``amplification``
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
 import io
 import json
@@ -64,8 +51,7 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
-from monoview.core.streambytes import GapPolicy
-from tests.fuzz import mutators
+from tests.fuzz import mutators, stages
 from tests.fuzz.corpus import Base, choose
 
 MB = 1 << 20
@@ -75,7 +61,6 @@ MAX_ZERO_FILL = 64 * MB  # monoview.core.streambytes.MAX_ZERO_FILL today
 # budget's floor, ``export.zeros.export_budget`` of a small capture.
 OUTPUT_BUDGET = 64 * MB
 MAX_INPUT = 12 * MB
-RANGE_BYTES = 512  # the smallest range of a ranged build (a real one cuts at 32 MiB)
 MAX_RECORDS = 100_000  # no further structural mutation of a capture this long
 
 
@@ -89,8 +74,8 @@ class Limits:
     address_space_mb: int = 6000  # RLIMIT_AS of a worker: a runaway allocation fails there
     output: int = OUTPUT_BUDGET
     light: bool = False  # smaller storms and floods (the test suite's short run)
-    analysis_every: int = 8  # run the per-packet path on one input in this many
-    ranges_every: int = 3  # build the index in ranges and small batches on one input in this many
+    full_every: int = 50  # the seeded sample: one input in this many gets the full tier (1: all)
+    ranges_every: int = 3  # of the full tier's inputs, build in ranges one in this many (and damaged ones)
     dispatch_bytes: int = 2 * MB  # dispatch the trace listener on files up to this size
 
 
@@ -187,25 +172,46 @@ def run_input(path: Path, index: int = 0, limits: Limits | None = None) -> dict[
     logging.getLogger().addHandler(handler)
     stderr, sys.stderr = sys.stderr, io.StringIO()
     try:
-        out["_at"] = time.perf_counter()
-        options = _document_options(index)
+        out["_at"] = time.process_time()
+        options = stages.document_options(index)
         if options is not None:
             out["options"] = str(options)
         document = CaptureDocument(path, options, workers=1)
         try:
-            _exercise(document, out, index, limits)
+            later = stages.cheap(document, out, index)
+            out["_logged"] = bool(handler.messages) or bool(sys.stderr.getvalue())  # type: ignore[attr-defined]
+            reasons = stages.unusual(document, out, time.process_time() - cpu)
+            damaged = document.read_error is not None
+            extra = stages.extra_stages(index, reasons, damaged, limits.full_every, limits.ranges_every)
+            if size >= MB:
+                extra = [s for s in extra if s != "analysis"]
+            if size < 2 * stages.RANGE_BYTES:
+                extra = [s for s in extra if s != "ranges"]
+            if size > limits.dispatch_bytes:
+                extra = [s for s in extra if s != "dispatch"]
+            out["tier"] = (
+                ("sampled" if stages.sampled(index, limits.full_every) else "unusual") if extra else "cheap"
+            )
+            if reasons:
+                out["unusual"] = reasons
+            out["extra"] = extra
+            for name in extra:
+                if name == "analysis":
+                    continue
+                stages.stage(out, name)
+                if name == "more":
+                    stages.more(document, out, index, later)
+                elif name == "export":
+                    stages.export(document, out, index)
+                elif name == "dispatch":
+                    stages.dispatch(document, out)
+                else:
+                    stages.ranges(path, index, out, document if options is None else None)
         finally:
             document.close()
-        if (
-            limits.ranges_every
-            and index % limits.ranges_every == 1 % limits.ranges_every
-            and size >= 2 * RANGE_BYTES
-        ):
-            _stage(out, "ranges")
-            _ranges(path, index, out)
-        if limits.analysis_every and index % limits.analysis_every == 0 and size < MB:
-            _stage(out, "analysis")
-            _analysis(path, out)
+        if "analysis" in extra:
+            stages.stage(out, "analysis")
+            stages.analysis(path, out)
     except CaptureFormatError as exc:
         out["failed_in"] = out["stage"]
         out["status"] = "format"
@@ -223,198 +229,15 @@ def run_input(path: Path, index: int = 0, limits: Limits | None = None) -> dict[
         printed = sys.stderr.getvalue()  # type: ignore[attr-defined]
         sys.stderr = stderr
         logging.getLogger().removeHandler(handler)
-    _stage(out, "done")
+    stages.stage(out, "done")
     out.pop("_at", None)
+    out.pop("_logged", None)
     out["seconds"] = time.perf_counter() - started
     out["cpu_seconds"] = time.process_time() - cpu
     out["peak_mb"] = _status_kb("VmHWM") / 1024
     out["log"] = handler.messages[:5]
     out["stderr"] = printed[-2000:]
     return out
-
-
-_NOT_ZERO = [GapPolicy.OMIT, GapPolicy.MARKER]
-
-
-def _document_options(index: int) -> Any:
-    """The listener options that change sessions, on one input in three (None: the defaults):
-    interfaces kept apart, a small ``max_session_size``, a short linger."""
-    from monoview.core.document import DocumentOptions
-
-    rng = random.Random(f"options:{index}")
-    if rng.random() >= 1 / 3:
-        return None
-    return DocumentOptions(
-        split_interfaces=rng.random() < 0.5,
-        max_session_size=rng.choice([None, 0, 1, 100, 1500, 65536]),
-        linger_ns=rng.choice([0, 1, 10**9, 120 * 10**9, 2**63 - 1]),
-    )
-
-
-def _views(document: Any, session: Any, session_id: int, rng: random.Random) -> None:
-    """What the window and ``follow --show-as`` ask of a conversation: a byte's frame and
-    place in the file, a frame's byte and session, the stream graphs, the text shown."""
-    from monoview.core.flows.lookup import session_of_frame
-    from monoview.core.graphs import stream_graphs
-    from monoview.core.showas import ShowAs, render, segments, turns
-
-    for monologue in session.monologues[:3]:
-        if monologue.length:
-            frame, _ts, _offset = monologue.locate(rng.randrange(monologue.length))
-            monologue.byte_of_frame(frame)
-            session_of_frame(document, frame)
-    session_of_frame(document, rng.randint(0, max(1, document.stats.frames + 1)))
-    stream_graphs(document, session_id)
-    if sum(s.kept for s in session.streams) <= 256 * 1024 and len(session.monologues) <= 2000:
-        chosen = segments(session.monologues) if rng.random() < 0.3 else turns(session.monologues)
-        render(session, chosen, rng.choice(list(ShowAs)))
-
-
-def _stage(out: dict[str, Any], name: str) -> None:
-    """Note that ``name`` starts now (and how long the stage before took)."""
-    now = time.perf_counter()
-    times = out.setdefault("stages", {})
-    if "_at" in out:
-        times[out["stage"]] = round(now - out["_at"], 4)
-    out["stage"], out["_at"] = name, now
-
-
-def _exercise(document: Any, out: dict[str, Any], index: int, limits: Limits) -> None:
-    import numpy as np
-
-    from monoview.core.export import Exporter, ExportOptions, Format, GapPolicy, transcript_chunks
-    from monoview.core.export.zeros import export_budget, share_out
-    from monoview.core.flows.jsonlist import listing_chunks
-    from monoview.core.flows.listing import session_columns, stream_entries, table_lines
-    from monoview.core.http import http_listeners
-    from monoview.core.streambytes import direction_bytes, filler_length, monologue_chunks
-    from monoview.core.tcp.gaps import fit_in_budget
-    from monoview.core.tcp.trace import TraceOptions, trace_listener
-
-    _stage(out, "sessions")
-    out["frames"] = document.stats.frames
-    out["read_error"] = document.read_error
-    count = len(document)
-    out["sessions"] = count
-    columns = session_columns(document.rows, document.flows)
-    for _line in table_lines(document.rows, columns):
-        pass
-    for _chunk in listing_chunks({"capture": document.name}, "sessions", stream_entries(columns)):
-        pass
-    if count:
-        _stage(out, "conversation")
-        rng = random.Random(index)
-        kept = document.rows["kept0"] + document.rows["kept1"]
-        ids = {1, count, rng.randint(1, count), int(kept.argmax()) + 1}
-        for session_id in sorted(ids):
-            session = document.conversation(session_id)
-            for direction in ("c2s", "s2c"):
-                direction_bytes(session, direction, GapPolicy.MARKER)
-            # (not --gaps zero: what that writes is the output finding, computed below)
-            for _piece in transcript_chunks(session, rng.choice(list(Format)), rng.choice(_NOT_ZERO)):
-                pass
-            for monologue in session.monologues[:50]:
-                for _piece in monologue_chunks(monologue, GapPolicy.MARKER):
-                    pass
-            _views(document, session, session_id, rng)
-    _stage(out, "export")
-    with tempfile.TemporaryDirectory(prefix="fuzz-export-") as folder:
-        fmt = random.Random(f"format:{index}").choice(list(Format))
-        export = ExportOptions(
-            fmt=fmt, gaps=GapPolicy.MARKER, directions=False, monologues=False, transcript=False
-        )
-        manifest = Exporter(document, Path(folder) / "out", export, workers=1).describe()
-    zero_bytes, zeros, largest_fill = 0, 0, 0
-    # what --gaps zero would write: each direction's share of the export's budget of zeros
-    wanted = [sum(g["missing"] for g in s[d]["gaps"]) for s in manifest["streams"] for d in ("c2s", "s2c")]
-    shares = iter(share_out(np.array(wanted, dtype=np.int64), export_budget(document.path)).tolist())
-    for stream in manifest["streams"]:
-        for direction in ("c2s", "s2c"):
-            info = stream[direction]
-            zero_bytes += info["captured"]
-            fits = fit_in_budget((gap["missing"] for gap in info["gaps"]), next(shares))
-            for gap, gap_fits in zip(info["gaps"], fits, strict=True):
-                written = filler_length(gap["missing"], GapPolicy.ZERO, gap_fits)
-                zero_bytes += written
-                if gap_fits:  # zeros, not the marker
-                    largest_fill = max(largest_fill, written)
-                    zeros += written
-    out["zero_bytes"] = zero_bytes
-    out["zeros"], out["zero_budget"] = zeros, export_budget(document.path)
-    out["largest_fill"] = largest_fill
-    if out["size"] <= limits.dispatch_bytes:
-        _stage(out, "dispatch")
-        listener = trace_listener(TraceOptions(v=7), keep=True)
-        dispatcher = document.dispatch([listener, *http_listeners()])
-        failures = [f"{f.listener}.{f.event}: {f.error}"[:300] for f in dispatcher.failures.values()]
-        if failures:
-            out["listener_failures"] = failures
-
-
-def _ranges(path: Path, index: int, out: dict[str, Any]) -> None:
-    """The document built again as workers would build it (the file cut into ranges that
-    re-synchronise, records walked a few at a time), in this process: its sessions, frames,
-    counts and error must be the same (``CaptureDocument``: nothing depends on how the index
-    was built).  A difference is a ``ranges`` finding."""
-    from monoview.core.document import CaptureDocument
-    from monoview.core.executor import InlineExecutor
-
-    rng = random.Random(-index)
-    workers = rng.choice([2, 3, 4, 8])
-    min_range = max(RANGE_BYTES, out["size"] // (workers * 4) - rng.randrange(1024))
-    # Tiny batches only for small files: a batch costs some numpy calls whatever its size, and
-    # 100,000 batches of one record take a minute (not an input's doing: the reader's own choice).
-    batch = rng.choice([1, 2, 3, 7, 64, 8192] if out["size"] < 256 * 1024 else [64, 512, 8192])
-    with (
-        CaptureDocument(path, workers=1) as single,
-        CaptureDocument(
-            path, workers=workers, executor=InlineExecutor(), min_range=min_range, batch=batch
-        ) as ranged,
-    ):
-        differences = [
-            what
-            for what, same in (
-                (
-                    "rows",
-                    single.rows.shape == ranged.rows.shape and bool((single.rows == ranged.rows).all()),
-                ),
-                (
-                    "flows",
-                    len(single.flows) == len(ranged.flows)
-                    and all(
-                        single.flows.endpoints(f) == ranged.flows.endpoints(f)
-                        and single.flows.context(f) == ranged.flows.context(f)
-                        for f in range(len(single.flows))
-                    ),
-                ),
-                ("stats", dataclasses.astuple(single.stats) == dataclasses.astuple(ranged.stats)),
-                ("read_error", single.read_error == ranged.read_error),
-            )
-            if not same
-        ]
-        if differences:
-            out["ranges"] = {
-                "differ": differences,
-                "workers": workers,
-                "min_range": min_range,
-                "batch": batch,
-                "single": [len(single), single.stats.frames, single.read_error],
-                "ranged": [len(ranged), ranged.stats.frames, ranged.read_error],
-            }
-
-
-def _analysis(path: Path, out: dict[str, Any]) -> None:
-    from monoview.core.analyse import Analysis
-
-    analysis = Analysis(path, trace=lambda _line: None)
-    try:
-        for _batch in analysis.run():
-            pass
-        failures = [f"{f.listener}.{f.event}: {f.error}"[:300] for f in analysis.dispatcher.failures.values()]
-        if failures:
-            out.setdefault("listener_failures", []).extend(failures)
-    finally:
-        analysis.capture.close()
 
 
 def findings(outcome: dict[str, Any], limits: Limits) -> list[tuple[str, str]]:
@@ -494,6 +317,9 @@ class Report:
     inputs: int = 0
     seconds: float = 0.0
     statuses: Counter[str] = field(default_factory=Counter)
+    tiers: Counter[str] = field(default_factory=Counter)  # cheap, sampled, unusual
+    reasons: Counter[str] = field(default_factory=Counter)  # why cheap tiers looked unusual
+    stage_seconds: Counter[str] = field(default_factory=Counter)  # CPU seconds, by stage
     classes: Counter[str] = field(default_factory=Counter)
     signatures: dict[tuple[str, str], list[int]] = field(default_factory=dict)
     mutators: Counter[str] = field(default_factory=Counter)
@@ -510,6 +336,9 @@ class Report:
         """Count an outcome; its findings."""
         self.inputs += 1
         self.statuses[outcome.get("status", "?")] += 1
+        self.tiers[outcome.get("tier", "none")] += 1
+        self.reasons.update(outcome.get("unusual", []))
+        self.stage_seconds.update(outcome.get("stages", {}))
         for step in outcome.get("plan", []):
             self.mutators[step.split("(")[0]] += 1
         index = outcome.get("index", -1)
@@ -559,6 +388,11 @@ class Report:
             "interrupted": self.interrupted,
             "inputs_per_second": round(self.inputs / self.seconds, 1) if self.seconds else None,
             "statuses": dict(self.statuses),
+            "tiers": dict(self.tiers),
+            "unusual": dict(self.reasons),
+            "cpu_ms_per_input": {
+                k: round(v * 1000 / max(self.inputs, 1), 2) for k, v in self.stage_seconds.most_common()
+            },
             "findings": dict(self.classes),
             "signatures": {
                 f"{c}: {s}": {"count_first": len(v), "inputs": v[:5]}
@@ -584,7 +418,7 @@ def _preload(bases: list[Base], folder: str) -> None:
     saved = tempfile.tempdir
     tempfile.tempdir = folder
     try:
-        run_input(path, 1, Limits(ranges_every=1, analysis_every=1))
+        run_input(path, 1, Limits(ranges_every=1, full_every=1))
     finally:
         tempfile.tempdir = saved
         path.unlink()

@@ -26,7 +26,9 @@ FAILING = ("escape", "listener", "noise", "crash", "hang", "memory", "ranges", "
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="the workers are forked")
 def test_short_fuzz_run() -> None:
     bases = corpus.load(only_small=SMALL, light=True)
-    limits = harness.Limits(hang_s=20.0, kill_s=20.0, light=True, ranges_every=6)
+    # Half the inputs in the full tier (the campaign samples one in 50): the short run is
+    # where each stage must be reached often; the rest go the campaign's cheap way.
+    limits = harness.Limits(hang_s=20.0, kill_s=20.0, light=True, ranges_every=6, full_every=2)
     report = harness.campaign(bases, SEED, INPUTS, workers=2, limits=limits)
     assert report.inputs == INPUTS
     found = {key: indices for key, indices in report.signatures.items() if key[0] in FAILING}
@@ -38,4 +40,10 @@ def test_short_fuzz_run() -> None:
     assert not found, details
     # The run reached what it is for: sessions, damage, and every mutator.
     assert report.statuses["ok"] > INPUTS // 2
+    # Both tiers ran, and every stage of the full one, many times.
+    assert report.tiers["cheap"] > INPUTS // 10 and report.tiers["sampled"] > INPUTS // 4
+    ran = report.stage_seconds
+    assert {"open", "sessions", "conversation", "more", "export", "dispatch", "ranges", "analysis"} <= set(
+        ran
+    )
     assert set(report.mutators) >= {f.__name__ for f, _w in harness.mutators.STRUCTURAL} - {"linktype_lie"}
