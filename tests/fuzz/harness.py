@@ -283,6 +283,7 @@ def _worker(conn: Connection, bases: list[Base], seed: int, limits: Limits, fold
         index = conn.recv()
         if index is None:
             break
+        began = time.process_time()  # the whole of an input's cost here: making it, running it
         data, plan, base = build(bases, seed, index, limits.light)
         path.write_bytes(data)
         conn.send(("start", index, len(data)))
@@ -294,7 +295,7 @@ def _worker(conn: Connection, bases: list[Base], seed: int, limits: Limits, fold
                 "signature": "MemoryError (outside the entry points)",
                 "size": len(data),
             }
-        outcome.update(plan=plan, base=base, index=index)
+        outcome.update(plan=plan, base=base, index=index, worker_cpu=time.process_time() - began)
         conn.send(("done", index, outcome))
     path.unlink(missing_ok=True)
 
@@ -320,6 +321,7 @@ class Report:
     tiers: Counter[str] = field(default_factory=Counter)  # cheap, sampled, unusual
     reasons: Counter[str] = field(default_factory=Counter)  # why cheap tiers looked unusual
     stage_seconds: Counter[str] = field(default_factory=Counter)  # CPU seconds, by stage
+    worker_cpu: float = 0.0  # CPU seconds the workers spent making and running inputs
     classes: Counter[str] = field(default_factory=Counter)
     signatures: dict[tuple[str, str], list[int]] = field(default_factory=dict)
     mutators: Counter[str] = field(default_factory=Counter)
@@ -339,6 +341,7 @@ class Report:
         self.tiers[outcome.get("tier", "none")] += 1
         self.reasons.update(outcome.get("unusual", []))
         self.stage_seconds.update(outcome.get("stages", {}))
+        self.worker_cpu += outcome.get("worker_cpu", 0.0)
         for step in outcome.get("plan", []):
             self.mutators[step.split("(")[0]] += 1
         index = outcome.get("index", -1)
@@ -390,6 +393,12 @@ class Report:
             "statuses": dict(self.statuses),
             "tiers": dict(self.tiers),
             "unusual": dict(self.reasons),
+            # what the machine's load does not change: a worker's CPU per input, and the rate
+            # two cores would give if nothing else ran
+            "worker_cpu_ms_per_input": round(self.worker_cpu * 1000 / max(self.inputs, 1), 1),
+            "inputs_per_second_on_2_free_cores": round(2 * self.inputs / self.worker_cpu, 1)
+            if self.worker_cpu
+            else None,
             "cpu_ms_per_input": {
                 k: round(v * 1000 / max(self.inputs, 1), 2) for k, v in self.stage_seconds.most_common()
             },
