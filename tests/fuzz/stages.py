@@ -57,8 +57,8 @@ _NOT_ZERO = [GapPolicy.OMIT, GapPolicy.MARKER]
 
 # What makes a cheap tier unusual (so the input goes through the full tier too).
 # A cheap tier slower than this many CPU seconds, plus one per MB of input, is slow: a typical
-# input runs it at 4-5 MB/s (a few milliseconds for most).
-SLOW_S = 0.1
+# input runs it at 4-5 MB/s (a few milliseconds for most; CPU time grows on a busy machine).
+SLOW_S = 0.25
 MANY_SESSIONS = 300  # storms of tiny sessions: export's per-session cost
 MANY_FRAMES = 20_000
 # Gap bytes, all sessions together, from which an export's zero-fill is looked at: below the

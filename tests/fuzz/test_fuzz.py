@@ -12,10 +12,11 @@ and run it with ``bench/fuzz.py --replay SEED:INDEX --light --small 60000``.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
-from tests.fuzz import corpus, harness
+from tests.fuzz import corpus, harness, stages
 
 SEED = 20261202
 INPUTS = int(os.environ.get("MONOVIEW_FUZZ_INPUTS", "2000"))
@@ -47,3 +48,32 @@ def test_short_fuzz_run() -> None:
         ran
     )
     assert set(report.mutators) >= {f.__name__ for f, _w in harness.mutators.STRUCTURAL} - {"linktype_lie"}
+
+
+def test_an_unusual_cheap_tier_gets_the_stages_it_points_to(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An input outside the seeded sample gets the cheap tier only, unless what the cheap tier
+    saw points to a stage of the full one: a storm of 400 sessions gets the export (where
+    storms were slow), and is told apart from a plain capture."""
+    monkeypatch.setattr(stages, "SLOW_S", 1000.0)  # "slow" (CPU time on a busy machine) aside
+    never = harness.Limits(full_every=10**9)
+    made = dict(corpus.generated())
+    results = {}
+    for name in ("gen_storm.pcap", "gen_plain.pcap"):
+        path = tmp_path / name
+        path.write_bytes(made[name])
+        index = next(i for i in range(100) if not stages.sampled(i, never.full_every))
+        results[name] = harness.run_input(path, index, never)
+    storm, plain = results["gen_storm.pcap"], results["gen_plain.pcap"]
+    assert storm["sessions"] > stages.MANY_SESSIONS and "sessions" in storm["unusual"]
+    assert storm["tier"] == "unusual" and "export" in storm["extra"] and "export" in storm["stages"]
+    assert plain["tier"] == "cheap" and plain["extra"] == [] and "export" not in plain["stages"]
+    assert {"open", "sessions", "conversation"} <= set(plain["stages"])
+
+
+def test_the_sample_is_seeded_by_the_input_number() -> None:
+    chosen = [i for i in range(5000) if stages.sampled(i, 50)]
+    assert chosen == [i for i in range(5000) if stages.sampled(i, 50)]
+    assert 50 < len(chosen) < 150
+    assert all(stages.sampled(i, 1) for i in range(100))
