@@ -73,7 +73,12 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--hang", type=float, default=5.0, help="seconds that make a small file's run a hang")
-    parser.add_argument("--kill", type=float, default=60.0, help="seconds after which a worker is killed")
+    parser.add_argument(
+        "--kill",
+        type=float,
+        default=60.0,
+        help="a worker is killed after this many CPU seconds on an input (or ten times as many wall seconds)",
+    )
     parser.add_argument("--memory", type=int, default=500, help="peak RSS (MB) that makes an outlier")
     parser.add_argument("--small", type=int, default=None, help="only shared captures up to this many bytes")
     parser.add_argument(

@@ -17,8 +17,9 @@ Findings, by class: ``escape`` (an exception that is not a MonoviewError),
 ``ranges`` (the index built in ranges, as worker processes build it, differs
 from the index built in one walk), ``noise`` (a traceback printed on
 stderr), ``hang`` (more CPU time than the hang threshold on a file under
-1 MB, or killed at the deadline twice, the second time in a fresh worker:
-wall time on a shared machine says little), ``crash`` (the worker
+1 MB, or killed at the deadline twice, the second time in a fresh worker;
+the deadline is the worker's CPU time on the input, or ten times as much wall
+time: wall time on a shared machine says little), ``crash`` (the worker
 died), ``memory`` (peak RSS over the limit on a file under 10 MB; the peak is
 reset before each input through ``/proc/self/clear_refs``), ``amplification``
 (a ``--gaps zero`` export would zero-fill one gap beyond monoview's cap) and
@@ -308,6 +309,24 @@ class _Slot:
     started: float = 0.0
     size: int = 0
     first_wall: float | None = None  # the input was killed once after this many seconds
+    cpu_at_start: float = 0.0  # the worker's CPU seconds when the input was sent
+
+    def cpu(self) -> float:
+        """The worker's CPU seconds so far (0 where ``/proc`` cannot tell)."""
+        return _process_cpu(self.process.pid)
+
+
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _process_cpu(pid: int | None) -> float:
+    """User and system CPU seconds of process ``pid``, from ``/proc/PID/stat``."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime (fields 14 and 15)
 
 
 @dataclass
@@ -487,6 +506,7 @@ def campaign(
         if index is None:
             return False
         slot.index, slot.started, slot.size, slot.first_wall = index, time.monotonic(), 0, first_wall
+        slot.cpu_at_start = slot.cpu()
         slot.conn.send(index)
         return True
 
@@ -532,7 +552,13 @@ def campaign(
                 if slot.index is None:
                     continue
                 died = slot.process.sentinel in ready and not slot.conn.poll()
-                overdue = now - slot.started > limits.kill_s
+                # The deadline is the worker's CPU time on this input (a niced worker on a
+                # busy machine may get a tenth of a core: 60 s of wall was 6 s of work), and
+                # ten times as much wall time (a worker blocked for good).
+                wall = now - slot.started
+                overdue = wall > 10 * limits.kill_s or (
+                    wall > limits.kill_s and slot.cpu() - slot.cpu_at_start > limits.kill_s
+                )
                 if overdue and slot.first_wall is None:
                     again.append((slot.index, now - slot.started))
                     slot.process.kill()
