@@ -76,9 +76,7 @@ class AtomicWriter:
             raise ExportError(f"{self.target} exists; use --force to overwrite it")
         self.parent, self.name = os.path.split(self.target)
         if made is None or self.parent not in made:
-            make_folders(self.root, self.parent, force)
-            if made is not None:
-                made.add(self.parent)
+            make_folders(self.root, self.parent, force, made)
 
     def write(self, chunks: Iterable[Chunk]) -> WrittenFile:
         """Write all chunks, hashing them; return what was written.
@@ -89,7 +87,8 @@ class AtomicWriter:
         """
         digest = hashlib.sha256()
         length = 0
-        tmp = os.path.join(self.parent, f".{self.name}.{os.getpid()}{PART_SUFFIX}")
+        pid = os.getpid()
+        tmp = os.path.join(self.parent, f".{self.name}.{pid}{PART_SUFFIX}")
         fd, unnamed = self._create(tmp)
         try:
             try:
@@ -109,7 +108,7 @@ class AtomicWriter:
                     _write_all(fd, pending)
                     length += size
                 if unnamed:
-                    self._name(fd, tmp)
+                    self._name(fd, tmp, pid)
             finally:
                 os.close(fd)
             if not unnamed:
@@ -119,7 +118,6 @@ class AtomicWriter:
                 os.unlink(tmp)
             raise
         return WrittenFile(self.relative, length, digest.hexdigest())
-
 
     def _create(self, tmp: str) -> tuple[int, bool]:
         """An unnamed file in the target's folder if that works here, else ``tmp``; and
@@ -134,23 +132,38 @@ class AtomicWriter:
         # O_EXCL: nothing there is followed or reused.
         return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o666), False
 
-    def _name(self, fd: int, tmp: str) -> None:
+    def _name(self, fd: int, tmp: str, pid: int) -> None:
         """Give the complete unnamed file ``fd`` its name (a target that exists: only with
-        ``force``, replaced through ``tmp``)."""
-        source = f"/proc/self/fd/{fd}"
-        folder = os.open(self.parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        ``force``, replaced through ``tmp``).
+
+        ``src_dir_fd`` makes this linkat(..., AT_SYMLINK_FOLLOW) (the file, not the /proc
+        link) without opening the target's folder for each file: an export of 20,000 tiny
+        sessions writes 60,000 files, and that open and close were a fifth of its system calls.
+        """
         try:
-            try:
-                # dst_dir_fd makes this linkat(..., AT_SYMLINK_FOLLOW): the file, not the /proc link.
-                os.link(source, self.name, dst_dir_fd=folder)
-                return
-            except FileExistsError:
-                if not self.force:
-                    raise ExportError(f"{self.target} exists; use --force to overwrite it") from None
-            os.link(source, os.path.basename(tmp), dst_dir_fd=folder)
-            os.replace(tmp, self.target)
-        finally:
-            os.close(folder)
+            os.link(str(fd), self.target, src_dir_fd=_proc_fds(pid))
+            return
+        except FileExistsError:
+            if not self.force:
+                raise ExportError(f"{self.target} exists; use --force to overwrite it") from None
+        os.link(str(fd), tmp, src_dir_fd=_proc_fds(pid))
+        os.replace(tmp, self.target)
+
+
+class _ProcFds:
+    """This process's ``/proc/self/fd``, opened once (again in a forked child: the folder
+    opened before the fork lists the parent's files)."""
+
+    pid = -1
+    fd = -1
+
+
+def _proc_fds(pid: int) -> int:
+    """The ``/proc/self/fd`` folder of process ``pid`` (this one)."""
+    if _ProcFds.pid != pid:
+        _ProcFds.fd = os.open("/proc/self/fd", os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | os.O_CLOEXEC)
+        _ProcFds.pid = pid
+    return _ProcFds.fd
 
 
 def refuse_existing(folder: str | os.PathLike[str], names: Iterable[str]) -> None:
@@ -170,33 +183,54 @@ def refuse_existing(folder: str | os.PathLike[str], names: Iterable[str]) -> Non
         raise ExportError(f"{existing[0]} exists{more}; use --force to overwrite")
 
 
-def make_folders(root: str, folder: str, force: bool) -> None:
+def make_folders(root: str, folder: str, force: bool, made: set[str] | None = None) -> None:
     """Make ``folder`` and the folders between it and ``root``, never through a link.
 
     A link planted under the output folder (a session's folder, its
     ``monologues``) would take the files elsewhere: it is refused, or with
     ``force`` replaced by a folder (the link itself goes, what it points to
     stays untouched).  ``root`` itself is the user's choice and may be a link.
+
+    ``made``: folders this writer's export made or checked already (updated
+    here).  An export of 20,000 tiny sessions makes 40,000 folders; for each,
+    ``root`` made again and every folder above it tried again (a failed
+    ``mkdir`` and an ``lstat`` each) were most of its folder system calls.
     """
-    os.makedirs(root, exist_ok=True)
-    relative = os.path.relpath(folder, root)
-    if relative == os.curdir:
-        return
+    if made is None or root not in made:
+        os.makedirs(root, exist_ok=True)
+        if made is not None:
+            made.add(root)
+    parts = folder[len(root) + 1 :].split(os.sep) if folder.startswith(root + os.sep) else []
+    if not parts or any(part in ("", os.curdir, os.pardir) for part in parts):
+        relative = os.path.relpath(folder, root)
+        if relative == os.curdir:
+            return
+        parts = relative.split(os.sep)
     path = root
-    for part in relative.split(os.sep):
+    for part in parts:
         path = os.path.join(path, part)
-        try:
-            os.mkdir(path)
+        if made is not None and path in made:
             continue
-        except FileExistsError:
-            mode = os.lstat(path).st_mode
-        if stat.S_ISLNK(mode):
-            if not force:
-                raise ExportError(f"{path} is a link; monoview writes through no link (--force replaces it)")
-            os.unlink(path)
-            os.mkdir(path)
-        elif not stat.S_ISDIR(mode):
-            raise ExportError(f"{path} is in the way: not a folder")
+        _make_folder(path, force)
+        if made is not None:
+            made.add(path)
+
+
+def _make_folder(path: str, force: bool) -> None:
+    """Make the folder ``path`` (its parent exists): one there is kept, a link refused or
+    (``force``) replaced, anything else is in the way."""
+    try:
+        os.mkdir(path)
+        return
+    except FileExistsError:
+        mode = os.lstat(path).st_mode
+    if stat.S_ISLNK(mode):
+        if not force:
+            raise ExportError(f"{path} is a link; monoview writes through no link (--force replaces it)")
+        os.unlink(path)
+        os.mkdir(path)
+    elif not stat.S_ISDIR(mode):
+        raise ExportError(f"{path} is in the way: not a folder")
 
 
 def _write_all(fd: int, chunks: list[Chunk]) -> None:
