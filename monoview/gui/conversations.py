@@ -1,6 +1,6 @@
 """Conversations for the window: reassembled on demand, big ones off the GUI thread.
 
-Selecting or expanding a session asks for its conversation (the document's
+Selecting a session asks for its conversation (the document's
 exact reassembly, cached).  A cached one, or a small one (a few milliseconds
 of work), is made at once; a big one is made in a worker process
 (``fanout.reassemble``: the reassembly never holds the window's interpreter

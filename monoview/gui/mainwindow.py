@@ -1,8 +1,8 @@
-"""The main window: session tree, conversation, hex/text detail, plots, menus, put together.
+"""The main window: session list, conversation, hex/text detail, plots, menus, put together.
 
 It owns one capture document at a time, built in the window's worker
 processes while the window stays usable; a session's conversation is
-reassembled when it is selected or expanded, big ones off the GUI thread.
+reassembled when it is selected, big ones off the GUI thread.
 
 This module only composes: the widgets are made in ``window/panes.py``, each
 job is a controller in ``window/`` that wires its own widgets, and here the

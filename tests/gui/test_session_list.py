@@ -54,3 +54,42 @@ def test_the_stream_spin_box_and_filter_out_this_stream(qtbot, window: MainWindo
     assert window.current_session.id == 5
     window.stream_spin.setValue(5)  # a hidden stream: the filter goes, the session shows
     assert window.current_session.id == 6 and window.filter_edit.text() == ""
+
+
+def test_the_list_is_a_flat_table_of_rows_as_tall_as_the_tree_had_them(qtbot, window: MainWindow) -> None:
+    from PySide6.QtWidgets import QStyleOptionViewItem, QTableView
+
+    load(qtbot, window, capture("http_many.pcap"))
+    tree, model = window.tree, window.tree_model
+    assert isinstance(tree, QTableView) and not tree.showGrid() and tree.alternatingRowColors()
+    assert not tree.verticalHeader().isVisible()
+    option = QStyleOptionViewItem()
+    tree.initViewItemOption(option)
+    # The height the delegate asks for a status cell (a text and the status dot): what the
+    # tree's uniform rows were.
+    wanted = tree.itemDelegate().sizeHint(option, model.index(0, Column.STATUS)).height()
+    assert [tree.rowHeight(r) for r in range(3)] == [wanted] * 3
+    assert all(not model.rowCount(model.index(r, 0)) for r in range(model.rowCount()))
+
+
+def test_rows_are_chosen_with_the_keyboard_and_several_with_shift(qtbot, window: MainWindow) -> None:
+    from PySide6.QtCore import Qt
+
+    load(qtbot, window, capture("http_many.pcap"))
+    tree = window.tree
+    assert window.select_session(3)
+    tree.setFocus()
+    qtbot.keyClick(tree.viewport(), Qt.Key.Key_Down)
+    assert window.current_session is not None and window.current_session.id == 4
+    assert window.exporter.selected_sessions() == [4]
+    qtbot.keyClick(tree.viewport(), Qt.Key.Key_Down, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClick(tree.viewport(), Qt.Key.Key_Down, Qt.KeyboardModifier.ShiftModifier)
+    assert window.exporter.selected_sessions() == [4, 5, 6]
+    # Whole rows: every column of a selected row is selected.
+    assert tree.selectionModel().isRowSelected(model_row(window, 5), tree.rootIndex())
+    qtbot.keyClick(tree.viewport(), Qt.Key.Key_Up)
+    assert window.exporter.selected_sessions() == [5] and window.current_session.id == 5
+
+
+def model_row(window: MainWindow, session_id: int) -> int:
+    return window.tree_model.session_index(session_id).row()

@@ -1,11 +1,10 @@
 """What the session model answers besides its structure: the cells of painted rows, kept,
-and the roles a view asks for now and then (tooltips, headers, the session and monologue
-of a row).
+and the roles a view asks for now and then (tooltips, headers, the session of a row).
 
 A repaint (every selection change, scroll or sort) asks for the cells of every row on
 screen; they are made once (``session_cells``) and kept here under what the row shows
-(its session, or its session and monologue row), so a repaint costs dictionary lookups,
-not formatting, and a sort back and forth finds rows already made.
+(its session), so a repaint costs dictionary lookups, not formatting, and a sort back
+and forth finds rows already made.
 """
 
 from __future__ import annotations
@@ -16,51 +15,32 @@ from PySide6.QtCore import Qt
 
 from monoview.core import display as fmt
 from monoview.core.flows.columns import HEADERS, NUMERIC, TOOLTIPS, Column, SessionColumns
-from monoview.core.tcp.monologue import Monologue
 from monoview.gui.models.roles import Role
-from monoview.gui.models.session_cells import RIGHT, Cell, frames_text, monologue_row_cells, session_row_cells
+from monoview.gui.models.session_cells import RIGHT, Cell, session_row_cells
 
 # Painted rows kept (their cells' texts): far more than a screenful, few enough to stay small.
 PAINT_CACHE_ROWS: Final = 4096
 
 
 class PaintedRows:
-    """The cells of the rows painted so far, by session number (session rows) or by
-    (session number + 1, row) (monologue rows); forgotten wholesale past ``PAINT_CACHE_ROWS``
-    (made again as they are painted: cheaper than keeping an order of use)."""
+    """The cells of the rows painted so far, by session number; forgotten wholesale past
+    ``PAINT_CACHE_ROWS`` (made again as they are painted: cheaper than keeping an order of use)."""
 
     def __init__(self) -> None:
         self._sessions: dict[int, list[Cell]] = {}
-        self._monologues: dict[tuple[int, int], list[Cell]] = {}
 
     def clear(self) -> None:
-        """Forget every row (another document, or the cells it showed changed)."""
-        self._sessions, self._monologues = {}, {}
-
-    def forget_sessions(self) -> None:
-        """Forget the session rows (a column they show changed: the application names)."""
+        """Forget every row (another document, or a column the rows show changed)."""
         self._sessions = {}
 
     def session(self, columns: SessionColumns | None, number: int) -> list[Cell]:
         """The cells of session ``number``'s row (0-based)."""
         cells = self._sessions.get(number)
         if cells is None:
-            _bound(self._sessions)
+            if len(self._sessions) >= PAINT_CACHE_ROWS:
+                self._sessions.clear()
             cells = self._sessions[number] = session_row_cells(columns, number)
         return cells
-
-    def monologue(self, monologues: list[Monologue], parent_id: int, row: int) -> list[Cell]:
-        """The cells of monologue row ``row`` of the session whose number is ``parent_id - 1``."""
-        cells = self._monologues.get((parent_id, row))
-        if cells is None:
-            _bound(self._monologues)
-            cells = self._monologues[parent_id, row] = monologue_row_cells(monologues, row)
-        return cells
-
-
-def _bound(cache: dict[Any, list[Cell]]) -> None:
-    if len(cache) >= PAINT_CACHE_ROWS:
-        cache.clear()
 
 
 def header_data(section: int, orientation: Qt.Orientation, role: int) -> Any:
@@ -85,19 +65,5 @@ def session_data(c: SessionColumns | None, number: int, role: int) -> Any:
         return (
             f"Session {number + 1}: {client} ⇄ {server}\n"
             f"started {fmt.date_time(int(c.rows['first_ts'][number]))}\n" + ", ".join(c.flags(number))
-        )
-    return None  # Role.MONOLOGUE too: a session row has none
-
-
-def monologue_data(m: Monologue, role: int) -> Any:
-    """A monologue row's roles that are not painted: its session's id, itself, its tooltip."""
-    if role == Role.SESSION:
-        return m.session.id
-    if role == Role.MONOLOGUE:
-        return m
-    if role == Qt.ItemDataRole.ToolTipRole:
-        return (
-            f"Monologue #{m.index} {m.direction}, {m.length:,} bytes at stream offset {m.offset:,}\n"
-            f"captured {fmt.date_time(m.first_ts_ns)}, frames {frames_text(m)}"
         )
     return None

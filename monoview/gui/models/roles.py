@@ -10,5 +10,4 @@ from PySide6.QtCore import Qt
 class Role(IntEnum):
     """Roles above ``Qt.UserRole``: what is behind a row."""
 
-    SESSION = Qt.ItemDataRole.UserRole + 1  # id of the row's session (or of the monologue's session)
-    MONOLOGUE = Qt.ItemDataRole.UserRole + 2  # Monologue, None on session rows
+    SESSION = Qt.ItemDataRole.UserRole + 1  # id of the row's session

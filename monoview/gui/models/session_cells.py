@@ -1,4 +1,4 @@
-"""What the session tree's cells say: texts made at paint time, and the status dot.
+"""What the session list's cells say: texts made at paint time, and the status dot.
 
 The model (``session_list``) asks for these only for the cells being
 painted, so 20,000 sessions cost what the 40 rows on screen cost.
@@ -14,10 +14,8 @@ from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 
 from monoview.core import display as fmt
 from monoview.core.flows.columns import HEALTHS, NUMERIC, Column, SessionColumns
-from monoview.core.tcp.monologue import Monologue
 
 HEALTH_COLOURS: Final = {"good": QColor(46, 160, 67), "warn": QColor(219, 150, 0), "bad": QColor(207, 34, 46)}
-DIRECTION_COLOURS: Final = {"c2s": QColor(160, 20, 20), "s2c": QColor(20, 20, 160)}
 DISPLAY: Final = int(Qt.ItemDataRole.DisplayRole)
 DECORATION: Final = int(Qt.ItemDataRole.DecorationRole)
 ALIGNMENT: Final = int(Qt.ItemDataRole.TextAlignmentRole)
@@ -34,16 +32,6 @@ def session_row_cells(c: SessionColumns | None, number: int) -> list[Cell]:
     cells: list[Cell] = [{DISPLAY: session_text(c, number, column)} for column in range(COLUMNS)]
     cells[Column.STATUS][DECORATION] = health_icon(HEALTHS[int(c.health[number])])
     return _aligned(cells)
-
-
-def monologue_row_cells(monologues: list[Monologue], row: int) -> list[Cell]:
-    """Every cell of a monologue's row, in its direction's colour."""
-    m = monologues[row]
-    previous = monologues[row - 1] if row > 0 else None
-    colour = DIRECTION_COLOURS[m.direction]
-    return _aligned(
-        [{DISPLAY: monologue_text(m, previous, column), FOREGROUND: colour} for column in range(COLUMNS)]
-    )
 
 
 def _aligned(cells: list[Cell]) -> list[Cell]:
@@ -87,32 +75,6 @@ def session_text(c: SessionColumns | None, number: int, column: int) -> str:
     return c.context_text(number)
 
 
-def monologue_text(m: Monologue, previous: Monologue | None, column: int) -> str:
-    """The text of a monologue's cell (the delay is since the previous monologue ends)."""
-    if column == Column.ID:
-        return f"#{m.index}"
-    if column == Column.CLIENT:
-        return "→ from client" if m.direction == "c2s" else "← from server"
-    if column == Column.SERVER:
-        return f"offset {m.offset:,}"
-    if column == Column.START:
-        return fmt.delta(m.first_ts_ns - previous.last_ts_ns) if previous else fmt.clock(m.first_ts_ns)
-    if column == Column.DURATION:
-        return fmt.duration(m.last_ts_ns - m.first_ts_ns)
-    if column == Column.PACKETS:
-        return fmt.size(m.packets)
-    if column == Column.C2S:
-        return fmt.size(m.length) if m.direction == "c2s" else ""
-    if column == Column.S2C:
-        return fmt.size(m.length) if m.direction == "s2c" else ""
-    if column == Column.STATUS:
-        gaps = m.gaps()
-        return f"{sum(g.length for g in gaps):,} bytes missing" if gaps else ""
-    if column == Column.BYTES:
-        return fmt.size(m.length)
-    return ""
-
-
 @cache
 def health_icon(health: str) -> QIcon:
     """A filled circle in the colour of ``health`` (made once per colour)."""
@@ -125,11 +87,3 @@ def health_icon(health: str) -> QIcon:
     painter.drawEllipse(1, 1, 10, 10)
     painter.end()
     return QIcon(pixmap)
-
-
-def frames_text(m: Monologue) -> str:
-    """A monologue's frames, the first and last of a long run."""
-    frames = m.frames
-    if len(frames) <= 6:
-        return ", ".join(map(str, frames))
-    return f"{frames[0]}…{frames[-1]} ({len(frames)})"

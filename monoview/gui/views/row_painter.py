@@ -1,14 +1,13 @@
-"""The session tree paints a row in one call, from the texts its model keeps for the row.
+"""The session list paints a row in one call, from the texts its model keeps for the row.
 
 Why not Qt's delegate: painting a cell through it costs four calls from Qt
 into Python (``index``, ``parent`` twice, ``multiData``), about a thousand
 for a screenful of rows, 15–25 ms on a quiet machine and 40–130 ms while
 other processes load both cores: the window stutters at every selection,
 sort or focus change.  ``paint_row`` is one call per row: it fills the row's
-background (alternating, or selected), lets the tree draw its expander, and
-draws each visible cell's icon and elided text in the cell's alignment and
-colour.  No cell of the session tree is editable, so nothing of the
-delegate is missed.
+background (alternating, or selected) and draws each visible cell's icon and
+elided text in the cell's alignment and colour.  No cell of the session list
+is editable, so nothing of the delegate is missed.
 
 Texts are elided once per text and column width, and drawn as
 ``QStaticText`` once seen before (``TextCache``): ``QPainter.drawText`` lays
@@ -21,7 +20,7 @@ from typing import Any, Final, Protocol
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPointF, QRect, Qt
 from PySide6.QtGui import QFont, QFontMetrics, QIcon, QPainter, QPalette, QStaticText
-from PySide6.QtWidgets import QStyle, QStyleOption, QStyleOptionViewItem, QTreeView
+from PySide6.QtWidgets import QStyle, QStyleOptionViewItem, QTableView
 
 Index = QModelIndex | QPersistentModelIndex
 DISPLAY: Final = int(Qt.ItemDataRole.DisplayRole)
@@ -83,7 +82,7 @@ class RowCells(Protocol):
 
 
 def paint_row(
-    view: QTreeView, painter: QPainter, option: QStyleOptionViewItem, index: Index, texts: TextCache
+    view: QTableView, painter: QPainter, option: QStyleOptionViewItem, index: Index, texts: TextCache
 ) -> None:
     """Paint ``index``'s row of ``view`` (whose model is a ``RowCells``) in ``option.rect``."""
     model: Any = view.model()
@@ -103,7 +102,7 @@ def paint_row(
     )
     metrics = option.fontMetrics
     margin = view.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, view) + 1
-    header = view.header()
+    header = view.horizontalHeader()
     top, height, right = row.top(), row.height(), row.right()
     text_top = top + (height - metrics.height()) / 2
     font: QFont = option.font
@@ -115,13 +114,6 @@ def paint_row(
         x, width = header.sectionViewportPosition(logical), header.sectionSize(logical)
         if x > right or x + width < 0:
             continue
-        if logical == 0:  # the tree's column: the expander, indented by depth
-            indent = view.indentation() * (2 if index.internalId() else 1)
-            if index.internalId():
-                view.drawBranches(painter, QRect(x, top, indent, height), index)
-            else:
-                _draw_expander(view, painter, QRect(x, top, indent, height), index)
-            x, width = x + indent, width - indent
         icon: QIcon | None = cell.get(DECORATION)
         if icon is not None:
             icon.paint(painter, QRect(x + margin, top + (height - ICON_SIZE) // 2, ICON_SIZE, ICON_SIZE))
@@ -142,22 +134,3 @@ def paint_row(
         else:
             painter.drawText(QPointF(left, text_top + metrics.ascent()), elided)
     painter.restore()
-
-
-def _draw_expander(view: QTreeView, painter: QPainter, rect: QRect, index: Index) -> None:
-    """A session row's expander, from the model and the view's expanded state.
-
-    Not ``QTreeView.drawBranches``: it reads whether the row has children from
-    what the view cached at its last layout, and a sort shown as new contents
-    of the same rows (``SessionListModel.permutable``) lays nothing out again.
-    """
-    option = QStyleOption()
-    option.initFrom(view)
-    option.rect = rect
-    state = QStyle.StateFlag.State_Item
-    if view.model().hasChildren(index):
-        state |= QStyle.StateFlag.State_Children
-        if view.isExpanded(index):
-            state |= QStyle.StateFlag.State_Open
-    option.state = state | (option.state & QStyle.StateFlag.State_Enabled)
-    view.style().drawPrimitive(QStyle.PrimitiveElement.PE_IndicatorBranch, option, painter, view)

@@ -1,12 +1,11 @@
-"""Rows of the session tree kept as pixmaps: a repaint draws one pixmap per row.
+"""Rows of the session list kept as pixmaps: a repaint draws one pixmap per row.
 
-The tree is repainted whole far more often than its rows change: a
-selection, a focus change, a session's monologues arriving (Qt repaints the
-whole viewport when a row gets its first children), another pane's resize.
-A row painted once (``row_painter``) is kept as a pixmap under what it shows
-and how: its identity, whether it is selected, alternate, expanded or has
-children, the palette, and the columns' positions and widths.  A
-session row's identity is its session (not its row), so sorting back and
+The list is repainted whole far more often than its rows change: a
+selection, a focus change, another pane's resize.  A row painted once
+(``row_painter``) is kept as a pixmap under what it shows and how: its
+identity, whether it is selected or alternate, the palette, and the
+columns' positions and widths.  A row's identity is its session (not its
+row), so sorting back and
 forth or filtering draws rows already seen.  A repaint of a screenful of
 known rows is about forty ``drawPixmap`` calls, a millisecond or two, and a
 busy machine cannot stretch that into a stutter.
@@ -27,7 +26,7 @@ from typing import Final
 
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QGuiApplication, QPainter, QPalette, QPixmap
-from PySide6.QtWidgets import QStyleOptionViewItem, QTreeView
+from PySide6.QtWidgets import QStyleOptionViewItem, QTableView
 
 from monoview.gui.views.row_painter import ALTERNATE, Index, TextCache, paint_row
 
@@ -56,13 +55,13 @@ class RowPixmaps:
         """Forget every row (the model was reset: other sessions)."""
         self._kept.clear()
 
-    def begin_paint(self, view: QTreeView) -> None:
+    def begin_paint(self, view: QTableView) -> None:
         """Note the columns' geometry before a paint of ``view`` (part of every row's key),
         and start the paint's time for new rows."""
         self.deferred = False
         self.made = 0
         self._deadline = time.perf_counter() + PAINT_BUDGET_S
-        header = view.header()
+        header = view.horizontalHeader()
         layout = (
             view.viewport().width(),
             view.devicePixelRatioF(),
@@ -84,7 +83,7 @@ class RowPixmaps:
 
     def draw(
         self,
-        view: QTreeView,
+        view: QTableView,
         painter: QPainter,
         option: QStyleOptionViewItem,
         index: Index,
@@ -93,13 +92,10 @@ class RowPixmaps:
         """Draw the row of ``index`` (known to the model as ``identity``) at ``option.rect``."""
         rect: QRect = option.rect
         selected = view.selectionModel().isSelected(index)
-        alternate = is_alternate(view, rect)
-        has_children = index.internalId() == 0 and view.model().hasChildren(index)
+        # Every other row shaded, from the first (as QTableView shades its rows).
+        alternate = view.alternatingRowColors() and index.row() % 2 == 1
         # Focus changes only the selection's colour: unselected rows are kept across it.
-        key = (
-            identity, selected, selected and view.hasFocus(), alternate, has_children,
-            has_children and view.isExpanded(index), rect.height(), self.layout,
-        )  # fmt: skip
+        key = (identity, selected, selected and view.hasFocus(), alternate, rect.height(), self.layout)
         pixmap = self._kept.get(key)
         if pixmap is None and self._moving:
             # Every row is new at every step of a drag: none is kept or left for later (drawn
@@ -121,7 +117,7 @@ class RowPixmaps:
             self._kept.move_to_end(key)
         painter.drawPixmap(rect.topLeft(), pixmap)
 
-    def _paint(self, view: QTreeView, option: QStyleOptionViewItem, index: Index, rect: QRect) -> QPixmap:
+    def _paint(self, view: QTableView, option: QStyleOptionViewItem, index: Index, rect: QRect) -> QPixmap:
         ratio = view.devicePixelRatioF()
         pixmap = QPixmap(round(rect.width() * ratio), round(rect.height() * ratio))
         pixmap.setDevicePixelRatio(ratio)
@@ -144,11 +140,3 @@ def _with_alternate(option: QStyleOptionViewItem, alternate: bool) -> QStyleOpti
     else:
         copy.features &= ~ALTERNATE
     return copy
-
-
-def is_alternate(view: QTreeView, rect: QRect) -> bool:
-    """Whether the row at ``rect`` is shaded: every other row counted from the top of the
-    list (what Qt's own row painting decides from its place among the rows shown)."""
-    if not view.alternatingRowColors():
-        return False
-    return (view.verticalOffset() + rect.top()) // max(rect.height(), 1) % 2 == 1

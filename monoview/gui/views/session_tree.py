@@ -1,21 +1,36 @@
-"""The session tree's view: its columns (widths, order, which are shown) and the column chooser.
+"""The session list's view: a flat table of sessions, its columns (widths, order, which are
+shown) and the column chooser.
 
-Right-click the header for the list of columns, as in Wireshark's packet list;
-what is shown, the order and the widths are saved with the header's state.
-The view sorts through its model (``SessionListModel.sort``: one numpy sort)
-and paints a row in one call, kept as a pixmap (``row_pixmaps``).
+A table, as Wireshark's conversation and packet lists are (a session's
+monologues are listed by the conversation pane beside it); a ``QTableView``
+asks its model only for the cells it paints, where a tree view walked every
+row at each layout.  Right-click the header for the list of columns; what is
+shown, the order and the widths are saved with the header's state.  The view
+sorts through its model (``SessionListModel.sort``: one numpy sort) and
+paints each visible row in one call, kept as a pixmap (``row_pixmaps``).
+(The module and the window's ``tree`` attribute keep the name they had when
+the list was a tree.)
 """
 
 from __future__ import annotations
 
 from typing import Any, Final
 
-from PySide6.QtCore import QAbstractItemModel, QEvent, QModelIndex, QPersistentModelIndex, QPoint, Qt, QTimer
+from PySide6.QtCore import QAbstractItemModel, QEvent, QPoint, QRect, QSize, Qt, QTimer
 from PySide6.QtGui import QPainter, QPaintEvent
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QStyleOptionViewItem, QTreeView, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QMenu,
+    QStyle,
+    QStyleOptionViewItem,
+    QTableView,
+    QWidget,
+)
 
 from monoview.core.flows.columns import HEADERS, Column
 from monoview.gui.models.session_list import SessionListModel
+from monoview.gui.views.row_painter import ICON_SIZE
 from monoview.gui.views.row_pixmaps import RowPixmaps
 
 WIDTHS: Final = {
@@ -31,80 +46,108 @@ HIDDEN_BY_DEFAULT: Final = (
 )  # fmt: skip
 
 
-class SessionTreeView(QTreeView):
-    """The tree of sessions and their monologues."""
+class SessionTreeView(QTableView):
+    """The list of sessions, a row each: whole rows selected, one or many (export)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("session_tree")
         self._rows = RowPixmaps()
-        self.setUniformRowHeights(True)
-        self.setIndentation(14)
+        self.setShowGrid(False)
+        self.setWordWrap(False)
         self.setAlternatingRowColors(True)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
-        header = self.header()
+        rows = self.verticalHeader()
+        rows.hide()
+        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self._fit_row_height()
+        header = self.horizontalHeader()
+        header.setHighlightSections(False)
         header.setStretchLastSection(True)
         header.setSectionsClickable(True)
+        header.setSectionsMovable(True)
         header.setSortIndicatorShown(True)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         header.customContextMenuRequested.connect(self._column_menu)
 
+    def header(self) -> QHeaderView:
+        """The column header (``horizontalHeader``; the name a tree view gave it)."""
+        return self.horizontalHeader()
+
+    def _fit_row_height(self) -> None:
+        """Rows as tall as the style's item view makes a line of text with a status icon
+        (what the delegate would ask for; the same height the tree had)."""
+        option = QStyleOptionViewItem()
+        self.initViewItemOption(option)
+        option.text = "0"
+        feature = QStyleOptionViewItem.ViewItemFeature
+        option.features |= feature.HasDisplay | feature.HasDecoration
+        option.decorationSize = QSize(ICON_SIZE, ICON_SIZE)
+        height = (
+            self.style().sizeFromContents(QStyle.ContentsType.CT_ItemViewItem, option, QSize(), self).height()
+        )
+        rows = self.verticalHeader()
+        rows.setMinimumSectionSize(height)
+        rows.setDefaultSectionSize(height)
+
     def setModel(self, model: QAbstractItemModel | None) -> None:
-        """Override QTreeView::setModel: painted rows are forgotten when the model resets."""
+        """Override QTableView::setModel: painted rows are forgotten when the model resets."""
         previous = self.model()
-        if previous is not None and hasattr(previous, "row_identity"):
-            previous.modelReset.disconnect(self._rows.clear)
         if isinstance(previous, SessionListModel):
+            previous.modelReset.disconnect(self._rows.clear)
             previous.cells_changed.disconnect(self._cells_changed)
         super().setModel(model)
         self._rows.clear()
-        if model is not None and hasattr(model, "row_identity"):
-            model.modelReset.connect(self._rows.clear)
         if isinstance(model, SessionListModel):
+            model.modelReset.connect(self._rows.clear)
             model.cells_changed.connect(self._cells_changed)
-        if model is not None and hasattr(model, "permutable"):
-            model.permutable = self._permutable
 
     def _cells_changed(self) -> None:
         """Rows show something new in place: none of the kept pixmaps is right any more."""
         self._rows.clear()
         self.viewport().update()
 
-    def _permutable(self, with_children: list[QModelIndex]) -> bool:
-        """Whether a new order of the rows can be shown as new contents of the same rows:
-        no session is expanded and the selection is whole single rows (each range's ends
-        then move together)."""
-        if any(self.isExpanded(index) for index in with_children):
-            return False
-        selection = self.selectionModel().selection()
-        ranges = (selection.at(k) for k in range(selection.size()))
-        return all(r.top() == r.bottom() and r.parent() == self.rootIndex() for r in ranges)
-
     def changeEvent(self, event: QEvent) -> None:
-        """Override QWidget::changeEvent: painted rows are forgotten when the style changes
-        (the palette is part of every row's key)."""
-        if event.type() == QEvent.Type.StyleChange:
+        """Override QWidget::changeEvent: painted rows are forgotten when the style or the
+        font changes (the palette is part of every row's key; the font sets the height)."""
+        if event.type() in (QEvent.Type.StyleChange, QEvent.Type.FontChange):
             self._rows.clear()
+            self._fit_row_height()
         super().changeEvent(event)
 
     def paintEvent(self, event: QPaintEvent) -> None:
-        """Override QTreeView::paintEvent: the columns' geometry, once per paint (``RowPixmaps``)."""
+        """Override QTableView::paintEvent: each row in the damaged area in one call, kept
+        as a pixmap (``RowPixmaps``), instead of a delegate call per cell.  No grid, no
+        spans and no editing: nothing else of the table's own painting is missed."""
+        model: Any = self.model()
+        if not isinstance(model, SessionListModel):
+            super().paintEvent(event)
+            return
+        area = event.rect()
+        count = model.rowCount()
+        first = self.rowAt(area.top())
+        if first < 0:
+            return  # below the last row: the viewport's own background
+        last = self.rowAt(area.bottom())
+        last = count - 1 if last < 0 else last
         self._rows.begin_paint(self)
-        super().paintEvent(event)
+        option = QStyleOptionViewItem()
+        self.initViewItemOption(option)
+        width = self.viewport().width()
+        painter = QPainter(self.viewport())
+        try:
+            for row in range(first, last + 1):
+                option.rect = QRect(0, self.rowViewportPosition(row), width, self.rowHeight(row))
+                index = model.index(row, 0)
+                self._rows.draw(self, painter, option, index, model.row_identity(index))
+        finally:
+            painter.end()
         if self._rows.deferred:  # new rows left for the next paint, an event-loop turn later
             QTimer.singleShot(0, self.viewport().update)
-
-    def drawRow(
-        self, painter: QPainter, options: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
-    ) -> None:
-        """Override QTreeView::drawRow: a row in one call, kept as a pixmap, when the model
-        says what its rows show (``row_cells``, ``row_identity``); else Qt's own painting."""
-        model: Any = self.model()
-        if hasattr(model, "row_identity"):
-            self._rows.draw(self, painter, options, index, model.row_identity(index))
-        else:
-            super().drawRow(painter, options, index)
 
     def lay_out_columns(self) -> None:
         """The default columns: widths, order, the less used ones hidden (call once a model is set)."""

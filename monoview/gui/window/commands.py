@@ -74,11 +74,11 @@ class WindowCommands:
         self.capture.cancel_load()
 
     def select_session(self, session_id: int) -> bool:
-        """Make a session current in the tree (and everywhere else); False if it is not listed."""
+        """Make a session current in the list (and everywhere else); False if it is not listed."""
         return self.selection.select_session(session_id)
 
     def select_monologue(self, monologue: Monologue) -> None:
-        """Make a monologue current in the tree, the conversation and the detail views."""
+        """Make a monologue current in the conversation and the detail views (its session in the list)."""
         self.selection.select_monologue(monologue)
 
     def next_monologue(self) -> None:

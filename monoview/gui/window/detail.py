@@ -12,7 +12,7 @@ from typing import Final
 
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QTreeView
+from PySide6.QtWidgets import QAbstractItemView
 
 from monoview.core.blob import EMPTY, Blob, direction_blob, monologue_blob, session_blob
 from monoview.core.render import decode_text
@@ -32,7 +32,7 @@ class DetailController(QObject):
         self,
         pane: DetailPane,
         conversation: ConversationView,
-        tree: QTreeView,
+        tree: QAbstractItemView,
         settings: Settings,
         parent: QObject,
     ) -> None:

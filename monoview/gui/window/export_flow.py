@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QProgressDialog, QTreeView
+from PySide6.QtWidgets import QAbstractItemView, QFileDialog, QMainWindow, QProgressDialog
 
 from monoview.core.document import CaptureDocument
 from monoview.core.streambytes import GapPolicy
@@ -61,7 +61,7 @@ class ExportController(QObject):
         selection: SelectionController,
         opener: CaptureOpener,
         conversation: ConversationView,
-        tree: QTreeView,
+        tree: QAbstractItemView,
         model: SessionListModel,
         settings: Settings,
     ) -> None:
@@ -188,7 +188,7 @@ class ExportController(QObject):
 
     def export_all(self) -> None:
         """File › Export All Sessions: every session into a folder with manifest.json; with
-        several sessions selected in the tree, those."""
+        several sessions selected in the list, those."""
         document = self._capture.document
         if document is None:
             return
@@ -204,26 +204,17 @@ class ExportController(QObject):
         self._export(ExportKind.ALL, summary, f"{document.path.stem}_export", folder=True, sessions=None)
 
     def selected_sessions(self) -> list[int]:
-        """Ids of the sessions selected in the tree (their own rows, not their monologues')."""
-        ids = [
-            self._model.session_id_at(index)
-            for index in self._tree.selectionModel().selectedRows()
-            if index.internalId() == 0
-        ]
+        """Ids of the sessions selected in the list (whole rows, one or many)."""
+        ids = [self._model.session_id_at(index) for index in self._tree.selectionModel().selectedRows()]
         return sorted({i for i in ids if i is not None})
 
     def _selected_monologues(self) -> list[Monologue]:
-        """Those selected in the conversation, else in the tree, else the current one."""
+        """Those selected in the conversation, else its current one."""
         chosen = self._conversation.selected_monologues()
         if chosen:
             return chosen
-        picked = []
-        for index in self._tree.selectionModel().selectedRows():
-            monologue = self._model.monologue_at(index)
-            if monologue is not None:
-                picked.append(monologue)
         current = self._conversation.current_monologue()
-        return picked or ([current] if current else [])
+        return [current] if current else []
 
     def _export(
         self,

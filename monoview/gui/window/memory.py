@@ -1,13 +1,14 @@
-"""What the window remembers between runs: its size and docks, the session tree's columns, the
+"""What the window remembers between runs: its size and docks, the session list's columns, the
 text view's encoding.  The splitters are the capture page's business (``pages.PageStack``)."""
 
 from __future__ import annotations
 
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QMainWindow, QTreeView
+from PySide6.QtWidgets import QMainWindow
 
 from monoview.core.flows.columns import Column
 from monoview.gui.settings import Settings
+from monoview.gui.views.session_tree import SessionTreeView
 from monoview.gui.views.textview import TextView
 from monoview.gui.window.columns_memory import columns_json, hide_unknown_defaults, restore_columns
 from monoview.gui.window.pages import PageStack
@@ -26,7 +27,7 @@ class WindowMemory:
         settings: Settings,
         remember: bool,
         pages: PageStack,
-        tree: QTreeView,
+        tree: SessionTreeView,
         text: TextView,
     ) -> None:
         self._window = window

@@ -80,7 +80,7 @@ def named_splitter(
 
 
 class SessionsPane(QWidget):
-    """The left pane: the filter box above the session tree."""
+    """The left pane: the filter box above the session list."""
 
     def __init__(self, model: SessionListModel, parent: QWidget) -> None:
         super().__init__(parent)

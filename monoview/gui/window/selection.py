@@ -1,10 +1,11 @@
-"""The current session and monologue, the same in the session tree, the conversation and the stream box.
+"""The current session and monologue, the same in the session list, the conversation and the stream box.
 
-Choosing a session (in the tree, the stream box or on the plots' timeline)
+Choosing a session (in the list, the stream box or on the plots' timeline)
 shows its conversation: at once when it is cached or small, else when a
 worker thread has reassembled it (``ConversationFetcher``), if it is still
-the one wanted then.  Choosing a monologue in the conversation selects its
-row in the tree, and the other way round.  The rest of the window follows
+the one wanted then.  Monologues are chosen in the conversation pane (the
+list is flat, a row per session); ``select_monologue`` shows one there,
+selecting its session in the list first.  The rest of the window follows
 the ``session_shown`` and ``monologue_shown`` signals.
 """
 
@@ -25,7 +26,7 @@ from monoview.gui.window.panes import ConversationPane
 
 
 class SelectionController(QObject):
-    """Keeps the tree, the conversation and the stream box on one session and monologue.
+    """Keeps the list, the conversation and the stream box on one session and monologue.
 
     Signals:
         session_shown(object): this session (a TcpSession, or None) is now the current one.
@@ -58,11 +59,11 @@ class SelectionController(QObject):
         self.document: CaptureDocument | None = None
         self.current_session: TcpSession | None = None
         self._wanted_session: int | None = None  # selected, its conversation not here yet
-        self._tree_follows = True
-        self._tree.selectionModel().currentChanged.connect(self._tree_current_changed)
+        # Asked for (``select_monologue``) while its session was being reassembled.
+        self._wanted_monologue: Monologue | None = None
+        self._tree.selectionModel().currentRowChanged.connect(self._tree_current_changed)
         self._tree.header().sortIndicatorChanged.connect(lambda _c, _o: self._keep_current_in_view())
         self._conversation.monologue_activated.connect(self._monologue_activated)
-        model.monologues_wanted.connect(self.fetch_monologues)
         fetcher.ready.connect(self._conversation_ready)
         fetcher.failed.connect(self._conversation_failed)
         fetcher.busy_changed.connect(self._show_reassembling)
@@ -84,6 +85,7 @@ class SelectionController(QObject):
         self.document = None
         self.current_session = None
         self._wanted_session = None
+        self._wanted_monologue = None
         self._conversation.conversation.set_session(None, [])
         self._title.setText("Select a session")
         self._summary.setText("")
@@ -102,7 +104,7 @@ class SelectionController(QObject):
             self._tree.setCurrentIndex(self._model.index(0, 0))
 
     def select_session(self, session_id: int) -> bool:
-        """Make a session current in the tree (and everywhere else)."""
+        """Make a session current in the list (and everywhere else)."""
         index = self._model.session_index(session_id)
         if not index.isValid():
             return False
@@ -111,20 +113,15 @@ class SelectionController(QObject):
         return True
 
     def select_monologue(self, monologue: Monologue) -> None:
-        """Make a monologue current in the tree, the conversation and the detail views."""
-        index = self._model.monologue_index(monologue)
-        if index.isValid():
-            self._tree.expand(index.parent())
-            self._tree.setCurrentIndex(index)
-            self._tree.scrollTo(index)
-        else:
-            self._monologue_activated(monologue)
-
-    def fetch_monologues(self, session_id: int) -> None:
-        """The tree expanded a session: its monologues, now or when reassembled."""
-        session = self._fetcher.fetch(session_id)
-        if session is not None:
-            self._model.set_monologues(session_id, session.monologues)
+        """Make a monologue current in the conversation and the detail views, its session
+        current in the list first (shown once reassembled, if it is big)."""
+        session_id = monologue.session.id
+        if self.current_session is None or self.current_session.id != session_id:
+            self._wanted_monologue = monologue
+            if not self.clear_filter_and_select(session_id) or self._wanted_session == session_id:
+                return  # not listed; or reassembling: ``_conversation_ready`` shows it
+        self._wanted_monologue = None
+        self._conversation.show_monologue(monologue)
 
     def next_monologue(self) -> None:
         """View › Next Monologue."""
@@ -166,17 +163,16 @@ class SelectionController(QObject):
                     self._title.setText(f"Session {session_id}: reassembling…")
                 return
             self._show_session(session)
-        monologue = self._model.monologue_at(current)
-        if monologue is not None:
-            self._conversation.show_monologue(monologue)
+        wanted, self._wanted_monologue = self._wanted_monologue, None
+        if wanted is not None and wanted.session.id == session_id:
+            self._conversation.show_monologue(wanted)
         elif self._conversation.current_monologue() is None:
             first = self._conversation.conversation.monologues()[:1]
             if first:
-                self._show_quietly(first[0])
+                self._conversation.show_monologue(first[0])
 
-    def _conversation_ready(self, session_id: int, session: TcpSession) -> None:
-        """A big session's conversation arrived: its monologues in the tree; shown if still wanted."""
-        self._model.set_monologues(session_id, session.monologues)
+    def _conversation_ready(self, session_id: int, _session: TcpSession) -> None:
+        """A big session's conversation arrived: shown if it is still the one wanted."""
         if session_id == self._wanted_session:
             self._tree_current_changed(self._tree.currentIndex(), QModelIndex())
 
@@ -193,24 +189,10 @@ class SelectionController(QObject):
         else:
             self._status_bar.clearMessage()
 
-    def _show_quietly(self, monologue: Monologue) -> None:
-        """Make a monologue current in the conversation, leaving the tree's selection alone.
-
-        Selecting a session shows its first monologue below, but the tree
-        stays on the session row instead of jumping into (and expanding) it.
-        """
-        self._tree_follows = False
-        try:
-            self._conversation.show_monologue(monologue)
-        finally:
-            self._tree_follows = True
-
     def _show_session(self, session: TcpSession) -> None:
         self._wanted_session = None
         self.current_session = session
-        monologues = session.monologues
-        self._model.set_monologues(session.id, monologues)
-        self._conversation.conversation.set_session(session, monologues)
+        self._conversation.conversation.set_session(session, session.monologues)
         self._conversation.conversation.finish()
         self._title.setText(f"Session {session.id}:  client {session.client}  ⇄  server {session.server}")
         self._summary.setText(self._session_summary(session))
@@ -259,15 +241,7 @@ class SelectionController(QObject):
         return self.select_session(session_id)
 
     def _monologue_activated(self, monologue: Monologue) -> None:
-        """The conversation's current monologue changed: the tree follows, unless told not to."""
-        index = self._model.monologue_index(monologue)
-        if self._tree_follows and index.isValid() and self._tree.currentIndex() != index:
-            self._tree.expand(index.parent())
-            selection = self._tree.selectionModel()
-            selection.setCurrentIndex(
-                index, selection.SelectionFlag.ClearAndSelect | selection.SelectionFlag.Rows
-            )
-            self._tree.scrollTo(index)
+        """The conversation's current monologue changed: the detail views follow."""
         self.monologue_shown.emit(monologue)
 
     def _keep_current_in_view(self) -> None:
