@@ -34,6 +34,13 @@ def _no_paint_budget(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(row_pixmaps, "PAINT_BUDGET_S", 3600.0)
 
 
+def _named(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    """Wait for the application names: their arrival repaints every row anew (the rows'
+    texts changed), and on a busy machine it can come in the middle of a test."""
+    qtbot.waitUntil(lambda: window.tree_model.columns is not None
+                    and window.tree_model.columns.applications is not None, timeout=20000)  # fmt: skip
+
+
 def _visible_rows(window: MainWindow) -> int:
     tree = window.tree
     return min(window.tree_model.rowCount(), tree.viewport().height() // max(tree.rowHeight(0), 1) + 1)
@@ -45,6 +52,7 @@ def test_a_repaint_paints_anew_only_the_rows_that_changed(
     made = _count_made(monkeypatch)
     _no_paint_budget(monkeypatch)
     load(qtbot, window, capture("http_many.pcap"))
+    _named(qtbot, window)
     window.tree.viewport().grab()
     qtbot.wait(50)
     assert len(set(made)) >= min(_visible_rows(window), 10)
@@ -64,6 +72,7 @@ def test_rows_seen_before_are_drawn_again_after_a_sort(
     made = _count_made(monkeypatch)
     _no_paint_budget(monkeypatch)
     load(qtbot, window, capture("http_many.pcap"))
+    _named(qtbot, window)
     window.tree.clearSelection()
     qtbot.wait(100)  # the rows a paint leaves for the next ones (its budget) are in by then
     window.tree.sortByColumn(Column.ID, Qt.SortOrder.DescendingOrder)
