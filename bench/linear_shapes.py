@@ -2,8 +2,10 @@
 
 Each shape is generated at 1x, 2x and 4x its base size; each size is run as a
 user would run it (``monoview sessions`` or ``monoview export``), and the CPU
-seconds (user + system, the command and its worker processes) and the peak
-resident memory of the biggest process are printed.  Linear work shows as
+seconds (user + system, the command and its worker processes), the peak
+resident memory of the biggest process ("peak MB": it counts the mapped
+capture and index files too) and the largest own memory (RssAnon, sampled
+every 10 ms: "own MB") are printed.  Linear work shows as
 time ratios of about 1 : 2 : 4; a bounded one (vlan tags, fragments past the
 cap, zero-fill past the budget) as flat lines.
 
@@ -205,25 +207,57 @@ SHAPES = [
 
 
 # Run in a process of its own, so that the peak memory is this command's alone (a process's
-# RUSAGE_CHILDREN peak is the largest of every child it ever waited for).
+# RUSAGE_CHILDREN peak is the largest of every child it ever waited for).  Besides the peak RSS
+# (which counts the pages of the mapped capture and index files too) it samples every 10 ms the
+# largest RssAnon of the command's processes: their own memory, what must stay flat.
 _MEASURE = """
-import resource, subprocess, sys
-subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)
+import os, resource, subprocess, sys, time
+
+def tree(pid):
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        try:
+            with open(f"/proc/{p}/task/{p}/children") as f:
+                todo += [int(c) for c in f.read().split()]
+        except OSError:
+            pass
+    return found
+
+def anon_kib(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("RssAnon:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
+peak = 0
+while child.poll() is None:
+    peak = max([peak] + [anon_kib(p) for p in tree(child.pid)])
+    time.sleep(0.01)
+if child.returncode:
+    sys.exit(child.returncode)
 r = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(r.ru_utime + r.ru_stime, r.ru_maxrss / 1024)
+print(r.ru_utime + r.ru_stime, r.ru_maxrss / 1024, peak / 1024)
 """
 
 
-def measure(command: list[str]) -> tuple[float, float]:
-    """CPU seconds of ``command`` and its worker processes, and the peak RSS (MB) of the largest."""
+def measure(command: list[str]) -> tuple[float, float, float]:
+    """CPU seconds of ``command`` and its worker processes, the peak RSS (MB) of the largest,
+    and the largest RssAnon (MB) sampled in any of them."""
     result = subprocess.run(
         [sys.executable, "-c", _MEASURE, *command], check=True, capture_output=True, text=True
     )
-    cpu, rss = result.stdout.split()
-    return float(cpu), float(rss)
+    cpu, rss, anon = result.stdout.split()
+    return float(cpu), float(rss), float(anon)
 
 
-def run(shape: Shape, scale: int, tmp: Path, out: Path) -> list[tuple[int, float, float]]:
+def run(shape: Shape, scale: int, tmp: Path, out: Path) -> list[tuple[int, float, float, float]]:
     lines = []
     for factor in (1, 2, 4):
         n = shape.base * scale * factor
@@ -234,8 +268,8 @@ def run(shape: Shape, scale: int, tmp: Path, out: Path) -> list[tuple[int, float
         if shape.command[0] == "export":
             shutil.rmtree(out, ignore_errors=True)
             words += ["--out", str(out)]
-        cpu, rss = measure([*words, str(capture)])
-        lines.append((n, cpu, rss))
+        cpu, rss, anon = measure([*words, str(capture)])
+        lines.append((n, cpu, rss, anon))
     return lines
 
 
@@ -258,16 +292,18 @@ def main() -> int:
     args.tmp.mkdir(parents=True, exist_ok=True)
     wanted = [s for s in SHAPES if not args.shapes or s.name in args.shapes]
     empty = syn_storm(args.tmp / "baseline.pcap", 1)
-    base, base_rss = measure([*MONOVIEW, "sessions", str(empty)])
+    base, base_rss, _anon = measure([*MONOVIEW, "sessions", str(empty)])
     print(f"start-up and one session: {base:.2f} CPU s, {base_rss:.0f} MB (subtracted in 'work')")
-    print(f"{'shape':22} {'n':>9} {'cpu s':>8} {'work s':>8} {'ratio':>6} {'peak MB':>8}   command")
+    heads = f"{'cpu s':>8} {'work s':>8} {'ratio':>6} {'peak MB':>8} {'own MB':>7}"
+    print(f"{'shape':22} {'n':>9} {heads}   command")
     for shape in wanted:
         lines = run(shape, args.scale, args.tmp, args.out)
-        for n, cpu, rss in lines:
+        for n, cpu, rss, anon in lines:
             work, first = max(cpu - base, 0.0), max(lines[0][1] - base, 0.01)
             ratio = work / first
             words = " ".join(shape.command)
-            print(f"{shape.name:22} {n:>9,} {cpu:>8.2f} {work:>8.2f} {ratio:>6.2f} {rss:>8.0f}", end="")
+            figures = f"{cpu:>8.2f} {work:>8.2f} {ratio:>6.2f} {rss:>8.0f} {anon:>7.0f}"
+            print(f"{shape.name:22} {n:>9,} {figures}", end="")
             print(f"   monoview {words}")
         sys.stdout.flush()
     shutil.rmtree(args.out, ignore_errors=True)
