@@ -156,6 +156,13 @@ def vxlan_gpe(next_protocol: int, payload: bytes) -> bytes:
     return over_udp(4790, struct.pack(">BHBI", 0x0C, 0, next_protocol, 0x123400) + payload)
 
 
+def vxlan_gbp_reserved(ip: bytes) -> bytes:
+    """VXLAN on UDP 4789 with the group-policy extension (flags G and I, a policy ID) and its
+    reserved bits and last byte set, as in suricata-verify's vxlan-non-zero-reserved-fields:
+    RFC 7348 has receivers ignore the reserved fields, and tshark reads the Ethernet inside."""
+    return over_udp(4789, bytes.fromhex("ff01d20900000b01") + inner_ether(ip))
+
+
 def nsh(next_protocol: int, payload: bytes, md_type: int = 1) -> bytes:
     """Network service header (RFC 8300): MD type 1 (6 words) or 2 (2 words, no metadata)."""
     words = 6 if md_type == 1 else 2
@@ -264,6 +271,7 @@ ENCAPSULATIONS: dict[str, Wrap] = {
     "pbb": pbb,
     "gtp-u": gtp_u,
     "gtp-u-extension": lambda ip: gtp_u(ip, extension=True),
+    "vxlan-gbp-reserved": vxlan_gbp_reserved,
     "vxlan-gpe-ip": lambda ip: vxlan_gpe(ip_next(ip), ip),
     "vxlan-gpe-ethernet": lambda ip: vxlan_gpe(3, inner_ether(ip)),
     "vxlan-gpe-nsh": lambda ip: vxlan_gpe(4, nsh(ip_next(ip), ip)),

@@ -162,8 +162,12 @@ def _gre_in_udp(buf: Buffer, pos: int, end: int, wire_end: int) -> TunnelResult:
 
 
 def _vxlan(buf: Buffer, pos: int, end: int, wire_end: int) -> TunnelResult:
-    """VXLAN (RFC 7348): 8 bytes, the I flag set and the last (reserved) byte clear; then Ethernet."""
-    if pos + 8 > end or not buf[pos] & 0x08 or buf[pos + 7]:
+    """VXLAN (RFC 7348): 8 bytes with the I flag (a valid VNI) set; then Ethernet.
+
+    The reserved bits and bytes are not checked: RFC 7348 has receivers ignore them, the
+    group-policy extension (and others) use them, and tshark decodes whatever they hold;
+    the soundness of the inner packet is the evidence that decides a guessed port."""
+    if pos + 8 > end or not buf[pos] & 0x08:
         return None
     return pos + 8, Next.ETHERNET
 
