@@ -69,8 +69,12 @@ UNLIMITED: Final = Budget(None)
 MAX_WAITING_BYTES: Final = 64 << 20
 # Beyond this many waiting segments, release them by offset rather than by scanning.
 SCAN_LIMIT: Final = 64
-# Lower end of the hole before the first captured byte when no SYN fixes the start.
-BEFORE_START: Final = -(1 << 62)
+# Lower end of the hole before the first captured byte when no SYN fixes the start: what
+# arrives for it is a retransmission of bytes sent before the capture began, within one
+# receive window of the captured ones, and no window exceeds 2**30 bytes (RFC 7323, window
+# scale 14).  A segment from further back is a stray copy (tshark: a spurious
+# retransmission), not the stream's start, which would put a gap of gigabytes after it.
+BEFORE_START: Final = -(1 << 30)
 
 
 class DirectionStream:
