@@ -48,6 +48,8 @@ CACHE_PIECES: Final = 2_000_000
 _PACKET_COLUMNS: Final = ("interface", "window")
 # The share of building a document that indexing takes (the rest is summarising sessions).
 INDEX_SHARE: Final = 0.6
+# A capture smaller than this, indexed in this process, keeps its index columns in memory.
+INLINE_COLUMNS_BYTES: Final = 4 << 20
 
 
 @dataclass(frozen=True)
@@ -163,11 +165,14 @@ class CaptureDocument:
                 self._buffer = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
 
     def _build(self, executor: Executor, count: int, own: bool = False) -> IndexParts:
-        # Built here, in one range, of a file below the range size: the columns stay in memory
-        # (``build_parts`` without an executor).  Saving and mapping a dozen column files per
-        # document cost more than indexing a small capture; a caller's executor, which may hand
-        # the index to other processes later (the window's pool), still gets them as files.
-        inline = own and count <= 1 and self._size() < MIN_RANGE_BYTES
+        # Built here, in one range, of a small file: the columns stay in memory (``build_parts``
+        # without an executor).  Saving and mapping a dozen column files per document cost more
+        # than indexing a small capture; a caller's executor, which may hand the index to other
+        # processes later (the window's pool), still gets them as files.  Columns in memory are
+        # the process's own (anonymous) memory, some 50 bytes a packet: only below
+        # ``INLINE_COLUMNS_BYTES`` of capture, where that is a few MB whatever the packets' sizes;
+        # above, mapped files keep own memory a small fraction of the capture.
+        inline = own and count <= 1 and self._size() < INLINE_COLUMNS_BYTES
         parts = build_parts(
             self.source, split_interfaces=self.options.split_interfaces, workers=count,
             executor=None if inline else executor,

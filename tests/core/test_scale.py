@@ -54,8 +54,11 @@ def test_payload_stays_in_the_file(generated: tuple[Path, dict]) -> None:
     finally:
         tracemalloc.stop()
     assert analysis.stats.tcp_packets == truth["tcp_packets"]
-    # About 40 bytes per delivered segment and a few KiB per session are expected;
-    # copying the payload would cost more than the payload itself.
-    assert peak < truth["tcp_payload_bytes"] / 4
+    # Measured: about 220 bytes per packet in all (index columns, the per-packet analysis's
+    # segments and ranges, the outer-path code each packet now carries), 22 % of this
+    # capture's payload, which was 1.8 kB under a bound of a quarter before the outer path
+    # added 3 bytes a packet.  Copying the payload would cost more than the payload itself:
+    # a third still says that loudly, and the bound per packet below is the tight one.
+    assert peak < truth["tcp_payload_bytes"] / 3
     per_packet = peak / truth["tcp_packets"]
     assert per_packet < 600, f"{per_packet:.0f} bytes of Python memory per TCP packet"
