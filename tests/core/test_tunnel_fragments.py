@@ -19,7 +19,6 @@ and so does monoview, counting the packet as cut.
 from __future__ import annotations
 
 import struct
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -32,7 +31,7 @@ from tests.core.test_fragments import fragment_ipv4
 from tests.core.test_outer_path import OUTER, _everywhere
 from tests.core.test_readers import REQUEST, RESPONSE, check, conversation
 from tests.core.test_scan import _compare
-from tests.core.test_tunnels import TSHARK
+from tests.core.test_tunnels import TSHARK, tshark_payloads
 from tests.encapgen import ENCAPSULATIONS, IPV4, ether, over_udp
 from tests.pcapgen import Frame, pcap_bytes
 
@@ -50,21 +49,6 @@ CASES = {
     "etherip": "EtherIP",
     "mpls-in-ip": "MPLS-in-IP",
 }
-
-
-def tshark_payloads(path: Path) -> dict[tuple[str, int], bytes]:
-    """tshark's TCP payload per (stream, source port), in frame order (fragments not shown)."""
-    out = subprocess.run(
-        [TSHARK or "tshark", "-r", str(path), "-Y", "tcp", "-T", "fields", "-e", "tcp.stream",
-         "-e", "tcp.srcport", "-e", "tcp.payload"],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
-    payloads: dict[tuple[str, int], bytes] = {}
-    for line in out.splitlines():
-        stream, port, payload = line.split("\t")
-        key = (stream, int(port))
-        payloads[key] = payloads.get(key, b"") + bytes.fromhex(payload.replace(":", ""))
-    return payloads
 
 
 def fragmented(tmp_path: Path, wrap: Callable[[bytes], bytes]) -> Path:

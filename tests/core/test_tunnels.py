@@ -65,10 +65,11 @@ def tunnelled(tmp_path: Path, wrap: Callable[[bytes], bytes], v6: bool) -> tuple
 
 
 def tshark_payloads(path: Path) -> dict[tuple[str, int], bytes]:
-    """tshark's TCP payload per (stream, source port), in frame order."""
+    """tshark's TCP payload per (stream, source port), in frame order (frames without TCP,
+    such as IP fragments, left out)."""
     out = subprocess.run(
-        [TSHARK or "tshark", "-r", str(path), "-T", "fields", "-e", "tcp.stream", "-e", "tcp.srcport",
-         "-e", "tcp.payload"],
+        [TSHARK or "tshark", "-r", str(path), "-Y", "tcp", "-T", "fields", "-e", "tcp.stream",
+         "-e", "tcp.srcport", "-e", "tcp.payload"],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     payloads: dict[tuple[str, int], bytes] = {}
