@@ -82,7 +82,7 @@ class _Groups:
         return out
 
 
-def _signed_offset(nxt: I64, number: I64, base: I64) -> I64:
+def signed_offset(nxt: I64, number: I64, base: I64 | int) -> I64:
     """``DirectionStream._offset``: the stream offset of ``number`` nearest ``nxt``."""
     out: I64 = nxt + ((number - base - nxt + SEQ_HALF) & SEQ_MASK) - SEQ_HALF
     return out
@@ -326,7 +326,7 @@ def clean_flows(rows: GroupedRows, linger_ns: int, buf: PayloadBuffer) -> CleanF
     for s in (0, 1):
         own = is0 if s == 0 else is1
         stream = streams[s]
-        fin_at = _signed_offset(stream.after, seq + wirelen, bases[s][of_row] & SEQ_MASK)
+        fin_at = signed_offset(stream.after, seq + wirelen, bases[s][of_row] & SEQ_MASK)
         last_fin = g.last(fin & own)
         fin_offset = fin_at[np.maximum(last_fin, 0)]
         latest_fin = g.latest(fin & own)
@@ -335,7 +335,7 @@ def clean_flows(rows: GroupedRows, linger_ns: int, buf: PayloadBuffer) -> CleanF
         if s == 1:
             acking &= has_synack[of_row] & (g.position > first_synack[of_row])
         nxt = stream.before
-        acked = _signed_offset(nxt, ack, bases[s][of_row] & SEQ_MASK)
+        acked = signed_offset(nxt, ack, bases[s][of_row] & SEQ_MASK)
         # While bytes wait beyond a hole, an ACK past ``next`` would give the hole up.
         clean &= ~g.any(acking & stream.waiting & (acked > nxt))
         counted = acking & (acked <= np.maximum(nxt, fin_so_far) + MAX_WAITING_BYTES)

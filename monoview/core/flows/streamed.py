@@ -32,6 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from monoview.core.flows.grouped import GroupedRows
+from monoview.core.flows.simple import signed_offset
 from monoview.core.flows.summary import SessionRows, empty
 from monoview.core.tcp.seq import SEQ_HALF, SEQ_MASK
 from monoview.core.tcp.stream import MAX_WAITING_BYTES
@@ -50,12 +51,6 @@ STREAM_ROWS: Final = 1 << 14
 def _signed(values: I64) -> I64:
     """A sequence-number difference as the signed distance nearest 0."""
     out: I64 = ((values + SEQ_HALF) & SEQ_MASK) - SEQ_HALF
-    return out
-
-
-def _signed_offset(nxt: I64, number: I64, base: int) -> I64:
-    """``DirectionStream._offset``: the stream offset of ``number`` nearest ``nxt``."""
-    out: I64 = nxt + ((number - base - nxt + SEQ_HALF) & SEQ_MASK) - SEQ_HALF
     return out
 
 
@@ -174,7 +169,7 @@ class StreamedFlow:
             after_all = np.concatenate([before_all[1:], [d.reach]])
             # End gaps: the latest FIN, else the peer's highest ACK, beyond the last byte.
             fins = fin & own
-            fin_at = _signed_offset(after_all, seq + wirelen, base & SEQ_MASK)
+            fin_at = signed_offset(after_all, seq + wirelen, base & SEQ_MASK)
             latest = np.maximum.accumulate(np.where(fins, np.arange(m), -1))
             carried = d.fin_offset if d.fin_offset is not None else 0
             fin_so_far = np.where(latest >= 0, fin_at[np.maximum(latest, 0)], carried)
@@ -185,7 +180,7 @@ class StreamedFlow:
             acking = has_ack & ~own
             if s == 1:
                 acking &= after_synack
-            acked = _signed_offset(before_all, ack, base & SEQ_MASK)
+            acked = signed_offset(before_all, ack, base & SEQ_MASK)
             counted = acking & (acked <= np.maximum(before_all, fin_so_far) + MAX_WAITING_BYTES)
             if counted.any():
                 top = int(acked[counted].max())
