@@ -12,8 +12,9 @@ from enum import Enum
 from typing import ClassVar, Final
 
 from monoview.core.capture.fragments import Fragment, FragmentReassembler
+from monoview.core.capture.ipoptions import options_malformed, source_routed
 from monoview.core.capture.linktypes import DECODERS, NO_TAGS, Buffer, follow, ieee802_11
-from monoview.core.capture.outerpath import route_hop, tunnel_hop, vlan_hops
+from monoview.core.capture.outerpath import tunnel_hop, vlan_hops
 from monoview.core.capture.records import Record
 from monoview.core.capture.tunnels import (
     CONFIRMING_PORTS,
@@ -308,7 +309,9 @@ def _ip_header(
         l4 = ip_off + ihl
         route = None
         if ihl > 20:
-            dst, route = _source_routed(buf, ip_off + 20, min(l4, end), dst)
+            if options_malformed(buf, ip_off + 20, min(l4, end)):
+                return Skip.MALFORMED  # tshark's option dissector fails: it reads nothing inside
+            dst, route = source_routed(buf, ip_off + 20, min(l4, end), dst)
         # total == 0: TSO/BIG TCP packets leave the length to the link layer.
         if total and total < ihl:
             return Skip.BAD_IP_LENGTH
@@ -346,41 +349,6 @@ def _ip_header(
     else:
         return Skip.NOT_IP
     return proto, l4, ip_end, bytes(src), bytes(dst), fragment, route
-
-
-_SOURCE_ROUTES: Final = (0x83, 0x89)  # loose and strict source and record route
-
-
-def _source_routed(buf: Buffer, pos: int, end: int, dst: bytes) -> tuple[bytes, str | None]:
-    """The destination a loose or strict source route still leads to, else the header's; and
-    the route as an outer-path hop (None: no source route).
-
-    The header's destination of a source-routed packet is the next hop; while the
-    option's pointer has not passed its end, its last address is where the packet
-    goes.  tshark names (and keys) the packet by that one, so both directions of a
-    source-routed connection are one session, and the header's address is "via".
-    Its rules (Wireshark's ``get_dst_offset``) are copied as they are: the first source
-    route decides; a pointer below 4, not at a whole address or past the option's end
-    means the header's destination; else the option's last 4 bytes are the destination,
-    whole address or not.
-    """
-    while pos < end:
-        kind = buf[pos]
-        if kind == 0:  # end of options
-            break
-        if kind == 1:  # no-operation
-            pos += 1
-            continue
-        if pos + 2 > end or buf[pos + 1] < 2 or pos + buf[pos + 1] > end:
-            break
-        length = buf[pos + 1]
-        if kind in _SOURCE_ROUTES:
-            pointer, route = buf[pos + 2], route_hop(buf, kind, pos, length, dst)
-            if pointer < 4 or pointer & 3 or pointer > length:
-                return dst, route
-            return bytes(buf[pos + length - 4 : pos + length]), route
-        pos += length
-    return dst, None
 
 
 def _tcp_packet(
