@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from os import PathLike
 
 from monoview.core.capture.counts import CaptureStats
-from monoview.core.capture.decode import Cut, Skip, decode, reassembler
-from monoview.core.capture.fragments import Fragment
+from monoview.core.capture.decode import Cut, Several, Skip, decode, reassembler
+from monoview.core.capture.fragments import Fragment, FragmentReassembler
+from monoview.core.capture.records import Record
 from monoview.core.capture.source import CaptureFile
 from monoview.core.dispatcher import Dispatcher
 from monoview.core.errors import CaptureReadError, UnknownSessionError
@@ -173,6 +174,8 @@ class Analysis:
                     else:
                         tcp_packets += 1
                         emit("packet", packet=packet)
+                elif isinstance(result, Several):  # an 802.11 A-MSDU: several packets of one frame
+                    tcp_packets += self._several(result, record, fragments)
                 else:
                     stats.skip(result, record.frame, record.linktype)
                 frames += 1
@@ -203,6 +206,24 @@ class Analysis:
         dispatcher.emit("teardown")
         self.done = True
         yield self._batch(done=True)
+
+    def _several(self, several: Several, record: Record, fragments: FragmentReassembler) -> int:
+        """Take each packet and fragment of a frame of several as a frame's; return how many
+        TCP packets it gave."""
+        dispatcher, packets = self.dispatcher, 0
+        for part in self.stats.several(several, record.frame, record.linktype):
+            packet: TcpPacket | None = part if isinstance(part, TcpPacket) else None
+            if isinstance(part, Fragment):
+                try:
+                    packet = fragments.add(self.capture.buffer, part)
+                except Exception as exc:  # noqa: BLE001 - one odd datagram must not stop the load
+                    dispatcher.record_failure(self.tcp, "fragment", exc)
+                if packet is None:
+                    self.stats.skipped[Skip.FRAGMENT.value] += 1
+            if packet is not None:
+                packets += 1
+                dispatcher.emit("packet", packet=packet)
+        return packets
 
     def run_to_end(self) -> Analysis:
         """Run without batches (command line, tests); return self."""

@@ -18,7 +18,7 @@ import pytest
 
 from monoview.core.analyse import analyse
 from monoview.core.capture.counts import CUT, SHORT_TCP_HEADER
-from monoview.core.capture.decode import Cut, Skip, Undecoded, decode_any
+from monoview.core.capture.decode import Cut, Several, Skip, Undecoded, decode_any
 from monoview.core.capture.fragments import Fragment
 from monoview.core.capture.frames import whole_file
 from monoview.core.capture.layout import read_layout
@@ -77,24 +77,31 @@ def _compare(buf: bytes | bytearray, name: str) -> int:
     links: Counter[str] = Counter()
     undecoded: Counter[str] = Counter()
     first: dict[str, int] = {}
-    cut = short = 0
+    cut = short = aggregated = 0
     for batch in walk.batches():
         rows.append(scanner.scan(batch))
         for record in batch.records():
-            result = decode_any(buf, record)
-            if isinstance(result, Cut):
-                if result.short:
-                    short += 1
-                    first.setdefault(SHORT_TCP_HEADER, record.frame)
-                else:
-                    cut += 1
-                    first.setdefault(CUT, record.frame)
-                result = result.packet
-            if isinstance(result, TcpPacket):
-                expected.append(_packet_tuple(result))
-            elif isinstance(result, Fragment):
-                fragments.append(result)
-            else:
+            decoded = decode_any(buf, record)
+            # A frame of several packets (an A-MSDU): each one as a frame's, the frame skipped
+            # (by its first reason) only when none is a packet or fragment.
+            parts = decoded.parts if isinstance(decoded, Several) else (decoded,)
+            taken = [p for p in parts if not isinstance(p, Skip | Undecoded)]
+            aggregated += max(sum(isinstance(p, TcpPacket | Cut) for p in taken) - 1, 0)
+            for result in taken or parts[:1]:
+                if isinstance(result, Cut):
+                    if result.short:
+                        short += 1
+                        first.setdefault(SHORT_TCP_HEADER, record.frame)
+                    else:
+                        cut += 1
+                        first.setdefault(CUT, record.frame)
+                    result = result.packet
+                if isinstance(result, TcpPacket):
+                    expected.append(_packet_tuple(result))
+                    continue
+                if isinstance(result, Fragment):
+                    fragments.append(result)
+                    continue
                 skipped[result.value] += 1
                 if result.value == "unsupported link type":
                     links[linktype_name(record.linktype)] += 1
@@ -110,6 +117,7 @@ def _compare(buf: bytes | bytearray, name: str) -> int:
     assert scanner.stats.undecoded == undecoded
     assert scanner.stats.cut == cut
     assert scanner.stats.short_headers == short
+    assert scanner.stats.aggregated == aggregated
     assert scanner.stats.first_frames == first
     return len(expected)
 

@@ -10,8 +10,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Final
 
-from monoview.core.capture.decode import Skip, Undecoded
+from monoview.core.capture.decode import Cut, Several, Skip, Undecoded
+from monoview.core.capture.fragments import Fragment
 from monoview.core.capture.linktypes import linktype_name
+from monoview.core.packet import TcpPacket
 
 BAD_IP_LENGTH = Skip.BAD_IP_LENGTH.value
 CUT = "IP length beyond the frame"
@@ -31,6 +33,8 @@ class SkipCounts:
     undecoded: Counter[str] = field(default_factory=Counter)  # encapsulation name -> frames
     cut: int = 0  # packets (or fragments) whose IP length says more than the frame held
     short_headers: int = 0  # TCP packets whose IP packet ends inside the TCP header
+    # TCP packets after the first of their frame (an 802.11 A-MSDU holds several: ``wlan``).
+    aggregated: int = 0
     # The first frame of each undecoded encapsulation (by name), of bad and of cut IP lengths.
     first_frames: dict[str, int] = field(default_factory=dict)
 
@@ -55,6 +59,25 @@ class SkipCounts:
             self.cut += 1
             self.first(CUT, frame)
 
+    def several(self, several: Several, frame: int, linktype: int) -> list[TcpPacket | Fragment]:
+        """Count a frame of several packets (``decode.Several``) as its subframes say: packets
+        cut short, the packets after its first (``aggregated``), and the frame as skipped when
+        no subframe gave a packet or fragment.  Returns its packets and fragments, in order,
+        for the reader to take as it takes a frame's."""
+        found: list[TcpPacket | Fragment] = []
+        for part in several.parts:
+            if isinstance(part, Cut):
+                self.cut_packet(frame, part.short)
+                part = part.packet
+            if isinstance(part, TcpPacket | Fragment):
+                found.append(part)
+        packets = sum(isinstance(part, TcpPacket) for part in found)
+        self.aggregated += packets - 1 if packets > 1 else 0
+        skipped = several.skipped
+        if skipped is not None:
+            self.skip(skipped, frame, linktype)
+        return found
+
     def first(self, key: str, frame: int) -> None:
         """Remember ``frame`` if it is the first one of ``key`` seen."""
         known = self.first_frames.get(key)
@@ -68,6 +91,7 @@ class SkipCounts:
         self.undecoded.update(other.undecoded)
         self.cut += other.cut
         self.short_headers += other.short_headers
+        self.aggregated += other.aggregated
         for key, frame in other.first_frames.items():
             self.first(key, frame + frames_before)
 
@@ -84,8 +108,9 @@ class CaptureStats(SkipCounts):
 
     @property
     def non_tcp(self) -> int:
-        """Frames that produced no TCP packet, whatever the reason."""
-        return self.frames - self.tcp_packets
+        """Frames that produced no TCP packet, whatever the reason (a frame of several packets
+        counts once)."""
+        return self.frames - self.tcp_packets + self.aggregated
 
     def _undecoded_notes(self) -> list[str]:
         """One line per encapsulation not decoded, for the most frequent few; one for the rest."""

@@ -7,13 +7,22 @@ the mapped file.  Everything that is not TCP over IP is counted, never an error.
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 from typing import ClassVar, Final
 
 from monoview.core.capture.fragments import Fragment, FragmentReassembler
 from monoview.core.capture.ipoptions import options_malformed, source_routed
-from monoview.core.capture.linktypes import DECODERS, NO_TAGS, Buffer, follow, ieee802_11
+from monoview.core.capture.linktypes import (
+    DECODERS,
+    NO_TAGS,
+    Aggregate,
+    Buffer,
+    LinkResult,
+    follow,
+    ieee802_11,
+)
 from monoview.core.capture.outerpath import tunnel_hop, vlan_hops
 from monoview.core.capture.records import Record
 from monoview.core.capture.tunnels import (
@@ -90,7 +99,27 @@ class Cut:
     short: bool = False
 
 
-Decoded = TcpPacket | Fragment | Cut | Skip | Undecoded
+# What one packet of a frame decodes to.
+Single = TcpPacket | Fragment | Cut | Skip | Undecoded
+
+
+@dataclass(frozen=True, slots=True)
+class Several:
+    """A frame that holds several packets (an 802.11 A-MSDU: ``wlan``): each subframe's
+    result, in order.  The readers take each packet and fragment as they take a frame's, in
+    that order; the frame counts as skipped only when no subframe gave one (``skipped``)."""
+
+    parts: tuple[Single, ...]
+
+    @property
+    def skipped(self) -> Skip | Undecoded | None:
+        """Why the frame gave nothing (its first subframe's reason); None when a subframe is a
+        packet or a fragment."""
+        reasons = [part for part in self.parts if isinstance(part, Skip | Undecoded)]
+        return reasons[0] if len(reasons) == len(self.parts) else None
+
+
+Decoded = Single | Several
 
 
 def decode(buf: Buffer, record: Record) -> Decoded:
@@ -143,6 +172,13 @@ def decode_any(buf: Buffer, record: Record) -> Decoded:
     # Bytes of the IP packet that were on the wire but not captured (snaplen).
     wire_extra = record.origlen - record.caplen if record.origlen > record.caplen else 0
     found = link(buf, record.offset, record.caplen, end + wire_extra)
+    if isinstance(found, Aggregate):
+        return _several(_linked(buf, record, one, end) for one in found.links)
+    return _linked(buf, record, found, end)
+
+
+def _linked(buf: Buffer, record: Record, found: LinkResult, end: int) -> Decoded:
+    """Decode the IP packet a link layer found (``found``) down to TCP."""
     if found is None:
         return Skip.NOT_IP
     if isinstance(found, str):
@@ -156,18 +192,29 @@ def decode_any(buf: Buffer, record: Record) -> Decoded:
     return _descend(buf, record, (ip_off, version, vlan, outer_end, False), end, hops)
 
 
+def _several(results: Iterable[Decoded]) -> Several:
+    """One ``Several`` of the packets of an aggregate (an aggregate inside one is flattened)."""
+    parts: list[Single] = []
+    for result in results:
+        parts.extend(result.parts if isinstance(result, Several) else (result,))
+    return Several(tuple(parts))
+
+
 # Where an IP packet starts: (offset, IP version or 0, VLAN context, where it must end on the
 # wire, found by a UDP port).  A packet found by a port is a guess, which only a sound packet
 # confirms; a malformed one, or one longer than the datagram, means the datagram was plain UDP.
 Start = tuple[int, int, tuple[int, ...], int, bool]
 
 
-def _descend(buf: Buffer, record: Record, start: Start, end: int, hops: list[str]) -> Decoded:
-    """Decode the IP packet at ``start`` down to TCP, through up to MAX_TUNNEL_DEPTH tunnels;
-    ``hops`` gathers the outer path."""
+def _descend(
+    buf: Buffer, record: Record, start: Start, end: int, hops: list[str], depth: int = MAX_TUNNEL_DEPTH + 1
+) -> Decoded:
+    """Decode the IP packet at ``start`` down to TCP, through up to MAX_TUNNEL_DEPTH tunnels
+    (``depth`` IP headers in all); ``hops`` gathers the outer path.  A tunnel carrying an
+    aggregate gives each of its packets the tunnels left."""
     ip_off, version, vlan, outer_end, guessed = start
     cut = False
-    for _depth in range(MAX_TUNNEL_DEPTH + 1):
+    for used in range(depth):
         parsed = _ip_header(buf, ip_off, version, end, outer_end)
         if isinstance(parsed, Skip):
             return Skip.NOT_TCP if guessed else parsed
@@ -203,6 +250,12 @@ def _descend(buf: Buffer, record: Record, start: Start, end: int, hops: list[str
         if proto == IPPROTO_TCP:
             break
         inner = _through_tunnel(buf, proto, l4, min(ip_end, end), ip_end, src, dst, vlan, hops)
+        if isinstance(inner, list):
+            left = depth - used - 1
+            return _several(
+                _descend(buf, record, one, end, list(hops), left) if isinstance(one, tuple) else one
+                for one in inner
+            )
         if not isinstance(inner, tuple):
             return inner
         ip_off, version, vlan, outer_end, guessed = inner
@@ -234,9 +287,10 @@ def _through_tunnel(
     dst: bytes,
     vlan: tuple[int, ...],
     hops: list[str],
-) -> Start | Skip | Undecoded:
+) -> Start | Skip | Undecoded | list[Start | Skip | Undecoded]:
     """Where the packet inside the tunnel of IP protocol ``proto`` at ``l4`` starts (its
-    payload captured to ``end``, on the wire to ``ip_end``), or why there is none."""
+    payload captured to ``end``, on the wire to ``ip_end``), or why there is none; for an
+    802.11 A-MSDU, each of its packets'."""
     tunnel = tunnel_of(buf, proto, l4, end, ip_end)
     if not isinstance(tunnel, tuple):
         return Skip.NOT_TCP if tunnel is None else Undecoded(tunnel)
@@ -245,9 +299,19 @@ def _through_tunnel(
     hops.append(tunnel_hop(name, src, dst))
     inner_bound = datagram_end(buf, l4) if proto == IPPROTO_UDP else ip_end
     if inner_kind is Next.IEEE802_11:
-        inner = ieee802_11(buf, inner_off, end - inner_off, inner_bound)
+        wlan = ieee802_11(buf, inner_off, end - inner_off, inner_bound)
+        if isinstance(wlan, Aggregate):
+            return [_inner_start(one, vlan, hops, guessed) for one in wlan.links]
+        inner = wlan
     else:
         inner = follow(buf, inner_off, inner_kind, end, NO_TAGS, inner_bound)
+    return _inner_start(inner, vlan, hops, guessed)
+
+
+def _inner_start(
+    inner: LinkResult, vlan: tuple[int, ...], hops: list[str], guessed: bool
+) -> Start | Skip | Undecoded:
+    """Where the packet a tunnel carries starts, from the link header inside it."""
     if inner is None:
         return Skip.NOT_TCP
     if isinstance(inner, str):

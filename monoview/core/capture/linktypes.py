@@ -6,7 +6,8 @@ offset, IP version or 0 for "read the first nibble", VLAN tags, the wire end
 that bounds the IP packet) or None when the frame carries no IP (ARP, LLC,
 PPP control...), ``MALFORMED_LINK`` (a negative offset) for a header it
 refuses, or a name (``str``) for a known encapsulation that is not decoded
-(see ``tunnels``).  Ethernet and what it may stack are ``ethernet.follow``'s.
+(see ``tunnels``).  Ethernet and what it may stack are ``ethernet.follow``'s; 802.11
+(``wlan``) may also return an ``Aggregate``, the several packets of an A-MSDU.
 """
 
 from __future__ import annotations
@@ -28,11 +29,15 @@ from monoview.core.capture.ethernet import (
     llc_frame,
 )
 from monoview.core.capture.tunnels import Next
+from monoview.core.capture.wlan import Aggregate, WlanResult, ieee802_11
 
-__all__ = ["MALFORMED_LINK", "MAX_LINK_STEPS", "NO_TAGS", "Buffer", "Link", "LinkResult", "follow"]
+__all__ = [
+    "MALFORMED_LINK", "MAX_LINK_STEPS", "NO_TAGS", "Aggregate", "Buffer", "Link", "LinkResult", "WlanResult",
+    "follow", "ieee802_11",
+]  # fmt: skip
 
 # (mapped file, offset of the frame's first byte, captured length, where the frame ended on the wire)
-LinkDecoder = Callable[[Buffer, int, int, int], LinkResult]
+LinkDecoder = Callable[[Buffer, int, int, int], WlanResult]
 MAX_VLAN_TAGS: Final = MAX_LINK_STEPS
 _u16 = struct.Struct(">H").unpack_from
 _u32be = struct.Struct(">I").unpack_from
@@ -188,30 +193,11 @@ def arcnet_linux(buf: Buffer, offset: int, caplen: int, wire_end: int) -> LinkRe
     return _arcnet(buf, offset + 4, offset + caplen, wire_end)
 
 
-_LLC_SNAP: Final = b"\xaa\xaa\x03\x00\x00\x00"
 _u16le = struct.Struct("<H").unpack_from
 _u16u32le = struct.Struct("<HI").unpack_from
 
 
-def ieee802_11(buf: Buffer, offset: int, caplen: int, wire_end: int) -> LinkResult:
-    """802.11 data frames that carry LLC/SNAP; protected, management and control frames are not IP."""
-    if caplen < 24:
-        return None
-    fc0, fc1 = buf[offset], buf[offset + 1]
-    if (fc0 >> 2) & 3 != 2 or fc1 & 0x40 or fc0 & 0x40:  # not data, protected, or no payload
-        return None
-    header = 24
-    if fc1 & 0x03 == 0x03:  # to and from the distribution system: a fourth address
-        header += 6
-    if fc0 & 0x80:  # QoS data: QoS control, and an HT control field when the order bit is set
-        header += 2 + (4 if fc1 & 0x80 else 0)
-    pos = offset + header
-    if header + 8 > caplen or bytes(buf[pos : pos + 6]) != _LLC_SNAP:
-        return None
-    return by_ethertype(_u16(buf, pos + 6)[0], pos + 8, NO_TAGS, wire_end)
-
-
-def radiotap(buf: Buffer, offset: int, caplen: int, wire_end: int) -> LinkResult:
+def radiotap(buf: Buffer, offset: int, caplen: int, wire_end: int) -> WlanResult:
     """Radiotap: a little-endian length at byte 2, then an 802.11 frame."""
     if caplen < 8:
         return None
@@ -221,7 +207,7 @@ def radiotap(buf: Buffer, offset: int, caplen: int, wire_end: int) -> LinkResult
     return ieee802_11(buf, offset + length, caplen - length, wire_end)
 
 
-def ppi(buf: Buffer, offset: int, caplen: int, wire_end: int) -> LinkResult:
+def ppi(buf: Buffer, offset: int, caplen: int, wire_end: int) -> WlanResult:
     """Per-Packet Information: a little-endian length and the link type of what follows."""
     if caplen < 8:
         return None

@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from monoview.core.capture.counts import BAD_IP_LENGTH, SkipCounts
-from monoview.core.capture.decode import Cut, Skip, Undecoded, decode_any
+from monoview.core.capture.decode import Cut, Several, Skip, Undecoded, decode_any
 from monoview.core.capture.ethernet import (
     ETH_FABRICPATH,
     ETH_MPLS,
@@ -474,6 +474,12 @@ class Scanner:
                 packets.append(result)
             elif isinstance(result, Fragment):
                 self.fragments.append(result)
+            elif isinstance(result, Several):  # an 802.11 A-MSDU: several packets of one frame
+                for part in stats.several(result, record.frame, record.linktype):
+                    if isinstance(part, TcpPacket):
+                        packets.append(part)
+                    else:
+                        self.fragments.append(part)
             else:
                 stats.skip(result, record.frame, record.linktype)
         return self.packet_rows(packets)
