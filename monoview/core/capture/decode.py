@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterable
-from dataclasses import dataclass
-from enum import Enum
-from typing import ClassVar, Final
+from typing import Final
 
+from monoview.core.capture.decoded import Cut, Decoded, Several, Single, Skip, Undecoded
 from monoview.core.capture.fragments import Fragment, FragmentReassembler
-from monoview.core.capture.ipoptions import options_malformed, source_routed
+from monoview.core.capture.iplayer import IPPROTO_TCP, ip_header
 from monoview.core.capture.linktypes import (
     DECODERS,
     NO_TAGS,
@@ -29,27 +28,21 @@ from monoview.core.capture.tunnels import (
     CONFIRMING_PORTS,
     IP_PROTOCOLS,
     IPPROTO_UDP,
-    TUNNEL_PROTOCOLS,
     Next,
     datagram_end,
     tunnel_of,
 )
 from monoview.core.packet import TcpPacket
 
-IPPROTO_TCP: Final = 6
-# Headers that end IPv6's extension chain: TCP, and what a tunnel may carry.
-_TRANSPORTS: Final = frozenset({IPPROTO_TCP, IPPROTO_UDP, *TUNNEL_PROTOCOLS})
+# The results are ``decoded``'s; the readers take them from here, with the decoder.
+__all__ = [
+    "Cut", "Decoded", "Several", "Single", "Skip", "Undecoded", "decode", "decode_any", "reassembler",
+    "tunnelled_packet",
+]  # fmt: skip
+
 MAX_TUNNEL_DEPTH: Final = 4
 # Fragmented datagrams that are reassembled: TCP's, and those of a tunnel that may carry it.
 _REASSEMBLED: Final = frozenset({IPPROTO_TCP, IPPROTO_UDP, *IP_PROTOCOLS})
-_ipv6_fragment = struct.Struct(">HI").unpack_from
-# IPv6 extension headers that are (next, length-in-8-octet-units) shaped.
-_IPV6_EXTENSIONS: Final = frozenset({0, 43, 60, 135, 139, 140})
-_IPV6_FRAGMENT: Final = 44
-_IPV6_AH: Final = 51
-
-_ipv4 = struct.Struct(">BBHHHBBH4s4s").unpack_from
-_ipv6 = struct.Struct(">IHBB16s16s").unpack_from
 _tcp = struct.Struct(">HHIIHH").unpack_from
 _TCP_FIELDS: Final = 16  # ports, sequence and acknowledgment numbers, offset, flags, window
 
@@ -62,64 +55,6 @@ _eth_ipv4_tcp = struct.Struct(">12xHBxHxxHxBxx4s4sHHIIHH").unpack_from
 _ETH_IPV4_TCP_MIN: Final = 14 + 20 + 20  # Ethernet, IPv4 and TCP fixed headers all captured
 _ETH_IPV4: Final = 0x0800
 _IPV4_NO_OPTIONS: Final = 0x45
-
-
-class Skip(Enum):
-    """Why a frame produced no TCP packet; the capture summary counts each."""
-
-    UNSUPPORTED_LINK = "unsupported link type"
-    NOT_IP = "not IP"
-    NOT_TCP = "IP but not TCP"
-    FRAGMENT = "IP fragment"  # one that did not complete a datagram (decode returns Fragment)
-    MALFORMED = "malformed or truncated header"
-    # An IP total length shorter than the IP header: tshark's "Bogus IP length", which it
-    # decodes no further either; dropped, counted, reported with the first such frame.
-    BAD_IP_LENGTH = "IP length shorter than its header"
-
-
-@dataclass(frozen=True, slots=True)
-class Undecoded:
-    """A frame of a known encapsulation that is not decoded, by name (the summary counts it)."""
-
-    name: str
-    value: ClassVar[str] = "encapsulation not decoded"
-
-
-@dataclass(frozen=True, slots=True)
-class Cut:
-    """A packet whose IP length says more than the frame held on the wire (tshark: "total
-    length exceeds packet length").  Decoded as tshark decodes it, with the payload the
-    frame holds; the readers count it and report the first such frame, so the bytes never
-    change a stream unannounced."""
-
-    packet: TcpPacket | Fragment
-    # tshark's "short segment": the IP packet ends inside the TCP header.  tshark still puts
-    # the segment in its stream (ports, sequence numbers, flags and window come first), with
-    # no payload; so does monoview, counting it apart from packets cut by the frame.
-    short: bool = False
-
-
-# What one packet of a frame decodes to.
-Single = TcpPacket | Fragment | Cut | Skip | Undecoded
-
-
-@dataclass(frozen=True, slots=True)
-class Several:
-    """A frame that holds several packets (an 802.11 A-MSDU: ``wlan``): each subframe's
-    result, in order.  The readers take each packet and fragment as they take a frame's, in
-    that order; the frame counts as skipped only when no subframe gave one (``skipped``)."""
-
-    parts: tuple[Single, ...]
-
-    @property
-    def skipped(self) -> Skip | Undecoded | None:
-        """Why the frame gave nothing (its first subframe's reason); None when a subframe is a
-        packet or a fragment."""
-        reasons = [part for part in self.parts if isinstance(part, Skip | Undecoded)]
-        return reasons[0] if len(reasons) == len(self.parts) else None
-
-
-Decoded = Single | Several
 
 
 def decode(buf: Buffer, record: Record) -> Decoded:
@@ -215,7 +150,7 @@ def _descend(
     ip_off, version, vlan, outer_end, guessed = start
     cut = False
     for used in range(depth):
-        parsed = _ip_header(buf, ip_off, version, end, outer_end)
+        parsed = ip_header(buf, ip_off, version, end, outer_end)
         if isinstance(parsed, Skip):
             return Skip.NOT_TCP if guessed else parsed
         proto, l4, ip_end, src, dst, fragment, route = parsed
@@ -345,74 +280,6 @@ def tunnelled_packet(data: bytes, wire_len: int, completing: Fragment) -> TcpPac
 def reassembler() -> FragmentReassembler:
     """A fragment reassembler that also finds TCP in tunnels' datagrams."""
     return FragmentReassembler(tunnelled_packet)
-
-
-# (identification, offset of the fragment's data, more fragments follow)
-FragmentField = tuple[int, int, bool] | None
-
-
-def _ip_header(
-    buf: Buffer, ip_off: int, version: int, end: int, wire_end: int
-) -> tuple[int, int, int, bytes, bytes, FragmentField, str | None] | Skip:
-    """(protocol, transport offset, IP end as the header says, source, destination, fragment,
-    the source route as an outer-path hop or None)."""
-    if ip_off >= end:
-        return Skip.MALFORMED
-    if version == 0:
-        version = buf[ip_off] >> 4
-    if version == 4:
-        if ip_off + 20 > end:
-            return Skip.MALFORMED
-        vihl, _tos, total, ident, frag, _ttl, proto, _sum, src, dst = _ipv4(buf, ip_off)
-        ihl = (vihl & 0x0F) * 4
-        if vihl >> 4 != 4 or ihl < 20:
-            return Skip.MALFORMED
-        fragment: FragmentField = None
-        if frag & 0x3FFF:  # more-fragments flag or a fragment offset
-            fragment = (ident, (frag & 0x1FFF) * 8, bool(frag & 0x2000))
-        l4 = ip_off + ihl
-        route = None
-        if ihl > 20:
-            if options_malformed(buf, ip_off + 20, min(l4, end)):
-                return Skip.MALFORMED  # tshark's option dissector fails: it reads nothing inside
-            dst, route = source_routed(buf, ip_off + 20, min(l4, end), dst)
-        # total == 0: TSO/BIG TCP packets leave the length to the link layer.
-        if total and total < ihl:
-            return Skip.BAD_IP_LENGTH
-        ip_end = ip_off + total if total else wire_end
-    elif version == 6:
-        if ip_off + 40 > end:
-            return Skip.MALFORMED
-        _vtc, plen, nxt, _hop, src, dst = _ipv6(buf, ip_off)
-        l4 = ip_off + 40
-        fragment, route = None, None
-        while nxt not in _TRANSPORTS:
-            if nxt in _IPV6_EXTENSIONS:
-                if l4 + 8 > end:
-                    return Skip.MALFORMED
-                nxt, hlen = buf[l4], (buf[l4 + 1] + 1) * 8
-            elif nxt == _IPV6_FRAGMENT:
-                if l4 + 8 > end:
-                    return Skip.MALFORMED
-                frag, ident = _ipv6_fragment(buf, l4 + 2)
-                if frag & 0xFFF9:  # offset or more-fragments set: not a whole datagram
-                    fragment = (ident, frag & 0xFFF8, bool(frag & 1))
-                nxt, hlen = buf[l4], 8
-                if fragment is not None:
-                    l4 += hlen
-                    break  # what follows is a piece of the datagram, not a header
-            elif nxt == _IPV6_AH:
-                if l4 + 8 > end:
-                    return Skip.MALFORMED
-                nxt, hlen = buf[l4], (buf[l4 + 1] + 2) * 4
-            else:
-                return Skip.NOT_TCP
-            l4 += hlen
-        proto = nxt
-        ip_end = ip_off + 40 + plen if plen else wire_end
-    else:
-        return Skip.NOT_IP
-    return proto, l4, ip_end, bytes(src), bytes(dst), fragment, route
 
 
 def _tcp_packet(
