@@ -84,6 +84,7 @@ def apply_plain(
     nxt = [s0.next, s1.next]
     last_ack = [s0._last_ack, s1._last_ack]
     max_ack = [s0.max_ack, s1.max_ack]
+    early_ack, early_seq = [s0._early_ack, s1._early_ack], [s0._early_seq, s1._early_seq]
     highest = [s0._highest, s1._highest]
     fin = [s0.fin_offset or 0, s1.fin_offset or 0]
     added = [0, 0]
@@ -105,6 +106,8 @@ def apply_plain(
             own_base = base[side]
             if own_base is None or caplens[i] != wirelen or (seqs[i] - own_base - nxt[side]) % SEQ_MOD:
                 break
+        elif base[side] is None:
+            early_seq[side] = seqs[i]  # as note_bare keeps it
         if flags & ACK:
             peer = 1 - side
             peer_base = base[peer]
@@ -117,6 +120,8 @@ def apply_plain(
                 highest_ack = max_ack[peer]
                 if offset <= limit and (highest_ack is None or offset > highest_ack):
                     max_ack[peer] = offset
+            elif peer_base is None:
+                early_ack[peer] = ack  # as peer_ack keeps it
         if wirelen:
             offset = nxt[side]
             end = offset + wirelen
@@ -151,6 +156,7 @@ def apply_plain(
         stream.next = nxt[side]
         stream._last_ack = last_ack[side]
         stream.max_ack = max_ack[side]
+        stream._early_ack, stream._early_seq = early_ack[side], early_seq[side]
         stream._highest = highest[side]
         stream.kept += added[side]
         stream.bytes_seen += added[side]
@@ -206,6 +212,7 @@ def apply_run(
     be :func:`ready`."""
     streams = session.streams
     plan = []
+    early = []  # ACKs of directions that have sent nothing yet: only the latest is kept
     for side in (0, 1):
         d = side ^ flipped
         stream = streams[side]
@@ -216,7 +223,11 @@ def apply_run(
         if stream.base_seq is None:
             if a != b:
                 return False
-            continue  # ACKs of a direction that has sent nothing change nothing
+            # Kept as peer_ack and note_bare keep them, once the run is sure to be applied.
+            last_bare = next((k for k in range(j - 1, i - 1, -1) if rows.dir[k] == d), None)
+            if acks or last_bare is not None:
+                early.append((stream, rows.ack[hints.last_ack[d][j - 1]] if acks else None, last_bare))
+            continue
         origin = hints.origin[d][span]
         hint_next = hints.before[d][i]
         if origin < 0 or (stream.base_seq + stream.next - origin - hint_next) % SEQ_MOD:
@@ -226,6 +237,11 @@ def apply_run(
         plan.append((side, d, a, b, stream.next - hint_next, acks))
     if not plan:
         return False
+    for stream, ack, bare in early:
+        if ack is not None:
+            stream._early_ack = int(ack)
+        if bare is not None:
+            stream._early_seq = int(rows.seq[bare])
     sizes = [len(streams[0].p_start), len(streams[1].p_start)]
     for side, d, a, b, shift, acks in plan:
         stream = streams[side]
@@ -346,6 +362,10 @@ def apply_waiting(session: TcpSession, rows: PlainRows, start: int, stop: int, f
             peer._last_ack = ack
             if acked is not None and (peer.max_ack is None or acked > peer.max_ack):
                 peer.max_ack = acked
+        elif flags & ACK and peer.base_seq is None:
+            peer._early_ack = ack  # as peer_ack keeps it
+        if not wirelen and own.base_seq is None:
+            own._early_seq = seqs[i]  # as note_bare keeps it
         if wirelen:
             caplen = caplens[i]
             own.bytes_seen += wirelen

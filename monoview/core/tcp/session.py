@@ -324,6 +324,8 @@ class TcpSession:
             self._note_syn(side, flags, seq)
         data_seq = (seq + 1) % SEQ_MOD if flags & SYN else seq
         kind = SegmentKind.CONTROL
+        if not wirelen and not flags & (SYN | FIN | RST) and own.base_seq is None:
+            own.note_bare(seq)
         if wirelen:
             self.data_packets[side] += 1
             if caplen < wirelen:

@@ -95,6 +95,13 @@ class DirectionStream:
         self.next = 0  # next offset expected in order
         self.low = 0  # lowest delivered offset
         self.max_ack: int | None = None  # highest offset the peer acknowledged
+        # The peer's latest ACK number before this direction's first byte (or FIN), this side's
+        # latest sequence number on a packet without data before it, and what they prove when
+        # no SYN fixes the start: the offset (negative) from which bytes were sent before the
+        # first captured one (``_set_base``).
+        self._early_ack: int | None = None
+        self._early_seq: int | None = None  # this side's latest sequence number on a bare packet
+        self._acked_start = 0
         self._last_ack = -1  # the peer's last raw ACK number, to skip repeats cheaply
         self._highest = 0  # end of the furthest segment seen
         self.fin_offset: int | None = None
@@ -146,10 +153,11 @@ class DirectionStream:
         return nxt + ((seq - self.base_seq - nxt + SEQ_HALF) % SEQ_MOD) - SEQ_HALF
 
     def origin(self) -> int:
-        """Offset of the stream's first byte: ISN+1 if the SYN was seen, else the lowest byte."""
+        """Offset of the stream's first byte: ISN+1 if the SYN was seen, else the lowest byte,
+        or where the peer's ACK before it says the direction's bytes began."""
         if self.syn_offset is not None:
             return min(self.syn_offset, self.low)
-        return min(0, self.low)
+        return min(0, self.low, self._acked_start)
 
     @property
     def has_data(self) -> bool:
@@ -180,9 +188,30 @@ class DirectionStream:
         return self.p_start[j] + self.p_len[j] == offset
 
     def _set_base(self, seq: int) -> None:
+        """The first byte (or FIN) of a direction whose SYN was not seen fixes its offsets.
+
+        Sequence space has no holes: if the peer had already acknowledged a number below it,
+        or this side had sent a packet without data numbered below it (its next byte then),
+        the bytes from there to this one were sent and not captured.  The stream begins
+        there, with a gap (tshark's "bytes missing" at a stream's start, which it takes from
+        the sender's own earlier number only).  A number one below is a keep-alive probe's
+        (RFC 9293 §3.8.4: SND.NXT-1), not a missing byte; one further back than a window
+        (``BEFORE_START``) is a stray copy's, as for segments."""
         self.base_seq = seq % SEQ_MOD
         if self.syn_offset is None:
             self._hole_lo, self._hole_hi = [BEFORE_START], [0]
+            evidence = [(self._early_ack, 0), (self._early_seq, -1)]  # (number, what it cannot be)
+            for number, probe in evidence:
+                if number is not None:
+                    before = (number - self.base_seq + SEQ_HALF) % SEQ_MOD - SEQ_HALF
+                    if BEFORE_START <= before < 0 and before != probe:
+                        self._acked_start = min(self._acked_start, before)
+
+    def note_bare(self, seq: int) -> None:
+        """A packet of this side without data, SYN, FIN or RST: before its first byte, its
+        sequence number is where that side's bytes stood (``_set_base``)."""
+        if self.base_seq is None:
+            self._early_seq = seq
 
     def note_syn(self, isn: int) -> None:
         """Record this direction's SYN: its ISN+1 is stream offset zero.
@@ -254,7 +283,10 @@ class DirectionStream:
 
     def peer_ack(self, ack: int) -> None:
         """The other side acknowledged up to sequence ``ack``: release what it proves lost."""
-        if self.base_seq is None or (ack == self._last_ack and not self.waiting):
+        if self.base_seq is None:
+            self._early_ack = ack  # where this direction's bytes began, once they come
+            return
+        if ack == self._last_ack and not self.waiting:
             return
         self._last_ack = ack
         offset = self._offset(ack)
