@@ -2,7 +2,8 @@
 
 Naming every session reads the first bytes of each direction from the file
 (``core.flows.applications``: half a second for 20,000 sessions of a 1 GB
-capture).  That happens after the list is shown, in one of the window's worker
+capture).  That happens after the list is shown (and its modules are imported
+then, in the naming thread, not before the window's first rows), in one of the window's worker
 processes (a thread of the window's own would hold its interpreter lock), so
 the list appears without waiting and the column fills in a moment later; a
 filter on the application is applied again when the names arrive.  tshark's
@@ -17,24 +18,20 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import BrokenExecutor, Executor
 from concurrent.futures import TimeoutError as FutureTimeout
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 from PySide6.QtCore import QObject, Signal
 
-from monoview.core.document import CaptureDocument
 from monoview.core.errors import Cancelled
 from monoview.core.executor import CANCEL_POLL_S
-from monoview.core.flows.applications import (
-    ApplicationTask,
-    application_names,
-    name_applications,
-    number_streams,
-)
-from monoview.core.flows.tcpstream import tcp_streams
-from monoview.gui.filtering import SessionFilter
-from monoview.gui.models.session_list import SessionListModel
 from monoview.gui.worker import BackgroundCall
+
+if TYPE_CHECKING:
+    from monoview.core.document import CaptureDocument
+    from monoview.gui.filtering import SessionFilter
+    from monoview.gui.models.session_list import SessionListModel
 
 SHUTDOWN_MS = 5000
 Named = tuple[list[str], tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]]
@@ -76,6 +73,9 @@ class ApplicationNamer(QObject):
         pool = self._pool if document.parts.folder is not None else None
 
         def work(cancelled: threading.Event) -> Named:
+            from monoview.core.flows.applications import application_names
+            from monoview.core.flows.tcpstream import tcp_streams
+
             executor = pool() if pool is not None else None  # started in this thread, if at all
             if executor is not None:
                 try:
@@ -112,6 +112,8 @@ class ApplicationNamer(QObject):
 
 def _in_worker(pool: Executor, document: CaptureDocument, cancelled: threading.Event) -> Named:
     """Names and stream numbers, each worked out by a worker process of its own at once."""
+    from monoview.core.flows.applications import ApplicationTask, name_applications, number_streams
+
     task = ApplicationTask(str(document.path), document.parts, document.rows)
     names, streams = pool.submit(name_applications, task), pool.submit(number_streams, task)
     while True:

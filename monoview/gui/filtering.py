@@ -12,17 +12,19 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 import numpy.typing as npt
 from PySide6.QtCore import QObject, Signal
 
-from monoview.core.document import CaptureDocument
-from monoview.core.flows.query import Phrase, Query, QueryError, parse_query
-from monoview.core.flows.search import Found, search_in_workers, search_sessions
-from monoview.gui.models.session_list import SessionListModel
 from monoview.gui.worker import BackgroundCall
+
+if TYPE_CHECKING:
+    from monoview.core.document import CaptureDocument
+    from monoview.core.flows.query import Phrase, Query
+    from monoview.core.flows.search import Found
+    from monoview.gui.models.session_list import SessionListModel
 
 Mask = npt.NDArray[np.bool_]
 # Fewer sessions to search than this are searched in the thread itself (no round trips).
@@ -91,6 +93,8 @@ class SessionFilter(QObject):
         """Filter by ``text`` (empty: show all); ``invalid`` if it is not a filter."""
         if text.strip() == self.text.strip() and (self.query is not None or not text.strip()):
             return
+        from monoview.core.flows.query import QueryError, parse_query  # the first filter typed
+
         try:
             query = parse_query(text)
         except QueryError as exc:
@@ -135,6 +139,8 @@ class SessionFilter(QObject):
         pool = self._pool if len(ids) >= PARALLEL_SEARCH else None
 
         def work(cancelled: threading.Event) -> Found:
+            from monoview.core.flows.search import search_in_workers, search_sessions
+
             def report(found: Found) -> None:
                 relay.found.emit((generation, found))
 

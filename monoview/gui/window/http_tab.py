@@ -1,5 +1,9 @@
 """The detail area's HTTP tab: the current session's transactions, linked to its monologues.
 
+The tab's pane (and the HTTP reader of the core behind it) is made the first
+time the tab is shown, or asked for: most sessions are browsed without it, and
+its modules were a tenth of what the window imported before its first rows.
+Until then the tab holds an empty page, which the pane replaces in place.
 The session's HTTP is read (``core.http_session``) only while the tab is shown,
 in a worker thread: a session's bodies are decoded (up to the export's cap),
 which for a big download is work the hex view never asks for.  Choosing a
@@ -12,19 +16,22 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Final
 
 from PySide6.QtCore import QItemSelection, QObject
-from PySide6.QtWidgets import QTabWidget
+from PySide6.QtWidgets import QTabWidget, QWidget
 
-from monoview.core.http import HttpTransaction
-from monoview.core.http_session import session_transactions
-from monoview.core.tcp.monologue import Monologue
-from monoview.core.tcp.session import TcpSession
-from monoview.gui.models.http_model import HttpTransactionsModel
-from monoview.gui.views.http_pane import HttpPane
 from monoview.gui.worker import BackgroundCall
 
+if TYPE_CHECKING:
+    from monoview.core.http import HttpTransaction
+    from monoview.core.tcp.monologue import Monologue
+    from monoview.core.tcp.session import TcpSession
+    from monoview.gui.models.http_model import HttpTransactionsModel
+    from monoview.gui.views.http_pane import HttpPane
+
 SHUTDOWN_MS = 5000
+TAB_TEXT: Final = "HT&TP"
 
 
 class HttpController(QObject):
@@ -34,11 +41,10 @@ class HttpController(QObject):
         self, tabs: QTabWidget, select_monologue: Callable[[Monologue], None], parent: QObject
     ) -> None:
         super().__init__(parent)
-        self.model = HttpTransactionsModel(self)
-        self.pane = HttpPane(self.model, tabs)
-        self.pane.setObjectName("http_pane")
         self._tabs = tabs
-        self._index = tabs.addTab(self.pane, "HT&TP")
+        self._index = tabs.addTab(QWidget(tabs), TAB_TEXT)  # the pane takes its place when made
+        self._model: HttpTransactionsModel | None = None
+        self._pane: HttpPane | None = None
         self._select_monologue = select_monologue
         self.session: TcpSession | None = None
         self._read_for: TcpSession | None = None  # the session the model shows, or is read for
@@ -46,7 +52,49 @@ class HttpController(QObject):
         self._current_monologue: Monologue | None = None
         self._following = False  # a monologue is being made current from here
         tabs.currentChanged.connect(lambda _index: self._read_if_shown())
-        self.pane.table.selectionModel().selectionChanged.connect(self._chosen)
+
+    @property
+    def made(self) -> bool:
+        """The tab's pane was made (the tab was shown, or the pane asked for)."""
+        return self._pane is not None
+
+    @property
+    def pane(self) -> HttpPane:
+        """The tab's pane (the tab's page), made now if it was not yet."""
+        if self._pane is None:
+            self._make_pane()
+        assert self._pane is not None
+        return self._pane
+
+    @property
+    def model(self) -> HttpTransactionsModel:
+        """The current session's transactions (made with the pane)."""
+        if self._model is None:
+            self._make_pane()
+        assert self._model is not None
+        return self._model
+
+    def _make_pane(self) -> None:
+        """Make the pane and put it in the placeholder's place, the tab staying where it was
+        (and current if it was); the tabs' signals are held meanwhile, as nothing changed."""
+        from monoview.gui.models.http_model import HttpTransactionsModel
+        from monoview.gui.views.http_pane import HttpPane
+
+        tabs = self._tabs
+        self._model = HttpTransactionsModel(self)
+        self._pane = HttpPane(self._model, tabs)
+        self._pane.setObjectName("http_pane")
+        self._pane.table.selectionModel().selectionChanged.connect(self._chosen)
+        placeholder, current = tabs.widget(self._index), tabs.currentIndex()
+        held = tabs.blockSignals(True)
+        try:
+            tabs.removeTab(self._index)
+            tabs.insertTab(self._index, self._pane, TAB_TEXT)
+            tabs.setCurrentIndex(current)
+        finally:
+            tabs.blockSignals(held)
+        if placeholder is not None:
+            placeholder.deleteLater()
 
     @property
     def busy(self) -> bool:
@@ -72,7 +120,7 @@ class HttpController(QObject):
             job.shutdown(SHUTDOWN_MS)
 
     def _read_if_shown(self) -> None:
-        if self._tabs.currentIndex() != self._index or self._read_for is self.session:
+        if self._tabs.currentIndex() != self._index or (self.made and self._read_for is self.session):
             return
         self.stop()
         self._read_for = session = self.session
@@ -84,6 +132,8 @@ class HttpController(QObject):
         self.pane.status.setText("Reading the session's HTTP…")
 
         def work(_cancelled: threading.Event) -> list[HttpTransaction]:
+            from monoview.core.http_session import session_transactions
+
             return session_transactions(session)
 
         job = BackgroundCall(work, self)
@@ -116,6 +166,8 @@ class HttpController(QObject):
 
     def _choose_for(self, monologue: Monologue) -> bool:
         """Select the transaction ``monologue`` is part of; False if none is."""
+        if self._model is None:
+            return False  # the tab was never shown: nothing is listed
         for row, t in enumerate(self.model.transactions):
             spans = [m for m in (t.request, t.response) if m is not None]
             if any(m.monologue <= monologue.index <= max(m.monologue, m.end_monologue) for m in spans):

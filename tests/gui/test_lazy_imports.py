@@ -1,0 +1,76 @@
+"""The window imports a tab's modules only when the tab is first shown (issue 7: start-up).
+
+Every module imported before the first rows is time the user waits for them: the
+HTTP reader and its pane, the plots (pyqtgraph), the filter language and payload
+search, the application namer's core.  Each probe runs in a fresh interpreter,
+where ``sys.modules`` is what the window itself imported.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLE = REPO / "resources" / "sample-http.pcap"
+
+# Imported only once their tab is shown (or their work is asked for).
+HTTP = ("monoview.core.http", "monoview.core.http_session", "monoview.core.http_reader",
+        "monoview.gui.views.http_pane", "monoview.gui.models.http_model")  # fmt: skip
+PLOTS = ("pyqtgraph", "monoview.gui.views.plots", "monoview.gui.views.stream_graphs")
+FILTER = ("monoview.core.flows.query", "monoview.core.flows.search")
+NAMING = ("monoview.core.flows.applications", "monoview.core.appnames", "monoview.core.flows.tcpstream")
+
+PROBE = """
+import json, sys, time
+from PySide6.QtCore import QCoreApplication
+from monoview.gui.app import make_application, settle, wait_for_load
+from monoview.gui.mainwindow import MainWindow
+
+watched = json.loads(sys.argv[2])
+seen = {}
+def note(when):
+    seen[when] = sorted(m for m in watched if m in sys.modules)
+
+app = make_application([])
+window = MainWindow(remember=False)
+window.show()
+QCoreApplication.processEvents()
+note("window")
+window.open_path(sys.argv[1])
+wait_for_load(window)
+deadline = time.monotonic() + 60
+while (window.namer.busy or window.reassembling or window.current_session is None) and time.monotonic() < deadline:
+    settle(10)
+note("loaded")
+window.detail_tabs.setCurrentWidget(window.http.pane)
+while (window.http.busy or window.http.model.rowCount() == 0) and time.monotonic() < deadline:
+    settle(10)
+note("http")
+seen["http_rows"] = window.http.model.rowCount()
+seen["http_current"] = window.detail_tabs.currentWidget() is window.http.pane
+window.close()
+print(json.dumps(seen))
+"""
+
+
+def _probe() -> dict[str, object]:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(REPO)}
+    watched = json.dumps([*HTTP, *PLOTS, *FILTER, *NAMING])
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, str(SAMPLE), watched], capture_output=True, text=True, env=env, timeout=180
+    )
+    assert result.returncode == 0, result.stderr
+    found: dict[str, object] = json.loads(result.stdout.strip().splitlines()[-1])
+    return found
+
+
+def test_tabs_modules_wait_for_their_tab() -> None:
+    seen = _probe()
+    assert seen["window"] == [], "imported before any capture was opened"
+    assert seen["loaded"] == sorted(NAMING), "only the namer's modules come with a capture"
+    assert seen["http"] == sorted([*NAMING, *HTTP]), "the HTTP tab shown brings the HTTP modules, nothing else"
+    assert seen["http_current"] and isinstance(seen["http_rows"], int) and seen["http_rows"] > 0
