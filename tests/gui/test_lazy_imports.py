@@ -43,7 +43,9 @@ note("window")
 window.open_path(sys.argv[1])
 wait_for_load(window)
 deadline = time.monotonic() + 60
-while (window.namer.busy or window.reassembling or window.current_session is None) and time.monotonic() < deadline:
+def busy():
+    return window.namer.busy or window.reassembling or window.current_session is None
+while busy() and time.monotonic() < deadline:
     settle(10)
 note("loaded")
 window.detail_tabs.setCurrentWidget(window.http.pane)
@@ -60,9 +62,8 @@ print(json.dumps(seen))
 def _probe() -> dict[str, object]:
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(REPO)}
     watched = json.dumps([*HTTP, *PLOTS, *FILTER, *NAMING])
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE, str(SAMPLE), watched], capture_output=True, text=True, env=env, timeout=180
-    )
+    argv = [sys.executable, "-c", PROBE, str(SAMPLE), watched]
+    result = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=180)
     assert result.returncode == 0, result.stderr
     found: dict[str, object] = json.loads(result.stdout.strip().splitlines()[-1])
     return found
@@ -72,5 +73,5 @@ def test_tabs_modules_wait_for_their_tab() -> None:
     seen = _probe()
     assert seen["window"] == [], "imported before any capture was opened"
     assert seen["loaded"] == sorted(NAMING), "only the namer's modules come with a capture"
-    assert seen["http"] == sorted([*NAMING, *HTTP]), "the HTTP tab shown brings the HTTP modules, nothing else"
+    assert seen["http"] == sorted([*NAMING, *HTTP]), "the HTTP tab brings the HTTP modules, nothing else"
     assert seen["http_current"] and isinstance(seen["http_rows"], int) and seen["http_rows"] > 0
