@@ -31,7 +31,7 @@ from monoview.core.capture.members import CaptureFiles
 from monoview.core.capture.walk import BATCH_RECORDS
 from monoview.core.dispatcher import Dispatcher
 from monoview.core.errors import CaptureFormatError, UnknownSessionError
-from monoview.core.executor import default_workers, local_executor
+from monoview.core.executor import default_workers, local_executor, workers_for
 from monoview.core.flows.grouped import REPLAY_COLUMNS, GroupedRows, as_q
 from monoview.core.flows.hints import run_hints
 from monoview.core.flows.info import SessionInfo, session_infos
@@ -66,7 +66,8 @@ class CaptureDocument:
 
     Raises CaptureFormatError when the file is no capture; damage later in
     the file is reported by ``read_error`` (everything before it is kept).
-    ``workers`` processes index it (ranges of at least ``min_range`` bytes,
+    ``workers`` processes index it (by default one per core, or only this process
+    for a capture under ``executor.ONE_PROCESS_BYTES``; ranges of at least ``min_range`` bytes,
     ``batch`` records at a time) and summarise it; none of that changes what
     the document holds.  ``progress(fraction)`` hears how far that is, and
     ``cancel()`` turning true stops it with ``Cancelled``.  ``prefix``: read
@@ -101,7 +102,10 @@ class CaptureDocument:
         self._progress, self._cancel = progress, cancel
         self.options = options or DocumentOptions()
         self._min_range, self._batch, self.prefix = min_range, batch, prefix
-        count = default_workers() if workers is None else workers
+        if workers is not None:
+            count = workers
+        else:  # one process for a small capture, unless a caller's executor does the work
+            count = default_workers() if executor is not None else workers_for(self._size())
         try:
             if executor is not None:
                 self._parts = self._build(executor, count)

@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 if TYPE_CHECKING:
     import pebble
@@ -50,6 +50,25 @@ def default_workers() -> int:
     if configured:
         return max(1, int(configured))
     return max(1, min(os.cpu_count() or 1, 8))
+
+
+# Below this many bytes of capture, one process indexes and lists it sooner than worker
+# processes do: starting them, writing the index columns to files and mapping them back,
+# and pickling the results cost more than the second core saves.  Measured with
+# ``monoview sessions`` on the 2-core VM, one process against two workers, alternating
+# (6 pairs, load average 10 from other work): on the 100 MB synthetic capture 0.62 s of CPU
+# against 0.83 s, wall 1.97 s against 2.42 s (medians).  On the 1 GB capture two workers
+# are the faster on a quiet machine (1.4 s wall for 2.4 s of CPU, bench/README.md), so the
+# line is drawn between the two, where the parallel index's saving outgrows its overhead.
+ONE_PROCESS_BYTES: Final = 128 << 20
+
+
+def workers_for(size: int) -> int:
+    """Worker processes for a capture of ``size`` bytes: ``MONOVIEW_WORKERS`` if set; else
+    none below ``ONE_PROCESS_BYTES`` (1: in this process), else :func:`default_workers`."""
+    if os.environ.get("MONOVIEW_WORKERS") or size >= ONE_PROCESS_BYTES:
+        return default_workers()
+    return 1
 
 
 def _context() -> multiprocessing.context.BaseContext:

@@ -1,0 +1,55 @@
+"""What a headless command costs before it reads anything (issue 6: start-up).
+
+``monoview sessions`` on a 100 MB capture was mostly start-up: imports, and worker
+processes that cost more than they saved on a capture that size.  Each probe runs
+in a fresh interpreter: ``sys.modules`` is what the command imported, and
+``os.fork`` is counted to see whether worker processes were started.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+SMALL = REPO / "tests" / "data" / "chatter.pcap"
+
+PROBE = """
+import json, os, sys
+os.cpu_count = lambda: 4  # as on a machine with cores to spare, whatever this one has
+forks = []
+real_fork = os.fork
+def counted_fork():
+    forks.append(1)
+    return real_fork()
+os.fork = counted_fork
+from monoview.cli import main
+status = main(["sessions", *sys.argv[1:]])
+sys.stdout.flush()
+print(json.dumps({"status": status, "forks": len(forks), "modules": sorted(sys.modules)}), file=sys.stderr)
+"""
+
+
+def _sessions(*args: str, workers: str | None = None) -> tuple[str, dict[str, object]]:
+    """``monoview sessions ARGS`` in a fresh interpreter: its output and what it did."""
+    env = {k: v for k, v in os.environ.items() if k != "MONOVIEW_WORKERS"}
+    env["PYTHONPATH"] = str(REPO)
+    if workers is not None:
+        env["MONOVIEW_WORKERS"] = workers
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, *args], capture_output=True, text=True, env=env, timeout=120
+    )
+    report: dict[str, object] = json.loads(result.stderr.strip().splitlines()[-1])
+    assert report["status"] == 0, result.stderr
+    return result.stdout, report
+
+
+def test_a_small_capture_is_listed_in_this_process_with_the_same_output() -> None:
+    out, report = _sessions("--json", str(SMALL))
+    assert report["forks"] == 0  # no worker processes for a small capture
+    forced, forced_report = _sessions("--json", str(SMALL), workers="2")
+    assert isinstance(forced_report["forks"], int) and forced_report["forks"] > 0  # the probe counts them
+    assert out == forced and json.loads(out)["sessions"]
