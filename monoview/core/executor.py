@@ -11,17 +11,18 @@ the same interface) for a cluster.
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 if TYPE_CHECKING:
+    import multiprocessing.context
+
     import pebble
 
 T = TypeVar("T")
@@ -74,6 +75,8 @@ def workers_for(size: int) -> int:
 def _context() -> multiprocessing.context.BaseContext:
     """fork where it is safe (Linux, no other threads: fast, nothing to re-import);
     forkserver when threads run (a GUI); the platform's default elsewhere."""
+    import multiprocessing
+
     if sys.platform.startswith("linux"):
         return multiprocessing.get_context("fork" if threading.active_count() == 1 else "forkserver")
     return multiprocessing.get_context()
@@ -93,6 +96,10 @@ def local_executor(workers: int | None = None) -> Iterator[Executor]:
     if count <= 1:
         yield InlineExecutor()
         return
+    # multiprocessing (and what it imports: sockets, pickle, queues) only where processes
+    # start: a small capture, done in this process, never needs it.
+    from concurrent.futures import ProcessPoolExecutor
+
     # np.unique imports numpy.ma on first use (20 ms): once here, before the workers
     # fork, rather than once in each of them.
     import numpy.ma  # noqa: F401
@@ -131,6 +138,9 @@ def lasting_pool(workers: int | None = None, *, niceness: int = 0) -> Executor:
     count = default_workers() if workers is None else workers
     if count <= 1:
         return InlineExecutor()
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     context: Any = multiprocessing.get_context("forkserver" if sys.platform.startswith("linux") else None)
     if hasattr(context, "set_forkserver_preload"):
         context.set_forkserver_preload(PRELOAD)
@@ -150,6 +160,8 @@ def cancellable_pool(workers: int = 1, *, niceness: int = 0) -> pebble.ProcessPo
     starts its own (the same fork server, the same priority).  The caller ends it
     with ``stop()`` and ``join()``.
     """
+    import multiprocessing
+
     import pebble
 
     context: Any = multiprocessing.get_context("forkserver" if sys.platform.startswith("linux") else None)

@@ -17,6 +17,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 SMALL = REPO / "tests" / "data" / "chatter.pcap"
 
+# Modules ``monoview sessions`` (no -a, no --dask) has no use for on a small capture.
+NOT_FOR_SESSIONS = (
+    "multiprocessing", "concurrent.futures.process", "tempfile", "socket",  # no worker processes
+    "PySide6", "pyqtgraph", "monoview.gui",  # no window
+    "monoview.core.http", "monoview.core.export", "monoview.core.flows.applications",  # not asked for
+    "monoview.core.flows.query", "monoview.core.cluster", "pebble", "dask",
+)  # fmt: skip
+
 PROBE = """
 import json, os, sys
 os.cpu_count = lambda: 4  # as on a machine with cores to spare, whatever this one has
@@ -45,6 +53,15 @@ def _sessions(*args: str, workers: str | None = None) -> tuple[str, dict[str, ob
     report: dict[str, object] = json.loads(result.stderr.strip().splitlines()[-1])
     assert report["status"] == 0, result.stderr
     return result.stdout, report
+
+
+def test_sessions_imports_nothing_it_does_not_use() -> None:
+    _out, report = _sessions(str(SMALL))
+    modules = report["modules"]
+    assert isinstance(modules, list)
+    inside = tuple(f"{name}." for name in NOT_FOR_SESSIONS)
+    loaded = sorted(m for m in modules if m in NOT_FOR_SESSIONS or m.startswith(inside))
+    assert loaded == []
 
 
 def test_a_small_capture_is_listed_in_this_process_with_the_same_output() -> None:

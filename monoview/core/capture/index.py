@@ -27,7 +27,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
-import tempfile
 from collections.abc import Callable
 from concurrent.futures import Executor
 from pathlib import Path
@@ -104,7 +103,7 @@ def build_parts(
         ends = [m.layout.size if prefix is None else min(m.layout.size, prefix) for m in members]
         counts = [_range_count(m.layout, e, wanted, min_range) for m, e in zip(members, ends, strict=True)]
         parallel = sum(counts) > 1 or executor is not None
-        owned = tracked(tempfile.mkdtemp(prefix="monoview-index-")) if parallel and folder is None else None
+        owned = _index_folder() if parallel and folder is None else None
         where = owned or (os.fspath(folder) if folder is not None else None)
         tasks = [
             dataclasses.replace(t, batch=batch, label=t.label if source is None else f"m{k}-{t.label}")
@@ -135,6 +134,14 @@ def build_parts(
     finally:
         for m in members:
             m.close()
+
+
+def _index_folder() -> str:
+    """A new temporary folder for the workers' column files (removed by ``IndexParts.close``);
+    ``tempfile`` imported only here, as one process indexing a small capture needs none."""
+    import tempfile
+
+    return tracked(tempfile.mkdtemp(prefix="monoview-index-"))
 
 
 def _range_count(layout: Layout, end: int, wanted: int, min_range: int) -> int:

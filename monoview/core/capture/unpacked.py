@@ -30,7 +30,6 @@ import select
 import shutil
 import stat
 import sys
-import tempfile
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -141,6 +140,8 @@ class LocalCopy:
         how = None if piped else compression_of(_head(path))
         self.name = "stdin" if str(path) == STDIN else path.name
         raw = _standard_input(self.name) if str(path) == STDIN else None
+        import tempfile  # only for a copy: a plain capture, read in place, needs none
+
         self._folder = tracked(tempfile.mkdtemp(prefix="monoview-"))
         _LIVE.add(self)
         self.path = Path(self._folder) / (

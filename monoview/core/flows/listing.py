@@ -8,7 +8,6 @@ by column, and each address is formatted once however many sessions use it.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -93,7 +92,7 @@ def session_columns(rows: SessionRows, flows: FlowTable) -> SessionColumns:
         text = texts.get(key)
         if text is None:
             if family == 4:
-                text = socket.inet_ntop(socket.AF_INET, lo.to_bytes(4, "big"))
+                text = f"{lo >> 24}.{lo >> 16 & 255}.{lo >> 8 & 255}.{lo & 255}"  # as inet_ntop
             else:
                 text = format_ip(hi.to_bytes(8, "big") + lo.to_bytes(8, "big"))
             texts[key] = text
