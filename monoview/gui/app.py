@@ -25,6 +25,7 @@ from PySide6.QtCore import (
     QtMsgType,
     qInstallMessageHandler,
 )
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QApplication
 
 from monoview import __version__
@@ -113,6 +114,30 @@ def settle(ms: int = 300) -> None:
     loop.exec()
 
 
+# How long the picture must stay the same, and how long it is waited for at most.
+STILL_MS, SETTLE_MS = 30, 300
+
+
+def settled_picture(window: MainWindow) -> QPixmap:
+    """The window's picture once layouts and paints are done: the first that is the same as
+    one taken ``STILL_MS`` before (at most ``SETTLE_MS`` after the first).
+
+    A fixed ``settle(SETTLE_MS)`` waited a third of a second on every screenshot, though
+    what it waits for (the conversation's batched layout, queued repaints, the plots) is
+    work the event loop does within a few turns; a picture that no longer changes says so.
+    """
+    previous = window.grab()
+    waited = 0
+    while waited < SETTLE_MS:
+        settle(STILL_MS)
+        waited += STILL_MS
+        picture = window.grab()
+        if picture.toImage() == previous.toImage():
+            return picture
+        previous = picture
+    return previous
+
+
 def take_screenshot(window: MainWindow, args: argparse.Namespace) -> int:
     """Load, select, save the picture; the exit status of ``--screenshot``."""
     width, _, height = args.size.partition("x")
@@ -145,9 +170,9 @@ def take_screenshot(window: MainWindow, args: argparse.Namespace) -> int:
         deadline = time.monotonic() + 60
         while window.http.busy and time.monotonic() < deadline:
             settle(10)
-    settle()
+    picture = settled_picture(window)
     args.screenshot.parent.mkdir(parents=True, exist_ok=True)
-    if not window.grab().save(str(args.screenshot)):
+    if not picture.save(str(args.screenshot)):
         sys.stderr.write(f"monoview: cannot write {args.screenshot}\n")
         return 1
     return 0

@@ -50,3 +50,32 @@ def test_screenshot_of_a_cut_off_capture_fails(qapp, tmp_path: Path) -> None:
 def test_resources_are_found() -> None:
     for name in ("monoview.svg", "monoview.png", "monoview.desktop", "sample-http.pcap"):
         assert resource_path(name).exists(), name
+
+
+def test_screenshot_is_the_settled_picture_without_a_fixed_wait(qapp, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The picture is saved once it stops changing, not after a fixed third of a second;
+    a third of a second later the window still looks the same."""
+    from monoview.gui.mainwindow import MainWindow
+
+    sample = sample_capture()
+    assert sample is not None
+    waits: list[int] = []
+    real_settle = app.settle
+
+    def counted(ms: int = 300) -> None:
+        waits.append(ms)
+        real_settle(ms)
+
+    monkeypatch.setattr(app, "settle", counted)
+    out = tmp_path / "shot.png"
+    args = app.parse_args(["--screenshot", str(out), "--session", "2", "--size", "1000x700", str(sample)])
+    window = MainWindow(remember=False)
+    try:
+        assert app.take_screenshot(window, args) == 0
+        assert max(waits) < 300  # no wait of the whole third of a second at once
+        real_settle(300)
+        later = window.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+    finally:
+        window.close()
+    saved = QImage(str(out)).convertToFormat(QImage.Format.Format_RGB32)
+    assert saved == later
