@@ -48,7 +48,8 @@ CACHE_PIECES: Final = 2_000_000
 _PACKET_COLUMNS: Final = ("interface", "window")
 # The share of building a document that indexing takes (the rest is summarising sessions).
 INDEX_SHARE: Final = 0.6
-# A capture smaller than this, indexed in this process, keeps its index columns in memory.
+# At most this many bytes indexed (the capture, or its prefix) in this process: the index
+# columns stay in memory.
 INLINE_COLUMNS_BYTES: Final = 4 << 20
 
 
@@ -105,7 +106,7 @@ class CaptureDocument:
         if workers is not None:
             count = workers
         else:  # one process for a small capture, unless a caller's executor does the work
-            count = default_workers() if executor is not None else workers_for(self._size())
+            count = default_workers() if executor is not None else workers_for(self._indexed_bytes())
         try:
             if executor is not None:
                 self._parts = self._build(executor, count)
@@ -176,7 +177,7 @@ class CaptureDocument:
         # the process's own (anonymous) memory, some 50 bytes a packet: only below
         # ``INLINE_COLUMNS_BYTES`` of capture, where that is a few MB whatever the packets' sizes;
         # above, mapped files keep own memory a small fraction of the capture.
-        inline = own and count <= 1 and self._size() < INLINE_COLUMNS_BYTES
+        inline = own and count <= 1 and self._indexed_bytes() <= INLINE_COLUMNS_BYTES
         parts = build_parts(
             self.source, split_interfaces=self.options.split_interfaces, workers=count,
             executor=None if inline else executor,
@@ -194,11 +195,12 @@ class CaptureDocument:
             raise
         return parts
 
-    def _size(self) -> int:
-        """The capture's bytes (every file's, for a set)."""
-        if isinstance(self.source, CaptureSet):
-            return sum(os.path.getsize(p) for p in self.source.paths)
-        return os.path.getsize(self.path)
+    def _indexed_bytes(self) -> int:
+        """The capture's bytes that are indexed: every file's (of a set), each up to ``prefix``
+        (a window's preview of a gigabyte indexes 4 MiB: its columns stay in memory)."""
+        paths = self.source.paths if isinstance(self.source, CaptureSet) else [self.path]
+        sizes = [os.path.getsize(p) for p in paths]
+        return sum(sizes if self.prefix is None else [min(size, self.prefix) for size in sizes])
 
     def _phase(self, start: float, end: float) -> Callable[[int, int], None] | None:
         """Progress of one phase of the build, as a fraction of the whole."""

@@ -15,11 +15,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from monoview.core import document
 from monoview.core.document import CaptureDocument
 from tests.conftest import shared_capture
 
 PCAP_HEADER = 24
 RECORD_HEADER = 16
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 def cut_after(path: Path, prefix: int, folder: Path) -> Path:
@@ -93,3 +95,18 @@ def test_no_prefix_reads_everything(capture: Path) -> None:
         CaptureDocument(capture, workers=1) as whole,
     ):
         assert np.array_equal(beyond.rows, whole.rows)
+
+
+def test_a_short_prefix_of_a_big_capture_keeps_its_columns_in_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A window's preview (the first 4 MiB of a gigabyte, in its own process) is as small as a
+    small capture: no column files written and mapped back (``parts.folder`` is where they go)."""
+    capture = DATA / "chatter.pcap"
+    small = capture.stat().st_size // 4
+    monkeypatch.setattr(document, "INLINE_COLUMNS_BYTES", small)  # the capture is "big"
+    with (
+        CaptureDocument(capture, workers=1, prefix=small) as beginning,
+        CaptureDocument(capture, workers=1) as whole,
+    ):
+        assert beginning.parts.folder is None
+        assert whole.parts.folder is not None
+        assert 0 < len(beginning) <= len(whole)
