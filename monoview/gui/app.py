@@ -120,14 +120,15 @@ STILL_MS, SETTLE_MS = 30, 300
 
 def settled_picture(window: MainWindow) -> QPixmap:
     """The window's picture once layouts and paints are done: the first that is the same as
-    one taken ``STILL_MS`` before (at most ``SETTLE_MS`` after the first).
+    one taken ``STILL_MS`` before (at most ``SETTLE_MS`` in all; a grab costs 10-20 ms).
 
     A fixed ``settle(SETTLE_MS)`` waited a third of a second on every screenshot, though
     what it waits for (the conversation's batched layout, queued repaints, the plots) is
     work the event loop does within a few turns; a picture that no longer changes says so.
     """
+    settle(2 * STILL_MS)  # the pictures of the first few turns always differ: not grabbed
     previous = window.grab()
-    waited = 0
+    waited = 2 * STILL_MS
     while waited < SETTLE_MS:
         settle(STILL_MS)
         waited += STILL_MS
