@@ -120,6 +120,9 @@ def test_an_export_of_quiet_sessions_replays_none_and_writes_only_the_manifest(
             yield r
 
     monkeypatch.setattr(conversations, "replay_sessions", counting)
+    # The one session with data is tiny (``export.tiny``, not replayed either): off, so that
+    # it is replayed and shows that the quiet ones are not.
+    monkeypatch.setattr("monoview.core.export.tiny.ENABLED", False)
     path = _storm(tmp_path / "storm.pcap")
     out = tmp_path / "out"
     with CaptureDocument(path, workers=1) as document:

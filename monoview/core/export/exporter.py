@@ -31,6 +31,7 @@ from monoview.core.export.options import ExportOptions
 from monoview.core.export.quiet import quiet, quiet_lines
 from monoview.core.export.session import SessionFiles, session_targets
 from monoview.core.export.spool import LineSpool, SpooledLine, live_spool, remove_spools, spool_tag
+from monoview.core.export.tiny import tiny_lines, tiny_sessions
 from monoview.core.export.zeros import export_budget, row_budgets, session_budgets, zero_budgets
 from monoview.core.streambytes import MAX_ZERO_FILL
 from monoview.core.tcp.session import TcpSession
@@ -261,9 +262,18 @@ def export_shard(task: ExportShard) -> list[tuple[int, dict[str, Any] | None, st
                 (session_id, None, spool.write([line])) if spool else (session_id, json.loads(line), line)
             )
         with opened(task.parts.source or task.parts.path) as buf:
+            rest = task.ids[~still]
+            found = tiny_sessions(
+                task.parts, buf, task.rows, rest, linger_ns=task.document.linger_ns,
+                max_session_size=task.document.max_session_size,
+            )  # fmt: skip
+            for session_id, line in tiny_lines(found, task.rows, task.parts.flows, buf, files):
+                out.append(
+                    (session_id, None, spool.write([line])) if spool else (session_id, json.loads(line), line)
+                )
             for replayed in replay_sessions(
-                task.parts, buf, task.rows, task.ids[~still], max_session_size=task.document.max_session_size,
-                linger_ns=task.document.linger_ns,
+                task.parts, buf, task.rows, rest[~found.tiny],
+                max_session_size=task.document.max_session_size, linger_ns=task.document.linger_ns,
             ):  # fmt: skip
                 with zero_budgets(replayed.session, budgets[replayed.session.id]):
                     pieces = files.encode(replayed.session)

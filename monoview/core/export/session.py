@@ -112,7 +112,8 @@ class SessionFiles:
         self.checked = checked  # the exporter refused existing targets before writing anything
         self.made: set[str] = set()  # folders created so far
 
-    def _write(self, relative: str, chunks: Iterable[Chunk]) -> WrittenFile:
+    def write(self, relative: str, chunks: Iterable[Chunk]) -> WrittenFile:
+        """Write one file of the export (``relative`` to its folder), atomically."""
         writer = AtomicWriter(self.root, relative, self.options.force, checked=self.checked, made=self.made)
         return writer.write(chunks)
 
@@ -136,7 +137,7 @@ class SessionFiles:
             chunks = encoded(layout.chunks(), opts.fmt)
             stream = session.stream(direction)
             if opts.directions and (stream.kept or (opts.gaps is not GapPolicy.OMIT and stream.gaps)):
-                written = self._write(direction_file(folder, direction, opts), chunks)
+                written = self.write(direction_file(folder, direction, opts), chunks)
                 info.update(len=written.length, sha256=written.sha256, file=written.path)
             else:
                 data = b"".join(chunks)
@@ -155,7 +156,7 @@ class SessionFiles:
             path = None
             if len(session.monologues) or any(stream.gaps for stream in session.streams):
                 chunks = transcript_chunks(session, opts.fmt, opts.gaps)
-                path = self._write(f"{folder}/transcript{opts.fmt.suffix}", chunks).path
+                path = self.write(f"{folder}/transcript{opts.fmt.suffix}", chunks).path
             yield f", {item_line('transcript')}: {item_line(path)}"
         yield "}"
 
@@ -170,7 +171,7 @@ class SessionFiles:
             chunks = encoded(monologue_chunks(monologue, opts.gaps), opts.fmt)
             if opts.monologues:
                 name = f"{folder}/monologues/{monologue.index:05d}_{monologue.direction}{opts.fmt.suffix}"
-                written = self._write(name, chunks)
+                written = self.write(name, chunks)
                 length, sha, path = written.length, written.sha256, written.path
             else:
                 data = b"".join(chunks)

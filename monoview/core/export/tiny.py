@@ -1,0 +1,248 @@
+"""Tiny sessions exported straight from their rows: no session object, no layout walk.
+
+A session is *tiny* here when each direction carried at most one data packet
+and its flow is plain (``flows.hydrate``: clean, no hole, nothing missing,
+no conflicting bytes, not cut by the snap length) and holds no other
+session.  Its bytes are then at most two slices of the capture at known
+offsets: each direction's stream is its one slice, each monologue is one of
+those slices, and every other field of its manifest entry is in its
+session-list row.  An export of 5,000 such sessions (issue 6; fuzz input
+17:15105 of issue 10 holds 6,000) built a session object with two streams
+and their monologues for each, and walked the general layout for gaps that
+cannot be there: three quarters of its time.  Here a session is a dozen
+numbers, read for all of them at once, and the writing of its files.
+
+``tests/core/test_tiny_export.py`` checks that an export with this path
+forced off (``ENABLED``) writes the same files, bytes, modes and manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from monoview.core.capture.index import FlowTable, IndexParts
+from monoview.core.capture.records import PayloadBuffer
+from monoview.core.export.encode import Format, encoded
+from monoview.core.export.manifest import item_line
+from monoview.core.export.options import Layout
+from monoview.core.export.session import SessionFiles, direction_file
+from monoview.core.flows.grouped import GroupedRows
+from monoview.core.flows.hydrate import plain_flows
+from monoview.core.flows.listing import session_columns, stream_entries
+from monoview.core.flows.summary import SessionRows
+from monoview.core.flows.table import CHUNK_ROWS
+from monoview.core.packet import format_ts
+from monoview.core.paths import safe_name
+
+I64 = npt.NDArray[np.int64]
+Mask = npt.NDArray[np.bool_]
+# Off: every session goes the general way (tests compare the two; benchmarks time them).
+ENABLED = True
+# A piece's columns in ``PlainFlows.columns``.
+PIECE: Final = ("start", "length", "file", "frame", "ts")
+
+
+@dataclass(frozen=True)
+class TinySessions:
+    """Which of some sessions are tiny, and the one piece of each side of those.
+
+    ``pieces[name]`` is an (n, 2) array by session side (0, 1) of the tiny
+    sessions, ``has`` whether that side has a piece, ``first_side`` the side
+    of the first monologue.
+    """
+
+    tiny: Mask  # over the ids asked about
+    ids: I64  # the tiny ones, in the order asked
+    has: npt.NDArray[np.bool_]
+    pieces: dict[str, I64]
+    first_side: I64
+
+    @classmethod
+    def none(cls, count: int) -> TinySessions:
+        """None of ``count`` sessions is tiny."""
+        empty = np.zeros((0, 2), dtype=np.int64)
+        return cls(np.zeros(count, dtype=np.bool_), np.zeros(0, dtype=np.int64), empty.astype(np.bool_),
+                   {name: empty for name in PIECE}, np.zeros(0, dtype=np.int64))  # fmt: skip
+
+
+def _candidates(chosen: SessionRows) -> Mask:
+    """Rows that may be tiny: one or two monologues, at most a data packet a side, nothing
+    missing, cut or conflicting (the pieces then decide)."""
+    mask: Mask = ~chosen["truncated"] & (chosen["monologues"] >= 1) & (chosen["monologues"] <= 2)
+    for side in (0, 1):
+        mask &= (chosen[f"data_packets{side}"] <= 1) & (chosen[f"gaps{side}"] == 0)
+        mask &= (chosen[f"conflicts{side}"] == 0) & ~chosen[f"missing{side}"]
+    return mask
+
+
+def tiny_sessions(
+    parts: IndexParts,
+    buf: PayloadBuffer,
+    rows: SessionRows,
+    ids: I64,
+    *,
+    linger_ns: int,
+    max_session_size: int | None = None,
+) -> TinySessions:
+    """Which of the sessions ``ids`` (1-based) are tiny, and their pieces.
+
+    None is with ``max_session_size`` (it may cut a stream, which the
+    session must then say) or with ``ENABLED`` off.
+    """
+    if not ENABLED or max_session_size is not None or not len(ids):
+        return TinySessions.none(len(ids))
+    chosen = rows[ids - 1]
+    candidate = np.flatnonzero(_candidates(chosen))
+    if not len(candidate):
+        return TinySessions.none(len(ids))
+    picked = chosen[candidate]
+    grouped = GroupedRows.of_parts(parts, np.unique(picked["flow"]))
+    counts = grouped.counts
+    group = np.searchsorted(grouped.flows, picked["flow"])
+    whole = (picked["first_row"] == 0) & (picked["stop_row"] == counts[group]) & (counts[group] <= CHUNK_ROWS)
+    count = len(grouped)
+    ok = np.zeros(count, dtype=np.bool_)
+    has = np.zeros((count, 2), dtype=np.bool_)
+    pieces = {name: np.zeros((count, 2), dtype=np.int64) for name in PIECE}
+    first_side = np.zeros(count, dtype=np.int64)
+    for a, b in grouped.chunks(CHUNK_ROWS):
+        if b == a + 1 and counts[a] > CHUNK_ROWS:
+            continue  # no tiny session there (``whole`` says so)
+        found = plain_flows(grouped.slice(a, b), linger_ns, buf)
+        bounds = np.array(found.side_bounds, dtype=np.int64).reshape(-1, 3)
+        sizes = np.diff(bounds, axis=1)  # pieces of side 0, side 1
+        run_bounds = np.array(found.run_bounds, dtype=np.int64)
+        runs = np.diff(run_bounds)
+        ok[a:b] = found.plain & (sizes <= 1).all(axis=1) & (runs == sizes.sum(axis=1)) & (runs >= 1)
+        has[a:b] = sizes == 1
+        columns = {name: np.frombuffer(found.columns[name], dtype=np.int64) for name in PIECE}
+        for side in (0, 1):
+            at = np.where(sizes[:, side] == 1, bounds[:, side], 0)
+            for name, values in columns.items():
+                if len(values):
+                    pieces[name][a:b, side] = np.where(sizes[:, side] == 1, values[at], 0)
+        ok[a:b] &= ~(has[a:b] & (pieces["length"][a:b] <= 0)).any(axis=1)  # a piece is bytes
+        if len(found.run_side):
+            first = np.minimum(run_bounds[:-1], len(found.run_side) - 1)
+            first_side[a:b] = np.where(runs >= 1, found.run_side[first], 0)
+    tiny = np.zeros(len(ids), dtype=np.bool_)
+    mine = whole & ok[group] & (picked["monologues"] == has[group].sum(axis=1))
+    tiny[candidate[mine]] = True
+    at = group[mine]
+    return TinySessions(
+        tiny, ids[tiny], has[at], {name: values[at] for name, values in pieces.items()}, first_side[at]
+    )
+
+
+def tiny_lines(
+    found: TinySessions, rows: SessionRows, flows: FlowTable, buf: PayloadBuffer, files: SessionFiles
+) -> Iterator[tuple[int, str]]:
+    """Write the files of the tiny sessions ``found`` and yield ``(id, manifest line)`` of
+    each, as ``SessionFiles.encode`` writes and describes them."""
+    if not len(found.ids):
+        return
+    opts = files.options
+    fmt, suffix = opts.fmt, opts.fmt.suffix
+    full = opts.layout is Layout.FULL
+    empty = b"".join(encoded(iter(()), fmt))
+    empty_sha = hashlib.sha256(empty).hexdigest()
+    columns = session_columns(rows[found.ids - 1], flows)
+    data_packets = (columns.fields["data_packets0"], columns.fields["data_packets1"])
+    has = found.has.tolist()
+    piece = {name: values.tolist() for name, values in found.pieces.items()}
+    first_sides = found.first_side.tolist()
+    for i, (session_id, entry) in enumerate(zip(found.ids.tolist(), stream_entries(columns), strict=True)):
+        entry["id"] = session_id
+        del entry["c2s_bytes"], entry["s2c_bytes"]
+        client, server = columns.endpoint(i, True), columns.endpoint(i, False)
+        folder = safe_name(f"s{session_id:05d}_{client}_{server}")
+        client_side = columns.client_side[i]
+        data: dict[int, bytes] = {}
+        for direction, side in (("c2s", client_side), ("s2c", 1 - client_side)):
+            captured = piece["length"][i][side] if has[i][side] else 0
+            info: dict[str, Any] = {
+                "packets": data_packets[side][i], "captured": captured, "gaps": [], "conflicts": [],
+                "truncated_at": None,
+            }  # fmt: skip
+            if captured:
+                start = piece["file"][i][side]
+                data[side] = _encode(bytes(buf[start : start + captured]), fmt)
+                if opts.directions:
+                    written = files.write(direction_file(folder, direction, opts), [data[side]])
+                    info.update(len=written.length, sha256=written.sha256, file=written.path)
+                else:
+                    info.update(len=len(data[side]), sha256=hashlib.sha256(data[side]).hexdigest(), file=None)
+            else:
+                info.update(len=len(empty), sha256=empty_sha, file=None)
+            entry[direction] = info
+        order = [first_sides[i], 1 - first_sides[i]] if len(data) == 2 else list(data)
+        monologues = []
+        for index, side in enumerate(order):
+            direction = "c2s" if side == client_side else "s2c"
+            length: int | None = None
+            sha: str | None = None
+            path: str | None = None
+            if full:
+                if opts.monologues:
+                    name = f"{folder}/monologues/{index:05d}_{direction}{suffix}"
+                    written = files.write(name, [data[side]])
+                    length, sha, path = written.length, written.sha256, written.path
+                else:
+                    length, sha = len(data[side]), hashlib.sha256(data[side]).hexdigest()
+            ts = piece["ts"][i][side]
+            monologues.append({
+                "index": index, "dir": direction, "offset": piece["start"][i][side],
+                "stream_offset": piece["start"][i][side], "captured": piece["length"][i][side],
+                "len": length, "sha256": sha, "first_ts": format_ts(ts), "first_ts_f": ts / 1e9,
+                "last_ts_f": ts / 1e9, "packets": 1, "frames": [piece["frame"][i][side]], "gaps": [],
+                "file": path,
+            })  # fmt: skip
+        entry["monologues"] = monologues
+        if full and opts.transcript:
+            chunks = _transcript(order, client_side, client, server, piece, i, data, fmt)
+            entry["transcript"] = files.write(f"{folder}/transcript{suffix}", chunks).path
+        yield session_id, item_line(entry)
+
+
+def _encode(raw: bytes, fmt: Format) -> bytes:
+    """One slice in the export's format (a direction's stream, or a monologue: the same)."""
+    return raw if fmt is Format.RAW else b"".join(encoded([raw], fmt))
+
+
+def _transcript(
+    order: list[int],
+    client_side: int,
+    client: str,
+    server: str,
+    piece: dict[str, list[list[int]]],
+    i: int,
+    data: dict[int, bytes],
+    fmt: Format,
+) -> list[bytes]:
+    """The conversation of tiny session ``i``, as ``session.transcript_chunks`` writes it (no
+    gap can be before, between or after its monologues)."""
+    out: list[bytes] = []
+    previous_ts: int | None = None
+    for index, side in enumerate(order):
+        ts = piece["ts"][i][side]
+        c2s = side == client_side
+        arrow = f"{client} -> {server}" if c2s else f"{server} -> {client}"
+        delta = "" if previous_ts is None else f", +{(ts - previous_ts) / 1e9:.6f} s"
+        out.append(
+            f"\n=== #{index} {'c2s' if c2s else 's2c'} {arrow} at {format_ts(ts)}{delta}, "
+            f"{piece['length'][i][side]:,} bytes ===\n".encode("ascii")
+        )
+        previous_ts = ts
+        out.append(data[side])
+        if fmt is Format.RAW:
+            out.append(b"\n")
+    return out
+
+
+__all__ = ["ENABLED", "TinySessions", "tiny_lines", "tiny_sessions"]
