@@ -26,7 +26,7 @@ from monoview.core.export.tiny import tiny_sessions
 from monoview.core.streambytes import GapPolicy
 from tests.core.test_fast_path_properties import SETTINGS, connections
 from tests.core.test_walk import CAPTURE_FILES
-from tests.pcapgen import ACK, FIN, PSH, RST, SYN, Conversation, Frame, tcp_ip, write_pcap
+from tests.pcapgen import ACK, FIN, PSH, RST, SERVER, SYN, Conversation, Frame, ethernet, tcp_ip, write_pcap
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from bench.tiny_sessions import write as tiny_capture  # noqa: E402
@@ -125,7 +125,19 @@ def _edge_cases(path: Path) -> tuple[Path, int]:
     frames += c.frames
     c = Conversation(start_ns=T0 + 8 * 10**9, client=("fd00::7", 4444), server=("fd00::1", 443))
     frames += c.handshake().send(True, b"six").send(False, b"ok").close().frames
-    tiny_ones = 7
+    # Lone packets with data (a scan's answers, fuzz 17:15105's 5,999 RSTs with 64 bytes each).
+    for k, flags in enumerate([RST | ACK, RST, PSH | ACK, FIN | PSH | ACK, ACK]):
+        src = (f"10.6.0.{k + 1}", 5000 + k) if k % 2 else (f"fd00::6:{k + 1:x}", 5000 + k)
+        dst = ("10.255.0.1", 80) if k % 2 else ("fd00::ff", 443)
+        packet = tcp_ip(dst, src, 777 + k, 888, flags, bytes(range(k * 11, k * 11 + 64)))  # the server's
+        frames.append(Frame(T0 + (20 + k) * 10**9, ethernet(packet, vlans=(k,) if k % 3 == 1 else ())))
+    tiny_ones = 7 + 5
+    # Not tiny: a lone SYN with data, a lone packet cut by the snap length.
+    frames.append(
+        Frame(T0 + 30 * 10**9, ethernet(tcp_ip(("10.6.1.1", 6000), SERVER, 5, 0, SYN, b"syn data")))
+    )
+    cut_lone = ethernet(tcp_ip(("10.6.1.2", 6001), SERVER, 5, 9, PSH | ACK, b"cut lone packet"))
+    frames.append(Frame(T0 + 31 * 10**9, cut_lone[:-4], origlen=len(cut_lone)))
     # Not tiny: nothing said; a cut segment; a retransmission; two sessions in one flow.
     frames += conv(9).handshake().close().frames
     c = conv(10).handshake()

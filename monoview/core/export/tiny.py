@@ -44,6 +44,7 @@ I64 = npt.NDArray[np.int64]
 Mask = npt.NDArray[np.bool_]
 # Off: every session goes the general way (tests compare the two; benchmarks time them).
 ENABLED = True
+SYN: Final = 0x02
 # A piece's columns in ``PlainFlows.columns``.
 PIECE: Final = ("start", "length", "file", "frame", "ts")
 
@@ -111,10 +112,14 @@ def tiny_sessions(
     has = np.zeros((count, 2), dtype=np.bool_)
     pieces = {name: np.zeros((count, 2), dtype=np.int64) for name in PIECE}
     first_side = np.zeros(count, dtype=np.int64)
+    lone = _lone(grouped, picked, group, whole)
+    alone = np.zeros(count, dtype=np.bool_)
+    alone[group[lone]] = True
     for a, b in grouped.chunks(CHUNK_ROWS):
-        if b == a + 1 and counts[a] > CHUNK_ROWS:
-            continue  # no tiny session there (``whole`` says so)
+        if (b == a + 1 and counts[a] > CHUNK_ROWS) or alone[a:b].all():
+            continue  # no tiny session there (``whole`` says so), or lone packets only
         found = plain_flows(grouped.slice(a, b), linger_ns, buf)
+        found.plain &= ~alone[a:b]  # their pieces are the rows themselves (``_lone``)
         bounds = np.array(found.side_bounds, dtype=np.int64).reshape(-1, 3)
         sizes = np.diff(bounds, axis=1)  # pieces of side 0, side 1
         run_bounds = np.array(found.run_bounds, dtype=np.int64)
@@ -131,6 +136,12 @@ def tiny_sessions(
         if len(found.run_side):
             first = np.minimum(run_bounds[:-1], len(found.run_side) - 1)
             first_side[a:b] = np.where(runs >= 1, found.run_side[first], 0)
+    single = group[lone]  # a lone packet's piece is the packet
+    sides = np.stack([picked["data_packets0"][lone], picked["data_packets1"][lone]], axis=1) == 1
+    ok[single], has[single], first_side[single] = True, sides, sides[:, 1]
+    for name, column in (("length", "caplen"), ("file", "payload"), ("frame", "frame"), ("ts", "ts")):
+        values = grouped.columns[column][grouped.bounds[single]].astype(np.int64)
+        pieces[name][single] = values[:, None] * sides
     tiny = np.zeros(len(ids), dtype=np.bool_)
     mine = whole & ok[group] & (picked["monologues"] == has[group].sum(axis=1))
     tiny[candidate[mine]] = True
@@ -138,6 +149,23 @@ def tiny_sessions(
     return TinySessions(
         tiny, ids[tiny], has[at], {name: values[at] for name, values in pieces.items()}, first_side[at]
     )
+
+
+def _lone(grouped: GroupedRows, picked: SessionRows, group: I64, whole: Mask) -> Mask:
+    """Which of the sessions ``picked`` are one packet with data and nothing else: no SYN (the
+    stream starts at its one segment, offset 0), every byte captured and kept, none from IP
+    fragments.  Scans and storms are made of them (fuzz 17:15105: 5,999 lone RSTs with 64
+    bytes each), and ``flows.simple`` leaves them to the replay, as it does every flow that
+    does not open with a SYN."""
+    at = grouped.bounds[group]
+    c = {name: grouped.columns[name][at].astype(np.int64) for name in ("flags", "caplen", "wirelen", "frame")}
+    kept = np.where(picked["data_packets0"] == 1, picked["kept0"], picked["kept1"])
+    mask: Mask = whole & (grouped.counts[group] == 1) & (c["flags"] & SYN == 0) & (c["caplen"] > 0)
+    mask &= (c["caplen"] == c["wirelen"]) & (kept == c["caplen"]) & (picked["packets"] == 1)
+    mask &= (picked["data_packets0"] + picked["data_packets1"] == 1) & (picked["monologues"] == 1)
+    if grouped.parts:
+        mask &= ~np.isin(c["frame"], np.fromiter(grouped.parts, dtype=np.int64))
+    return mask
 
 
 def tiny_lines(
