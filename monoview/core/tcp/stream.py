@@ -22,9 +22,7 @@ and the waiting bytes go on).  Unlike Wireshark, nothing is ever dropped:
 from __future__ import annotations
 
 import bisect
-import heapq
 from array import array
-from dataclasses import dataclass
 from typing import Final
 
 from monoview.core.capture.records import PayloadBuffer
@@ -32,18 +30,7 @@ from monoview.core.packet import SegmentKind
 from monoview.core.tcp.gaps import ZERO_FILL_PER_DIRECTION, covered, find_gaps, fit_in_budget
 from monoview.core.tcp.records import Conflict, ConflictList, Gap
 from monoview.core.tcp.seq import SEQ_HALF, SEQ_MOD
-
-
-@dataclass(slots=True)
-class _Waiting:
-    """A segment held back because bytes before it are missing."""
-
-    offset: int
-    caplen: int
-    wirelen: int
-    file_offset: int
-    frame: int
-    ts_ns: int
+from monoview.core.tcp.waiting import SCAN_LIMIT, WaitingQueue
 
 
 class Budget:
@@ -67,8 +54,6 @@ UNLIMITED: Final = Budget(None)
 # More bytes than any receive window holds: waiting beyond a hole this long, the
 # hole is given up (a one-sided capture never shows the ACKs that would).
 MAX_WAITING_BYTES: Final = 64 << 20
-# Beyond this many waiting segments, release them by offset rather than by scanning.
-SCAN_LIMIT: Final = 64
 # Lower end of the hole before the first captured byte when no SYN fixes the start: what
 # arrives for it is a retransmission of bytes sent before the capture began, within one
 # receive window of the captured ones, and no window exceeds 2**30 bytes (RFC 7323, window
@@ -105,11 +90,9 @@ class DirectionStream:
         self._last_ack = -1  # the peer's last raw ACK number, to skip repeats cheaply
         self._highest = 0  # end of the furthest segment seen
         self.fin_offset: int | None = None
-        # Segments held back, by arrival number (a dict keeps arrival order); with many
-        # of them, also a heap by (offset, arrival) so a release never sorts them all.
-        self.waiting: dict[int, _Waiting] = {}
-        self._arrivals = 0
-        self._by_offset: list[tuple[int, int]] | None = None
+        # Segments held back, in arrival order; with many of them, also indexed by
+        # (offset, arrival) so a release never sorts them all (``tcp.waiting``).
+        self.waiting = WaitingQueue()
         self._waiting_bytes = 0
         # Holes below ``next`` that later bytes may still fill: sorted, disjoint.
         self._hole_lo: list[int] = []
@@ -301,7 +284,7 @@ class DirectionStream:
 
     def first_waiting_frame(self) -> int:
         """The earliest frame of a segment still waiting (a huge number if none)."""
-        return min((w.frame for w in self.waiting.values()), default=1 << 62)
+        return self.waiting.first_frame()
 
     def finish(self) -> None:
         """End of the stream: deliver everything still waiting, then list the gaps."""
@@ -421,15 +404,16 @@ class DirectionStream:
             i += (left[1] > left[0]) + (right[1] > right[0])
         return filled
 
-    def _take(self, w: _Waiting) -> None:
+    def _take(self, slot: int) -> None:
         """Deliver (or compare) one waiting segment that starts at or before ``next``."""
-        self._waiting_bytes -= w.wirelen
-        if w.offset < self.next and self._hole_lo:
-            self._fill(w.offset, min(w.offset + w.caplen, self.next), w.file_offset, w.frame, w.ts_ns)
-        if w.offset + w.wirelen > self.next:
-            self._deliver(w.offset, w.caplen, w.wirelen, w.file_offset, w.frame, w.ts_ns)
+        offset, caplen, wirelen, file_offset, frame, ts_ns = self.waiting.take(slot)
+        self._waiting_bytes -= wirelen
+        if offset < self.next and self._hole_lo:
+            self._fill(offset, min(offset + caplen, self.next), file_offset, frame, ts_ns)
+        if offset + wirelen > self.next:
+            self._deliver(offset, caplen, wirelen, file_offset, frame, ts_ns)
         else:
-            self._check_overlap(w.offset, w.caplen, w.file_offset, w.frame)
+            self._check_overlap(offset, caplen, file_offset, frame)
 
     def _skip_to(self, offset: int) -> None:
         """Give the bytes up to ``offset`` up as a gap (a late copy may still fill it)."""
@@ -438,31 +422,12 @@ class DirectionStream:
 
     def wait(self, start: int, caplen: int, wirelen: int, file_offset: int, frame: int, ts_ns: int) -> None:
         """Hold a segment that starts beyond ``next`` (internal offset ``start``) until it fits."""
-        segment = _Waiting(start, caplen, wirelen, file_offset, frame, ts_ns)
         self._waiting_bytes += wirelen
-        number = self._arrivals
-        self._arrivals += 1
-        self.waiting[number] = segment
-        if self._by_offset is not None:
-            heapq.heappush(self._by_offset, (segment.offset, number))
-        elif len(self.waiting) > SCAN_LIMIT:
-            self._by_offset = [(w.offset, k) for k, w in self.waiting.items()]
-            heapq.heapify(self._by_offset)
+        self.waiting.add(start, caplen, wirelen, file_offset, frame, ts_ns)
 
     def lowest_waiting(self) -> int:
         """The lowest offset a waiting segment starts at (the stream must have one)."""
-        heap = self._by_offset
-        if heap is None:
-            return min(w.offset for w in self.waiting.values())
-        while heap[0][1] not in self.waiting:
-            heapq.heappop(heap)
-        return heap[0][0]
-
-    def _unwait(self, number: int) -> _Waiting:
-        segment = self.waiting.pop(number)
-        if not self.waiting:
-            self._by_offset = None
-        return segment
+        return self.waiting.lowest()
 
     def _release(self, ack: int | None, give_up: bool = False) -> None:
         """Deliver waiting segments that now fit, in Wireshark's order (arrival order first).
@@ -476,41 +441,32 @@ class DirectionStream:
             if len(waiting) > SCAN_LIMIT:
                 self._release_sorted(ack, give_up)
                 return
-            for number, w in waiting.items():
-                if w.offset <= self.next:
-                    self._take(self._unwait(number))
-                    break
-            else:
-                lowest = min(w.offset for w in waiting.values())
-                if give_up or (ack is not None and ack > lowest):
-                    # The receiver had the missing bytes (or the capture ended):
-                    # a gap in the capture, unless a late copy fills it.
-                    self._skip_to(lowest)
-                    continue
-                return
+            slot = waiting.first_within(self.next)
+            if slot is not None:
+                self._take(slot)
+                continue
+            lowest = waiting.lowest()
+            if give_up or (ack is not None and ack > lowest):
+                # The receiver had the missing bytes (or the capture ended):
+                # a gap in the capture, unless a late copy fills it.
+                self._skip_to(lowest)
+                continue
+            return
 
     def _release_sorted(self, ack: int | None, give_up: bool) -> None:
         """``_release`` for many waiting segments: by offset, arrival order among equals.
 
-        The heap makes a call that releases nothing O(1), so an ACK per segment
+        The index makes a call that releases nothing O(1), so an ACK per segment
         behind a long-lasting hole costs nothing like a sort of the queue each.
         """
-        heap = self._by_offset
-        assert heap is not None
-        while heap:
-            offset, number = heap[0]
-            if number not in self.waiting:
-                heapq.heappop(heap)
-                continue
+        waiting = self.waiting
+        while waiting:
+            offset, slot = waiting.peek()
             if offset > self.next:
                 if not (give_up or (ack is not None and ack > offset)):
                     return
                 self._skip_to(offset)
-            heapq.heappop(heap)
-            self._take(self._unwait(number))
-            heap = self._by_offset
-            if heap is None:
-                return
+            self._take(slot)
 
     def _check_overlap(self, start: int, caplen: int, file_offset: int, frame: int) -> None:
         """Compare a second copy of bytes with the delivered first copy; record differences."""

@@ -1,0 +1,154 @@
+"""Segments held back behind a hole, in compact columns (issue 6).
+
+One lost segment can hold every later segment of a giant flow back until the
+hole fills or is given up: hundreds of thousands of them.  Kept as one Python
+object each (with its ints, a dict entry and a heap tuple) they cost about
+900 bytes a segment, more than the capture's own bytes; here a segment is a
+slot in six ``array`` columns and one byte of a live flag (49 bytes), and its
+payload stays in the capture file (only its file offset is kept).
+
+Slots are numbered in arrival order.  While few segments wait, the stream
+scans them in that order (Wireshark's order); once more than ``SCAN_LIMIT``
+wait at once, an index by (offset, arrival) is kept as well, so that a
+release never sorts them all: an ``array`` of slots while they arrive in
+ascending offset order (8 bytes a segment, the usual shape: everything after
+one lost segment), a heap of packed ints for the others.  Taken slots are
+dropped lazily and the columns compacted once most of them are dead.
+"""
+
+from __future__ import annotations
+
+import heapq
+from array import array
+from typing import Final
+
+# Beyond this many waiting segments, release them by offset rather than by scanning.
+SCAN_LIMIT: Final = 64
+# Dead slots are dropped once they outnumber the live ones this many times (and 2 * SCAN_LIMIT):
+# a scan then reads at most a few hundred slots, and draining a big queue compacts it rarely.
+COMPACT_RATIO: Final = 3
+# Heap keys pack (offset, slot) in one int, offset * SLOT_SPAN + slot: slots stay below it.
+SLOT_SPAN: Final = 1 << 32
+
+Segment = tuple[int, int, int, int, int, int]  # offset, caplen, wirelen, file offset, frame, ts_ns
+
+
+class WaitingQueue:
+    """The segments one direction holds back; ``len`` is how many."""
+
+    __slots__ = ("_caplen", "_count", "_file", "_frame", "_heap", "_live", "_offset", "_run", "_run_head",
+                 "_ts", "_wirelen", "by_offset")  # fmt: skip
+
+    def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
+        self._offset, self._caplen, self._wirelen = array("q"), array("q"), array("q")
+        self._file, self._frame, self._ts = array("q"), array("q"), array("q")
+        self._live = bytearray()  # per slot: 1 while it waits
+        self._count = 0
+        self.by_offset = False  # the index by offset is kept (more than SCAN_LIMIT waited at once)
+        self._run = array("q")  # slots in ascending (offset, slot) order, from ``_run_head`` on
+        self._run_head = 0
+        self._heap: list[int] = []  # packed keys of the indexed slots not in the run
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __bool__(self) -> bool:
+        return self._count > 0
+
+    def add(self, offset: int, caplen: int, wirelen: int, file_offset: int, frame: int, ts_ns: int) -> None:
+        """Hold a segment (it arrived after every one held)."""
+        slot = len(self._live)
+        self._offset.append(offset)
+        self._caplen.append(caplen)
+        self._wirelen.append(wirelen)
+        self._file.append(file_offset)
+        self._frame.append(frame)
+        self._ts.append(ts_ns)
+        self._live.append(1)
+        self._count += 1
+        if self.by_offset:
+            self._index(slot)
+        elif self._count > SCAN_LIMIT:
+            self.by_offset = True
+            for held in self._slots():
+                self._index(held)
+
+    def _index(self, slot: int) -> None:
+        run, offset = self._run, self._offset[slot]
+        if len(run) == self._run_head or offset >= self._offset[run[-1]]:
+            run.append(slot)  # slots only grow: (offset, slot) is above the run's last key
+        else:
+            heapq.heappush(self._heap, offset * SLOT_SPAN + slot)
+
+    def _slots(self) -> list[int]:
+        """The waiting slots, in arrival order."""
+        live = self._live
+        return [slot for slot in range(len(live)) if live[slot]]
+
+    def first_within(self, limit: int) -> int | None:
+        """The earliest arrived waiting slot whose segment starts at or before ``limit``."""
+        offsets, live = self._offset, self._live
+        for slot in range(len(live)):
+            if live[slot] and offsets[slot] <= limit:
+                return slot
+        return None
+
+    def lowest(self) -> int:
+        """The lowest offset a waiting segment starts at (one must wait)."""
+        if self.by_offset:
+            return self.peek()[0]
+        offsets = self._offset
+        return min(offsets[slot] for slot in self._slots())
+
+    def peek(self) -> tuple[int, int]:
+        """(offset, slot) of the waiting segment first by offset, then arrival (``by_offset``
+        only, one must wait)."""
+        live, run, heap = self._live, self._run, self._heap
+        head = self._run_head
+        while head < len(run) and not live[run[head]]:
+            head += 1
+        self._run_head = head
+        while heap and not live[heap[0] % SLOT_SPAN]:
+            heapq.heappop(heap)
+        best: tuple[int, int] | None = None
+        if head < len(run):
+            slot = run[head]
+            best = (self._offset[slot], slot)
+        if heap:
+            offset, slot = divmod(heap[0], SLOT_SPAN)
+            if best is None or (offset, slot) < best:
+                best = (offset, slot)
+        assert best is not None
+        return best
+
+    def first_frame(self) -> int:
+        """The earliest frame of a waiting segment (a huge number if none)."""
+        frames = self._frame
+        return min((frames[slot] for slot in self._slots()), default=1 << 62)
+
+    def take(self, slot: int) -> Segment:
+        """Stop holding ``slot``'s segment and return it."""
+        segment = (self._offset[slot], self._caplen[slot], self._wirelen[slot], self._file[slot],
+                   self._frame[slot], self._ts[slot])  # fmt: skip
+        self._live[slot] = 0
+        self._count -= 1
+        if not self._count:
+            self._reset()
+        elif len(self._live) - self._count > max(COMPACT_RATIO * self._count, 2 * SCAN_LIMIT):
+            self._compact()
+        return segment
+
+    def _compact(self) -> None:
+        """Drop the dead slots (the live ones keep their order) and index the rest anew."""
+        keep = self._slots()
+        for name in ("_offset", "_caplen", "_wirelen", "_file", "_frame", "_ts"):
+            column: array[int] = getattr(self, name)
+            setattr(self, name, array("q", [column[slot] for slot in keep]))
+        self._live = bytearray(b"\x01") * len(keep)
+        self._run, self._run_head, self._heap = array("q"), 0, []
+        if self.by_offset:
+            for slot in range(len(keep)):
+                self._index(slot)
