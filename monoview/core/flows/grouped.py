@@ -136,3 +136,11 @@ class GroupedRows:
         columns = {name: as_q(values) for name, values in picked.items()}
         spans = list(zip(offsets[:-1].tolist(), offsets[1:].tolist(), strict=True))
         return FlowRows(**columns, parts=self.parts), spans, picked
+
+    def window(self, group: int, lo: int, hi: int) -> tuple[FlowRows, dict[str, I64]]:
+        """Rows ``lo``..``hi``-1 of one group, as ``flow_rows`` gives a group's (a window of
+        a giant flow, replayed a window at a time: ``replay.FlowReplay``)."""
+        a, b = int(self.bounds[group]) + lo, int(self.bounds[group]) + hi
+        picked = {name: self.columns[name][a:b].astype(np.int64) for name in REPLAY_COLUMNS}
+        columns = {name: as_q(values) for name, values in picked.items()}
+        return FlowRows(**columns, parts=self.parts), picked

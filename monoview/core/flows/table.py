@@ -26,7 +26,7 @@ from monoview.core.flows.lone import lone_groups, lone_sessions
 from monoview.core.flows.simple import clean_sessions
 from monoview.core.flows.streamed import streamed_flow
 from monoview.core.flows.summary import SESSION, SessionRows, empty, summarise
-from monoview.core.tcp.replay import replay_flow
+from monoview.core.tcp.replay import FlowReplay, replay_flow
 from monoview.core.tcp.session import Endpoint
 from monoview.core.tcp.table import LINGER_NS
 
@@ -35,6 +35,9 @@ I64 = npt.NDArray[np.int64]
 # dozen arrays of this many int64s); a flow with more rows is fed to ``flows.streamed``
 # this many rows at a time.
 CHUNK_ROWS = 1 << 16
+# Rows of such a flow replayed at a time, when it is not clean: the window's rows and run hints
+# (a few hundred bytes a row) are in memory, not the flow's.
+REPLAY_ROWS = 1 << 14
 # Shards per worker process when the session list is built in parallel.
 SHARDS_PER_WORKER = 4
 
@@ -78,6 +81,11 @@ def session_rows(
 
     def replay(groups: npt.NDArray[np.int64]) -> SessionRows:
         replayed: list[tuple[object, ...]] = []
+        counts = grouped.counts[groups]
+        for group in groups[counts > chunk].tolist():
+            replayed.extend(_replay_windows(grouped, group, buf, flows, min(chunk, REPLAY_ROWS),
+                                            max_session_size, linger_ns, fast, fast and runs))  # fmt: skip
+        groups = groups[counts <= chunk]
         rows, spans, columns = grouped.flow_rows(groups)
         hints = run_hints(columns, spans, set(grouped.parts)) if fast and runs else None
         for span, (group, (start, stop)) in enumerate(zip(groups.tolist(), spans, strict=True)):
@@ -94,6 +102,28 @@ def session_rows(
         parts.append(lone_sessions(grouped, flows, lone, lambda g: replay(np.array([g], dtype=np.int64))))
     table = np.concatenate(parts)
     return table[np.argsort(table["first_frame"], kind="stable")]
+
+
+def _replay_windows(
+    grouped: GroupedRows, group: int, buf: PayloadBuffer, flows: FlowTable, window: int,
+    max_session_size: int | None, linger_ns: int, fast: bool, runs: bool,
+) -> list[tuple[object, ...]]:  # fmt: skip
+    """The summaries of a flow of more rows than a chunk, replayed ``window`` rows at a time:
+    its rows as Python-readable columns and their run hints are then a window's, not the
+    flow's (a giant flow's are a few hundred bytes a row)."""
+    flow = int(grouped.flows[group])
+    replay = FlowReplay(
+        buf, flows.context(flow), endpoints_of(flows, flow), max_session_size=max_session_size,
+        linger_ns=linger_ns, fast=fast,
+    )  # fmt: skip
+    count = int(grouped.counts[group])
+    for lo in range(0, count, window):
+        hi = min(lo + window, count)
+        rows, columns = grouped.window(group, lo, hi)
+        hints = run_hints(columns, [(0, hi - lo)], set(grouped.parts)) if runs else None
+        replay.feed(rows, 0, hi - lo, hints=hints, base=lo)
+        del rows, columns, hints
+    return [summarise(r.session, flow, r.first, r.stop, r.flipped) for r in replay.close()]
 
 
 def _clean_chunk(

@@ -84,61 +84,110 @@ def replay_flow(
     ``on_row`` is called after each row (the rows are then taken one by one),
     so whoever hands the events on sees each session as it was at that row.
     """
-    fast = fast and on_row is None
-    stop = len(rows) if stop is None else stop
-    frames, times, flag_list, seqs, acks = rows.frame, rows.ts, rows.flags, rows.seq, rows.ack
-    payloads, caplens, wirelens, dirs, parts = rows.payload, rows.caplen, rows.wirelen, rows.dir, rows.parts
-    out: list[Replayed] = []
-    current: Replayed | None = None
-    i = start
-    while i < stop:
-        if fast and current is not None and ready(current.session):
-            if hints is not None:
-                end = min(hints.run_end[i], stop)
-                if end - i >= RUN_MIN and apply_run(
-                    current.session, hints, rows, span, i, end, current.flipped, current.events
-                ):
-                    i = end
+    replay = FlowReplay(
+        buf, context, endpoints, max_session_size=max_session_size, linger_ns=linger_ns, fast=fast, log=log,
+        on_row=on_row,
+    )  # fmt: skip
+    replay.feed(rows, start, len(rows) if stop is None else stop, hints=hints, span=span)
+    return replay.close(end_reason)
+
+
+class FlowReplay:
+    """``replay_flow`` fed its rows a window at a time (``feed``, then ``close``): the rows of
+    one giant flow and their run hints need not all be in memory at once.  Row numbers (the
+    events' packets, ``Replayed.first`` and ``stop``) count from the first row fed, whatever
+    window a row came in; the result is ``replay_flow``'s on all the rows at once."""
+
+    def __init__(
+        self,
+        buf: PayloadBuffer,
+        context: tuple[int, ...],
+        endpoints: tuple[Endpoint, Endpoint],
+        *,
+        max_session_size: int | None = None,
+        linger_ns: int = LINGER_NS,
+        fast: bool = True,
+        log: list[tuple[int, SegmentKind, int]] | None = None,
+        on_row: Callable[[Replayed, int, SegmentKind], None] | None = None,
+    ) -> None:
+        self.buf, self.context, self.endpoints = buf, context, endpoints
+        self.max_session_size, self.linger_ns = max_session_size, linger_ns
+        self.log, self.on_row = log, on_row
+        self.fast = fast and on_row is None
+        self.out: list[Replayed] = []
+        self.current: Replayed | None = None
+        self.fed = 0  # the default ``base`` of the next window: right after the last one
+
+    def feed(
+        self, rows: FlowRows, start: int, stop: int, *, hints: RunHints | None = None, span: int = 0,
+        base: int | None = None,
+    ) -> None:  # fmt: skip
+        """Rows ``start``..``stop``-1 of ``rows`` (``hints`` computed for ``rows``); row ``i``
+        is numbered ``base + i`` (by default ``base`` follows on from the rows fed before)."""
+        base = self.fed if base is None else base
+        self.fed = base + stop
+        fast, log, on_row, linger_ns = self.fast, self.log, self.on_row, self.linger_ns
+        frames, times, flag_list, seqs, acks = rows.frame, rows.ts, rows.flags, rows.seq, rows.ack
+        payloads, caplens, wirelens, dirs = rows.payload, rows.caplen, rows.wirelen, rows.dir
+        parts = rows.parts
+        current = self.current
+        i = start
+        while i < stop:
+            if fast and current is not None and ready(current.session):
+                if hints is not None:
+                    end = min(hints.run_end[i], stop)
+                    if end - i >= RUN_MIN and apply_run(
+                        current.session, hints, rows, span, i, end, current.flipped, current.events
+                    ):
+                        i = end
+                        continue
+                after = apply_plain(current.session, rows, i, stop, current.flipped, current.events, base)
+                if after != i:
+                    i = after
                     continue
-            after = apply_plain(current.session, rows, i, stop, current.flipped, current.events)
-            if after != i:
-                i = after
-                continue
-        elif fast and current is not None and waiting(current.session):
-            after = apply_waiting(current.session, rows, i, stop, current.flipped)
-            if after != i:
-                i = after
-                continue
-        direction, flags, seq, ack, wirelen = dirs[i], flag_list[i], seqs[i], acks[i], wirelens[i]
-        logged = len(current.events) if current is not None else 0
-        if current is not None:
+            elif fast and current is not None and waiting(current.session):
+                after = apply_waiting(current.session, rows, i, stop, current.flipped)
+                if after != i:
+                    i = after
+                    continue
+            ref = base + i
+            direction, flags, seq, ack, wirelen = dirs[i], flag_list[i], seqs[i], acks[i], wirelens[i]
+            logged = len(current.events) if current is not None else 0
+            if current is not None:
+                session = current.session
+                side = direction ^ current.flipped
+                events = current.events
+                if session.closed and outlived(session, times[i], linger_ns):
+                    session.finish(events)
+                if starts_new_session(session, side, flags, seq, ack, wirelen):
+                    session.finish(events, "reused")
+                    current.stop = ref
+                    current = None
+            if current is None:
+                first, second = self.endpoints if not direction else self.endpoints[::-1]
+                session = TcpSession(0, self.context, first, second, self.buf, self.max_session_size)
+                current = Replayed(session, ref, base + stop, direction, [])
+                self.out.append(current)
+                side = 0
+            kind = current.session.process(
+                side, frames[i], times[i], flags, seq, ack, payloads[i], caplens[i], wirelen,
+                parts.get(frames[i]) if parts else None, ref, current.events,
+            )  # fmt: skip
             session = current.session
-            side = direction ^ current.flipped
-            events = current.events
-            if session.closed and outlived(session, times[i], linger_ns):
-                session.finish(events)
-            if starts_new_session(session, side, flags, seq, ack, wirelen):
-                session.finish(events, "reused")
-                current.stop = i
-                current = None
-        if current is None:
-            first, second = endpoints if not direction else endpoints[::-1]
-            session = TcpSession(0, context, first, second, buf, max_session_size)
-            current = Replayed(session, i, stop, direction, [])
-            out.append(current)
-            side = 0
-        kind = current.session.process(
-            side, frames[i], times[i], flags, seq, ack, payloads[i], caplens[i], wirelen,
-            parts.get(frames[i]) if parts else None, i, current.events,
-        )  # fmt: skip
-        session = current.session
-        if len(current.events) != logged or session.end_ref == i or session.handshake_ref == i:
-            current.kinds[i] = kind
-        if log is not None:
-            log.append((i, kind, logged if current.first != i else 0))
-        if on_row is not None:
-            on_row(current, i, kind)
-        i += 1
-    if current is not None:
-        current.session.finish(current.events, end_reason)
-    return out
+            if len(current.events) != logged or session.end_ref == ref or session.handshake_ref == ref:
+                current.kinds[ref] = kind
+            if log is not None:
+                log.append((ref, kind, logged if current.first != ref else 0))
+            if on_row is not None:
+                on_row(current, ref, kind)
+            i += 1
+        if current is not None:
+            current.stop = base + stop
+        self.current = current
+
+    def close(self, end_reason: str = "capture end") -> list[Replayed]:
+        """Finish the last session (``end_reason``: see ``replay_flow``); every session, in order."""
+        if self.current is not None:
+            self.current.session.finish(self.current.events, end_reason)
+            self.current = None
+        return self.out

@@ -72,9 +72,11 @@ def ready(session: TcpSession) -> bool:
 
 
 def apply_plain(
-    session: TcpSession, rows: PlainRows, start: int, stop: int, flipped: int, events: list[Event]
-) -> int:
-    """Apply rows ``start``.. while they are plain, one by one; return the first row not applied."""
+    session: TcpSession, rows: PlainRows, start: int, stop: int, flipped: int, events: list[Event],
+    row_base: int = 0,
+) -> int:  # fmt: skip
+    """Apply rows ``start``.. while they are plain, one by one; return the first row not applied.
+    Events name row ``i`` as ``row_base + i`` (``replay.FlowReplay``: rows fed a window at a time)."""
     if not ready(session) or rows.parts:
         return start
     s0, s1 = session.streams
@@ -147,7 +149,7 @@ def apply_plain(
             if current is None:
                 session._current_side, session._current_first = side, piece
             elif current != side:
-                session._close_monologue(events, i)
+                session._close_monologue(events, row_base + i)
                 session._current_side, session._current_first = side, piece
         i += 1
     if i == start:
