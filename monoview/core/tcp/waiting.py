@@ -4,7 +4,7 @@ One lost segment can hold every later segment of a giant flow back until the
 hole fills or is given up: hundreds of thousands of them.  Kept as one Python
 object each (with its ints, a dict entry and a heap tuple) they cost about
 900 bytes a segment, more than the capture's own bytes; here a segment is a
-slot in six ``array`` columns and one byte of a live flag (49 bytes), and its
+slot in six ``array`` columns and one byte of a live flag (41 bytes), and its
 payload stays in the capture file (only its file offset is kept).
 
 Slots are numbered in arrival order.  While few segments wait, the stream
@@ -12,8 +12,9 @@ scans them in that order (Wireshark's order); once more than ``SCAN_LIMIT``
 wait at once, an index by (offset, arrival) is kept as well, so that a
 release never sorts them all: an ``array`` of slots while they arrive in
 ascending offset order (8 bytes a segment, the usual shape: everything after
-one lost segment), a heap of packed ints for the others.  Taken slots are
-dropped lazily and the columns compacted once most of them are dead.
+one lost segment), another while they arrive in descending order (a stack:
+the lowest is the latest), a heap of packed ints for the others.  Taken
+slots are dropped lazily and the columns compacted once most of them are dead.
 """
 
 from __future__ import annotations
@@ -22,11 +23,14 @@ import heapq
 from array import array
 from typing import Final
 
+import numpy as np
+
 # Beyond this many waiting segments, release them by offset rather than by scanning.
 SCAN_LIMIT: Final = 64
 # Dead slots are dropped once they outnumber the live ones this many times (and 2 * SCAN_LIMIT):
-# a scan then reads at most a few hundred slots, and draining a big queue compacts it rarely.
-COMPACT_RATIO: Final = 3
+# a scan then reads at most a few hundred slots, and a queue drained gives its memory back as
+# it goes (the delivered pieces grow meanwhile), compacted log(n) times.
+COMPACT_RATIO: Final = 1
 # Heap keys pack (offset, slot) in one int, offset * SLOT_SPAN + slot: slots stay below it.
 SLOT_SPAN: Final = 1 << 32
 
@@ -37,20 +41,22 @@ class WaitingQueue:
     """The segments one direction holds back; ``len`` is how many."""
 
     __slots__ = ("_caplen", "_count", "_file", "_frame", "_heap", "_live", "_offset", "_run", "_run_head",
-                 "_ts", "_wirelen", "by_offset")  # fmt: skip
+                 "_stack", "_ts", "_wirelen", "by_offset")  # fmt: skip
 
     def __init__(self) -> None:
         self._reset()
 
     def _reset(self) -> None:
-        self._offset, self._caplen, self._wirelen = array("q"), array("q"), array("q")
+        # Lengths as the index keeps them (int32); offsets, file offsets, frames, times int64.
+        self._offset, self._caplen, self._wirelen = array("q"), array("i"), array("i")
         self._file, self._frame, self._ts = array("q"), array("q"), array("q")
         self._live = bytearray()  # per slot: 1 while it waits
         self._count = 0
         self.by_offset = False  # the index by offset is kept (more than SCAN_LIMIT waited at once)
         self._run = array("q")  # slots in ascending (offset, slot) order, from ``_run_head`` on
         self._run_head = 0
-        self._heap: list[int] = []  # packed keys of the indexed slots not in the run
+        self._stack = array("q")  # slots in descending (offset, slot) order: the last is the lowest
+        self._heap: list[int] = []  # packed keys of the other indexed slots
 
     def __len__(self) -> int:
         return self._count
@@ -77,9 +83,12 @@ class WaitingQueue:
                 self._index(held)
 
     def _index(self, slot: int) -> None:
-        run, offset = self._run, self._offset[slot]
-        if len(run) == self._run_head or offset >= self._offset[run[-1]]:
+        run, stack, offsets = self._run, self._stack, self._offset
+        offset = offsets[slot]
+        if len(run) == self._run_head or offset >= offsets[run[-1]]:
             run.append(slot)  # slots only grow: (offset, slot) is above the run's last key
+        elif not stack or offset < offsets[stack[-1]]:
+            stack.append(slot)
         else:
             heapq.heappush(self._heap, offset * SLOT_SPAN + slot)
 
@@ -106,17 +115,23 @@ class WaitingQueue:
     def peek(self) -> tuple[int, int]:
         """(offset, slot) of the waiting segment first by offset, then arrival (``by_offset``
         only, one must wait)."""
-        live, run, heap = self._live, self._run, self._heap
+        live, run, stack, heap = self._live, self._run, self._stack, self._heap
         head = self._run_head
         while head < len(run) and not live[run[head]]:
             head += 1
         self._run_head = head
+        while stack and not live[stack[-1]]:
+            stack.pop()
         while heap and not live[heap[0] % SLOT_SPAN]:
             heapq.heappop(heap)
         best: tuple[int, int] | None = None
         if head < len(run):
             slot = run[head]
             best = (self._offset[slot], slot)
+        if stack:
+            slot = stack[-1]
+            if best is None or (self._offset[slot], slot) < best:
+                best = (self._offset[slot], slot)
         if heap:
             offset, slot = divmod(heap[0], SLOT_SPAN)
             if best is None or (offset, slot) < best:
@@ -142,13 +157,21 @@ class WaitingQueue:
         return segment
 
     def _compact(self) -> None:
-        """Drop the dead slots (the live ones keep their order) and index the rest anew."""
-        keep = self._slots()
+        """Drop the dead slots.  The live ones keep their order, so renumbering them keeps
+        the run ascending, the stack descending and the heap's keys in the same order."""
+        live = np.frombuffer(self._live, dtype=np.uint8).astype(np.bool_)
+        keep = np.flatnonzero(live)
         for name in ("_offset", "_caplen", "_wirelen", "_file", "_frame", "_ts"):
             column: array[int] = getattr(self, name)
-            setattr(self, name, array("q", [column[slot] for slot in keep]))
+            kept = np.frombuffer(column, dtype=np.int32 if column.typecode == "i" else np.int64)[keep]
+            setattr(self, name, array(column.typecode, kept.tobytes()))
         self._live = bytearray(b"\x01") * len(keep)
-        self._run, self._run_head, self._heap = array("q"), 0, []
-        if self.by_offset:
-            for slot in range(len(keep)):
-                self._index(slot)
+        renumbered = np.cumsum(live) - 1
+        for name, first in (("_run", self._run_head), ("_stack", 0)):
+            slots = np.frombuffer(getattr(self, name), dtype=np.int64)[first:]
+            setattr(self, name, array("q", renumbered[slots[live[slots]]].tobytes()))
+        self._run_head = 0
+        new = renumbered.tolist()
+        heap = [(key - slot, slot) for key in self._heap if live[slot := key % SLOT_SPAN]]
+        self._heap = [base + new[slot] for base, slot in heap]
+        heapq.heapify(self._heap)
