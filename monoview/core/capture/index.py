@@ -124,6 +124,8 @@ def build_parts(
                 stitched.append(own)
                 at += count
             parts = _merged(members, stitched, split_interfaces, source)
+            if where is not None:  # beside the ranges' columns, and mapped as they are
+                parts.flows = parts.flows.saved(where)
         except BaseException:
             if owned is not None:
                 shutil.rmtree(owned, ignore_errors=True)
@@ -296,6 +298,8 @@ def _merged(
             at += 1
     read_error = " ".join(errors) if errors else None
     payload_parts = {p.frame: p.payload_parts for p in whole if p.payload_parts is not None}
+    for part in ranges:
+        part.forget_merged()
     formats = list(dict.fromkeys(m.format for m in members))
     size = sum(m.size for m in members)
     parts = IndexParts(

@@ -10,7 +10,10 @@ copying any column.
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import shutil
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -21,7 +24,7 @@ import numpy.typing as npt
 
 from monoview.core.capture.captureset import CaptureSet
 from monoview.core.capture.counts import CaptureStats
-from monoview.core.capture.flowkeys import FlowKeys
+from monoview.core.capture.flowkeys import KEY_FIELDS, FlowKeys
 from monoview.core.capture.outerpath import NO_PATH, OuterPath, known_paths, no_pairs, paths_text
 from monoview.core.capture.ranges import COLUMNS, RangePart
 from monoview.core.capture.records import Parts
@@ -32,6 +35,7 @@ Array = npt.NDArray[np.generic]
 
 
 IndexStats = CaptureStats  # the index counts what the analysis counts
+_KEY_ARRAYS = (*KEY_FIELDS, "first")
 
 
 @dataclass
@@ -46,9 +50,54 @@ class FlowTable:
     # sorted by flow: how each flow's packets arrived (context, not key).
     paths: list[OuterPath] = field(default_factory=lambda: [NO_PATH])
     outer: I64 = field(default_factory=no_pairs)
+    # The arrays (keys, rows, outer) saved as files and mapped (``saved``): None while in memory.
+    files: dict[str, str] | None = None
 
     def __len__(self) -> int:
         return len(self.keys)
+
+    def saved(self, folder: str) -> FlowTable:
+        """This table with its arrays in files of ``folder`` (the index's), mapped read-only.
+
+        A flow is some 100 bytes of arrays; a capture of many small flows (300,000 SYNs to
+        distinct tuples) has one per session.  Mapped, they are the page cache's, not the
+        process's own memory, and a worker task that is handed the index (every shard of the
+        session list or of an export) pickles the files' names instead of the arrays.
+        """
+        arrays = {f"key_{name}": getattr(self.keys, name) for name in _KEY_ARRAYS}
+        arrays["rows"], arrays["outer"] = self.rows, self.outer
+        stem = os.path.join(folder, f"flows-{uuid.uuid4().hex[:12]}")
+        files = {}
+        for name, values in arrays.items():
+            files[name] = f"{stem}-{name}.npy"
+            np.save(files[name], values)
+        table = dataclasses.replace(self, files=files)
+        table._map()
+        return table
+
+    def _map(self) -> None:
+        assert self.files is not None
+        # a plain view of the mapping: what is taken or pickled from it is an ordinary array
+        arrays = {name: np.load(path, mmap_mode="r").view(np.ndarray) for name, path in self.files.items()}
+        self.keys = FlowKeys(*(arrays[f"key_{name}"] for name in _KEY_ARRAYS))
+        self.rows, self.outer = arrays["rows"], arrays["outer"]
+
+    def __getstate__(self) -> dict[str, object]:
+        """Pickle a saved table without its arrays (the receiver maps the files)."""
+        state = dict(self.__dict__)
+        if self.files is not None:
+            state.update(keys=None, rows=None, outer=None)
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        if self.files is not None:
+            self._map()
+
+    def remove_files(self) -> None:
+        """Remove the saved arrays' files (the mapped arrays stay readable until let go)."""
+        for file in (self.files or {}).values():
+            Path(file).unlink(missing_ok=True)
 
     def outer_paths(self, flow: int) -> list[OuterPath]:
         """The ways the flow's packets arrived (``outerpath.known_paths``): each its hops,
@@ -209,6 +258,7 @@ class IndexParts:
             part.unmap()
             for file in (part.files or {}).values():
                 Path(file).unlink(missing_ok=True)
+        self.flows.remove_files()
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
             untracked(self.folder)
