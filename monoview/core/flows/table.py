@@ -69,7 +69,8 @@ def session_rows(
     if vectorised and max_session_size is None:
         done = [_clean_chunk(grouped, a, b, linger_ns, buf, chunk) for a, b in grouped.chunks(chunk)]
         clean = np.concatenate([c for c, _ in done]) if done else np.zeros(0, dtype=np.bool_)
-        summaries = np.concatenate([r for _, r in done]) if done else empty()
+        summaries = done[0][1] if len(done) == 1 else np.concatenate([r for _, r in done] or [empty()])
+        del done  # the rows are 168 bytes a session: no copy is kept longer than it is needed
     else:
         clean, summaries = np.zeros(len(grouped), dtype=np.bool_), empty(len(grouped))
     dirty = np.flatnonzero(~clean)
@@ -97,11 +98,39 @@ def session_rows(
                 replayed.append(summarise(r.session, flow, r.first - start, r.stop - start, r.flipped))
         return np.array(replayed, dtype=SESSION)
 
-    parts = [summaries[clean], replay(dirty)]
+    parts = [summaries if clean.all() else summaries[clean], replay(dirty)]
+    del summaries
     if len(lone):
         parts.append(lone_sessions(grouped, flows, lone, lambda g: replay(np.array([g], dtype=np.int64))))
-    table = np.concatenate(parts)
-    return table[np.argsort(table["first_frame"], kind="stable")]
+    return in_frame_order(parts)
+
+
+def in_frame_order(parts: list[SessionRows]) -> SessionRows:
+    """The rows of ``parts`` as one list in order of first packet (stable: ties keep the parts'
+    order, as a stable sort of their concatenation does), ``parts`` emptied as they are placed.
+
+    A session row is 168 bytes: concatenating and then sorting held three copies of the list
+    at once (300,000 SYN-only sessions: 150 MB).  Here the rows are copied once, straight to
+    their place, each part let go once it is placed; rows already in order are not copied.
+    """
+    parts[:] = [part for part in parts if len(part)]
+    if not parts:
+        return empty()
+    frames = np.concatenate([part["first_frame"] for part in parts])
+    if bool(np.all(frames[1:] >= frames[:-1])):
+        table = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        parts.clear()
+        return table
+    place = np.empty(len(frames), dtype=np.int64)
+    place[np.argsort(frames, kind="stable")] = np.arange(len(frames), dtype=np.int64)
+    del frames
+    table = np.empty(len(place), dtype=SESSION)
+    at = 0
+    while parts:
+        part = parts.pop(0)
+        table[place[at : at + len(part)]] = part
+        at += len(part)
+    return table
 
 
 def _replay_windows(
@@ -138,9 +167,9 @@ def _clean_chunk(
 
 
 def concatenated(parts: Sequence[SessionRows]) -> SessionRows:
-    """Session rows of several shards as one list in order of first packet."""
-    table = np.concatenate(list(parts)) if parts else empty()
-    return table[np.argsort(table["first_frame"], kind="stable")]
+    """Session rows of several shards as one list in order of first packet (``parts`` given
+    as a list is emptied: each shard's rows are let go once placed)."""
+    return in_frame_order(parts if isinstance(parts, list) else list(parts))
 
 
 @dataclass(frozen=True)
