@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 import itertools
 import sys
+from itertools import chain
 from typing import Any
 
 from monoview.cli.report import damage
 from monoview.cli.where import executor_of
-from monoview.core.capture.outerpath import paths_text
 from monoview.core.document import CaptureDocument, DocumentOptions
 from monoview.core.flows.jsonlist import listing_chunks
-from monoview.core.flows.listing import session_columns, stream_entries, table_lines
+from monoview.core.flows.listing import outer_path_texts, session_entries, table_lines
 
 
 def run(args: argparse.Namespace) -> int:
@@ -21,7 +21,6 @@ def run(args: argparse.Namespace) -> int:
         options = DocumentOptions(split_interfaces=args.split_interfaces)
         document = CaptureDocument(args.capture, options, executor=executor, workers=workers)
     out = sys.stdout
-    columns = session_columns(document.rows, document.flows)
     names = None
     if args.application:
         from monoview.core.flows.applications import application_names  # only asked for: 10 ms to import
@@ -31,19 +30,19 @@ def run(args: argparse.Namespace) -> int:
         head: dict[str, Any] = {"capture": document.name, "read_error": document.read_error}
         if len(document.files) > 1:  # a set: its files in capture order
             head["files"] = [path.name for path in document.files]
-        entries = stream_entries(columns)
+        entries = session_entries(document.rows, document.flows)
         if names is not None:
             entries = ({**entry, "application": name} for entry, name in zip(entries, names, strict=True))
         for chunk in listing_chunks(head, "sessions", entries):
             out.write(chunk)
         out.write("\n")
     else:
-        lines = table_lines(document.rows, columns)
+        lines = table_lines(document.rows, document.flows)
         if names is not None:
             lines = (f"{line}  {name}" for line, name in zip(lines, ["application", *names], strict=True))
         if args.outer_path:
-            paths = [paths_text(found) for found in columns.outer_paths]
-            lines = (f"{line}  {text}" for line, text in zip(lines, ["outer path", *paths], strict=True))
+            paths = chain(["outer path"], outer_path_texts(document.rows, document.flows))
+            lines = (f"{line}  {text}" for line, text in zip(lines, paths, strict=True))
         while block := list(itertools.islice(lines, 4096)):  # not all 300,000 at once
             out.write("\n".join(block) + "\n")
     status = damage(document)

@@ -13,7 +13,13 @@ from monoview.core.analyse import analyse
 from monoview.core.document import CaptureDocument
 from monoview.core.export import Format, Layout, stream_json
 from monoview.core.flows.jsonlist import listing_chunks
-from monoview.core.flows.listing import TABLE_HEADER, session_columns, stream_entries, table_lines
+from monoview.core.flows.listing import (
+    TABLE_HEADER,
+    session_columns,
+    session_entries,
+    stream_entries,
+    table_lines,
+)
 from monoview.core.streambytes import GapPolicy
 from monoview.core.tcp.session import TcpSession
 from tests.core.test_walk import CAPTURE_FILES
@@ -35,9 +41,10 @@ def test_listing_is_the_per_session_listing(path: Path) -> None:
     sessions = analyse(path).sessions
     document = CaptureDocument(path, workers=1)
     columns = session_columns(document.rows, document.flows)
-    assert list(table_lines(document.rows, columns)) == [TABLE_HEADER, *(_line(s) for s in sessions)]
+    assert list(table_lines(document.rows, document.flows)) == [TABLE_HEADER, *(_line(s) for s in sessions)]
     expected = [stream_json(s) | {"c2s_bytes": s.kept("c2s"), "s2c_bytes": s.kept("s2c")} for s in sessions]
     assert list(stream_entries(columns)) == expected
+    assert list(session_entries(document.rows, document.flows)) == expected
     document.close()
 
 

@@ -119,17 +119,17 @@ def document_options(index: int) -> Any:
 def cheap(document: Any, out: dict[str, Any], index: int) -> list[int]:
     """The cheap tier's stages after ``open``; the sessions the full tier is to look at too."""
     from monoview.core.flows.jsonlist import listing_chunks
-    from monoview.core.flows.listing import session_columns, stream_entries, table_lines
+    from monoview.core.flows.listing import session_entries, table_lines
 
     stage(out, "sessions")
     out["frames"] = document.stats.frames
     out["read_error"] = document.read_error
     count = len(document)
     out["sessions"] = count
-    columns = session_columns(document.rows, document.flows)
-    for _line in table_lines(document.rows, columns):
+    for _line in table_lines(document.rows, document.flows):
         pass
-    for _chunk in listing_chunks({"capture": document.name}, "sessions", stream_entries(columns)):
+    entries = session_entries(document.rows, document.flows)
+    for _chunk in listing_chunks({"capture": document.name}, "sessions", entries):
         pass
     if not count:
         return []

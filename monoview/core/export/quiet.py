@@ -24,7 +24,7 @@ from monoview.core.capture.index import FlowTable
 from monoview.core.export.encode import encoded
 from monoview.core.export.manifest import item_line
 from monoview.core.export.options import ExportOptions, Layout
-from monoview.core.flows.listing import session_columns, stream_entries
+from monoview.core.flows.listing import BLOCK_ROWS, session_columns, stream_entries
 from monoview.core.flows.summary import SessionRows
 
 I64 = npt.NDArray[np.int64]
@@ -56,12 +56,14 @@ def quiet_lines(
     tail = "]"
     if options.layout is Layout.FULL and options.transcript:
         tail += f", {item_line('transcript')}: {item_line(None)}"
-    columns = session_columns(rows[ids - 1], flows)
-    for session_id, entry in zip(ids.tolist(), stream_entries(columns), strict=True):
-        entry["id"] = session_id
-        del entry["c2s_bytes"], entry["s2c_bytes"]
-        entry["c2s"] = entry["s2c"] = direction
-        yield session_id, item_line(entry)[:-1] + ', "monologues": [' + tail + "}"
+    for start in range(0, len(ids), BLOCK_ROWS):  # Python values of a block at a time
+        block = ids[start : start + BLOCK_ROWS]
+        columns = session_columns(rows[block - 1], flows)
+        for session_id, entry in zip(block.tolist(), stream_entries(columns), strict=True):
+            entry["id"] = session_id
+            del entry["c2s_bytes"], entry["s2c_bytes"]
+            entry["c2s"] = entry["s2c"] = direction
+            yield session_id, item_line(entry)[:-1] + ', "monologues": [' + tail + "}"
 
 
 __all__ = ["quiet", "quiet_lines"]

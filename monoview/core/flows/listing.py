@@ -1,24 +1,31 @@
 """The session list as columns of plain values: what ``sessions`` prints and what a
-list view shows, computed for every session at once.
+list view shows, computed for many sessions at once.
 
 Reading numpy fields one session at a time costs more than the whole
 analysis of a small session, so the list is turned into Python lists column
 by column, and each address is formatted once however many sessions use it.
+The listings take the sessions a block of ``BLOCK_ROWS`` at a time: Python
+lists of every session (300,000 SYNs to distinct tuples) were some 400 bytes a
+session held at once, more than the session itself.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any, Final
 
 import numpy as np
 
 from monoview.core.capture.index import FlowTable
-from monoview.core.capture.outerpath import OuterPath
+from monoview.core.capture.outerpath import OuterPath, paths_text
 from monoview.core.flows.summary import BASES, ENDINGS, SessionRows
 from monoview.core.packet import format_ip, format_ts
 from monoview.core.tcp.session import connection_state
+
+# Sessions listed at a time (their Python values are made a block at a time, then let go).
+BLOCK_ROWS: Final = 4096
 
 
 class RowFields(Mapping[str, list[Any]]):
@@ -141,9 +148,25 @@ def states(rows: SessionRows) -> list[str]:
     return [_STATES[c] for c in code.tolist()]
 
 
-def table_lines(rows: SessionRows, columns: SessionColumns) -> Iterator[str]:
-    """The ``sessions`` table: a header, then a line per session."""
+def session_blocks(
+    rows: SessionRows, flows: FlowTable, size: int | None = None
+) -> Iterator[tuple[int, SessionColumns]]:
+    """``(index of the block's first session, its columns)`` for consecutive blocks of ``size``
+    sessions of ``rows`` (``BLOCK_ROWS`` by default)."""
+    size = size or BLOCK_ROWS
+    for start in range(0, len(rows), size):
+        yield start, session_columns(rows[start : start + size], flows)
+
+
+def table_lines(rows: SessionRows, flows: FlowTable) -> Iterator[str]:
+    """The ``sessions`` table: a header, then a line per session (made a block at a time)."""
     yield TABLE_HEADER
+    for start, columns in session_blocks(rows, flows):
+        yield from _block_lines(rows[start : start + len(columns)], columns, start + 1)
+
+
+def _block_lines(rows: SessionRows, columns: SessionColumns, first_id: int) -> Iterator[str]:
+    """The table's lines of the sessions of ``rows`` (ids from ``first_id``)."""
     client_side = rows["client_side"].astype(np.bool_)
     c2s = np.where(client_side, rows["kept1"], rows["kept0"]).tolist()
     s2c = np.where(client_side, rows["kept0"], rows["kept1"]).tolist()
@@ -165,7 +188,7 @@ def table_lines(rows: SessionRows, columns: SessionColumns) -> Iterator[str]:
             gaps,
             strict=True,
         ),
-        1,
+        first_id,
     ):
         client, server, first, span, packets, sent, received, state, holes = values
         yield (
@@ -174,9 +197,22 @@ def table_lines(rows: SessionRows, columns: SessionColumns) -> Iterator[str]:
         )
 
 
-def stream_entries(columns: SessionColumns) -> Iterator[dict[str, Any]]:
+def outer_path_texts(rows: SessionRows, flows: FlowTable) -> Iterator[str]:
+    """What each session came through, as ``sessions --outer-path`` shows it."""
+    for _start, columns in session_blocks(rows, flows):
+        yield from (paths_text(found) for found in columns.outer_paths)
+
+
+def session_entries(rows: SessionRows, flows: FlowTable) -> Iterator[dict[str, Any]]:
+    """``stream_entries`` of every session of ``rows``, made a block at a time."""
+    return chain.from_iterable(
+        stream_entries(columns, start + 1) for start, columns in session_blocks(rows, flows)
+    )
+
+
+def stream_entries(columns: SessionColumns, first_id: int = 1) -> Iterator[dict[str, Any]]:
     """Per session, the oracle-schema fields that do not depend on export options
-    (``export.stream_json`` of every session, from the columns)."""
+    (``export.stream_json`` of every session, from the columns; ids from ``first_id``)."""
     f = columns.fields
     for i in range(len(columns)):
         client = {"ip": columns.client_ip[i], "port": columns.client_port[i]}
@@ -184,7 +220,7 @@ def stream_entries(columns: SessionColumns) -> Iterator[dict[str, Any]]:
         context = columns.contexts[i]
         prefix = "vlan " + ".".join(str(v) for v in context) + " " if context else ""
         yield {
-            "id": i + 1,
+            "id": first_id + i,
             "key": f"{prefix}{columns.endpoint(i, True)}-{columns.endpoint(i, False)}",
             "endpoints": [client, server],
             "client": client,
