@@ -30,7 +30,14 @@ from monoview.core.export.manifest import MANIFEST, CaptureInfo, file_sha256, js
 from monoview.core.export.options import ExportOptions
 from monoview.core.export.quiet import quiet, quiet_lines
 from monoview.core.export.session import SessionFiles, session_targets
-from monoview.core.export.spool import LineSpool, SpooledLine, live_spool, remove_spools, spool_tag
+from monoview.core.export.spool import (
+    LineSpool,
+    SpooledLine,
+    SpooledLines,
+    live_spool,
+    remove_spools,
+    spool_tag,
+)
 from monoview.core.export.tiny import tiny_lines, tiny_sessions
 from monoview.core.export.zeros import export_budget, row_budgets, session_budgets, zero_budgets
 from monoview.core.streambytes import MAX_ZERO_FILL
@@ -150,7 +157,7 @@ class Exporter:
         cancel: Callable[[], bool] | None,
         meanwhile: Callable[[], None],
         options: ExportOptions | None = None,
-    ) -> tuple[list[dict[str, Any] | None], list[str | SpooledLine] | None]:
+    ) -> tuple[list[dict[str, Any] | None], Sequence[str | SpooledLine] | None]:
         """The sessions' manifest entries, and their manifest lines if the workers encoded
         them; ``meanwhile`` runs while workers write.
 
@@ -224,7 +231,7 @@ class ExportShard:
     """Export some sessions of a document (runs in a worker process)."""
 
     parts: IndexParts
-    rows: SessionRows  # the document's whole session list
+    rows: SessionRows  # the shard's session rows: row k is session ids[k]
     ids: I64  # the sessions of this shard
     options: ExportOptions
     document: DocumentOptions
@@ -233,13 +240,14 @@ class ExportShard:
     spools: str  # the export's spool tag (``spool.spool_tag``)
 
 
-def export_shard(task: ExportShard) -> list[tuple[int, dict[str, Any] | None, str | SpooledLine]]:
+def export_shard(task: ExportShard) -> list[tuple[int, dict[str, Any], str]] | SpooledLines:
     """Replay and write the shard's sessions; their manifest entries and lines by id.
 
     The lines are encoded here, in parallel, rather than by the main process
     once every worker is done (a second of JSON for 20,000 sessions).  Unless
     the caller wants the entries back (``return_streams``), each line goes to
-    this worker's spool file as it is made, and only where it is comes back.
+    this worker's spool file as it is made, and only where they are comes back
+    (``SpooledLines``: arrays, not an object per session).
 
     The cyclic collector stays off meanwhile: the entries pile up (a dict and
     lists per monologue) and each full collection would walk all of them
@@ -250,35 +258,43 @@ def export_shard(task: ExportShard) -> list[tuple[int, dict[str, Any] | None, st
     from monoview.core.flows.conversations import replay_sessions
 
     files = SessionFiles(Path(task.out), task.options)
-    budgets = dict(zip(task.ids.tolist(), task.zero_budgets.tolist(), strict=True))
-    out: list[tuple[int, dict[str, Any] | None, str | SpooledLine]] = []
+    # The shard's own rows (not the document's whole list, pickled into every shard's task),
+    # so its sessions are read at their positions there and named by ``ids``.
+    positions = np.arange(1, len(task.ids) + 1, dtype=np.int64)
+    out: list[tuple[int, dict[str, Any], str]] = []
     collecting = gc.isenabled()
     gc.disable()
     spool = None if task.options.return_streams else LineSpool(task.out, task.spools)
     try:
-        still = quiet(task.rows, task.ids)
-        for session_id, line in quiet_lines(task.rows, task.parts.flows, task.ids[still], task.options):
-            out.append(
-                (session_id, None, spool.write([line])) if spool else (session_id, json.loads(line), line)
-            )
+        still = quiet(task.rows, positions)
+        lines = quiet_lines(task.rows, task.parts.flows, positions[still], task.options, task.ids[still])
+        for session_id, line in lines:
+            if spool is not None:
+                spool.record(session_id, [line])
+            else:
+                out.append((session_id, json.loads(line), line))
         with opened(task.parts.source or task.parts.path) as buf:
-            rest = task.ids[~still]
+            rest = positions[~still]
             found = tiny_sessions(
                 task.parts, buf, task.rows, rest, linger_ns=task.document.linger_ns,
                 max_session_size=task.document.max_session_size,
             )  # fmt: skip
-            for session_id, line in tiny_lines(found, task.rows, task.parts.flows, buf, files):
-                out.append(
-                    (session_id, None, spool.write([line])) if spool else (session_id, json.loads(line), line)
-                )
+            names = task.ids[found.ids - 1]
+            for session_id, line in tiny_lines(found, task.rows, task.parts.flows, buf, files, names):
+                if spool is not None:
+                    spool.record(session_id, [line])
+                else:
+                    out.append((session_id, json.loads(line), line))
             for replayed in replay_sessions(
                 task.parts, buf, task.rows, rest[~found.tiny],
                 max_session_size=task.document.max_session_size, linger_ns=task.document.linger_ns,
             ):  # fmt: skip
-                with zero_budgets(replayed.session, budgets[replayed.session.id]):
+                position = replayed.session.id
+                replayed.session.id = int(task.ids[position - 1])
+                with zero_budgets(replayed.session, task.zero_budgets[position - 1].tolist()):
                     pieces = files.encode(replayed.session)
                     if spool is not None:
-                        out.append((replayed.session.id, None, spool.write(pieces)))
+                        spool.record(replayed.session.id, pieces)
                     else:
                         line = "".join(pieces)
                         out.append((replayed.session.id, json.loads(line), line))
@@ -289,7 +305,7 @@ def export_shard(task: ExportShard) -> list[tuple[int, dict[str, Any] | None, st
             spool.close()
         if collecting:
             gc.enable()
-    return out
+    return out if spool is None else spool.lines()
 
 
 def _document_entries(
@@ -305,22 +321,23 @@ def _document_entries(
     *,
     zero_budget: int,
     spools: str,
-) -> tuple[list[dict[str, Any] | None], list[str | SpooledLine]]:
+) -> tuple[list[dict[str, Any] | None], Sequence[str | SpooledLine]]:
     """Export a document's sessions ``ids``, in shards by flow across ``workers`` processes
     (of ``executor`` if given); their entries and manifest lines, in order of ``ids``."""
     from monoview.core.flows.table import session_shards
 
     chosen = np.array(ids, dtype=np.int64)
     count = workers if len(ids) >= PARALLEL_SESSIONS else 1
-    budgets = dict(zip(ids, row_budgets(document.rows, chosen, zero_budget), strict=True))
+    budgets = row_budgets(document.rows, chosen, zero_budget)  # by position in ``chosen`` (ascending)
     tasks = [
         ExportShard(
-            document.parts, document.rows, shard, options, document.options, str(out),
-            np.array([budgets[i] for i in shard.tolist()], dtype=np.int64).reshape(-1, 2), spools,
+            document.parts, document.rows[shard - 1], shard, options, document.options, str(out),
+            budgets[np.searchsorted(chosen, shard)].reshape(-1, 2), spools,
         )
         for shard in session_shards(document.rows, document.flows.rows, chosen, count)
     ]  # fmt: skip
     entries: dict[int, tuple[dict[str, Any] | None, str | SpooledLine]] = {}
+    spooled: list[SpooledLines] = []
     done = 0
     pools = nullcontext(executor) if executor is not None else local_executor(min(count, len(tasks)))
     with pools as pool:
@@ -331,11 +348,18 @@ def _document_entries(
                 for other in futures:
                     other.cancel()
                 break
-            for session_id, entry, line in future.result():
-                entries[session_id] = entry, line
+            result = future.result()
+            if isinstance(result, SpooledLines):
+                spooled.append(result)
+            else:
+                for session_id, entry, line in result:
+                    entries[session_id] = entry, line
             done += 1
             if progress is not None:
                 progress(sum(len(t.ids) for t in tasks[:done]), len(ids))
+    if spooled:  # every shard spooled its lines: ids ascending, as ``ids`` are
+        lines = SpooledLines.joined(spooled)
+        return [None] * len(lines), lines
     done_ids = [i for i in ids if i in entries]
     return [entries[i][0] for i in done_ids], [entries[i][1] for i in done_ids]
 

@@ -43,9 +43,10 @@ def quiet(rows: SessionRows, ids: I64) -> Mask:
 
 
 def quiet_lines(
-    rows: SessionRows, flows: FlowTable, ids: I64, options: ExportOptions
+    rows: SessionRows, flows: FlowTable, ids: I64, options: ExportOptions, names: I64 | None = None
 ) -> Iterator[tuple[int, str]]:
-    """``(id, manifest line)`` of each quiet session ``ids``, as ``SessionFiles.encode`` writes it."""
+    """``(id, manifest line)`` of each quiet session ``ids`` (positions in ``rows`` from 1; their
+    session ids are ``names``, by default the same), as ``SessionFiles.encode`` writes it."""
     if not len(ids):
         return
     empty = b"".join(encoded(iter(()), options.fmt))
@@ -56,10 +57,12 @@ def quiet_lines(
     tail = "]"
     if options.layout is Layout.FULL and options.transcript:
         tail += f", {item_line('transcript')}: {item_line(None)}"
+    named = ids if names is None else names
     for start in range(0, len(ids), BLOCK_ROWS):  # Python values of a block at a time
         block = ids[start : start + BLOCK_ROWS]
         columns = session_columns(rows[block - 1], flows)
-        for session_id, entry in zip(block.tolist(), stream_entries(columns), strict=True):
+        names_here = named[start : start + BLOCK_ROWS].tolist()
+        for session_id, entry in zip(names_here, stream_entries(columns), strict=True):
             entry["id"] = session_id
             del entry["c2s_bytes"], entry["s2c_bytes"]
             entry["c2s"] = entry["s2c"] = direction

@@ -169,10 +169,17 @@ def _lone(grouped: GroupedRows, picked: SessionRows, group: I64, whole: Mask) ->
 
 
 def tiny_lines(
-    found: TinySessions, rows: SessionRows, flows: FlowTable, buf: PayloadBuffer, files: SessionFiles
+    found: TinySessions,
+    rows: SessionRows,
+    flows: FlowTable,
+    buf: PayloadBuffer,
+    files: SessionFiles,
+    names: I64 | None = None,
 ) -> Iterator[tuple[int, str]]:
     """Write the files of the tiny sessions ``found`` and yield ``(id, manifest line)`` of
-    each, as ``SessionFiles.encode`` writes and describes them."""
+    each, as ``SessionFiles.encode`` writes and describes them.  ``found.ids`` are positions
+    in ``rows`` from 1; the sessions' ids are ``names``, by default the same (as in
+    ``quiet.quiet_lines``)."""
     if not len(found.ids):
         return
     opts = files.options
@@ -185,7 +192,8 @@ def tiny_lines(
     has = found.has.tolist()
     piece = {name: values.tolist() for name, values in found.pieces.items()}
     first_sides = found.first_side.tolist()
-    for i, (session_id, entry) in enumerate(zip(found.ids.tolist(), stream_entries(columns), strict=True)):
+    named = (found.ids if names is None else names).tolist()
+    for i, (session_id, entry) in enumerate(zip(named, stream_entries(columns), strict=True)):
         entry["id"] = session_id
         del entry["c2s_bytes"], entry["s2c_bytes"]
         client, server = columns.endpoint(i, True), columns.endpoint(i, False)
