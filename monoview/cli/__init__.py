@@ -19,7 +19,6 @@ import sys
 from collections.abc import Sequence
 
 from monoview.core.errors import ExportError, MonoviewError, UnknownSessionError
-from monoview.core.heap import keep_big_blocks_mapped
 from monoview.core.terminate import Terminated, ignore_endings, raise_on_termination, remove_tracked
 
 # monoview does no linear algebra, but numpy's OpenBLAS starts a pool of threads at
@@ -36,7 +35,6 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``monoview`` command."""
     args_list = list(sys.argv[1:] if argv is None else argv)
-    keep_big_blocks_mapped()  # before any big array: freed ones go back to the system
     if args_list[:1] in (["--install-desktop"], ["--uninstall-desktop"]):
         from monoview import desktop
 
