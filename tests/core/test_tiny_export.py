@@ -24,6 +24,7 @@ from monoview.core.export import Exporter, ExportOptions, Format
 from monoview.core.export.options import Layout
 from monoview.core.export.tiny import tiny_sessions
 from monoview.core.streambytes import GapPolicy
+from tests.conftest import CAPTURES
 from tests.core.test_fast_path_properties import SETTINGS, connections
 from tests.core.test_walk import CAPTURE_FILES
 from tests.pcapgen import ACK, FIN, PSH, RST, SERVER, SYN, Conversation, Frame, ethernet, tcp_ip, write_pcap
@@ -190,7 +191,8 @@ def test_captures_export_the_same_both_ways(
 def test_the_corpus_has_tiny_sessions() -> None:
     """The comparison above proves something only if tiny sessions occur in the captures."""
     taking = [p for p in CAPTURE_FILES if _tiny_count(p)]
-    assert len(taking) >= 5, taking
+    # Beside ../shared, 9 captures have some; the repository's own test data alone has 1.
+    assert len(taking) >= (5 if CAPTURES.exists() else 1), taking
 
 
 @SETTINGS
