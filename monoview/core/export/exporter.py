@@ -14,7 +14,7 @@ import gc
 import itertools
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -265,14 +265,21 @@ def export_shard(task: ExportShard) -> list[tuple[int, dict[str, Any], str]] | S
     collecting = gc.isenabled()
     gc.disable()
     spool = None if task.options.return_streams else LineSpool(task.out, task.spools)
+
+    def keep(session_id: int, pieces: Iterable[str]) -> None:
+        """The session's manifest line: to the spool as its pieces come (a session's files are
+        written as they are consumed), or back to the caller with its entry."""
+        if spool is not None:
+            spool.record(session_id, pieces)
+        else:
+            line = "".join(pieces)
+            out.append((session_id, json.loads(line), line))
+
     try:
         still = quiet(task.rows, positions)
         lines = quiet_lines(task.rows, task.parts.flows, positions[still], task.options, task.ids[still])
         for session_id, line in lines:
-            if spool is not None:
-                spool.record(session_id, [line])
-            else:
-                out.append((session_id, json.loads(line), line))
+            keep(session_id, [line])
         with opened(task.parts.source or task.parts.path) as buf:
             rest = positions[~still]
             found = tiny_sessions(
@@ -281,10 +288,7 @@ def export_shard(task: ExportShard) -> list[tuple[int, dict[str, Any], str]] | S
             )  # fmt: skip
             names = task.ids[found.ids - 1]
             for session_id, line in tiny_lines(found, task.rows, task.parts.flows, buf, files, names):
-                if spool is not None:
-                    spool.record(session_id, [line])
-                else:
-                    out.append((session_id, json.loads(line), line))
+                keep(session_id, [line])
             for replayed in replay_sessions(
                 task.parts, buf, task.rows, rest[~found.tiny],
                 max_session_size=task.document.max_session_size, linger_ns=task.document.linger_ns,
@@ -292,12 +296,7 @@ def export_shard(task: ExportShard) -> list[tuple[int, dict[str, Any], str]] | S
                 position = replayed.session.id
                 replayed.session.id = int(task.ids[position - 1])
                 with zero_budgets(replayed.session, task.zero_budgets[position - 1].tolist()):
-                    pieces = files.encode(replayed.session)
-                    if spool is not None:
-                        spool.record(replayed.session.id, pieces)
-                    else:
-                        line = "".join(pieces)
-                        out.append((replayed.session.id, json.loads(line), line))
+                    keep(replayed.session.id, files.encode(replayed.session))
                 replayed.session.forget_monologues()
                 del replayed
     finally:
