@@ -15,6 +15,7 @@ nothing but the capture file it is handed.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -23,7 +24,7 @@ import numpy.typing as npt
 
 from monoview.core.appnames import HEAD_BYTES, application_name
 from monoview.core.capture.index import IndexParts
-from monoview.core.capture.records import PayloadBuffer
+from monoview.core.capture.records import Parts, PayloadBuffer
 from monoview.core.flows.summary import SessionRows
 
 I64 = npt.NDArray[np.int64]
@@ -61,18 +62,20 @@ def session_heads(parts: IndexParts, rows: SessionRows, buf: PayloadBuffer) -> l
     rank = np.arange(len(key)) - np.searchsorted(key, key, side="left")
     kept = rank < HEAD_ROWS
     key, at = key[kept], at[kept]
-    _read_heads(heads, key.tolist(), at, c, parts, buf)
+    read_heads(heads, key.tolist(), at, c, parts.payload_parts, buf)
     return [(client, server) for client, server in heads]
 
 
-def _read_heads(
-    heads: list[list[bytes]], keys: list[int], at: I64, c: dict[str, npt.NDArray[np.generic]],
-    parts: IndexParts, buf: PayloadBuffer,
+def read_heads(
+    heads: list[list[bytes]], keys: list[int], at: I64, c: Mapping[str, npt.NDArray[np.generic]],
+    pieces: Mapping[int, Parts], buf: PayloadBuffer,
 ) -> None:  # fmt: skip
-    """Join each head's rows while their sequence numbers follow on."""
+    """Join each head's rows while their sequence numbers follow on: ``keys`` (session * 2,
+    + 1 for the server's side) sorted, each key's rows ``at`` of columns ``c`` in capture
+    order, at most ``HEAD_ROWS`` of them; ``pieces``: the payload parts of rows
+    reassembled from IP fragments, by frame."""
     offsets, lengths = c["payload"][at].tolist(), c["caplen"][at].tolist()
     seqs, frames = c["seq"][at].tolist(), c["frame"][at].tolist()
-    pieces = parts.payload_parts
     previous, expected = -1, 0
     for key, offset, length, seq, frame in zip(keys, offsets, lengths, seqs, frames, strict=True):
         session, which = divmod(key, 2)
@@ -120,5 +123,5 @@ def number_streams(task: ApplicationTask) -> tuple[I64, I64]:
 
 __all__ = [
     "HEAD_ROWS", "ApplicationTask", "application_names", "name_applications", "number_streams",
-    "session_heads",
+    "read_heads", "session_heads",
 ]  # fmt: skip
