@@ -20,7 +20,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
@@ -42,6 +42,9 @@ from monoview.core.packet import SegmentKind, TcpPacket
 from monoview.core.tcp.replay import FlowRows, Replayed, replay_flow
 from monoview.core.tcp.session import TcpSession
 from monoview.core.tcp.table import LINGER_NS
+
+if TYPE_CHECKING:
+    from monoview.core.flows.shardnames import SessionNames
 
 # Conversations kept for reuse, counted in delivered pieces (about 40 bytes each).
 CACHE_PIECES: Final = 2_000_000
@@ -95,7 +98,10 @@ class CaptureDocument:
         progress: Callable[[float], None] | None = None,
         cancel: Callable[[], bool] | None = None,
         prefix: int | None = None,
+        names: bool = False,
     ) -> None:
+        self.names: SessionNames | None = None
+        self._wants_names = names
         # a compressed capture or a pipe is read from a decompressed temporary copy; several
         # files or a folder are one capture (a set)
         self._files: CaptureFiles | None = CaptureFiles(path, cancel)
@@ -152,7 +158,7 @@ class CaptureDocument:
         document.path, document.options, document._files = Path(path), options, None
         document.source = parts.source if parts.source is not None else document.path
         document._parts, document.rows, document._owns_parts = parts, rows, False
-        document.prefix = None
+        document.prefix, document.names = None, None
         if locator is not None:
             document._locator = locator
         document._open_conversations()
@@ -185,10 +191,11 @@ class CaptureDocument:
             cancel=self._cancel, prefix=self.prefix,
         )  # fmt: skip
         try:
-            self.rows: SessionRows = build_sessions(
+            self.rows: SessionRows
+            self.rows, self.names = build_sessions(
                 parts, executor, count, max_session_size=self.options.max_session_size,
                 linger_ns=self.options.linger_ns, progress=self._phase(INDEX_SHARE, 1.0),
-                cancel=self._cancel,
+                cancel=self._cancel, names=self._wants_names,
             )  # fmt: skip
         except BaseException:
             parts.close()

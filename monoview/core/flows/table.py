@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -29,6 +30,9 @@ from monoview.core.flows.summary import SESSION, SessionRows, empty, summarise
 from monoview.core.tcp.replay import FlowReplay, replay_flow
 from monoview.core.tcp.session import Endpoint
 from monoview.core.tcp.table import LINGER_NS
+
+if TYPE_CHECKING:
+    from monoview.core.flows.shardnames import SessionNames, ShardNames
 
 I64 = npt.NDArray[np.int64]
 # Rows of grouped flows the vectorised pass takes at a time (its temporaries are a few
@@ -180,15 +184,25 @@ class ShardTask:
     flows: I64  # the flows of this shard
     max_session_size: int | None = None
     linger_ns: int = LINGER_NS
+    # The endpoints key of each of ``flows`` (``tcpstream.endpoint_keys``) when the sessions'
+    # applications and tshark's streams are wanted too (``shardnames``); None: not wanted.
+    keys: I64 | None = None
 
 
-def shard_sessions(task: ShardTask) -> SessionRows:
-    """The session rows of a shard's flows (opens the capture itself)."""
+def shard_sessions(task: ShardTask) -> tuple[SessionRows, ShardNames | None]:
+    """The session rows of a shard's flows (opens the capture itself), and their names and
+    streams when the task has ``keys``: worked out from the same grouped rows, in memory now."""
     grouped = GroupedRows.of_parts(task.parts, task.flows)
     with opened(task.parts.source or task.parts.path) as buf:
-        return session_rows(
+        rows = session_rows(
             grouped, buf, task.parts.flows, max_session_size=task.max_session_size, linger_ns=task.linger_ns
         )
+        if task.keys is None:
+            return rows, None
+        from monoview.core.flows.shardnames import shard_names
+
+        keys = task.keys[np.searchsorted(task.flows, grouped.flows)]
+        return rows, shard_names(grouped, rows, keys, buf)
 
 
 def shards(rows: I64, count: int) -> list[I64]:
@@ -245,16 +259,34 @@ def build_sessions(
     linger_ns: int = LINGER_NS,
     progress: Progress | None = None,
     cancel: Callable[[], bool] | None = None,
-) -> SessionRows:
+    names: bool = False,
+) -> tuple[SessionRows, SessionNames | None]:
     """Every session of an index, summarised in ``executor`` by ``count`` workers
-    (``progress`` and ``cancel`` as for ``executor.gather``).
+    (``progress`` and ``cancel`` as for ``executor.gather``), and with ``names`` their
+    applications and tshark's stream numbers (``shardnames``; else None).
 
     Each worker gets a few shards rather than one: a shard's rows are in its
     memory at once, so smaller shards keep each worker's memory small.
     """
+    flow_shards = shards(parts.flows.rows, count * SHARDS_PER_WORKER if count > 1 else 1)
+    keys = None
+    if names:
+        from monoview.core.flows.shardnames import keep_endpoints_together
+        from monoview.core.flows.tcpstream import endpoint_keys
+
+        keys = endpoint_keys(parts.flows)
+        flow_shards = keep_endpoints_together(flow_shards, keys)
     tasks = [
-        ShardTask(parts, shard, max_session_size, linger_ns)
-        for shard in shards(parts.flows.rows, count * SHARDS_PER_WORKER if count > 1 else 1)
+        ShardTask(parts, shard, max_session_size, linger_ns, None if keys is None else keys[shard])
+        for shard in flow_shards
         if len(shard)
     ]
-    return concatenated(gather(executor, shard_sessions, tasks, progress=progress, cancel=cancel))
+    done = gather(executor, shard_sessions, tasks, progress=progress, cancel=cancel)
+    rows = [shard_rows for shard_rows, _ in done]
+    named = None
+    if names:
+        from monoview.core.flows.shardnames import merged
+
+        named = merged(rows, [shard for _, shard in done if shard is not None])
+    del done
+    return concatenated(rows), named
