@@ -112,7 +112,10 @@ def local_executor(workers: int | None = None) -> Iterator[Executor]:
 
 
 # What a lasting pool's workers import before they are forked (each would otherwise import it).
-PRELOAD = ["monoview.core.document", "monoview.core.export.exporter", "monoview.core.fanout"]
+PRELOAD = [
+    "monoview.core.document", "monoview.core.export.exporter", "monoview.core.fanout",
+    "monoview.core.flows.shardnames", "monoview.core.flows.applications",
+]  # fmt: skip
 
 
 def _work_in_background(niceness: int) -> None:

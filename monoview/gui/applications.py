@@ -1,5 +1,10 @@
 """The session list's Application and Stream columns, filled in once a capture is listed.
 
+A document opened by the window comes with them (``CaptureDocument(names=True)``: the
+worker processes that summarise the sessions name them too, ``core.flows.shardnames``),
+and they are shown with the list.  Any other document (one opened without them) is
+named here, after the list, as follows.
+
 Naming every session reads the first bytes of each direction from the file
 (``core.flows.applications``: half a second for 20,000 sessions of a 1 GB
 capture).  That happens after the list is shown (and its modules are imported
@@ -70,6 +75,9 @@ class ApplicationNamer(QObject):
         self.document = document
         if document is None or not len(document):
             return
+        if document.names is not None:  # worked out with the list, by the workers that made it
+            self._named(None, document, (document.names.applications, document.names.streams))
+            return
         pool = self._pool if document.parts.folder is not None else None
 
         def work(cancelled: threading.Event) -> Named:
@@ -97,7 +105,7 @@ class ApplicationNamer(QObject):
         if job is not None:
             job.shutdown(timeout_ms)
 
-    def _named(self, job: BackgroundCall, document: CaptureDocument, named: Named) -> None:
+    def _named(self, job: BackgroundCall | None, document: CaptureDocument, named: Named) -> None:
         names, streams = named
         if self._job is job and self.document is document and len(names) == len(document):
             self._model.set_applications(names, streams)

@@ -152,8 +152,10 @@ class CaptureOpener(QObject):
                 previewing.start()
             try:
                 pool = self.pool
+                # names: the Application and Stream columns come with the list, worked out
+                # by the workers that summarise the sessions (``core.flows.shardnames``)
                 document = CaptureDocument(
-                    path, executor=pool, workers=workers, progress=report, cancel=cancelled.is_set
+                    path, executor=pool, workers=workers, progress=report, cancel=cancelled.is_set, names=True
                 )
                 # The first conversation needs the flow locator (a sort of the whole flow column:
                 # a tenth of a second on a gigabyte): made here, not on the GUI thread at the first click.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import Qt
 
 from monoview.core.flows.columns import Column
@@ -121,3 +122,41 @@ def test_a_session_tshark_cuts_in_two_shows_both_streams(qtbot, window: MainWind
     qtbot.waitUntil(lambda: model.rowCount() == 0, timeout=3000)
     window.filter_edit.setText("tcp.stream == 1")  # the session's second stream: id - 1 would be 0 only
     qtbot.waitUntil(lambda: model.rowCount() == 1, timeout=3000)
+
+
+def test_the_names_come_with_the_list(qtbot, window: MainWindow, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The window's document is named by the workers that list it (``core.flows.shardnames``):
+    the columns are filled when the list is shown, and no naming job runs after it (issue 7:
+    the screenshot of a gigabyte waited 0.6 s for one)."""
+    import monoview.gui.applications as applications
+
+    jobs: list[object] = []
+    real = applications.BackgroundCall
+    monkeypatch.setattr(applications, "BackgroundCall", lambda *a, **k: jobs.append(a) or real(*a, **k))
+    load(qtbot, window, capture("zeek_smtp.pcap"))
+    columns = window.tree_model.columns
+    assert columns is not None and columns.applications is not None and columns.stream_pairs is not None
+    assert jobs == [] and not window.namer.busy
+    assert columns.applications.count("SMTP") == 2
+
+
+def test_a_document_without_names_is_named_after_the_list(qtbot, window: MainWindow) -> None:
+    """A document opened without them (``CaptureDocument(names=False)``) is still named, by
+    the naming job, the same."""
+    from monoview.core.document import CaptureDocument
+
+    path = capture("zeek_smtp.pcap")
+    load(qtbot, window, path)
+    columns = window.tree_model.columns
+    assert columns is not None and columns.applications is not None and columns.stream_pairs is not None
+    names, (sessions, streams) = list(columns.applications), columns.stream_pairs
+    with CaptureDocument(path, workers=1) as plain:
+        assert plain.names is None
+        columns.applications, columns.stream_pairs = None, None
+        window.namer.set_document(plain)
+        assert window.namer.busy
+        qtbot.waitUntil(lambda: not window.namer.busy, timeout=20000)
+        assert columns.applications == names
+        got = columns.stream_pairs
+        assert got is not None and np.array_equal(got[0], sessions) and np.array_equal(got[1], streams)
+        window.namer.set_document(None)

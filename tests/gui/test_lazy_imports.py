@@ -2,7 +2,8 @@
 
 Every module imported before the first rows is time the user waits for them: the
 HTTP reader and its pane, the plots (pyqtgraph), the filter language and payload
-search, the application namer's core.  Each probe runs in a fresh interpreter,
+search, the application recognisers (which run in the worker processes that name
+the sessions while they list them).  Each probe runs in a fresh interpreter,
 where ``sys.modules`` is what the window itself imported.
 """
 
@@ -22,7 +23,10 @@ HTTP = ("monoview.core.http", "monoview.core.http_session", "monoview.core.http_
         "monoview.gui.views.http_pane", "monoview.gui.models.http_model")  # fmt: skip
 PLOTS = ("pyqtgraph", "monoview.gui.views.plots", "monoview.gui.views.stream_graphs")
 FILTER = ("monoview.core.flows.query", "monoview.core.flows.search")
-NAMING = ("monoview.core.flows.applications", "monoview.core.appnames", "monoview.core.flows.tcpstream")
+# The Application and Stream columns come with the list: what merges the workers' names and
+# streams is imported with a capture; the recognisers stay in the workers.
+NAMING = ("monoview.core.flows.shardnames", "monoview.core.flows.tcpstream")
+RECOGNISERS = ("monoview.core.flows.applications", "monoview.core.appnames")
 
 PROBE = """
 import json, sys, time
@@ -61,7 +65,7 @@ print(json.dumps(seen))
 
 def _probe() -> dict[str, object]:
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(REPO)}
-    watched = json.dumps([*HTTP, *PLOTS, *FILTER, *NAMING])
+    watched = json.dumps([*HTTP, *PLOTS, *FILTER, *NAMING, *RECOGNISERS])
     argv = [sys.executable, "-c", PROBE, str(SAMPLE), watched]
     result = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=180)
     assert result.returncode == 0, result.stderr
