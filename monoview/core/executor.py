@@ -127,6 +127,25 @@ def _work_in_background(niceness: int) -> None:
             os.nice(niceness)
 
 
+def start_fork_server(workers: int | None = None) -> None:
+    """Start the fork server that :func:`lasting_pool` forks its workers from, now, and
+    return at once: it imports ``PRELOAD`` (half a second) while the caller goes on.
+
+    The window's first open waited for that import before any worker could index a
+    byte; started by the command line before it imports Qt, the server is ready by the
+    time the window asks for its pool.  Nothing happens off Linux, or with one worker
+    (no processes: :func:`lasting_pool` makes none).
+    """
+    count = default_workers() if workers is None else workers
+    if count <= 1 or not sys.platform.startswith("linux"):
+        return
+    import multiprocessing
+    from multiprocessing import forkserver
+
+    multiprocessing.get_context("forkserver").set_forkserver_preload(PRELOAD)
+    forkserver.ensure_running()
+
+
 def lasting_pool(workers: int | None = None, *, niceness: int = 0) -> Executor:
     """A process pool to keep for as long as a program runs (a window has one).
 

@@ -15,7 +15,6 @@ import signal
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
 from PySide6.QtCore import (
     QCoreApplication,
@@ -29,50 +28,11 @@ from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QApplication
 
 from monoview import __version__
+from monoview.cli.window import parse_args
 from monoview.core.terminate import ENDING
 from monoview.gui.dialogs.errors import install_excepthook
 from monoview.gui.icons import app_icon
 from monoview.gui.mainwindow import MainWindow
-
-SCREENSHOT_SIZE = (1400, 880)
-
-
-def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    """The GUI's command line."""
-    parser = argparse.ArgumentParser(
-        prog="monoview",
-        description="Browse the TCP conversations of a capture, monologue by monologue. "
-        "Headless subcommands: monoview sessions|follow|export|http|trace (see monoview --help).",
-    )
-    parser.add_argument("file", nargs="?", type=Path, help="capture to open (pcap or pcapng)")
-    parser.add_argument(
-        "--screenshot",
-        type=Path,
-        metavar="OUT.png",
-        help="load FILE, select a session, save a picture of the window and exit",
-    )
-    parser.add_argument("--session", type=int, metavar="ID", help="session to select (default: the first)")
-    parser.add_argument("--monologue", type=int, metavar="N", help="with --screenshot: monologue to select")
-    parser.add_argument(
-        "--view",
-        choices=("hex", "text", "http"),
-        default="hex",
-        help="with --screenshot: which detail view to show",
-    )
-    parser.add_argument(
-        "--scope",
-        choices=("monologue", "c2s", "s2c", "session"),
-        default="monologue",
-        help="with --screenshot: which bytes the hex/text view shows",
-    )
-    parser.add_argument("--plots", action="store_true", help="with --screenshot: show the plots")
-    parser.add_argument(
-        "--size",
-        default=f"{SCREENSHOT_SIZE[0]}x{SCREENSHOT_SIZE[1]}",
-        metavar="WxH",
-        help="with --screenshot: window size (default %(default)s)",
-    )
-    return parser.parse_args(list(argv))
 
 
 def make_application(argv: Sequence[str] = ()) -> QApplication:

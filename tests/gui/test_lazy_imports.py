@@ -79,3 +79,39 @@ def test_tabs_modules_wait_for_their_tab() -> None:
     assert seen["loaded"] == sorted(NAMING), "only the namer's modules come with a capture"
     assert seen["http"] == sorted([*NAMING, *HTTP]), "the HTTP tab brings the HTTP modules, nothing else"
     assert seen["http_current"] and isinstance(seen["http_rows"], int) and seen["http_rows"] > 0
+
+
+FORK_SERVER_PROBE = """
+import json
+import sys
+from multiprocessing import forkserver
+
+seen = []
+
+
+class Watch:
+    def find_spec(self, name, path=None, target=None):
+        if name == "PySide6" and not seen:
+            seen.append(forkserver._forkserver._forkserver_pid is not None)
+        return None
+
+
+sys.meta_path.insert(0, Watch())
+from monoview.cli import main
+
+status = main(["--screenshot", sys.argv[2], sys.argv[1]])
+print(json.dumps({"started_before_qt": seen, "status": status}))
+"""
+
+
+def test_the_fork_server_starts_before_qt_is_imported(tmp_path: Path) -> None:
+    """``monoview FILE`` starts the fork server its workers come from before it imports Qt
+    (``cli.window``): the server imports the core while the window's process imports Qt,
+    instead of after the window is up (issue 7: half a second of the screenshot's)."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(REPO), "MONOVIEW_WORKERS": "2"}
+    argv = [sys.executable, "-c", FORK_SERVER_PROBE, str(SAMPLE), str(tmp_path / "shot.png")]
+    result = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=180)
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout.strip().splitlines()[-1])
+    assert found == {"started_before_qt": [True], "status": 0}
+    assert (tmp_path / "shot.png").stat().st_size > 0
