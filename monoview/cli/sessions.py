@@ -19,13 +19,12 @@ def run(args: argparse.Namespace) -> int:
     """List the sessions of ``args.capture``."""
     with executor_of(args) as (executor, workers):
         options = DocumentOptions(split_interfaces=args.split_interfaces)
-        document = CaptureDocument(args.capture, options, executor=executor, workers=workers)
+        # -a: the workers that summarise the sessions name them too (core.flows.shardnames)
+        document = CaptureDocument(
+            args.capture, options, executor=executor, workers=workers, names=args.application
+        )
     out = sys.stdout
-    names = None
-    if args.application:
-        from monoview.core.flows.applications import application_names  # only asked for: 10 ms to import
-
-        names = application_names(document.parts, document.rows, document.buffer)
+    names = document.names.applications if document.names is not None else None
     if args.json:
         head: dict[str, Any] = {"capture": document.name, "read_error": document.read_error}
         if len(document.files) > 1:  # a set: its files in capture order
