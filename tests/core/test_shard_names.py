@@ -97,6 +97,13 @@ def test_flows_of_equal_endpoints_go_to_one_shard() -> None:
     assert shardnames.keep_endpoints_together(shards, distinct) is shards
 
 
+def test_no_payload_names_nothing() -> None:
+    """What lets ``shardnames`` skip the sessions without payload."""
+    from monoview.core.appnames import application_name
+
+    assert application_name(b"", b"") == ""
+
+
 def test_the_plain_list_does_none_of_it(monkeypatch: pytest.MonkeyPatch) -> None:
     """``monoview sessions`` (a document not asked for names) names nothing while it lists."""
 

@@ -125,7 +125,8 @@ def _names(grouped: GroupedRows, rows: SessionRows, session: I64, buf: PayloadBu
     kept = rank < HEAD_ROWS
     heads = [[b"", b""] for _ in range(len(rows))]
     read_heads(heads, key[kept].tolist(), at[kept], c, grouped.parts, buf)
-    return [application_name(client, server) for client, server in heads]
+    # a session without payload (a SYN storm's: most of them) names nothing: not asked
+    return [application_name(client, server) if client or server else "" for client, server in heads]
 
 
 def _streams(grouped: GroupedRows, keys: I64, session: I64, names: list[str]) -> ShardNames:
