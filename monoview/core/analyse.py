@@ -209,9 +209,10 @@ class Analysis:
 
     def _several(self, several: Several, record: Record, fragments: FragmentReassembler) -> int:
         """Take each packet and fragment of a frame of several as a frame's; return how many
-        TCP packets it gave."""
-        dispatcher, packets = self.dispatcher, 0
-        for part in self.stats.several(several, record.frame, record.linktype):
+        TCP packets it gave (its own and those of the datagrams it completed, all of them but
+        the first counted as ``aggregated``)."""
+        dispatcher, stats, packets, own = self.dispatcher, self.stats, 0, 0
+        for part in stats.several(several, record.frame, record.linktype):
             packet: TcpPacket | None = part if isinstance(part, TcpPacket) else None
             if isinstance(part, Fragment):
                 try:
@@ -219,10 +220,14 @@ class Analysis:
                 except Exception as exc:  # noqa: BLE001 - one odd datagram must not stop the load
                     dispatcher.record_failure(self.tcp, "fragment", exc)
                 if packet is None:
-                    self.stats.skipped[Skip.FRAGMENT.value] += 1
+                    stats.skipped[Skip.FRAGMENT.value] += 1
+            else:
+                own += 1
             if packet is not None:
                 packets += 1
                 dispatcher.emit("packet", packet=packet)
+        # ``several`` counted the frame's own packets after the first; now the rest.
+        stats.aggregated += max(packets - 1, 0) - max(own - 1, 0)
         return packets
 
     def run_to_end(self) -> Analysis:

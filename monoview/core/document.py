@@ -28,6 +28,7 @@ from monoview.core.capture.captureset import CaptureSet, SetBuffer
 from monoview.core.capture.index import MIN_RANGE_BYTES, FlowTable, IndexParts, IndexStats, build_parts
 from monoview.core.capture.locate import FlowLocator
 from monoview.core.capture.members import CaptureFiles
+from monoview.core.capture.records import part_frames
 from monoview.core.capture.walk import BATCH_RECORDS
 from monoview.core.dispatcher import Dispatcher
 from monoview.core.errors import CaptureFormatError, UnknownSessionError
@@ -406,7 +407,7 @@ class CaptureDocument:
         flow, first, stop = int(row["flow"]), int(row["first_row"]), int(row["stop_row"])
         if rows is None:
             rows, columns = self._flow_rows(flow)
-            hints = run_hints(columns, [(0, len(rows))], set(rows.parts)) if fast else None
+            hints = run_hints(columns, [(0, len(rows))], part_frames(rows.parts)) if fast else None
         else:
             hints = None
         reason = "reused" if stop < len(rows) else "capture end"
@@ -479,7 +480,7 @@ class CaptureDocument:
             rows.seq[ref], rows.ack[ref], rows.flags[ref], int(extra["window"][ref]), rows.payload[ref],
             rows.caplen[ref], rows.wirelen[ref],
         )  # fmt: skip
-        packet.payload_parts = rows.parts.get(frame)
+        packet.payload_parts = rows.parts.get((frame, rows.payload[ref]))
         packet.session = session
         return packet
 

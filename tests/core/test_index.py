@@ -92,7 +92,7 @@ def _rows(index: PacketIndex) -> list[tuple[object, ...]]:
             (
                 c["frame"], c["ts"], c["payload"], c["caplen"], c["wirelen"], c["seq"], c["ack"], c["flags"],
                 c["window"], c["interface"], flows.context(c["flow"]), sender, receiver,
-                index.parts.get(c["frame"]),
+                index.parts.get((c["frame"], c["payload"])),
             )
         )  # fmt: skip
     return out

@@ -7,7 +7,7 @@ capture summary and the warnings say the same whichever read the file.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final
 
 from monoview.core.capture.decode import Cut, Several, Skip, Undecoded
@@ -63,7 +63,8 @@ class SkipCounts:
         """Count a frame of several packets (``decode.Several``) as its subframes say: packets
         cut short, the packets after its first (``aggregated``), and the frame as skipped when
         no subframe gave a packet or fragment.  Returns its packets and fragments, in order,
-        for the reader to take as it takes a frame's."""
+        for the reader to take as it takes a frame's (a fragment marked ``beside`` when the
+        frame has a packet of its own: a datagram it completes is not the frame's first)."""
         found: list[TcpPacket | Fragment] = []
         for part in several.parts:
             if isinstance(part, Cut):
@@ -73,6 +74,8 @@ class SkipCounts:
                 found.append(part)
         packets = sum(isinstance(part, TcpPacket) for part in found)
         self.aggregated += packets - 1 if packets > 1 else 0
+        if packets and len(found) > packets:
+            found = [replace(p, beside=True) if isinstance(p, Fragment) else p for p in found]
         skipped = several.skipped
         if skipped is not None:
             self.skip(skipped, frame, linktype)

@@ -59,6 +59,9 @@ class Fragment:
     dst: bytes
     path: tuple[str, ...] = ()  # the outer path (``outerpath``)
     proto: int = IPPROTO_TCP  # the datagram's IP protocol (IPv6: the header after the fragment's)
+    # Its frame gave a TCP packet of its own too (an 802.11 A-MSDU's whole subframe): what this
+    # fragment completes is not its frame's first packet (``counts.SkipCounts.aggregated``).
+    beside: bool = False
 
 
 # The TCP packet inside a reassembled tunnel datagram: given the datagram's captured bytes

@@ -12,7 +12,8 @@ depends on how many workers built it.
 
 Payload never leaves the file: a row says where its payload is (``payload``,
 ``caplen``, ``wirelen``); a payload reassembled from IP fragments lies in
-several places, listed in ``payload_parts`` by frame.
+several places, listed in ``payload_parts`` by frame and payload offset (one frame may
+complete several datagrams: ``records.PayloadParts``).
 
 A set of files (``captureset.CaptureSet``) is one capture: every member's
 ranges are indexed in the same pool, each member is stitched on its own
@@ -247,8 +248,8 @@ def _merged(
         key_parts.append(keys)
         counts.append(part.counts)
     # IP fragments, in frame order across all ranges (a datagram is whole within one file).
-    whole = []
-    at = 0
+    whole: list[TcpPacket] = []
+    at, completed = 0, -1  # completed: the frame that completed the last datagram
     for member, own in zip(members, stitched, strict=True):
         buf, fragments = member.buffer, reassembler()
         for part in own:
@@ -257,8 +258,12 @@ def _merged(
                 packet = fragments.add(buf, dataclasses.replace(fragment, frame=frame))
                 if packet is None:
                     stats.skipped["IP fragment"] += 1
-                else:
-                    whole.append(_shifted(packet, part.payload_base))
+                    continue
+                # A packet after its frame's first (``aggregated``): one frame may complete
+                # several datagrams (an A-MSDU's subframes), or hold a packet beside them.
+                stats.aggregated += fragment.beside or frame == completed
+                completed = frame
+                whole.append(_shifted(packet, part.payload_base))
             at += 1
         stats.incomplete_fragments += fragments.finish()
     scanner = Scanner(members[0].buffer)
@@ -297,7 +302,7 @@ def _merged(
                 errors.append(error)
             at += 1
     read_error = " ".join(errors) if errors else None
-    payload_parts = {p.frame: p.payload_parts for p in whole if p.payload_parts is not None}
+    payload_parts = {(p.frame, p.payload_offset): p.payload_parts for p in whole if p.payload_parts}
     for part in ranges:
         part.forget_merged()
     formats = list(dict.fromkeys(m.format for m in members))

@@ -27,7 +27,7 @@ from monoview.core.capture.counts import CaptureStats
 from monoview.core.capture.flowkeys import KEY_FIELDS, FlowKeys
 from monoview.core.capture.outerpath import NO_PATH, OuterPath, known_paths, no_pairs, paths_text
 from monoview.core.capture.ranges import COLUMNS, RangePart
-from monoview.core.capture.records import Parts
+from monoview.core.capture.records import PayloadParts
 from monoview.core.terminate import untracked
 
 I64 = npt.NDArray[np.int64]
@@ -148,7 +148,7 @@ class PacketIndex:
     format: str
     columns: dict[str, Array]
     flows: FlowTable
-    parts: dict[int, Parts]  # frame -> (file offset, captured, wire) per piece
+    parts: PayloadParts  # (frame, payload) -> (file offset, captured, wire) per piece
     stats: IndexStats
     read_error: str | None = None
 
@@ -173,7 +173,7 @@ class IndexParts:
     mappings: list[I64]  # each range's flow numbers -> global flow
     extra: dict[str, Array] | None  # rows reassembled from IP fragments (global frames and flows)
     flows: FlowTable
-    payload_parts: dict[int, Parts]
+    payload_parts: PayloadParts
     stats: IndexStats
     read_error: str | None = None
     folder: str | None = None  # the temporary folder of the ranges' files, if this index owns one

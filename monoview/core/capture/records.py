@@ -37,6 +37,18 @@ class Record(NamedTuple):
 # (file offset, captured, wire length) of each piece of a TCP payload that came in
 # several places: a segment reassembled from IP fragments.
 Parts = tuple[tuple[int, int, int], ...]
+# The pieces of every reassembled packet, by its frame and its payload's file offset (a row's
+# ``payload``: its first piece).  Not by frame alone: one frame may complete several datagrams
+# (an 802.11 A-MSDU of fragments, a fragmented tunnel datagram holding an A-MSDU) and carry
+# whole packets beside them; keyed by frame, one datagram's pieces replaced another's, and a
+# whole packet of that frame was read from them.
+PayloadParts = dict[tuple[int, int], Parts]
+
+
+def part_frames(parts: PayloadParts) -> set[int]:
+    """The frames that hold a reassembled packet (their rows are left to the exact paths)."""
+    return {frame for frame, _payload in parts}
+
 
 # A record claiming more than this is corrupt: no link layer carries frames this
 # large (BIG TCP tops out at 512 KiB; pcap's own maximum snaplen is 256 KiB).

@@ -259,12 +259,14 @@ def session_packets(document: CaptureDocument, ids: Iterable[int]) -> Wanted:
     fragments = document.parts.payload_parts
     for session_id in ids:
         row = document.session_row(session_id)
-        columns = document.locator.select(document.parts, int(row["flow"]), ("frame",))
-        chosen = columns["frame"][int(row["first_row"]) : int(row["stop_row"])].astype(np.int64)
+        names = ("frame", "payload") if fragments else ("frame",)
+        columns = document.locator.select(document.parts, int(row["flow"]), names)
+        rows = slice(int(row["first_row"]), int(row["stop_row"]))
+        chosen = columns["frame"][rows].astype(np.int64)
         frames.append(chosen)
-        if fragments:
-            for frame in chosen.tolist():
-                offsets.extend(piece[0] for piece in fragments.get(frame, ()))
+        if fragments:  # a frame may complete several datagrams: each row's own pieces
+            for frame, payload in zip(chosen.tolist(), columns["payload"][rows].tolist(), strict=True):
+                offsets.extend(piece[0] for piece in fragments.get((frame, payload), ()))
     joined = np.unique(np.concatenate(frames)) if frames else np.zeros(0, dtype=np.int64)
     return Wanted(joined, np.array(sorted(offsets), dtype=np.int64))
 

@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from monoview.core.capture.index import FlowTable, IndexParts
-from monoview.core.capture.records import PayloadBuffer
+from monoview.core.capture.records import PayloadBuffer, part_frames
 from monoview.core.export.encode import Format, encoded
 from monoview.core.export.manifest import item_line
 from monoview.core.export.options import Layout
@@ -164,7 +164,7 @@ def _lone(grouped: GroupedRows, picked: SessionRows, group: I64, whole: Mask) ->
     mask &= (c["caplen"] == c["wirelen"]) & (kept == c["caplen"]) & (picked["packets"] == 1)
     mask &= (picked["data_packets0"] + picked["data_packets1"] == 1) & (picked["monologues"] == 1)
     if grouped.parts:
-        mask &= ~np.isin(c["frame"], np.fromiter(grouped.parts, dtype=np.int64))
+        mask &= ~np.isin(c["frame"], np.fromiter(part_frames(grouped.parts), dtype=np.int64))
     return mask
 
 

@@ -84,8 +84,9 @@ def read_heads(
             continue
         previous, expected = key, (seq + length) % _SEQ_MOD
         want = min(length, HEAD_BYTES - len(head))
-        if frame in pieces:  # reassembled from IP fragments: in several places
-            data = b"".join(bytes(buf[o : o + n]) for o, n, _wire in pieces[frame])[:want]
+        found = pieces.get((frame, offset)) if pieces else None
+        if found is not None:  # reassembled from IP fragments: in several places
+            data = b"".join(bytes(buf[o : o + n]) for o, n, _wire in found)[:want]
         else:
             data = bytes(buf[offset : offset + want])
         heads[session][which] = head + data

@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from monoview.core.capture.index import FlowTable, IndexParts
-from monoview.core.capture.records import PayloadBuffer
+from monoview.core.capture.records import PayloadBuffer, part_frames
 from monoview.core.flows.grouped import GroupedRows
 from monoview.core.flows.hints import run_hints
 from monoview.core.flows.hydrate import PlainFlows, hydrate, hydrate_streamed, plain_flows
@@ -112,7 +112,7 @@ class _Replaying:
     def __init__(self, grouped: GroupedRows, groups: list[int]) -> None:
         self.grouped = grouped
         self.rows, self.spans, columns = grouped.flow_rows(groups)
-        self.hints = run_hints(columns, self.spans, set(grouped.parts)) if groups else None
+        self.hints = run_hints(columns, self.spans, part_frames(grouped.parts)) if groups else None
         self.span_of = {g: k for k, g in enumerate(groups)}
         self._alone: tuple[int, FlowRows, RunHints] | None = None
 
@@ -125,6 +125,6 @@ class _Replaying:
         if self._alone is None or self._alone[0] != group:
             self._alone = None  # the previous one's rows go first
             rows, spans, columns = self.grouped.flow_rows([group])
-            self._alone = (group, rows, run_hints(columns, spans, set(self.grouped.parts)))
+            self._alone = (group, rows, run_hints(columns, spans, part_frames(self.grouped.parts)))
         _group, rows, hints = self._alone
         return rows, 0, len(rows), hints, 0

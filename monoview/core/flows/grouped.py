@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from monoview.core.capture.index import IndexParts, PacketIndex
-from monoview.core.capture.records import Parts
+from monoview.core.capture.records import PayloadParts
 from monoview.core.tcp.replay import FlowRows
 
 I64 = npt.NDArray[np.int64]
@@ -51,7 +51,7 @@ class GroupedRows:
     flows: I64
     bounds: I64
     columns: dict[str, Array]  # REPLAY_COLUMNS, compact types (``compact_column``), in grouped order
-    parts: dict[int, Parts]  # frame -> payload pieces, for rows reassembled from IP fragments
+    parts: PayloadParts  # (frame, payload) -> pieces, for rows reassembled from IP fragments
 
     def __len__(self) -> int:
         return len(self.flows)
@@ -103,7 +103,7 @@ class GroupedRows:
         return cls.of_columns(columns, parts.payload_parts)
 
     @classmethod
-    def of_columns(cls, columns: dict[str, Array], parts: dict[int, Parts]) -> GroupedRows:
+    def of_columns(cls, columns: dict[str, Array], parts: PayloadParts) -> GroupedRows:
         """Rows in capture order (with their ``flow``) grouped by flow."""
         flow = columns["flow"].astype(np.int64, copy=False)
         present, counts = np.unique(flow, return_counts=True)

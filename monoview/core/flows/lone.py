@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from monoview.core.capture.index import FlowTable
+from monoview.core.capture.records import part_frames
 from monoview.core.flows.grouped import GroupedRows
 from monoview.core.flows.summary import SESSION, SessionRows
 from monoview.core.tcp.session import SERVER_PORTS
@@ -39,7 +40,7 @@ def lone_groups(grouped: GroupedRows, groups: I64) -> Bool:
     )
     lone: Bool = one & (wirelen == 0) & (flags & SYN == 0)
     if grouped.parts:
-        lone &= ~np.isin(frame, np.fromiter(grouped.parts, dtype=np.int64))
+        lone &= ~np.isin(frame, np.fromiter(part_frames(grouped.parts), dtype=np.int64))
     return lone
 
 

@@ -24,7 +24,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from monoview.core.capture.records import PayloadBuffer
+from monoview.core.capture.records import PayloadBuffer, part_frames
 from monoview.core.flows.grouped import GroupedRows
 from monoview.core.flows.reordered import tile
 from monoview.core.flows.summary import SessionRows, empty
@@ -278,7 +278,7 @@ def clean_flows(rows: GroupedRows, linger_ns: int, buf: PayloadBuffer) -> CleanF
     # The handshake: one SYN (repeats allowed), answered with one ISN; the server starts with it.
     bad = data & (caplen != wirelen)
     if rows.parts:
-        bad |= np.isin(frame, np.fromiter(rows.parts, dtype=np.int64))
+        bad |= np.isin(frame, np.fromiter(part_frames(rows.parts), dtype=np.int64))
     bad |= syn_only & (is1 | (seq != isn0_r) | data | fin | rst)
     bad |= syn_ack & (is0 | (seq != isn1_r) | (ack != (isn0_r + 1) & SEQ_MASK) | data | fin | rst)
     first_server = g.first(is1)

@@ -31,6 +31,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from monoview.core.capture.records import part_frames
 from monoview.core.flows.grouped import GroupedRows
 from monoview.core.flows.simple import signed_offset
 from monoview.core.flows.summary import SessionRows, empty
@@ -312,7 +313,7 @@ def streamed_flow(
 ) -> StreamedFlow:
     """Feed group ``group`` of ``grouped`` through a :class:`StreamedFlow`, ``chunk`` rows
     (at most ``STREAM_ROWS``) at a time, stopping early once it is not clean."""
-    flow = StreamedFlow(int(grouped.flows[group]), linger_ns, set(grouped.parts), pieces=pieces)
+    flow = StreamedFlow(int(grouped.flows[group]), linger_ns, part_frames(grouped.parts), pieces=pieces)
     lo, hi = int(grouped.bounds[group]), int(grouped.bounds[group + 1])
     step = max(1, min(chunk, STREAM_ROWS))
     for at in range(lo, hi, step):

@@ -19,7 +19,7 @@ import numpy.typing as npt
 
 from monoview.core.capture.captureset import opened
 from monoview.core.capture.index import FlowTable, IndexParts
-from monoview.core.capture.records import PayloadBuffer
+from monoview.core.capture.records import PayloadBuffer, part_frames
 from monoview.core.executor import Progress, gather
 from monoview.core.flows.grouped import GroupedRows
 from monoview.core.flows.hints import run_hints
@@ -92,7 +92,7 @@ def session_rows(
                                             max_session_size, linger_ns, fast, fast and runs))  # fmt: skip
         groups = groups[counts <= chunk]
         rows, spans, columns = grouped.flow_rows(groups)
-        hints = run_hints(columns, spans, set(grouped.parts)) if fast and runs else None
+        hints = run_hints(columns, spans, part_frames(grouped.parts)) if fast and runs else None
         for span, (group, (start, stop)) in enumerate(zip(groups.tolist(), spans, strict=True)):
             flow = int(grouped.flows[group])
             for r in replay_flow(
@@ -153,7 +153,7 @@ def _replay_windows(
     for lo in range(0, count, window):
         hi = min(lo + window, count)
         rows, columns = grouped.window(group, lo, hi)
-        hints = run_hints(columns, [(0, hi - lo)], set(grouped.parts)) if runs else None
+        hints = run_hints(columns, [(0, hi - lo)], part_frames(grouped.parts)) if runs else None
         replay.feed(rows, 0, hi - lo, hints=hints, base=lo)
         del rows, columns, hints
     return [summarise(r.session, flow, r.first, r.stop, r.flipped) for r in replay.close()]

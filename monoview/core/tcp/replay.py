@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from monoview.core.capture.records import Parts, PayloadBuffer
+from monoview.core.capture.records import PayloadBuffer, PayloadParts
 from monoview.core.packet import SegmentKind
 from monoview.core.tcp.runs import RunHints, apply_plain, apply_run, apply_waiting, ready, waiting
 from monoview.core.tcp.session import Endpoint, Event, TcpSession
@@ -37,7 +37,7 @@ class FlowRows:
     caplen: Sequence[int]
     wirelen: Sequence[int]
     dir: Sequence[int]  # 1 when sent by the flow's second endpoint
-    parts: dict[int, Parts] = field(default_factory=dict)  # frame -> payload pieces (IP fragments)
+    parts: PayloadParts = field(default_factory=dict)  # (frame, payload) -> pieces (IP fragments)
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -129,7 +129,7 @@ class FlowReplay:
         fast, log, on_row, linger_ns = self.fast, self.log, self.on_row, self.linger_ns
         frames, times, flag_list, seqs, acks = rows.frame, rows.ts, rows.flags, rows.seq, rows.ack
         payloads, caplens, wirelens, dirs = rows.payload, rows.caplen, rows.wirelen, rows.dir
-        parts = rows.parts
+        pieces = rows.parts.get if rows.parts else None  # rows reassembled from IP fragments
         current = self.current
         i = start
         while i < stop:
@@ -171,7 +171,7 @@ class FlowReplay:
                 side = 0
             kind = current.session.process(
                 side, frames[i], times[i], flags, seq, ack, payloads[i], caplens[i], wirelen,
-                parts.get(frames[i]) if parts else None, ref, current.events,
+                pieces((frames[i], payloads[i])) if pieces is not None else None, ref, current.events,
             )  # fmt: skip
             session = current.session
             if len(current.events) != logged or session.end_ref == ref or session.handshake_ref == ref:

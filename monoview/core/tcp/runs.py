@@ -32,7 +32,7 @@ from monoview.core.tcp.seq import SEQ_HALF, SEQ_MOD
 from monoview.core.tcp.stream import MAX_WAITING_BYTES
 
 if TYPE_CHECKING:
-    from monoview.core.capture.records import Parts
+    from monoview.core.capture.records import PayloadParts
     from monoview.core.tcp.session import Event, TcpSession
 
 
@@ -48,7 +48,7 @@ class PlainRows(Protocol):
     caplen: Sequence[int]
     wirelen: Sequence[int]
     dir: Sequence[int]
-    parts: dict[int, Parts]
+    parts: PayloadParts
 
 
 def _steady(session: TcpSession) -> bool:
