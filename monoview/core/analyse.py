@@ -165,15 +165,17 @@ class Analysis:
                         emit("packet", packet=result)
                 elif isinstance(result, Fragment):
                     try:
-                        packet = fragments.add(buf, result)
+                        whole = fragments.add(buf, result)
                     except Exception as exc:  # noqa: BLE001 - one odd datagram must not stop the load
                         dispatcher.record_failure(self.tcp, "fragment", exc)
-                        packet = None
-                    if packet is None:
+                        whole = ()
+                    if not whole:
                         skipped[Skip.FRAGMENT.value] += 1
-                    else:
-                        tcp_packets += 1
-                        emit("packet", packet=packet)
+                    else:  # a tunnel's datagram may hold several packets (an 802.11 A-MSDU)
+                        tcp_packets += len(whole)
+                        stats.aggregated += len(whole) - 1
+                        for packet in whole:
+                            emit("packet", packet=packet)
                 elif isinstance(result, Several):  # an 802.11 A-MSDU: several packets of one frame
                     tcp_packets += self._several(result, record, fragments)
                 else:
@@ -213,17 +215,17 @@ class Analysis:
         the first counted as ``aggregated``)."""
         dispatcher, stats, packets, own = self.dispatcher, self.stats, 0, 0
         for part in stats.several(several, record.frame, record.linktype):
-            packet: TcpPacket | None = part if isinstance(part, TcpPacket) else None
+            whole: tuple[TcpPacket, ...] = ()
             if isinstance(part, Fragment):
                 try:
-                    packet = fragments.add(self.capture.buffer, part)
+                    whole = fragments.add(self.capture.buffer, part)
                 except Exception as exc:  # noqa: BLE001 - one odd datagram must not stop the load
                     dispatcher.record_failure(self.tcp, "fragment", exc)
-                if packet is None:
+                if not whole:
                     stats.skipped[Skip.FRAGMENT.value] += 1
             else:
-                own += 1
-            if packet is not None:
+                whole, own = (part,), own + 1
+            for packet in whole:
                 packets += 1
                 dispatcher.emit("packet", packet=packet)
         # ``several`` counted the frame's own packets after the first; now the rest.

@@ -1,9 +1,12 @@
 """802.11 A-MSDUs meet IP reassembly: one frame's several packets, several frames' one datagram.
 
-Built from the two interleaved HTTP exchanges of ``test_amsdu`` and checked against
-tshark (every TCP layer of its PDML), then against both readers, the document (whole,
-and in ranges) and the scanner:
+Two ways they meet, each built from the two interleaved HTTP exchanges of
+``test_amsdu`` and checked against tshark (every TCP layer of its PDML), then
+against both readers, the document (whole, and in ranges) and the scanner:
 
+- an Aruba access point's GRE tunnel whose outer IPv4 datagrams were fragmented: the
+  A-MSDU, and so its subframes, is only whole once the datagram is reassembled, and
+  then gives every packet in it (before: none, or only a lone subframe's);
 - an A-MSDU whose subframes are themselves IP fragments: one frame carries the last
   fragments of two datagrams (and a whole packet beside them), so it completes two
   packets and holds a third.  Their payloads' places in the file were listed by frame
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from itertools import cycle
 from pathlib import Path
 
 import pytest
@@ -33,6 +37,7 @@ from tests.core.test_amsdu import CARRIERS, EXPECTED, amsdu, subframe, tshark_pa
 from tests.core.test_fragments import fragment_ipv4
 from tests.core.test_readers import REQUEST, RESPONSE
 from tests.core.test_scan import _compare
+from tests.encapgen import IPV4, ether, gre, over_ipv4
 from tests.pcapgen import Frame, pcap_bytes
 
 TSHARK = shutil.which("tshark")
@@ -42,6 +47,24 @@ CLIENTS = ["10.0.0.1:40000", "10.0.0.3:40001"]
 
 def _packets() -> list[bytes]:
     return [f.data[14:] for f in two_exchanges()]
+
+
+def fragmented_tunnel(tmp_path: Path, size: int, last_first: bool) -> tuple[Path, int]:
+    """The exchanges' packets one, two or three to an A-MSDU in Aruba GRE, every outer IPv4
+    datagram cut into ``size``-byte fragments (sent last first if ``last_first``, so the
+    first fragment completes it).  Returns the file and the number of datagrams."""
+    packets, frames, sizes = _packets(), [], cycle((1, 2, 3))
+    at = datagrams = 0
+    while at < len(packets):
+        group = packets[at : at + next(sizes)]
+        outer = over_ipv4(47, gre(0x8200, amsdu([subframe(ip) for ip in group])))
+        pieces = fragment_ipv4(outer[14:], size, 100 + datagrams)
+        for piece in pieces[::-1] if last_first else pieces:
+            frames.append(Frame(T0 + at * 1000, ether(IPV4, piece)))
+        at, datagrams = at + len(group), datagrams + 1
+    path = tmp_path / f"aruba-fragments-{size}.pcap"
+    path.write_bytes(pcap_bytes(frames))
+    return path, datagrams
 
 
 def fragmented_subframes(tmp_path: Path, carrier: str) -> tuple[Path, int]:
@@ -107,6 +130,14 @@ def _check(path: Path, tcp_frames: int) -> None:
         for document in documents:
             document.close()
     _compare(path.read_bytes(), path.name)
+
+
+@pytest.mark.parametrize(("size", "last_first"), [(64, False), (24, True)])
+def test_an_amsdu_in_a_fragmented_tunnel_datagram_gives_every_subframe(
+    tmp_path: Path, size: int, last_first: bool
+) -> None:
+    path, datagrams = fragmented_tunnel(tmp_path, size, last_first)
+    _check(path, datagrams)
 
 
 @pytest.mark.parametrize("carrier", sorted(CARRIERS))

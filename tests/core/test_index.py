@@ -47,10 +47,11 @@ def _old_pipeline(path: Path, split: bool = False) -> tuple[list[tuple[object, .
                 notes.cut_packet(record.frame, result.short)
                 result = result.packet
             if isinstance(result, Fragment):
-                result = fragments.add(buf, result)
-                if result is None:
+                whole = fragments.add(buf, result)
+                if not whole:
                     skipped[Skip.FRAGMENT.value] += 1
                     continue
+                (result,) = whole
             if isinstance(result, TcpPacket):
                 context = (*result.vlan, -1 - result.interface) if split else result.vlan
                 packets.append(

@@ -37,7 +37,7 @@ from monoview.core.packet import TcpPacket
 # The results are ``decoded``'s; the readers take them from here, with the decoder.
 __all__ = [
     "Cut", "Decoded", "Several", "Single", "Skip", "Undecoded", "decode", "decode_any", "reassembler",
-    "tunnelled_packet",
+    "tunnelled_packets",
 ]  # fmt: skip
 
 MAX_TUNNEL_DEPTH: Final = 4
@@ -258,28 +258,34 @@ def _inner_start(
     return ip_off, version, (*vlan, *inner_tags), outer_end, guessed
 
 
-def tunnelled_packet(data: bytes, wire_len: int, completing: Fragment) -> TcpPacket | None:
-    """The TCP packet inside a reassembled tunnel datagram (``fragments.InnerDecoder``):
+def tunnelled_packets(data: bytes, wire_len: int, completing: Fragment) -> list[TcpPacket]:
+    """The TCP packets inside a reassembled tunnel datagram (``fragments.InnerDecoder``):
     ``data`` holds its captured bytes from the transport header on, ``wire_len`` were on
     the wire.  Decoded as a frame would be from that header on, so both readers (which
-    share the reassembler) agree; a fragment inside it is not reassembled (None)."""
+    share the reassembler) agree: one packet, or each of an 802.11 A-MSDU's (an Aruba
+    tunnel's datagram is only whole, and its subframes only found, once reassembled); a
+    fragment inside it is not reassembled (left out)."""
     record = Record(completing.frame, completing.ts_ns, 0, completing.interface, 0, len(data), wire_len)
     hops = list(completing.path)
     end = len(data)
     inner = _through_tunnel(
         data, completing.proto, 0, end, wire_len, completing.src, completing.dst, completing.vlan, hops
     )
-    if not isinstance(inner, tuple):
-        return None
-    found = _descend(data, record, inner, end, hops)
-    if isinstance(found, Cut):
-        found = found.packet
-    return found if isinstance(found, TcpPacket) else None
+    found = []
+    for start in inner if isinstance(inner, list) else [inner]:
+        if not isinstance(start, tuple):
+            continue
+        result = _descend(data, record, start, end, list(hops))
+        for part in result.parts if isinstance(result, Several) else (result,):
+            packet = part.packet if isinstance(part, Cut) else part
+            if isinstance(packet, TcpPacket):
+                found.append(packet)
+    return found
 
 
 def reassembler() -> FragmentReassembler:
     """A fragment reassembler that also finds TCP in tunnels' datagrams."""
-    return FragmentReassembler(tunnelled_packet)
+    return FragmentReassembler(tunnelled_packets)
 
 
 def _tcp_packet(

@@ -10,7 +10,9 @@ its TCP packet whole inside the reassembled datagram: tshark reassembles it and 
 the tunnel there (GTP-U and ERSPAN links fragment 1,500-byte user packets all the time).
 Its headers may straddle fragments, so the datagram's captured bytes are copied once
 (at most 64 KiB) for the caller's ``InnerDecoder`` to find the TCP packet in; the
-packet's payload is then located back in the file's pieces.
+packet's payload is then located back in the file's pieces.  Such a datagram may hold
+several TCP packets (an 802.11 A-MSDU in an Aruba GRE tunnel): each is located so, and all
+belong to the frame that completed the datagram.
 """
 
 from __future__ import annotations
@@ -64,10 +66,10 @@ class Fragment:
     beside: bool = False
 
 
-# The TCP packet inside a reassembled tunnel datagram: given the datagram's captured bytes
-# (from its transport header on), its length on the wire and the fragment that completed it;
-# the packet's payload offset is into those bytes.  None: no TCP packet in it.
-InnerDecoder = Callable[[bytes, int, Fragment], TcpPacket | None]
+# The TCP packets inside a reassembled tunnel datagram (mostly one; an 802.11 A-MSDU holds
+# several), given the datagram's captured bytes (from its transport header on), its length on
+# the wire and the fragment that completed it; each packet's payload offset is into those bytes.
+InnerDecoder = Callable[[bytes, int, Fragment], list[TcpPacket]]
 
 
 class _Datagram:
@@ -111,9 +113,9 @@ class _Datagram:
 
 
 class FragmentReassembler:
-    """Collects fragments per datagram and returns the TcpPacket once it is whole.
+    """Collects fragments per datagram and returns its TCP packets once it is whole.
 
-    ``inner`` finds the TCP packet in a tunnel's datagram (``decode.tunnelled_packet``);
+    ``inner`` finds the TCP packets in a tunnel's datagram (``decode.tunnelled_packets``);
     without one, only datagrams of TCP are reassembled.
     """
 
@@ -122,8 +124,9 @@ class FragmentReassembler:
         self._pending: OrderedDict[FragmentKey, _Datagram] = OrderedDict()
         self.given_up = 0  # fragments of datagrams never completed (or evicted)
 
-    def add(self, buf: Buffer, fragment: Fragment) -> TcpPacket | None:
-        """Take a fragment; the reassembled packet if this one completed its datagram."""
+    def add(self, buf: Buffer, fragment: Fragment) -> tuple[TcpPacket, ...]:
+        """Take a fragment; the packets of its datagram if this one completed it (a TCP
+        datagram's one packet; those a tunnel's datagram carries), else none."""
         datagram = self._pending.setdefault(fragment.key, _Datagram())
         parts = datagram.parts
         if parts and fragment.ts_ns - parts[0].ts_ns > MAX_AGE_NS:
@@ -133,17 +136,17 @@ class FragmentReassembler:
         if len(datagram.parts) > MAX_FRAGMENTS:
             self.given_up += len(datagram.parts)
             del self._pending[fragment.key]
-            return None
+            return ()
         packet = None
         if fragment.proto != IPPROTO_TCP:
             if datagram.complete():
                 assert datagram.last is not None
                 pieces = _pieces(datagram.parts, datagram.last)
-                if pieces is not None:  # whole: it holds a TCP packet or it never will
+                if pieces is not None:  # whole: it holds TCP packets or it never will
                     del self._pending[fragment.key]
                     return self._tunnelled(buf, pieces, max(datagram.parts, key=lambda f: f.frame))
             self._evict()
-            return None
+            return ()
         # Once everything is covered and assembling failed (the TCP header was not captured),
         # only a fragment within the header's reach can change that.
         if datagram.complete() and (not datagram.tried or fragment.offset < MAX_TCP_HEADER):
@@ -152,9 +155,9 @@ class FragmentReassembler:
             datagram.tried = True
         if packet is not None:
             del self._pending[fragment.key]
-            return packet
+            return (packet,)
         self._evict()
-        return None
+        return ()
 
     def _evict(self) -> None:
         """Give up the oldest datagram when too many wait."""
@@ -162,20 +165,19 @@ class FragmentReassembler:
             _key, dropped = self._pending.popitem(last=False)
             self.given_up += len(dropped.parts)
 
-    def _tunnelled(self, buf: Buffer, pieces: list[Piece], completing: Fragment) -> TcpPacket | None:
-        """The TCP packet inside a whole tunnel datagram, its payload located in the file."""
+    def _tunnelled(self, buf: Buffer, pieces: list[Piece], completing: Fragment) -> tuple[TcpPacket, ...]:
+        """The TCP packets inside a whole tunnel datagram, their payloads located in the file."""
         if self._inner is None:
-            return None
+            return ()
         total = sum(p[2] for p in pieces)
-        packet = self._inner(_captured(buf, pieces), total, completing)
-        if packet is None:
-            return None
-        payload = _span(pieces, packet.payload_offset, packet.payload_len)
-        packet.payload_offset = payload[0][0] if payload else pieces[0][0]
-        packet.payload_caplen = sum(p[1] for p in payload)
-        packet.payload_len = sum(p[2] for p in payload)
-        packet.payload_parts = tuple(payload) if len(payload) > 1 else None
-        return packet
+        packets = self._inner(_captured(buf, pieces), total, completing)
+        for packet in packets:
+            payload = _span(pieces, packet.payload_offset, packet.payload_len)
+            packet.payload_offset = payload[0][0] if payload else pieces[0][0]
+            packet.payload_caplen = sum(p[1] for p in payload)
+            packet.payload_len = sum(p[2] for p in payload)
+            packet.payload_parts = tuple(payload) if len(payload) > 1 else None
+        return tuple(packets)
 
     def finish(self) -> int:
         """End of capture: count the fragments of incomplete datagrams; return that count."""

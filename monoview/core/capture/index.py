@@ -255,15 +255,16 @@ def _merged(
         for part in own:
             for fragment in part.fragments:
                 frame = fragment.frame + bases[at]
-                packet = fragments.add(buf, dataclasses.replace(fragment, frame=frame))
-                if packet is None:
+                packets = fragments.add(buf, dataclasses.replace(fragment, frame=frame))
+                if not packets:
                     stats.skipped["IP fragment"] += 1
                     continue
-                # A packet after its frame's first (``aggregated``): one frame may complete
-                # several datagrams (an A-MSDU's subframes), or hold a packet beside them.
-                stats.aggregated += fragment.beside or frame == completed
+                # Packets after their frame's first (``aggregated``): one frame may complete
+                # several datagrams, a datagram may hold several packets (an A-MSDU's).
+                first = not fragment.beside and frame != completed
+                stats.aggregated += len(packets) - first
                 completed = frame
-                whole.append(_shifted(packet, part.payload_base))
+                whole.extend(_shifted(packet, part.payload_base) for packet in packets)
             at += 1
         stats.incomplete_fragments += fragments.finish()
     scanner = Scanner(members[0].buffer)
