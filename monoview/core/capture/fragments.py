@@ -123,6 +123,9 @@ class FragmentReassembler:
         self._inner = inner
         self._pending: OrderedDict[FragmentKey, _Datagram] = OrderedDict()
         self.given_up = 0  # fragments of datagrams never completed (or evicted)
+        # The frames of the fragments of the datagram the last ``add`` completed (what
+        # Wireshark's "depends on" names: ``export --pcap`` writes them with its packets).
+        self.fragment_frames: tuple[int, ...] = ()
 
     def add(self, buf: Buffer, fragment: Fragment) -> tuple[TcpPacket, ...]:
         """Take a fragment; the packets of its datagram if this one completed it (a TCP
@@ -144,6 +147,7 @@ class FragmentReassembler:
                 pieces = _pieces(datagram.parts, datagram.last)
                 if pieces is not None:  # whole: it holds TCP packets or it never will
                     del self._pending[fragment.key]
+                    self.fragment_frames = _frames(datagram.parts)
                     return self._tunnelled(buf, pieces, max(datagram.parts, key=lambda f: f.frame))
             self._evict()
             return ()
@@ -155,6 +159,7 @@ class FragmentReassembler:
             datagram.tried = True
         if packet is not None:
             del self._pending[fragment.key]
+            self.fragment_frames = _frames(datagram.parts)
             return (packet,)
         self._evict()
         return ()
@@ -187,6 +192,11 @@ class FragmentReassembler:
 
 
 Piece = tuple[int, int, int]  # (file offset, captured, wire) of a stretch of a datagram
+
+
+def _frames(parts: list[Fragment]) -> tuple[int, ...]:
+    """The frames a datagram's fragments came in, each once, in order."""
+    return tuple(sorted({f.frame for f in parts}))
 
 
 def _pieces(parts: list[Fragment], last: Fragment) -> list[Piece] | None:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
+from array import array
 from collections.abc import Callable
 from concurrent.futures import Executor
 from pathlib import Path
@@ -249,6 +250,7 @@ def _merged(
         counts.append(part.counts)
     # IP fragments, in frame order across all ranges (a datagram is whole within one file).
     whole: list[TcpPacket] = []
+    depends = array("q")  # (completing frame, a fragment's frame), flat: 16 bytes a fragment
     at, completed = 0, -1  # completed: the frame that completed the last datagram
     for member, own in zip(members, stitched, strict=True):
         buf, fragments = member.buffer, reassembler()
@@ -265,6 +267,8 @@ def _merged(
                 stats.aggregated += len(packets) - first
                 completed = frame
                 whole.extend(_shifted(packet, part.payload_base) for packet in packets)
+                for fragment_frame in fragments.fragment_frames:
+                    depends.extend((frame, fragment_frame))
             at += 1
         stats.incomplete_fragments += fragments.finish()
     scanner = Scanner(members[0].buffer)
@@ -311,7 +315,7 @@ def _merged(
     parts = IndexParts(
         members[0].path, size, "+".join(formats), ranges, bases[:-1], mappings, extra,
         FlowTable(flows, contexts, split, rows, paths.paths, pairs), payload_parts, stats, read_error,
-        source=source,
+        source=source, fragment_frames=np.frombuffer(depends, dtype=np.int64).reshape(-1, 2).copy(),
     )  # fmt: skip
     renumbered = one_way_joins(flows, lambda wanted: parts.select(wanted, ("frame", "dir", "flow")))
     return parts if renumbered is None else _joined(parts, renumbered)

@@ -178,6 +178,9 @@ class IndexParts:
     read_error: str | None = None
     folder: str | None = None  # the temporary folder of the ranges' files, if this index owns one
     source: CaptureSet | None = None  # the files, when the capture is a set of them (``path``: the first)
+    # (frame, fragment frame) pairs, by frame: the frames of the fragments of every datagram a
+    # frame completed (Wireshark's "depends on"), which ``export --pcap`` writes with it.
+    fragment_frames: I64 = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
 
     def __len__(self) -> int:
         return self.stats.tcp_packets

@@ -3,8 +3,10 @@
 Every frame of the chosen sessions is copied as the file holds it: a pcap
 record or a pcapng packet block, read by its offset in the mapped capture and
 written unchanged (no packet is decoded or encoded again), through the core's
-atomic writer.  A frame whose TCP segment was reassembled from IP fragments
-brings the frames of its fragments along, as tshark needs them.
+atomic writer.  A frame that completed IP datagrams brings the frames of their
+fragments along, as tshark's two-pass ``-Y ... -w`` does (its "depends on"): every
+fragment, those holding only headers (a tunnel's, the TCP header) too, and those of
+every datagram the frame completed (an 802.11 A-MSDU may complete several).
 
 The written format is the input's, or the one the output's name asks for:
 
@@ -20,7 +22,7 @@ The written format is the input's, or the one the output's name asks for:
   one per file), in nanoseconds when an interface counts finer than microseconds.
 
 The walk over the file is this module's own (block headers and record headers,
-no decoding): the index knows frames and payload offsets, not where records start.
+no decoding): the index knows frame numbers, not where records start.
 """
 
 from __future__ import annotations
@@ -64,10 +66,9 @@ _NO_SECTION_LENGTH: Final = b"\xff" * 8
 
 @dataclass(frozen=True)
 class Wanted:
-    """What to write: frame numbers, and file offsets whose frames come too (IP fragments)."""
+    """What to write: frame numbers (ascending, each once)."""
 
     frames: I64
-    offsets: I64
 
 
 def output_format(out: str | os.PathLike[str], input_format: str) -> str:
@@ -116,17 +117,9 @@ def _chain(first: list[Chunk], rest: Iterator[Chunk]) -> Iterator[Chunk]:
     yield from rest
 
 
-def _chosen(wanted: Wanted, frames: I64, data: I64, caplen: I64) -> npt.NDArray[np.bool_]:
-    """Which of these frames (numbers, payload start, captured length) are wanted."""
-    keep = np.isin(frames, wanted.frames)
-    if len(wanted.offsets) and len(data):
-        order = np.argsort(data, kind="stable")
-        at = np.searchsorted(data[order], wanted.offsets, side="right") - 1
-        inside = at >= 0
-        hits = order[at[inside]]
-        inside_frame = wanted.offsets[inside] < data[hits] + caplen[hits]
-        keep[hits[inside_frame]] = True
-    return keep
+def _chosen(wanted: Wanted, frames: I64) -> npt.NDArray[np.bool_]:
+    """Which of these frames are wanted."""
+    return np.isin(frames, wanted.frames)
 
 
 def _batches(buf: Buffer, layout: Layout) -> Iterator[tuple[I64, I64, I64, I64, I64, I64, I64]]:
@@ -146,7 +139,7 @@ def _from_pcap(buf: Buffer, layout: Layout, wanted: Wanted) -> Iterator[Chunk]:
     yield view[:PCAP_GLOBAL_HEADER]
     yield _PACKET_MARK
     for numbers, data, caplen, *_rest in _batches(buf, layout):
-        keep = _chosen(wanted, numbers, data, caplen)
+        keep = _chosen(wanted, numbers)
         for start, length in zip(data[keep].tolist(), caplen[keep].tolist(), strict=True):
             yield view[start - layout.header_len : start + length]
 
@@ -161,7 +154,7 @@ def _pcap_to_pcapng(buf: Buffer, layout: Layout, wanted: Wanted) -> Iterator[Chu
     view = memoryview(buf)
     units = 1 if layout.nanos else 1000
     for numbers, data, caplen, origlen, ts, _link, _iface in _batches(buf, layout):
-        keep = _chosen(wanted, numbers, data, caplen)
+        keep = _chosen(wanted, numbers)
         for start, length, wire, when in zip(
             data[keep].tolist(), caplen[keep].tolist(), origlen[keep].tolist(), ts[keep].tolist(), strict=True
         ):
@@ -182,7 +175,7 @@ def _block(order: str, kind: int, body: bytes) -> bytes:
 
 def _from_pcapng(buf: Buffer, layout: Layout, wanted: Wanted) -> Iterator[Chunk]:
     """Walk the blocks: headers kept, packet blocks kept when wanted."""
-    keep_frames = _wanted_frames(buf, layout, wanted)
+    keep_frames = set(wanted.frames.tolist())
     view = memoryview(buf)
     order, offset, frame, size = layout.order, 0, 0, layout.size
     while offset + 12 <= size:
@@ -207,21 +200,11 @@ def _from_pcapng(buf: Buffer, layout: Layout, wanted: Wanted) -> Iterator[Chunk]
         offset += length
 
 
-def _wanted_frames(buf: Buffer, layout: Layout, wanted: Wanted) -> set[int]:
-    """The wanted frame numbers, with the frames holding the wanted offsets."""
-    if not len(wanted.offsets):
-        return set(wanted.frames.tolist())
-    kept: set[int] = set()
-    for numbers, data, caplen, *_rest in _batches(buf, layout):
-        kept.update(numbers[_chosen(wanted, numbers, data, caplen)].tolist())
-    return kept
-
-
 def _pcapng_to_pcap(buf: Buffer, layout: Layout, wanted: Wanted) -> Iterator[Chunk]:
     """One link type for all written packets, or a refusal (before anything is written)."""
     picked = []
     for numbers, data, caplen, origlen, ts, link, _iface in _batches(buf, layout):
-        keep = _chosen(wanted, numbers, data, caplen)
+        keep = _chosen(wanted, numbers)
         picked.append((data[keep], caplen[keep], origlen[keep], ts[keep], link[keep]))
     links = np.unique(np.concatenate([p[4] for p in picked])) if picked else np.zeros(0, dtype=np.int64)
     if len(links) > 1:
@@ -253,22 +236,19 @@ def frames_of(iterable: Iterable[int]) -> I64:
 
 
 def session_packets(document: CaptureDocument, ids: Iterable[int]) -> Wanted:
-    """The frames of these sessions (ids checked), with the places of their fragments' bytes."""
+    """The frames of these sessions (ids checked), with the frames of the fragments of every
+    datagram those frames completed."""
     frames: list[I64] = []
-    offsets: list[int] = []
-    fragments = document.parts.payload_parts
     for session_id in ids:
         row = document.session_row(session_id)
-        names = ("frame", "payload") if fragments else ("frame",)
-        columns = document.locator.select(document.parts, int(row["flow"]), names)
-        rows = slice(int(row["first_row"]), int(row["stop_row"]))
-        chosen = columns["frame"][rows].astype(np.int64)
-        frames.append(chosen)
-        if fragments:  # a frame may complete several datagrams: each row's own pieces
-            for frame, payload in zip(chosen.tolist(), columns["payload"][rows].tolist(), strict=True):
-                offsets.extend(piece[0] for piece in fragments.get((frame, payload), ()))
+        columns = document.locator.select(document.parts, int(row["flow"]), ("frame",))
+        frames.append(columns["frame"][int(row["first_row"]) : int(row["stop_row"])].astype(np.int64))
     joined = np.unique(np.concatenate(frames)) if frames else np.zeros(0, dtype=np.int64)
-    return Wanted(joined, np.array(sorted(offsets), dtype=np.int64))
+    depends = document.parts.fragment_frames
+    if len(depends):
+        fragments = depends[np.isin(depends[:, 0], joined), 1]
+        joined = np.union1d(joined, fragments)
+    return Wanted(joined)
 
 
 def write_session_packets(
