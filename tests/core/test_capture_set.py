@@ -24,7 +24,10 @@ from monoview.cli import main
 from monoview.core.capture.captureset import CaptureSet, SetBuffer, expand
 from monoview.core.document import CaptureDocument, DocumentOptions
 from monoview.core.export import Exporter, ExportOptions
+from monoview.core.listener import Listener
 from monoview.core.streambytes import direction_bytes
+from monoview.core.tcp.monologue import Monologue
+from monoview.core.tcp.session import TcpSession
 from tests.conformance import client_ignored, extra_gaps_explained, load_compare, oracle_for, tshark_view
 from tests.conftest import CAPTURES
 from tests.pcapgen import Conversation, Frame, pcap_bytes, pcapng_bytes, write_pcap
@@ -323,3 +326,32 @@ def test_the_python_api_opens_a_set(tmp_path: Path) -> None:
     with monoview.open(paths) as capture:
         assert len(capture) == 2 and capture.stats.frames == len(frames)
         assert direction_bytes(capture.conversation(2), "s2c") == sent[(1, "s2c")]
+
+
+def test_listeners_read_each_files_payload_from_its_own_place(tmp_path: Path) -> None:
+    """``dispatch`` (what ``trace`` and ``http`` replay to their listeners) gathers many
+    flows' rows at once; those rows' payload offsets missed their file's place in the set,
+    so the second file's sessions were read from the first file's bytes (the GET of the
+    first session where a POST was)."""
+    first = Conversation().handshake().send(True, b"GET / HTTP/1.0\r\n\r\n").send(False, b"A" * 60).close()
+    second = Conversation(client=("10.0.0.9", 41000), start_ns=first.start_ns + 10**9)
+    second.handshake().send(True, b"POST /other HTTP/1.0\r\n\r\n" + b"x" * 30).send(False, b"B" * 50).close()
+    write_pcap(tmp_path / "a.pcap", first.frames)
+    write_pcap(tmp_path / "b.pcap", second.frames)
+
+    class Monologues(Listener):
+        def __init__(self) -> None:
+            self.seen: list[tuple[int, str, bytes]] = []
+
+        def tcp_monologue(self, session: TcpSession, monologue: Monologue) -> None:
+            self.seen.append((session.id, monologue.direction, bytes(monologue.data())))
+
+    with CaptureDocument(tmp_path, workers=1) as document:
+        expected = [
+            (s.id, m.direction, bytes(m.data())) for s in document.conversations() for m in s.monologues
+        ]
+        listener = Monologues()
+        document.dispatch([listener])
+    post = b"POST /other HTTP/1.0\r\n\r\n" + b"x" * 30
+    assert [data for _id, _direction, data in expected][2:] == [post, b"B" * 50]
+    assert listener.seen == expected

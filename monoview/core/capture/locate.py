@@ -136,8 +136,8 @@ class FlowLocator:
                 continue
             local = positions[chosen] - self.starts[k]
             for name in names:
-                if name != "flow":
-                    out[name][chosen] = part.column(name)[local] + (base if name == "frame" else 0)
+                if name != "flow":  # frames and payload offsets as the capture (a set) numbers them
+                    out[name][chosen] = part.in_capture(name, part.column(name)[local], base)
         return out, bounds
 
 
