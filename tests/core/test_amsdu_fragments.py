@@ -16,7 +16,9 @@ against both readers, the document (whole, and in ranges) and the scanner:
 
 Either way a frame gives several TCP packets, so the count of frames that gave none
 must still be the capture's frames less those with a TCP layer in tshark (it went
-negative).
+negative), and the document must replay a frame's packets in subframe order, as the
+per-packet analysis (and tshark) takes them: it put the whole packets before those
+completed from fragments (the same streams, but other events in another order).
 """
 
 from __future__ import annotations
@@ -28,12 +30,13 @@ from pathlib import Path
 
 import pytest
 
-from monoview.core.analyse import analyse
+from monoview.core.analyse import Analysis
 from monoview.core.capture.counts import CaptureStats
 from monoview.core.document import CaptureDocument
 from monoview.core.executor import InlineExecutor
 from monoview.core.streambytes import direction_bytes
 from tests.core.test_amsdu import CARRIERS, EXPECTED, amsdu, subframe, tshark_payloads, two_exchanges
+from tests.core.test_document import Log
 from tests.core.test_fragments import fragment_ipv4
 from tests.core.test_readers import REQUEST, RESPONSE
 from tests.core.test_scan import _compare
@@ -108,7 +111,8 @@ def _check(path: Path, tcp_frames: int) -> None:
     if TSHARK:
         assert tshark_payloads(path) == (packets, EXPECTED)
         assert tshark_tcp_frames(path) == tcp_frames
-    analysis = analyse(path)
+    log = Log()
+    analysis = Analysis(path, listeners=[log]).run_to_end()
     frames = analysis.stats.frames
     documents = [CaptureDocument(path, workers=1)]
     size = path.stat().st_size
@@ -126,6 +130,10 @@ def _check(path: Path, tcp_frames: int) -> None:
             assert counts.tcp_packets == packets
             assert counts.incomplete_fragments == 0
             assert counts.non_tcp == frames - tcp_frames
+        for document in documents:  # every packet and event, in the analysis's order
+            replayed = Log()
+            document.dispatch([replayed])
+            assert replayed.events == sorted(log.events, key=lambda e: e[0])
     finally:
         for document in documents:
             document.close()

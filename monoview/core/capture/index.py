@@ -41,7 +41,7 @@ from monoview.core.capture import flowkeys
 from monoview.core.capture.captureset import CaptureSet
 from monoview.core.capture.decode import reassembler
 from monoview.core.capture.flowkeys import FlowKeys
-from monoview.core.capture.indexparts import FlowTable, IndexParts, IndexStats, PacketIndex
+from monoview.core.capture.indexparts import SUBFRAME_POSITION, FlowTable, IndexParts, IndexStats, PacketIndex
 from monoview.core.capture.layout import Layout
 from monoview.core.capture.oneway import one_way_joins
 from monoview.core.capture.outerpath import PathTable, distinct, no_pairs
@@ -251,6 +251,7 @@ def _merged(
     # IP fragments, in frame order across all ranges (a datagram is whole within one file).
     whole: list[TcpPacket] = []
     depends = array("q")  # (completing frame, a fragment's frame), flat: 16 bytes a fragment
+    positions = array("q")  # per packet of ``whole``: where in its frame the completing fragment is
     at, completed = 0, -1  # completed: the frame that completed the last datagram
     for member, own in zip(members, stitched, strict=True):
         buf, fragments = member.buffer, reassembler()
@@ -267,6 +268,7 @@ def _merged(
                 stats.aggregated += len(packets) - first
                 completed = frame
                 whole.extend(_shifted(packet, part.payload_base) for packet in packets)
+                positions.extend([fragment.data_offset + part.payload_base] * len(packets))
                 for fragment_frame in fragments.fragment_frames:
                     depends.extend((frame, fragment_frame))
             at += 1
@@ -282,6 +284,7 @@ def _merged(
             fragment_rows.path
         ]
         extra, keys, extra_outer = compact(fragment_rows, split)
+        extra[SUBFRAME_POSITION] = np.frombuffer(positions, dtype=np.int64).copy()
         outer.append(extra_outer)
         key_parts.append(keys)
         counts.append(np.bincount(extra["flow"], minlength=len(keys)).astype(np.int64))

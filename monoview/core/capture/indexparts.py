@@ -35,6 +35,35 @@ Array = npt.NDArray[np.generic]
 
 
 IndexStats = CaptureStats  # the index counts what the analysis counts
+# The column of ``IndexParts.extra`` that says where in its frame each row's packet was
+# completed (the completing fragment's data offset), for ``merged_order``.
+SUBFRAME_POSITION = "position"
+
+
+def _concatenated(pieces: list[Array]) -> Array:
+    return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int64)
+
+
+def merged_order(
+    range_frames: Array, extra_frames: Array, range_payload: Callable[[], Array], extra_position: Array
+) -> npt.NDArray[np.intp]:
+    """The order that merges the rows made from IP fragments into the ranges' rows (both in
+    capture order; the ranges' frames first): by frame, and in a frame that has both (an
+    802.11 A-MSDU frame of whole packets and the last fragment of a datagram) by where in
+    the frame each packet lies (a whole packet's payload offset, the completing fragment's
+    data offset), so its packets come in subframe order, as the per-packet analysis and
+    tshark take them; by frame alone, the whole packets always came first.  The ranges'
+    payload column is read only for such a frame."""
+    frames = np.concatenate([range_frames, extra_frames])
+    at = np.searchsorted(range_frames, extra_frames)
+    shared = at < len(range_frames)
+    shared[shared] = range_frames[at[shared]] == extra_frames[shared]
+    if not shared.any():
+        return np.argsort(frames, kind="stable")
+    position = np.concatenate([range_payload().astype(np.int64), extra_position.astype(np.int64)])
+    return np.lexsort((position, frames))
+
+
 _KEY_ARRAYS = (*KEY_FIELDS, "first")
 
 
@@ -202,12 +231,20 @@ class IndexParts:
             keep.append(None if wanted is None or not part.rows else wanted[mapping[part.column("flow")]])
         order = None
         chosen_extra = None
-        if self.extra is not None:  # the fragments' rows are merged in by frame
-            chosen_extra = None if wanted is None else np.flatnonzero(wanted[self.extra["flow"]])
-            frames = [self._range_column(k, "frame", keep[k]) for k in self._filled()]
-            extra_frames = self.extra["frame"] if chosen_extra is None else self.extra["frame"][chosen_extra]
-            order = np.argsort(np.concatenate([*frames, extra_frames]), kind="stable")
-            del frames
+        extra = self.extra
+        if extra is not None:  # the fragments' rows are merged in by frame (``merged_order``)
+            chosen_extra = None if wanted is None else np.flatnonzero(wanted[extra["flow"]])
+            picked = {
+                name: extra[name] if chosen_extra is None else extra[name][chosen_extra]
+                for name in ("frame", SUBFRAME_POSITION)
+            }
+            order = merged_order(
+                _concatenated([self._range_column(k, "frame", keep[k]) for k in self._filled()]),
+                picked["frame"],
+                lambda: _concatenated([self._range_column(k, "payload", keep[k]) for k in self._filled()]),
+                picked[SUBFRAME_POSITION],
+            )
+            del picked
         out = {}
         for name in names:
             pieces = [self._range_column(k, name, keep[k]) for k in self._filled()]

@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from monoview.core.capture.index import IndexParts
+from monoview.core.capture.indexparts import SUBFRAME_POSITION, merged_order
 
 Array = npt.NDArray[np.generic]
 I64 = npt.NDArray[np.int64]
@@ -77,13 +78,32 @@ class FlowLocator:
         if parts.extra is not None and self.extra_order is not None and self.extra_bounds is not None:
             chosen = self.extra_order[self.extra_bounds[flow] : self.extra_bounds[flow + 1]]
             if len(chosen):
+                own = pieces[:]
                 pieces.append({name: parts.extra[name][chosen] for name in names})
-                order = np.argsort(np.concatenate([p["frame"] for p in pieces]), kind="stable")
+                order = merged_order(
+                    _joined([p["frame"] for p in own]),
+                    pieces[-1]["frame"],
+                    lambda: self._payload(parts, positions, cuts),
+                    parts.extra[SUBFRAME_POSITION][chosen],
+                )
         out: dict[str, Array] = {}
         for name in asked:
             joined = np.concatenate([p[name] for p in pieces]) if pieces else np.zeros(0, dtype=np.int64)
             out[name] = joined if order is None else joined[order]
         return out
+
+    def _payload(self, parts: IndexParts, positions: Array, cuts: Array) -> Array:
+        """The payload offsets of a flow's rows in the ranges (``select``'s ``positions``)."""
+        found = []
+        for k, (part, base) in enumerate(zip(parts.ranges, parts.bases, strict=True)):
+            lo, hi = int(cuts[k]), int(cuts[k + 1])
+            if lo < hi:
+                found.append(
+                    part.in_capture(
+                        "payload", part.column("payload")[positions[lo:hi] - self.starts[k]], base
+                    )
+                )
+        return _joined(found)
 
     def select_flows(
         self, parts: IndexParts, flows: I64, names: tuple[str, ...]
@@ -139,6 +159,10 @@ class FlowLocator:
                 if name != "flow":  # frames and payload offsets as the capture (a set) numbers them
                     out[name][chosen] = part.in_capture(name, part.column(name)[local], base)
         return out, bounds
+
+
+def _joined(pieces: list[Array]) -> Array:
+    return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int64)
 
 
 def _sorted(flow: Array, flows: int) -> tuple[npt.NDArray[np.signedinteger], I64]:
