@@ -11,7 +11,6 @@ from typing import Any
 from monoview.cli.report import damage
 from monoview.cli.where import executor_of
 from monoview.core.document import CaptureDocument, DocumentOptions
-from monoview.core.flows.jsonlist import listing_chunks
 from monoview.core.flows.listing import outer_path_texts, session_entries, table_lines
 
 
@@ -26,6 +25,8 @@ def run(args: argparse.Namespace) -> int:
     out = sys.stdout
     names = document.names.applications if document.names is not None else None
     if args.json:
+        from monoview.core.flows.jsonlist import listing_chunks  # json only for --json
+
         head: dict[str, Any] = {"capture": document.name, "read_error": document.read_error}
         if len(document.files) > 1:  # a set: its files in capture order
             head["files"] = [path.name for path in document.files]

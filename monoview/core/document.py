@@ -40,6 +40,7 @@ from monoview.core.flows.summary import SessionRows
 from monoview.core.flows.table import CHUNK_ROWS, build_sessions, endpoints_of
 from monoview.core.listener import Listener
 from monoview.core.packet import SegmentKind, TcpPacket
+from monoview.core.sets import unique
 from monoview.core.tcp.replay import FlowRows, Replayed, replay_flow
 from monoview.core.tcp.session import TcpSession
 from monoview.core.tcp.table import LINGER_NS
@@ -447,7 +448,7 @@ class CaptureDocument:
         for session_id in chosen.tolist():
             self._check(session_id)
         for chunk in _chunks(chosen, self.rows["flow"], self.flows.rows):
-            flows = np.unique(self.rows["flow"][chunk - 1])
+            flows = unique(self.rows["flow"][chunk - 1])
             rows_of = self._prefetched(flows)
             for session_id in chunk.tolist():
                 flow = int(self.rows[session_id - 1]["flow"])

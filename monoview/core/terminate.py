@@ -16,7 +16,6 @@ line's fast exit, which runs no ``atexit`` handler).
 from __future__ import annotations
 
 import atexit
-import shutil
 import signal
 import threading
 from contextlib import suppress
@@ -81,6 +80,10 @@ def untracked(folder: str) -> None:
 @atexit.register
 def remove_tracked() -> None:
     """Remove every tracked folder still there."""
+    if not _TRACKED:
+        return
+    import shutil  # every command imports this module; few leave a folder behind
+
     for folder in list(_TRACKED):
         with suppress(OSError):
             shutil.rmtree(folder, ignore_errors=True)

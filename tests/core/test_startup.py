@@ -23,10 +23,11 @@ NOT_FOR_SESSIONS = (
     "PySide6", "pyqtgraph", "monoview.gui",  # no window
     "monoview.core.http", "monoview.core.export", "monoview.core.flows.applications",  # not asked for
     "monoview.core.flows.query", "monoview.core.cluster", "pebble", "dask",
+    "numpy.ma", "json", "uuid", "select",  # no masked arrays, no --json, a plain file, not a pipe
 )  # fmt: skip
 
 PROBE = """
-import json, os, sys
+import os, sys
 os.cpu_count = lambda: 4  # as on a machine with cores to spare, whatever this one has
 forks = []
 real_fork = os.fork
@@ -37,7 +38,9 @@ os.fork = counted_fork
 from monoview.cli import main
 status = main(["sessions", *sys.argv[1:]])
 sys.stdout.flush()
-print(json.dumps({"status": status, "forks": len(forks), "modules": sorted(sys.modules)}), file=sys.stderr)
+modules = sorted(sys.modules)  # before the probe's own json
+import json
+print(json.dumps({"status": status, "forks": len(forks), "modules": modules}), file=sys.stderr)
 """
 
 

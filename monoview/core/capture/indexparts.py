@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import shutil
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -95,7 +93,7 @@ class FlowTable:
         """
         arrays = {f"key_{name}": getattr(self.keys, name) for name in _KEY_ARRAYS}
         arrays["rows"], arrays["outer"] = self.rows, self.outer
-        stem = os.path.join(folder, f"flows-{uuid.uuid4().hex[:12]}")
+        stem = os.path.join(folder, f"flows-{os.urandom(6).hex()}")  # no uuid module to import
         files = {}
         for name, values in arrays.items():
             files[name] = f"{stem}-{name}.npy"
@@ -300,6 +298,8 @@ class IndexParts:
                 Path(file).unlink(missing_ok=True)
         self.flows.remove_files()
         if self.folder is not None:
+            import shutil  # only an index with a folder has one to remove
+
             shutil.rmtree(self.folder, ignore_errors=True)
             untracked(self.folder)
             self.folder = None

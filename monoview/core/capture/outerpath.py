@@ -30,6 +30,7 @@ import numpy.typing as npt
 
 from monoview.core.capture.records import Buffer
 from monoview.core.packet import format_ip
+from monoview.core.sets import unique_rows
 
 I64 = npt.NDArray[np.int64]
 OuterPath = tuple[str, ...]
@@ -115,5 +116,5 @@ def distinct(pairs: I64) -> I64:
     """Distinct (flow, path) pairs, sorted."""
     if len(pairs) <= 1:
         return pairs.reshape(-1, 2).astype(np.int64)
-    out: I64 = np.unique(pairs, axis=0).astype(np.int64)
+    out: I64 = unique_rows(pairs).astype(np.int64)
     return out

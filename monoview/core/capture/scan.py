@@ -50,6 +50,7 @@ from monoview.core.capture.tunnels import (
 )
 from monoview.core.capture.walk import FrameBatch, header_view
 from monoview.core.packet import TcpPacket
+from monoview.core.sets import among, unique
 
 I64 = npt.NDArray[np.int64]
 U64 = npt.NDArray[np.uint64]
@@ -115,7 +116,7 @@ class Scanner:
         frames = FrameColumns.of(batch, frames_before)
         found: list[Rows] = []
         slow = np.zeros(len(frames), dtype=np.bool_)
-        for linktype in np.unique(batch.linktype).tolist():
+        for linktype in unique(batch.linktype).tolist():
             chosen = batch.linktype == linktype
             where = np.arange(len(frames)) if chosen.all() else np.flatnonzero(chosen)
             part = frames if len(where) == len(frames) else frames.take(where)
@@ -232,12 +233,12 @@ class Scanner:
                 ethertype_version(proto),
                 zero,
                 bound,
-                ~np.isin(proto, (0x0800, 0x86DD)),
-                ((caplen < 16) | np.isin(proto, _VLAN_TPIDS)),
+                ~among(proto, (0x0800, 0x86DD)),
+                ((caplen < 16) | among(proto, _VLAN_TPIDS)),
             )
         if linktype == 276:  # Linux cooked v2
             proto = be16(self._gather(data, 2), 0)
-            not_ip = ~np.isin(proto, (0x0800, 0x86DD))
+            not_ip = ~among(proto, (0x0800, 0x86DD))
             return data + 20, ethertype_version(proto), zero, bound, not_ip, caplen < 20
         if linktype in (0, 108):  # BSD loopback (host order), OpenBSD loop (network order)
             head = self._gather(data, 4).astype(np.int64)
@@ -247,7 +248,7 @@ class Scanner:
                 family = np.where(little > 0xFFFF, big, little)
             else:
                 family = big
-            by_family = np.where(family == 2, 4, np.where(np.isin(family, _AF_INET6), 6, 0))
+            by_family = np.where(family == 2, 4, np.where(among(family, _AF_INET6), 6, 0))
             return data + 4, by_family, zero, bound, by_family == 0, caplen < 4
         return None
 
@@ -257,15 +258,15 @@ class Scanner:
         data, caplen = frames.data, frames.caplen
         head = self._gather(data, 22)
         first = be16(head, 12)
-        tagged = np.isin(first, _VLAN_TPIDS)
+        tagged = among(first, _VLAN_TPIDS)
         second = be16(head, 16)
-        double = tagged & np.isin(second, _VLAN_TPIDS)
+        double = tagged & among(second, _VLAN_TPIDS)
         third = be16(head, 20)
         ethertype = np.where(double, third, np.where(tagged, second, first))
         tags = tagged.astype(np.int64) + double
         needed = 14 + 4 * tags
-        unsure = (caplen < needed) | (double & np.isin(third, _VLAN_TPIDS))
-        unsure |= np.isin(ethertype, _SLOW_ETHERTYPES)
+        unsure = (caplen < needed) | (double & among(third, _VLAN_TPIDS))
+        unsure |= among(ethertype, _SLOW_ETHERTYPES)
         vlan = self._vlan_contexts(tags, be16(head, 14) & 0xFFF, be16(head, 18) & 0xFFF)
         version = ethertype_version(ethertype)
         bound = frames.wire_end.copy()
@@ -274,11 +275,11 @@ class Scanner:
         length = ethertype <= MAX_8023_LENGTH
         if length.any():
             sap = self._gather(ip_off[length], 1)[:, 0]
-            unsure[length] |= np.isin(sap, _LLC_IP_SAPS)
+            unsure[length] |= among(sap, _LLC_IP_SAPS)
         pppoe = ethertype == ETH_PPPOE_SESSION
         if pppoe.any():
             self._pppoe(frames, np.flatnonzero(pppoe), ip_off, version, bound, unsure)
-        not_ip = ~np.isin(ethertype, (0x0800, 0x86DD)) & ~pppoe
+        not_ip = ~among(ethertype, (0x0800, 0x86DD)) & ~pppoe
         return ip_off, version, vlan, bound, not_ip, unsure
 
     def _pppoe(
@@ -296,7 +297,7 @@ class Scanner:
         header = ip_off[at]
         session = self._gather(header, 8)
         proto = be16(session, 6)
-        sound = (session[:, 0] == 0x11) & (session[:, 1] == 0) & np.isin(proto, (_PPP_IPV4, _PPP_IPV6))
+        sound = (session[:, 0] == 0x11) & (session[:, 1] == 0) & among(proto, (_PPP_IPV4, _PPP_IPV6))
         sound &= frames.caplen[at] >= header - frames.data[at] + 8
         unsure[at] |= ~sound
         ip_off[at] = header + 8
@@ -370,16 +371,16 @@ class Scanner:
         header = np.where(is6, 40, 0)
         ip_end = np.where(length != 0, ip_off + header + length, wire_end)
         ipv = is4 | is6
-        tunnel = ipv & np.where(is6, np.isin(nxt, _SLOW_IPV6_NEXT), np.isin(proto4, _SLOW_IPV4_PROTOS))
+        tunnel = ipv & np.where(is6, among(nxt, _SLOW_IPV6_NEXT), among(proto4, _SLOW_IPV4_PROTOS))
         ipv &= ~tunnel
         bad_length = ipv & is4 & (total != 0) & (total < ihl)
         ipv &= ~bad_length
-        named = ipv & np.isin(proto, _NAMED_PROTOS)  # decode_any: Undecoded, cut short or not
+        named = ipv & among(proto, _NAMED_PROTOS)  # decode_any: Undecoded, cut short or not
         if named.any():
             self._count_named(frames.frame, proto, named)
             ipv &= ~named
         # Longer than the frame: decode_any decodes and counts it (IPv6's past the header chain).
-        cut = ipv & (ip_end > wire_end) & (is4 | np.isin(nxt, (6, _UDP)))
+        cut = ipv & (ip_end > wire_end) & (is4 | among(nxt, (6, _UDP)))
         ipv &= ~cut
         if bad_length.any():
             self.stats.first(BAD_IP_LENGTH, int(frames.frame[bad_length].min()))
@@ -387,7 +388,7 @@ class Scanner:
         tunnel_port = udp & (l4 + 8 <= np.minimum(ip_end, end))
         if tunnel_port.any():
             ports = self._gather(l4[tunnel_port], 4)
-            tunnel_port[tunnel_port] = np.isin(be16(ports, 0), _TUNNEL_PORTS) | np.isin(
+            tunnel_port[tunnel_port] = among(be16(ports, 0), _TUNNEL_PORTS) | among(
                 be16(ports, 2), _TUNNEL_PORTS
             )
         tcp = ipv & (proto == 6)

@@ -23,14 +23,9 @@ has no zstd of its own) for zstd.
 from __future__ import annotations
 
 import atexit
-import bz2
-import lzma
 import os
-import select
-import shutil
 import stat
 import sys
-import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Final, Protocol
@@ -88,11 +83,19 @@ class Decompressor(Protocol):
 
 
 def _decompressor(how: str) -> Decompressor:
+    """The decompressor of ``how``; its module imported here, as a plain capture (nearly every
+    one) needs none of them (``bz2``, ``lzma`` and ``zlib`` are some 3 ms of every start)."""
     if how == "gzip":
+        import zlib
+
         return zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
     if how == "bzip2":
+        import bz2
+
         return bz2.BZ2Decompressor()
     if how == "xz":
+        import lzma
+
         return lzma.LZMADecompressor()
     import zstandard  # only when a zstd capture is opened
 
@@ -229,6 +232,8 @@ class LocalCopy:
 
     def close(self) -> None:
         if self._folder is not None:
+            import shutil  # only where there is a copy to remove
+
             shutil.rmtree(self._folder, ignore_errors=True)
             untracked(self._folder)
             self._folder = None
@@ -249,6 +254,8 @@ def unpack_limit(folder: str) -> int:
             return max(0, int(chosen))
         except ValueError:
             raise MonoviewError(f"{LIMIT_VARIABLE} must be a number of bytes, not {chosen!r}") from None
+    import shutil  # only for a copy
+
     usage = shutil.disk_usage(folder)
     return max(0, usage.free - max(RESERVE_BYTES, usage.total // 20))
 
@@ -287,7 +294,10 @@ class _Fifo:
     POLL_MS: Final = 100
 
     def __init__(self, path: Path, cancel: Callable[[], bool] | None) -> None:
+        import select  # only for a pipe
+
         self._fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        self._hangup = select.POLLHUP
         self._poll = select.poll()
         self._poll.register(self._fd, select.POLLIN)
         self._cancel = cancel
@@ -304,7 +314,7 @@ class _Fifo:
                 data = os.read(self._fd, want)
             except BlockingIOError:
                 continue
-            if data or events[0][1] & select.POLLHUP:
+            if data or events[0][1] & self._hangup:
                 return data  # b"" with the writer gone: the end
 
     def close(self) -> None:

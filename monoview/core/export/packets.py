@@ -53,6 +53,7 @@ from monoview.core.capture.layout import (
 )  # fmt: skip
 from monoview.core.capture.records import Buffer
 from monoview.core.errors import ExportError
+from monoview.core.sets import unique
 
 if TYPE_CHECKING:
     from monoview.core.document import CaptureDocument
@@ -206,7 +207,7 @@ def _pcapng_to_pcap(buf: Buffer, layout: Layout, wanted: Wanted) -> Iterator[Chu
     for numbers, data, caplen, origlen, ts, link, _iface in _batches(buf, layout):
         keep = _chosen(wanted, numbers)
         picked.append((data[keep], caplen[keep], origlen[keep], ts[keep], link[keep]))
-    links = np.unique(np.concatenate([p[4] for p in picked])) if picked else np.zeros(0, dtype=np.int64)
+    links = unique(np.concatenate([p[4] for p in picked])) if picked else np.zeros(0, dtype=np.int64)
     if len(links) > 1:
         kinds = ", ".join(str(int(k)) for k in links)
         raise ExportError(
@@ -243,7 +244,7 @@ def session_packets(document: CaptureDocument, ids: Iterable[int]) -> Wanted:
         row = document.session_row(session_id)
         columns = document.locator.select(document.parts, int(row["flow"]), ("frame",))
         frames.append(columns["frame"][int(row["first_row"]) : int(row["stop_row"])].astype(np.int64))
-    joined = np.unique(np.concatenate(frames)) if frames else np.zeros(0, dtype=np.int64)
+    joined = unique(np.concatenate(frames)) if frames else np.zeros(0, dtype=np.int64)
     depends = document.parts.fragment_frames
     if len(depends):
         fragments = depends[np.isin(depends[:, 0], joined), 1]

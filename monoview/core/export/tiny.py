@@ -39,6 +39,7 @@ from monoview.core.flows.summary import SessionRows
 from monoview.core.flows.table import CHUNK_ROWS
 from monoview.core.packet import format_ts
 from monoview.core.paths import safe_name
+from monoview.core.sets import unique
 
 I64 = npt.NDArray[np.int64]
 Mask = npt.NDArray[np.bool_]
@@ -103,7 +104,7 @@ def tiny_sessions(
     if not len(candidate):
         return TinySessions.none(len(ids))
     picked = chosen[candidate]
-    grouped = GroupedRows.of_parts(parts, np.unique(picked["flow"]))
+    grouped = GroupedRows.of_parts(parts, unique(picked["flow"]))
     counts = grouped.counts
     group = np.searchsorted(grouped.flows, picked["flow"])
     whole = (picked["first_row"] == 0) & (picked["stop_row"] == counts[group]) & (counts[group] <= CHUNK_ROWS)

@@ -22,6 +22,7 @@ import numpy.typing as npt
 from monoview.core.capture.index import FlowTable
 from monoview.core.capture.outerpath import paths_text
 from monoview.core.flows.summary import SessionRows
+from monoview.core.sets import unique
 from monoview.core.stats import STATES, Timeline
 from monoview.core.tcp.session import Endpoint
 
@@ -256,7 +257,7 @@ class SessionColumns:
         """Each flow's outer path text (only the flows of the listed rows), by flow number."""
         texts = [""] * len(self.flows)
         if self.flows.has_outer_paths:
-            for flow in np.unique(self.rows["flow"]).tolist():
+            for flow in unique(self.rows["flow"]).tolist():
                 texts[flow] = paths_text(self.flows.outer_paths(flow))
         return texts
 

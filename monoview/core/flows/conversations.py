@@ -22,6 +22,7 @@ from monoview.core.flows.hydrate import PlainFlows, hydrate, hydrate_streamed, p
 from monoview.core.flows.streamed import streamed_flow
 from monoview.core.flows.summary import SessionRows
 from monoview.core.flows.table import CHUNK_ROWS, endpoints_of
+from monoview.core.sets import unique
 from monoview.core.tcp.replay import FlowRows, Replayed, replay_flow
 from monoview.core.tcp.runs import RunHints
 from monoview.core.tcp.table import LINGER_NS
@@ -51,7 +52,7 @@ def replay_sessions(
     if not len(ids):
         return
     chosen = rows[ids - 1]
-    flows = np.unique(chosen["flow"])
+    flows = unique(chosen["flow"])
     grouped = GroupedRows.of_parts(parts, flows)
     group_of = {int(flow): g for g, flow in enumerate(grouped.flows.tolist())}
     counts = grouped.counts

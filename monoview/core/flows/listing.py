@@ -22,6 +22,7 @@ from monoview.core.capture.index import FlowTable
 from monoview.core.capture.outerpath import OuterPath, paths_text
 from monoview.core.flows.summary import BASES, ENDINGS, SessionRows
 from monoview.core.packet import format_ip, format_ts
+from monoview.core.sets import unique
 from monoview.core.tcp.session import connection_state
 
 # Sessions listed at a time (their Python values are made a block at a time, then let go).
@@ -119,10 +120,10 @@ def session_columns(rows: SessionRows, flows: FlowTable) -> SessionColumns:
     if flows.contexts == [()] and not flows.split_interfaces:
         contexts: list[tuple[int, ...]] = [()] * len(rows)
     else:
-        by_flow = {f: flows.context(f) for f in np.unique(flow).tolist()}
+        by_flow = {f: flows.context(f) for f in unique(flow).tolist()}
         contexts = [by_flow[f] for f in flow.tolist()]
     if flows.has_outer_paths:
-        paths_of = {f: flows.outer_paths(f) for f in np.unique(flow).tolist()}
+        paths_of = {f: flows.outer_paths(f) for f in unique(flow).tolist()}
         outer = [paths_of[f] for f in flow.tolist()]
     else:
         outer = [[] for _ in range(len(rows))]

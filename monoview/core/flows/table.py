@@ -27,6 +27,7 @@ from monoview.core.flows.lone import lone_groups, lone_sessions
 from monoview.core.flows.simple import clean_sessions
 from monoview.core.flows.streamed import streamed_flow
 from monoview.core.flows.summary import SESSION, SessionRows, empty, summarise
+from monoview.core.sets import setdiff
 from monoview.core.tcp.replay import FlowReplay, replay_flow
 from monoview.core.tcp.session import Endpoint
 from monoview.core.tcp.table import LINGER_NS
@@ -222,7 +223,7 @@ def shards(rows: I64, count: int) -> list[I64]:
         lightest = min(range(count), key=load.__getitem__)
         members[lightest].append(flow)
         load[lightest] += int(rows[flow])
-    small = np.setdiff1d(np.arange(len(rows)), big)
+    small = setdiff(np.arange(len(rows)), big)
     # Fill each group up to the same total, small flows in order.
     target = total / count
     room = np.maximum(target - np.array(load, dtype=np.float64), 0)

@@ -34,6 +34,7 @@ from monoview.core.capture.flowkeys import group
 from monoview.core.capture.index import FlowTable, IndexParts
 from monoview.core.flows.summary import SessionRows
 from monoview.core.packet import ACK, SYN
+from monoview.core.sets import unique
 
 I64 = npt.NDArray[np.int64]
 _MASK32 = 0xFFFFFFFF
@@ -55,19 +56,19 @@ class TcpStreams:
     def sessions_of(self, stream: int) -> list[int]:
         """The ids of the sessions holding stream ``stream``'s frames, in order of id."""
         chosen = self.session[(self.stream == stream) & (self.session > 0)]
-        return sorted({int(s) for s in np.unique(chosen)})
+        return sorted({int(s) for s in unique(chosen)})
 
     def session_pairs(self) -> tuple[I64, I64]:
         """Each (session id, stream number) that some row joins, sorted by session then stream:
         what a session list needs to show and filter by tshark's numbers (a few per session,
         not a row each)."""
         held = self.session > 0
-        pairs = np.unique(self.session[held] * (1 << 32) + self.stream[held])
+        pairs = unique(self.session[held] * (1 << 32) + self.stream[held])
         return (pairs >> 32).astype(np.int64), (pairs & _MASK32).astype(np.int64)
 
     def streams_of(self, session_id: int) -> list[int]:
         """The stream numbers whose frames session ``session_id`` holds, in order."""
-        return sorted({int(s) for s in np.unique(self.stream[self.session == session_id])})
+        return sorted({int(s) for s in unique(self.stream[self.session == session_id])})
 
 
 def tcp_streams(parts: IndexParts, flows: FlowTable, rows: SessionRows) -> TcpStreams:
@@ -87,7 +88,7 @@ def tcp_streams(parts: IndexParts, flows: FlowTable, rows: SessionRows) -> TcpSt
         starts[1:] = k[1:] != k[:-1]
         syn = (flags[order] & (SYN | ACK)) == SYN
         later_syn = syn & ~starts
-        for group in np.unique(k[later_syn]):
+        for group in unique(k[later_syn]):
             lo, hi = np.searchsorted(k, [group, group + 1])
             mark_reused(order[lo:hi], sender, flags, seq, starts, lo)
     # streams numbered by their first frame, as tshark numbers them
