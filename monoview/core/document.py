@@ -56,6 +56,12 @@ INDEX_SHARE: Final = 0.6
 # At most this many bytes indexed (the capture, or its prefix) in this process: the index
 # columns stay in memory.
 INLINE_COLUMNS_BYTES: Final = 4 << 20
+# A bigger capture indexed in this process keeps its columns in memory too while they are at
+# most this big (some 57 bytes a TCP packet: 8 MiB is about 150,000 packets, the 100 MB
+# synthetic capture's 116,000 take 6.6 MB); writing a dozen column files, then mapping them
+# back, cost 20 to 30 ms of the 230 to 250 ms of CPU that capture's index and list take.  Own
+# memory stays bounded whatever the packets' sizes: more columns than this go to files.
+KEEP_COLUMNS_BYTES: Final = 8 << 20
 
 
 @dataclass(frozen=True)
@@ -184,13 +190,15 @@ class CaptureDocument:
         # processes later (the window's pool), still gets them as files.  Columns in memory are
         # the process's own (anonymous) memory, some 50 bytes a packet: only below
         # ``INLINE_COLUMNS_BYTES`` of capture, where that is a few MB whatever the packets' sizes;
-        # above, mapped files keep own memory a small fraction of the capture.
+        # above, the columns still stay in memory up to ``KEEP_COLUMNS_BYTES`` (the range finds
+        # out once it is walked), and mapped files hold any more.
         inline = own and count <= 1 and self._indexed_bytes() <= INLINE_COLUMNS_BYTES
+        keep = KEEP_COLUMNS_BYTES if own and count <= 1 else 0
         parts = build_parts(
             self.source, split_interfaces=self.options.split_interfaces, workers=count,
             executor=None if inline else executor,
             min_range=self._min_range, batch=self._batch, progress=self._phase(0.0, INDEX_SHARE),
-            cancel=self._cancel, prefix=self.prefix,
+            cancel=self._cancel, prefix=self.prefix, keep_bytes=keep,
         )  # fmt: skip
         try:
             self.rows: SessionRows

@@ -14,6 +14,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pytest
+
+from monoview.core import document
+from monoview.core.document import CaptureDocument
+from monoview.core.flows.listing import table_lines
+
 REPO = Path(__file__).resolve().parents[2]
 SMALL = REPO / "tests" / "data" / "chatter.pcap"
 
@@ -73,3 +80,21 @@ def test_a_small_capture_is_listed_in_this_process_with_the_same_output() -> Non
     forced, forced_report = _sessions("--json", str(SMALL), workers="2")
     assert isinstance(forced_report["forks"], int) and forced_report["forks"] > 0  # the probe counts them
     assert out == forced and json.loads(out)["sessions"]
+
+
+def test_a_bigger_capture_indexed_here_keeps_small_columns_in_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above ``INLINE_COLUMNS_BYTES`` of capture, indexed in this process, the columns stay in
+    memory while they are at most ``KEEP_COLUMNS_BYTES`` (the 100 MB synthetic capture's
+    6.6 MB): no column file is written and mapped back, and the session list is the one the
+    mapped files give."""
+    monkeypatch.setattr(document, "INLINE_COLUMNS_BYTES", SMALL.stat().st_size // 4)  # "big"
+    with CaptureDocument(SMALL, workers=1) as kept:
+        assert kept.parts.folder is not None and os.listdir(kept.parts.folder) == []
+        assert all(part.files is None for part in kept.parts.ranges)
+        assert kept.flows.files is None
+        monkeypatch.setattr(document, "KEEP_COLUMNS_BYTES", 0)
+        with CaptureDocument(SMALL, workers=1) as mapped:
+            assert mapped.parts.folder is not None and os.listdir(mapped.parts.folder) != []
+            assert all(part.files is not None for part in mapped.parts.ranges)
+            assert np.array_equal(kept.rows, mapped.rows) and len(kept.rows) > 0
+            assert list(table_lines(kept.rows, kept.flows)) == list(table_lines(mapped.rows, mapped.flows))

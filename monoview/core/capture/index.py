@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import shutil
 from array import array
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -74,6 +73,7 @@ def build_parts(
     progress: Progress | None = None,
     cancel: Callable[[], bool] | None = None,
     prefix: int | None = None,
+    keep_bytes: int = 0,
 ) -> IndexParts:
     """Index the capture at ``path`` (or the files of a set, as one capture) in ranges; raise
     CaptureFormatError if it is no capture.
@@ -88,7 +88,8 @@ def build_parts(
     as for ``executor.gather``.  ``prefix``: index only the records that start in
     the first ``prefix`` bytes of each file (the capture's beginning, which a
     window shows while the whole is read: the same index a capture cut there
-    would have).
+    would have).  ``keep_bytes``: a range whose columns are no bigger keeps them in
+    memory, folder or not (for an index built in this process: see ``RangeTask``).
     """
     source = path if isinstance(path, CaptureSet) else None
     if isinstance(path, CaptureSet):
@@ -108,7 +109,9 @@ def build_parts(
         owned = _index_folder() if parallel and folder is None else None
         where = owned or (os.fspath(folder) if folder is not None else None)
         tasks = [
-            dataclasses.replace(t, batch=batch, label=t.label if source is None else f"m{k}-{t.label}")
+            dataclasses.replace(
+                t, batch=batch, label=t.label if source is None else f"m{k}-{t.label}", keep_bytes=keep_bytes
+            )
             for k, (m, end, count) in enumerate(zip(members, ends, counts, strict=True))
             for t in _tasks(m, m.layout, end, count, split_interfaces, where)
         ]
@@ -126,10 +129,13 @@ def build_parts(
                 stitched.append(own)
                 at += count
             parts = _merged(members, stitched, split_interfaces, source)
-            if where is not None:  # beside the ranges' columns, and mapped as they are
+            # beside the ranges' columns, and mapped as they are (none: all kept in memory)
+            if where is not None and any(p.files for own in stitched for p in own):
                 parts.flows = parts.flows.saved(where)
         except BaseException:
             if owned is not None:
+                import shutil  # only here, and in ``IndexParts.close``
+
                 shutil.rmtree(owned, ignore_errors=True)
                 untracked(owned)
             raise

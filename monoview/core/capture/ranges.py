@@ -69,6 +69,9 @@ class RangeTask:
     folder: str | None = None
     label: str = "part"
     batch: int = BATCH_RECORDS  # records walked and scanned at a time
+    # Columns of at most this many bytes stay in the result even with a folder (work done in
+    # this process: writing them out and mapping them back would only cost time).
+    keep_bytes: int = 0
 
 
 @dataclass
@@ -245,7 +248,7 @@ def _part(
         task, start, handoff, frames, len(columns["frame"]), damage, needs_whole, clamped,
         scanner.stats, scanner.contexts, scanner.fragments, merged, counts, scanner.paths.paths, pairs,
     )  # fmt: skip
-    if task.folder is None:
+    if task.folder is None or sum(values.nbytes for values in columns.values()) <= task.keep_bytes:
         part.columns = columns
     else:
         part.files = {}
