@@ -135,13 +135,14 @@ def header_view(buf: Buffer, width: int) -> npt.NDArray[np.void]:
     return np.ndarray((count,), dtype=np.dtype(f"V{width}"), buffer=buf, offset=0, strides=(1,))
 
 
-def u32_casts(buf: Buffer) -> list[memoryview] | None:
+def u32_casts(buf: Buffer, skip: int = 0) -> list[memoryview] | None:
     """Little-endian uint32 views of ``buf`` at its four alignments: ``casts[o & 3][o >> 2]``
-    is the 32-bit value at byte ``o`` (faster than ``struct`` in the walking loop)."""
+    is the 32-bit value at byte ``o + skip`` (faster than ``struct`` in the walking loop;
+    ``skip``, a field's place in a header, saves the loop adding it to every offset)."""
     if struct.pack("=I", 1) != struct.pack("<I", 1):
         return None
-    view = memoryview(buf)
-    return [view[k : k + (len(buf) - k) // 4 * 4].cast("I") for k in range(4)]
+    view = memoryview(buf)[skip:]
+    return [view[k : k + (len(view) - k) // 4 * 4].cast("I") for k in range(4)]
 
 
 class Walk:
