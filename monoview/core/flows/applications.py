@@ -68,12 +68,12 @@ def session_heads(parts: IndexParts, rows: SessionRows, buf: PayloadBuffer) -> l
 
 def read_heads(
     heads: list[list[bytes]], keys: list[int], at: I64, c: Mapping[str, npt.NDArray[np.generic]],
-    pieces: Mapping[int, Parts], buf: PayloadBuffer,
+    pieces: Mapping[tuple[int, int], Parts], buf: PayloadBuffer,
 ) -> None:  # fmt: skip
     """Join each head's rows while their sequence numbers follow on: ``keys`` (session * 2,
     + 1 for the server's side) sorted, each key's rows ``at`` of columns ``c`` in capture
     order, at most ``HEAD_ROWS`` of them; ``pieces``: the payload parts of rows
-    reassembled from IP fragments, by frame."""
+    reassembled from IP fragments, by frame and payload offset."""
     offsets, lengths = c["payload"][at].tolist(), c["caplen"][at].tolist()
     seqs, frames = c["seq"][at].tolist(), c["frame"][at].tolist()
     previous, expected = -1, 0
