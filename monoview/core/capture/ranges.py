@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from monoview.core.capture import flowkeys
+from monoview.core.capture.columnfiles import ColumnFiles, spooled_paths
 from monoview.core.capture.flowkeys import FlowKeys
 from monoview.core.capture.fragments import Fragment
 from monoview.core.capture.frames import find_start, walk_range
@@ -149,23 +150,37 @@ def index_range(task: RangeTask) -> RangePart:
 def _index_mapped(task: RangeTask, buf: mmap.mmap) -> RangePart:
     start = task.start if task.exact else find_start(buf, task.layout, task.start, task.stop)
     scanner = Scanner(buf)
+    # Columns to be saved go to their files batch by batch (``columnfiles``) once they are more
+    # than ``keep_bytes``: only a batch is held then.
+    pieces: list[dict[str, Array]] | ColumnFiles = []
+    held = 0
     if start is None:
-        return _part(task, None, task.start, 0, None, False, 0, scanner, [], [], [])
+        return _part(task, None, task.start, 0, None, False, 0, scanner, pieces, [], [])
     walk = walk_range(buf, task.layout, start, task.stop, task.batch)
-    pieces: list[dict[str, Array]] = []
     keys: list[FlowKeys] = []
     outer: list[npt.NDArray[np.int64]] = []
-    for batch in walk.batches():
-        rows = scanner.scan(batch)
-        if len(rows):
-            piece, batch_keys, batch_outer = compact(rows, task.split_interfaces)
-            pieces.append(piece)
-            keys.append(batch_keys)
-            outer.append(batch_outer)
-    return _part(
-        task, start, walk.handoff, walk.frames, walk.damage, walk.needs_whole,
-        walk.clamped_timestamps, scanner, pieces, keys, outer,
-    )  # fmt: skip
+    try:
+        for batch in walk.batches():
+            rows = scanner.scan(batch)
+            if len(rows):
+                piece, batch_keys, batch_outer = compact(rows, task.split_interfaces)
+                pieces.append(piece)
+                held += sum(values.nbytes for values in piece.values())
+                del piece
+                if task.folder is not None and isinstance(pieces, list) and held > task.keep_bytes:
+                    spilled = ColumnFiles(spooled_paths(task.folder, task.label, _PART_COLUMNS))
+                    for kept in pieces:
+                        spilled.append(kept)
+                    pieces = spilled
+                keys.append(batch_keys)
+                outer.append(batch_outer)
+        return _part(
+            task, start, walk.handoff, walk.frames, walk.damage, walk.needs_whole,
+            walk.clamped_timestamps, scanner, pieces, keys, outer,
+        )  # fmt: skip
+    finally:
+        if isinstance(pieces, ColumnFiles):
+            pieces.close()
 
 
 @contextmanager
@@ -222,38 +237,38 @@ def _part(
     needs_whole: bool,
     clamped: int,
     scanner: Scanner,
-    pieces: list[dict[str, Array]],
+    pieces: list[dict[str, Array]] | ColumnFiles,
     keys: list[FlowKeys],
     outer: list[npt.NDArray[np.int64]],
 ) -> RangePart:
-    """Join a range's batches: their flows merged into one numbering, columns concatenated."""
+    """Join a range's batches: their flows merged into one numbering, columns concatenated
+    (or, spooled to files, finished there)."""
     pairs = no_pairs()
+    maps: list[npt.NDArray[np.int64]] = []
     if keys:
         merged, maps = flowkeys.merge(keys)
-        for piece, mapping in zip(pieces, maps, strict=True):
-            piece["flow"] = mapping[piece["flow"]].astype(np.int32)
         for found, mapping in zip(outer, maps, strict=True):
             found[:, 0] = mapping[found[:, 0]]
         pairs = distinct(np.concatenate(outer))
     else:
         merged = FlowKeys.empty()
-    columns = {
-        name: np.concatenate([p[name] for p in pieces])
-        if pieces
-        else np.zeros(0, dtype=COLUMNS.get(name, np.int32))
-        for name in _PART_COLUMNS
-    }
-    counts = np.bincount(columns["flow"], minlength=len(merged)).astype(np.int64)
+    empty = {name: np.dtype(COLUMNS.get(name, np.int32)) for name in _PART_COLUMNS}
+    if isinstance(pieces, ColumnFiles):
+        files = pieces.finish(empty)
+        counts = pieces.remap("flow", maps, len(merged))
+        rows, columns = pieces.rows, None
+    else:
+        for piece, mapping in zip(pieces, maps, strict=True):
+            piece["flow"] = mapping[piece["flow"]].astype(np.int32)
+        columns = {
+            name: np.concatenate([p[name] for p in pieces]) if pieces else np.zeros(0, dtype=empty[name])
+            for name in _PART_COLUMNS
+        }
+        counts = np.bincount(columns["flow"], minlength=len(merged)).astype(np.int64)
+        rows, files = len(columns["frame"]), None
     part = RangePart(
-        task, start, handoff, frames, len(columns["frame"]), damage, needs_whole, clamped,
+        task, start, handoff, frames, rows, damage, needs_whole, clamped,
         scanner.stats, scanner.contexts, scanner.fragments, merged, counts, scanner.paths.paths, pairs,
     )  # fmt: skip
-    if task.folder is None or sum(values.nbytes for values in columns.values()) <= task.keep_bytes:
-        part.columns = columns
-    else:
-        part.files = {}
-        for name, values in columns.items():
-            target = os.path.join(task.folder, f"{task.label}-{name}.npy")
-            np.save(target, values)
-            part.files[name] = target
+    part.columns, part.files = columns, files
     return part
