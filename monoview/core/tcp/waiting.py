@@ -171,7 +171,8 @@ class WaitingQueue:
             slots = np.frombuffer(getattr(self, name), dtype=np.int64)[first:]
             setattr(self, name, array("q", renumbered[slots[live[slots]]].tobytes()))
         self._run_head = 0
-        new = renumbered.tolist()
+        if not self._heap:  # the usual shapes (ascending or descending offsets): no Python list
+            return  # of every slot's new number (a few MB for a few hundred thousand slots)
         heap = [(key - slot, slot) for key in self._heap if live[slot := key % SLOT_SPAN]]
-        self._heap = [base + new[slot] for base, slot in heap]
+        self._heap = [base + int(renumbered[slot]) for base, slot in heap]
         heapq.heapify(self._heap)
