@@ -352,3 +352,21 @@ def test_exporting_many_monologues_holds_no_entry_per_monologue(tmp_path: Path) 
     assert spooled[1] < spooled[0] * 1.25, spooled
     assert spooled[1] < reassembly * 1.25, (spooled, reassembly)
     assert returned > 2 * spooled[1], (returned, spooled)
+
+
+@pytest.mark.skipif(not CAPTURE_FILES, reason="no captures")
+@pytest.mark.parametrize("path", CAPTURE_FILES, ids=[p.name for p in CAPTURE_FILES])
+def test_the_same_export_whatever_rows_the_replay_reads_at_once(
+    path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The replayed flows' rows and run hints are made a batch of flows at a time
+    (``conversations.REPLAY_BATCH_ROWS``); one flow a batch (and a flow needed again after
+    its batch read alone) writes the same files and manifest."""
+    from monoview.core.flows import conversations
+
+    with CaptureDocument(path, workers=1) as document:
+        monkeypatch.setattr(conversations, "REPLAY_BATCH_ROWS", 1 << 62)  # all at once
+        Exporter(document, tmp_path / "whole", ExportOptions(), workers=1).export()
+        monkeypatch.setattr(conversations, "REPLAY_BATCH_ROWS", 1)
+        Exporter(document, tmp_path / "batched", ExportOptions(), workers=1).export()
+    assert _tree(tmp_path / "batched") == _tree(tmp_path / "whole")

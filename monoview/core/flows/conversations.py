@@ -28,6 +28,8 @@ from monoview.core.tcp.runs import RunHints
 from monoview.core.tcp.table import LINGER_NS
 
 I64 = npt.NDArray[np.int64]
+# Rows of replayed flows whose rows and run hints are made at once (a few hundred bytes a row).
+REPLAY_BATCH_ROWS = 1 << 15
 
 
 def replay_sessions(
@@ -71,8 +73,9 @@ def replay_sessions(
     whole = (chosen["first_row"] == 0) & (chosen["stop_row"] == counts[groups])
     by_rows = [bool(w) and g in plain for g, w in zip(groups, whole, strict=True)]
     streamed = [hydrating and bool(w) and bool(big[g]) for g, w in zip(groups, whole, strict=True)]
-    replayed_groups = sorted(
-        {g for g, h, t in zip(groups, by_rows, streamed, strict=True) if not h and not t}
+    # the groups replayed, in the order their first session comes
+    replayed_groups = list(
+        dict.fromkeys(g for g, h, t in zip(groups, by_rows, streamed, strict=True) if not h and not t)
     )
     replaying = _Replaying(grouped, replayed_groups)
     names = chosen.dtype.names or ()
@@ -107,25 +110,51 @@ def replay_sessions(
 
 
 class _Replaying:
-    """The rows (and run hints) the replay reads: of all the groups known to need it, at once,
-    and of a big flow that turned out not plain, on its own (the latest one kept)."""
+    """The rows (and run hints) the replay reads: of the groups known to need it, a batch of
+    them at a time in the order they are needed (``REPLAY_BATCH_ROWS`` rows), and of a group
+    needed again once its batch is passed, or of a big flow that turned out not plain, on its
+    own (the latest one kept).
 
-    def __init__(self, grouped: GroupedRows, groups: list[int]) -> None:
-        self.grouped = grouped
-        self.rows, self.spans, columns = grouped.flow_rows(groups)
-        self.hints = run_hints(columns, self.spans, part_frames(grouped.parts)) if groups else None
-        self.span_of = {g: k for k, g in enumerate(groups)}
+    All the replayed groups' rows and hints at once were a few hundred bytes a row of half a
+    capture in each export worker (184 MB of own memory exporting the 1 GB capture, issue 6).
+    The sessions are the same whichever rows are read with a group's: hints only make the
+    replay faster, and it checks each one before it uses it.
+    """
+
+    def __init__(self, grouped: GroupedRows, groups: list[int], batch_rows: int | None = None) -> None:
+        self.grouped, self.groups = grouped, groups
+        self.batch_rows = REPLAY_BATCH_ROWS if batch_rows is None else batch_rows
+        self.place = {g: k for k, g in enumerate(groups)}
+        self.reach = np.cumsum(grouped.counts[np.array(groups, dtype=np.int64)]) if groups else None
+        self._batch: tuple[int, int, FlowRows, list[tuple[int, int]], RunHints] | None = None
         self._alone: tuple[int, FlowRows, RunHints] | None = None
 
     def of(self, group: int) -> tuple[FlowRows, int, int, RunHints | None, int]:
         """The rows holding ``group``'s, where its rows lie in them, the hints and its span."""
-        span = self.span_of.get(group)
-        if span is not None:
-            base, end = self.spans[span]
-            return self.rows, base, end, self.hints, span
+        k = self.place.get(group)
+        batch = self._batch
+        if k is not None and (batch is None or k >= batch[1]):
+            batch = self._load(k)
+        if k is not None and batch is not None and batch[0] <= k < batch[1]:
+            first, _stop, rows, spans, hints = batch
+            base, end = spans[k - first]
+            return rows, base, end, hints, k - first
         if self._alone is None or self._alone[0] != group:
             self._alone = None  # the previous one's rows go first
             rows, spans, columns = self.grouped.flow_rows([group])
             self._alone = (group, rows, run_hints(columns, spans, part_frames(self.grouped.parts)))
         _group, rows, hints = self._alone
         return rows, 0, len(rows), hints, 0
+
+    def _load(self, k: int) -> tuple[int, int, FlowRows, list[tuple[int, int]], RunHints]:
+        """The batch of groups from the ``k``-th needed on, up to ``batch_rows`` rows (one at least)."""
+        assert self.reach is not None
+        self._batch = None  # the previous batch's rows go first
+        before = int(self.reach[k - 1]) if k else 0
+        stop = int(np.searchsorted(self.reach, before + self.batch_rows, side="right"))
+        stop = max(stop, k + 1)
+        rows, spans, columns = self.grouped.flow_rows(self.groups[k:stop])
+        hints = run_hints(columns, spans, part_frames(self.grouped.parts))
+        del columns
+        self._batch = (k, stop, rows, spans, hints)
+        return self._batch
