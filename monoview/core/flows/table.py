@@ -21,6 +21,7 @@ from monoview.core.capture.captureset import opened
 from monoview.core.capture.index import FlowTable, IndexParts
 from monoview.core.capture.records import PayloadBuffer, part_frames
 from monoview.core.executor import Progress, gather
+from monoview.core.flows.bigflows import big_flow_sessions
 from monoview.core.flows.grouped import GroupedRows
 from monoview.core.flows.hints import run_hints
 from monoview.core.flows.lone import lone_groups, lone_sessions
@@ -188,22 +189,42 @@ class ShardTask:
     # The endpoints key of each of ``flows`` (``tcpstream.endpoint_keys``) when the sessions'
     # applications and tshark's streams are wanted too (``shardnames``); None: not wanted.
     keys: I64 | None = None
+    chunk: int = CHUNK_ROWS  # as ``session_rows``'; a flow of more rows is read a chunk at a time
 
 
 def shard_sessions(task: ShardTask) -> tuple[SessionRows, ShardNames | None]:
     """The session rows of a shard's flows (opens the capture itself), and their names and
-    streams when the task has ``keys``: worked out from the same grouped rows, in memory now."""
-    grouped = GroupedRows.of_parts(task.parts, task.flows)
-    with opened(task.parts.source or task.parts.path) as buf:
-        rows = session_rows(
-            grouped, buf, task.parts.flows, max_session_size=task.max_session_size, linger_ns=task.linger_ns
-        )
-        if task.keys is None:
-            return rows, None
-        from monoview.core.flows.shardnames import shard_names
+    streams when the task has ``keys``: worked out from the same grouped rows, in memory now.
 
-        keys = task.keys[np.searchsorted(task.flows, grouped.flows)]
-        return rows, shard_names(grouped, rows, keys, buf)
+    Without names, the flows of more rows than a chunk are not copied out of the
+    index with the others: each is read from it a chunk at a time
+    (``flows.bigflows``), so the worker holds a chunk of a giant flow's rows, not
+    the flow's.  (The names are worked out from every flow's grouped rows.)
+    """
+    parts, flows = task.parts, task.flows
+    if task.keys is not None:
+        grouped = GroupedRows.of_parts(parts, flows)
+        with opened(parts.source or parts.path) as buf:
+            rows = session_rows(grouped, buf, parts.flows, max_session_size=task.max_session_size,
+                                linger_ns=task.linger_ns, chunk=task.chunk)  # fmt: skip
+            from monoview.core.flows.shardnames import shard_names
+
+            keys = task.keys[np.searchsorted(task.flows, grouped.flows)]
+            return rows, shard_names(grouped, rows, keys, buf)
+    big = parts.flows.rows[flows] > task.chunk
+    with opened(parts.source or parts.path) as buf:
+        found = []
+        if not big.all():
+            grouped = GroupedRows.of_parts(parts, flows[~big])
+            found.append(session_rows(grouped, buf, parts.flows, max_session_size=task.max_session_size,
+                                      linger_ns=task.linger_ns, chunk=task.chunk))  # fmt: skip
+            del grouped
+        for flow in flows[big].tolist():
+            found.append(big_flow_sessions(
+                parts, flow, buf, chunk=task.chunk, window=min(task.chunk, REPLAY_ROWS),
+                max_session_size=task.max_session_size, linger_ns=task.linger_ns,
+            ))  # fmt: skip
+        return in_frame_order(found), None
 
 
 def shards(rows: I64, count: int) -> list[I64]:
