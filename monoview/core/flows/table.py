@@ -107,7 +107,7 @@ def session_rows(
     parts = [summaries if clean.all() else summaries[clean], replay(dirty)]
     del summaries
     if len(lone):
-        parts.append(lone_sessions(grouped, flows, lone, lambda g: replay(np.array([g], dtype=np.int64))))
+        parts.append(lone_sessions(grouped, flows, lone, replay))
     return in_frame_order(parts)
 
 
