@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from monoview.core.export.spool import SpooledLine
+from monoview.core.export.spool import SpooledLine, SpooledLines
 from monoview.core.packet import format_ip, format_ts
 from monoview.core.streambytes import DirectionLayout, zero_filled
 from monoview.core.tcp.session import Endpoint, TcpSession
@@ -199,20 +199,31 @@ def json_chunks(
         if isinstance(value, list) and value:
             parts.append("[")
             lines = encoded.get(key) if encoded else None
-            for k, item in enumerate(value):
-                line = lines[k] if lines is not None else item_line(item)
-                after = "," if k + 1 < len(value) else ""
-                if isinstance(line, SpooledLine):  # copied from a worker's spool, a block at a time
-                    parts.append("\n  ")
-                    yield "".join(parts).encode("utf-8")
-                    yield from line.blocks()
-                    parts, size = [after], 0
-                    continue
-                parts.append(f"\n  {line}{after}")
-                size += len(line)
-                if size >= block:
-                    yield "".join(parts).encode("utf-8")
-                    parts, size = [], 0
+            spooled = lines.each() if isinstance(lines, SpooledLines) else None
+            try:
+                for k, item in enumerate(value):
+                    got: str | bytes | SpooledLine | Iterator[bytes]
+                    if spooled is not None:
+                        got = next(spooled)
+                    else:
+                        got = lines[k] if lines is not None else item_line(item)
+                    after = "," if k + 1 < len(value) else ""
+                    if isinstance(got, bytes):  # a short line from a worker's spool (ASCII)
+                        got = got.decode("ascii")
+                    if not isinstance(got, str):  # a long one, copied a block at a time
+                        parts.append("\n  ")
+                        yield "".join(parts).encode("utf-8")
+                        yield from got.blocks() if isinstance(got, SpooledLine) else got
+                        parts, size = [after], 0
+                        continue
+                    parts.append(f"\n  {got}{after}")
+                    size += len(got)
+                    if size >= block:
+                        yield "".join(parts).encode("utf-8")
+                        parts, size = [], 0
+            finally:
+                if spooled is not None:
+                    spooled.close()
             parts.append("\n ]")
         else:
             parts.append(json.dumps(value, indent=1).replace("\n", "\n "))

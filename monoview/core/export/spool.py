@@ -6,7 +6,11 @@ process, which held them until the manifest was written: memory grew with
 the capture.  Instead a worker writes each line, piece by piece as its files are
 written, to a spool file of its own in the output folder, and sends back only
 where each line is.  The main process copies the lines into ``manifest.json``
-in session order, a block at a time, and removes the spools.
+in session order, a block at a time, and removes the spools.  It reads them
+the way they were written: each spool opened once, and a run of short lines
+that lie one after another in it read with one ``pread`` (``SpooledLines.each``);
+an export of 20,000 tiny sessions opened, read and closed a spool for every
+line, 60,000 system calls.
 
 A spool is a hidden file with the atomic writer's temporary suffix, named
 after its export (``spool_tag``): an export removes its own spools, and a
@@ -20,7 +24,7 @@ import itertools
 import os
 import secrets
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -46,19 +50,20 @@ class SpooledLine:
     offset: int
     length: int
 
-    def blocks(self) -> Iterator[bytes]:
-        """The line, in blocks of at most ``BLOCK`` bytes."""
-        fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW)
+    def blocks(self, fd: int | None = None) -> Iterator[bytes]:
+        """The line, in blocks of at most ``BLOCK`` bytes (read from ``fd``, its spool opened
+        already, if given)."""
+        own = fd is None
+        spool = _open_spool(self.path) if fd is None else fd
         try:
             done = 0
             while done < self.length:
-                block = os.pread(fd, min(BLOCK, self.length - done), self.offset + done)
-                if not block:
-                    raise OSError(f"{self.path} ends before the manifest line it should hold")
-                done += len(block)
-                yield block
+                size = min(BLOCK, self.length - done)
+                yield _read(spool, self.path, size, self.offset + done)
+                done += size
         finally:
-            os.close(fd)
+            if own:
+                os.close(spool)
 
     def text(self) -> str:
         """The whole line (for small ones and tests)."""
@@ -94,6 +99,43 @@ class SpooledLines(Sequence[SpooledLine]):
             return [self[i] for i in range(*k.indices(len(self)))]
         return SpooledLine(self.paths[int(self.spool[k])], int(self.offsets[k]), int(self.lengths[k]))
 
+    def each(self, window: int = 4096) -> Generator[bytes | Iterator[bytes], None, None]:
+        """Every line in order: a short one as its bytes, one of ``BLOCK`` bytes or more as an
+        iterator of its blocks (consume it before the next).  Each spool is opened once, and
+        short lines that follow one another in a spool, up to ``BLOCK`` bytes of them, are
+        read at once; ``window`` lines' positions are Python ints at a time, not all."""
+        fds: dict[int, int] = {}
+        try:
+            for low in range(0, len(self), window):
+                spools = self.spool[low : low + window].tolist()
+                offsets = self.offsets[low : low + window].tolist()
+                lengths = self.lengths[low : low + window].tolist()
+                k, n = 0, len(spools)
+                while k < n:
+                    which = spools[k]
+                    if which not in fds:
+                        fds[which] = _open_spool(self.paths[which])
+                    if lengths[k] >= BLOCK:
+                        yield self[low + k].blocks(fds[which])
+                        k += 1
+                        continue
+                    stop, end = k + 1, offsets[k] + lengths[k]
+                    while (
+                        stop < n and spools[stop] == which and offsets[stop] == end
+                        and end + lengths[stop] - offsets[k] <= BLOCK
+                    ):  # fmt: skip
+                        end += lengths[stop]
+                        stop += 1
+                    data = _read(fds[which], self.paths[which], end - offsets[k], offsets[k])
+                    at = 0
+                    for length in lengths[k:stop]:
+                        yield data[at : at + length]
+                        at += length
+                    k = stop
+        finally:
+            for fd in fds.values():
+                os.close(fd)
+
     @classmethod
     def joined(cls, parts: Sequence[SpooledLines]) -> SpooledLines:
         """The lines of every part, by ascending session id."""
@@ -106,6 +148,23 @@ class SpooledLines(Sequence[SpooledLine]):
         offsets = np.concatenate([part.offsets for part in parts] or [np.zeros(0, dtype=np.int64)])
         lengths = np.concatenate([part.lengths for part in parts] or [np.zeros(0, dtype=np.int64)])
         return cls(paths, ids[order], spool[order], offsets[order], lengths[order])
+
+
+def _open_spool(path: str) -> int:
+    return os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+
+
+def _read(fd: int, path: str, size: int, offset: int) -> bytes:
+    """``size`` bytes of a spool at ``offset`` (a read may be short)."""
+    pieces = []
+    while size > 0:
+        block = os.pread(fd, size, offset)
+        if not block:
+            raise OSError(f"{path} ends before the manifest line it should hold")
+        pieces.append(block)
+        size -= len(block)
+        offset += len(block)
+    return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
 
 def spool_tag() -> str:
