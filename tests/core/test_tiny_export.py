@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 import monoview.core.export.tiny as tiny
 from monoview.core.capture.ranges import mapped
-from monoview.core.document import CaptureDocument
+from monoview.core.document import CaptureDocument, DocumentOptions
 from monoview.core.export import Exporter, ExportOptions, Format
 from monoview.core.export.options import Layout
 from monoview.core.export.tiny import tiny_sessions
@@ -54,27 +54,40 @@ def _tree(root: Path) -> Tree:
 
 
 def _export(
-    path: Path, out: Path, options: ExportOptions, fast: bool, monkeypatch: pytest.MonkeyPatch
+    path: Path,
+    out: Path,
+    options: ExportOptions,
+    fast: bool,
+    monkeypatch: pytest.MonkeyPatch,
+    document_options: DocumentOptions | None = None,
 ) -> Tree:
     monkeypatch.setattr(tiny, "ENABLED", fast)
-    with CaptureDocument(path, workers=1) as document:
+    with CaptureDocument(path, document_options, workers=1) as document:
         Exporter(document, out, options, workers=1).export()
     return _tree(out)
 
 
-def _tiny_count(path: Path) -> int:
-    with CaptureDocument(path, workers=1) as document, mapped(str(path)) as buf:
+def _tiny_count(path: Path, max_session_size: int | None = None) -> int:
+    options = DocumentOptions(max_session_size=max_session_size)
+    with CaptureDocument(path, options, workers=1) as document, mapped(str(path)) as buf:
         ids = np.arange(1, len(document) + 1, dtype=np.int64)
-        found = tiny_sessions(document.parts, buf, document.rows, ids, linger_ns=document.options.linger_ns)
+        found = tiny_sessions(
+            document.parts, buf, document.rows, ids, linger_ns=document.options.linger_ns,
+            max_session_size=max_session_size,
+        )  # fmt: skip
         return int(found.tiny.sum())
 
 
 def _same_both_ways(
-    path: Path, tmp: Path, options_tried: list[ExportOptions], monkeypatch: pytest.MonkeyPatch
+    path: Path,
+    tmp: Path,
+    options_tried: list[ExportOptions],
+    monkeypatch: pytest.MonkeyPatch,
+    document_options: DocumentOptions | None = None,
 ) -> None:
     for n, options in enumerate(options_tried):
-        fast = _export(path, tmp / f"fast{n}", options, True, monkeypatch)
-        general = _export(path, tmp / f"general{n}", options, False, monkeypatch)
+        fast = _export(path, tmp / f"fast{n}", options, True, monkeypatch, document_options)
+        general = _export(path, tmp / f"general{n}", options, False, monkeypatch, document_options)
         assert fast.keys() == general.keys(), options
         for name, (mode, data) in fast.items():
             assert (mode, data) == general[name], (name, options)
@@ -166,6 +179,22 @@ def test_edge_cases_export_the_same_both_ways(tmp_path: Path, monkeypatch: pytes
     path, expected = _edge_cases(tmp_path / "edges.pcap")
     assert _tiny_count(path) == expected
     _same_both_ways(path, tmp_path, OPTIONS, monkeypatch)
+
+
+@pytest.mark.parametrize("limit", [0, 1, 20, 21, 37, 64, 10**6])
+def test_a_session_size_limit_exports_the_same_both_ways(
+    limit: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ``max_session_size``, a tiny session whose bytes fit in it takes the path (fuzz
+    41:50498: 6,000 one-packet sessions and a limit of 64 kB went the general way); one
+    whose bytes do not is cut by the limit and goes the general way.  The edge cases' pieces
+    are 1 to 64 bytes, so each limit here puts the line between them elsewhere."""
+    path, expected = _edge_cases(tmp_path / "edges.pcap")
+    count = _tiny_count(path, limit)
+    assert count == (0 if limit == 0 else expected if limit >= 64 else count)
+    if 1 <= limit < 64:
+        assert 0 < count < expected, count
+    _same_both_ways(path, tmp_path, OPTIONS[::5], monkeypatch, DocumentOptions(max_session_size=limit))
 
 
 def test_the_bench_capture_exports_the_same_both_ways(

@@ -94,10 +94,13 @@ def tiny_sessions(
 ) -> TinySessions:
     """Which of the sessions ``ids`` (1-based) are tiny, and their pieces.
 
-    None is with ``max_session_size`` (it may cut a stream, which the
-    session must then say) or with ``ENABLED`` off.
+    With ``max_session_size``, only a session whose pieces add up to no more
+    than it: a bigger one's streams may be cut, which the session must then
+    say (the limit is a budget of kept bytes shared by a session's directions,
+    ``tcp.stream.Budget``, so one that holds both pieces cuts nothing).  None is
+    with ``ENABLED`` off.
     """
-    if not ENABLED or max_session_size is not None or not len(ids):
+    if not ENABLED or not len(ids):
         return TinySessions.none(len(ids))
     chosen = rows[ids - 1]
     candidate = np.flatnonzero(_candidates(chosen))
@@ -145,6 +148,8 @@ def tiny_sessions(
         pieces[name][single] = values[:, None] * sides
     tiny = np.zeros(len(ids), dtype=np.bool_)
     mine = whole & ok[group] & (picked["monologues"] == has[group].sum(axis=1))
+    if max_session_size is not None:  # fuzz 41:50498: 6,000 sessions, limit 64 kB
+        mine &= pieces["length"][group].sum(axis=1) <= max_session_size
     tiny[candidate[mine]] = True
     at = group[mine]
     return TinySessions(
