@@ -145,11 +145,19 @@ def _edge_cases(path: Path) -> tuple[Path, int]:
         dst = ("10.255.0.1", 80) if k % 2 else ("fd00::ff", 443)
         packet = tcp_ip(dst, src, 777 + k, 888, flags, bytes(range(k * 11, k * 11 + 64)))  # the server's
         frames.append(Frame(T0 + (20 + k) * 10**9, ethernet(packet, vlans=(k,) if k % 3 == 1 else ())))
-    tiny_ones = 7 + 5
-    # Not tiny: a lone SYN with data, a lone packet cut by the snap length.
+    # A lone SYN with data (its ISN+1 is the first byte), of every kind (fuzz 41:50498's storm
+    # has random flags), from either side, one with its sequence numbers wrapping.
     frames.append(
         Frame(T0 + 30 * 10**9, ethernet(tcp_ip(("10.6.1.1", 6000), SERVER, 5, 0, SYN, b"syn data")))
     )
+    lone_syns = [SYN | ACK, SYN | FIN, SYN | RST, SYN | PSH | ACK, SYN | 0x20, SYN | FIN | RST | PSH | ACK]
+    for k, flags in enumerate(lone_syns):
+        client = (f"10.6.2.{k + 1}", 7000 + k)
+        src, dst = (client, SERVER) if k % 2 else (SERVER, client)
+        packet = tcp_ip(src, dst, 2**32 - 3 - k, 77, flags, bytes(range(k, 2 * k + 9)))
+        frames.append(Frame(T0 + (32 + k) * 10**9, ethernet(packet)))
+    tiny_ones = 7 + 5 + 1 + len(lone_syns)
+    # Not tiny: a lone packet cut by the snap length.
     cut_lone = ethernet(tcp_ip(("10.6.1.2", 6001), SERVER, 5, 9, PSH | ACK, b"cut lone packet"))
     frames.append(Frame(T0 + 31 * 10**9, cut_lone[:-4], origlen=len(cut_lone)))
     # Not tiny: nothing said; a cut segment; a retransmission; two sessions in one flow.
@@ -266,3 +274,4 @@ def test_tiny_sessions_build_no_session_object(tmp_path: Path, monkeypatch: pyte
     assert len(manifest["streams"]) == 60
     assert replayed == []
     assert built == []
+

@@ -45,7 +45,6 @@ I64 = npt.NDArray[np.int64]
 Mask = npt.NDArray[np.bool_]
 # Off: every session goes the general way (tests compare the two; benchmarks time them).
 ENABLED = True
-SYN: Final = 0x02
 # A piece's columns in ``PlainFlows.columns``.
 PIECE: Final = ("start", "length", "file", "frame", "ts")
 
@@ -158,15 +157,16 @@ def tiny_sessions(
 
 
 def _lone(grouped: GroupedRows, picked: SessionRows, group: I64, whole: Mask) -> Mask:
-    """Which of the sessions ``picked`` are one packet with data and nothing else: no SYN (the
-    stream starts at its one segment, offset 0), every byte captured and kept, none from IP
-    fragments.  Scans and storms are made of them (fuzz 17:15105: 5,999 lone RSTs with 64
-    bytes each), and ``flows.simple`` leaves them to the replay, as it does every flow that
-    does not open with a SYN."""
+    """Which of the sessions ``picked`` are one packet with data and nothing else: every byte
+    captured and kept, none from IP fragments.  Its stream starts at its one segment, offset
+    0, with a SYN or without (the SYN's ISN+1 is its first byte's sequence number).  Scans
+    and storms are made of them (fuzz 17:15105: 5,999 lone RSTs with 64 bytes each; 41:50498:
+    3,000 with random flags, SYN among them), and ``flows.simple`` leaves them to the replay,
+    as it does every flow that does not open with a handshake."""
     at = grouped.bounds[group]
-    c = {name: grouped.columns[name][at].astype(np.int64) for name in ("flags", "caplen", "wirelen", "frame")}
+    c = {name: grouped.columns[name][at].astype(np.int64) for name in ("caplen", "wirelen", "frame")}
     kept = np.where(picked["data_packets0"] == 1, picked["kept0"], picked["kept1"])
-    mask: Mask = whole & (grouped.counts[group] == 1) & (c["flags"] & SYN == 0) & (c["caplen"] > 0)
+    mask: Mask = whole & (grouped.counts[group] == 1) & (c["caplen"] > 0)
     mask &= (c["caplen"] == c["wirelen"]) & (kept == c["caplen"]) & (picked["packets"] == 1)
     mask &= (picked["data_packets0"] + picked["data_packets1"] == 1) & (picked["monologues"] == 1)
     if grouped.parts:
