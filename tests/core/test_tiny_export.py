@@ -275,3 +275,30 @@ def test_tiny_sessions_build_no_session_object(tmp_path: Path, monkeypatch: pyte
     assert replayed == []
     assert built == []
 
+
+def test_a_tiny_sessions_returned_entry_is_its_line_parsed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An export that returns the entries (``describe``, the GUI's) hands back each tiny
+    session's entry as made, not its manifest line parsed again: the same values and types
+    (``repr`` tells a tuple from a list, 1 from 1.0 and True), and no ``json.loads`` for them
+    (fails before: one a session)."""
+    import json
+
+    path, expected = _edge_cases(tmp_path / "edges.pcap")
+    parsed: list[int] = []
+    real_loads = json.loads
+
+    def counted(text: str, *args: Any, **kwargs: Any) -> Any:
+        parsed.append(1)
+        return real_loads(text, *args, **kwargs)
+
+    for n, options in enumerate(OPTIONS[::4]):
+        with CaptureDocument(path, workers=1) as document:
+            monkeypatch.setattr(json, "loads", counted)
+            manifest = Exporter(document, tmp_path / f"out{n}", options, workers=1).export()
+            monkeypatch.setattr(json, "loads", real_loads)
+        written = json.loads((tmp_path / f"out{n}" / "manifest.json").read_text())
+        assert repr(manifest["streams"]) == repr(written["streams"]), options
+        assert len(parsed) == len(written["streams"]) - expected, options  # the general sessions'
+        parsed.clear()

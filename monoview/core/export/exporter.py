@@ -266,14 +266,15 @@ def export_shard(task: ExportShard) -> list[tuple[int, dict[str, Any], str]] | S
     gc.disable()
     spool = None if task.options.return_streams else LineSpool(task.out, task.spools)
 
-    def keep(session_id: int, pieces: Iterable[str]) -> None:
+    def keep(session_id: int, pieces: Iterable[str], entry: dict[str, Any] | None = None) -> None:
         """The session's manifest line: to the spool as its pieces come (a session's files are
-        written as they are consumed), or back to the caller with its entry."""
+        written as they are consumed), or back to the caller with its entry (``entry`` if the
+        line was made from it, else the line parsed)."""
         if spool is not None:
             spool.record(session_id, pieces)
         else:
             line = "".join(pieces)
-            out.append((session_id, json.loads(line), line))
+            out.append((session_id, json.loads(line) if entry is None else entry, line))
 
     try:
         still = quiet(task.rows, positions)
@@ -287,8 +288,8 @@ def export_shard(task: ExportShard) -> list[tuple[int, dict[str, Any], str]] | S
                 max_session_size=task.document.max_session_size,
             )  # fmt: skip
             names = task.ids[found.ids - 1]
-            for session_id, line in tiny_lines(found, task.rows, task.parts.flows, buf, files, names):
-                keep(session_id, [line])
+            for session_id, line, entry in tiny_lines(found, task.rows, task.parts.flows, buf, files, names):
+                keep(session_id, [line], entry)
             for replayed in replay_sessions(
                 task.parts, buf, task.rows, rest[~found.tiny],
                 max_session_size=task.document.max_session_size, linger_ns=task.document.linger_ns,
