@@ -14,6 +14,7 @@ from itertools import product
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import monoview.core.flows.table as table
 from monoview.core.analyse import analyse
@@ -98,32 +99,40 @@ def _every_kind(tmp_path: Path) -> tuple[Path, int]:
     return write_pcap(tmp_path / "kinds.pcap", frames), len(frames)
 
 
-def test_lone_packets_of_every_kind_are_the_exact_replays_rows(tmp_path: Path) -> None:
+def _counted(monkeypatch: pytest.MonkeyPatch, name: str) -> list[int]:
+    """Count the calls of ``table.<name>`` (still made) for the rest of the test."""
+    calls: list[int] = []
+    real = getattr(table, name)
+
+    def counted(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(table, name, counted)
+    return calls
+
+
+def test_lone_packets_of_every_kind_are_the_exact_replays_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The copied rows equal the exact replay's, field by field, and only one flow of each
     kind is replayed."""
     path, count = _every_kind(tmp_path)
     index = build_index(path, workers=1)
     grouped = GroupedRows.of_index(index)
     buf = CaptureFile.open(path).buffer
-    calls = []
-    replay = table.replay_flow
-
-    def counted(*args: object, **kwargs: object) -> object:
-        calls.append(1)
-        return replay(*args, **kwargs)  # type: ignore[arg-type]
-
-    table.replay_flow = counted  # type: ignore[assignment]
-    try:
+    with monkeypatch.context() as patch:
+        calls = _counted(patch, "replay_flow")
         fast = session_rows(grouped, buf, index.flows)
-    finally:
-        table.replay_flow = replay
     exact = session_rows(grouped, buf, index.flows, vectorised=False, fast=False, runs=False)
     assert len(exact) == count
     assert np.array_equal(fast, exact)
     assert len(calls) < count // 2  # kinds (flags, direction, client rule), not flows
 
 
-def test_the_kinds_of_lone_packets_are_replayed_in_one_call(tmp_path: Path) -> None:
+def test_the_kinds_of_lone_packets_are_replayed_in_one_call(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """One gathering of rows and run hints for all the kinds' template flows, not one per
     kind: each costs a couple of milliseconds whatever its size, and a storm with random
     flags (fuzz 41:46864) has hundreds of kinds in each shard of a ranged build (it took
@@ -132,17 +141,7 @@ def test_the_kinds_of_lone_packets_are_replayed_in_one_call(tmp_path: Path) -> N
     index = build_index(path, workers=1)
     grouped = GroupedRows.of_index(index)
     buf = CaptureFile.open(path).buffer
-    calls = []
-    hints = table.run_hints
-
-    def counted(*args: object, **kwargs: object) -> object:
-        calls.append(1)
-        return hints(*args, **kwargs)  # type: ignore[arg-type]
-
-    table.run_hints = counted  # type: ignore[assignment]
-    try:
-        rows = session_rows(grouped, buf, index.flows)
-    finally:
-        table.run_hints = hints
+    calls = _counted(monkeypatch, "run_hints")
+    rows = session_rows(grouped, buf, index.flows)
     assert len(rows) == count
     assert len(calls) <= 2  # before: one per kind and one (49 kinds: 50)
