@@ -33,14 +33,13 @@ from monoview.core.capture.walk import BATCH_RECORDS
 from monoview.core.dispatcher import Dispatcher
 from monoview.core.errors import CaptureFormatError, UnknownSessionError
 from monoview.core.executor import default_workers, local_executor, workers_for
-from monoview.core.flows.grouped import REPLAY_COLUMNS, GroupedRows, as_q
+from monoview.core.flows.grouped import REPLAY_COLUMNS, GroupedRows
 from monoview.core.flows.hints import run_hints
 from monoview.core.flows.info import SessionInfo, session_infos
 from monoview.core.flows.summary import SessionRows
-from monoview.core.flows.table import CHUNK_ROWS, build_sessions, endpoints_of
+from monoview.core.flows.table import build_sessions, endpoints_of
 from monoview.core.listener import Listener
-from monoview.core.packet import SegmentKind, TcpPacket
-from monoview.core.sets import unique
+from monoview.core.packet import SegmentKind
 from monoview.core.tcp.replay import FlowRows, Replayed, replay_flow
 from monoview.core.tcp.session import TcpSession
 from monoview.core.tcp.table import LINGER_NS
@@ -50,7 +49,6 @@ if TYPE_CHECKING:
 
 # Conversations kept for reuse, counted in delivered pieces (about 40 bytes each).
 CACHE_PIECES: Final = 2_000_000
-_PACKET_COLUMNS: Final = ("interface", "window")
 # The share of building a document that indexing takes (the rest is summarising sessions).
 INDEX_SHARE: Final = 0.6
 # At most this many bytes indexed (the capture, or its prefix) in this process: the index
@@ -446,7 +444,7 @@ class CaptureDocument:
         gets every packet (with its session and kind) before the events it
         caused, as the per-packet path emits them.
         """
-        from monoview.core.session_events import SessionEvents  # it reads this document's rows
+        from monoview.core.session_events import dispatch_sessions  # it reads this document's rows
 
         dispatcher = dispatcher or Dispatcher()
         for listener in listeners:
@@ -455,43 +453,9 @@ class CaptureDocument:
         chosen = np.arange(1, len(self.rows) + 1) if ids is None else np.array(sorted(ids), dtype=np.int64)
         for session_id in chosen.tolist():
             self._check(session_id)
-        for chunk in _chunks(chosen, self.rows["flow"], self.flows.rows):
-            flows = unique(self.rows["flow"][chunk - 1])
-            rows_of = self._prefetched(flows)
-            for session_id in chunk.tolist():
-                flow = int(self.rows[session_id - 1]["flow"])
-                SessionEvents(self, dispatcher, session_id, *rows_of[flow]).run()
+        dispatch_sessions(self, dispatcher, chosen)
         dispatcher.emit("teardown")
         return dispatcher
-
-    def _prefetched(self, flows: np.ndarray) -> dict[int, tuple[FlowRows, dict[str, memoryview]]]:
-        """Each of ``flows``' rows and packet columns, read in one gather (``select_flows``)."""
-        names = (*REPLAY_COLUMNS, *_PACKET_COLUMNS)
-        columns, bounds = self._locator.select_flows(self._parts, flows, names)
-        views = {name: as_q(values) for name, values in columns.items()}
-        out = {}
-        for flow, a, b in zip(flows.tolist(), bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
-            rows = FlowRows(**{n: views[n][a:b] for n in REPLAY_COLUMNS}, parts=self._parts.payload_parts)
-            out[flow] = (rows, {n: views[n][a:b] for n in _PACKET_COLUMNS})
-        return out
-
-    def _packet(
-        self, replayed: Replayed, rows: FlowRows, extra: dict[str, memoryview], ref: int
-    ) -> TcpPacket:
-        """The TcpPacket of row ``ref`` of the session's flow."""
-        session = replayed.session
-        side = rows.dir[ref] ^ replayed.flipped
-        src, dst = session.endpoints[side], session.endpoints[1 - side]
-        frame = rows.frame[ref]
-        vlan = session.context[:-1] if self.options.split_interfaces else session.context
-        packet = TcpPacket(
-            frame, rows.ts[ref], int(extra["interface"][ref]), vlan, src.ip, dst.ip, src.port, dst.port,
-            rows.seq[ref], rows.ack[ref], rows.flags[ref], int(extra["window"][ref]), rows.payload[ref],
-            rows.caplen[ref], rows.wirelen[ref],
-        )  # fmt: skip
-        packet.payload_parts = rows.parts.get((frame, rows.payload[ref]))
-        packet.session = session
-        return packet
 
     def close(self) -> None:
         """Release the index's files, the cached conversations and the mapped file."""
@@ -502,17 +466,3 @@ class CaptureDocument:
             self._buffer.close()
         self._close_local()  # only once the index's files are closed too
 
-
-def _chunks(ids: np.ndarray, flow_of: np.ndarray, flow_rows: np.ndarray) -> Iterator[np.ndarray]:
-    """``ids`` (ascending session ids) in consecutive chunks whose flows hold about
-    ``CHUNK_ROWS`` rows (a session in a bigger flow alone): what ``dispatch`` reads at once."""
-    if not len(ids):
-        return
-    sizes = np.cumsum(flow_rows[flow_of[ids - 1]], dtype=np.int64)
-    first = 0
-    while first < len(ids):
-        done = int(sizes[first - 1]) if first else 0
-        stop = int(np.searchsorted(sizes, done + CHUNK_ROWS, side="right"))
-        stop = min(max(stop, first + 1), len(ids))
-        yield ids[first:stop]
-        first = stop
