@@ -88,15 +88,16 @@ def big_flow_sessions(
     parts: IndexParts,
     flow: int,
     buf: PayloadBuffer,
+    endpoints: tuple[Endpoint, Endpoint],
     *,
     chunk: int,
     window: int,
     max_session_size: int | None,
     linger_ns: int,
 ) -> SessionRows:
-    """The sessions of flow ``flow`` as ``table.session_rows`` gives a group of more rows than
-    ``chunk``: summarised by ``streamed`` when it is clean, else replayed ``window`` rows at a
-    time (the run hints a window's)."""
+    """The sessions of flow ``flow`` (between ``endpoints``) as ``table.session_rows`` gives a
+    group of more rows than ``chunk``: summarised by ``streamed`` when it is clean, else
+    replayed ``window`` rows at a time (the run hints a window's)."""
     fragments = part_frames(parts.payload_parts)
     if max_session_size is None:
         streamed = StreamedFlow(flow, linger_ns, fragments)
@@ -106,8 +107,9 @@ def big_flow_sessions(
                 break
         if streamed.ok:
             return streamed.finish()
-    endpoints, context = _endpoints(parts, flow), parts.flows.context(flow)
-    replay = FlowReplay(buf, context, endpoints, max_session_size=max_session_size, linger_ns=linger_ns)
+    replay = FlowReplay(
+        buf, parts.flows.context(flow), endpoints, max_session_size=max_session_size, linger_ns=linger_ns
+    )
     fed = 0
     for columns in flow_chunks(parts, flow, window):
         n = len(columns["frame"])
@@ -119,7 +121,3 @@ def big_flow_sessions(
     out = [summarise(r.session, flow, r.first, r.stop, r.flipped) for r in replay.close()]
     return np.array(out, dtype=SESSION)
 
-
-def _endpoints(parts: IndexParts, flow: int) -> tuple[Endpoint, Endpoint]:
-    (a_ip, a_port), (b_ip, b_port) = parts.flows.endpoints(flow)
-    return Endpoint(a_ip, a_port), Endpoint(b_ip, b_port)

@@ -221,8 +221,9 @@ def shard_sessions(task: ShardTask) -> tuple[SessionRows, ShardNames | None]:
             del grouped
         for flow in flows[big].tolist():
             found.append(big_flow_sessions(
-                parts, flow, buf, chunk=task.chunk, window=min(task.chunk, REPLAY_ROWS),
-                max_session_size=task.max_session_size, linger_ns=task.linger_ns,
+                parts, flow, buf, endpoints_of(parts.flows, flow), chunk=task.chunk,
+                window=min(task.chunk, REPLAY_ROWS), max_session_size=task.max_session_size,
+                linger_ns=task.linger_ns,
             ))  # fmt: skip
         return in_frame_order(found), None
 
