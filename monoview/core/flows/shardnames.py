@@ -32,8 +32,7 @@ import numpy.typing as npt
 from monoview.core.capture.records import PayloadBuffer
 from monoview.core.flows.grouped import GroupedRows
 from monoview.core.flows.summary import SessionRows
-from monoview.core.flows.tcpstream import mark_reused
-from monoview.core.packet import ACK, SYN
+from monoview.core.flows.tcpstream import stream_starts
 
 I64 = npt.NDArray[np.int64]
 _MASK32 = 0xFFFFFFFF
@@ -137,17 +136,9 @@ def _streams(grouped: GroupedRows, keys: I64, session: I64, names: list[str]) ->
     key = np.repeat(keys, counts)
     order = _by_endpoints(keys, frame, grouped.bounds)
     k = key[order]
-    starts = np.zeros(len(order), dtype=bool)  # a row that begins a new stream
-    if len(order):
-        starts[0] = True
-        starts[1:] = k[1:] != k[:-1]
-        flags = c["flags"].astype(np.int64)
-        later_syn = ((flags[order] & (SYN | ACK)) == SYN) & ~starts
-        if later_syn.any():
-            sender, seq = c["dir"].astype(np.int64), c["seq"].astype(np.int64)
-            for group in np.unique(k[later_syn]).tolist():
-                lo, hi = np.searchsorted(k, [group, group + 1]).tolist()
-                mark_reused(order[lo:hi], sender, flags, seq, starts, lo)
+    starts = stream_starts(
+        k, order, c["flags"].astype(np.int64), lambda: (c["dir"].astype(np.int64), c["seq"].astype(np.int64))
+    )
     segment = np.cumsum(starts) - 1
     stream = np.empty(len(order), dtype=np.int64)
     stream[order] = segment

@@ -25,6 +25,7 @@ numpy.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -81,16 +82,7 @@ def tcp_streams(parts: IndexParts, flows: FlowTable, rows: SessionRows) -> TcpSt
     key = key_of_flow[flow] if len(flow) else np.zeros(0, dtype=np.int64)
     # rows by 4-tuple, each in capture order
     order = np.lexsort((frame, key))
-    starts = np.zeros(len(order), dtype=bool)  # a row that begins a new stream
-    if len(order):
-        k = key[order]
-        starts[0] = True
-        starts[1:] = k[1:] != k[:-1]
-        syn = (flags[order] & (SYN | ACK)) == SYN
-        later_syn = syn & ~starts
-        for group in unique(k[later_syn]):
-            lo, hi = np.searchsorted(k, [group, group + 1])
-            mark_reused(order[lo:hi], sender, flags, seq, starts, lo)
+    starts = stream_starts(key[order], order, flags, lambda: (sender, seq))
     # streams numbered by their first frame, as tshark numbers them
     segment = np.cumsum(starts) - 1
     first_frames = frame[order][starts]
@@ -117,6 +109,27 @@ def endpoint_keys(flows: FlowTable) -> I64:
     columns = [six.astype(np.int64), np.where(six, k.a_hi, zero), k.a_lo, k.a_port,
                np.where(six, k.b_hi, zero), k.b_lo, k.b_port]  # fmt: skip
     return group(columns)[1]
+
+
+def stream_starts(
+    k: I64, order: I64, flags: I64, sender_and_seq: Callable[[], tuple[I64, I64]]
+) -> npt.NDArray[np.bool_]:
+    """Which of the rows ``order`` (by endpoints key, ``k`` their keys, each key's rows in
+    capture order) begin a new stream: a key's first row, and a later SYN that starts the
+    4-tuple again (``mark_reused``; ``sender_and_seq`` gives the rows' direction and seq
+    columns, only asked for when there is such a SYN)."""
+    starts = np.zeros(len(order), dtype=bool)
+    if not len(order):
+        return starts
+    starts[0] = True
+    starts[1:] = k[1:] != k[:-1]
+    later_syn = ((flags[order] & (SYN | ACK)) == SYN) & ~starts
+    if later_syn.any():
+        sender, seq = sender_and_seq()
+        for group in unique(k[later_syn]).tolist():
+            lo, hi = np.searchsorted(k, [group, group + 1]).tolist()
+            mark_reused(order[lo:hi], sender, flags, seq, starts, lo)
+    return starts
 
 
 def mark_reused(rows: I64, sender: I64, flags: I64, seq: I64, starts: npt.NDArray[np.bool_], at: int) -> None:
