@@ -42,7 +42,11 @@ Tiers (``tests/fuzz/stages.py``), so that a million inputs is a run of hours, no
   many conflicts: more conversations and export; clamped timestamps: dispatch and
   the per-packet analysis.
 
-Workers are forked once and reused (the parent sends input numbers only); inputs,
+Workers are forked and reused (the parent sends input numbers only), and replaced by a
+fresh fork when an input leaves their RSS more than ``--recycle-mb`` above what they
+started with, or after ``--recycle-every`` inputs, so that no input's peak memory
+includes an earlier input's heap; a memory finding counts only from a fresh worker
+(otherwise the input is run again in one: ``tests/fuzz/recycle.py``).  Inputs,
 indexes and export folders live in ``/dev/shm``; a small document keeps its index in
 memory.  The summary gives each tier's count, why inputs were unusual, and the CPU
 milliseconds per input of each stage.
@@ -80,6 +84,15 @@ def main() -> int:
         help="a worker is killed after this many CPU seconds on an input (or ten times as many wall seconds)",
     )
     parser.add_argument("--memory", type=int, default=500, help="peak RSS (MB) that makes an outlier")
+    parser.add_argument(
+        "--recycle-mb",
+        type=float,
+        default=64.0,
+        help="replace a worker whose RSS after an input stays this many MB above its fresh RSS",
+    )
+    parser.add_argument(
+        "--recycle-every", type=int, default=5000, help="replace a worker after this many inputs (0: never)"
+    )
     parser.add_argument("--small", type=int, default=None, help="only shared captures up to this many bytes")
     parser.add_argument(
         "--full-every",
@@ -102,6 +115,8 @@ def main() -> int:
         hang_s=args.hang,
         kill_s=args.kill,
         memory_mb=args.memory,
+        recycle_mb=args.recycle_mb,
+        recycle_every=args.recycle_every,
         light=args.light,
         full_every=args.full_every or (1 if args.replay or args.run else FULL_EVERY),
     )

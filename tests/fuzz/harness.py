@@ -21,7 +21,9 @@ stderr), ``hang`` (more CPU time than the hang threshold on a file under
 the deadline is the worker's CPU time on the input, or ten times as much wall
 time: wall time on a shared machine says little), ``crash`` (the worker
 died), ``memory`` (peak RSS over the limit on a file under 10 MB; the peak is
-reset before each input through ``/proc/self/clear_refs``), ``amplification``
+reset before each input through ``/proc/self/clear_refs``, which cannot go below
+the RSS the worker has then, so a worker whose RSS stays high is replaced and
+a memory finding counts only from a fresh worker: ``tests/fuzz/recycle.py``), ``amplification``
 (a ``--gaps zero`` export would zero-fill one gap beyond monoview's cap) and
 ``output`` (such an export would write more zeros than the export's own budget,
 ``export.zeros.export_budget``: the capture's size, 64 MiB at least).
@@ -52,7 +54,7 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
-from tests.fuzz import mutators, stages
+from tests.fuzz import mutators, recycle, stages
 from tests.fuzz.corpus import Base, choose
 
 MB = 1 << 20
@@ -78,6 +80,11 @@ class Limits:
     full_every: int = 50  # the seeded sample: one input in this many gets the full tier (1: all)
     ranges_every: int = 3  # of the full tier's inputs, build in ranges one in this many (and damaged ones)
     dispatch_bytes: int = 2 * MB  # dispatch the trace listener on files up to this size
+    # A worker is replaced when its RSS after an input stays this many MB above its fresh RSS,
+    # or after this many inputs (0: never), so that one input's heap is not charged to the
+    # next (``tests/fuzz/recycle.py``).
+    recycle_mb: float = 64.0
+    recycle_every: int = 5000
 
 
 # -- making an input ------------------------------------------------------------------
@@ -167,6 +174,7 @@ def run_input(path: Path, index: int = 0, limits: Limits | None = None) -> dict[
     size = path.stat().st_size
     out: dict[str, Any] = {"size": size, "status": "ok", "stage": "open"}
     reset_peak()
+    out["base_mb"] = recycle.rss_mb()  # the peak cannot be measured below this
     started = time.perf_counter()
     cpu = time.process_time()
     handler = _Counting()
@@ -280,6 +288,8 @@ def _worker(conn: Connection, bases: list[Base], seed: int, limits: Limits, fold
     # its files cost more system time than the whole run of a small input).
     tempfile.tempdir = folder
     path = Path(folder) / f"input-{os.getpid()}"
+    fresh = recycle.rss_mb()
+    done = 0
     while True:
         index = conn.recv()
         if index is None:
@@ -297,6 +307,10 @@ def _worker(conn: Connection, bases: list[Base], seed: int, limits: Limits, fold
                 "size": len(data),
             }
         outcome.update(plan=plan, base=base, index=index, worker_cpu=time.process_time() - began)
+        # what the parent decides from whether this worker is replaced, and a memory finding
+        # run again in a fresh one (``recycle``)
+        outcome.update(worker_inputs=done, worker_fresh_mb=fresh, worker_rss_mb=recycle.rss_mb())
+        done += 1
         conn.send(("done", index, outcome))
     path.unlink(missing_ok=True)
 
@@ -310,6 +324,7 @@ class _Slot:
     size: int = 0
     first_wall: float | None = None  # the input was killed once after this many seconds
     cpu_at_start: float = 0.0  # the worker's CPU seconds when the input was sent
+    recheck_of: float | None = None  # the input is a memory finding's re-run: the first peak (MB)
 
     def cpu(self) -> float:
         """The worker's CPU seconds so far (0 where ``/proc`` cannot tell)."""
@@ -352,6 +367,9 @@ class Report:
     largest_zero_export: int = 0
     examples: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     interrupted: bool = False  # stopped by Ctrl-C before all inputs ran
+    recycled: Counter[str] = field(default_factory=Counter)  # workers replaced, by reason
+    rechecked: int = 0  # memory findings run again in a fresh worker
+    cleared: int = 0  # of which the fresh run found none: the heap of an input before
 
     def add(self, outcome: dict[str, Any], limits: Limits) -> list[tuple[str, str]]:
         """Count an outcome; its findings."""
@@ -392,6 +410,8 @@ class Report:
                         "plan",
                         "seconds",
                         "peak_mb",
+                        "base_mb",
+                        "memory_first_peak_mb",
                         "zero_bytes",
                         "traceback",
                         "listener_failures",
@@ -432,6 +452,9 @@ class Report:
             ],
             "peak_mb": round(self.peak_mb, 1),
             "peak_index": self.peak_index,
+            "workers_recycled": dict(self.recycled),
+            "memory_rechecked": self.rechecked,
+            "memory_cleared_in_fresh_worker": self.cleared,
             "max_zero_export_ratio": round(self.amplification, 1),
             "max_zero_export_ratio_index": self.amplification_index,
             "largest_zero_export": self.largest_zero_export,
@@ -459,6 +482,17 @@ def _spawn(bases: list[Base], seed: int, limits: Limits, folder: str) -> _Slot:
     process.start()
     child.close()
     return _Slot(process, parent)
+
+
+def _retire(slot: _Slot) -> None:
+    """Stop an idle worker (it removes its input file), killing it if it does not stop."""
+    with contextlib.suppress(OSError, BrokenPipeError):
+        slot.conn.send(None)
+    slot.process.join(timeout=5)
+    if slot.process.is_alive():
+        slot.process.kill()
+        slot.process.join()
+    slot.conn.close()
 
 
 def campaign(
@@ -495,11 +529,14 @@ def campaign(
     slots = [_spawn(bases, seed, limits, folder) for _ in range(workers)]
     busy = 0
 
-    def feed(slot: _Slot) -> bool:
+    def feed(slot: _Slot, recheck_of: tuple[int, float] | None = None) -> bool:
         first_wall = None
-        if stopping:
+        slot.recheck_of = None
+        if recheck_of is not None:
+            index, slot.recheck_of = recheck_of
+        elif stopping:
             return False
-        if again:
+        elif again:
             index, first_wall = again.pop()
         else:
             index = next(queue, None)
@@ -591,9 +628,25 @@ def campaign(
                         continue
                     if slot.first_wall is not None:
                         value["killed_once_after"] = slot.first_wall
+                    found = findings(value, limits)
+                    if slot.recheck_of is not None:
+                        value["memory_first_peak_mb"] = slot.recheck_of
+                        report.cleared += not any(cls == "memory" for cls, _sig in found)
+                    elif recycle.recheck(value, found):
+                        # the peak may be an earlier input's heap: the fresh worker's run counts
+                        report.rechecked += 1
+                        _retire(slot)
+                        slots[n] = slot = _spawn(bases, seed, limits, folder)
+                        feed(slot, (index, value["peak_mb"]))
+                        break
                     record(value)
                     busy -= 1
                     slot.index = None
+                    reason = recycle.retire_reason(value, limits.recycle_mb, limits.recycle_every)
+                    if reason is not None:
+                        report.recycled[reason] += 1
+                        _retire(slot)
+                        slots[n] = slot = _spawn(bases, seed, limits, folder)
                     busy += feed(slot)
                     break
             if progress is not None and now - last_progress >= progress_every:

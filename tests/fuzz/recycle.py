@@ -1,0 +1,50 @@
+"""When a fuzz worker is replaced by a fresh one, and when a memory finding is run again.
+
+A worker is one long-lived process, and the peak RSS of an input is measured
+from a reset (``/proc/self/clear_refs``) that cannot go below the process's
+current RSS: whatever heap an input leaves behind (a 12.6 MB input that peaked
+at 482 MB, and glibc kept the pages) is charged to every input after it.  Nine
+false memory outliers of the campaign (41:224860-868, 88 MB each alone) were
+that.  So a worker whose RSS after an input stays more than ``recycle_mb``
+above its fresh RSS (what it had when forked) is replaced, and so is one that
+has run ``recycle_every`` inputs (slow growth: 88 MB to 170 MB over 25,000
+inputs); a fork of the parent costs a few milliseconds.  And, as a hang must
+be killed twice, the second time in a fresh worker, a memory finding counts
+only when the input ran in a fresh worker (its first input): otherwise the
+input is run again in one, and that run's outcome is the one recorded.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+MB = 1 << 20
+
+
+def rss_mb() -> float:
+    """This process's resident set now, in MB (0 where ``/proc`` cannot tell)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def retire_reason(outcome: dict[str, Any], recycle_mb: float, recycle_every: int) -> str | None:
+    """Why the worker that sent ``outcome`` is to be replaced before its next input (None:
+    it is not): ``rss`` (its heap stayed high) or ``every`` (it ran its share of inputs)."""
+    fresh, now = outcome.get("worker_fresh_mb"), outcome.get("worker_rss_mb")
+    if fresh is not None and now is not None and now - fresh > recycle_mb:
+        return "rss"
+    if recycle_every > 0 and outcome.get("worker_inputs", 0) + 1 >= recycle_every:
+        return "every"
+    return None
+
+
+def recheck(outcome: dict[str, Any], found: list[tuple[str, str]]) -> bool:
+    """Is ``outcome`` a memory finding to run again in a fresh worker before it counts (it ran
+    after other inputs in its worker, whose heap its peak may include)?"""
+    return any(cls == "memory" for cls, _sig in found) and outcome.get("worker_inputs", 0) > 0
