@@ -258,27 +258,27 @@ def _inner_start(
     return ip_off, version, (*vlan, *inner_tags), outer_end, guessed
 
 
-def tunnelled_packets(data: bytes, wire_len: int, completing: Fragment) -> list[TcpPacket]:
-    """The TCP packets inside a reassembled tunnel datagram (``fragments.InnerDecoder``):
-    ``data`` holds its captured bytes from the transport header on, ``wire_len`` were on
-    the wire.  Decoded as a frame would be from that header on, so both readers (which
-    share the reassembler) agree: one packet, or each of an 802.11 A-MSDU's (an Aruba
-    tunnel's datagram is only whole, and its subframes only found, once reassembled); a
-    fragment inside it is not reassembled (left out)."""
+def tunnelled_packets(data: bytes, wire_len: int, completing: Fragment) -> list[TcpPacket | Fragment]:
+    """The TCP packets and IP fragments inside a reassembled tunnel datagram
+    (``fragments.InnerDecoder``): ``data`` holds its captured bytes from the transport header
+    on, ``wire_len`` were on the wire.  Decoded as a frame would be from that header on, so
+    both readers (which share the reassembler) agree: one packet, or each of an 802.11
+    A-MSDU's (an Aruba tunnel's datagram is only whole, and its subframes only found, once
+    reassembled); an inner fragment is handed back for the reassembler to take in turn."""
     record = Record(completing.frame, completing.ts_ns, 0, completing.interface, 0, len(data), wire_len)
     hops = list(completing.path)
     end = len(data)
     inner = _through_tunnel(
         data, completing.proto, 0, end, wire_len, completing.src, completing.dst, completing.vlan, hops
     )
-    found = []
+    found: list[TcpPacket | Fragment] = []
     for start in inner if isinstance(inner, list) else [inner]:
         if not isinstance(start, tuple):
             continue
         result = _descend(data, record, start, end, list(hops))
         for part in result.parts if isinstance(result, Several) else (result,):
             packet = part.packet if isinstance(part, Cut) else part
-            if isinstance(packet, TcpPacket):
+            if isinstance(packet, TcpPacket | Fragment):
                 found.append(packet)
     return found
 

@@ -13,6 +13,13 @@ Its headers may straddle fragments, so the datagram's captured bytes are copied 
 packet's payload is then located back in the file's pieces.  Such a datagram may hold
 several TCP packets (an 802.11 A-MSDU in an Aruba GRE tunnel): each is located so, and all
 belong to the frame that completed the datagram.
+
+The tunnel's inner IP datagram may itself be fragmented, each inner fragment in its own outer
+datagram, itself fragmented (a tunnel endpoint that fragments the user's packet to fit the
+tunnel's MTU, behind a path that fragments the tunnel's datagrams again): tshark reassembles
+both levels.  An inner fragment found in a reassembled datagram is located back in the file's
+pieces (``Fragment.parts``) and taken by the same reassembler, so the inner datagram completes
+at the frame that completed the outer datagram holding its last fragment.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ import bisect
 import struct
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
 from monoview.core.capture.records import Buffer
@@ -34,12 +41,16 @@ MAX_PENDING: Final = 4096
 # whose TCP header is missing means assembling it again.
 MAX_FRAGMENTS: Final = 1024
 MAX_TCP_HEADER: Final = 60
+# Fragments found inside reassembled datagrams inside reassembled datagrams...: a crafted
+# capture could nest them deeper than any tunnel stack (``decode.MAX_TUNNEL_DEPTH``).
+MAX_NESTING: Final = 4
 IPPROTO_TCP: Final = 6
 # Fragments older than this (capture time) belong to a datagram that will never
 # complete; a new datagram reusing the IP identification must not splice them in.
 MAX_AGE_NS: Final = 30 * 1_000_000_000
 _tcp = struct.Struct(">HHIIHH").unpack_from
 
+Piece = tuple[int, int, int]  # (file offset, captured, wire) of a stretch of a datagram
 FragmentKey = tuple[tuple[int, ...], int, bytes, bytes, int]
 
 
@@ -64,12 +75,20 @@ class Fragment:
     # Its frame gave a TCP packet of its own too (an 802.11 A-MSDU's whole subframe): what this
     # fragment completes is not its frame's first packet (``counts.SkipCounts.aggregated``).
     beside: bool = False
+    # A fragment found inside a reassembled datagram: where its data lies in the file (several
+    # stretches when it straddled the outer fragments; ``data_offset`` is the first's), the
+    # frames of that outer datagram (Wireshark's "depends on" for what it completes), and how
+    # many reassembled datagrams it lies in.
+    parts: tuple[Piece, ...] | None = None
+    depends: tuple[int, ...] = ()
+    nesting: int = 0
 
 
 # The TCP packets inside a reassembled tunnel datagram (mostly one; an 802.11 A-MSDU holds
-# several), given the datagram's captured bytes (from its transport header on), its length on
-# the wire and the fragment that completed it; each packet's payload offset is into those bytes.
-InnerDecoder = Callable[[bytes, int, Fragment], list[TcpPacket]]
+# several), and the IP fragments in it, given the datagram's captured bytes (from its transport
+# header on), its length on the wire and the fragment that completed it; each packet's payload
+# offset, and each fragment's data offset, is into those bytes.
+InnerDecoder = Callable[[bytes, int, Fragment], list[TcpPacket | Fragment]]
 
 
 class _Datagram:
@@ -147,8 +166,11 @@ class FragmentReassembler:
                 pieces = _pieces(datagram.parts, datagram.last)
                 if pieces is not None:  # whole: it holds TCP packets or it never will
                     del self._pending[fragment.key]
-                    self.fragment_frames = _frames(datagram.parts)
-                    return self._tunnelled(buf, pieces, max(datagram.parts, key=lambda f: f.frame))
+                    frames = _frames(datagram.parts)
+                    completing = max(datagram.parts, key=lambda f: f.frame)
+                    found, inner_frames = self._tunnelled(buf, pieces, completing, frames)
+                    self.fragment_frames = tuple(sorted({*frames, *inner_frames}))
+                    return found
             self._evict()
             return ()
         # Once everything is covered and assembling failed (the TCP header was not captured),
@@ -170,19 +192,41 @@ class FragmentReassembler:
             _key, dropped = self._pending.popitem(last=False)
             self.given_up += len(dropped.parts)
 
-    def _tunnelled(self, buf: Buffer, pieces: list[Piece], completing: Fragment) -> tuple[TcpPacket, ...]:
-        """The TCP packets inside a whole tunnel datagram, their payloads located in the file."""
+    def _tunnelled(
+        self, buf: Buffer, pieces: list[Piece], completing: Fragment, frames: tuple[int, ...]
+    ) -> tuple[tuple[TcpPacket, ...], tuple[int, ...]]:
+        """The TCP packets inside a whole tunnel datagram (of fragments in ``frames``), their
+        payloads located in the file, with those of the inner datagrams its own fragments
+        completed; and the frames of those inner datagrams' fragments."""
         if self._inner is None:
-            return ()
+            return (), ()
         total = sum(p[2] for p in pieces)
-        packets = self._inner(_captured(buf, pieces), total, completing)
-        for packet in packets:
-            payload = _span(pieces, packet.payload_offset, packet.payload_len)
-            packet.payload_offset = payload[0][0] if payload else pieces[0][0]
-            packet.payload_caplen = sum(p[1] for p in payload)
-            packet.payload_len = sum(p[2] for p in payload)
-            packet.payload_parts = tuple(payload) if len(payload) > 1 else None
-        return tuple(packets)
+        found: list[TcpPacket] = []
+        inner_frames: set[int] = set()
+        for part in self._inner(_captured(buf, pieces), total, completing):
+            located = _span(pieces, *_placed(part))
+            if isinstance(part, TcpPacket):
+                part.payload_offset = located[0][0] if located else pieces[0][0]
+                part.payload_caplen = sum(p[1] for p in located)
+                part.payload_len = sum(p[2] for p in located)
+                part.payload_parts = tuple(located) if len(located) > 1 else None
+                found.append(part)
+            elif completing.nesting < MAX_NESTING and located:
+                inner = replace(
+                    part,
+                    data_offset=located[0][0],
+                    data_caplen=sum(p[1] for p in located),
+                    parts=tuple(located),
+                    depends=frames,
+                    nesting=completing.nesting + 1,
+                )
+                whole = self.add(buf, inner)
+                if whole:
+                    found.extend(whole)
+                    inner_frames.update(self.fragment_frames)
+            else:
+                self.given_up += 1  # nested too deep (or nothing of it in the datagram)
+        return tuple(found), tuple(inner_frames)
 
     def finish(self) -> int:
         """End of capture: count the fragments of incomplete datagrams; return that count."""
@@ -191,12 +235,17 @@ class FragmentReassembler:
         return self.given_up
 
 
-Piece = tuple[int, int, int]  # (file offset, captured, wire) of a stretch of a datagram
+def _placed(part: TcpPacket | Fragment) -> tuple[int, int]:
+    """Where a packet's payload, or a fragment's data, lies in the datagram's bytes."""
+    if isinstance(part, TcpPacket):
+        return part.payload_offset, part.payload_len
+    return part.data_offset, part.data_len
 
 
 def _frames(parts: list[Fragment]) -> tuple[int, ...]:
-    """The frames a datagram's fragments came in, each once, in order."""
-    return tuple(sorted({f.frame for f in parts}))
+    """The frames a datagram's fragments came in (and those of the datagrams that held them,
+    for fragments found inside reassembled ones), each once, in order."""
+    return tuple(sorted({f.frame for f in parts}.union(*(f.depends for f in parts))))
 
 
 def _pieces(parts: list[Fragment], last: Fragment) -> list[Piece] | None:
@@ -215,8 +264,11 @@ def _pieces(parts: list[Fragment], last: Fragment) -> list[Piece] | None:
         end = min(f.offset + f.data_len, total)
         if end <= covered:
             continue
-        cap = max(min(f.data_caplen - skip, end - covered), 0)
-        pieces.append((f.data_offset + skip, cap, end - covered))
+        if f.parts is None:
+            cap = max(min(f.data_caplen - skip, end - covered), 0)
+            pieces.append((f.data_offset + skip, cap, end - covered))
+        else:
+            pieces.extend(_span(list(f.parts), skip, end - covered))
         covered = end
     return pieces if covered >= total else None
 
