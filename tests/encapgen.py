@@ -259,6 +259,26 @@ def ayiya(ip: bytes) -> bytes:
     return over_udp(5072, header + b"\x20" * 16 + b"\x5a" * 20 + ip, sport=5072)
 
 
+def capwap(payload: bytes, native: bool = True, radio_mac: bool = False) -> bytes:
+    """The CAPWAP data channel (RFC 5415) from an access point's port to the controller's 5247:
+    version 0, HLEN words of header (8 bytes, and a radio MAC address padded to 4 when
+    ``radio_mac``: the M flag), radio 1; ``native``: T set, wireless binding 1 (IEEE 802.11)."""
+    option = bytes([6]) + b"\x02" * 6 + b"\x00" if radio_mac else b""
+    hlen = 2 + len(option) // 4
+    word = hlen << 19 | 1 << 14 | (1 << 9 | 1 << 8 if native else 0) | (0x10 if radio_mac else 0)
+    header = struct.pack(">BBHI", 0, word >> 16, word & 0xFFFF, 0) + option
+    return over_udp(5247, header + payload, sport=12222)
+
+
+def capwap_802_11(ip: bytes, radio_mac: bool = False) -> bytes:
+    """An 802.11 QoS data frame (to the distribution system, LLC/SNAP) in CAPWAP, its frame
+    control's two bytes swapped as Cisco's access points send them: tshark reads them so by
+    default ("Swap Frame Control"), and sees no data frame in a frame sent the other way."""
+    dot11 = b"\x01\x88\x00\x00" + b"\x02" * 6 + b"\x04" * 6 + b"\x06" * 6 + b"\x10\x00" + b"\x00\x00"
+    llc = b"\xaa\xaa\x03\x00\x00\x00" + struct.pack(">H", ethertype_of(ip))
+    return capwap(dot11 + llc + ip, radio_mac=radio_mac)
+
+
 ENCAPSULATIONS: dict[str, Wrap] = {
     "erspan-i": erspan_i,
     "erspan-ii": erspan_ii,
@@ -296,6 +316,9 @@ ENCAPSULATIONS: dict[str, Wrap] = {
     "wccp-v2": wccp,
     "ayiya": ayiya,
     "gre-aruba": aruba_gre,
+    "capwap-802.11": capwap_802_11,
+    "capwap-802.11-radio-mac": lambda ip: capwap_802_11(ip, radio_mac=True),
+    "capwap-ethernet": lambda ip: capwap(inner_ether(ip), native=False),
 }
 # Teredo carries IPv6 only.
 IPV6_ONLY: dict[str, Wrap] = {"teredo": teredo}

@@ -54,6 +54,7 @@ WRAPS: dict[str, tuple[Wrap, list[tuple[str, ...]]]] = {
     "gre-aruba": (ENCAPSULATIONS["gre-aruba"], [(f"Aruba GRE {OUTER}",)]),
     "geneve-gre": (ENCAPSULATIONS["geneve-gre"], [(f"Geneve {OUTER}", f"GRE {OUTER}")]),
     "gtp-u": (ENCAPSULATIONS["gtp-u"], [(f"GTP-U {OUTER}",)]),
+    "capwap-802.11": (ENCAPSULATIONS["capwap-802.11"], [(f"CAPWAP {OUTER}",)]),
     "vxlan-gpe-ip": (ENCAPSULATIONS["vxlan-gpe-ip"], [(f"VXLAN-GPE {OUTER}",)]),
     "l2tp-v2": (ENCAPSULATIONS["l2tp-v2"], [(f"L2TP {OUTER}",)]),
     "mpls-in-ip": (ENCAPSULATIONS["mpls-in-ip"], [(f"MPLS-in-IP {OUTER}",)]),

@@ -54,6 +54,8 @@ V6_TOO = [
     "wccp-v2",
     "ayiya",
     "gre-aruba",
+    "capwap-802.11",
+    "capwap-ethernet",
 ]
 
 
@@ -130,6 +132,11 @@ UNDECODED: dict[str, tuple[str, Callable[[bytes], bytes]]] = {
         "Geneve protocol 0x88CC",
         lambda ip: over_udp(6081, struct.pack(">BBHI", 0, 0, 0x88CC, 0) + ip),
     ),
+    "capwap-dtls": ("CAPWAP (DTLS)", lambda ip: over_udp(5247, b"\x01\x00\x00\x00\x17\xfe\xfd" + ip)),
+    "capwap-fragment": (
+        "CAPWAP fragment",
+        lambda ip: over_udp(5247, struct.pack(">BBBBI", 0, 0x10, 0x43, 0x80, 0) + ip),  # F: a first fragment
+    ),
 }
 
 
@@ -179,6 +186,7 @@ PLAUSIBLE: dict[int, Callable[[random.Random], bytes]] = {
     4789: lambda rng: b"\x08",
     4790: lambda rng: b"\x0c",
     5072: lambda rng: bytes([rng.getrandbits(6), rng.getrandbits(6), 0x11, rng.choice((4, 41))]),
+    5247: lambda rng: bytes([0, 0x10 | rng.getrandbits(3), rng.choice((0x03, 0x00)), 0]),
     6081: lambda rng: bytes([rng.getrandbits(6)]),
     6635: lambda rng: b"",
 }
@@ -214,7 +222,7 @@ def test_udp_on_a_tunnel_port_that_is_not_the_tunnel_is_plain_udp(tmp_path: Path
 
 
 @pytest.mark.parametrize("name", sorted(n for n in CASES if "udp" in n or n.split("-")[0] in {
-    "geneve", "gtp", "teredo", "vxlan", "l2tp", "ayiya"}))  # fmt: skip
+    "geneve", "gtp", "teredo", "vxlan", "l2tp", "ayiya", "capwap"}))  # fmt: skip
 def test_a_well_known_port_is_not_a_tunnel(tmp_path: Path, name: str) -> None:
     """A tunnel's datagram from port 53: tshark takes it for DNS, so it is plain UDP."""
     wrap, v6 = CASES[name]

@@ -233,8 +233,8 @@ def _through_tunnel(
     guessed = proto == IPPROTO_UDP and name not in CONFIRMING_PORTS
     hops.append(tunnel_hop(name, src, dst))
     inner_bound = datagram_end(buf, l4) if proto == IPPROTO_UDP else ip_end
-    if inner_kind is Next.IEEE802_11:
-        wlan = ieee802_11(buf, inner_off, end - inner_off, inner_bound)
+    if inner_kind is Next.IEEE802_11 or inner_kind is Next.IEEE802_11_SWAPPED:
+        wlan = ieee802_11(buf, inner_off, end - inner_off, inner_bound, inner_kind is Next.IEEE802_11_SWAPPED)
         if isinstance(wlan, Aggregate):
             return [_inner_start(one, vlan, hops, guessed) for one in wlan.links]
         inner = wlan

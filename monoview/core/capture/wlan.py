@@ -41,12 +41,15 @@ class Aggregate(NamedTuple):
 WlanResult = LinkResult | Aggregate
 
 
-def ieee802_11(buf: Buffer, offset: int, caplen: int, wire_end: int) -> WlanResult:
+def ieee802_11(buf: Buffer, offset: int, caplen: int, wire_end: int, swapped: bool = False) -> WlanResult:
     """An 802.11 data frame's IP packet (LLC/SNAP), or its A-MSDU's subframes; protected,
-    management and control frames are not IP."""
+    management and control frames are not IP.  ``swapped``: the frame control's two bytes
+    are in the other order (Wireshark's "byte-swapped FC", as CAPWAP's are read)."""
     if caplen < _MAC_HEADER:
         return None
     fc0, fc1 = buf[offset], buf[offset + 1]
+    if swapped:
+        fc0, fc1 = fc1, fc0
     if (fc0 >> 2) & 3 != 2 or fc1 & 0x40 or fc0 & 0x40:  # not data, protected, or no payload
         return None
     header = _MAC_HEADER
