@@ -13,6 +13,7 @@ from monoview.core.document import CaptureDocument, DocumentOptions
 from monoview.core.errors import MonoviewError, UnknownSessionError
 from monoview.core.export import Exporter, ExportOptions, Format, Layout
 from monoview.core.export.packets import output_format, write_session_packets
+from monoview.core.flows.lookup import sessions_of_frame
 from monoview.core.flows.tcpstream import tcp_streams
 from monoview.core.follow import parse_pair
 from monoview.core.streambytes import GapPolicy
@@ -56,9 +57,9 @@ def _run(args: argparse.Namespace, executor: Executor | None, workers: int | Non
 
 
 def _chosen(document: CaptureDocument, args: argparse.Namespace) -> list[int] | None:
-    """The ids named by --session, --stream and --endpoints (None: all); an unknown one is a
-    usage error, before anything is written."""
-    if not (args.sessions or args.streams or args.endpoints):
+    """The ids named by --session, --stream, --endpoints and --frame (None: all); an unknown
+    one is a usage error, before anything is written."""
+    if not (args.sessions or args.streams or args.endpoints or args.frames):
         return None
     ids: set[int] = set()
     for session_id in args.sessions or ():
@@ -82,4 +83,9 @@ def _chosen(document: CaptureDocument, args: argparse.Namespace) -> list[int] | 
         if not found:
             raise UnknownSessionError(f"{document.name} has no session between {text}")
         ids.update(found)
+    for frame in args.frames or ():
+        held = sessions_of_frame(document, frame)  # every one: a frame may hold several
+        if not held:
+            raise UnknownSessionError(f"{document.name}: frame {frame} is no packet of a TCP session")
+        ids.update(held)
     return sorted(ids)

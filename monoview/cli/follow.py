@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from monoview.cli.parser import session_or_pair
 from monoview.cli.report import damage
 from monoview.core.document import CaptureDocument, DocumentOptions
-from monoview.core.errors import MonoviewError
+from monoview.core.errors import MonoviewError, UnknownSessionError
 from monoview.core.export import write_chunks
+from monoview.core.flows.lookup import sessions_of_frame
 from monoview.core.flows.tcpstream import tcp_streams
-from monoview.core.follow import Chosen, by_id, by_pair, by_stream, follow_text, parse_pair
+from monoview.core.follow import Chosen, by_id, by_pair, by_stream, follow_text, listed, parse_pair
 from monoview.core.showas import ShowAs, render, segments, turns
 from monoview.core.streambytes import GapPolicy, monologue_chunks
 
@@ -71,10 +73,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _choose(document: CaptureDocument, args: argparse.Namespace) -> Chosen:
-    """The session named by id, endpoints or ``--stream`` (exactly one of them)."""
+    """The session named by id, endpoints, ``--stream`` or ``--frame`` (exactly one of them)."""
     named = args.session
-    if (named is None) == (args.stream is None):
-        raise UsageError("name one session: its id, its endpoints A:P,B:P or --stream N")
+    if [named, args.stream, args.frame].count(None) != 2:
+        raise UsageError("name one session: its id, its endpoints A:P,B:P, --stream N or --frame N")
+    if args.frame is not None:
+        return by_frame(document, args.frame)
     if isinstance(named, str):
         try:
             pair = parse_pair(named)
@@ -86,3 +90,17 @@ def _choose(document: CaptureDocument, args: argparse.Namespace) -> Chosen:
         return by_stream(streams, args.stream, document.name)
     document.session(named)  # an unknown id is reported as such
     return by_id(streams, named)
+
+
+def by_frame(document: CaptureDocument, frame: int) -> Chosen:
+    """The session with a packet in frame ``frame``: of several (an 802.11 A-MSDU, a tunnel
+    datagram of several packets), the first in the frame, with a note naming the others."""
+    ids = sessions_of_frame(document, frame)
+    if not ids:
+        raise UnknownSessionError(f"{document.name}: frame {frame} is no packet of a TCP session")
+    streams = tcp_streams(document.parts, document.flows, document.rows)
+    chosen = by_id(streams, ids[0])
+    if len(ids) > 1:
+        note = f"frame {frame} holds packets of sessions {listed(ids)}: following session {ids[0]}"
+        chosen = replace(chosen, note=note if chosen.note is None else f"{note}; {chosen.note}")
+    return chosen

@@ -108,6 +108,13 @@ def build() -> argparse.ArgumentParser:
     )
     p.add_argument("--stream", type=BYTE_COUNT, metavar="N", help="tshark's tcp.stream N (from 0)")
     p.add_argument(
+        "--frame",
+        type=SESSION_ID,
+        metavar="N",
+        help="the session with a packet in frame N (from 1; the first, named with the others, when "
+        "the frame holds packets of several)",
+    )
+    p.add_argument(
         "--format",
         choices=FOLLOW_FORMATS,
         default="ascii",
@@ -156,6 +163,14 @@ def build() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--endpoints", action="append", metavar="A:P,B:P", help="the sessions between these two endpoints"
+    )
+    p.add_argument(
+        "--frame",
+        type=SESSION_ID,
+        action="append",
+        dest="frames",
+        metavar="N",
+        help="every session with a packet in frame N (from 1)",
     )
     p.add_argument("--gaps", choices=GAP_POLICIES, default="omit")
     p.add_argument("--format", choices=FORMATS, default="raw")

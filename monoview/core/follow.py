@@ -86,7 +86,7 @@ def by_id(streams: TcpStreams, session_id: int) -> Chosen:
     numbers = streams.streams_of(session_id)
     note = None
     if len(numbers) > 1:
-        note = f"session {session_id} holds tshark's streams {_listed(numbers)}"
+        note = f"session {session_id} holds tshark's streams {listed(numbers)}"
     return Chosen(session_id, stream_filter(numbers), note)
 
 
@@ -102,13 +102,13 @@ def by_stream(streams: TcpStreams, number: int, name: str) -> Chosen:
         raise UnknownSessionError(f"{name}: tcp.stream {number} has no packet monoview keeps in a session")
     if len(ids) > 1:
         raise UnknownSessionError(
-            f"{name}: tshark's stream {number} is monoview's sessions {_listed(ids)} (equal endpoints "
+            f"{name}: tshark's stream {number} is monoview's sessions {listed(ids)} (equal endpoints "
             "kept apart by their VLAN tags or interfaces); follow one of them by its id"
         )
     held = streams.streams_of(ids[0])
     note = None
     if held != [number]:
-        note = f"tshark's stream {number} is part of session {ids[0]}, which holds streams {_listed(held)}"
+        note = f"tshark's stream {number} is part of session {ids[0]}, which holds streams {listed(held)}"
     return Chosen(ids[0], stream_filter([number]), note)
 
 
@@ -120,11 +120,12 @@ def by_pair(sessions: Sequence[SessionInfo], pair: tuple[Endpoint, Endpoint], na
         raise UnknownSessionError(f"{name} has no session between {text}")
     note = None
     if len(ids) > 1:
-        note = f"{len(ids)} sessions between {text} (ids {_listed(ids)}): following session {ids[0]}"
+        note = f"{len(ids)} sessions between {text} (ids {listed(ids)}): following session {ids[0]}"
     return Chosen(ids[0], address_filter(*pair), note)
 
 
-def _listed(numbers: Sequence[int]) -> str:
+def listed(numbers: Sequence[int]) -> str:
+    """``1``, ``1 and 2``, ``1, 2 and 3``."""
     words = [str(n) for n in numbers]
     return ", ".join(words[:-1]) + " and " + words[-1] if len(words) > 1 else words[0]
 

@@ -13,10 +13,12 @@ from pathlib import Path
 
 from PySide6.QtGui import QGuiApplication
 
+from monoview.core.flows.lookup import sessions_of_frame
 from monoview.core.render import escape_text
 from monoview.core.showas import ShowAs
 from monoview.gui.mainwindow import MainWindow
 from monoview.gui.window.show_as import BYTES, SAVE_FORMATS, c_array
+from tests.core.test_amsdu import aggregated
 from tests.gui.conftest import capture, load
 
 CLI_NAMES = {
@@ -127,3 +129,26 @@ def test_gaps_are_marked_in_line_in_the_text_view(qtbot, window: MainWindow) -> 
     if 0 < position < blob.size:
         char = window.text.text_map.char_of(position)
         assert shown[char - len(f"[{missing:,} bytes missing]") : char] == f"[{missing:,} bytes missing]"
+
+
+def test_go_to_a_frame_of_several_sessions_goes_round_them(qtbot, window: MainWindow, tmp_path: Path) -> None:
+    """A frame with packets of two sessions (an A-MSDU): the status bar names both, the shown
+    session is kept when it is one of them, and asking for the frame again goes to the other
+    and back.  Before, Go to Frame always opened the first (``session_of_frame``)."""
+    path = aggregated(tmp_path, "ieee802_11")[0]
+    load(qtbot, window, path)
+    ids = sessions_of_frame(window.document, 2)
+    assert len(ids) == 2
+
+    def shown() -> int | None:
+        return window.current_session.id if window.current_session is not None else None
+
+    window.select_session(ids[1])
+    qtbot.waitUntil(lambda: shown() == ids[1], timeout=5000)
+    assert window.origin.go_to(2)
+    qtbot.wait(50)
+    assert shown() == ids[1]
+    assert f"sessions {ids[0]}, {ids[1]}" in window.statusBar().currentMessage()
+    for expected in (ids[0], ids[1], ids[0]):
+        assert window.origin.go_to(2)
+        qtbot.waitUntil(lambda expected=expected: shown() == expected, timeout=5000)

@@ -4,6 +4,10 @@ The status bar says, for the first byte selected in the hex or text view, its
 frame, that frame's capture time and the byte's offset in the file (what
 Wireshark's packet bytes pane tells by highlighting).  Go to Frame opens the
 session holding a frame and selects the frame's first byte in its monologue.
+A frame may hold packets of several sessions (an 802.11 A-MSDU, a tunnel datagram
+of several packets, fragments completing several datagrams): the status bar names
+them all, the shown session is kept if it is one of them, and asking for the same
+frame again goes on to the next, round them all.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QInputDialog, QLabel, QStatusBar, QWidget
 
 from monoview.core import display as fmt
-from monoview.core.flows.lookup import session_of_frame
+from monoview.core.flows.lookup import sessions_of_frame
 from monoview.core.tcp.session import TcpSession
 from monoview.gui.window.detail import DetailController
 from monoview.gui.window.selection import SelectionController
@@ -38,6 +42,7 @@ class OriginController(QObject):
         self.label.setToolTip("The first selected byte: its frame, the frame's time, its offset in the file")
         status.addPermanentWidget(self.label)
         self._pending_frame: int | None = None
+        self._last_frame: int | None = None  # the frame of the last Go to Frame
         detail.hex.selection_changed.connect(lambda start, _end: self.show_origin(start))
         detail.text.selection_changed.connect(lambda start, _end: self.show_origin(start))
         selection.session_shown.connect(self._session_shown)
@@ -68,12 +73,26 @@ class OriginController(QObject):
             self._status.showMessage(f"Frame {frame:,} is no packet of a TCP session", 8000)
 
     def go_to(self, frame: int) -> bool:
-        """Show the session holding ``frame`` and select the frame's first byte; False if none does."""
+        """Show a session holding ``frame`` and select the frame's first byte; False if none
+        does.  Of several: the shown one if it is one of them (the next after it when this
+        frame was the last asked for), else the first in the frame."""
         document = self._selection.document
-        session_id = session_of_frame(document, frame) if document is not None else None
-        if session_id is None:
+        ids = sessions_of_frame(document, frame) if document is not None else []
+        if not ids:
             return False
         current = self._selection.current_session
+        session_id = ids[0]
+        if current is not None and current.id in ids:
+            at = ids.index(current.id)
+            session_id = ids[(at + 1) % len(ids)] if frame == self._last_frame else current.id
+        self._last_frame = frame
+        if len(ids) > 1:
+            listed = ", ".join(str(i) for i in ids)
+            self._status.showMessage(
+                f"Frame {frame:,} holds packets of sessions {listed}: showing session {session_id} "
+                "(Go to Frame again for the next)",
+                8000,
+            )
         self._pending_frame = frame
         if current is not None and current.id == session_id:
             self._session_shown(current)
