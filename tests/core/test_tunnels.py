@@ -133,10 +133,6 @@ UNDECODED: dict[str, tuple[str, Callable[[bytes], bytes]]] = {
         lambda ip: over_udp(6081, struct.pack(">BBHI", 0, 0, 0x88CC, 0) + ip),
     ),
     "capwap-dtls": ("CAPWAP (DTLS)", lambda ip: over_udp(5247, b"\x01\x00\x00\x00\x17\xfe\xfd" + ip)),
-    "capwap-fragment": (
-        "CAPWAP fragment",
-        lambda ip: over_udp(5247, struct.pack(">BBBBI", 0, 0x10, 0x43, 0x80, 0) + ip),  # F: a first fragment
-    ),
 }
 
 

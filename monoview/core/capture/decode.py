@@ -10,6 +10,7 @@ import struct
 from collections.abc import Iterable
 from typing import Final
 
+from monoview.core.capture.capwap import CAPWAP_PAYLOADS, TunnelFragment, capwap_fragment
 from monoview.core.capture.decoded import Cut, Decoded, Several, Single, Skip, Undecoded
 from monoview.core.capture.fragments import Fragment, FragmentReassembler
 from monoview.core.capture.iplayer import IPPROTO_TCP, ip_header
@@ -185,6 +186,9 @@ def _descend(
         if proto == IPPROTO_TCP:
             break
         inner = _through_tunnel(buf, proto, l4, min(ip_end, end), ip_end, src, dst, vlan, hops)
+        if isinstance(inner, TunnelFragment):
+            piece = _tunnel_fragment(record, inner, datagram_end(buf, l4), end, (vlan, src, dst), hops)
+            return Cut(piece) if cut else piece
         if isinstance(inner, list):
             left = depth - used - 1
             return _several(
@@ -222,10 +226,10 @@ def _through_tunnel(
     dst: bytes,
     vlan: tuple[int, ...],
     hops: list[str],
-) -> Start | Skip | Undecoded | list[Start | Skip | Undecoded]:
+) -> Start | Skip | Undecoded | list[Start | Skip | Undecoded] | TunnelFragment:
     """Where the packet inside the tunnel of IP protocol ``proto`` at ``l4`` starts (its
     payload captured to ``end``, on the wire to ``ip_end``), or why there is none; for an
-    802.11 A-MSDU, each of its packets'."""
+    802.11 A-MSDU, each of its packets'; for a piece of a CAPWAP packet, the piece."""
     tunnel = tunnel_of(buf, proto, l4, end, ip_end)
     if not isinstance(tunnel, tuple):
         return Skip.NOT_TCP if tunnel is None else Undecoded(tunnel)
@@ -233,6 +237,23 @@ def _through_tunnel(
     guessed = proto == IPPROTO_UDP and name not in CONFIRMING_PORTS
     hops.append(tunnel_hop(name, src, dst))
     inner_bound = datagram_end(buf, l4) if proto == IPPROTO_UDP else ip_end
+    if inner_kind is Next.CAPWAP_FRAGMENT:
+        return capwap_fragment(buf, l4 + 8, inner_off)
+    return _inner_of(buf, inner_off, inner_kind, end, inner_bound, vlan, hops, guessed)
+
+
+def _inner_of(
+    buf: Buffer,
+    inner_off: int,
+    inner_kind: Next,
+    end: int,
+    inner_bound: int,
+    vlan: tuple[int, ...],
+    hops: list[str],
+    guessed: bool,
+) -> Start | Skip | Undecoded | list[Start | Skip | Undecoded]:
+    """Where the packet in the frame of kind ``inner_kind`` at ``inner_off`` starts (captured to
+    ``end``, on the wire to ``inner_bound``); for an 802.11 A-MSDU, each of its packets'."""
     if inner_kind is Next.IEEE802_11 or inner_kind is Next.IEEE802_11_SWAPPED:
         wlan = ieee802_11(buf, inner_off, end - inner_off, inner_bound, inner_kind is Next.IEEE802_11_SWAPPED)
         if isinstance(wlan, Aggregate):
@@ -258,6 +279,25 @@ def _inner_start(
     return ip_off, version, (*vlan, *inner_tags), outer_end, guessed
 
 
+def _tunnel_fragment(
+    record: Record,
+    piece: TunnelFragment,
+    wire_end: int,
+    end: int,
+    where: tuple[tuple[int, ...], bytes, bytes],
+    hops: list[str],
+) -> Fragment:
+    """A piece of a tunnel packet (CAPWAP's) as a Fragment, keyed by the tunnel's addresses and
+    its fragment ID (tshark's key), ``wire_end`` where its datagram ends on the wire."""
+    vlan, src, dst = where
+    captured = min(wire_end, end) - piece.data
+    return Fragment(
+        (vlan, record.interface, src, dst, piece.ident), piece.offset, piece.more, piece.data,
+        wire_end - piece.data, max(captured, 0), record.frame, record.ts_ns, record.interface, vlan, src, dst,
+        tuple(hops), piece.kind,
+    )  # fmt: skip
+
+
 def tunnelled_packets(data: bytes, wire_len: int, completing: Fragment) -> list[TcpPacket | Fragment]:
     """The TCP packets and IP fragments inside a reassembled tunnel datagram
     (``fragments.InnerDecoder``): ``data`` holds its captured bytes from the transport header
@@ -268,9 +308,17 @@ def tunnelled_packets(data: bytes, wire_len: int, completing: Fragment) -> list[
     record = Record(completing.frame, completing.ts_ns, 0, completing.interface, 0, len(data), wire_len)
     hops = list(completing.path)
     end = len(data)
-    inner = _through_tunnel(
-        data, completing.proto, 0, end, wire_len, completing.src, completing.dst, completing.vlan, hops
-    )
+    kind = CAPWAP_PAYLOADS.get(completing.proto)
+    if kind is not None:  # a CAPWAP payload, whole: the data is the frame it carries
+        inner = _inner_of(data, 0, kind, end, wire_len, completing.vlan, hops, True)
+    else:
+        tunnel = _through_tunnel(
+            data, completing.proto, 0, end, wire_len, completing.src, completing.dst, completing.vlan, hops
+        )
+        if isinstance(tunnel, TunnelFragment):  # a piece of a CAPWAP packet, in an IP datagram
+            where = (completing.vlan, completing.src, completing.dst)
+            return [_tunnel_fragment(record, tunnel, datagram_end(data, 0), end, where, hops)]
+        inner = tunnel
     found: list[TcpPacket | Fragment] = []
     for start in inner if isinstance(inner, list) else [inner]:
         if not isinstance(start, tuple):

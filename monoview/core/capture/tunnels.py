@@ -27,29 +27,17 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from enum import IntEnum
 from typing import Final
 
+from monoview.core.capture.capwap import capwap_data
 from monoview.core.capture.records import Buffer
+from monoview.core.capture.tunnelkind import Inner, Next, TunnelResult
+
+__all__ = ["Inner", "Next", "TunnelResult"]  # also here for the decoders that take them from here
 
 
-class Next(IntEnum):
-    """What a tunnel header is followed by (IP values are the IP version, 0: read the nibble)."""
-
-    IP = 0
-    ETHERNET = 1
-    MPLS = 2
-    PPP = 3
-    IPV4 = 4
-    NSH = 5
-    IPV6 = 6
-    IEEE802_11 = 7  # an 802.11 frame (Aruba's GRE): ``decode`` reads it with the link type's decoder
-    IEEE802_11_SWAPPED = 8  # one whose frame control's two bytes are swapped (CAPWAP's, as tshark reads it)
-
-
-Inner = tuple[int, Next]
-# (offset, kind) of the inner packet; None: not user data; str: known, not decoded (its name).
-TunnelResult = Inner | str | None
+# What a tunnel header is followed by, and a decoder's answer (``tunnelkind``, which the
+# tunnels of their own module, CAPWAP's, share).
 TunnelDecoder = Callable[[Buffer, int, int], TunnelResult]
 # A decoder reached by a UDP port: also the datagram's end on the wire, for its length checks.
 PortDecoder = Callable[[Buffer, int, int, int], TunnelResult]
@@ -296,37 +284,6 @@ def _ayiya(buf: Buffer, pos: int, end: int, wire_end: int) -> TunnelResult:
     return (inner, found) if found is not None and inner < wire_end else None
 
 
-_CAPWAP_DTLS: Final = 1  # the preamble's type: a DTLS record follows, not a CAPWAP header
-_CAPWAP_KEEP_ALIVE: Final = 0x08  # K: a keep-alive, no user data
-_CAPWAP_FRAGMENT: Final = 0x80  # F: one fragment of a CAPWAP packet
-_CAPWAP_IEEE802_11: Final = 1  # the wireless binding ID of IEEE 802.11
-
-
-def _capwap(buf: Buffer, pos: int, end: int, wire_end: int) -> TunnelResult:
-    """The CAPWAP data channel (RFC 5415/5416, UDP 5247): an access point's clients' frames
-    to its controller.  The preamble's version 0, the header's length (HLEN, in 4-byte words,
-    the radio MAC and wireless information included) at least 8 bytes and inside the
-    datagram; with the T bit, a native 802.11 frame (wireless binding 1), else an Ethernet
-    frame.  tshark reads the 802.11 frame's control field byte-swapped (its default "Swap
-    Frame Control", for Cisco's access points), and so does monoview, to see what tshark sees.
-    A DTLS-encrypted payload is named; a fragmented CAPWAP packet is named too (tshark
-    reassembles it; not done here)."""
-    if pos + 8 > end or buf[pos] >> 4:
-        return None
-    if buf[pos] & 0x0F == _CAPWAP_DTLS:
-        return "CAPWAP (DTLS)"
-    hlen, flags = buf[pos + 1] >> 3, buf[pos + 3]
-    inner = pos + 4 * hlen
-    if buf[pos] & 0x0F or hlen < 2 or inner > wire_end or flags & _CAPWAP_KEEP_ALIVE:
-        return None
-    if flags & _CAPWAP_FRAGMENT:
-        return "CAPWAP fragment"
-    if not buf[pos + 2] & 0x01:  # T clear: an IEEE 802.3 frame
-        return inner, Next.ETHERNET
-    wbid = (buf[pos + 2] >> 1) & 0x1F
-    return (inner, Next.IEEE802_11_SWAPPED) if wbid == _CAPWAP_IEEE802_11 else None
-
-
 UDP_PORTS: Final[dict[int, PortDecoder]] = {
     1701: _l2tp,
     2152: _gtp_u,
@@ -335,7 +292,7 @@ UDP_PORTS: Final[dict[int, PortDecoder]] = {
     4789: _vxlan,
     4790: _vxlan_gpe,
     5072: _ayiya,
-    5247: _capwap,
+    5247: capwap_data,
     6081: _geneve,
     6635: _mpls_in_udp,
 }
