@@ -115,8 +115,10 @@ class Capture:
 
     # -- writing -------------------------------------------------------------------
 
-    def serialize(self) -> tuple[bytes, list[Mark]]:
-        """The file, lengths made to agree with the contents, and where each record is."""
+    def serialize(self) -> tuple[bytearray, list[Mark]]:
+        """The file, lengths made to agree with the contents, and where each record is (a
+        bytearray the bytewise mutators change in place: a copy of it, and a bytes copy before
+        that, were 720 MB of 41:224819's 1.16 GB peak of making)."""
         out = bytearray()
         marks: list[Mark] = []
         if self.kind == "pcap":
@@ -142,7 +144,7 @@ class Capture:
                 out += struct.pack(o + "II", rec.btype, length) + body + struct.pack(o + "I", length)
                 marks.append(Mark(start, length, "block", rec.btype, o))
         out += self.trailer
-        return bytes(out), marks
+        return out, marks
 
 
 def packet_body(rec: Record) -> bytes:

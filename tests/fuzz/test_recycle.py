@@ -9,15 +9,20 @@ outlier).  The peaks are the harness's own, ``VmHWM`` after ``clear_refs``.
 
 from __future__ import annotations
 
+import json
 import os
+import random
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.fuzz import corpus, harness, recycle
+from tests.fuzz import corpus, harness, mutators, recycle
 
 MB = 1 << 20
+REPO = Path(__file__).resolve().parents[2]
 BALLAST_MB = 128
 _kept: list[bytes] = []
 
@@ -83,3 +88,65 @@ def test_retire_reason() -> None:
     assert recycle.recheck({"worker_inputs": 3}, memory)
     assert not recycle.recheck({"worker_inputs": 0}, memory)  # a fresh worker's: it counts
     assert not recycle.recheck({"worker_inputs": 3}, [("hang", "> 5 s")])
+
+
+def _flooded_conflicts(base: corpus.Base) -> bytes:
+    """41:224819's making at a tenth of its size: 3,000 VLAN tags on every Ethernet frame of a
+    pcapng capture, 3,000 conflicting copies of one of them (12 kB each), serialized (36 MB)
+    and cut to 1 MB, as ``harness.build`` makes inputs."""
+    sizes = iter([3000, 500, 3000])
+    mutators._n = lambda *_args, **_kwargs: next(sizes)  # (in a process of its own)
+    cap = base.cap.copy()
+    rng = random.Random(4)  # a seed whose conflicts copy a flooded frame
+    mutators.vlan_flood(cap, rng, None)
+    mutators.conflicts(cap, rng, None)
+    data, _marks = cap.serialize()
+    assert len(data) > 30 * MB
+    return bytes(data[:MB])
+
+
+def _made_then_run(folder: str) -> dict[str, float]:
+    """In a fresh interpreter (where the heap is laid out as in a worker, not as pytest's):
+    the RSS, above a worker's before it makes an input, once 41:224819's shape is made, and
+    the base and peak of that input's run."""
+    bases = corpus.load(shared=False)
+    (base,) = [b for b in bases if b.name == "gen_ng_two.pcapng"]
+    path = Path(folder) / "input.pcapng"
+    path.write_bytes(base.data)
+    harness.run_input(path, 0)  # the imports and caches of a first run
+    # as in a worker that ran other inputs: one freed a buffer of 24 MiB, and from then on
+    # glibc serves chunks up to that size from its heap (and keeps twice as much free at its
+    # top: M_MMAP_THRESHOLD's dynamic adjustment), so the records' chunks stay in the heap
+    freed = b"\x01" * (24 * MB)
+    del freed
+    before = recycle.rss_mb()
+    data = _flooded_conflicts(base)  # made last, at the heap's top: it keeps the freed pages below
+    path.write_bytes(data)  # and it lives while the input runs, as in ``harness._worker``
+    made = recycle.rss_mb()
+    outcome = harness.run_input(path, 0)
+    del data
+    return {
+        "made": made - before,
+        "base": outcome["base_mb"] - before,
+        "peak": outcome["peak_mb"] - before,
+        "status": outcome["status"],
+    }
+
+
+@pytest.mark.skipif(not recycle.release_heap() or not recycle.rss_mb(), reason="glibc's malloc_trim, /proc")
+def test_the_heap_that_making_an_input_left_is_not_in_its_peak(tmp_path: Path) -> None:
+    """41:224819 read 482 MB: not monoview's (its every stage stays under 60 MB), but the
+    pages of the 360 MB of records the harness made it from, freed and kept by glibc."""
+    code = (
+        "import json; from tests.fuzz.test_recycle import _made_then_run; "
+        f"print(json.dumps(_made_then_run({str(tmp_path)!r})))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    run = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True
+    )
+    figures = json.loads(run.stdout.splitlines()[-1])
+    assert figures["made"] > 32, figures  # the shape: glibc kept the records' pages
+    assert figures["status"] in ("ok", "format", "error"), figures
+    assert figures["base"] < 8, figures  # was 72 MB: the records' pages
+    assert figures["peak"] < 24, figures
