@@ -309,7 +309,9 @@ def _worker(conn: Connection, bases: list[Base], seed: int, limits: Limits, fold
             }
         outcome.update(plan=plan, base=base, index=index, worker_cpu=time.process_time() - began)
         # what the parent decides from whether this worker is replaced, and a memory finding
-        # run again in a fresh one (``recycle``)
+        # run again in a fresh one (``recycle``): the RSS the next input starts from, once the
+        # heap's free pages are given back (the next run_input gives them back anyway)
+        recycle.release_heap()
         outcome.update(worker_inputs=done, worker_fresh_mb=fresh, worker_rss_mb=recycle.rss_mb())
         done += 1
         conn.send(("done", index, outcome))

@@ -8,7 +8,11 @@ false memory outliers of the campaign (41:224860-868, 88 MB each alone) were
 that.  So a worker whose RSS after an input stays more than ``recycle_mb``
 above its fresh RSS (what it had when forked) is replaced, and so is one that
 has run ``recycle_every`` inputs (slow growth: 88 MB to 170 MB over 25,000
-inputs); a fork of the parent costs a few milliseconds.  And, as a hang must
+inputs; over 3,000 inputs of one worker, seed 41, malloc's bytes in use grew
+24.6 -> 28.0 MB in the first 500 and 0.6 MB a thousand after, Python's live
+objects not at all: mostly fragmentation, of malloc's heap (10-20 MB free and
+kept) and of Python's object arenas, 22 -> 35-47 MB); a fork of the parent
+costs a few milliseconds.  And, as a hang must
 be killed twice, the second time in a fresh worker, a memory finding counts
 only when the input ran in a fresh worker (its first input): otherwise the
 input is run again in one, and that run's outcome is the one recorded.
