@@ -168,3 +168,23 @@ def test_export_all_writes_only_the_selected_sessions(
         assert entry["c2s"]["sha256"] == streams[entry["id"] - 1]["c2s"]["sha256"]
     # The next export's default folder is beside this one, not inside it.
     assert window.settings.export_dir == str(tmp_path)
+
+
+@pytest.mark.parametrize("kind", list(ExportKind))
+def test_the_dialog_paints_no_widget_over_its_summary(qtbot, kind: ExportKind, tmp_path: Path) -> None:
+    """Every widget shown is one the layout placed: none lies over the summary line (the
+    session part's combo box once did, in the dialogs that do not offer it)."""
+    from PySide6.QtWidgets import QLabel, QWidget
+
+    summary = "Monologue #1 of session 1 (300 bytes)"
+    dialog = export_dialog.ExportDialog(
+        kind, summary, tmp_path, "x", Format.RAW, GapPolicy.OMIT, kind is not ExportKind.MONOLOGUES
+    )
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    label = next(w for w in dialog.findChildren(QLabel) if w.text() == summary)
+    shown = [w for w in dialog.findChildren(QWidget) if w.isVisible() and w.parentWidget() is dialog]
+    overlapping = [w for w in shown if w is not label and w.geometry().intersects(label.geometry())]
+    assert not overlapping, [type(w).__name__ for w in overlapping]
+    assert dialog.part.isVisible() == (kind is ExportKind.SESSION)

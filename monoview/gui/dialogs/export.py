@@ -116,6 +116,10 @@ class ExportDialog(QDialog):
         if kind is ExportKind.SESSION:
             form.addRow("&Write:", self.part)
             self.part.setCurrentIndex(self.part.findData("all" if folder else "transcript"))
+        else:
+            # Only a session export chooses a part; a child left out of the layout would be
+            # painted at the dialog's top left corner, over the summary.
+            self.part.hide()
         form.addRow("&Format:", self.fmt)
         form.addRow("&Missing bytes:", self.gaps)
         self.target_label = QLabel(self)
