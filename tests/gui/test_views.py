@@ -168,6 +168,10 @@ def test_shortcut_list_comes_from_the_action_table(window: MainWindow) -> None:
     assert rows["Find Next"] == standard["Find Next"] and "F3" in rows["Find Next"]
     assert rows["Find Previous"] == standard["Find Previous"] and "Shift+F3" in rows["Find Previous"]
     assert "Open" in rows and "Quit" in rows
+    # Only keys an ordinary keyboard has: not Qt's bindings to the Open, Copy, Save, Help keys.
+    for command, key_name in (("Open", "Open"), ("Copy", "Copy"), ("Find", "Find"),
+                              ("Save Shown Bytes As", "Save"), ("Keyboard Shortcuts", "Help")):  # fmt: skip
+        assert rows[command] and key_name not in rows[command], (command, rows[command])
 
 
 def test_only_a_real_carriage_return_is_dimmed() -> None:

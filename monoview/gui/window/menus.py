@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -77,11 +77,25 @@ def build_toolbar(window: QMainWindow, actions: Mapping[str, QAction]) -> QToolB
     return toolbar
 
 
+# Keys Qt binds to standard commands that few keyboards have (Sun's and multimedia keyboards'
+# Open, Copy, Find, Save, Help keys: Qt.Key_Back and above, and Key_Help): they stay bound, but
+# "Open" or "Shift+Save" in the shortcut list reads as a key nobody can find.
+_FIRST_SPECIAL_KEY: Final = Qt.Key.Key_Back.value
+
+
+def typeable(sequence: QKeySequence) -> bool:
+    """Whether every key of ``sequence`` is on an ordinary keyboard."""
+    combinations: Any = sequence  # PySide6's stubs lack QKeySequence's indexing
+    keys = [combinations[i].key() for i in range(sequence.count())]
+    return all(key.value < _FIRST_SPECIAL_KEY and key != Qt.Key.Key_Help for key in keys)
+
+
 def shortcut_rows(actions: Mapping[str, QAction]) -> list[tuple[str, str]]:
-    """(command, keys) for every action that has a shortcut, in menu order."""
+    """(command, keys) for every action that has a shortcut, in menu order (the keys an
+    ordinary keyboard has: ``typeable``)."""
     rows = []
     for spec in ACTIONS:
-        keys = actions[spec.id].shortcuts()
+        keys = [k for k in actions[spec.id].shortcuts() if typeable(k)]
         if keys:
             text = spec.text.replace("&", "").rstrip("…")
             rows.append((text, ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in keys)))
