@@ -129,3 +129,21 @@ def test_export_packets_writes_the_selected_sessions_frames(
             ["tshark", "-r", str(out), "-q", "-z", "conv,tcp"], capture_output=True, text=True
         )
         assert shown.returncode == 0 and shown.stdout.count("<->") == 2
+
+
+def test_the_transactions_model_passes_the_model_tester(qtbot, qtmodeltester, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    """The HTTP tab's model, empty, filled and emptied again (every model of the window is
+    checked by qtmodeltester: the session list and the conversation in their own tests)."""
+    from monoview.gui.models.http_model import HttpTransactionsModel
+
+    load(qtbot, window, capture("tcpflow_bug8.pcap"))
+    assert window.select_session(1)
+    _show_http(qtbot, window)
+    transactions = window.http.model.transactions
+    model = HttpTransactionsModel()
+    qtmodeltester.check(model)
+    model.set_transactions(transactions)
+    qtmodeltester.check(model)
+    assert model.rowCount() == 3 and model.index(2, 3).data() == "/images/logo.jpg"
+    model.set_transactions([])
+    qtmodeltester.check(model)
