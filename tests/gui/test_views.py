@@ -256,6 +256,21 @@ def test_the_conversation_model_passes_the_model_tester(qtmodeltester) -> None:
             assert model.rowCount() >= len(session.monologues)
 
 
+def test_find_never_matches_across_missing_bytes(qtbot, window: MainWindow) -> None:
+    """The bytes on the two sides of a gap were never next to each other: a pattern made of
+    them is not found (the views show a ``[N bytes missing]`` marker between them)."""
+    load(qtbot, window, capture("gaps.pcap"))
+    blob = window.detail.session_blob()
+    position, _missing = blob.gaps[0]
+    assert 3 <= position <= blob.size - 3
+    across = blob.data[position - 3 : position + 3]
+    assert blob.data.count(across) == 1  # found nowhere else in the conversation
+    assert window.find_bytes(across) == -1
+    assert window.find_bar.status.text() == "Not found"
+    before = blob.data[position - 3 : position]  # up to the gap: a match
+    assert window.find_bytes(before) >= 0
+
+
 def test_find_counts_the_matches_and_highlights_them_all(qtbot, window: MainWindow) -> None:
     load(qtbot, window, capture("http_keepalive.pcap"))
     window.select_session(1)

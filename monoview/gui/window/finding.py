@@ -14,6 +14,7 @@ from typing import Final
 
 from PySide6.QtCore import QObject
 
+from monoview.core.blob import Blob
 from monoview.core.find import Searcher
 from monoview.gui.views.conversation import ConversationView
 from monoview.gui.views.findbar import FindBar
@@ -79,13 +80,13 @@ class FindController(QObject):
             self._bar.set_status("No conversation to search", error=True)
             return -1
         start = self.position + 1 if forward else (self.position if self.position >= 0 else blob.size)
-        found = Searcher(blob.data).find(pattern, start, forward, case_sensitive)
+        found = self._searcher(blob).find(pattern, start, forward, case_sensitive)
         if found is None:
             self._bar.set_status("Not found", error=True)
             return -1
         position, wrapped = found
         self.position = position
-        matches = self._matches(blob.data, pattern, case_sensitive)
+        matches = self._matches(blob, pattern, case_sensitive)
         number = bisect.bisect_left(matches, position) + 1
         span = blob.span_at(position)
         scope = self._detail.scope
@@ -105,9 +106,15 @@ class FindController(QObject):
         self._bar.set_status(f"Match {number:,} of {count}{where}" + (" (wrapped)" if wrapped else ""))
         return position
 
-    def _matches(self, data: bytes, pattern: bytes, case_sensitive: bool) -> list[int]:
+    @staticmethod
+    def _searcher(blob: Blob) -> Searcher:
+        """A search of the conversation where no match spans a gap (``core.find``)."""
+        return Searcher(blob.data, tuple(sorted(position for position, _missing in blob.gaps)))
+
+    def _matches(self, blob: Blob, pattern: bytes, case_sensitive: bool) -> list[int]:
         """Every match in the conversation (cached while the search stays the same)."""
+        data = blob.data
         key = (id(data), len(data), pattern, case_sensitive)
         if self._cached is None or self._cached[0] != key:
-            self._cached = (key, Searcher(data).all(pattern, case_sensitive, MATCH_LIMIT))
+            self._cached = (key, self._searcher(blob).all(pattern, case_sensitive, MATCH_LIMIT))
         return self._cached[1]
