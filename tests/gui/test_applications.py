@@ -122,6 +122,10 @@ def test_a_session_tshark_cuts_in_two_shows_both_streams(qtbot, window: MainWind
     qtbot.waitUntil(lambda: model.rowCount() == 0, timeout=3000)
     window.filter_edit.setText("tcp.stream == 1")  # the session's second stream: id - 1 would be 0 only
     qtbot.waitUntil(lambda: model.rowCount() == 1, timeout=3000)
+    # The stream box reaches tshark's last stream (one session: the box would stop at 0).
+    assert window.stream_spin.maximum() == 1
+    window.stream_spin.setValue(1)
+    assert window.current_session is not None and window.current_session.id == 1
 
 
 def test_the_names_come_with_the_list(qtbot, window: MainWindow, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -206,6 +206,11 @@ class SelectionController(QObject):
         if session is None or columns is None or not 1 <= session.id <= len(columns):
             return
         self._stream_spin.blockSignals(True)
+        # tshark's streams are not one per session: one session may be two streams (a SYN
+        # that starts the 4-tuple again), three VLAN sessions one; the box reaches the last.
+        pairs = columns.stream_pairs
+        last = int(pairs[1].max()) if pairs is not None and len(pairs[1]) else len(columns) - 1
+        self._stream_spin.setMaximum(max(last, 0))
         self._stream_spin.setValue(int(columns.stream_first[session.id - 1]))
         self._stream_spin.blockSignals(False)
 
