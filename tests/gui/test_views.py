@@ -271,6 +271,35 @@ def test_find_never_matches_across_missing_bytes(qtbot, window: MainWindow) -> N
     assert window.find_bytes(before) >= 0
 
 
+def test_a_monologue_header_keeps_its_delay_and_packet_count_whole(qtbot, window: MainWindow) -> None:
+    """However narrow the pane, the addresses and then the clock time give way before the
+    delay since the last monologue and the packet count are cut (a "bytes missing" badge
+    once left "+0.002230 s   412 …" at the window's default size)."""
+    from PySide6.QtGui import QFont, QFontMetrics
+
+    from monoview.gui.models.conversation import MonologueItem
+    from monoview.gui.views.conversation import fitted_header, header_parts, header_text
+
+    load(qtbot, window, capture("gaps.pcap"))
+    session = window.current_session
+    assert session is not None
+    first, second = session.monologues[:2]
+    item = MonologueItem(second, first, 0)
+    lead, clock, since, packets, route = header_parts(item)
+    assert since.startswith("+") and packets == f"{second.packets} packets"
+    assert header_text(item).count("server") == 1 and route in header_text(item)  # the direction once
+    font = QFont(window.conversation.font())
+    font.setBold(True)
+    metrics = QFontMetrics(font)
+    essential = metrics.horizontalAdvance(f"{lead}   {since}   {packets}")
+    for width in range(metrics.horizontalAdvance(header_text(item)) + 10, 40, -7):
+        line = fitted_header(item, metrics, width)
+        assert metrics.horizontalAdvance(line) <= width, width
+        if width >= essential:
+            assert line.startswith(lead) and f"{since}   {packets}" in line, (width, line)
+    assert fitted_header(item, metrics, 10_000) == header_text(item)
+
+
 def test_find_counts_the_matches_and_highlights_them_all(qtbot, window: MainWindow) -> None:
     load(qtbot, window, capture("http_keepalive.pcap"))
     window.select_session(1)

@@ -55,19 +55,40 @@ def split_line_end(text: str) -> tuple[str, str]:
     return (body, "\\r") if backslashes % 2 == 0 else (text, "")
 
 
-def header_text(item: MonologueItem) -> str:
-    """The line above a monologue's bytes: who, size, time, delay and packets first (a narrow
-    pane cuts the end of the line, and the addresses are in the title already), then the
-    addresses, with the direction said once."""
+def header_parts(item: MonologueItem) -> tuple[str, str, str, str, str]:
+    """The pieces of a monologue's header line: ``#N  who   size``, its clock time, the delay
+    since the monologue before, the packet count and the addresses (the direction said once)."""
     m = item.monologue
     session = m.session
     if m.direction == "c2s":
         who, route = "client", f"{session.client} → {session.server}"
     else:
         who, route = "server", f"{session.server} → {session.client}"
-    since = "" if item.previous is None else f"   {fmt.delta(m.first_ts_ns - item.previous.last_ts_ns)}"
+    since = "" if item.previous is None else fmt.delta(m.first_ts_ns - item.previous.last_ts_ns)
     packets = f"{m.packets} packet" + ("s" if m.packets != 1 else "")
-    return f"#{m.index}  {who}   {m.length:,} bytes   {fmt.clock(m.first_ts_ns)}{since}   {packets}   {route}"
+    return f"#{m.index}  {who}   {m.length:,} bytes", fmt.clock(m.first_ts_ns), since, packets, route
+
+
+def header_text(item: MonologueItem) -> str:
+    """The line above a monologue's bytes, whole: who, size, time, delay, packets, addresses."""
+    return "   ".join(part for part in header_parts(item) if part)
+
+
+def fitted_header(item: MonologueItem, metrics: QFontMetrics, width: int) -> str:
+    """``header_text`` in ``width`` pixels: the addresses give way first (they are in the
+    title already), then the clock time, so the delay and the packet count stay whole
+    whenever they fit at all; only then is the line cut."""
+    lead, clock, since, packets, route = header_parts(item)
+    for kept in ((lead, clock, since, packets, route), (lead, clock, since, packets), (lead, since, packets)):
+        line = "   ".join(part for part in kept if part)
+        if metrics.horizontalAdvance(line) <= width:
+            if len(kept) == 4:  # the addresses, as much of them as fits
+                room = width - metrics.horizontalAdvance(line + "   ")
+                shown = metrics.elidedText(route, Qt.TextElideMode.ElideRight, room)
+                if room > 0 and shown and shown != "…":
+                    line = f"{line}   {shown}"
+            return line
+    return metrics.elidedText(line, Qt.TextElideMode.ElideRight, width)
 
 
 class MonologueDelegate(QStyledItemDelegate):
@@ -163,10 +184,8 @@ class MonologueDelegate(QStyledItemDelegate):
         x = block.left() + 10
         header_rect = QRect(x, block.top() + 3, block.width() - 16, header_h)
         header_metrics = QFontMetrics(header_font)
-        header_line = header_metrics.elidedText(
-            header_text(item),
-            Qt.TextElideMode.ElideRight,
-            header_rect.width() - self._badges_width(item, header_metrics),
+        header_line = fitted_header(
+            item, header_metrics, header_rect.width() - self._badges_width(item, header_metrics)
         )
         painter.drawText(header_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, header_line)
         right = header_rect.right()
