@@ -115,6 +115,19 @@ class Blob:
             return self.spans[i]
         return None
 
+    def marked(self, start: int, end: int, show: Callable[[bytes], str], separator: str = "") -> str:
+        """Bytes ``start``..``end`` as ``show`` writes them, with ``gap_marker`` where bytes
+        are missing inside the range (at its ends too when it is the whole blob): what Copy
+        puts on the clipboard, so that bytes never adjacent are not pasted as if they were."""
+        whole = start == 0 and end == self.size
+        texts, at = [], start
+        for position, missing in self.gaps:
+            if start < position < end or (whole and start <= position <= end):
+                texts += [show(self.read(at, position - at)), gap_marker(missing)]
+                at = position
+        texts.append(show(self.read(at, end - at)))
+        return separator.join(text for text in texts if text)
+
     def span_of(self, monologue: Monologue) -> Span | None:
         """The span of ``monologue``, if the blob holds it."""
         for span in self.spans:
@@ -124,6 +137,11 @@ class Blob:
 
 
 EMPTY = Blob("Nothing selected")
+
+
+def gap_marker(missing: int) -> str:
+    """What the views and Copy show where ``missing`` bytes are missing."""
+    return f"[{missing:,} bytes missing]"
 
 
 def data_position(monologue: Monologue, stream_offset: int) -> int:

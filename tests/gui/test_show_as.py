@@ -152,3 +152,32 @@ def test_go_to_a_frame_of_several_sessions_goes_round_them(qtbot, window: MainWi
     for expected in (ids[0], ids[1], ids[0]):
         assert window.origin.go_to(2)
         qtbot.waitUntil(lambda expected=expected: shown() == expected, timeout=5000)
+
+
+def test_copy_marks_the_missing_bytes_in_line(qtbot, window: MainWindow) -> None:
+    """Copy from the hex view (either column) and from the conversation writes
+    ``[N bytes missing]`` where bytes are missing, as the text view shows them."""
+    load(qtbot, window, capture("gaps.pcap"))
+    window.detail.set_scope("session")
+    window.show_hex()
+    blob = window.detail.blob
+    position, missing = blob.gaps[0]
+    marker = f"[{missing:,} bytes missing]"
+    before, after = blob.read(position - 2, 2), blob.read(position, 2)
+    clipboard = QGuiApplication.clipboard()
+    window.hex.select(position - 2, position + 2)
+    window.hex.copy()
+    assert clipboard.text() == f"{before.hex(' ')} {marker} {after.hex(' ')}"
+    # The conversation's copy: each selected monologue with its gaps marked.
+    gapped = next(m for m in window.current_session.monologues if m.gaps())  # type: ignore[union-attr]
+    window.conversation.show_monologue(gapped)
+    window.conversation.setFocus()
+    qtbot.waitUntil(window.conversation.hasFocus, timeout=2000)
+    window.copy_selection()
+    text = clipboard.text()
+    assert [f"[{g.length:,} bytes missing]" in text for g in gapped.gaps()] == [True] * len(gapped.gaps())
+    # Without a gap inside, the bytes alone (and no marker at a selection's edge).
+    window.show_hex()
+    window.hex.select(position, position + 2)
+    window.hex.copy()
+    assert clipboard.text() == after.hex(" ")

@@ -99,12 +99,12 @@ class HexView(QAbstractScrollArea):
             bar.setValue(max(0, row - 3))
 
     def selected_text(self) -> str:
-        """The selection as hex pairs, or as printable text if it was made in the ASCII column."""
+        """The selection as hex pairs, or as printable text if it was made in the ASCII column;
+        ``[N bytes missing]`` where bytes are missing inside it."""
         start, end = self._sel
-        data = self._blob.read(start, end - start)
         if self._ascii_side:
-            return ascii_column(data)
-        return data.hex(" ")
+            return self._blob.marked(start, end, ascii_column)
+        return self._blob.marked(start, end, lambda data: data.hex(" "), separator=" ")
 
     def copy(self) -> None:
         """Put the selection on the clipboard."""

@@ -20,7 +20,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPlainTextEdit, QTextEdit, QVBoxLayout, QWidget
 
-from monoview.core.blob import EMPTY, Blob
+from monoview.core.blob import EMPTY, Blob, gap_marker
 from monoview.core.display import human_size
 from monoview.core.render import ENCODINGS
 from monoview.core.textmap import TextMap, chunk_end, join_maps, render
@@ -163,7 +163,7 @@ class TextView(QWidget):
             if position > self._rendered:
                 self._add(render(self._data[self._rendered : position], encoding))
                 self._rendered = position
-            text = f"[{missing:,} bytes missing]"
+            text = gap_marker(missing)
             start = sum(int(p.starts[-1]) for p in self._pieces)
             self._add(TextMap(text, np.array([len(text)], dtype=np.int64)))
             self._markers.append((start, start + len(text)))

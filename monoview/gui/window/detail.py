@@ -174,7 +174,8 @@ class DetailController(QObject):
         elif focus is self._conversation or focus is self._tree:
             monologues = self._conversation.selected_monologues()
             encoding = self.text.current_encoding
-            text = "\n".join(decode_text(m.data(), encoding) for m in monologues)
+            blobs = [monologue_blob(m) for m in monologues]
+            text = "\n".join(b.marked(0, b.size, lambda data: decode_text(data, encoding)) for b in blobs)
             if text:
                 QGuiApplication.clipboard().setText(text)
         else:
