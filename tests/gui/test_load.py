@@ -180,6 +180,30 @@ def test_a_filter_that_is_not_one_says_so_and_keeps_the_list(qtbot, window: Main
     assert "no session matches the filter" in window.summary.text()
 
 
+def test_the_count_is_right_once_the_payload_is_searched(qtbot, window: MainWindow) -> None:
+    """The summary's "(N shown)" counts the rows a payload search leaves, and no "searching"
+    stays once the search ended, or after a filter without payload replaced it mid-way."""
+    load(qtbot, window, capture("http_many.pcap"))
+    document, model = window.document, window.tree_model
+    assert document is not None
+    word = b"GET /text/1"
+    expected = {s.id for s in document.conversations() if any(word in m.data() for m in s.monologues)}
+    assert 0 < len(expected) < len(document)
+    window.filter_edit.setText(f'"{word.decode()}"')
+    window.filtering.apply()
+    assert window.session_filter.searching and "searching the payload" in window.summary.text()
+    qtbot.waitUntil(lambda: not window.session_filter.searching, timeout=20_000)
+    assert set(model.shown_ids()) == expected
+    assert f"({len(expected):,} shown)" in window.summary.text() and "searching" not in window.summary.text()
+    window.filter_edit.setText('"Not Found"')
+    window.filtering.apply()
+    assert window.session_filter.searching
+    window.filter_edit.setText("tcp.port == 1")  # no payload: the search is stopped
+    window.filtering.apply()
+    assert not window.session_filter.searching
+    assert "searching" not in window.summary.text() and "no session matches" in window.summary.text()
+
+
 def test_dropping_a_file_opens_it(qtbot, window: MainWindow) -> None:
     from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
     from PySide6.QtGui import QDropEvent
