@@ -181,3 +181,16 @@ def test_copy_marks_the_missing_bytes_in_line(qtbot, window: MainWindow) -> None
     window.hex.select(position, position + 2)
     window.hex.copy()
     assert clipboard.text() == after.hex(" ")
+
+
+def test_the_hex_and_text_views_have_a_context_menu(qtbot, window: MainWindow) -> None:
+    from PySide6.QtCore import Qt
+
+    load(qtbot, window, capture("http_keepalive.pcap"))
+    for view in (window.hex, window.text.editor):
+        assert view.contextMenuPolicy() == Qt.ContextMenuPolicy.CustomContextMenu
+        menu = window.show_as.context_menu(view)
+        texts = [a.text() for a in menu.actions() if not a.isSeparator()]
+        assert texts == ["&Copy", "Copy &As", "&Save Shown Bytes As…"]
+        copy_as = next(a.menu() for a in menu.actions() if a.text() == "Copy &As")
+        assert [a.text() for a in copy_as.actions()] == ["…as Bytes", *window.show_as.copies()]

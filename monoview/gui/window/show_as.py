@@ -121,6 +121,10 @@ class ShowAsController(QObject):
         return lambda: self.copy_as(name)
 
     def _context_menu(self, view: QWidget, point: QPoint) -> None:
+        self.context_menu(view).exec(view.mapToGlobal(point))
+
+    def context_menu(self, view: QWidget) -> QMenu:
+        """The right-click menu of the hex and text views: Copy, Copy As, Save Shown Bytes As."""
         menu = QMenu(view)
         menu.addAction("&Copy", self._detail.copy_selection)
         copy_as = menu.addMenu("Copy &As")
@@ -129,4 +133,4 @@ class ShowAsController(QObject):
             copy_as.addAction(name, self._copier(name))
         menu.addSeparator()
         menu.addAction("&Save Shown Bytes As…", self.ask_and_save)
-        menu.exec(view.mapToGlobal(point))
+        return menu
