@@ -194,3 +194,33 @@ def test_the_hex_and_text_views_have_a_context_menu(qtbot, window: MainWindow) -
         assert texts == ["&Copy", "Copy &As", "&Save Shown Bytes As…"]
         copy_as = next(a.menu() for a in menu.actions() if a.text() == "Copy &As")
         assert [a.text() for a in copy_as.actions()] == ["…as Bytes", *window.show_as.copies()]
+
+
+def test_a_click_in_the_hex_or_text_view_names_the_bytes_frame(qtbot, window: MainWindow) -> None:
+    """The byte under the cursor (a click, no selection) is named in the status bar, in
+    either view: the frame whose payload holds it and its offset in the file."""
+    from PySide6.QtCore import QPoint, Qt
+
+    path = capture("http_keepalive.pcap")
+    load(qtbot, window, path)
+    window.detail.set_scope("session")
+    window.show_hex()
+    qtbot.wait(20)
+    raw = path.read_bytes()
+    hex_view = window.hex
+    qtbot.mouseClick(hex_view.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(hex_view._hex_x(5) + 2, 3))
+    position, _end = hex_view.selection()
+    assert position == 5
+    frame, _ts, offset = window.origin.origin(position)
+    assert raw[offset] == window.detail.blob.read(position, 1)[0]
+    assert f"frame {frame:,}" in window.origin.label.text()
+    window.show_text()
+    qtbot.waitUntil(lambda: not window.text.rendering, timeout=5000)
+    window.origin.label.clear()
+    editor = window.text.editor
+    qtbot.mouseClick(editor.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(40, 40))
+    position, end = window.text.selection()
+    assert position == end > 0
+    frame, _ts, offset = window.origin.origin(position)
+    assert raw[offset] == window.detail.blob.read(position, 1)[0]
+    assert f"byte {position:,} · frame {frame:,}" in window.origin.label.text()

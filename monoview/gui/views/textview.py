@@ -39,7 +39,8 @@ class TextView(QWidget):
     """Escaped text of a ``Blob``, coloured by direction.
 
     Signals:
-        selection_changed(int, int): the user selected bytes ``[start, end)``.
+        selection_changed(int, int): the user selected bytes ``[start, end)`` (an empty range:
+            moved the cursor to ``start``).
         encoding_changed(str): the user picked another encoding.
     """
 
@@ -97,6 +98,7 @@ class TextView(QWidget):
         self._more.timeout.connect(self._render_next)
         self.encoding.currentIndexChanged.connect(self._encoding_picked)
         self.editor.selectionChanged.connect(self._editor_selection)
+        self.editor.cursorPositionChanged.connect(self._editor_cursor)
 
     @property
     def current_encoding(self) -> str:
@@ -349,6 +351,14 @@ class TextView(QWidget):
         cursor = self.editor.textCursor()
         if cursor.hasSelection():
             self.selection_changed.emit(*self.selection())
+
+    def _editor_cursor(self) -> None:
+        """A click or a key moved the cursor without selecting: the byte there is the one
+        chosen (``selection_changed`` with an empty range, as the hex view's cursor), so
+        its frame is named and the hex view follows."""
+        if self._quiet or self.editor.textCursor().hasSelection():
+            return
+        self.selection_changed.emit(*self.selection())
 
     def keyPressEvent(self, event):  # type: ignore[no-untyped-def]
         """Override QWidget::keyPressEvent."""
