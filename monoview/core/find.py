@@ -65,7 +65,9 @@ class Searcher:
                 return pos, False
             pos = self._next(hay, needle, 0, start + len(needle) - 1)
         else:
-            pos = self._previous(hay, needle, 0, max(start, 0))
+            # The last match that begins before ``start`` (it may run past it), then the last
+            # one of all.
+            pos = self._previous(hay, needle, 0, max(start, 0) + len(needle) - 1)
             if pos >= 0:
                 return pos, False
             pos = self._previous(hay, needle, max(start, 0), len(hay))

@@ -48,11 +48,19 @@ def test_find_and_all_agree_with_brute_force(
         assert found is not None and found[1] and found[0] == expected[0]
     else:
         assert found is None
-    before = [i for i in expected if i + len(needle) <= start]
+    before = [i for i in expected if i < start]
     back = searcher.find(needle, start, False, True)
     if before:
         assert back == (before[-1], False)
     elif expected:
-        assert back is not None and back[1]
+        assert back == (expected[-1], True)
     else:
         assert back is None
+
+
+def test_find_previous_reaches_a_match_that_runs_past_the_current_one() -> None:
+    """Backwards from the match at 1 of "aa" in "aaa", the one at 0 (it overlaps the
+    current match; before, the search wrapped to 1 itself and never reached 0)."""
+    searcher = Searcher(b"aaa")
+    assert searcher.find(b"aa", 1, False, True) == (0, False)
+    assert searcher.find(b"aa", 0, False, True) == (1, True)
