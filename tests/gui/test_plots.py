@@ -113,3 +113,34 @@ def test_stream_graphs_show_the_selected_session(qtbot, window: MainWindow) -> N
     assert "Session 2" in graphs.status.text()
     window.select_session(1)
     qtbot.waitUntil(lambda: graphs.session_id == 1 and graphs.graphs is not None, timeout=5000)
+
+
+@pytest.mark.parametrize(("name", "sessions"), [("http_keepalive.pcap", 2), ("http_many.pcap", 32)])
+def test_the_timelines_session_labels_never_overlap(
+    qtbot, window: MainWindow, name: str, sessions: int
+) -> None:
+    """The left axis labels whole session numbers (never 1.5, never 0), as many as fit
+    without two labels overlapping (one per session overlapped from a dozen in the dock)."""
+    from PySide6.QtGui import QPainter, QPixmap
+
+    load(qtbot, window, capture(name))
+    window.toggle_plots()
+    qtbot.waitUntil(lambda: window.plots is not None, timeout=5000)
+    plots = window.plots
+    assert plots is not None and len(plots._timeline.ids) == sessions
+    qtbot.waitUntil(lambda: plots.timeline.height() > 100, timeout=5000)
+    qtbot.wait(50)
+    axis = plots.timeline.getAxis("left")
+    pixmap = QPixmap(10, 10)
+    painter = QPainter(pixmap)
+    try:
+        _axis, _ticks, texts = axis.generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    labels = [text for _rect, _flags, text in texts]
+    _low, high = sorted(axis.range)
+    assert labels and all(label.isdigit() and 1 <= int(label) <= high for label in labels), labels
+    rects = [rect for rect, _flags, _text in texts]
+    assert not any(a.intersects(b) for i, a in enumerate(rects) for b in rects[i + 1 :]), labels
+    if sessions == 2:
+        assert labels == ["1", "2"]

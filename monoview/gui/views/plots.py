@@ -7,6 +7,7 @@ plot item is created once and updated with ``setData``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any, Final
 
@@ -37,6 +38,27 @@ def pyqtgraph() -> Any:
     return pg
 
 
+def session_axis(pg: Any) -> Any:
+    """The timeline's left axis: pyqtgraph's own tick spacing, which keeps the labels apart
+    at any height and zoom (one label per session overlapped from a dozen sessions in the
+    dock), on whole session numbers only (it would label 1.5 between two sessions)."""
+
+    class SessionAxis(pg.AxisItem):  # type: ignore[misc]
+        def tickValues(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, list[float]]]:
+            """Override AxisItem.tickValues: the levels of whole numbers, else every session."""
+            levels = [
+                (spacing, [v for v in values if float(v).is_integer() and v >= 1])
+                for spacing, values in super().tickValues(minVal, maxVal, size)
+                if spacing >= 1
+            ]
+            if levels:
+                return levels
+            low, high = sorted((minVal, maxVal))  # the timeline's axis is inverted
+            return [(1.0, [float(v) for v in range(max(math.ceil(low), 1), math.floor(high) + 1)])]
+
+    return SessionAxis(orientation="left")
+
+
 class PlotsView(QWidget):
     """The two plots side by side.
 
@@ -55,7 +77,8 @@ class PlotsView(QWidget):
             f'<span style="color:{c.name()}">■</span>&nbsp;{state}' for state, c in STATE_COLOURS.items()
         )
         self.timeline = pg.PlotWidget(
-            title=f"Sessions over time (click one to select it)&nbsp;&nbsp;&nbsp;{key}"
+            title=f"Sessions over time (click one to select it)&nbsp;&nbsp;&nbsp;{key}",
+            axisItems={"left": session_axis(pg)},
         )
         self.timeline.setLabel("bottom", "time since first packet", units="s")
         self.timeline.setLabel("left", "session")
@@ -130,16 +153,7 @@ class PlotsView(QWidget):
             brushes=brushes or None,  # an empty list trips pyqtgraph 0.14's colour update
             pen=self._pg.mkPen(None),
         )
-        self._label_sessions(t.ids.tolist())
         self.mark_session(self._marked)
-
-    def _label_sessions(self, ids: list[int]) -> None:
-        """Whole session numbers on the left axis (pyqtgraph would show 1.5 for two sessions)."""
-        axis = self.timeline.getAxis("left")
-        if len(ids) <= 40:
-            axis.setTicks([[(float(i), str(i)) for i in ids]])
-        else:
-            axis.setTicks(None)
 
     def mark_session(self, session_id: int | None) -> None:
         """Outline the bar of the selected session."""
