@@ -126,3 +126,15 @@ def test_a_prepared_worker_does_not_locate_again(monkeypatch, document: CaptureD
     session = fanout.reassemble(fanout.ConversationTask.of(document, 1))
     assert len(made) == 1  # the reassembly used the prepared locator
     assert session.packets == int(document.rows["packets"][0])
+
+
+def test_a_big_session_being_reassembled_says_so(qtbot, window, big_session: Path) -> None:  # type: ignore[no-untyped-def]
+    """While a worker reassembles the selected big session, its title and the status bar say
+    so (the window stays usable; the conversation comes when it is ready)."""
+    load(qtbot, window, big_session)
+    fetcher = window.fetcher
+    qtbot.waitUntil(lambda: _running(fetcher, 1), timeout=LOAD_TIMEOUT_MS)
+    assert window.reassembling and window.current_session is None
+    assert window.conversation_title.text() == "Session 1: reassembling…"
+    assert window.statusBar().currentMessage() == "Reassembling the session…"
+    window.close()
