@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
 
 from monoview.core.flows.columns import HEADERS, Column
 from monoview.gui.mainwindow import MainWindow
 from monoview.gui.views.session_tree import HIDDEN_BY_DEFAULT
-from tests.gui.conftest import capture, load
+from tests.gui.conftest import LOAD_TIMEOUT_MS, capture, load
 
 
 def _oracle(name: str) -> dict:
@@ -30,14 +35,46 @@ def test_the_column_chooser_lists_every_column_and_toggles_it(qtbot, window: Mai
     assert header.isSectionHidden(Column.STATUS)
 
 
-def test_the_title_sums_the_stream_up_as_wiresharks_follow_dialog(qtbot, window: MainWindow) -> None:
-    stream = _oracle("http_keepalive.pcap")["streams"][0]
-    load(qtbot, window, capture("http_keepalive.pcap"))
+def _tshark_follow_records(path: Path) -> tuple[int, int]:
+    """What Wireshark's Follow TCP Stream counts as client and server packets for stream 0:
+    its records (packets that brought new payload), one line each in tshark's raw follow
+    output, the server's indented (a line saying bytes are missing is none)."""
+    if shutil.which("tshark") is None:
+        pytest.skip("tshark not installed")
+    out = subprocess.run(
+        ["tshark", "-r", str(path), "-q", "-z", "follow,tcp,raw,0"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    body = out.split("Node 1:", 1)[1].splitlines()[1:]
+    gap = b"bytes missing in capture file"  # tshark's own record for a gap: no packet
+    records = [
+        line
+        for line in body
+        if line.strip() and not line.startswith("===") and gap not in bytes.fromhex(line.strip())
+    ]
+    server = sum(1 for line in records if line.startswith("\t"))
+    return len(records) - server, server
+
+
+@pytest.mark.parametrize("name", ["http_keepalive.pcap", "bulk_loss_reorder.pcap", "gaps.pcap"])
+def test_the_title_sums_the_stream_up_as_wiresharks_follow_dialog(
+    qtbot, window: MainWindow, name: str
+) -> None:
+    """Wireshark's "N client pkts, N server pkts, N turns": its follow records (not every
+    packet: bulk_loss_reorder's 3,514 client packets are one record) and the changes of
+    direction (two monologues are one turn)."""
+    path = capture(name)
+    client, server = _tshark_follow_records(path)
+    load(qtbot, window, path)
+    qtbot.waitUntil(lambda: window.current_session is not None, timeout=LOAD_TIMEOUT_MS)  # a big one
     session = window.current_session
     assert session is not None and session.id == 1
     title = window.conversation_summary.text()
-    assert f"{stream['c2s']['packets']} client pkts, {stream['s2c']['packets']} server pkts" in title
-    assert f"{len(session.monologues)} turns" in title
+    assert f"{client:,} client pkts, {server:,} server pkts" in title, title
+    turns = len(session.monologues) - 1
+    assert f"{turns:,} turn{'s' if turns != 1 else ''} " in title
 
 
 def test_the_stream_spin_box_and_filter_out_this_stream(qtbot, window: MainWindow) -> None:

@@ -215,12 +215,14 @@ class SelectionController(QObject):
         self._stream_spin.blockSignals(False)
 
     def _session_summary(self, session: TcpSession) -> str:
-        """``12 client pkts, 9 server pkts, 4 turns · 1,234 bytes sent, 56,789 bytes received``
-        (by the client), as Wireshark's Follow dialog sums a stream up."""
-        if self.document is None:
-            return ""
-        client, server = self.document.packets_by_direction(session.id)
-        turns = len(session.monologues)
+        """``2 client pkts, 439 server pkts, 3 turns · 1,234 bytes sent, 56,789 bytes received``
+        (by the client), as Wireshark's Follow dialog sums a stream up: it counts the packets
+        that brought new payload (a bare ACK or a whole retransmission brings none; each
+        monologue's ``packets``) and a turn at each change of direction."""
+        monologues = session.monologues
+        client = sum(m.packets for m in monologues if m.direction == "c2s")
+        server = sum(m.packets for m in monologues if m.direction == "s2c")
+        turns = max(len(monologues) - 1, 0)  # consecutive monologues change direction
         plural = "s" if turns != 1 else ""
         c2s, s2c = session.stream("c2s").kept, session.stream("s2c").kept
         return (
