@@ -55,7 +55,8 @@ class TinySessions:
 
     ``pieces[name]`` is an (n, 2) array by session side (0, 1) of the tiny
     sessions, ``has`` whether that side has a piece, ``first_side`` the side
-    of the first monologue.
+    of the first monologue, ``cut`` whether ``max_session_size`` cut that side's
+    piece (a lone packet's: ``pieces["length"]`` is then the bytes kept of it).
     """
 
     tiny: Mask  # over the ids asked about
@@ -63,19 +64,22 @@ class TinySessions:
     has: npt.NDArray[np.bool_]
     pieces: dict[str, I64]
     first_side: I64
+    cut: npt.NDArray[np.bool_]
 
     @classmethod
     def none(cls, count: int) -> TinySessions:
         """None of ``count`` sessions is tiny."""
-        empty = np.zeros((0, 2), dtype=np.int64)
-        return cls(np.zeros(count, dtype=np.bool_), np.zeros(0, dtype=np.int64), empty.astype(np.bool_),
-                   {name: empty for name in PIECE}, np.zeros(0, dtype=np.int64))  # fmt: skip
+        empty, no = np.zeros((0, 2), dtype=np.int64), np.zeros((0, 2), dtype=np.bool_)
+        return cls(np.zeros(count, dtype=np.bool_), np.zeros(0, dtype=np.int64), no,
+                   {name: empty for name in PIECE}, np.zeros(0, dtype=np.int64), no)  # fmt: skip
 
 
 def _candidates(chosen: SessionRows) -> Mask:
     """Rows that may be tiny: one or two monologues, at most a data packet a side, nothing
-    missing, cut or conflicting (the pieces then decide)."""
-    mask: Mask = ~chosen["truncated"] & (chosen["monologues"] >= 1) & (chosen["monologues"] <= 2)
+    missing, cut or conflicting (the pieces then decide); a lone packet may be cut (by
+    ``max_session_size``: ``_lone`` tells that from a cut by the snap length)."""
+    mask: Mask = (~chosen["truncated"] | (chosen["packets"] == 1)) & (chosen["monologues"] >= 1)
+    mask &= chosen["monologues"] <= 2
     for side in (0, 1):
         mask &= (chosen[f"data_packets{side}"] <= 1) & (chosen[f"gaps{side}"] == 0)
         mask &= (chosen[f"conflicts{side}"] == 0) & ~chosen[f"missing{side}"]
@@ -96,8 +100,10 @@ def tiny_sessions(
     With ``max_session_size``, only a session whose pieces add up to no more
     than it: a bigger one's streams may be cut, which the session must then
     say (the limit is a budget of kept bytes shared by a session's directions,
-    ``tcp.stream.Budget``, so one that holds both pieces cuts nothing).  None is
-    with ``ENABLED`` off.
+    ``tcp.stream.Budget``, so one that holds both pieces cuts nothing).  A lone
+    packet is the exception: its one piece is cut where its row says (``kept``),
+    and that is all the cut changes (fuzz 41:184938: 6,300 lone packets under a
+    limit of one byte, every one replayed).  None is with ``ENABLED`` off.
     """
     if not ENABLED or not len(ids):
         return TinySessions.none(len(ids))
@@ -115,7 +121,7 @@ def tiny_sessions(
     has = np.zeros((count, 2), dtype=np.bool_)
     pieces = {name: np.zeros((count, 2), dtype=np.int64) for name in PIECE}
     first_side = np.zeros(count, dtype=np.int64)
-    lone = _lone(grouped, picked, group, whole)
+    lone = _lone(grouped, picked, group, whole, max_session_size)
     alone = np.zeros(count, dtype=np.bool_)
     alone[group[lone]] = True
     for a, b in grouped.chunks(CHUNK_ROWS):
@@ -142,32 +148,42 @@ def tiny_sessions(
     single = group[lone]  # a lone packet's piece is the packet
     sides = np.stack([picked["data_packets0"][lone], picked["data_packets1"][lone]], axis=1) == 1
     ok[single], has[single], first_side[single] = True, sides, sides[:, 1]
-    for name, column in (("length", "caplen"), ("file", "payload"), ("frame", "frame"), ("ts", "ts")):
+    for name, column in (("file", "payload"), ("frame", "frame"), ("ts", "ts")):
         values = grouped.columns[column][grouped.bounds[single]].astype(np.int64)
         pieces[name][single] = values[:, None] * sides
+    kept = np.stack([picked["kept0"][lone], picked["kept1"][lone]], axis=1).astype(np.int64)
+    pieces["length"][single] = kept * sides  # the row's kept bytes (all, unless cut)
+    cut = np.zeros((count, 2), dtype=np.bool_)
+    cut[single] = sides & picked["truncated"][lone][:, None]
     tiny = np.zeros(len(ids), dtype=np.bool_)
     mine = whole & ok[group] & (picked["monologues"] == has[group].sum(axis=1))
+    mine &= lone | ~picked["truncated"]
     if max_session_size is not None:  # fuzz 41:50498: 6,000 sessions, limit 64 kB
         mine &= pieces["length"][group].sum(axis=1) <= max_session_size
     tiny[candidate[mine]] = True
     at = group[mine]
-    return TinySessions(
-        tiny, ids[tiny], has[at], {name: values[at] for name, values in pieces.items()}, first_side[at]
-    )
+    chosen_pieces = {name: values[at] for name, values in pieces.items()}
+    return TinySessions(tiny, ids[tiny], has[at], chosen_pieces, first_side[at], cut[at])
 
 
-def _lone(grouped: GroupedRows, picked: SessionRows, group: I64, whole: Mask) -> Mask:
+def _lone(
+    grouped: GroupedRows, picked: SessionRows, group: I64, whole: Mask, max_session_size: int | None
+) -> Mask:
     """Which of the sessions ``picked`` are one packet with data and nothing else: every byte
-    captured and kept, none from IP fragments.  Its stream starts at its one segment, offset
-    0, with a SYN or without (the SYN's ISN+1 is its first byte's sequence number).  Scans
-    and storms are made of them (fuzz 17:15105: 5,999 lone RSTs with 64 bytes each; 41:50498:
-    3,000 with random flags, SYN among them), and ``flows.simple`` leaves them to the replay,
-    as it does every flow that does not open with a handshake."""
+    captured, none from IP fragments, and kept (or the first ``max_session_size`` of them:
+    its row is then ``truncated``, and its stream is cut there).  Its stream starts at its
+    one segment, offset 0, with a SYN or without (the SYN's ISN+1 is its first byte's
+    sequence number).  Scans and storms are made of them (fuzz 17:15105: 5,999 lone RSTs
+    with 64 bytes each; 41:50498: 3,000 with random flags, SYN among them), and
+    ``flows.simple`` leaves them to the replay, as it does every flow that does not open
+    with a handshake."""
     at = grouped.bounds[group]
     c = {name: grouped.columns[name][at].astype(np.int64) for name in ("caplen", "wirelen", "frame")}
-    kept = np.where(picked["data_packets0"] == 1, picked["kept0"], picked["kept1"])
-    mask: Mask = whole & (grouped.counts[group] == 1) & (c["caplen"] > 0)
-    mask &= (c["caplen"] == c["wirelen"]) & (kept == c["caplen"]) & (picked["packets"] == 1)
+    kept = np.where(picked["data_packets0"] == 1, picked["kept0"], picked["kept1"]).astype(np.int64)
+    allowed = c["caplen"] if max_session_size is None else np.minimum(c["caplen"], max_session_size)
+    mask: Mask = whole & (grouped.counts[group] == 1) & (c["caplen"] > 0) & (kept > 0)
+    mask &= (c["caplen"] == c["wirelen"]) & (kept == allowed) & (picked["packets"] == 1)
+    mask &= picked["truncated"] == (kept < c["caplen"])
     mask &= (picked["data_packets0"] + picked["data_packets1"] == 1) & (picked["monologues"] == 1)
     if grouped.parts:
         mask &= ~np.isin(c["frame"], np.fromiter(part_frames(grouped.parts), dtype=np.int64))
@@ -197,7 +213,7 @@ def tiny_lines(
     empty_sha = hashlib.sha256(empty).hexdigest()
     columns = session_columns(rows[found.ids - 1], flows)
     data_packets = (columns.fields["data_packets0"], columns.fields["data_packets1"])
-    has = found.has.tolist()
+    has, cut = found.has.tolist(), found.cut.tolist()
     piece = {name: values.tolist() for name, values in found.pieces.items()}
     first_sides = found.first_side.tolist()
     named = (found.ids if names is None else names).tolist()
@@ -212,7 +228,7 @@ def tiny_lines(
             captured = piece["length"][i][side] if has[i][side] else 0
             info: dict[str, Any] = {
                 "packets": data_packets[side][i], "captured": captured, "gaps": [], "conflicts": [],
-                "truncated_at": None,
+                "truncated_at": captured if cut[i][side] else None,
             }  # fmt: skip
             if captured:
                 start = piece["file"][i][side]
