@@ -216,8 +216,13 @@ def gather(
 
     ``progress(done, total)`` is called as tasks finish (in the calling
     thread); when ``cancel()`` turns true the tasks not started are dropped
-    and ``Cancelled`` is raised (running ones finish in their workers; their
+    and ``Cancelled`` is raised once the ones a worker has taken are done (their
     results are thrown away).
+
+    Not before: the caller then removes what the tasks were handed (an index's
+    column files), and a task that a worker had queued but not yet read would
+    find them gone while it is unpickled, which ends that worker and breaks a
+    lasting pool for every later open (a window's, cancelled in its list phase).
     """
     from monoview.core.errors import Cancelled
 
@@ -232,7 +237,9 @@ def gather(
             if progress is not None:
                 progress(len(futures) - len(pending), len(futures))
         return [f.result() for f in futures]
-    except BaseException:
+    except BaseException as exc:
         for future in futures:
             future.cancel()
+        if isinstance(exc, Cancelled):
+            wait([future for future in futures if not future.cancelled()])
         raise
