@@ -40,14 +40,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return desktop.main(args_list)
     if not args_list or args_list[0] not in (*SUBCOMMANDS, "-h", "--help", "--version"):
-        from monoview.cli.window import parse_args
+        from monoview.cli.window import parse_args, start_before_qt
 
-        if parse_args(args_list).file is not None:
-            # The window's workers fork from a server that imports the core: started now,
-            # it does so while this process imports Qt (cli.window's docstring).
-            from monoview.core.executor import start_fork_server
-
-            start_fork_server()
+        # The window's workers and its document's build, started now, go on while this
+        # process imports Qt (cli.window's docstring).
+        start_before_qt(parse_args(args_list))
         from monoview.gui.app import main as gui_main  # Qt only when the GUI is wanted
 
         return int(gui_main(args_list))

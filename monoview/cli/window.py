@@ -2,15 +2,19 @@
 read without Qt.
 
 ``monoview.gui.app`` runs the window with it; ``monoview.cli`` reads it first, before
-Qt is imported, to learn whether a capture is to be opened: the worker processes that
-open it are forked from a server that imports the core (half a second), which is then
-started at once (``executor.start_fork_server``) and does that while this process
-imports Qt and builds the window.
+Qt is imported, to learn whether a capture is to be opened, and starts what the
+window will wait for (``start_before_qt``): the fork server the worker processes
+come from (it imports the core, half a second), and the build of the capture's
+document in those workers (``core.opening``), both while this process imports Qt
+and builds the window (most of a second on one core; the build's own work is in
+the workers, on the other).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -55,4 +59,30 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     return parser.parse_args(list(argv))
 
 
-__all__ = ["SCREENSHOT_SIZE", "parse_args"]
+def headless() -> bool:
+    """True on a Linux machine without a display server (and no platform chosen): the window
+    can only take a picture (``--screenshot``)."""
+    return (
+        sys.platform.startswith("linux")
+        and not os.environ.get("QT_QPA_PLATFORM")
+        and not os.environ.get("DISPLAY")
+        and not os.environ.get("WAYLAND_DISPLAY")
+    )
+
+
+def start_before_qt(args: argparse.Namespace) -> None:
+    """Start the window's work on ``args.file`` before Qt is imported: the fork server, then
+    the document's build (``opening.start_early``; for a plain capture file only: the window
+    says what is wrong with any other), which the window takes over when it opens the file.
+    Nothing without a file, or when there will be no window to open it in."""
+    if args.file is None or (headless() and args.screenshot is None):
+        return
+    from monoview.core.executor import start_fork_server
+
+    start_fork_server()
+    from monoview.core.opening import start_early
+
+    start_early(args.file, previews=args.screenshot is None)  # a picture is of the whole list
+
+
+__all__ = ["SCREENSHOT_SIZE", "headless", "parse_args", "start_before_qt"]

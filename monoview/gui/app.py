@@ -28,7 +28,7 @@ from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QApplication
 
 from monoview import __version__
-from monoview.cli.window import parse_args
+from monoview.cli.window import headless, parse_args
 from monoview.core.terminate import ENDING
 from monoview.gui.dialogs.errors import install_excepthook
 from monoview.gui.icons import app_icon
@@ -148,16 +148,6 @@ def _quiet_offscreen(kind: QtMsgType, context: QMessageLogContext, message: str)
         sys.stderr.write(f"{message}\n")
 
 
-def _headless() -> bool:
-    """True on a Linux machine without a display server (and no platform chosen)."""
-    return (
-        sys.platform.startswith("linux")
-        and not os.environ.get("QT_QPA_PLATFORM")
-        and not os.environ.get("DISPLAY")
-        and not os.environ.get("WAYLAND_DISPLAY")
-    )
-
-
 # How often the event loop lets Python run its signal handlers (Qt's loop, in C++, would
 # otherwise hold them back until the next user event).
 SIGNAL_POLL_MS = 200
@@ -188,7 +178,7 @@ def end_on_signals(app: QApplication, window: MainWindow) -> list[int]:
 def main(argv: list[str]) -> int:
     """Run the GUI; ``argv`` excludes the program name."""
     args = parse_args(argv)
-    if _headless():
+    if headless():
         if args.screenshot is None:
             sys.stderr.write(
                 "monoview: no display to open a window on (DISPLAY is not set). Use the headless "

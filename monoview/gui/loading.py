@@ -15,6 +15,10 @@ whole capture's first ones with the same ids, in the same order; only a session
 still going at the cut has fewer packets and bytes than it will (it grows when
 the whole list replaces the preview), and sessions that begin later are not
 there yet.
+
+The build itself is Qt-free (``core.opening.DocumentBuild``), so that ``monoview FILE``
+starts it before Qt is imported; the first open of that file takes it over
+(``opening.claim``) instead of starting a second build.
 """
 
 from __future__ import annotations
@@ -22,20 +26,15 @@ from __future__ import annotations
 import threading
 from concurrent.futures import Executor
 from pathlib import Path
-from typing import Final
 
 from PySide6.QtCore import QObject, Signal
 
+from monoview.core import opening
 from monoview.core.capture.source import CaptureFile
 from monoview.core.capture.unpacked import needs_copy
 from monoview.core.document import CaptureDocument
-from monoview.core.executor import default_workers, lasting_pool, warm_up
+from monoview.core.opening import WORKER_NICENESS, DocumentBuild, WindowPool
 from monoview.gui.worker import BackgroundCall
-
-# How much of a big file's beginning is listed while the whole is read (screens of rows: 156
-# sessions of the 1 GB bench capture, some 50 ms of work), and how big a file must be for it.
-PREVIEW_BYTES: Final = 4 << 20
-PREVIEW_FROM_BYTES: Final = 4 * PREVIEW_BYTES
 
 # Progress is relayed when it moved by at least this fraction (queued signals are not free).
 PROGRESS_STEP = 0.01
@@ -53,28 +52,11 @@ def check_capture(path: Path) -> None:
     CaptureFile.open(path).close()
 
 
-def previewable(path: Path | list[Path]) -> bool:
-    """Whether the window lists the beginning of ``path`` before the whole: one plain file,
-    big enough that the whole takes a while (a compressed one is decompressed whole first,
-    a set is ordered by its files' first packets first)."""
-    if isinstance(path, list) or path.is_dir() or needs_copy(path):
-        return False
-    try:
-        return path.stat().st_size >= PREVIEW_FROM_BYTES
-    except OSError:
-        return False
-
-
 class _Relay(QObject):
     """Carries progress from the opening thread to the GUI thread (a queued signal)."""
 
     progressed = Signal(float)
     previewed = Signal(object)  # (the job it belongs to, the document of the file's beginning)
-
-
-# How much lower than the window the worker processes run (os.nice): on a busy machine the
-# window's thread is scheduled first; on a quiet one the workers have the cores to themselves.
-WORKER_NICENESS: Final = 5
 
 
 class CaptureOpener(QObject):
@@ -98,12 +80,19 @@ class CaptureOpener(QObject):
 
     def __init__(self, parent: QObject | None = None, workers: int | None = None) -> None:
         super().__init__(parent)
-        self.workers = default_workers() if workers is None else workers
+        # The pool and the build the command line started before Qt was imported, if any
+        # (taken once, by the program's window; a window with other workers does not use them).
+        early = opening.claim()
+        if early is not None and workers is not None and workers != early[0].workers:
+            early[1].discard()
+            early[0].shutdown()
+            early = None
+        self._workers = WindowPool(workers, WORKER_NICENESS) if early is None else early[0]
+        self._early: DocumentBuild | None = None if early is None else early[1]
+        self.workers = self._workers.workers
         # Whether a big file's beginning is listed first (off for ``--screenshot``, which
         # pictures the whole list: the preview would only take a core's time from it).
         self.previews = True
-        self._pool: Executor | None = None
-        self._pool_lock = threading.Lock()
         self._job: BackgroundCall | None = None
         self._relay = _Relay(self)
         self._relay.progressed.connect(self._relay_progress)
@@ -114,11 +103,7 @@ class CaptureOpener(QObject):
         """The window's worker processes (started on first use, by the first open's thread:
         starting the fork server waits for it to import the core, half a second the GUI
         thread must not wait)."""
-        with self._pool_lock:
-            if self._pool is None:
-                self._pool = lasting_pool(self.workers, niceness=WORKER_NICENESS)
-                warm_up(self._pool, self.workers)
-            return self._pool
+        return self._workers.get()
 
     @property
     def busy(self) -> bool:
@@ -127,9 +112,12 @@ class CaptureOpener(QObject):
 
     def open(self, path: Path | list[Path]) -> None:
         """Start building the document of ``path`` (several: one capture; a running open is
-        stopped first)."""
+        stopped first).  The build started before the window for this file is taken over."""
         self.stop()
-        workers, relay, previews = self.workers, self._relay, self.previews
+        relay, previews, early, self._early = self._relay, self.previews, self._early, None
+        if early is not None and not early.matches(path, previews):
+            early.discard()
+            early = None
         last = [0.0]
 
         def report(fraction: float) -> None:
@@ -137,35 +125,18 @@ class CaptureOpener(QObject):
                 last[0] = fraction
                 relay.progressed.emit(fraction)
 
-        def preview(cancelled: threading.Event) -> None:
-            try:
-                beginning = CaptureDocument(path, workers=1, prefix=PREVIEW_BYTES, cancel=cancelled.is_set)
-            except Exception:  # noqa: BLE001 - cancelled, or damage: the whole open says what is wrong
-                return
+        def preview(beginning: CaptureDocument) -> None:
             relay.previewed.emit((job, beginning))
 
         def work(cancelled: threading.Event) -> CaptureDocument:
-            previewing = None
-            # in a thread of its own: the pool's start does not wait for it
-            if previews and previewable(path):
-                previewing = threading.Thread(target=preview, args=(cancelled,), name="preview", daemon=True)
-                previewing.start()
-            try:
-                pool = self.pool
-                # names: the Application and Stream columns come with the list, worked out
-                # by the workers that summarise the sessions (``core.flows.shardnames``)
-                document = CaptureDocument(
-                    path, executor=pool, workers=workers, progress=report, cancel=cancelled.is_set, names=True
-                )
-                # The first conversation needs the flow locator (a sort of the whole flow column:
-                # a tenth of a second on a gigabyte): made here, not on the GUI thread at the first click.
-                _ = document.locator
-            finally:
-                if previewing is not None:
-                    previewing.join()
-            return document
+            if early is not None:  # under way already: its cancel flag is this job's
+                early.listen(report, preview)
+                return early.result()
+            build = DocumentBuild(path, self._workers, previews=previews, cancelled=cancelled)
+            build.listen(report, preview)
+            return build.run()
 
-        job = BackgroundCall(work, self)
+        job = BackgroundCall(work, self, cancelled=None if early is None else early.cancelled)
         self._job = job
         job.succeeded.connect(lambda document: self._succeeded(job, document))
         job.failed.connect(lambda message: self._failed(job, message))
@@ -213,7 +184,7 @@ class CaptureOpener(QObject):
     def shutdown(self, timeout_ms: int = 5000) -> None:
         """Stop, and end the worker processes (the window is closing)."""
         self.stop(timeout_ms)
-        with self._pool_lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+        early, self._early = self._early, None
+        if early is not None:  # never opened
+            early.discard()
+        self._workers.shutdown()

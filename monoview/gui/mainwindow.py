@@ -22,6 +22,7 @@ from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QMainWindow, QVBoxLayout, QWidget
 
 from monoview.core.document import CaptureDocument
+from monoview.core.opening import WORKER_NICENESS
 from monoview.core.tcp.session import TcpSession
 from monoview.gui.actions import build_actions
 from monoview.gui.applications import ApplicationNamer
@@ -29,7 +30,7 @@ from monoview.gui.conversations import ConversationFetcher
 from monoview.gui.dialogs.about import show_about, show_shortcuts
 from monoview.gui.filtering import SessionFilter
 from monoview.gui.icons import app_icon, sample_capture
-from monoview.gui.loading import WORKER_NICENESS, CaptureOpener
+from monoview.gui.loading import CaptureOpener
 from monoview.gui.models.session_list import SessionListModel
 from monoview.gui.settings import Settings
 from monoview.gui.views.messagebar import MessageBar

@@ -93,7 +93,8 @@ class _ThreadHost(QObject):
 
 
 class BackgroundCall(_ThreadHost):
-    """Runs ``work(cancelled)`` in a worker thread.
+    """Runs ``work(cancelled)`` in a worker thread (``cancelled``: a new event, or the one
+    given, when the work runs elsewhere already and stops on that one).
 
     Signals:
         succeeded(object): the return value of ``work``.
@@ -104,8 +105,13 @@ class BackgroundCall(_ThreadHost):
     succeeded = Signal(object)
     failed = Signal(str)
 
-    def __init__(self, work: Callable[[threading.Event], Any], parent: QObject | None = None) -> None:
-        cancelled = threading.Event()
+    def __init__(
+        self,
+        work: Callable[[threading.Event], Any],
+        parent: QObject | None = None,
+        cancelled: threading.Event | None = None,
+    ) -> None:
+        cancelled = threading.Event() if cancelled is None else cancelled
         job = _CallJob(lambda: work(cancelled))
         super().__init__(job, cancelled, parent)
         job.succeeded.connect(self.succeeded)

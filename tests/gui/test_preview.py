@@ -12,15 +12,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from monoview.gui import loading
+from monoview.core import opening
 from monoview.gui.mainwindow import MainWindow
 from tests.gui.conftest import LOAD_TIMEOUT_MS, capture
 
 
 @pytest.fixture
 def small_preview(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(loading, "PREVIEW_BYTES", 20 << 10)
-    monkeypatch.setattr(loading, "PREVIEW_FROM_BYTES", 0)
+    monkeypatch.setattr(opening, "PREVIEW_BYTES", 20 << 10)
+    monkeypatch.setattr(opening, "PREVIEW_FROM_BYTES", 0)
 
 
 @pytest.mark.usefixtures("small_preview")
