@@ -10,6 +10,11 @@
   once the sessions' application names are in (their naming is work of its own, which
   ``names_s`` times from the list's end).
 
+The window is started as ``monoview FILE`` starts it: what the command line starts before
+Qt is imported (the fork server, the document's build) is started first, by the tree
+measured (a tree from before ``cli.window.start_before_qt``: the fork server alone, as its
+command line did).
+
 Prints one JSON line.  Run with the project's virtualenv:
 
     .venv/bin/python bench/window_time.py FILE
@@ -26,8 +31,21 @@ import os  # noqa: E402
 import sys  # noqa: E402
 
 
+def start_as_the_command(path: str) -> None:
+    """What ``monoview FILE`` starts before it imports Qt, in the tree measured."""
+    try:
+        from monoview.cli.window import parse_args, start_before_qt
+    except ImportError:  # before start_before_qt: the command line started the fork server
+        from monoview.core.executor import start_fork_server
+
+        start_fork_server()
+        return
+    start_before_qt(parse_args([path]))
+
+
 def main() -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    start_as_the_command(sys.argv[1])
     import numpy as np
     from PySide6.QtCore import QCoreApplication, Qt
 
