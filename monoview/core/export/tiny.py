@@ -33,7 +33,7 @@ from monoview.core.export.manifest import item_line
 from monoview.core.export.options import Layout
 from monoview.core.export.session import SessionFiles, direction_file
 from monoview.core.flows.grouped import GroupedRows
-from monoview.core.flows.hydrate import plain_flows
+from monoview.core.flows.hydrate import PLAIN_ROWS, plain_flows
 from monoview.core.flows.listing import session_columns, stream_entries
 from monoview.core.flows.summary import SessionRows
 from monoview.core.flows.table import CHUNK_ROWS
@@ -124,7 +124,7 @@ def tiny_sessions(
     lone = _lone(grouped, picked, group, whole, max_session_size)
     alone = np.zeros(count, dtype=np.bool_)
     alone[group[lone]] = True
-    for a, b in grouped.chunks(CHUNK_ROWS):
+    for a, b in grouped.chunks(PLAIN_ROWS):
         if (b == a + 1 and counts[a] > CHUNK_ROWS) or alone[a:b].all():
             continue  # no tiny session there (``whole`` says so), or lone packets only
         found = plain_flows(grouped.slice(a, b), linger_ns, buf)

@@ -9,6 +9,7 @@ in this one (it opens nothing but what it is given).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 
 import numpy as np
@@ -18,7 +19,7 @@ from monoview.core.capture.index import FlowTable, IndexParts
 from monoview.core.capture.records import PayloadBuffer, part_frames
 from monoview.core.flows.grouped import GroupedRows
 from monoview.core.flows.hints import run_hints
-from monoview.core.flows.hydrate import PlainFlows, hydrate, hydrate_streamed, plain_flows
+from monoview.core.flows.hydrate import PLAIN_ROWS, PlainFlows, hydrate, hydrate_streamed, plain_flows
 from monoview.core.flows.streamed import streamed_flow
 from monoview.core.flows.summary import SessionRows
 from monoview.core.flows.table import CHUNK_ROWS, endpoints_of
@@ -28,8 +29,9 @@ from monoview.core.tcp.runs import RunHints
 from monoview.core.tcp.table import LINGER_NS
 
 I64 = npt.NDArray[np.int64]
-# Rows of replayed flows whose rows and run hints are made at once (a few hundred bytes a row).
-REPLAY_BATCH_ROWS = 1 << 15
+# Rows of replayed flows whose rows and run hints are made at once (a few hundred bytes a row:
+# 8,192 rows are 3 MB; 32,768 were 10 MB more at an export worker's peak, issue 6).
+REPLAY_BATCH_ROWS = 1 << 13
 
 
 def replay_sessions(
@@ -59,15 +61,18 @@ def replay_sessions(
     group_of = {int(flow): g for g, flow in enumerate(grouped.flows.tolist())}
     counts = grouped.counts
     big = counts > chunk
-    plain: dict[int, tuple[PlainFlows, int]] = {}  # group -> its chunk's plain flows, group there
+    plain: dict[int, tuple[int, int]] = {}  # group -> its batch (in ``judged``), group there
+    judged: dict[int, PlainFlows] = {}  # a batch's plain flows, while some are still to hydrate
     hydrating = hydrated and max_session_size is None
     if hydrating:
-        for a, b in grouped.chunks(chunk):
+        for a, b in grouped.chunks(min(chunk, PLAIN_ROWS)):
             if b == a + 1 and big[a]:
                 continue  # streamed when its turn comes
             found = plain_flows(grouped.slice(a, b), linger_ns, buf)
             for k in np.flatnonzero(found.plain).tolist():
-                plain[a + k] = (found, k)
+                plain[a + k] = (a, k)
+            if found.plain.any():
+                judged[a] = found
     table: FlowTable = parts.flows
     groups = [group_of[flow] for flow in chosen["flow"].tolist()]
     whole = (chosen["first_row"] == 0) & (chosen["stop_row"] == counts[groups])
@@ -77,14 +82,28 @@ def replay_sessions(
     replayed_groups = list(
         dict.fromkeys(g for g, h, t in zip(groups, by_rows, streamed, strict=True) if not h and not t)
     )
+    # Each batch's pieces go once its last session is hydrated, and a group hydrated whole
+    # needs its rows no more: the replay and the streamed flows keep the rest (issue 6: the
+    # rows of a shard's flows and the pieces of its plain ones were held to the end, most of
+    # an export worker's own memory).
+    to_hydrate = Counter(plain[g][0] for g, h in zip(groups, by_rows, strict=True) if h)
+    if plain:
+        needed = np.zeros(len(grouped), dtype=np.bool_)
+        needed[[g for g, h in zip(groups, by_rows, strict=True) if not h]] = True
+        grouped = grouped.keeping(needed)
     replaying = _Replaying(grouped, replayed_groups)
     names = chosen.dtype.names or ()
     for session_id, row, group, hydrate_it, stream_it in zip(
         ids.tolist(), chosen, groups, by_rows, streamed, strict=True
     ):
         if hydrate_it:
-            found, k = plain[group]
+            batch, k = plain[group]
+            found = judged[batch]
+            to_hydrate[batch] -= 1
+            if not to_hydrate[batch]:
+                del judged[batch]  # the session keeps its own copy of its pieces
             session = hydrate(found, k, dict(zip(names, row.tolist(), strict=True)), table, buf, session_id)
+            del found
             yield Replayed(session, 0, int(counts[group]), int(row["flipped"]), [])
             continue
         if stream_it:
