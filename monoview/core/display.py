@@ -68,14 +68,3 @@ def session_flags(session: TcpSession) -> list[str]:
     if not session.finished:
         flags.append("loading")
     return flags
-
-
-def session_health(session: TcpSession) -> str:
-    """``good``, ``warn`` or ``bad``: the colour of the status dot."""
-    if any(session.gaps(d) for d in ("c2s", "s2c")):
-        return "bad"  # bytes are missing
-    if session.state != "closed" or not session.handshake or session.truncated:
-        return "warn"
-    if any(session.conflicts(d) for d in ("c2s", "s2c")):
-        return "warn"
-    return "good"

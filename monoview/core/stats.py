@@ -16,6 +16,7 @@ import numpy.typing as npt
 
 from monoview.core.tcp.monologue import Monologue
 from monoview.core.tcp.session import TcpSession
+from monoview.core.verdict import VERDICTS, session_verdict
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -30,7 +31,7 @@ class Timeline:
     ids: IntArray
     start: FloatArray
     end: FloatArray
-    state: IntArray  # index into STATES
+    verdict: IntArray  # index into verdict.VERDICTS: the bar's colour, the list's dot
     base_ns: int
 
 
@@ -40,14 +41,14 @@ def base_time_ns(sessions: Sequence[TcpSession]) -> int:
 
 
 def session_timeline(sessions: Sequence[TcpSession], base_ns: int | None = None) -> Timeline:
-    """Start, end and state of every session, in the order given."""
+    """Start, end and verdict of every session, in the order given."""
     base = base_time_ns(sessions) if base_ns is None else base_ns
     n = len(sessions)
     ids = np.fromiter((s.id for s in sessions), dtype=np.int64, count=n)
     start = np.fromiter((s.first_ts_ns - base for s in sessions), dtype=np.float64, count=n) / 1e9
     end = np.fromiter((s.last_ts_ns - base for s in sessions), dtype=np.float64, count=n) / 1e9
-    state = np.fromiter((STATES.index(s.state) for s in sessions), dtype=np.int64, count=n)
-    return Timeline(ids, start, end, state, base)
+    verdict = np.fromiter((VERDICTS.index(session_verdict(s)) for s in sessions), dtype=np.int64, count=n)
+    return Timeline(ids, start, end, verdict, base)
 
 
 @dataclass(frozen=True)

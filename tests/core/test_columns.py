@@ -2,7 +2,7 @@
 
 Each column of ``SessionColumns`` (vectorised over the session rows) is
 checked against the replayed ``TcpSession`` of every session of every shared
-capture: endpoints, byte counts, state, the status flags and the health dot.
+capture: endpoints, byte counts, state, the status flags and the verdict (the dot's colour).
 Sort orders are checked against Python's stable ``sorted`` on keys built from
 those sessions, ascending and descending (ties in id order both ways).
 """
@@ -17,6 +17,7 @@ from monoview.core.document import CaptureDocument
 from monoview.core.flows.columns import Column, SessionColumns
 from monoview.core.stats import STATES
 from monoview.core.tcp.session import TcpSession
+from monoview.core.verdict import VERDICTS, session_verdict
 from tests.conftest import CAPTURES
 from tests.core.test_walk import CAPTURE_FILES
 
@@ -37,12 +38,15 @@ def _flags(s: TcpSession) -> list[str]:
     return flags
 
 
-def _health(s: TcpSession) -> str:
+def _verdict(s: TcpSession) -> str:
+    """The verdict as ``core.verdict`` documents it, written out on the replayed session."""
     if any(s.gaps(d) for d in ("c2s", "s2c")):
-        return "bad"
-    if s.state != "closed" or not s.handshake or s.truncated or any(s.conflicts(d) for d in ("c2s", "s2c")):
-        return "warn"
-    return "good"
+        return "bytes missing"
+    if s.state == "reset":
+        return "reset"
+    if s.state != "closed":
+        return "open"
+    return "complete" if s.handshake else "no handshake"
 
 
 def _key(s: TcpSession, column: Column) -> object:
@@ -77,7 +81,7 @@ def test_columns_say_what_the_reassembly_says(path: Path) -> None:
             assert int(columns.duration_ns[i]) == s.duration_ns
             assert STATES[int(columns.state[i])] == s.state
             assert columns.flags(i) == _flags(s)
-            assert ("good", "warn", "bad")[int(columns.health[i])] == _health(s)
+            assert VERDICTS[int(columns.verdict[i])] == _verdict(s) == session_verdict(s)
             client_side = s.client_side
             assert int(columns.c2s_data_packets[i]) == s.data_packets[client_side]
             assert int(columns.s2c_data_packets[i]) == s.data_packets[1 - client_side]
@@ -98,8 +102,8 @@ def test_status_sorts_worst_first_when_descending() -> None:
         pytest.skip("capture not available")
     with CaptureDocument(path, workers=1) as document:
         columns = SessionColumns(document.rows, document.flows)
-        health = columns.health[columns.sort_order(Column.STATUS, descending=True)]
-        assert health.tolist() == sorted(health.tolist(), reverse=True)
+        verdict = columns.verdict[columns.sort_order(Column.STATUS, descending=True)]
+        assert verdict.tolist() == sorted(verdict.tolist(), reverse=True)
 
 
 @pytest.mark.skipif(not CAPTURES.exists(), reason="the shared captures are not beside the checkout")

@@ -25,12 +25,11 @@ from monoview.core.flows.summary import SessionRows
 from monoview.core.sets import unique
 from monoview.core.stats import STATES, Timeline
 from monoview.core.tcp.session import Endpoint
+from monoview.core.verdict import legend, verdicts
 
 I64 = npt.NDArray[np.int64]
 U64 = npt.NDArray[np.uint64]
 Mask = npt.NDArray[np.bool_]
-
-HEALTHS: Final = ("good", "warn", "bad")
 
 
 class Column(IntEnum):
@@ -63,6 +62,8 @@ NUMERIC: Final = frozenset(
      Column.DATA_C2S, Column.DATA_S2C}
 )  # fmt: skip
 TOOLTIPS: Final = {
+    Column.STATUS: "The dot's colour, one per session as in the timeline:\n"
+    + "\n".join(f"{v}: {m}" for v, m in legend()),
     Column.STREAM: "Wireshark's tcp.stream: sessions counted from 0 in order of first packet",
     Column.DATA_C2S: "Packets from the client that carried payload",
     Column.DATA_S2C: "Packets from the server that carried payload",
@@ -302,20 +303,18 @@ class SessionColumns:
         return np.select([reset, closed, half], [3, 2, 1], default=0).astype(np.int64)
 
     @cached_property
-    def health(self) -> I64:
-        """Index into ``HEALTHS``: missing bytes are bad; not closed, no handshake,
-        truncated or conflicting bytes deserve a look."""
+    def verdict(self) -> I64:
+        """Index into ``verdict.VERDICTS``: the one word the dot and the timeline colour."""
         r = self.rows
-        warn = (self.state != 2) | ~r["handshake"] | r["truncated"] | (self.conflicts > 0)
-        return np.select([self.gaps > 0, warn], [2, 1], default=0).astype(np.int64)
+        return verdicts(self.gaps > 0, self.state == 3, self.state == 2, r["handshake"].astype(bool))
 
     def timeline(self) -> Timeline:
-        """Start, end and state of every session, for the capture's timeline plot."""
+        """Start, end and verdict of every session, for the capture's timeline plot."""
         rows = self.rows
         base = int(rows["first_ts"].min()) if len(rows) else 0
         start = (rows["first_ts"] - base).astype(np.float64) / 1e9
         end = (rows["last_ts"] - base).astype(np.float64) / 1e9
-        return Timeline(self.ids, start, end, self.state, base)
+        return Timeline(self.ids, start, end, self.verdict, base)
 
     # -- one session ----------------------------------------------------------------
 
@@ -376,8 +375,8 @@ class SessionColumns:
             Column.APPLICATION: self._application_rank,
             Column.OUTER_PATH: self._outer_path_rank,
             Column.STREAM: lambda: self.stream_first,
-            # Worst first when descending: health, then state, then the problems' counts.
-            Column.STATUS: lambda: self.health * (1 << 40) + self.state * (1 << 36) + self.gaps,
+            # Worst first when descending: verdict, then state, then the problems' counts.
+            Column.STATUS: lambda: self.verdict * (1 << 40) + self.state * (1 << 36) + self.gaps,
         }
         return keys[column]()
 
@@ -397,5 +396,5 @@ def _ranks(order: I64, keys: npt.NDArray[np.generic]) -> I64:
 
 
 __all__ = [
-    "HEADERS", "HEALTHS", "NUMERIC", "STATES", "TOOLTIPS", "Column", "EndpointColumns", "SessionColumns",
+    "HEADERS", "NUMERIC", "STATES", "TOOLTIPS", "Column", "EndpointColumns", "SessionColumns",
 ]  # fmt: skip

@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt
 
 from monoview.core import display as fmt
 from monoview.core.flows.columns import HEADERS, NUMERIC, TOOLTIPS, Column, SessionColumns
+from monoview.core.verdict import MEANINGS, VERDICTS
 from monoview.gui.models.roles import Role
 from monoview.gui.models.session_cells import RIGHT, Cell, session_row_cells
 
@@ -61,9 +62,12 @@ def session_data(c: SessionColumns | None, number: int, role: int) -> Any:
     if role == Role.SESSION:
         return number + 1
     if role == Qt.ItemDataRole.ToolTipRole:
+        verdict = VERDICTS[int(c.verdict[number])]
         client, server = c.endpoint(number, True), c.endpoint(number, False)
         return (
             f"Session {number + 1}: {client} ⇄ {server}\n"
-            f"started {fmt.date_time(int(c.rows['first_ts'][number]))}\n" + ", ".join(c.flags(number))
+            f"started {fmt.date_time(int(c.rows['first_ts'][number]))}\n"
+            + ", ".join(c.flags(number))
+            + f"\n● {verdict} ({MEANINGS[verdict]})"
         )
     return None

@@ -10,12 +10,13 @@ from functools import cache
 from typing import Any, Final
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
+from PySide6.QtGui import QIcon, QPainter, QPixmap
 
 from monoview.core import display as fmt
-from monoview.core.flows.columns import HEALTHS, NUMERIC, Column, SessionColumns
+from monoview.core.flows.columns import NUMERIC, Column, SessionColumns
+from monoview.core.verdict import VERDICTS
+from monoview.gui.views import palette
 
-HEALTH_COLOURS: Final = {"good": QColor(46, 160, 67), "warn": QColor(219, 150, 0), "bad": QColor(207, 34, 46)}
 DISPLAY: Final = int(Qt.ItemDataRole.DisplayRole)
 DECORATION: Final = int(Qt.ItemDataRole.DecorationRole)
 ALIGNMENT: Final = int(Qt.ItemDataRole.TextAlignmentRole)
@@ -30,7 +31,7 @@ def session_row_cells(c: SessionColumns | None, number: int) -> list[Cell]:
     """Every cell of a session's row, by column (the model keeps them once painted)."""
     assert c is not None
     cells: list[Cell] = [{DISPLAY: session_text(c, number, column)} for column in range(COLUMNS)]
-    cells[Column.STATUS][DECORATION] = health_icon(HEALTHS[int(c.health[number])])
+    cells[Column.STATUS][DECORATION] = verdict_icon(VERDICTS[int(c.verdict[number])])
     return _aligned(cells)
 
 
@@ -76,14 +77,14 @@ def session_text(c: SessionColumns | None, number: int, column: int) -> str:
 
 
 @cache
-def health_icon(health: str) -> QIcon:
-    """A filled circle in the colour of ``health`` (made once per colour)."""
+def verdict_icon(verdict: str) -> QIcon:
+    """A filled circle in the colour of ``verdict``, as the timeline's bars (made once each)."""
     pixmap = QPixmap(12, 12)
     pixmap.fill(Qt.GlobalColor.transparent)
     painter = QPainter(pixmap)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
     painter.setPen(Qt.PenStyle.NoPen)
-    painter.setBrush(HEALTH_COLOURS[health])
+    painter.setBrush(palette.verdict_colour(verdict))
     painter.drawEllipse(1, 1, 10, 10)
     painter.end()
     return QIcon(pixmap)

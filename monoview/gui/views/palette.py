@@ -23,6 +23,15 @@ GAP_MARK: Final = QColor(207, 34, 46)
 CONFLICT: Final = QColor(230, 140, 0)
 CONFLICT_BG: Final = QColor(255, 236, 200)
 FIND_BG: Final = QColor(255, 221, 0)
+# One colour per session verdict (core/verdict.py), the same in the session list's dot, the
+# timeline and the legends: red is "bytes missing" here as it is for a gap in every view.
+VERDICT_COLOURS: Final = {
+    "complete": QColor(46, 160, 67),
+    "no handshake": QColor(120, 144, 156),
+    "open": QColor(219, 150, 0),
+    "reset": QColor(142, 68, 173),
+    "bytes missing": GAP_MARK,
+}
 
 
 def foreground(direction: str) -> QColor:
@@ -38,6 +47,11 @@ def background(direction: str) -> QColor:
 def stripe(direction: str) -> QColor:
     """Stronger accent colour of a direction (left border, plot curves)."""
     return CLIENT_STRIPE if direction == "c2s" else SERVER_STRIPE
+
+
+def verdict_colour(verdict: str) -> QColor:
+    """The colour of a session verdict (``core.verdict.VERDICTS``)."""
+    return VERDICT_COLOURS[verdict]
 
 
 def mono_font() -> QFont:

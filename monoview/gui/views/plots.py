@@ -19,14 +19,9 @@ from PySide6.QtWidgets import QHBoxLayout, QWidget
 from monoview.core import stats
 from monoview.core.tcp.monologue import Monologue
 from monoview.core.tcp.session import TcpSession
+from monoview.core.verdict import VERDICTS, legend
 from monoview.gui.views import palette
 
-STATE_COLOURS: Final = {
-    "open": QColor(219, 150, 0),
-    "half-closed": QColor(150, 110, 200),
-    "closed": QColor(46, 160, 67),
-    "reset": QColor(207, 34, 46),
-}
 MAX_BOUNDARY_LINES: Final = 5000
 
 
@@ -74,7 +69,7 @@ class PlotsView(QWidget):
         self._pg = pg
         self.setObjectName("plots")
         key = "  ".join(
-            f'<span style="color:{c.name()}">■</span>&nbsp;{state}' for state, c in STATE_COLOURS.items()
+            f'<span style="color:{palette.verdict_colour(v).name()}">■</span>&nbsp;{v}' for v in VERDICTS
         )
         self.timeline = pg.PlotWidget(
             title=f"Sessions over time (click one to select it)&nbsp;&nbsp;&nbsp;{key}",
@@ -82,6 +77,9 @@ class PlotsView(QWidget):
         )
         self.timeline.setLabel("bottom", "time since first packet", units="s")
         self.timeline.setLabel("left", "session")
+        self.timeline.setToolTip(
+            "Each bar's colour, as the session list's dot:\n" + "\n".join(f"{v}: {m}" for v, m in legend())
+        )
         self.timeline.invertY(True)
         self.timeline.showGrid(x=False, y=False)
         self.timeline.setMouseEnabled(x=True, y=True)
@@ -144,7 +142,7 @@ class PlotsView(QWidget):
         self._timeline = t
         span = float(t.end.max() - t.start.min()) if len(t.ids) else 1.0
         width = np.maximum(t.end - t.start, max(span * 0.003, 1e-6))  # keep short sessions visible
-        brushes = [STATE_COLOURS[stats.STATES[i]] for i in t.state]
+        brushes = [palette.verdict_colour(VERDICTS[i]) for i in t.verdict.tolist()]
         self._bars.setOpts(
             x0=t.start,
             width=width,

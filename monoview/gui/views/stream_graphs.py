@@ -30,8 +30,9 @@ KINDS: Final = (
     ("window", "Window Scaling"),
 )
 DIRECTIONS: Final = (("c2s", "client → server"), ("s2c", "server → client"))
-RETRANSMITTED: Final = QColor(219, 150, 0)  # the tree's "warn" colour
-HOLE: Final = palette.GAP_MARK  # the tree's "bad" colour
+# Near-black: not one of the verdict colours (orange is "open" in the list and the timeline).
+RETRANSMITTED: Final = QColor(40, 40, 40)
+HOLE: Final = palette.verdict_colour("bytes missing")  # red, as in the list and the timeline
 
 
 class StreamGraphsView(QWidget):
