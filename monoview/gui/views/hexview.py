@@ -2,10 +2,11 @@
 
 A ``QPlainTextEdit`` with the dump of 50 MB would take seconds and gigabytes;
 this widget costs the same for any size (Wireshark's ``ByteViewText`` made the
-same move).  Rows are coloured by the direction that sent the bytes; gaps are
-red marks between bytes and conflicting retransmissions are underlined in
-orange.  A byte range can be selected with mouse or keyboard, and copied as
-hex (from the hex column) or text (from the ASCII column).
+same move).  Rows are coloured by the direction that sent the bytes; a gap is
+a row of its own, ``[N bytes missing]`` (``core.hexrows`` lays the rows out and
+maps bytes to rows), and conflicting retransmissions are underlined in orange.
+A byte range can be selected with mouse or keyboard, and copied as hex (from
+the hex column) or text (from the ASCII column), a marker where it spans a gap.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QAbstractScrollArea, QWidget
 
 from monoview.core.blob import EMPTY, Blob
+from monoview.core.hexrows import HexRow, HexRows
 from monoview.core.render import ascii_column
 from monoview.gui.views import palette
 
@@ -50,7 +52,7 @@ class HexView(QAbstractScrollArea):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.viewport().setCursor(Qt.CursorShape.IBeamCursor)
         self._blob = EMPTY
-        self._rows = 0
+        self._layout = HexRows(0, (), WIDTH)
         self._anchor = 0
         self._cursor = 0
         self._sel = (0, 0)
@@ -68,7 +70,7 @@ class HexView(QAbstractScrollArea):
     def set_blob(self, blob: Blob) -> None:
         """Show ``blob`` from its start, with nothing selected."""
         self._blob = blob
-        self._rows = (blob.size + WIDTH - 1) // WIDTH
+        self._layout = HexRows(blob.size, blob.gaps, WIDTH)
         self._span_starts = [s.start for s in blob.spans]
         self._anchor = self._cursor = 0
         self._sel = (0, 0)
@@ -90,9 +92,14 @@ class HexView(QAbstractScrollArea):
             self.scroll_to(self._sel[0])
         self.viewport().update()
 
+    @property
+    def layout_rows(self) -> HexRows:
+        """The rows shown, markers included (which byte is on which row)."""
+        return self._layout
+
     def scroll_to(self, position: int) -> None:
         """Make the row of byte ``position`` visible, a few rows from the top if it was not."""
-        row = position // WIDTH
+        row = self._layout.row_of(position)
         bar = self.verticalScrollBar()
         visible = self._visible_rows()
         if not bar.value() <= row < bar.value() + visible:
@@ -129,7 +136,7 @@ class HexView(QAbstractScrollArea):
 
     def _update_scrollbar(self) -> None:
         bar = self.verticalScrollBar()
-        bar.setRange(0, max(0, self._rows - self._visible_rows() + 1))
+        bar.setRange(0, max(0, self._layout.rows - self._visible_rows() + 1))
         bar.setPageStep(self._visible_rows())
         bar.setSingleStep(1)
         content = self._x_ascii + self._cw * (WIDTH + 1)
@@ -153,8 +160,12 @@ class HexView(QAbstractScrollArea):
             rel = x - self._x_hex
             column = rel // (self._cw * 3) if rel < self._cw * 24 else (rel - self._cw) // (self._cw * 3)
         column = max(0, min(WIDTH - 1, column))
-        position = row * WIDTH + column
-        return max(0, min(position, self._blob.size)), ascii_side
+        if not self._layout.rows:
+            return 0, ascii_side
+        shown = self._layout.row(min(row, self._layout.rows - 1))
+        if shown.is_gap:
+            return shown.start, ascii_side  # the marker stands before the byte after the gap
+        return shown.start + min(column, shown.count), ascii_side
 
     # -- painting -------------------------------------------------------------
 
@@ -170,17 +181,21 @@ class HexView(QAbstractScrollArea):
             return
         painter.translate(-self.horizontalScrollBar().value(), 0)
         first = self.verticalScrollBar().value()
-        last = min(self._rows, first + self._visible_rows() + 1)
-        window_start = first * WIDTH
-        window = self._blob.read(window_start, (last - first) * WIDTH)  # only the rows on screen
+        last = min(self._layout.rows, first + self._visible_rows() + 1)
+        rows = [self._layout.row(i) for i in range(first, last)]
+        window_start = rows[0].start if rows else 0
+        window = self._blob.read(window_start, (rows[-1].end - window_start) if rows else 0)  # on screen
         sel_start, sel_end = self._sel
         highlight, highlight_text = pal.highlight().color(), pal.highlightedText().color()
         offset_colour = pal.placeholderText().color()
         black = pal.text().color()
-        for row in range(first, last):
-            y = (row - first) * self._lh
-            start = row * WIDTH
-            chunk = window[start - window_start : start - window_start + WIDTH]
+        for i, row in enumerate(rows):
+            y = i * self._lh
+            if row.is_gap:
+                self._paint_marker(painter, row, y, sel_start < row.start < sel_end)
+                continue
+            start = row.start
+            chunk = window[start - window_start : row.end - window_start]
             painter.setPen(offset_colour)
             painter.drawText(self._cw, y + self._ascent, f"{start:08x}")
             text = ascii_column(chunk)
@@ -195,8 +210,10 @@ class HexView(QAbstractScrollArea):
                 painter.setPen(fg)
                 painter.drawText(hx, y + self._ascent, chunk[a:b].hex(" "))
                 painter.drawText(self._x_ascii + a * self._cw, y + self._ascent, text[a:b])
-            self._paint_marks(painter, start, len(chunk), y)
-            if self.hasFocus() and sel_start == sel_end and start <= self._cursor < start + WIDTH:
+            self._paint_conflicts(painter, start, len(chunk), y)
+            at_end = self._cursor == row.end == self._blob.size and row.count < WIDTH
+            caret_here = start <= self._cursor < row.end or at_end
+            if self.hasFocus() and sel_start == sel_end and caret_here:
                 column = self._cursor - start  # the keyboard caret: an outline around its byte
                 painter.setPen(pal.highlight().color())
                 painter.setBrush(Qt.BrushStyle.NoBrush)
@@ -225,16 +242,21 @@ class HexView(QAbstractScrollArea):
             return spans[i].direction
         return None
 
-    def _paint_marks(self, painter: QPainter, start: int, count: int, y: int) -> None:
+    def _paint_marker(self, painter: QPainter, row: HexRow, y: int, selected: bool) -> None:
+        """A gap's own row: ``[N bytes missing]`` across the hex and ASCII columns, a red
+        mark at its left as the conversation pane's gap band has (highlighted inside a
+        selection, since Copy puts the marker on the clipboard)."""
+        band = QRect(
+            self._x_hex - self._cw, y, self._x_ascii + self._cw * (WIDTH + 1) - self._x_hex, self._lh
+        )
+        pal = self.palette()
+        painter.fillRect(band, pal.highlight().color() if selected else palette.GAP_BG)
+        painter.fillRect(QRect(band.left(), y, 3, self._lh), palette.GAP_MARK)
+        painter.setPen(pal.highlightedText().color() if selected else palette.GAP_MARK)
+        painter.drawText(self._x_hex, y + self._ascent, row.text)
+
+    def _paint_conflicts(self, painter: QPainter, start: int, count: int, y: int) -> None:
         end = start + count
-        for position, _missing in self._blob.gaps:
-            if start <= position <= end and (position < end or end == self._blob.size):
-                column = position - start
-                x = self._hex_x(column) - (self._cw // 2 if column else 2)
-                painter.fillRect(QRect(x, y, 2, self._lh), palette.GAP_MARK)
-                painter.fillRect(
-                    QRect(self._x_ascii + column * self._cw - 1, y, 2, self._lh), palette.GAP_MARK
-                )
         for position, length in self._blob.conflicts:
             lo, hi = max(position, start), min(position + length, end)
             if lo < hi:
@@ -284,25 +306,25 @@ class HexView(QAbstractScrollArea):
             self.select(0, self._blob.size, scroll=False)
             self.selection_changed.emit(*self._sel)
             return
-        steps = {
-            Qt.Key.Key_Left: -1,
-            Qt.Key.Key_Right: 1,
-            Qt.Key.Key_Up: -WIDTH,
-            Qt.Key.Key_Down: WIDTH,
-            Qt.Key.Key_PageUp: -WIDTH * self._visible_rows(),
-            Qt.Key.Key_PageDown: WIDTH * self._visible_rows(),
+        steps = {Qt.Key.Key_Left: -1, Qt.Key.Key_Right: 1}
+        rows = {  # rows of bytes: the marker rows are stepped over
+            Qt.Key.Key_Up: -1,
+            Qt.Key.Key_Down: 1,
+            Qt.Key.Key_PageUp: -self._visible_rows(),
+            Qt.Key.Key_PageDown: self._visible_rows(),
         }
         key = Qt.Key(event.key())
         extend = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+        ctrl = event.modifiers() & Qt.KeyboardModifier.ControlModifier
+        here = self._layout.row(self._layout.row_of(self._cursor)) if self._layout.rows else HexRow(0)
         if key in steps:
             self._set_cursor(self._cursor + steps[key], extend)
+        elif key in rows:
+            self._set_cursor(self._layout.move(self._cursor, rows[key]), extend)
         elif key == Qt.Key.Key_Home:
-            ctrl = event.modifiers() & Qt.KeyboardModifier.ControlModifier
-            self._set_cursor(0 if ctrl else self._cursor - self._cursor % WIDTH, extend)
+            self._set_cursor(0 if ctrl else here.start, extend)
         elif key == Qt.Key.Key_End:
-            ctrl = event.modifiers() & Qt.KeyboardModifier.ControlModifier
-            row_end = min(self._cursor - self._cursor % WIDTH + WIDTH, self._blob.size)
-            self._set_cursor(self._blob.size if ctrl else row_end, extend)
+            self._set_cursor(self._blob.size if ctrl else here.end, extend)
         else:
             super().keyPressEvent(event)
 
