@@ -30,6 +30,10 @@ def test_each_verdict_has_its_own_colour() -> None:
     colours = {palette.verdict_colour(v).rgb() for v in VERDICTS}
     assert len(colours) == len(VERDICTS)
     assert palette.verdict_colour("bytes missing") == palette.GAP_MARK  # red as every gap
+    from monoview.gui.views.plots import SELECTED
+    from monoview.gui.views.stream_graphs import RETRANSMITTED
+
+    assert SELECTED.rgb() not in colours and RETRANSMITTED.rgb() not in colours  # no second meaning
 
 
 @pytest.mark.parametrize("name", CAPTURES)
@@ -68,7 +72,7 @@ def test_the_legends_name_every_colour(qtbot, window: MainWindow) -> None:
     window.toggle_plots()
     qtbot.waitUntil(lambda: window.plots is not None, timeout=5000)
     assert window.plots is not None
-    title = window.plots.timeline.getPlotItem().titleLabel.text
+    title = window.plots.legend.text()
     tip = window.plots.timeline.toolTip()
     tooltip = Qt.ItemDataRole.ToolTipRole
     header = window.tree_model.headerData(Column.STATUS, Qt.Orientation.Horizontal, tooltip)

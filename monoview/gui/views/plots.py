@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 import numpy as np
-from PySide6.QtCore import QPointF, Signal
+from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QHBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from monoview.core import stats
 from monoview.core.tcp.monologue import Monologue
@@ -23,6 +23,9 @@ from monoview.core.verdict import VERDICTS, legend
 from monoview.gui.views import palette
 
 MAX_BOUNDARY_LINES: Final = 5000
+# The selected session's outline: near-black, no verdict's colour (the find yellow, darkened,
+# read as "open" around a reset's bar).
+SELECTED: Final = QColor(30, 30, 30)
 
 
 def pyqtgraph() -> Any:
@@ -68,24 +71,33 @@ class PlotsView(QWidget):
         pg = pyqtgraph()
         self._pg = pg
         self.setObjectName("plots")
-        key = "  ".join(
-            f'<span style="color:{palette.verdict_colour(v).name()}">■</span>&nbsp;{v}' for v in VERDICTS
-        )
         self.timeline = pg.PlotWidget(
-            title=f"Sessions over time (click one to select it)&nbsp;&nbsp;&nbsp;{key}",
-            axisItems={"left": session_axis(pg)},
+            title="Sessions over time (click one to select it)", axisItems={"left": session_axis(pg)}
         )
+        # The key is a label of its own, which wraps: in the plot's title it was cut at the dock's width.
+        self.legend = QLabel(
+            "&nbsp;&nbsp;".join(
+                f'<span style="color:{palette.verdict_colour(v).name()}">■</span>&nbsp;{v}' for v in VERDICTS
+            ),
+            self,
+        )
+        self.legend.setObjectName("timeline_legend")
+        self.legend.setWordWrap(True)
+        self.legend.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.legend.setStyleSheet("background: white; color: black;")
         self.timeline.setLabel("bottom", "time since first packet", units="s")
         self.timeline.setLabel("left", "session")
-        self.timeline.setToolTip(
-            "Each bar's colour, as the session list's dot:\n" + "\n".join(f"{v}: {m}" for v, m in legend())
+        meaning = "Each bar's colour, as the session list's dot:\n" + "\n".join(
+            f"{v}: {m}" for v, m in legend()
         )
+        self.timeline.setToolTip(meaning)
+        self.legend.setToolTip(meaning)
         self.timeline.invertY(True)
         self.timeline.showGrid(x=False, y=False)
         self.timeline.setMouseEnabled(x=True, y=True)
         self._bars = pg.BarGraphItem(x0=[], width=[], y=[], height=0.7)
         self._chosen = pg.BarGraphItem(
-            x0=[], width=[], y=[], height=0.9, brush=None, pen=pg.mkPen(palette.FIND_BG.darker(150), width=2)
+            x0=[], width=[], y=[], height=0.9, brush=None, pen=pg.mkPen(SELECTED, width=2)
         )
         self.timeline.addItem(self._bars)
         self.timeline.addItem(self._chosen)
@@ -126,7 +138,12 @@ class PlotsView(QWidget):
         self.bytes.addItem(self._current, ignoreBounds=True)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.timeline, 1)
+        left = QVBoxLayout()
+        left.setContentsMargins(0, 0, 0, 0)
+        left.setSpacing(0)
+        left.addWidget(self.legend)
+        left.addWidget(self.timeline, 1)
+        layout.addLayout(left, 1)
         layout.addWidget(self.bytes, 1)
         self._timeline = stats.session_timeline([])
         self.timeline.scene().sigMouseClicked.connect(self._clicked)
@@ -160,9 +177,11 @@ class PlotsView(QWidget):
         hits: list[int] = np.nonzero(t.ids == session_id)[0].tolist() if session_id is not None else []
         if len(hits):
             i = int(hits[0])
+            span = float(t.end.max() - t.start.min()) or 1.0
+            pad = span * 0.004  # the outline stands around the bar, never over a thin one
             self._chosen.setOpts(
-                x0=[t.start[i]],
-                width=[max(t.end[i] - t.start[i], 1e-4)],
+                x0=[t.start[i] - pad],
+                width=[max(t.end[i] - t.start[i], span * 0.003) + 2 * pad],
                 y=[float(t.ids[i])],
                 height=0.95,
                 brush=None,
