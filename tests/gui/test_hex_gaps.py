@@ -4,8 +4,8 @@ the selection, the keyboard, the mouse, Copy, find and byte -> frame expect it."
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QGuiApplication, QMouseEvent
 
 from monoview.core.blob import Blob, Span, gap_marker
 from monoview.gui.mainwindow import MainWindow
@@ -48,6 +48,22 @@ def test_a_click_names_the_byte_under_it(qtbot, view: HexView) -> None:
     for row, column, position in ((0, 3, 3), (1, 2, 18), (3, 0, 20), (3, 5, 25), (4, 3, 39), (2, 7, 20)):
         qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=_point(view, row, column))
         assert chosen[-1] == (position, position), (row, column)
+
+
+@pytest.mark.qt_log_ignore("Mouse event")
+def test_a_drag_onto_the_marker_ends_at_the_gap(qtbot, view: HexView) -> None:
+    qtbot.mousePress(view.viewport(), Qt.MouseButton.LeftButton, pos=_point(view, 1, 0))
+    for row, column, selection in ((2, 5, (16, 20)), (3, 1, (16, 22)), (1, 2, (16, 19))):
+        move = QMouseEvent(
+            QEvent.Type.MouseMove,
+            QPointF(_point(view, row, column)),
+            QPointF(view.viewport().mapToGlobal(_point(view, row, column))),
+            Qt.MouseButton.NoButton,
+            Qt.MouseButton.LeftButton,
+            Qt.KeyboardModifier.NoModifier,
+        )
+        view.mouseMoveEvent(move)
+        assert view.selection() == selection, (row, column)
 
 
 def test_the_keyboard_steps_over_the_marker(qtbot, view: HexView) -> None:

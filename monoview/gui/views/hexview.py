@@ -285,8 +285,11 @@ class HexView(QAbstractScrollArea):
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         """Override QAbstractScrollArea::mouseMoveEvent: drag selects."""
         if event.buttons() & Qt.MouseButton.LeftButton:
-            position, _ = self.position_at(event.position().toPoint())
-            self._set_cursor(position + (1 if position >= self._anchor else 0), True)
+            point = event.position().toPoint()
+            position, _ = self.position_at(point)
+            row = self.verticalScrollBar().value() + max(0, point.y()) // self._lh
+            on_marker = row < self._layout.rows and self._layout.row(row).is_gap  # ends at the gap
+            self._set_cursor(position + (1 if position >= self._anchor and not on_marker else 0), True)
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         """Override QAbstractScrollArea::wheelEvent: three rows per notch."""
