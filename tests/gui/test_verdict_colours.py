@@ -18,7 +18,10 @@ from monoview.gui.models.roles import Role
 from monoview.gui.views import palette
 from tests.gui.conftest import capture, load
 
-CAPTURES = ("rst.pcap", "gaps.pcap", "midstream.pcap", "http_keepalive.pcap", "bulk_loss_reorder.pcap")
+CAPTURES = (
+    "rst.pcap", "gaps.pcap", "midstream.pcap", "http_keepalive.pcap", "bulk_loss_reorder.pcap",
+    "snaplen96.pcap", "reuse.pcap", "http_many.pcap", "vlan.pcap", "tls.pcap",
+)  # fmt: skip
 
 
 def _dot(icon: QIcon) -> QColor:
