@@ -16,14 +16,12 @@ from PySide6.QtCore import QModelRoleData, Qt
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
 
-from monoview.core.blob import Blob, Span
 from monoview.core.flows.columns import HEADERS
 from monoview.core.render import ENCODINGS
 from monoview.core.textmap import chunk_end, join_maps, render
 from monoview.gui.mainwindow import MainWindow
 from monoview.gui.models.roles import Role
 from monoview.gui.models.session_list import PAINT_ROLES
-from monoview.gui.views.textview import TEXT_LIMIT, TextView
 from tests.gui.conftest import capture, load
 
 
@@ -73,33 +71,6 @@ def test_text_rendered_in_chunks_is_the_text_rendered_whole(data: bytes, size: i
     joined, whole = join_maps(pieces), render(data, encoding)
     assert joined.text == whole.text
     assert joined.starts.tolist() == whole.starts.tolist()
-
-
-def test_the_text_view_renders_a_big_blob_in_turns(qtbot) -> None:
-    view = TextView("utf-8")
-    qtbot.addWidget(view)
-    view.show()
-    data = ("GET / HTTP/1.1\r\nHost: é€😀\r\n\r\n".encode() + bytes(range(256))) * 1500
-    blob = Blob("big", data, (Span(0, len(data), "c2s", None),))  # type: ignore[arg-type]
-    view.set_blob(blob)
-    assert view.rendering  # the first chunk is in, the rest comes turn by turn
-    assert len(view.editor.toPlainText()) < len(render(data[:TEXT_LIMIT], "utf-8").text)
-    qtbot.waitUntil(lambda: not view.rendering, timeout=5000)
-    whole = render(data[:TEXT_LIMIT], "utf-8")
-    assert _document_text(view) == whole.text
-    assert view.text_map.starts.tolist() == whole.starts.tolist()
-    view.encoding.setCurrentIndex(view.encoding.findData("latin-1"))
-    position = data.index(b"Host", 100_000)
-    view.select(position, position + 4)  # before the chunks have come: selected once they are in
-    assert view.rendering  # not rendered all at once for it (a freeze on a big session)
-    qtbot.waitUntil(lambda: not view.rendering, timeout=5000)
-    assert view.editor.textCursor().selectedText() == "Host"
-    assert _document_text(view) == render(data[:TEXT_LIMIT], "latin-1").text
-
-
-def _document_text(view: TextView) -> str:
-    """The editor's text as it was put in (``toPlainText`` turns no-break spaces into spaces)."""
-    return view.editor.document().toRawText().replace("\u2029", "\n")
 
 
 def test_a_closed_capture_leaves_nothing_behind(qtbot, window: MainWindow) -> None:

@@ -1,42 +1,57 @@
-"""The selected bytes as text, with an encoding choice and escaped non-printables.
+"""The selected bytes as text, with an encoding choice and escaped non-printables, at any size.
 
 Backed by ``QPlainTextEdit`` with ``WrapAnywhere`` (word wrapping is quadratic
-on long lines, as Wireshark found out).  Only the first ``TEXT_LIMIT`` bytes
-are laid out, with a note saying so; the hex view and the export always cover
-everything.  Selections are translated to byte ranges through a ``TextMap``.
+on long lines, as Wireshark found out).  The editor holds only a *window*: a
+few chunks (``core.textchunks``, 16 kB each) around the reading position, so a
+40 MB conversation opens as fast as a small one and its end is one Ctrl+End
+away.  A scroll bar beside the editor spans the whole blob (in bytes); wheel,
+keys and the editor's own scrolling move the window along when they reach its
+edge, and a selection or a find anywhere in the blob brings its chunks in.
+Selections are translated to byte ranges through the window's ``TextMap``.
 
-Escaping 256 kB (750,000 characters when the bytes are binary) takes 15–35 ms,
-so a blob is rendered in chunks: the first at once (all of a small blob, a
-screenful of a big one), the others one per turn of the event loop.  Whatever
-needs the whole text (a selection, the map) has the rest rendered first.
+"Show data as" also shows Wireshark's nine formats (``core.showas``, the text
+Save As writes and ``monoview follow --show-as`` prints) through the same window;
+their text has no byte map, so a selection there names no byte.
 """
 
 from __future__ import annotations
 
+import bisect
 from typing import Final
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QTextCharFormat, QTextCursor
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPlainTextEdit, QTextEdit, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QObject, QPoint, Qt, Signal
+from PySide6.QtGui import QKeyEvent, QTextCursor
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QScrollBar,
+    QTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
 
-from monoview.core.blob import EMPTY, Blob, gap_marker
-from monoview.core.display import human_size
+from monoview.core.blob import EMPTY, Blob
 from monoview.core.render import ENCODINGS
-from monoview.core.textmap import TextMap, chunk_end, join_maps, render
+from monoview.core.showas import ShowAs, render, turns
+from monoview.core.textchunks import BlobChunks, Chunks, TextChunks
+from monoview.core.textmap import TextMap, join_maps
 from monoview.gui.views import palette
+from monoview.gui.views.text_marks import marks
 
-TEXT_LIMIT: Final = 256 << 10
-FIRST_CHUNK: Final = 32 << 10  # rendered at once
-CHUNK: Final = 32 << 10  # then this much per turn of the event loop (2–4 ms)
-MORE_TEXT_MS: Final = 1  # a real timer: due timers and input get their turn between chunks
+WINDOW: Final = 4  # chunks in the editor around the reading position
+MOST: Final = 64  # chunks a selection may bring in at once (1 MB of bytes)
+EDGE: Final = 2  # lines from the window's top or bottom that move it along
+ESCAPED: Final = ""  # "Show data as": the escaped text in the chosen encoding (mapped to bytes)
 ENCODING_LABELS: Final = {
     "ascii": "ASCII", "utf-8": "UTF-8", "latin-1": "Latin-1", "utf-16": "UTF-16", "ebcdic": "EBCDIC",
 }  # fmt: skip
 
 
 class TextView(QWidget):
-    """Escaped text of a ``Blob``, coloured by direction.
+    """Escaped text of a ``Blob``, coloured by direction, or one of Wireshark's formats of it.
 
     Signals:
         selection_changed(int, int): the user selected bytes ``[start, end)`` (an empty range:
@@ -56,49 +71,64 @@ class TextView(QWidget):
         self.editor.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self.editor.setWordWrapMode(self.editor.wordWrapMode().WrapAnywhere)
         self.editor.setUndoRedoEnabled(False)
+        self.bar = QScrollBar(Qt.Orientation.Vertical, self)
+        self.bar.setObjectName("text_position")
+        self.bar.setToolTip("Position in the whole of the shown bytes")
         self.encoding = QComboBox(self)
         self.encoding.setObjectName("encoding")
         for name in ENCODINGS:
             self.encoding.addItem(ENCODING_LABELS[name], name)
         self.encoding.setCurrentIndex(max(0, self.encoding.findData(encoding)))
         self.encoding.setToolTip("How bytes are decoded; non-printable bytes are shown as \\xNN")
+        self.show_as = QComboBox(self)
+        self.show_as.setObjectName("show_as")
+        self.show_as.addItem("Escaped text", ESCAPED)
+        for how in ShowAs:
+            self.show_as.addItem(how.value, how.value)
+        self.show_as.setToolTip(
+            "Escaped text (mapped to the bytes), or one of Wireshark's Follow Stream formats, "
+            "as Save As writes them"
+        )
         self.note = QLabel(self)
         self.note.setObjectName("text_note")
         self.note.setStyleSheet("color: palette(placeholder-text);")
-        # A long note ("Showing the first 262.1 kB of 19.3 MB; …") must not widen the
-        # pane: the splitter would squeeze the session tree (a relayout and a full repaint).
-        self.note.setMinimumWidth(1)
+        self.note.setMinimumWidth(1)  # a long note must not widen the pane (and squeeze the tree)
         bar = QHBoxLayout()
         bar.setContentsMargins(4, 2, 4, 2)
-        label = QLabel("&Encoding:", self)
-        label.setBuddy(self.encoding)
-        bar.addWidget(label)
-        bar.addWidget(self.encoding)
-        bar.addSpacing(12)
+        for text, buddy in (("Show data &as:", self.show_as), ("&Encoding:", self.encoding)):
+            label = QLabel(text, self)
+            label.setBuddy(buddy)
+            bar.addWidget(label)
+            bar.addWidget(buddy)
+            bar.addSpacing(12)
         bar.addWidget(self.note, 1)
+        body = QHBoxLayout()
+        body.setContentsMargins(0, 0, 0, 0)
+        body.setSpacing(0)
+        body.addWidget(self.editor, 1)
+        body.addWidget(self.bar)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addLayout(bar)
-        layout.addWidget(self.editor, 1)
+        layout.addLayout(body, 1)
         self._blob = EMPTY
-        self._map = render(b"", "ascii")
-        self._quiet = False
-        self._data = b""  # the bytes shown: the blob's first TEXT_LIMIT
-        self._pieces: list[TextMap] = []  # one per rendered chunk (and per gap marker)
-        self._rendered = 0  # bytes of _data in the editor so far
-        self._gaps_placed = 0  # of the blob's gaps, those whose marker is in the text
-        self._markers: list[tuple[int, int]] = []  # text ranges of the gap markers
+        self._chunks: Chunks = BlobChunks(EMPTY, "ascii")
+        self._first, self._last = 0, 0  # the chunks in the editor
+        self._map = TextMap("", np.zeros(1, dtype=np.int64))
+        self._markers: list[tuple[int, int]] = []  # text ranges of the gap markers in the window
         self._highlights: list[tuple[int, int]] = []  # byte ranges of every match of a find
-        self._ratio = 0.0  # reading position to restore once rendered
-        self._wanted: tuple[int, int] | None = None  # bytes to select once rendered
-        self._more = QTimer(self)
-        self._more.setSingleShot(True)
-        self._more.setInterval(MORE_TEXT_MS)
-        self._more.timeout.connect(self._render_next)
+        self._span_starts: list[int] = []
+        self._scale = 1  # positions per step of ``bar``
+        self._quiet = False
+        self._moving = False
         self.encoding.currentIndexChanged.connect(self._encoding_picked)
+        self.show_as.currentIndexChanged.connect(lambda _i: self._rerender())
         self.editor.selectionChanged.connect(self._editor_selection)
         self.editor.cursorPositionChanged.connect(self._editor_cursor)
+        self.editor.verticalScrollBar().valueChanged.connect(self._editor_scrolled)
+        self.bar.valueChanged.connect(self._bar_moved)
+        self.editor.installEventFilter(self)
 
     @property
     def current_encoding(self) -> str:
@@ -106,257 +136,311 @@ class TextView(QWidget):
         return str(self.encoding.currentData())
 
     @property
+    def current_format(self) -> str:
+        """``ESCAPED``, or the ``ShowAs`` value shown."""
+        return str(self.show_as.currentData())
+
+    @property
     def text_map(self) -> TextMap:
-        """Rendered text and its byte map."""
-        self.finish()
+        """The editor's text and its byte map (byte 0 of it is ``window_start``)."""
         return self._map
 
     @property
+    def window_start(self) -> int:
+        """The first byte (or character of a format's text) the editor holds."""
+        return self._chunks.cut(self._first)
+
+    def window_text(self) -> str:
+        """The text of what the editor holds as it was rendered: a format's text as Save As
+        writes it (the editor makes a line break of each CR LF and CR)."""
+        if isinstance(self._chunks, TextChunks):
+            return self._chunks.text[self.window_start : self._chunks.cut(self._last)]
+        return self._map.text
+
+    @property
     def rendering(self) -> bool:
-        """Chunks of the text are still to come."""
-        return self._rendered < len(self._data)
+        """Chunks are rendered when needed, at once: never still to come (kept for callers)."""
+        return False
+
+    def finish(self) -> None:
+        """Nothing to wait for (kept for callers; see ``rendering``)."""
 
     def set_blob(self, blob: Blob) -> None:
-        """Show ``blob`` (its first ``TEXT_LIMIT`` bytes); a find's highlights belonged to the last one."""
+        """Show ``blob`` from its start; a find's highlights belonged to the last one."""
         self._blob = blob
         self._highlights = []
-        self._rerender()
+        self._span_starts = [span.start for span in blob.spans]
+        self._rerender(keep=False)
+
+    def set_format(self, how: str) -> None:
+        """Show the bytes as ``how`` (``ESCAPED`` or a ``ShowAs`` value)."""
+        self.show_as.setCurrentIndex(max(0, self.show_as.findData(how)))
 
     def _encoding_picked(self) -> None:
         self._rerender()
         self.encoding_changed.emit(self.current_encoding)
 
-    def _rerender(self) -> None:
-        """Start over: the first chunk now, the others from the next turns on."""
-        bar = self.editor.verticalScrollBar()
-        self._ratio = bar.value() / bar.maximum() if bar.maximum() else 0.0
-        self._more.stop()
-        self._wanted = None
-        self._data = self._blob.read(0, TEXT_LIMIT)
-        self._pieces, self._rendered, self._gaps_placed, self._markers = [], 0, 0, []
-        self._render_chunk(FIRST_CHUNK)
-        self._map = join_maps(self._pieces)
-        if self._blob.size > TEXT_LIMIT:
-            self.note.setText(
-                f"Showing the first {human_size(TEXT_LIMIT)} of {human_size(self._blob.size)}; "
-                "the hex view and the export cover everything."
-            )
-        else:
+    def _rerender(self, keep: bool = True) -> None:
+        """New chunks (another blob, encoding or format); the reading position is kept."""
+        ratio = self.bar.value() / self.bar.maximum() if keep and self.bar.maximum() else 0.0
+        how = self.current_format
+        self.encoding.setEnabled(how == ESCAPED)
+        if how == ESCAPED:
+            self._chunks = BlobChunks(self._blob, self.current_encoding)
             self.note.setText(self._blob.title if not self._blob.size else "")
-        self.editor.setPlaceholderText(self._blob.title)
-        if self.rendering:
-            self._recolour()  # what is on screen, until the whole text is in
-            self._more.start()
         else:
-            self._complete()
-
-    def _render_chunk(self, size: int) -> None:
-        """Escape about ``size`` more bytes and add them to the editor, with the marker
-        ``[N bytes missing]`` in line where bytes are missing (a piece of text of its own
-        that stands for no byte)."""
-        encoding = self.current_encoding
-        end = chunk_end(self._data, self._rendered, size, encoding)
-        gaps = self._blob.gaps
-        last = end == len(self._data)  # a hole at the very end is marked with the last chunk
-        while self._gaps_placed < len(gaps):
-            position, missing = gaps[self._gaps_placed]
-            if position > end or (position == end and not last):
-                break
-            if position > self._rendered:
-                self._add(render(self._data[self._rendered : position], encoding))
-                self._rendered = position
-            text = gap_marker(missing)
-            start = sum(int(p.starts[-1]) for p in self._pieces)
-            self._add(TextMap(text, np.array([len(text)], dtype=np.int64)))
-            self._markers.append((start, start + len(text)))
-            self._gaps_placed += 1
-        if end > self._rendered or not self._pieces:
-            self._add(render(self._data[self._rendered : end], encoding))
-        self._rendered = end
-
-    def _add(self, piece: TextMap) -> None:
+            self._chunks = TextChunks(self._format_text(ShowAs(how)))
+            self.note.setText(f"{how}, as Save As writes it; a selection here names no byte")
+        self.editor.setPlaceholderText(self._blob.title)
+        size = self._chunks.size
+        self._scale = max(1, -(-size // (1 << 30)))
+        whole = self._chunks.count <= WINDOW
+        self.bar.setVisible(not whole)
+        policy = Qt.ScrollBarPolicy.ScrollBarAsNeeded if whole else Qt.ScrollBarPolicy.ScrollBarAlwaysOff
+        self.editor.setVerticalScrollBarPolicy(policy)
         self._quiet = True
         try:
-            if not self._pieces:
-                self.editor.setPlainText(piece.text)
-            else:
-                cursor = QTextCursor(self.editor.document())
-                cursor.movePosition(QTextCursor.MoveOperation.End)
-                cursor.insertText(piece.text)
+            self.bar.setRange(0, size // self._scale)
+            self.bar.setPageStep(max(1, (2 << 10) // self._scale))
+            self.bar.setSingleStep(max(1, 80 // self._scale))
         finally:
             self._quiet = False
-        self._pieces.append(piece)
+        self._first = self._last = -1
+        self._go_to(int(ratio * size))
 
-    def _render_next(self) -> None:
-        """One more chunk; the last one completes the map and the colours."""
-        if not self.rendering:
+    def _format_text(self, how: ShowAs) -> str:
+        """The blob's monologues as ``how``: what Save As writes for them."""
+        monologues = [span.monologue for span in self._blob.spans if span.monologue is not None]
+        if not monologues:
+            return ""
+        return render(monologues[0].session, turns(monologues), how)
+
+    # -- the window ------------------------------------------------------------------
+
+    def _set_window(self, first: int, last: int) -> None:
+        """Put chunks ``first``..``last`` in the editor (the cursor in bytes kept if it is in them)."""
+        first, last = max(0, first), min(self._chunks.count, max(last, first + 1))
+        if (first, last) == (self._first, self._last):
             return
-        self._render_chunk(CHUNK)
-        if self.rendering:
-            self._more.start()
-        else:
-            self._complete()
-
-    def finish(self) -> None:
-        """Render every chunk still to come, now (the caller needs the whole text)."""
-        if not self.rendering:
-            return
-        self._more.stop()
-        while self.rendering:
-            self._render_chunk(CHUNK)
-        self._complete()
-
-    def _complete(self) -> None:
-        """Everything is in: the whole map, its colours, the reading position."""
-        self._map = join_maps(self._pieces)
-        self._recolour()
-        bar = self.editor.verticalScrollBar()
-        bar.setValue(int(self._ratio * bar.maximum()))  # keep the reading position across encodings
-        if self._wanted is not None:
-            start, end = self._wanted
-            self._wanted = None
-            self._select_now(start, end)
-
-    def _recolour(self) -> None:
-        """``_colour`` without telling anyone the selection changed (it did not, for the user)."""
+        anchor, position = self._cursor_bytes()
+        chunks = [self._chunks.chunk(k) for k in range(first, last)]
+        offset, markers = 0, []
+        for chunk in chunks:
+            markers += [(offset + a, offset + b) for a, b in chunk.markers]
+            offset += int(chunk.map.starts[-1])
+        self._first, self._last = first, last
+        self._map = join_maps([chunk.map for chunk in chunks])
+        self._markers = markers
+        self._moving = True
         self._quiet = True
         try:
+            self.editor.setPlainText(self._map.text)
+            start, end = self.window_start, self._chunks.cut(last)
+            if anchor is not None and start <= min(anchor, position) and max(anchor, position) <= end:
+                cursor = QTextCursor(self.editor.document())
+                cursor.setPosition(self._char(anchor))
+                cursor.setPosition(self._char(position), QTextCursor.MoveMode.KeepAnchor)
+                self.editor.setTextCursor(cursor)
             self._colour()
         finally:
+            self._moving = False
             self._quiet = False
 
+    def _around(self, position: int) -> None:
+        """A window with ``position``'s chunk second (room to scroll either way)."""
+        k = self._chunks.chunk_of(position)
+        if self._first + 1 <= k < self._last - 1 or (self._first <= k < self._last and self._whole_shown()):
+            return
+        first = max(0, min(k - 1, self._chunks.count - WINDOW))
+        self._set_window(first, first + WINDOW)
+
+    def _whole_shown(self) -> bool:
+        return self._first == 0 and self._last == self._chunks.count
+
+    def _go_to(self, position: int) -> None:
+        """Show ``position`` at the top."""
+        self._around(position)
+        self._scroll_to_char(self._char(position))
+        self._sync_bar()
+
+    def go_to_end(self) -> None:
+        """Ctrl+End: the last bytes, the cursor after them."""
+        last = self._chunks.count
+        self._set_window(max(0, last - WINDOW), last)
+        self._quiet = True
+        try:
+            cursor = self.editor.textCursor()
+            cursor.movePosition(QTextCursor.MoveOperation.End)
+            self.editor.setTextCursor(cursor)
+            self.editor.ensureCursorVisible()
+        finally:
+            self._quiet = False
+        self._sync_bar()
+
+    def go_to_start(self) -> None:
+        """Ctrl+Home: the first bytes, the cursor before them."""
+        self._set_window(0, WINDOW)
+        self._quiet = True
+        try:
+            self.editor.moveCursor(QTextCursor.MoveOperation.Start)
+        finally:
+            self._quiet = False
+        self._sync_bar()
+
+    def _char(self, position: int) -> int:
+        return self._map.char_of(position - self.window_start)
+
+    def _position(self, char: int) -> int:
+        return self.window_start + self._map.byte_of(char)
+
+    def _cursor_bytes(self) -> tuple[int | None, int]:
+        if self._first < 0:
+            return None, 0
+        cursor = self.editor.textCursor()
+        return self._position(cursor.anchor()), self._position(cursor.position())
+
+    def _scroll_to_char(self, char: int) -> None:
+        """Scroll the editor so that the line holding ``char`` is its top line."""
+        document = self.editor.document()
+        block = document.findBlock(char)
+        if not block.isValid():
+            return
+        document.documentLayout().blockBoundingRect(block)  # lays the block out
+        line = block.layout().lineForTextPosition(char - block.position())
+        number = line.lineNumber() if line.isValid() else 0
+        self._moving = True
+        try:
+            self.editor.verticalScrollBar().setValue(block.firstLineNumber() + number)
+        finally:
+            self._moving = False
+
+    def _top(self) -> int:
+        return self._position(self.editor.cursorForPosition(QPoint(0, 0)).position())
+
+    def _editor_scrolled(self, value: int) -> None:
+        """Wheel, keys or a selection scrolled the editor: near the window's edge, move it along."""
+        if self._moving:
+            return
+        bar = self.editor.verticalScrollBar()
+        forward = value >= bar.maximum() - EDGE and self._last < self._chunks.count
+        backward = value <= EDGE and self._first > 0
+        if forward or backward:
+            top = self._top()
+            first = max(0, self._chunks.chunk_of(top) - 1)
+            self._set_window(first, first + WINDOW)
+            self._scroll_to_char(self._char(top))
+        self._sync_bar()
+
+    def _sync_bar(self) -> None:
+        """The position bar follows the editor (without moving it back)."""
+        bar = self.editor.verticalScrollBar()
+        at_end = self._last == self._chunks.count and bar.value() >= bar.maximum()
+        value = self.bar.maximum() if at_end else self._top() // self._scale
+        self.bar.blockSignals(True)
+        try:
+            self.bar.setValue(value)
+        finally:
+            self.bar.blockSignals(False)
+
+    def _bar_moved(self, value: int) -> None:
+        if self._quiet:
+            return
+        if value >= self.bar.maximum():
+            self.go_to_end()
+        else:
+            self._go_to(value * self._scale)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Override QObject::eventFilter: Ctrl+End and Ctrl+Home go to the blob's ends, not the window's."""
+        if watched is self.editor and event.type() == QEvent.Type.KeyPress:
+            assert isinstance(event, QKeyEvent)
+            control = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
+            if control and event.key() == Qt.Key.Key_End:
+                self.go_to_end()
+                return True
+            if control and event.key() == Qt.Key.Key_Home:
+                self.go_to_start()
+                return True
+        return super().eventFilter(watched, event)
+
+    # -- colours -----------------------------------------------------------------------
+
     def _colour(self) -> None:
-        """Direction colours as extra selections (cheap: one per monologue on screen)."""
-        selections = []
-        limit = len(self._map.starts) - 1
-        for span in self._blob.spans[:2000]:
-            if span.start >= limit:
-                break
-            cursor = QTextCursor(self.editor.document())
-            cursor.setPosition(self._map.char_of(span.start))
-            cursor.setPosition(self._map.char_of(min(span.end, limit)), QTextCursor.MoveMode.KeepAnchor)
-            extra = QTextEdit.ExtraSelection()
-            extra.cursor = cursor
-            fmt = QTextCharFormat()
-            fmt.setForeground(palette.foreground(span.direction))
-            fmt.setBackground(palette.background(span.direction))
-            extra.format = fmt
-            selections.append(extra)
-        selections += self._conflict_marks(limit)
-        selections += self._gap_marks()
-        selections += self._match_marks(limit)
-        self.editor.setExtraSelections(selections)
+        """Direction colours, conflicts, gap markers and matches of the window, as extra selections."""
+        quiet, self._quiet = self._quiet, True
+        try:
+            self.editor.setExtraSelections(self._marks())
+        finally:
+            self._quiet = quiet
+
+    def _marks(self) -> list[QTextEdit.ExtraSelection]:
+        if self.current_format != ESCAPED:
+            return []
+        start, end = self.window_start, self._chunks.cut(self._last)
+        blob = self._blob
+        first = max(0, bisect.bisect_right(self._span_starts, start) - 1)
+        last = bisect.bisect_left(self._span_starts, end)
+        spans = [(s.start, s.end, s.direction) for s in blob.spans[first:last]]
+        conflicts = [(p, p + n) for p, n in blob.conflicts if p < end and p + n > start]
+        k = bisect.bisect_left(self._highlights, (start - (1 << 20), 0))
+        matches = [(a, b) for a, b in self._highlights[k : k + 100_000] if a < end and b > start]
+        window = (start, end)
+        return marks(self.editor.document(), self._char, window, spans, conflicts, self._markers, matches)
 
     def set_highlights(self, ranges: list[tuple[int, int]]) -> None:
         """Highlight these byte ranges (every match of a find; empty: none)."""
-        self._highlights = ranges
-        self._recolour()
+        self._highlights = sorted(ranges)
+        self._colour()
 
-    def _match_marks(self, limit: int) -> list[QTextEdit.ExtraSelection]:
-        marks = []
-        for start, end in self._highlights[:2000]:
-            if start >= limit:
-                break
-            cursor = QTextCursor(self.editor.document())
-            cursor.setPosition(self._map.char_of(start))
-            cursor.setPosition(self._map.char_of(min(end, limit)), QTextCursor.MoveMode.KeepAnchor)
-            extra = QTextEdit.ExtraSelection()
-            extra.cursor = cursor
-            fmt = QTextCharFormat()
-            fmt.setBackground(palette.FIND_BG)
-            extra.format = fmt
-            marks.append(extra)
-        return marks
-
-    def _gap_marks(self) -> list[QTextEdit.ExtraSelection]:
-        """The in-line ``[N bytes missing]`` markers, grey as in the conversation."""
-        marks = []
-        for start, stop in self._markers[:2000]:
-            cursor = QTextCursor(self.editor.document())
-            cursor.setPosition(start)
-            cursor.setPosition(stop, QTextCursor.MoveMode.KeepAnchor)
-            extra = QTextEdit.ExtraSelection()
-            extra.cursor = cursor
-            fmt = QTextCharFormat()
-            fmt.setForeground(palette.GAP_FG)
-            fmt.setBackground(palette.GAP_BG)
-            fmt.setFontItalic(True)
-            extra.format = fmt
-            marks.append(extra)
-        return marks
-
-    def _conflict_marks(self, limit: int) -> list[QTextEdit.ExtraSelection]:
-        """Bytes a later retransmission contradicted: orange, underlined (as in the hex view)."""
-        marks = []
-        for position, length in self._blob.conflicts[:2000]:
-            if position >= limit:
-                continue
-            cursor = QTextCursor(self.editor.document())
-            cursor.setPosition(self._map.char_of(position))
-            cursor.setPosition(
-                self._map.char_of(min(position + length, limit)), QTextCursor.MoveMode.KeepAnchor
-            )
-            extra = QTextEdit.ExtraSelection()
-            extra.cursor = cursor
-            fmt = QTextCharFormat()
-            fmt.setBackground(palette.CONFLICT_BG)
-            fmt.setUnderlineStyle(QTextCharFormat.UnderlineStyle.SingleUnderline)
-            fmt.setUnderlineColor(palette.CONFLICT)
-            fmt.setToolTip("A retransmission carried different bytes here; the first copy is shown")
-            extra.format = fmt
-            marks.append(extra)
-        return marks
+    # -- selection ---------------------------------------------------------------------
 
     def selection(self) -> tuple[int, int]:
-        """Selected bytes ``(start, end)``."""
-        self.finish()
+        """Selected bytes ``(start, end)`` (characters of the text in a Wireshark format)."""
         cursor = self.editor.textCursor()
         if not cursor.hasSelection():
-            b = self._map.byte_of(cursor.position())
+            b = self._position(cursor.position())
             return b, b
-        return self._map.byte_of(cursor.selectionStart()), self._byte_end(cursor.selectionEnd())
-
-    def _byte_end(self, char_end: int) -> int:
-        b = self._map.byte_of(char_end - 1) + 1 if char_end > 0 else 0
-        return min(b, len(self._map.starts) - 1)
+        start = self._position(cursor.selectionStart())
+        char_end = cursor.selectionEnd()
+        end = self._position(char_end - 1) + 1 if char_end > 0 else self.window_start
+        return start, min(end, self._chunks.size)
 
     def select(self, start: int, end: int) -> None:
-        """Select bytes ``[start, end)`` (as far as the text goes) without emitting a signal;
-        while the text is still being rendered, once it is complete (rendering it all at
-        once for a selection froze the window: 60 ms for a 19 MB session, 150 ms on a busy
-        machine, at every monologue shown)."""
-        if self.rendering:
-            self._wanted = (start, end)
+        """Select bytes ``[start, end)`` anywhere in the blob without emitting a signal: their
+        chunks are brought in (at most ``MOST`` of them: a longer selection is cut there)."""
+        if self.current_format != ESCAPED:
             return
-        self._select_now(start, end)
-
-    def _select_now(self, start: int, end: int) -> None:
+        k, stop = self._chunks.chunk_of(start), self._chunks.chunk_of(max(start, end - 1))
+        if not (self._first <= k and stop < self._last):
+            first = max(0, k - 1)
+            self._set_window(first, max(first + WINDOW, min(stop + 2, first + MOST)))
+        end = min(end, self._chunks.cut(self._last))
         cursor = QTextCursor(self.editor.document())
-        cursor.setPosition(self._map.char_of(start))
-        cursor.setPosition(self._map.char_of(end), QTextCursor.MoveMode.KeepAnchor)
+        cursor.setPosition(self._char(start))
+        cursor.setPosition(self._char(end), QTextCursor.MoveMode.KeepAnchor)
         self._quiet = True
         try:
             self.editor.setTextCursor(cursor)
             self.editor.ensureCursorVisible()
         finally:
             self._quiet = False
+        self._sync_bar()
 
     def copy(self) -> None:
         """Copy the selected text."""
         self.editor.copy()
 
     def _editor_selection(self) -> None:
-        if self._quiet:
+        if self._quiet or self.current_format != ESCAPED:
             return
-        cursor = self.editor.textCursor()
-        if cursor.hasSelection():
+        if self.editor.textCursor().hasSelection():
             self.selection_changed.emit(*self.selection())
 
     def _editor_cursor(self) -> None:
         """A click or a key moved the cursor without selecting: the byte there is the one
         chosen (``selection_changed`` with an empty range, as the hex view's cursor), so
         its frame is named and the hex view follows."""
-        if self._quiet or self.editor.textCursor().hasSelection():
+        if self._quiet or self.current_format != ESCAPED or self.editor.textCursor().hasSelection():
             return
         self.selection_changed.emit(*self.selection())
 

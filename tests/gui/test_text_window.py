@@ -1,0 +1,137 @@
+"""The text view covers the whole blob at any size, holding only a window of it.
+
+Before, it laid out the first 256 kB and said "Showing the first …"; now Ctrl+End
+or the position bar shows the last bytes at once, a selection anywhere maps to
+its bytes, a gap far in is marked in line, and Wireshark's nine formats are
+shown as ``monoview follow --show-as`` prints them.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QTextCursor
+
+from monoview.core.blob import Blob, Span, gap_marker
+from monoview.core.showas import ShowAs
+from monoview.core.textmap import render
+from monoview.gui.mainwindow import MainWindow
+from monoview.gui.views.textview import TextView
+from tests.gui.conftest import capture, load
+from tests.gui.test_show_as import CLI_NAMES
+
+SIZE = 3 << 20  # 3 MB: twelve times what the view laid out before
+
+
+def _lines(count: int) -> bytes:
+    return b"".join(b"line %07d of the conversation\n" % i for i in range(count))
+
+
+def _view(qtbot, blob: Blob, encoding: str = "ascii") -> TextView:  # type: ignore[no-untyped-def]
+    view = TextView(encoding)
+    qtbot.addWidget(view)
+    view.resize(640, 400)
+    view.show()
+    view.set_blob(blob)
+    return view
+
+
+def _document(view: TextView) -> str:
+    """The editor's text as it was put in (``toPlainText`` turns no-break spaces into spaces)."""
+    return view.editor.document().toRawText().replace("\u2029", "\n")
+
+
+def _big(gaps: tuple[tuple[int, int], ...] = ()) -> tuple[bytes, Blob]:
+    data = _lines(SIZE // 31)
+    assert len(data) > SIZE - 100
+    return data, Blob("big", data, (Span(0, len(data), "c2s", None),), gaps)  # type: ignore[arg-type]
+
+
+def test_ctrl_end_shows_the_last_bytes_of_a_big_blob(qtbot) -> None:
+    data, blob = _big()
+    view = _view(qtbot, blob)
+    assert len(_document(view)) < 100_000  # a window, not the first 256 kB (nor all 3 MB)
+    qtbot.keyClick(view.editor, Qt.Key.Key_End, Qt.KeyboardModifier.ControlModifier)
+    tail = render(data[-4000:], "ascii").text
+    assert _document(view).endswith(tail)
+    bottom = view.editor.cursorForPosition(QPoint(10, view.editor.viewport().height() - 2)).position()
+    assert len(_document(view)) - bottom < 200  # the end is on screen
+    assert view.selection() == (len(data), len(data))
+
+
+def test_the_position_bar_dragged_to_the_end_shows_the_end(qtbot) -> None:
+    data, blob = _big()
+    view = _view(qtbot, blob, "utf-8")
+    assert view.bar.isVisible()
+    view.bar.setValue(view.bar.maximum())
+    assert _document(view).endswith(render(data[-4000:], "utf-8").text)
+    view.bar.setValue(view.bar.maximum() // 2)  # and the middle: its line at the top
+    top = view.editor.cursorForPosition(QPoint(0, 0)).position()
+    middle = view.window_start + view.text_map.byte_of(top)
+    assert abs(middle - len(data) // 2) < 200
+
+
+def test_a_selection_near_the_end_maps_to_its_bytes(qtbot) -> None:
+    data, blob = _big()
+    view = _view(qtbot, blob)
+    view.go_to_end()
+    emitted: list[tuple[int, int]] = []
+    view.selection_changed.connect(lambda start, end: emitted.append((start, end)))
+    cursor = view.editor.textCursor()
+    end = len(_document(view))
+    cursor.setPosition(end - 31 - 12)
+    cursor.setPosition(end - 31 - 5, QTextCursor.MoveMode.KeepAnchor)
+    view.editor.setTextCursor(cursor)
+    expected = (len(data) - 31 - 12, len(data) - 31 - 5)
+    assert view.selection() == expected and emitted[-1] == expected
+    view.select(len(data) - 1_000_000, len(data) - 1_000_000 + 12)  # far from the window: brought in
+    start = len(data) - 1_000_000
+    assert (
+        view.editor.textCursor().selectedText().replace("\u2029", "\n") == data[start : start + 12].decode()
+    )
+    assert view.selection() == (start, start + 12)
+
+
+def test_a_gap_far_in_is_marked_in_line(qtbot) -> None:
+    position = 2_500_017
+    _data, blob = _big(((position, 1460),))
+    view = _view(qtbot, blob)
+    assert gap_marker(1460) not in _document(view)
+    view.select(position, position + 4)
+    text = _document(view)
+    char = view.text_map.char_of(position - view.window_start)
+    assert text[char - len(gap_marker(1460)) : char] == gap_marker(1460)
+
+
+def _everything(view: TextView) -> str:
+    """The whole text, window after window, as the position bar walks it to the end."""
+    text = ""
+    view.go_to_start()
+    while True:
+        start, piece = view.window_start, view.window_text()
+        assert start <= len(text)
+        text = text[:start] + piece
+        if len(text) >= view._chunks.size or not piece:
+            return text
+        view.bar.setValue(len(text) // view._scale)
+
+
+def test_every_format_is_shown_as_follow_prints_it(qtbot, window: MainWindow) -> None:
+    path = capture("http_keepalive.pcap")
+    load(qtbot, window, path)
+    window.detail.set_scope("session")
+    window.show_text()
+    for how in ShowAs:
+        window.text.set_format(how.value)
+        view = window.text
+        assert _document(view) == view.window_text().replace("\r\n", "\n").replace("\r", "\n")
+        shown = _everything(view).encode("utf-8", errors="surrogateescape")
+        cli = subprocess.run(
+            [sys.executable, "-m", "monoview", "follow", str(path), "1", "--show-as", CLI_NAMES[how]],
+            capture_output=True, check=True,
+        ).stdout  # fmt: skip
+        assert shown == cli, how
+    window.text.set_format("")
+    assert "GET /" in _document(window.text)
