@@ -25,8 +25,8 @@ import numpy as np
 from monoview.core.blob import Blob, gap_marker
 from monoview.core.textmap import TextMap, join_maps, render
 
-CHUNK: Final = 16 << 10  # bytes (or characters of a text) per chunk
-CACHED: Final = 16  # chunks kept rendered
+CHUNK: Final = 8 << 10  # bytes (or characters) per chunk; four of binary bytes are 130,000 characters
+CACHED: Final = 24  # chunks kept rendered
 
 
 @dataclass(frozen=True)

@@ -92,6 +92,11 @@ def test_a_selection_near_the_end_maps_to_its_bytes(qtbot) -> None:
         view.editor.textCursor().selectedText().replace("\u2029", "\n") == data[start : start + 12].decode()
     )
     assert view.selection() == (start, start + 12)
+    # A whole 3 MB selected (a monologue chosen while the view shows the conversation): its
+    # start is shown and selected, without laying out all of it (a freeze on a 50 MB session).
+    view.select(1000, len(data))
+    assert len(_document(view)) < 100_000
+    assert view.selection()[0] == 1000
 
 
 def test_a_gap_far_in_is_marked_in_line(qtbot) -> None:
