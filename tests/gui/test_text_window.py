@@ -140,3 +140,19 @@ def test_every_format_is_shown_as_follow_prints_it(qtbot, window: MainWindow) ->
         assert shown == cli, how
     window.text.set_format("")
     assert "GET /" in _document(window.text)
+
+
+def test_scrolling_down_moves_the_window_along(qtbot) -> None:
+    """The editor's own scrolling (wheel, keys, Page Down) at the window's bottom brings the
+    next chunks in, and the text is always the blob's bytes there."""
+    data, blob = _big()
+    view = _view(qtbot, blob)
+    bar = view.editor.verticalScrollBar()
+    starts = []
+    for _ in range(30):
+        bar.setValue(bar.maximum())
+        starts.append(view.window_start)
+    assert starts == sorted(starts) and starts[-1] > 100_000
+    start = view.window_start
+    assert _document(view) == render(data[start : start + len(_document(view))], "ascii").text
+    assert view.bar.value() > 0  # the position bar follows
