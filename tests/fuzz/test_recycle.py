@@ -25,6 +25,13 @@ MB = 1 << 20
 REPO = Path(__file__).resolve().parents[2]
 BALLAST_MB = 128
 _kept: list[bytes] = []
+# The RSS tests below measure forked workers' and a fresh interpreter's resident memory
+# against the pytest process's own: inside the whole suite that process's heap (hundreds of
+# MB, with free chunks) hides the effects they look for, and they take minutes.  They run
+# alone, on request: MONOVIEW_FUZZ_RSS_TESTS=1 pytest tests/fuzz/test_recycle.py
+RSS_TESTS = pytest.mark.skipif(
+    os.environ.get("MONOVIEW_FUZZ_RSS_TESTS") != "1", reason="RSS tests run alone: MONOVIEW_FUZZ_RSS_TESTS=1"
+)
 
 
 def _stand_in(path: Path, index: int = 0, limits: Any = None) -> dict[str, Any]:
@@ -49,6 +56,7 @@ def _run(monkeypatch: pytest.MonkeyPatch, inputs: int, **limits: Any) -> harness
     return harness.campaign(bases, 7, inputs, workers=1, limits=chosen)
 
 
+@RSS_TESTS
 @pytest.mark.skipif(not hasattr(os, "fork") or not recycle.rss_mb(), reason="forked workers, /proc")
 def test_a_memory_finding_counts_only_from_a_fresh_worker(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without recycling by RSS, inputs 1, 2, ... in input 0's worker peak at its ballast: the
@@ -63,6 +71,7 @@ def test_a_memory_finding_counts_only_from_a_fresh_worker(monkeypatch: pytest.Mo
     assert not report.recycled
 
 
+@RSS_TESTS
 @pytest.mark.skipif(not hasattr(os, "fork") or not recycle.rss_mb(), reason="forked workers, /proc")
 def test_a_worker_is_replaced_when_its_heap_stays_high_and_every_n_inputs(
     monkeypatch: pytest.MonkeyPatch,
@@ -133,6 +142,7 @@ def _made_then_run(folder: str) -> dict[str, float]:
     }
 
 
+@RSS_TESTS
 @pytest.mark.skipif(not recycle.release_heap() or not recycle.rss_mb(), reason="glibc's malloc_trim, /proc")
 def test_the_heap_that_making_an_input_left_is_not_in_its_peak(tmp_path: Path) -> None:
     """41:224819 read 482 MB: not monoview's (its every stage stays under 60 MB), but the
