@@ -5,11 +5,17 @@ on a small capture; this is the same on any file, for the note's figures).
 A 10 ms QTimer on the GUI thread records the longest gap between its ticks.  Prints one JSON
 line.  Run with the project's virtualenv:
 
-    .venv/bin/python bench/window_ticks.py FILE [--no-hogs]
+    .venv/bin/python bench/window_ticks.py FILE [--no-hogs] [--trace]
+
+``--trace FILE`` writes every thread's Python stack to FILE whenever the GUI timer has not
+ticked for 50 ms (``faulthandler.dump_traceback_later``, re-armed at each tick: its watchdog
+is a C thread that needs no GIL, so a stack is caught even while the GIL is held), each
+block headed by the time since the start: where the GUI thread was during each long gap.
 """
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import multiprocessing
 import os
@@ -53,6 +59,11 @@ def main() -> int:
         now = time.perf_counter()
         gaps.append(((now - last[0]) * 1000, phase[0]))
         last[0] = now
+        if trace is not None:
+            faulthandler.cancel_dump_traceback_later()
+            faulthandler.dump_traceback_later(0.05, file=trace)
+
+    trace = open(sys.argv[sys.argv.index("--trace") + 1], "w") if "--trace" in sys.argv else None  # noqa: SIM115
 
     for hog in hogs:
         hog.start()
@@ -82,6 +93,9 @@ def main() -> int:
     timer.stop()
     for hog in hogs:
         hog.terminate()
+    if trace is not None:
+        faulthandler.cancel_dump_traceback_later()
+        trace.close()
     worst = {
         name: round(max((g for g, p in gaps if p == name), default=0.0), 1)
         for name in ("load", "list shown", "sort", "largest session")
