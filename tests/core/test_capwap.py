@@ -26,11 +26,11 @@ import pytest
 
 from monoview.core.analyse import analyse
 from monoview.core.document import CaptureDocument
-from monoview.core.streambytes import direction_bytes
 from tests.conftest import DATA
 from tests.core.test_fragments import fragment_ipv4
-from tests.core.test_readers import REQUEST, RESPONSE, check, conversation
+from tests.core.test_readers import conversation
 from tests.core.test_scan import _compare
+from tests.core.test_tunnel_fragments import assert_the_whole_conversation
 from tests.core.test_tunnels import TSHARK, tshark_payloads
 from tests.encapgen import IPV4, capwap, capwap_802_11, ether, ethertype_of, inner_ether, over_udp
 from tests.pcapgen import Frame, pcap_bytes
@@ -96,16 +96,7 @@ def test_capwap_fragments_are_reassembled(
     piece in 16-byte IPv4 fragments too (found inside the reassembled IP datagram)."""
     path = tmp_path / "capwap-fragments.pcap"
     path.write_bytes(capwap_fragments(native, last_first, ip_size=ip_size))
-    conv = conversation()
-    if TSHARK:
-        assert tshark_payloads(path) == {("0", conv.client[1]): REQUEST, ("0", conv.server[1]): RESPONSE}
-    check(path, conv)
-    with CaptureDocument(path, workers=1) as document:
-        (session,) = document.conversations()
-        assert direction_bytes(session, "c2s") == REQUEST
-        assert direction_bytes(session, "s2c") == RESPONSE
-        assert document.stats.tcp_packets == len(conv.frames)
-        assert document.stats.incomplete_fragments == 0
+    assert_the_whole_conversation(path)
     _compare(path.read_bytes(), path.name)  # the scanner's rows (fragments aside) agree
 
 
