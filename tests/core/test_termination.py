@@ -28,6 +28,14 @@ SIGNALS = [signal.SIGTERM, signal.SIGHUP, signal.SIGINT]
 WAIT_S = 60  # only a bound on a wait that ends as soon as the condition holds
 
 
+def _interruptible() -> None:
+    """In the child, before exec: SIGINT to its default, so that Python turns it into
+    KeyboardInterrupt.  A test run started in the background of a shell without job control
+    inherits SIGINT ignored, and Python (as monoview, rightly) keeps an inherited SIG_IGN: the
+    child would never see the signal the test sends, and the test would wait its minute."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(args: list[str], tmp: Path, stdin: int | None = None) -> subprocess.Popen[bytes]:
     env = {**os.environ, "TMPDIR": str(tmp), "PYTHONPATH": str(REPO)}
     return subprocess.Popen(
@@ -36,6 +44,7 @@ def _start(args: list[str], tmp: Path, stdin: int | None = None) -> subprocess.P
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env,
+        preexec_fn=_interruptible,  # the test process runs no threads that could hold a lock
     )
 
 
