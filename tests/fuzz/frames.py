@@ -3,13 +3,15 @@
 Only what the mutators need: find the IP and TCP headers of a frame of the link
 types monoview decodes, rebuild a frame around a changed IP packet, and make
 headers from fields.  Checksums are not computed (monoview never checks them).
-Stdlib only.
+Stdlib only, and the reader's budget of stacked tags.
 """
 
 from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+
+from monoview.core.capture.ethernet import MAX_LINK_STEPS
 
 ETH_V4, ETH_V6 = 0x0800, 0x86DD
 VLAN_TPIDS = (0x8100, 0x88A8, 0x9100, 0x9200)
@@ -47,7 +49,12 @@ def link_ip(data: bytes | bytearray, link: int) -> tuple[int, int] | None:
     n = len(data)
     if link == 1:
         pos = 12
-        while pos + 2 <= n:
+        # At most the reader's budget of stacked tags (a deeper frame is malformed to it, so
+        # not a TCP frame to mutate): unbounded, the walk made building 41:656644 (10,000 tags
+        # on 50 frames, 30,534 records, each viewed by seq_jump) take 177 CPU seconds.
+        for _tag in range(MAX_LINK_STEPS + 1):
+            if pos + 2 > n:
+                return None
             (ethertype,) = struct.unpack_from(">H", data, pos)
             if ethertype in VLAN_TPIDS:
                 pos += 4

@@ -19,7 +19,9 @@ from the index built in one walk), ``noise`` (a traceback printed on
 stderr), ``hang`` (more CPU time than the hang threshold on a file under
 1 MB, or killed at the deadline twice, the second time in a fresh worker;
 the deadline is the worker's CPU time on the input, or ten times as much wall
-time: wall time on a shared machine says little), ``crash`` (the worker
+time: wall time on a shared machine says little), ``build`` (making the
+input, before monoview sees it, passed that deadline: the fuzzer's own cost,
+with its own deadline, never a hang of monoview's), ``crash`` (the worker
 died), ``memory`` (peak RSS over the limit on a file under 10 MB; the peak is
 reset before each input through ``/proc/self/clear_refs``, which cannot go below
 the RSS the worker has then, so a worker whose RSS stays high is replaced and
@@ -258,6 +260,8 @@ def findings(outcome: dict[str, Any], limits: Limits) -> list[tuple[str, str]]:
         found.append(("escape", outcome["signature"]))
     if outcome.get("status") == "crash":
         found.append(("crash", outcome.get("signature", "worker died")))
+    if outcome.get("status") == "build":
+        found.append(("build", "making the input passed the deadline (the fuzzer's own cost)"))
     for failure in outcome.get("listener_failures", []):
         found.append(("listener", failure.split(":")[0] + ": " + failure.split(": ")[1].split(":")[0]))
     if "ranges" in outcome:
@@ -329,6 +333,7 @@ class _Slot:
     first_wall: float | None = None  # the input was killed once after this many seconds
     cpu_at_start: float = 0.0  # the worker's CPU seconds when the input was sent
     recheck_of: float | None = None  # the input is a memory finding's re-run: the first peak (MB)
+    built: bool = False  # the worker has made the input and runs monoview on it
 
     def cpu(self) -> float:
         """The worker's CPU seconds so far (0 where ``/proc`` cannot tell)."""
@@ -548,7 +553,7 @@ def campaign(
         if index is None:
             return False
         slot.index, slot.started, slot.size, slot.first_wall = index, time.monotonic(), 0, first_wall
-        slot.cpu_at_start = slot.cpu()
+        slot.cpu_at_start, slot.built = slot.cpu(), False
         slot.conn.send(index)
         return True
 
@@ -559,7 +564,7 @@ def campaign(
             log.flush()
             for cls, sig in found:
                 kept = report.signatures[(cls, sig)]
-                if len(kept) <= 3 and kept[-1] == outcome["index"]:
+                if cls != "build" and len(kept) <= 3 and kept[-1] == outcome["index"]:
                     tag = hashlib.sha1(f"{cls}{sig}".encode()).hexdigest()[:8]
                     data, _plan, _base = build(bases, seed, outcome["index"], limits.light)
                     (out / "inputs" / f"{cls}-{tag}-{outcome['index']}.pcap").write_bytes(data)  # type: ignore[operator]
@@ -609,16 +614,19 @@ def campaign(
                     busy += feed(slot) - 1
                     continue
                 if died or overdue:
-                    outcome = {
+                    outcome: dict[str, Any] = {
                         "index": slot.index,
                         "size": slot.size,
                         "seconds": now - slot.started,
-                        "status": "crash" if died else "killed",
-                        "killed": overdue,
+                        "status": "crash" if died else "killed" if slot.built else "build",
+                        "killed": overdue and slot.built,
                         "signature": f"exit code {slot.process.exitcode}" if died else "",
                     }
-                    _data, plan, base = build(bases, seed, slot.index, limits.light)
-                    outcome.update(plan=plan, base=base)
+                    if slot.built:
+                        _data, plan, base = build(bases, seed, slot.index, limits.light)
+                        outcome.update(plan=plan, base=base)
+                    else:  # making it again here would take as long: --replay shows its plan
+                        outcome.update(plan=["(not made: see --replay)"], base="?")
                     slot.process.kill()
                     slot.process.join()
                     record(outcome)
@@ -629,7 +637,9 @@ def campaign(
                 while slot.conn.poll():
                     kind, index, value = slot.conn.recv()
                     if kind == "start":
-                        slot.size = value
+                        # monoview's deadline starts now: making the input had its own
+                        slot.size, slot.built = value, True
+                        slot.started, slot.cpu_at_start = time.monotonic(), slot.cpu()
                         continue
                     if slot.first_wall is not None:
                         value["killed_once_after"] = slot.first_wall
