@@ -11,13 +11,15 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QTextCursor
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QMouseEvent, QTextCursor
+from PySide6.QtWidgets import QApplication
 
 from monoview.core.blob import Blob, Span, gap_marker
 from monoview.core.showas import ShowAs
 from monoview.core.textmap import render
 from monoview.gui.mainwindow import MainWindow
+from monoview.gui.views.text_window import MOST
 from monoview.gui.views.textview import TextView
 from tests.gui.conftest import capture, load
 from tests.gui.test_show_as import CLI_NAMES
@@ -156,3 +158,61 @@ def test_scrolling_down_moves_the_window_along(qtbot) -> None:
     start = view.window_start
     assert _document(view) == render(data[start : start + len(_document(view))], "ascii").text
     assert view.bar.value() > 0  # the position bar follows
+
+
+def _mouse(view: TextView, kind: QEvent.Type, point: QPoint, held: Qt.MouseButton) -> None:
+    viewport = view.editor.viewport()
+    button = Qt.MouseButton.NoButton if kind == QEvent.Type.MouseMove else Qt.MouseButton.LeftButton
+    event = QMouseEvent(
+        kind,
+        QPointF(point),
+        QPointF(viewport.mapToGlobal(point)),
+        button,
+        held,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(viewport, event)
+
+
+def test_a_selection_dragged_past_the_window_keeps_its_start(qtbot) -> None:
+    """A drag that scrolls the editor on (as its auto-scroll does, the button held) moves the
+    window along without losing where the drag began: the selection runs from there."""
+    data, blob = _big()
+    view = _view(qtbot, blob)
+    left = Qt.MouseButton.LeftButton
+    _mouse(view, QEvent.Type.MouseButtonPress, QPoint(2, 2), left)
+    bottom = QPoint(200, view.editor.viewport().height() - 4)
+    _mouse(view, QEvent.Type.MouseMove, bottom, left)
+    bar = view.editor.verticalScrollBar()
+    for _ in range(3):  # well past the first window
+        bar.setValue(bar.maximum())
+        _mouse(view, QEvent.Type.MouseMove, bottom, left)
+    start, end = view.selection()
+    assert start == 0 and end > 30_000  # beyond the first window (24 kB), from where it began
+    text = view.editor.textCursor().selectedText().replace("\u2029", "\n")
+    assert text == render(data[start:end], "ascii").text
+    _mouse(view, QEvent.Type.MouseButtonRelease, bottom, Qt.MouseButton.NoButton)
+    assert view.selection() == (start, end)
+
+
+def test_a_drag_longer_than_a_window_holds_is_cut_at_its_start(qtbot) -> None:
+    """Dragged further than ``MOST`` chunks from where it began, the selection is cut where
+    the window begins (as ``select`` cuts a long one): what stays selected is the bytes
+    there, never a wrong range, and the drag goes on."""
+    data, blob = _big()
+    view = _view(qtbot, blob)
+    left = Qt.MouseButton.LeftButton
+    bottom = QPoint(200, view.editor.viewport().height() - 4)
+    _mouse(view, QEvent.Type.MouseButtonPress, QPoint(2, 2), left)
+    _mouse(view, QEvent.Type.MouseMove, bottom, left)
+    bar = view.editor.verticalScrollBar()
+    ends = []
+    for _ in range(40):
+        bar.setValue(bar.maximum())
+        _mouse(view, QEvent.Type.MouseMove, bottom, left)
+        ends.append(view.selection()[1])
+    start, end = view.selection()
+    assert ends == sorted(ends) and end > MOST * 8192
+    assert 0 < start == view.window_start < end
+    text = view.editor.textCursor().selectedText().replace("\u2029", "\n")
+    assert text == render(data[start:end], "ascii").text

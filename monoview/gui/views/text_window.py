@@ -23,6 +23,7 @@ from monoview.core.textmap import TextMap, join_maps
 from monoview.gui.views import palette
 
 WINDOW: Final = 3  # chunks in the editor around the reading position (24 kB: a few screens)
+MOST: Final = 8  # chunks a selection brings in at most (64 kB; a whole 50 MB monologue is cut there)
 EDGE: Final = 2  # lines from the window's top or bottom that move it along
 
 
@@ -72,11 +73,23 @@ class TextWindow(QWidget):
         return self._map.text
 
     def _set_window(self, first: int, last: int) -> None:
-        """Put chunks ``first``..``last`` in the editor (the cursor in bytes kept if it is in them)."""
+        """Put chunks ``first``..``last`` in the editor (the cursor in bytes kept if it is in them).
+
+        A selection's anchor (where a drag began) comes along: the window reaches back or on
+        to its chunk, up to ``MOST`` chunks in all, so that a drag the editor scrolls past the
+        window's edge goes on selecting from where it began.  Further than that, the
+        selection is cut at the window's edge (the part of it the editor holds stays
+        selected), as ``select`` cuts a long one."""
         first, last = max(0, first), min(self._chunks.count, max(last, first + 1))
+        anchor, position = self._cursor_bytes()
+        if anchor is not None and anchor != position:
+            k = self._chunks.chunk_of(anchor)
+            if k < first and last - k <= MOST:
+                first = k
+            elif k >= last and k + 1 - first <= MOST:
+                last = k + 1
         if (first, last) == (self._first, self._last):
             return
-        anchor, position = self._cursor_bytes()
         chunks = [self._chunks.chunk(k) for k in range(first, last)]
         offset, markers = 0, []
         for chunk in chunks:
@@ -90,6 +103,9 @@ class TextWindow(QWidget):
         try:
             self.editor.setPlainText(self._map.text)
             start, end = self.window_start, self._chunks.cut(last)
+            if anchor is not None and anchor != position:  # the part of a selection in the window
+                cut = min(max(anchor, start), end), min(max(position, start), end)
+                anchor, position = cut if cut[0] != cut[1] else (None, 0)
             if anchor is not None and start <= min(anchor, position) and max(anchor, position) <= end:
                 cursor = QTextCursor(self.editor.document())
                 cursor.setPosition(self._char(anchor))

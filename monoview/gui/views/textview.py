@@ -28,9 +28,8 @@ from monoview.core.render import ENCODINGS
 from monoview.core.showas import ShowAs, render, turns
 from monoview.core.textchunks import BlobChunks, TextChunks
 from monoview.gui.views.text_marks import marks
-from monoview.gui.views.text_window import WINDOW, TextWindow
+from monoview.gui.views.text_window import MOST, WINDOW, TextWindow
 
-MOST: Final = 8  # chunks a selection brings in at most (64 kB; a whole 50 MB monologue is cut there)
 ESCAPED: Final = ""  # "Show data as": the escaped text in the chosen encoding (mapped to bytes)
 ENCODING_LABELS: Final = {
     "ascii": "ASCII", "utf-8": "UTF-8", "latin-1": "Latin-1", "utf-16": "UTF-16", "ebcdic": "EBCDIC",
