@@ -199,18 +199,23 @@ def _hex_dump(chosen: Sequence[Turn]) -> str:
                 lines.append(f"{indent}{missing(part)}")
                 continue
             start = offsets[turn.direction]
-            for pos in range(0, len(part), 16):
-                row = part[pos : pos + 16]
-                left, right = row[:8].hex(" "), row[8:].hex(" ")
-                text = row.translate(_HEX_DOTS).decode("ascii")
-                shown = f"{text[:8]} {text[8:]}" if len(row) >= 8 else text
-                line = f"{indent}{start + pos:08X}  {left:<23}  {right:<23}  {shown}"
-                # tshark puts the middle space after the eighth character even when nothing
-                # follows it, then drops one trailing space (the middle one, or the data's):
-                # what it prints, byte for byte.
-                lines.append(line[:-1] if line.endswith(" ") else line)
+            rows = range(0, len(part), 16)
+            lines.extend(hex_line(indent, start + pos, part[pos : pos + 16]) for pos in rows)
             offsets[turn.direction] = start + len(part)
     return "\n".join(lines) + ("\n" if lines else "")
+
+
+def hex_line(indent: str, offset: int, row: bytes) -> str:
+    """One line of the hex dump (without its newline): up to 16 bytes at ``offset`` of their
+    direction."""
+    left, right = row[:8].hex(" "), row[8:].hex(" ")
+    text = row.translate(_HEX_DOTS).decode("ascii")
+    shown = f"{text[:8]} {text[8:]}" if len(row) >= 8 else text
+    line = f"{indent}{offset:08X}  {left:<23}  {right:<23}  {shown}"
+    # tshark puts the middle space after the eighth character even when nothing follows
+    # it, then drops one trailing space (the middle one, or the data's): what it prints,
+    # byte for byte.
+    return line[:-1] if line.endswith(" ") else line
 
 
 def _c_arrays(chosen: Sequence[Turn]) -> str:
@@ -220,17 +225,24 @@ def _c_arrays(chosen: Sequence[Turn]) -> str:
     for turn in chosen:
         number = counts[turn.peer]
         counts[turn.peer] += 1
-        out.append(f"char peer{turn.peer}_{number}[] = {{ /* Packet {turn.frame} */\n")
-        holes = [p for p in turn.parts if isinstance(p, int)]
-        if holes:
-            out.append("".join(f"/* {missing(n)} */\n" for n in holes))
+        out.append(c_array_head(turn.peer, number, turn.frame, [p for p in turn.parts if isinstance(p, int)]))
         data = turn.data
         rows = [data[i : i + C_ARRAY_WIDTH] for i in range(0, len(data), C_ARRAY_WIDTH)]
-        for k, row in enumerate(rows):
-            text = ", ".join(f"0x{b:02x}" for b in row)
-            out.append(text + ("," if k < len(rows) - 1 else "") + "\n")
+        out.extend(c_array_row(row, k == len(rows) - 1) for k, row in enumerate(rows))
         out.append("};\n")
     return "".join(out)
+
+
+def c_array_head(peer: int, number: int, frame: int, holes: Sequence[int]) -> str:
+    """A C array's first line, and a comment for each hole of its turn."""
+    return f"char peer{peer}_{number}[] = {{ /* Packet {frame} */\n" + "".join(
+        f"/* {missing(n)} */\n" for n in holes
+    )
+
+
+def c_array_row(row: bytes, last: bool) -> str:
+    """A line of up to ``C_ARRAY_WIDTH`` bytes of a C array."""
+    return ", ".join(f"0x{b:02x}" for b in row) + ("\n" if last else ",\n")
 
 
 def _raw(turn: Turn) -> str:
@@ -248,25 +260,38 @@ def _yaml_time(ts_ns: int) -> str:
 
 def _yaml(session: TcpSession, chosen: Sequence[Turn]) -> str:
     """tshark's ``follow,tcp,yaml`` layout: the peers, then each turn's first frame, time and bytes."""
-    out = ["peers:\n"]
-    peers = (session.client, session.server)
-    if chosen and chosen[0].node0 != "c2s":
-        peers = peers[::-1]
-    for peer, endpoint in enumerate(peers):
-        host = str(endpoint).rsplit(":", 1)[0].strip("[]")
-        out.append(f"  - peer: {peer}\n    host: {host}\n    port: {endpoint.port}\n")
-    out.append("packets:\n")
+    out = [yaml_peers(session, chosen[0].node0 if chosen else "c2s")]
     for turn in chosen:
-        out.append(f"  - packet: {turn.frame}\n    peer: {turn.peer}\n")
-        out.append(f"    timestamp: {_yaml_time(turn.ts_ns)}\n")
         holes = [p for p in turn.parts if isinstance(p, int)]
-        if holes:
-            out.append(f"    missing: {sum(holes)}\n")
+        out.append(yaml_head(turn.frame, turn.peer, turn.ts_ns, holes))
         encoded = base64.b64encode(turn.data).decode("ascii")
-        out.append("    data: !!binary |\n")
         for i in range(0, len(encoded), BASE64_WIDTH):
             out.append(f"      {encoded[i : i + BASE64_WIDTH]}\n")
     return "".join(out)
 
 
-__all__ = ["ShowAs", "Turn", "chunked", "decode", "missing", "render", "segments", "turns"]
+def yaml_peers(session: TcpSession, node0: str = "c2s") -> str:
+    """The start of the YAML layout: the two peers (peer 0 sends ``node0``), then ``packets:``."""
+    out = ["peers:\n"]
+    peers = (session.client, session.server)
+    if node0 != "c2s":
+        peers = peers[::-1]
+    for peer, endpoint in enumerate(peers):
+        host = str(endpoint).rsplit(":", 1)[0].strip("[]")
+        out.append(f"  - peer: {peer}\n    host: {host}\n    port: {endpoint.port}\n")
+    out.append("packets:\n")
+    return "".join(out)
+
+
+def yaml_head(frame: int, peer: int, ts_ns: int, holes: Sequence[int]) -> str:
+    """A turn's YAML entry up to its base64 lines."""
+    out = f"  - packet: {frame}\n    peer: {peer}\n    timestamp: {_yaml_time(ts_ns)}\n"
+    if holes:
+        out += f"    missing: {sum(holes)}\n"
+    return out + "    data: !!binary |\n"
+
+
+__all__ = [
+    "BASE64_WIDTH", "C_ARRAY_WIDTH", "ShowAs", "Turn", "c_array_head", "c_array_row", "chunked", "decode",
+    "hex_line", "missing", "render", "segments", "turns", "yaml_head", "yaml_peers",
+]  # fmt: skip
