@@ -87,12 +87,20 @@ class Turn:
         for offset, length, file_offset, _frame in monologue.pieces():
             events.append((offset, 1, read(file_offset, length)))
         events.sort(key=lambda e: (e[0], e[1]))
+        # The bytes between two holes joined once (``+=`` on bytes copies the whole so far:
+        # 26,000 pieces of a 37.7 MB monologue took four minutes).
         parts: list[Part] = []
+        run: list[bytes] = []
         for _offset, _kind, part in events:
-            if isinstance(part, bytes) and parts and isinstance(parts[-1], bytes):
-                parts[-1] += part
-            else:
-                parts.append(part)
+            if isinstance(part, bytes):
+                run.append(part)
+                continue
+            if run:
+                parts.append(b"".join(run))
+                run = []
+            parts.append(part)
+        if run:
+            parts.append(b"".join(run))
         frames = monologue.frames
         first = frames[0] if frames else 0
         return cls(monologue.direction, monologue.index, first, monologue.first_ts_ns, tuple(parts), node0)
