@@ -1,4 +1,4 @@
-"""A blob (or a long text) cut into chunks that render on their own exactly as the whole does.
+"""A blob cut into chunks that render on their own exactly as the whole does.
 
 The text view shows a conversation of any size, but a text editor holding 40 MB
 of escaped bytes (150 million characters when they are binary) takes seconds to
@@ -21,11 +21,12 @@ from dataclasses import dataclass
 from typing import Final, Protocol
 
 import numpy as np
+import numpy.typing as npt
 
 from monoview.core.blob import Blob, gap_marker
 from monoview.core.textmap import TextMap, join_maps, render
 
-CHUNK: Final = 8 << 10  # bytes (or characters) per chunk; four of binary bytes are 130,000 characters
+CHUNK: Final = 8 << 10  # bytes per chunk; four of binary bytes are 130,000 characters
 CACHED: Final = 24  # chunks kept rendered
 
 
@@ -143,36 +144,14 @@ class BlobChunks:
         return Chunk(start, end, join_maps(pieces), tuple(markers))
 
 
-class TextChunks:
-    """A long text (a "Show data as" format) cut after a newline near every ``chunk`` characters;
-    a position is a character (``map`` is the identity)."""
-
-    def __init__(self, text: str, chunk: int = CHUNK) -> None:
-        self.text = text
-        self.size = len(text)
-        cuts = [0]
-        while cuts[-1] + chunk < self.size:
-            newline = text.find("\n", cuts[-1] + chunk, cuts[-1] + 4 * chunk)
-            cuts.append(newline + 1 if newline >= 0 else cuts[-1] + chunk)
-        self._cuts = cuts
-        self.count = len(cuts)
-
-    def cut(self, k: int) -> int:
-        """Where chunk ``k`` begins."""
-        return self._cuts[k] if 0 <= k < self.count else (0 if k < 0 else self.size)
-
-    def chunk_of(self, position: int) -> int:
-        """The chunk that holds character ``position``."""
-        return max(0, bisect.bisect_right(self._cuts, position) - 1)
-
-    def chunk(self, k: int) -> Chunk:
-        """Chunk ``k`` as an editor holds it: a line break for ``\r\n`` and for a lone ``\r``
-        (Qt's plain text makes a paragraph of each), a character outside the BMP as two
-        UTF-16 units; ``map.starts`` gives each character's place in that."""
-        start, end = self.cut(k), self.cut(k + 1)
-        piece = self.text[start:end]
-        units = np.frombuffer(piece.encode("utf-32-le", errors="surrogatepass"), dtype=np.uint32)
-        crlf = (units == 13) & np.append(units[1:] == 10, False)
-        widths = np.where(crlf, 0, np.where(units >= 0x10000, 2, 1))
-        starts = np.concatenate(([0], np.cumsum(widths))).astype(np.int64)
-        return Chunk(start, end, TextMap(piece.replace("\r\n", "\n").replace("\r", "\n"), starts))
+def editor_map(text: str, starts: npt.NDArray[np.int64] | None = None) -> TextMap:
+    """``text`` as an editor holds it: a line break for ``\r\n`` and for a lone ``\r`` (Qt's
+    plain text makes a paragraph of each), a character outside the BMP as two UTF-16 units.
+    The map's ``starts`` are ``starts`` (positions in ``text``; by default each character)
+    moved to their place in that."""
+    units = np.frombuffer(text.encode("utf-32-le", errors="surrogatepass"), dtype=np.uint32)
+    crlf = (units == 13) & np.append(units[1:] == 10, False)
+    widths = np.where(crlf, 0, np.where(units >= 0x10000, 2, 1))
+    places = np.concatenate(([0], np.cumsum(widths))).astype(np.int64)
+    shown = text.replace("\r\n", "\n").replace("\r", "\n")
+    return TextMap(shown, places if starts is None else places[starts])

@@ -7,12 +7,13 @@ in any encoding), and the gap markers must be where the whole text has them.
 
 from __future__ import annotations
 
+import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
 from monoview.core.blob import Blob, gap_marker
 from monoview.core.render import ENCODINGS
-from monoview.core.textchunks import BlobChunks, TextChunks
+from monoview.core.textchunks import BlobChunks, editor_map
 from monoview.core.textmap import join_maps, render
 
 # Bytes rich in UTF-8 lead and continuation bytes, so that cuts fall inside sequences.
@@ -61,18 +62,14 @@ def test_chunks_render_as_the_whole(data: bytes, size: int, encoding: str, holes
         assert pieces[k].start <= position and (position < pieces[k].end or k == chunks.count - 1)
 
 
-@given(text=st.text(alphabet="ab\n\r😀é", max_size=300), size=st.integers(1, 20))
-def test_text_chunks_cover_the_text(text: str, size: int) -> None:
-    """Each chunk as Qt holds it: line breaks for CR LF and CR, two units for an emoji."""
-    chunks = TextChunks(text, chunk=size)
-    shown = "".join(chunks.chunk(k).map.text for k in range(chunks.count))
-    if "\r" not in text:
-        assert shown == text
-    for k in range(chunks.count):
-        chunk = chunks.chunk(k)
-        piece = text[chunk.start : chunk.end]
-        assert chunk.map.text == piece.replace("\r\n", "\n").replace("\r", "\n")
-        assert int(chunk.map.starts[-1]) == len(chunk.map.text.encode("utf-16-le")) // 2
-    for position in range(len(text)):
-        chunk = chunks.chunk(chunks.chunk_of(position))
-        assert chunk.start <= position < chunk.end
+@given(text=st.text(alphabet="ab\n\r😀é", max_size=300))
+def test_the_editor_map_is_the_text_as_qt_holds_it(text: str) -> None:
+    """Line breaks for CR LF and CR, two units for an emoji; each character's place in that."""
+    held = editor_map(text)
+    assert held.text == text.replace("\r\n", "\n").replace("\r", "\n")
+    assert len(held.starts) == len(text) + 1
+    assert int(held.starts[-1]) == len(held.text.encode("utf-16-le")) // 2
+    steps = np.diff(held.starts).tolist()
+    for i, (char, step) in enumerate(zip(text, steps, strict=True)):
+        crlf = char == "\r" and text[i + 1 : i + 2] == "\n"
+        assert step == (0 if crlf else 2 if ord(char) >= 0x10000 else 1)

@@ -113,16 +113,21 @@ def test_a_gap_far_in_is_marked_in_line(qtbot) -> None:
 
 
 def _everything(view: TextView) -> str:
-    """The whole text, window after window, as the position bar walks it to the end."""
-    text = ""
+    """The whole text, window after window, as the position bar walks it to the end: each
+    window's text is its chunks' (a format's positions are the blob's bytes), and the editor
+    holds it."""
+    chunks = view._chunks
+    texts: dict[int, str] = {}
     view.go_to_start()
     while True:
-        start, piece = view.window_start, view.window_text()
-        assert start <= len(text)
-        text = text[:start] + piece
-        if len(text) >= view._chunks.size or not piece:
-            return text
-        view.bar.setValue(len(text) // view._scale)
+        first, last = view._first, view._last
+        window = view.window_text()
+        assert window == "".join(chunks.text(k) for k in range(first, last))  # type: ignore[attr-defined]
+        assert _document(view) == window.replace("\r\n", "\n").replace("\r", "\n")
+        texts.update((k, chunks.text(k)) for k in range(first, last))  # type: ignore[attr-defined]
+        if last >= chunks.count:
+            return "".join(texts[k] for k in range(chunks.count))
+        view.bar.setValue(chunks.cut(last) // view._scale)
 
 
 def test_every_format_is_shown_as_follow_prints_it(qtbot, window: MainWindow) -> None:

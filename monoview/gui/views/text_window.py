@@ -18,7 +18,8 @@ from PySide6.QtGui import QKeyEvent, QTextCursor
 from PySide6.QtWidgets import QPlainTextEdit, QScrollBar, QWidget
 
 from monoview.core.blob import EMPTY
-from monoview.core.textchunks import BlobChunks, Chunks, TextChunks
+from monoview.core.formatchunks import FormatChunks
+from monoview.core.textchunks import BlobChunks, Chunks
 from monoview.core.textmap import TextMap, join_maps
 from monoview.gui.views import palette
 
@@ -68,8 +69,8 @@ class TextWindow(QWidget):
     def window_text(self) -> str:
         """The text of what the editor holds as it was rendered: a format's text as Save As
         writes it (the editor makes a line break of each CR LF and CR)."""
-        if isinstance(self._chunks, TextChunks):
-            return self._chunks.text[self.window_start : self._chunks.cut(self._last)]
+        if isinstance(self._chunks, FormatChunks):
+            return "".join(self._chunks.text(k) for k in range(self._first, self._last))
         return self._map.text
 
     def _set_window(self, first: int, last: int) -> None:

@@ -10,8 +10,10 @@ edge, and a selection or a find anywhere in the blob brings its chunks in.
 Selections are translated to byte ranges through the window's ``TextMap``.
 
 "Show data as" also shows Wireshark's nine formats (``core.showas``, the text
-Save As writes and ``monoview follow --show-as`` prints) through the same window;
-their text has no byte map, so a selection there names no byte.
+Save As writes and ``monoview follow --show-as`` prints) through the same window,
+rendered chunk by chunk as well (``core.formatchunks``: a 40 MB session as C
+arrays is never made whole); their text maps to bytes only roughly, so a
+selection there names no byte.
 """
 
 from __future__ import annotations
@@ -24,9 +26,10 @@ from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QTextEdit, QVBoxLayout, QWidget
 
 from monoview.core.blob import EMPTY, Blob
+from monoview.core.formatchunks import FormatChunks
 from monoview.core.render import ENCODINGS
-from monoview.core.showas import ShowAs, render, turns
-from monoview.core.textchunks import BlobChunks, TextChunks
+from monoview.core.showas import ShowAs
+from monoview.core.textchunks import BlobChunks
 from monoview.gui.views.text_marks import marks
 from monoview.gui.views.text_window import MOST, WINDOW, TextWindow
 
@@ -139,7 +142,7 @@ class TextView(TextWindow):
             self._chunks = BlobChunks(self._blob, self.current_encoding)
             self.note.setText(self._blob.title if not self._blob.size else "")
         else:
-            self._chunks = TextChunks(self._format_text(ShowAs(how)))
+            self._chunks = FormatChunks(self._blob, ShowAs(how))
             self.note.setText(f"{how}, as Save As writes it; a selection here names no byte")
         self.editor.setPlaceholderText(self._blob.title)
         size = self._chunks.size
@@ -157,13 +160,6 @@ class TextView(TextWindow):
             self._quiet = False
         self._first = self._last = -1
         self._go_to(int(ratio * size))
-
-    def _format_text(self, how: ShowAs) -> str:
-        """The blob's monologues as ``how``: what Save As writes for them."""
-        monologues = [span.monologue for span in self._blob.spans if span.monologue is not None]
-        if not monologues:
-            return ""
-        return render(monologues[0].session, turns(monologues), how)
 
     # -- colours -----------------------------------------------------------------------
 

@@ -1,0 +1,303 @@
+"""A "Show data as" format of a blob, cut into chunks that each render on their own.
+
+The text view showed a format by rendering all of it first (``showas.render``):
+a 37.7 MB monologue is 180 MB of hex dump or 300 MB of C arrays, seconds of the
+GUI thread and as much memory, for the few screens anyone reads.  Here, as in
+``BlobChunks``, positions are the blob's bytes: chunk ``k`` is the format's text
+for bytes ``cut(k)``..``cut(k + 1)``, and only the chunks the view holds are
+rendered.  The chunks laid end to end are ``showas.render`` of the blob's
+monologues, character for character (``tests/core/test_formatchunks.py`` proves
+it on every shared capture, every format, small chunks).
+
+That holds because each cut is moved (a few bytes on) to where the format's
+layout starts afresh: a hex dump line (16 bytes from the start of a part, the
+bytes between two holes), a C array row (8 bytes of the turn's data), a line of
+base64 (57 bytes); between two characters in UTF-8 and UTF-16, never between
+a carriage return and its line feed (the editor makes one line break of the
+pair); any byte for the rest.  A turn's head (a C array's first line, a YAML
+entry) is written by the chunk holding its first byte, its tail by the chunk
+holding its last, a hole by the chunk holding the byte after it (a hole at a
+turn's end: the turn's last chunk).
+"""
+
+from __future__ import annotations
+
+import base64
+import bisect
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from monoview.core.blob import Blob, data_position
+from monoview.core.showas import (
+    BASE64_WIDTH,
+    C_ARRAY_WIDTH,
+    ShowAs,
+    c_array_head,
+    c_array_row,
+    decode,
+    hex_line,
+    missing,
+    yaml_head,
+    yaml_peers,
+)
+from monoview.core.textchunks import CACHED, CHUNK, Chunk, editor_map
+
+BASE64_BYTES: Final = BASE64_WIDTH // 4 * 3  # the bytes of one full line of base64
+DECODED: Final = frozenset({ShowAs.ASCII, ShowAs.UTF8, ShowAs.LATIN1, ShowAs.UTF16, ShowAs.EBCDIC})
+# How many bytes of a part a line of the format takes: cuts fall on these (None: any byte).
+ROW: Final = {ShowAs.HEX_DUMP: 16, ShowAs.C_ARRAYS: C_ARRAY_WIDTH, ShowAs.YAML: BASE64_BYTES}
+# Bytes a chunk: about CHUNK characters of text in each format (a hex dump line is 16 bytes in
+# 74 characters, a C array row 8 in 48).
+CHUNK_BYTES: Final = {ShowAs.HEX_DUMP: CHUNK // 4, ShowAs.C_ARRAYS: CHUNK // 4, ShowAs.RAW: CHUNK // 2}
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One monologue of the blob as the format lays it out."""
+
+    start: int  # the blob position of its first byte
+    end: int
+    indent: str  # the second peer's lines are indented by a tab (hex dump, raw)
+    peer: int
+    number: int  # among its peer's turns (a C array's name)
+    frame: int
+    ts_ns: int
+    holes: tuple[tuple[int, int], ...]  # (blob position, bytes missing there), in stream order
+    base: int  # the hex dump's offset of its first byte: its direction's bytes before it
+
+
+class FormatChunks:
+    """``how`` of the blob's monologues (as ``showas.render(session, turns(monologues), how)``),
+    chunk by chunk; a position is a byte of the blob.  ``chunk`` is at least 64 (a cut moves
+    on by fewer bytes than that, so cuts keep their order)."""
+
+    def __init__(self, blob: Blob, how: ShowAs, chunk: int | None = None) -> None:
+        chunk = CHUNK_BYTES.get(how, CHUNK) if chunk is None else chunk
+        self.blob, self.how, self._chunk = blob, how, max(chunk, 64)
+        self.size = blob.size
+        self.count = max(1, -(-self.size // self._chunk))
+        self.turns = _turns(blob)
+        self._starts = [turn.start for turn in self.turns]
+        self._session = next((s.monologue.session for s in blob.spans if s.monologue is not None), None)
+        self._rendered: dict[int, tuple[Chunk, str]] = {}  # the last CACHED chunks rendered
+
+    # -- where chunks begin -----------------------------------------------------------
+
+    def cut(self, k: int) -> int:
+        """Where chunk ``k`` begins."""
+        if k <= 0:
+            return 0
+        if k >= self.count:
+            return self.size
+        return min(self._safe(k * self._chunk), self.size)
+
+    def chunk_of(self, position: int) -> int:
+        """The chunk that holds byte ``position``."""
+        k = min(max(position, 0) // self._chunk, self.count - 1)
+        while k > 0 and position < self.cut(k):
+            k -= 1
+        return k
+
+    def _safe(self, position: int) -> int:
+        """The first place at or after ``position`` where the format may be cut."""
+        i = bisect.bisect_right(self._starts, position) - 1
+        if i < 0 or position >= self.turns[i].end or position == self.turns[i].start:
+            return position  # between turns (or before the first): the layout starts afresh
+        turn = self.turns[i]
+        if self.how is ShowAs.C_ARRAYS or self.how is ShowAs.YAML:  # rows of the data, holes left out
+            return min(position + (turn.start - position) % ROW[self.how], turn.end)
+        # the part (bytes between holes) that holds the position: where it begins and ends
+        begins, ends = turn.start, turn.end
+        for hole, _missing in turn.holes:
+            if hole <= position:
+                begins = max(begins, hole)
+            else:
+                ends = min(ends, hole)
+                break
+        if position == begins:
+            return position
+        if self.how is ShowAs.HEX_DUMP:
+            return min(position + (begins - position) % ROW[self.how], ends)
+        if self.how is ShowAs.UTF16:
+            position += (position - begins) & 1
+            unit = self.blob.read(position - 2, 4) if position < ends else b""
+            pair = len(unit) == 4 and 0xD8 <= unit[1] <= 0xDB and 0xDC <= unit[3] <= 0xDF
+            if pair or unit == b"\r\x00\n\x00":
+                position += 2  # not inside a surrogate pair, nor between CR and LF
+            return min(position, ends)
+        head = self.blob.read(position - 1, 6)
+        if self.how is ShowAs.UTF8:  # before a byte that starts a character, or after four that cannot
+            step = next((i for i, b in enumerate(head[1:5]) if b < 0x80 or b >= 0xC0), 4)
+            position += step
+            head = head[step:]
+        if position < ends and len(head) >= 2 and _is_crlf(head[:2], self.how):
+            position += 1
+        return min(position, ends)
+
+    # -- rendering ----------------------------------------------------------------------
+
+    def chunk(self, k: int) -> Chunk:
+        """Chunk ``k`` as the editor holds it (see ``textchunks.editor_map``)."""
+        return self._entry(k)[0]
+
+    def text(self, k: int) -> str:
+        """Chunk ``k``'s text as Save As writes it (before the editor's line breaks)."""
+        return self._entry(k)[1]
+
+    def _entry(self, k: int) -> tuple[Chunk, str]:
+        found = self._rendered.pop(k, None)
+        if found is None:
+            found = self._render(k)
+            if len(self._rendered) >= CACHED:
+                del self._rendered[next(iter(self._rendered))]
+        self._rendered[k] = found
+        return found
+
+    def _render(self, k: int) -> tuple[Chunk, str]:
+        start, end = self.cut(k), self.cut(k + 1)
+        last = k >= self.count - 1
+        out = _Out()
+        if k == 0 and self.how is ShowAs.YAML and self._session is not None:
+            out.text(yaml_peers(self._session))
+        first = bisect.bisect_left(self._starts, start)
+        if first and self.turns[first - 1].end > start:
+            first -= 1  # the turn that runs into this chunk
+        for turn in self.turns[first:]:
+            if turn.start > end or (turn.start == end and not last):
+                break
+            if turn.end <= start and not (turn.end == turn.start == start):
+                continue
+            self._turn(turn, max(start, turn.start), min(end, turn.end), out, last)
+        text = "".join(out.texts)
+        return Chunk(start, end, editor_map(text, out.starts(end - start)), ()), text
+
+    def _turn(self, turn: Turn, start: int, end: int, out: _Out, last: bool) -> None:
+        """What chunk ``start``..``end`` holds of ``turn``: its head if it begins here, its bytes
+        and holes here, its tail if it ends here."""
+        how = self.how
+        heads = start == turn.start
+        tails = end == turn.end and (end > start or heads)
+        holes = [h for h in turn.holes if start <= h[0] < end or (tails and h[0] == end)]
+        if heads:
+            if how is ShowAs.C_ARRAYS:
+                out.text(c_array_head(turn.peer, turn.number, turn.frame, [n for _p, n in turn.holes]))
+            elif how is ShowAs.YAML:
+                out.text(yaml_head(turn.frame, turn.peer, turn.ts_ns, [n for _p, n in turn.holes]))
+            elif how is ShowAs.RAW:
+                out.text(turn.indent)
+        if how is ShowAs.C_ARRAYS or how is ShowAs.YAML:
+            self._rows(turn, start, end, out)
+        else:
+            at = start
+            for position, count in holes:
+                if position > at:
+                    self._bytes(turn, at, position, out)
+                    at = position
+                out.text(self._hole(turn, count))
+            if end > at:
+                self._bytes(turn, at, end, out)
+        if tails:
+            said = end > turn.start or holes  # a decoded turn's text ends with a newline
+            unended = how in DECODED and said and not out.texts[-1].endswith("\n")
+            if how is ShowAs.C_ARRAYS:
+                out.text("};\n")
+            elif how is ShowAs.RAW or unended:
+                out.text("\n")
+
+    def _hole(self, turn: Turn, count: int) -> str:
+        if self.how is ShowAs.HEX_DUMP:
+            return f"{turn.indent}{missing(count)}\n"
+        if self.how is ShowAs.RAW:
+            return missing(count).encode().hex()
+        return missing(count)
+
+    def _bytes(self, turn: Turn, start: int, end: int, out: _Out) -> None:
+        """Bytes ``start``..``end`` of one part of ``turn``."""
+        data = self.blob.read(start, end - start)
+        if self.how is ShowAs.HEX_DUMP:
+            offset = turn.base + start - turn.start
+            lines = [hex_line(turn.indent, offset + i, data[i : i + 16]) for i in range(0, len(data), 16)]
+            out.add("\n".join(lines) + "\n", len(data))
+        elif self.how is ShowAs.RAW:
+            out.add(data.hex(), len(data))
+        else:
+            out.add(decode(data, self.how), len(data))
+
+    def _rows(self, turn: Turn, start: int, end: int, out: _Out) -> None:
+        """A C array's rows, or the base64 lines, of bytes ``start``..``end`` (holes left out)."""
+        data = self.blob.read(start, end - start)
+        if self.how is ShowAs.C_ARRAYS:
+            final = turn.end - turn.start - 1  # the data's last byte: its row has no comma
+            rows = range(0, len(data), C_ARRAY_WIDTH)
+            made = [
+                c_array_row(data[i : i + C_ARRAY_WIDTH], start + i - turn.start > final - C_ARRAY_WIDTH)
+                for i in rows
+            ]
+        else:
+            rows = range(0, len(data), BASE64_BYTES)
+            made = [f"      {base64.b64encode(data[i : i + BASE64_BYTES]).decode('ascii')}\n" for i in rows]
+        out.add("".join(made), len(data))
+
+
+class _Out:
+    """A chunk's text as it is made, and how many of its bytes each piece stands for."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+        self.counts: list[int] = []
+
+    def text(self, text: str) -> None:
+        self.add(text, 0)
+
+    def add(self, text: str, count: int) -> None:
+        self.texts.append(text)
+        self.counts.append(count)
+
+    def starts(self, size: int) -> npt.NDArray[np.int64]:
+        """Each byte's first character in the text: spread evenly over its piece's text."""
+        starts = np.empty(size + 1, dtype=np.int64)
+        at = chars = 0
+        for text, count in zip(self.texts, self.counts, strict=True):
+            if count:
+                starts[at : at + count] = chars + np.arange(count, dtype=np.int64) * len(text) // count
+                at += count
+            chars += len(text)
+        starts[at:] = chars
+        return starts
+
+
+def _is_crlf(pair: bytes, how: ShowAs) -> bool:
+    """Whether the two bytes on either side of a cut are a carriage return and a line feed."""
+    if how is ShowAs.EBCDIC:
+        return pair == b"\x0d\x25"
+    return pair == b"\r\n"
+
+
+def _turns(blob: Blob) -> list[Turn]:
+    """The blob's monologues as the formats lay them out (``showas.Turn`` with node0 c2s)."""
+    out: list[Turn] = []
+    offsets = {"c2s": 0, "s2c": 0}
+    counts = [0, 0]
+    for span in blob.spans:
+        monologue = span.monologue
+        if monologue is None:
+            continue
+        peer = 0 if span.direction == "c2s" else 1
+        gaps = sorted(monologue.gaps(), key=lambda gap: gap.offset)  # as showas.Turn.of orders them
+        holes = tuple((span.start + data_position(monologue, g.offset), g.length) for g in gaps)
+        frames = monologue.frames
+        out.append(
+            Turn(
+                span.start, span.end, "\t" if peer else "", peer, counts[peer], frames[0] if frames else 0,
+                monologue.first_ts_ns, holes, offsets[span.direction],
+            )
+        )  # fmt: skip
+        counts[peer] += 1
+        offsets[span.direction] += span.end - span.start
+    return out
+
+
+__all__ = ["FormatChunks"]

@@ -1,0 +1,97 @@
+"""A "Show data as" format chunk by chunk is the whole format, character for character.
+
+``FormatChunks`` renders only the chunks the text view holds; ``showas.render`` of
+the same monologues is what Save As writes and ``monoview follow --show-as``
+prints (and what tshark prints, where tshark has the format: test_showas.py).
+Laid end to end, the chunks must be that text exactly, and what the editor holds
+(line breaks for CR LF) the whole text's, on every shared capture and on a
+generated one made to put the awkward bytes (UTF-8 and UTF-16 characters,
+surrogate pairs, CR LF in three encodings, holes) across every cut.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from monoview.core.blob import Blob, direction_blob, session_blob
+from monoview.core.document import CaptureDocument
+from monoview.core.formatchunks import FormatChunks
+from monoview.core.showas import ShowAs, render, turns
+from monoview.core.tcp.session import TcpSession
+from monoview.core.textchunks import editor_map
+from tests.core.test_walk import CAPTURE_FILES
+from tests.pcapgen import Conversation, pcap_bytes
+
+AWKWARD = (
+    "é€😀 line\r\n".encode() * 7
+    + "\r\n😀\r\nx".encode("utf-16-le") * 9
+    + b"\x0d\x25\xc1\xc2" * 11
+    + bytes(range(256))
+    + b"\xf0\x9f\x98"  # a character cut short
+    + b"\r\n" * 20
+)
+
+
+def _awkward_capture(folder: Path) -> Path:
+    """Both sides send the awkward bytes, with holes before, inside and after monologues."""
+    conv = Conversation()
+    conv.handshake()
+    conv.send(True, AWKWARD, mss=97)
+    conv.segment(False, 5, AWKWARD[5:200])  # five bytes missing before the server's first byte
+    conv.segment(False, 260, AWKWARD[260:400])  # and 60 inside
+    conv.s_next += 400 + 31  # 31 missing at its end (the client's next bytes acknowledge them)
+    conv.send(True, AWKWARD[::-1], mss=211)
+    conv.send(False, AWKWARD, mss=1000)
+    conv.close()
+    path = folder / "awkward.pcap"
+    path.write_bytes(pcap_bytes(conv.frames))
+    return path
+
+
+def _check(session: TcpSession, blob: Blob, how: ShowAs, chunk: int | None = None) -> None:
+    monologues = [span.monologue for span in blob.spans if span.monologue is not None]
+    whole = render(session, turns(monologues), how) if monologues else ""
+    chunks = FormatChunks(blob, how, chunk)
+    texts = [chunks.text(k) for k in range(chunks.count)]
+    assert "".join(texts) == whole, (how, chunk)
+    editor = [chunks.chunk(k).map for k in range(chunks.count)]
+    assert "".join(m.text for m in editor) == editor_map(whole).text, (how, chunk)
+    cuts = [chunks.cut(k) for k in range(chunks.count + 1)]
+    assert cuts[0] == 0 and cuts[-1] == blob.size and cuts == sorted(cuts)
+    for k, text_map in enumerate(editor):
+        assert len(text_map.starts) == cuts[k + 1] - cuts[k] + 1
+        units = len(text_map.text.encode("utf-16-le", errors="surrogatepass")) // 2  # as Qt counts
+        assert np.all(np.diff(text_map.starts) >= 0) and text_map.starts[-1] == units
+        assert chunks.chunk_of(cuts[k]) == k or cuts[k] == cuts[k + 1]
+
+
+def test_the_awkward_bytes_across_every_cut(tmp_path: Path) -> None:
+    path = _awkward_capture(tmp_path)
+    with CaptureDocument(path, workers=1) as document:
+        session = document.conversation(1)
+        assert session.gaps("s2c")  # the holes are there
+        blobs = [session_blob(session, session.monologues)]
+        for side in ("c2s", "s2c"):
+            sent = [m for m in session.monologues if m.direction == side]
+            blobs.append(direction_blob(session, side, sent))
+        for blob in blobs:
+            for how in ShowAs:
+                for chunk in (64, 65, 66, 67, 70, 77, 97, 128, 131, 200, 256, 1000, None):
+                    _check(session, blob, how, chunk)
+
+
+@pytest.mark.parametrize("path", CAPTURE_FILES, ids=lambda p: p.name)
+def test_every_format_of_every_shared_capture(path: Path) -> None:
+    with CaptureDocument(path, workers=1) as document:
+        count = len(document.rows)
+        for number in sorted({n for n in (1, 2, count // 2, count) if 1 <= n <= count}):  # a few of each
+            session = document.conversation(number)
+            blob = session_blob(session, session.monologues)
+            if blob.size > 400_000:
+                continue  # the synthetic giants prove nothing more, slowly
+            for how in ShowAs:
+                for chunk in (64, 101, None):
+                    _check(session, blob, how, chunk)
