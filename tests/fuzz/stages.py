@@ -165,7 +165,7 @@ def _views(document: Any, session: Any, session_id: int, rng: random.Random) -> 
     place in the file, a frame's byte and session, the stream graphs, the text shown."""
     from monoview.core.flows.lookup import session_of_frame
     from monoview.core.graphs import stream_graphs
-    from monoview.core.showas import ShowAs, render, segments, turns
+    from monoview.core.showas import ShowAs, render, segments
 
     for monologue in session.monologues[:3]:
         if monologue.length:
@@ -175,8 +175,24 @@ def _views(document: Any, session: Any, session_id: int, rng: random.Random) -> 
     session_of_frame(document, rng.randint(0, max(1, document.stats.frames + 1)))
     stream_graphs(document, session_id)
     if sum(s.kept for s in session.streams) <= 256 * 1024 and len(session.monologues) <= 2000:
-        chosen = segments(session.monologues) if rng.random() < 0.3 else turns(session.monologues)
-        render(session, chosen, rng.choice(list(ShowAs)))
+        how = rng.choice(list(ShowAs))
+        if rng.random() < 0.3:
+            render(session, segments(session.monologues), how)
+        else:
+            _formats_chunked(session, how, rng)
+
+
+def _formats_chunked(session: Any, how: Any, rng: random.Random) -> None:
+    """The text view's chunks of a format, laid end to end, are the whole format (an
+    ``AssertionError`` is an escape finding)."""
+    from monoview.core.blob import session_blob
+    from monoview.core.formatchunks import FormatChunks
+    from monoview.core.showas import render, turns
+
+    whole = render(session, turns(session.monologues), how) if session.monologues else ""
+    chunks = FormatChunks(session_blob(session, session.monologues), how, rng.choice([64, 101, None]))
+    if "".join(chunks.text(k) for k in range(chunks.count)) != whole:
+        raise AssertionError(f"FormatChunks differs from showas.render ({how.value})")
 
 
 def unusual(document: Any, out: dict[str, Any], cpu_seconds: float) -> list[str]:
