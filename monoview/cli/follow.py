@@ -18,11 +18,7 @@ from monoview.core.follow import Chosen, by_id, by_pair, by_stream, follow_text,
 from monoview.core.showas import ShowAs, render, segments, turns
 from monoview.core.streambytes import GapPolicy, monologue_chunks
 
-_SHOW_AS = {
-    "ascii": ShowAs.ASCII, "utf-8": ShowAs.UTF8, "latin-1": ShowAs.LATIN1, "utf-16": ShowAs.UTF16,
-    "ebcdic": ShowAs.EBCDIC, "hex-dump": ShowAs.HEX_DUMP, "c-arrays": ShowAs.C_ARRAYS, "raw": ShowAs.RAW,
-    "yaml": ShowAs.YAML,
-}  # fmt: skip
+_SHOW_AS = {how.cli_name: how for how in ShowAs}
 
 
 class UsageError(MonoviewError):

@@ -18,6 +18,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from monoview.cli.parser import SHOW_AS
+
 SCREENSHOT_SIZE = (1400, 880)
 
 
@@ -48,6 +50,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         choices=("monologue", "c2s", "s2c", "session"),
         default="monologue",
         help="with --screenshot: which bytes the hex/text view shows",
+    )
+    parser.add_argument(
+        "--show-as",
+        choices=SHOW_AS,
+        help="with --screenshot: the text view, showing the bytes as Wireshark's Follow dialog does",
     )
     parser.add_argument("--plots", action="store_true", help="with --screenshot: show the plots")
     parser.add_argument(

@@ -53,6 +53,11 @@ class ShowAs(Enum):
     YAML = "YAML"
 
     @property
+    def cli_name(self) -> str:
+        """The name ``--show-as`` takes (``hex-dump`` for Hex Dump)."""
+        return self.value.lower().replace(" ", "-")
+
+    @property
     def suffix(self) -> str:
         """A file name suffix for Save As."""
         return {ShowAs.C_ARRAYS: ".c", ShowAs.YAML: ".yaml", ShowAs.RAW: ".hex"}.get(self, ".txt")

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import QApplication
 
 from monoview import __version__
 from monoview.cli.window import headless, parse_args
+from monoview.core.showas import ShowAs
 from monoview.core.terminate import ENDING
 from monoview.gui.dialogs.errors import install_excepthook
 from monoview.gui.icons import app_icon
@@ -124,8 +125,10 @@ def take_screenshot(window: MainWindow, args: argparse.Namespace) -> int:
             if 0 <= args.monologue < len(monologues):
                 window.select_monologue(monologues[args.monologue])
     window.scope.setCurrentIndex(max(0, window.scope.findData(args.scope)))
-    if args.view == "text":
+    if args.view == "text" or args.show_as is not None:
         window.show_text()
+    if args.show_as is not None:
+        window.text.set_format(next(how.value for how in ShowAs if how.cli_name == args.show_as))
     if args.view == "http":
         window.detail_tabs.setCurrentWidget(window.http.pane)
         deadline = time.monotonic() + 60

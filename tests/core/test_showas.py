@@ -167,3 +167,10 @@ def test_monoview_follow_prints_what_tshark_prints() -> None:
         assert done.stdout.decode() == expected, ours
     for choice in ("ascii", "utf-8", "latin-1", "utf-16", "ebcdic", "c-arrays"):
         assert run("follow", str(path), "1", "--show-as", choice).returncode == 0
+
+
+def test_the_command_lines_name_every_format() -> None:
+    """``follow --show-as`` and the window's ``--show-as`` take the formats' own names."""
+    from monoview.cli.parser import SHOW_AS
+
+    assert tuple(how.cli_name for how in ShowAs) == SHOW_AS
