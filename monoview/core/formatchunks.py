@@ -44,6 +44,7 @@ from monoview.core.showas import (
     yaml_peers,
 )
 from monoview.core.textchunks import CACHED, CHUNK, Chunk, editor_map
+from monoview.core.textmap import TextMap
 
 BASE64_BYTES: Final = BASE64_WIDTH // 4 * 3  # the bytes of one full line of base64
 DECODED: Final = frozenset({ShowAs.ASCII, ShowAs.UTF8, ShowAs.LATIN1, ShowAs.UTF16, ShowAs.EBCDIC})
@@ -161,7 +162,7 @@ class FormatChunks:
         last = k >= self.count - 1
         out = _Out()
         if k == 0 and self.how is ShowAs.YAML and self._session is not None:
-            out.text(yaml_peers(self._session))
+            out.lead(yaml_peers(self._session))
         first = bisect.bisect_left(self._starts, start)
         if first and self.turns[first - 1].end > start:
             first -= 1  # the turn that runs into this chunk
@@ -172,7 +173,12 @@ class FormatChunks:
                 continue
             self._turn(turn, max(start, turn.start), min(end, turn.end), out, last)
         text = "".join(out.texts)
-        return Chunk(start, end, editor_map(text, out.starts(end - start)), ()), text
+        starts, holes = out.places(end - start)
+        held = editor_map(text, np.concatenate((starts, holes.ravel())))
+        count = end - start + 1
+        markers = held.starts[count:].reshape(-1, 2).tolist()
+        editor = TextMap(held.text, held.starts[:count])
+        return Chunk(start, end, editor, tuple((a, b) for a, b in markers)), text
 
     def _turn(self, turn: Turn, start: int, end: int, out: _Out, last: bool) -> None:
         """What chunk ``start``..``end`` holds of ``turn``: its head if it begins here, its bytes
@@ -183,11 +189,11 @@ class FormatChunks:
         holes = [h for h in turn.holes if start <= h[0] < end or (tails and h[0] == end)]
         if heads:
             if how is ShowAs.C_ARRAYS:
-                out.text(c_array_head(turn.peer, turn.number, turn.frame, [n for _p, n in turn.holes]))
+                out.lead(c_array_head(turn.peer, turn.number, turn.frame, [n for _p, n in turn.holes]))
             elif how is ShowAs.YAML:
-                out.text(yaml_head(turn.frame, turn.peer, turn.ts_ns, [n for _p, n in turn.holes]))
+                out.lead(yaml_head(turn.frame, turn.peer, turn.ts_ns, [n for _p, n in turn.holes]))
             elif how is ShowAs.RAW:
-                out.text(turn.indent)
+                out.lead(turn.indent)
         if how is ShowAs.C_ARRAYS or how is ShowAs.YAML:
             self._rows(turn, start, end, out)
         else:
@@ -196,16 +202,16 @@ class FormatChunks:
                 if position > at:
                     self._bytes(turn, at, position, out)
                     at = position
-                out.text(self._hole(turn, count))
+                out.lead(self._hole(turn, count), hole=True)
             if end > at:
                 self._bytes(turn, at, end, out)
         if tails:
             said = end > turn.start or holes  # a decoded turn's text ends with a newline
             unended = how in DECODED and said and not out.texts[-1].endswith("\n")
             if how is ShowAs.C_ARRAYS:
-                out.text("};\n")
+                out.tail("};\n")
             elif how is ShowAs.RAW or unended:
-                out.text("\n")
+                out.tail("\n")
 
     def _hole(self, turn: Turn, count: int) -> str:
         if self.how is ShowAs.HEX_DUMP:
@@ -243,30 +249,52 @@ class FormatChunks:
 
 
 class _Out:
-    """A chunk's text as it is made, and how many of its bytes each piece stands for."""
+    """A chunk's text as it is made: how many of its bytes each piece stands for, which
+    pieces lead the bytes after them (a turn's head, a hole) and which are holes."""
 
     def __init__(self) -> None:
         self.texts: list[str] = []
         self.counts: list[int] = []
+        self.leads: list[bool] = []
+        self.holes: list[int] = []  # indices of the hole pieces
 
-    def text(self, text: str) -> None:
-        self.add(text, 0)
+    def lead(self, text: str, hole: bool = False) -> None:
+        if hole:
+            self.holes.append(len(self.texts))
+        self._add(text, 0, True)
+
+    def tail(self, text: str) -> None:
+        self._add(text, 0, False)
 
     def add(self, text: str, count: int) -> None:
+        self._add(text, count, False)
+
+    def _add(self, text: str, count: int, leads: bool) -> None:
         self.texts.append(text)
         self.counts.append(count)
+        self.leads.append(leads)
 
-    def starts(self, size: int) -> npt.NDArray[np.int64]:
-        """Each byte's first character in the text: spread evenly over its piece's text."""
+    def places(self, size: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Each byte's first character in the text (spread evenly over its piece's text; a
+        piece's first byte where the heads and holes before it begin, so that going to a
+        turn's first byte shows its head), and each hole's (start, end) characters."""
         starts = np.empty(size + 1, dtype=np.int64)
+        holes = np.zeros((len(self.holes), 2), dtype=np.int64)
+        hole_at = {piece: n for n, piece in enumerate(self.holes)}
         at = chars = 0
-        for text, count in zip(self.texts, self.counts, strict=True):
+        led: int | None = None  # where the heads and holes just before began
+        for i, (text, count, leads) in enumerate(zip(self.texts, self.counts, self.leads, strict=True)):
+            if i in hole_at:
+                holes[hole_at[i]] = chars, chars + len(text)
             if count:
                 starts[at : at + count] = chars + np.arange(count, dtype=np.int64) * len(text) // count
+                if led is not None:
+                    starts[at] = led
                 at += count
+            led = (chars if led is None else led) if leads else None
             chars += len(text)
         starts[at:] = chars
-        return starts
+        return starts, holes
 
 
 def _is_crlf(pair: bytes, how: ShowAs) -> bool:

@@ -61,6 +61,18 @@ def _check(session: TcpSession, blob: Blob, how: ShowAs, chunk: int | None = Non
     assert "".join(m.text for m in editor) == editor_map(whole).text, (how, chunk)
     cuts = [chunks.cut(k) for k in range(chunks.count + 1)]
     assert cuts[0] == 0 and cuts[-1] == blob.size and cuts == sorted(cuts)
+    assert editor[0].starts[0] == 0  # the first byte is where the text begins (its head shown)
+    # The holes' words are marked where a format writes them in line (C arrays and YAML say
+    # it in their heads); Raw writes them as hex.
+    holes = [chunks.chunk(k).markers for k in range(chunks.count)]
+    in_line = how not in (ShowAs.C_ARRAYS, ShowAs.YAML)
+    assert sum(map(len, holes)) == (sum(len(t.holes) for t in chunks.turns) if in_line else 0)
+    words = "bytes missing in capture file"
+    words = words.encode().hex() if how is ShowAs.RAW else words
+    for text_map, marked in zip(editor, holes, strict=True):
+        units = text_map.text.encode("utf-16-le", errors="surrogatepass")
+        for a, b in marked:
+            assert words in units[2 * a : 2 * b].decode("utf-16-le")
     for k, text_map in enumerate(editor):
         assert len(text_map.starts) == cuts[k + 1] - cuts[k] + 1
         units = len(text_map.text.encode("utf-16-le", errors="surrogatepass")) // 2  # as Qt counts

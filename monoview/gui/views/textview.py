@@ -141,9 +141,11 @@ class TextView(TextWindow):
         if how == ESCAPED:
             self._chunks = BlobChunks(self._blob, self.current_encoding)
             self.note.setText(self._blob.title if not self._blob.size else "")
+            self.note.setToolTip("")
         else:
             self._chunks = FormatChunks(self._blob, ShowAs(how))
-            self.note.setText(f"{how}, as Save As writes it; a selection here names no byte")
+            self.note.setText(f"{how}, as Save As writes it")
+            self.note.setToolTip("A selection in a format names no byte of the capture")
         self.editor.setPlaceholderText(self._blob.title)
         size = self._chunks.size
         self._scale = max(1, -(-size // (1 << 30)))
@@ -172,17 +174,19 @@ class TextView(TextWindow):
             self._quiet = quiet
 
     def _marks(self) -> list[QTextEdit.ExtraSelection]:
-        if self.current_format != ESCAPED:
-            return []
+        """Each side's colours, and the holes' words, in every format; conflicts and a find's
+        matches in the escaped text (a format's bytes are not where its characters are)."""
         start, end = self.window_start, self._chunks.cut(self._last)
         blob = self._blob
         first = max(0, bisect.bisect_right(self._span_starts, start) - 1)
         last = bisect.bisect_left(self._span_starts, end)
         spans = [(s.start, s.end, s.direction) for s in blob.spans[first:last]]
+        window = (start, end)
+        if self.current_format != ESCAPED:
+            return marks(self.editor.document(), self._char, window, spans, [], self._markers, [])
         conflicts = [(p, p + n) for p, n in blob.conflicts if p < end and p + n > start]
         k = bisect.bisect_left(self._highlights, (start - (1 << 20), 0))
         matches = [(a, b) for a, b in self._highlights[k : k + 100_000] if a < end and b > start]
-        window = (start, end)
         return marks(self.editor.document(), self._char, window, spans, conflicts, self._markers, matches)
 
     def set_highlights(self, ranges: list[tuple[int, int]]) -> None:
