@@ -43,7 +43,7 @@ from monoview.core.showas import (
     yaml_head,
     yaml_peers,
 )
-from monoview.core.textchunks import CACHED, CHUNK, Chunk, editor_map
+from monoview.core.textchunks import CHUNK, Chunk, Recent, editor_map
 from monoview.core.textmap import TextMap
 
 BASE64_BYTES: Final = BASE64_WIDTH // 4 * 3  # the bytes of one full line of base64
@@ -83,7 +83,7 @@ class FormatChunks:
         self.turns = _turns(blob)
         self._starts = [turn.start for turn in self.turns]
         self._session = next((s.monologue.session for s in blob.spans if s.monologue is not None), None)
-        self._rendered: dict[int, tuple[Chunk, str]] = {}  # the last CACHED chunks rendered
+        self._rendered: Recent[tuple[Chunk, str]] = Recent()
 
     # -- where chunks begin -----------------------------------------------------------
 
@@ -149,13 +149,7 @@ class FormatChunks:
         return self._entry(k)[1]
 
     def _entry(self, k: int) -> tuple[Chunk, str]:
-        found = self._rendered.pop(k, None)
-        if found is None:
-            found = self._render(k)
-            if len(self._rendered) >= CACHED:
-                del self._rendered[next(iter(self._rendered))]
-        self._rendered[k] = found
-        return found
+        return self._rendered.get(k, self._render)
 
     def _render(self, k: int) -> tuple[Chunk, str]:
         start, end = self.cut(k), self.cut(k + 1)

@@ -17,8 +17,9 @@ rendered without reading the rest.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import Final, Generic, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -28,6 +29,7 @@ from monoview.core.textmap import TextMap, join_maps, render
 
 CHUNK: Final = 8 << 10  # bytes per chunk; four of binary bytes are 130,000 characters
 CACHED: Final = 24  # chunks kept rendered
+V = TypeVar("V")
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,23 @@ class Chunks(Protocol):
         """Chunk ``k`` rendered."""
 
 
+class Recent(Generic[V]):
+    """The last ``CACHED`` values made, by number: the chunks a view moves among."""
+
+    def __init__(self) -> None:
+        self._kept: dict[int, V] = {}
+
+    def get(self, key: int, make: Callable[[int], V]) -> V:
+        """The value of ``key``, made by ``make`` unless it is one of the last kept."""
+        found = self._kept.pop(key, None)
+        if found is None:
+            found = make(key)
+            if len(self._kept) >= CACHED:
+                del self._kept[next(iter(self._kept))]
+        self._kept[key] = found
+        return found
+
+
 def safe_cut(head: bytes, position: int, encoding: str) -> int:
     """The first boundary at or after ``position`` where the text may be cut; ``head`` holds
     the (up to four) bytes from ``position``."""
@@ -86,17 +105,11 @@ class BlobChunks:
         self.size = blob.size
         self.count = max(1, -(-self.size // chunk))
         self._gap_positions = [position for position, _missing in blob.gaps]
-        self._rendered: dict[int, Chunk] = {}  # the last CACHED chunks rendered
+        self._rendered: Recent[Chunk] = Recent()
 
     def chunk(self, k: int) -> Chunk:
         """Chunk ``k`` rendered (kept while it is one of the last ``CACHED``)."""
-        found = self._rendered.pop(k, None)
-        if found is None:
-            found = self._render(k)
-            if len(self._rendered) >= CACHED:
-                del self._rendered[next(iter(self._rendered))]
-        self._rendered[k] = found
-        return found
+        return self._rendered.get(k, self._render)
 
     def cut(self, k: int) -> int:
         """Where chunk ``k`` begins."""
