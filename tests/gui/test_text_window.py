@@ -15,14 +15,16 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent, QTextCursor
 from PySide6.QtWidgets import QApplication
 
-from monoview.core.blob import Blob, Span, gap_marker
+from monoview.core.blob import Blob, Span, gap_marker, session_blob
+from monoview.core.document import CaptureDocument
 from monoview.core.showas import ShowAs
 from monoview.core.textmap import render
 from monoview.gui.mainwindow import MainWindow
-from monoview.gui.views.text_window import MOST
+from monoview.gui.views.text_window import MOST, WINDOW
 from monoview.gui.views.textview import TextView
 from tests.gui.conftest import capture, load
 from tests.gui.test_show_as import CLI_NAMES
+from tests.pcapgen import Conversation, pcap_bytes
 
 SIZE = 3 << 20  # 3 MB: twelve times what the view laid out before
 
@@ -221,3 +223,30 @@ def test_a_drag_longer_than_a_window_holds_is_cut_at_its_start(qtbot) -> None:
     assert 0 < start == view.window_start < end
     text = view.editor.textCursor().selectedText().replace("\u2029", "\n")
     assert text == render(data[start:end], "ascii").text
+
+
+def test_a_selection_in_a_format_is_kept_exactly_when_the_window_moves(qtbot, tmp_path) -> None:
+    """A format's text maps to bytes only roughly (a hex dump line is 16 bytes, a C array's
+    head none): the cursor is kept as places in the chunks' texts, which come back exactly."""
+    conv = Conversation()
+    conv.handshake()
+    conv.send(True, b"GET / HTTP/1.1\r\n\r\n")
+    conv.send(False, bytes(range(256)) * 800, mss=1448)
+    conv.close()
+    path = tmp_path / "formats.pcap"
+    path.write_bytes(pcap_bytes(conv.frames))
+    with CaptureDocument(path, workers=1) as document:
+        session = document.conversation(1)
+        view = _view(qtbot, session_blob(session, session.monologues))
+        for how in (ShowAs.HEX_DUMP, ShowAs.C_ARRAYS, ShowAs.YAML):
+            view.set_format(how.value)
+            view.go_to_start()
+            cursor = view.editor.textCursor()
+            cursor.setPosition(5)  # in the first turn's head (C arrays, YAML)
+            cursor.setPosition(300, QTextCursor.MoveMode.KeepAnchor)
+            view.editor.setTextCursor(cursor)
+            chosen = view.editor.textCursor().selectedText()
+            bar = view.editor.verticalScrollBar()
+            bar.setValue(bar.maximum())  # the window moves on, the selection's chunk kept
+            assert view.window_text() != "" and view._last > WINDOW, how
+            assert view.editor.textCursor().selectedText() == chosen, how

@@ -10,6 +10,7 @@ jump anywhere at once (only the chunks there are rendered).
 
 from __future__ import annotations
 
+import bisect
 from typing import Final
 
 import numpy as np
@@ -23,6 +24,7 @@ from monoview.core.textchunks import BlobChunks, Chunks
 from monoview.core.textmap import TextMap, join_maps
 from monoview.gui.views import palette
 
+Place = tuple[int, int]  # a chunk, and a position (UTF-16 units) in its text
 WINDOW: Final = 3  # chunks in the editor around the reading position (24 kB: a few screens)
 MOST: Final = 8  # chunks a selection brings in at most (64 kB; a whole 50 MB monologue is cut there)
 EDGE: Final = 2  # lines from the window's top or bottom that move it along
@@ -45,6 +47,7 @@ class TextWindow(QWidget):
         self.bar.setToolTip("Position in the whole of the shown bytes")
         self._chunks: Chunks = BlobChunks(EMPTY, "ascii")
         self._first, self._last = 0, 0  # the chunks in the editor
+        self._offsets = [0]  # where each of them begins in the editor's text, and its end
         self._map = TextMap("", np.zeros(1, dtype=np.int64))
         self._scale = 1  # positions per step of ``bar``
         self._quiet = False
@@ -74,17 +77,20 @@ class TextWindow(QWidget):
         return self._map.text
 
     def _set_window(self, first: int, last: int) -> None:
-        """Put chunks ``first``..``last`` in the editor (the cursor in bytes kept if it is in them).
+        """Put chunks ``first``..``last`` in the editor, the cursor kept if it is in them.
 
+        The cursor is kept as places in chunks (a chunk and a position in its text), which
+        the chunks' texts give back exactly: a format's text maps to bytes only roughly.
         A selection's anchor (where a drag began) comes along: the window reaches back or on
         to its chunk, up to ``MOST`` chunks in all, so that a drag the editor scrolls past the
         window's edge goes on selecting from where it began.  Further than that, the
         selection is cut at the window's edge (the part of it the editor holds stays
         selected), as ``select`` cuts a long one."""
         first, last = max(0, first), min(self._chunks.count, max(last, first + 1))
-        anchor, position = self._cursor_bytes()
-        if anchor is not None and anchor != position:
-            k = self._chunks.chunk_of(anchor)
+        places = self._cursor_places()
+        selected = places is not None and places[0] != places[1]
+        if places is not None and selected:
+            k = places[0][0]
             if k < first and last - k <= MOST:
                 first = k
             elif k >= last and k + 1 - first <= MOST:
@@ -92,25 +98,29 @@ class TextWindow(QWidget):
         if (first, last) == (self._first, self._last):
             return
         chunks = [self._chunks.chunk(k) for k in range(first, last)]
-        offset, markers = 0, []
+        offset, markers, offsets = 0, [], [0]
         for chunk in chunks:
             markers += [(offset + a, offset + b) for a, b in chunk.markers]
             offset += int(chunk.map.starts[-1])
+            offsets.append(offset)
         self._first, self._last = first, last
+        self._offsets = offsets
         self._map = join_maps([chunk.map for chunk in chunks])
         self._markers = markers
         self._moving = True
         self._quiet = True
         try:
             self.editor.setPlainText(self._map.text)
-            start, end = self.window_start, self._chunks.cut(last)
-            if anchor is not None and anchor != position:  # the part of a selection in the window
-                cut = min(max(anchor, start), end), min(max(position, start), end)
-                anchor, position = cut if cut[0] != cut[1] else (None, 0)
-            if anchor is not None and start <= min(anchor, position) and max(anchor, position) <= end:
+            low, high = (first, 0), (last, 0)  # the window's first and end places
+            if places is not None and selected:  # the part of a selection in the window
+                anchor, position = (min(max(place, low), high) for place in places)
+                places = (anchor, position) if anchor != position else None
+            elif places is not None and not low <= places[1] < high:
+                places = None
+            if places is not None:
                 cursor = QTextCursor(self.editor.document())
-                cursor.setPosition(self._char(anchor))
-                cursor.setPosition(self._char(position), QTextCursor.MoveMode.KeepAnchor)
+                cursor.setPosition(self._char_of_place(places[0]))
+                cursor.setPosition(self._char_of_place(places[1]), QTextCursor.MoveMode.KeepAnchor)
                 self.editor.setTextCursor(cursor)
             self._colour()
         finally:
@@ -164,11 +174,25 @@ class TextWindow(QWidget):
     def _position(self, char: int) -> int:
         return self.window_start + self._map.byte_of(char)
 
-    def _cursor_bytes(self) -> tuple[int | None, int]:
+    def _cursor_places(self) -> tuple[Place, Place] | None:
+        """The cursor's anchor and position as places in chunks (None: no window yet)."""
         if self._first < 0:
-            return None, 0
+            return None
         cursor = self.editor.textCursor()
-        return self._position(cursor.anchor()), self._position(cursor.position())
+        return self._place_of_char(cursor.anchor()), self._place_of_char(cursor.position())
+
+    def _place_of_char(self, char: int) -> Place:
+        """(chunk, position in its text) of a position in the editor; the window's end is
+        (``_last``, 0)."""
+        i = bisect.bisect_right(self._offsets, char) - 1
+        if i >= len(self._offsets) - 1:
+            return self._last, 0
+        return self._first + i, char - self._offsets[i]
+
+    def _char_of_place(self, place: Place) -> int:
+        """The editor's position of a place in the window's chunks."""
+        k, within = place
+        return self._offsets[k - self._first] + within
 
     def _scroll_to_char(self, char: int) -> None:
         """Scroll the editor so that the line holding ``char`` is its top line."""
