@@ -57,6 +57,11 @@ class ShowAs(Enum):
         """The name ``--show-as`` takes (``hex-dump`` for Hex Dump)."""
         return self.value.lower().replace(" ", "-")
 
+    @classmethod
+    def named(cls, cli_name: str) -> ShowAs:
+        """The format ``--show-as`` names (``cli_name``)."""
+        return next(how for how in cls if how.cli_name == cli_name)
+
     @property
     def suffix(self) -> str:
         """A file name suffix for Save As."""
@@ -180,7 +185,27 @@ def _decoded(turn: Turn, how: ShowAs) -> str:
     for part in turn.parts:
         out.append(decode(part, how) if isinstance(part, bytes) else missing(part))
     text = "".join(out)
-    return text if text.endswith("\n") or not text else text + "\n"
+    return text + line_end(text)
+
+
+def line_end(text: str) -> str:
+    """What ends a decoded turn: a newline, unless its text is empty or ends with one."""
+    return "\n" if text and not text.endswith("\n") else ""
+
+
+def hole_line(indent: str, count: int) -> str:
+    """A hole as the hex dump writes it (a line, without its newline)."""
+    return f"{indent}{missing(count)}"
+
+
+def raw_hole(count: int) -> str:
+    """A hole as Raw writes it: Wireshark's words, as hex."""
+    return missing(count).encode().hex()
+
+
+def yaml_line(encoded: str) -> str:
+    """A line of a YAML entry's base64 (``BASE64_WIDTH`` characters at most)."""
+    return f"      {encoded}\n"
 
 
 def chunked(chosen: Sequence[Turn], how: ShowAs = ShowAs.ASCII) -> str:
@@ -209,7 +234,7 @@ def _hex_dump(chosen: Sequence[Turn]) -> str:
         indent = "" if turn.peer == 0 else "\t"
         for part in turn.parts:
             if isinstance(part, int):
-                lines.append(f"{indent}{missing(part)}")
+                lines.append(hole_line(indent, part))
                 continue
             start = offsets[turn.direction]
             rows = range(0, len(part), 16)
@@ -260,7 +285,7 @@ def c_array_row(row: bytes, last: bool) -> str:
 
 def _raw(turn: Turn) -> str:
     indent = "" if turn.peer == 0 else "\t"
-    text = "".join(p.hex() if isinstance(p, bytes) else missing(p).encode().hex() for p in turn.parts)
+    text = "".join(p.hex() if isinstance(p, bytes) else raw_hole(p) for p in turn.parts)
     return f"{indent}{text}\n"
 
 
@@ -279,7 +304,7 @@ def _yaml(session: TcpSession, chosen: Sequence[Turn]) -> str:
         out.append(yaml_head(turn.frame, turn.peer, turn.ts_ns, holes))
         encoded = base64.b64encode(turn.data).decode("ascii")
         for i in range(0, len(encoded), BASE64_WIDTH):
-            out.append(f"      {encoded[i : i + BASE64_WIDTH]}\n")
+            out.append(yaml_line(encoded[i : i + BASE64_WIDTH]))
     return "".join(out)
 
 
@@ -306,5 +331,6 @@ def yaml_head(frame: int, peer: int, ts_ns: int, holes: Sequence[int]) -> str:
 
 __all__ = [
     "BASE64_WIDTH", "C_ARRAY_WIDTH", "ShowAs", "Turn", "c_array_head", "c_array_row", "chunked", "decode",
-    "hex_line", "missing", "render", "segments", "turns", "yaml_head", "yaml_peers",
+    "hex_line", "hole_line", "line_end", "missing", "raw_hole", "render", "segments", "turns", "yaml_head",
+    "yaml_line", "yaml_peers",
 ]  # fmt: skip

@@ -128,7 +128,7 @@ def take_screenshot(window: MainWindow, args: argparse.Namespace) -> int:
     if args.view == "text" or args.show_as is not None:
         window.show_text()
     if args.show_as is not None:
-        window.text.set_format(next(how.value for how in ShowAs if how.cli_name == args.show_as))
+        window.text.set_format(ShowAs.named(args.show_as).value)
     if args.view == "http":
         window.detail_tabs.setCurrentWidget(window.http.pane)
         deadline = time.monotonic() + 60
