@@ -30,7 +30,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from monoview.core.blob import Blob, data_position
+from monoview.core.blob import Blob
 from monoview.core.showas import (
     BASE64_WIDTH,
     C_ARRAY_WIDTH,
@@ -39,10 +39,15 @@ from monoview.core.showas import (
     c_array_row,
     decode,
     hex_line,
+    hole_line,
+    line_end,
     missing,
+    raw_hole,
     yaml_head,
+    yaml_line,
     yaml_peers,
 )
+from monoview.core.tcp.monologue import Monologue
 from monoview.core.textchunks import CHUNK, Chunk, Recent, editor_map
 from monoview.core.textmap import TextMap
 
@@ -56,8 +61,8 @@ CHUNK_BYTES: Final = {ShowAs.HEX_DUMP: CHUNK // 4, ShowAs.C_ARRAYS: CHUNK // 4, 
 
 
 @dataclass(frozen=True)
-class Turn:
-    """One monologue of the blob as the format lays it out."""
+class TurnPlace:
+    """Where one monologue (``showas.Turn``) is in the blob, and what its layout needs."""
 
     start: int  # the blob position of its first byte
     end: int
@@ -68,6 +73,21 @@ class Turn:
     ts_ns: int
     holes: tuple[tuple[int, int], ...]  # (blob position, bytes missing there), in stream order
     base: int  # the hex dump's offset of its first byte: its direction's bytes before it
+    hole_positions: tuple[int, ...] = ()  # the holes' positions, for bisect
+
+    def part(self, position: int) -> tuple[int, int]:
+        """Where the part (bytes between two holes) that holds ``position`` begins and ends."""
+        i = bisect.bisect_right(self.hole_positions, position)
+        begins = max(self.start, self.hole_positions[i - 1]) if i else self.start
+        ends = min(self.end, self.hole_positions[i]) if i < len(self.hole_positions) else self.end
+        return begins, ends
+
+    def holes_in(self, start: int, end: int, tails: bool) -> list[tuple[int, int]]:
+        """The holes a chunk of bytes ``start``..``end`` writes: before its bytes, and those at
+        the turn's end if the chunk ends it (``tails``)."""
+        positions = self.hole_positions
+        stop = bisect.bisect_right(positions, end) if tails else bisect.bisect_left(positions, end)
+        return list(self.holes[bisect.bisect_left(positions, start) : stop])
 
 
 class FormatChunks:
@@ -110,27 +130,34 @@ class FormatChunks:
         turn = self.turns[i]
         if self.how is ShowAs.C_ARRAYS or self.how is ShowAs.YAML:  # rows of the data, holes left out
             return min(position + (turn.start - position) % ROW[self.how], turn.end)
-        # the part (bytes between holes) that holds the position: where it begins and ends
-        begins, ends = turn.start, turn.end
-        for hole, _missing in turn.holes:
-            if hole <= position:
-                begins = max(begins, hole)
-            else:
-                ends = min(ends, hole)
-                break
+        if self.how is ShowAs.RAW:  # hex of each byte: any byte
+            return position
+        begins, ends = turn.part(position)
         if position == begins:
             return position
         if self.how is ShowAs.HEX_DUMP:
             return min(position + (begins - position) % ROW[self.how], ends)
         if self.how is ShowAs.UTF16:
-            position += (position - begins) & 1
-            unit = self.blob.read(position - 2, 4) if position < ends else b""
-            pair = len(unit) == 4 and 0xD8 <= unit[1] <= 0xDB and 0xDC <= unit[3] <= 0xDF
-            if pair or unit == b"\r\x00\n\x00":
-                position += 2  # not inside a surrogate pair, nor between CR and LF
-            return min(position, ends)
+            return self._utf16_cut(position, begins, ends)
+        return self._text_cut(position, ends)
+
+    def _utf16_cut(self, position: int, begins: int, ends: int) -> int:
+        """A UTF-16 cut: an even number of bytes into the part, never inside a surrogate pair
+        or between CR and LF, and never before a part's odd last byte (a lone high surrogate
+        and that byte are one replacement character)."""
+        position += (position - begins) & 1
+        if ends - position <= 1:
+            return ends
+        unit = self.blob.read(position - 2, 4)
+        if (0xD8 <= unit[1] <= 0xDB and 0xDC <= unit[3] <= 0xDF) or unit == b"\r\x00\n\x00":
+            position += 2
+        return min(position, ends)
+
+    def _text_cut(self, position: int, ends: int) -> int:
+        """A cut in a decoded text: between UTF-8 characters (before a byte that starts one,
+        or after four that cannot continue one), never between CR and LF."""
         head = self.blob.read(position - 1, 6)
-        if self.how is ShowAs.UTF8:  # before a byte that starts a character, or after four that cannot
+        if self.how is ShowAs.UTF8:
             step = next((i for i, b in enumerate(head[1:5]) if b < 0x80 or b >= 0xC0), 4)
             position += step
             head = head[step:]
@@ -149,6 +176,7 @@ class FormatChunks:
         return self._entry(k)[1]
 
     def _entry(self, k: int) -> tuple[Chunk, str]:
+        """Chunk ``k`` and its text, made once while it is one of the last kept."""
         return self._rendered.get(k, self._render)
 
     def _render(self, k: int) -> tuple[Chunk, str]:
@@ -174,13 +202,13 @@ class FormatChunks:
         editor = TextMap(held.text, held.starts[:count])
         return Chunk(start, end, editor, tuple((a, b) for a, b in markers)), text
 
-    def _turn(self, turn: Turn, start: int, end: int, out: _Out, last: bool) -> None:
+    def _turn(self, turn: TurnPlace, start: int, end: int, out: _Out, last: bool) -> None:
         """What chunk ``start``..``end`` holds of ``turn``: its head if it begins here, its bytes
         and holes here, its tail if it ends here."""
         how = self.how
         heads = start == turn.start
         tails = end == turn.end and (end > start or heads)
-        holes = [h for h in turn.holes if start <= h[0] < end or (tails and h[0] == end)]
+        holes = turn.holes_in(start, end, tails)
         if heads:
             if how is ShowAs.C_ARRAYS:
                 out.lead(c_array_head(turn.peer, turn.number, turn.frame, [n for _p, n in turn.holes]))
@@ -196,25 +224,26 @@ class FormatChunks:
                 if position > at:
                     self._bytes(turn, at, position, out)
                     at = position
-                out.lead(self._hole(turn, count), hole=True)
+                out.hole(self._hole(turn, count), leads=position < turn.end)
             if end > at:
                 self._bytes(turn, at, end, out)
         if tails:
-            said = end > turn.start or holes  # a decoded turn's text ends with a newline
-            unended = how in DECODED and said and not out.texts[-1].endswith("\n")
             if how is ShowAs.C_ARRAYS:
                 out.tail("};\n")
-            elif how is ShowAs.RAW or unended:
+            elif how is ShowAs.RAW:
                 out.tail("\n")
+            elif how in DECODED and (end > turn.start or holes):  # this turn's text ends here
+                out.tail(line_end(out.texts[-1]))
 
-    def _hole(self, turn: Turn, count: int) -> str:
+    def _hole(self, turn: TurnPlace, count: int) -> str:
+        """A hole's text in the format (C arrays and YAML say it in the turn's head)."""
         if self.how is ShowAs.HEX_DUMP:
-            return f"{turn.indent}{missing(count)}\n"
+            return hole_line(turn.indent, count) + "\n"
         if self.how is ShowAs.RAW:
-            return missing(count).encode().hex()
+            return raw_hole(count)
         return missing(count)
 
-    def _bytes(self, turn: Turn, start: int, end: int, out: _Out) -> None:
+    def _bytes(self, turn: TurnPlace, start: int, end: int, out: _Out) -> None:
         """Bytes ``start``..``end`` of one part of ``turn``."""
         data = self.blob.read(start, end - start)
         if self.how is ShowAs.HEX_DUMP:
@@ -226,7 +255,7 @@ class FormatChunks:
         else:
             out.add(decode(data, self.how), len(data))
 
-    def _rows(self, turn: Turn, start: int, end: int, out: _Out) -> None:
+    def _rows(self, turn: TurnPlace, start: int, end: int, out: _Out) -> None:
         """A C array's rows, or the base64 lines, of bytes ``start``..``end`` (holes left out)."""
         data = self.blob.read(start, end - start)
         if self.how is ShowAs.C_ARRAYS:
@@ -238,7 +267,7 @@ class FormatChunks:
             ]
         else:
             rows = range(0, len(data), BASE64_BYTES)
-            made = [f"      {base64.b64encode(data[i : i + BASE64_BYTES]).decode('ascii')}\n" for i in rows]
+            made = [yaml_line(base64.b64encode(data[i : i + BASE64_BYTES]).decode("ascii")) for i in rows]
         out.add("".join(made), len(data))
 
 
@@ -252,15 +281,21 @@ class _Out:
         self.leads: list[bool] = []
         self.holes: list[int] = []  # indices of the hole pieces
 
-    def lead(self, text: str, hole: bool = False) -> None:
-        if hole:
-            self.holes.append(len(self.texts))
+    def lead(self, text: str) -> None:
+        """Text before the bytes it belongs to (a turn's head)."""
         self._add(text, 0, True)
 
+    def hole(self, text: str, leads: bool) -> None:
+        """A hole's text: before the bytes after it, or (``leads`` false) at its turn's end."""
+        self.holes.append(len(self.texts))
+        self._add(text, 0, leads)
+
     def tail(self, text: str) -> None:
+        """Text after a turn's bytes."""
         self._add(text, 0, False)
 
     def add(self, text: str, count: int) -> None:
+        """The text of ``count`` bytes."""
         self._add(text, count, False)
 
     def _add(self, text: str, count: int, leads: bool) -> None:
@@ -298,9 +333,9 @@ def _is_crlf(pair: bytes, how: ShowAs) -> bool:
     return pair == b"\r\n"
 
 
-def _turns(blob: Blob) -> list[Turn]:
+def _turns(blob: Blob) -> list[TurnPlace]:
     """The blob's monologues as the formats lay them out (``showas.Turn`` with node0 c2s)."""
-    out: list[Turn] = []
+    out: list[TurnPlace] = []
     offsets = {"c2s": 0, "s2c": 0}
     counts = [0, 0]
     for span in blob.spans:
@@ -308,18 +343,35 @@ def _turns(blob: Blob) -> list[Turn]:
         if monologue is None:
             continue
         peer = 0 if span.direction == "c2s" else 1
-        gaps = sorted(monologue.gaps(), key=lambda gap: gap.offset)  # as showas.Turn.of orders them
-        holes = tuple((span.start + data_position(monologue, g.offset), g.length) for g in gaps)
+        holes = _holes(monologue, span.start)
         frames = monologue.frames
         out.append(
-            Turn(
+            TurnPlace(
                 span.start, span.end, "\t" if peer else "", peer, counts[peer], frames[0] if frames else 0,
-                monologue.first_ts_ns, holes, offsets[span.direction],
+                monologue.first_ts_ns, holes, offsets[span.direction], tuple(p for p, _n in holes),
             )
         )  # fmt: skip
         counts[peer] += 1
         offsets[span.direction] += span.end - span.start
     return out
+
+
+def _holes(monologue: Monologue, base: int) -> tuple[tuple[int, int], ...]:
+    """The monologue's gaps at ``base`` + their place in its bytes (``blob.data_position`` of
+    each, in one walk over the pieces: a gap at a time walked them all, pieces x gaps), in
+    stream order as ``showas.Turn.of`` puts them."""
+    gaps = sorted(monologue.gaps(), key=lambda gap: gap.offset)
+    pieces = iter(monologue.pieces())
+    piece = next(pieces, None)
+    position = 0
+    out = []
+    for gap in gaps:
+        while piece is not None and gap.offset >= piece[0] + piece[1]:
+            position += piece[1]
+            piece = next(pieces, None)
+        within = max(0, gap.offset - piece[0]) if piece is not None else 0
+        out.append((base + position + within, gap.length))
+    return tuple(out)
 
 
 __all__ = ["FormatChunks"]

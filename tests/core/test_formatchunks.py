@@ -107,3 +107,44 @@ def test_every_format_of_every_shared_capture(path: Path) -> None:
             for how in ShowAs:
                 for chunk in (64, 101, None):
                     _check(session, blob, how, chunk)
+
+
+def _capture(folder: Path, conv: Conversation) -> Path:
+    path = folder / "case.pcap"
+    path.write_bytes(pcap_bytes(conv.frames))
+    return path
+
+
+def test_a_lone_high_surrogate_before_a_parts_odd_last_byte_is_one_character(tmp_path: Path) -> None:
+    """UTF-16 of ``... D83D 41``: the surrogate and the odd byte decode to one replacement
+    character, so no cut goes between them (review: helper; a cut there made two)."""
+    conv = Conversation()
+    conv.handshake()
+    conv.send(True, b"A\x00" * 31 + b"\x3d\xd8" + b"A")
+    conv.send(False, b"A\x00" * 4095 + b"\x3d\xd8" + b"A")  # at the default chunk's end too
+    conv.close()
+    with CaptureDocument(_capture(tmp_path, conv), workers=1) as document:
+        session = document.conversation(1)
+        for chunk in (64, 65, 66, None):
+            _check(session, session_blob(session, session.monologues), ShowAs.UTF16, chunk)
+
+
+def test_a_hole_at_a_turns_end_stays_with_that_turn(tmp_path: Path) -> None:
+    """A snaplen cut at the end of the client's turn: in the hex dump its words are the
+    client's, and the server's first byte maps to the server's first line, not to them."""
+    conv = Conversation()
+    conv.handshake()
+    cut = conv.segment(True, 0, bytes(range(40)))
+    cut.origlen, cut.data = len(cut.data), cut.data[:-10]
+    conv.c_next += 40
+    conv.send(False, bytes(range(20)))
+    conv.close()
+    with CaptureDocument(_capture(tmp_path, conv), workers=1) as document:
+        session = document.conversation(1)
+        blob = session_blob(session, session.monologues)
+        _check(session, blob, ShowAs.HEX_DUMP)
+        chunk = FormatChunks(blob, ShowAs.HEX_DUMP).chunk(0)
+        ((_start, hole_end),) = chunk.markers
+        server_first = int(chunk.map.starts[blob.spans[1].start])
+        assert server_first >= hole_end
+        assert chunk.map.text[server_first:].startswith("\t00000000")

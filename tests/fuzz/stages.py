@@ -185,14 +185,22 @@ def _views(document: Any, session: Any, session_id: int, rng: random.Random) -> 
 def _formats_chunked(session: Any, how: Any, rng: random.Random) -> None:
     """The text view's chunks of a format, laid end to end, are the whole format (an
     ``AssertionError`` is an escape finding)."""
+    import numpy as np
+
     from monoview.core.blob import session_blob
     from monoview.core.formatchunks import FormatChunks
     from monoview.core.showas import render, turns
+    from monoview.core.textchunks import editor_map
 
     whole = render(session, turns(session.monologues), how) if session.monologues else ""
     chunks = FormatChunks(session_blob(session, session.monologues), how, rng.choice([64, 101, None]))
     if "".join(chunks.text(k) for k in range(chunks.count)) != whole:
         raise AssertionError(f"FormatChunks differs from showas.render ({how.value})")
+    maps = [chunks.chunk(k).map for k in range(chunks.count)]
+    if "".join(m.text for m in maps) != editor_map(whole).text:
+        raise AssertionError(f"FormatChunks' editor text differs ({how.value})")
+    if any(bool((np.diff(m.starts) < 0).any()) for m in maps):
+        raise AssertionError(f"FormatChunks' byte map goes back ({how.value})")
 
 
 def unusual(document: Any, out: dict[str, Any], cpu_seconds: float) -> list[str]:
