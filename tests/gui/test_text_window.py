@@ -250,3 +250,20 @@ def test_a_selection_in_a_format_is_kept_exactly_when_the_window_moves(qtbot, tm
             bar.setValue(bar.maximum())  # the window moves on, the selection's chunk kept
             assert view.window_text() != "" and view._last > WINDOW, how
             assert view.editor.textCursor().selectedText() == chosen, how
+
+
+def test_a_selection_the_window_cuts_is_said_again(qtbot) -> None:
+    """Scrolled on past a long selection's start, the window cuts it at its edge: the view
+    says what is selected now (the hex view follows it, and Copy copies that)."""
+    data, blob = _big()
+    view = _view(qtbot, blob)
+    view.select(1000, 60_000)
+    emitted: list[tuple[int, int]] = []
+    view.selection_changed.connect(lambda start, end: emitted.append((start, end)))
+    bar = view.editor.verticalScrollBar()
+    while view.window_start <= 1000:  # until the window no longer holds where it began
+        bar.setValue(bar.maximum())
+    start, end = view.selection()
+    assert 1000 < start < end and emitted and emitted[-1] == (start, end)
+    text = view.editor.textCursor().selectedText().replace("\u2029", "\n")
+    assert text == render(data[start:end], "ascii").text

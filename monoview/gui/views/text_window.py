@@ -112,6 +112,7 @@ class TextWindow(QWidget):
         try:
             self.editor.setPlainText(self._map.text)
             low, high = (first, 0), (last, 0)  # the window's first and end places
+            kept = places
             if places is not None and selected:  # the part of a selection in the window
                 anchor, position = (min(max(place, low), high) for place in places)
                 places = (anchor, position) if anchor != position else None
@@ -126,6 +127,12 @@ class TextWindow(QWidget):
         finally:
             self._moving = False
             self._quiet = False
+        if selected and places != kept:
+            self._selection_cut()
+
+    def _selection_cut(self) -> None:
+        """The window moved on and cut the selection at its edge (or away): the view says
+        what is selected now, so that the hex view and Copy agree with it."""
 
     def _around(self, position: int) -> None:
         """A window with ``position``'s chunk second (room to scroll either way)."""

@@ -230,6 +230,11 @@ class TextView(TextWindow):
             self._quiet = self._moving = False
         self._sync_bar()
 
+    def _selection_cut(self) -> None:
+        """Override TextWindow._selection_cut: the hex view follows what is selected now."""
+        if self.current_format == ESCAPED:
+            self.selection_changed.emit(*self.selection())
+
     def copy(self) -> None:
         """Copy the selected text."""
         self.editor.copy()
