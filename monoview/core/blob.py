@@ -154,9 +154,27 @@ def data_position(monologue: Monologue, stream_offset: int) -> int:
     return position
 
 
+def gap_places(monologue: Monologue, base: int) -> tuple[tuple[int, int], ...]:
+    """The monologue's gaps as (``base`` + their place in its bytes, length), in stream order
+    (as ``showas.Turn.of`` puts them): ``data_position`` of each, in one walk over the
+    pieces (a gap at a time walked them all: pieces x gaps)."""
+    gaps = sorted(monologue.gaps(), key=lambda gap: gap.offset)
+    pieces = iter(monologue.pieces())
+    piece = next(pieces, None)
+    position = 0
+    out = []
+    for gap in gaps:
+        while piece is not None and gap.offset >= piece[0] + piece[1]:
+            position += piece[1]
+            piece = next(pieces, None)
+        within = max(0, gap.offset - piece[0]) if piece is not None else 0
+        out.append((base + position + within, gap.length))
+    return tuple(out)
+
+
 def _monologue_parts(monologue: Monologue, base: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
     """Gap markers and conflicting ranges of one monologue, at ``base`` + data position."""
-    gaps = [(base + data_position(monologue, g.offset), g.length) for g in monologue.gaps()]
+    gaps = list(gap_places(monologue, base))
     end = monologue.offset + monologue.length + sum(g.length for g in monologue.gaps())
     conflicts = [
         (base + data_position(monologue, c.offset), c.length)

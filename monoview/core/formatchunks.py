@@ -30,7 +30,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from monoview.core.blob import Blob
+from monoview.core.blob import Blob, gap_places
 from monoview.core.showas import (
     BASE64_WIDTH,
     C_ARRAY_WIDTH,
@@ -47,7 +47,6 @@ from monoview.core.showas import (
     yaml_line,
     yaml_peers,
 )
-from monoview.core.tcp.monologue import Monologue
 from monoview.core.textchunks import CHUNK, Chunk, Recent, editor_map
 from monoview.core.textmap import TextMap
 
@@ -343,7 +342,7 @@ def _turns(blob: Blob) -> list[TurnPlace]:
         if monologue is None:
             continue
         peer = 0 if span.direction == "c2s" else 1
-        holes = _holes(monologue, span.start)
+        holes = gap_places(monologue, span.start)
         frames = monologue.frames
         out.append(
             TurnPlace(
@@ -354,24 +353,6 @@ def _turns(blob: Blob) -> list[TurnPlace]:
         counts[peer] += 1
         offsets[span.direction] += span.end - span.start
     return out
-
-
-def _holes(monologue: Monologue, base: int) -> tuple[tuple[int, int], ...]:
-    """The monologue's gaps at ``base`` + their place in its bytes (``blob.data_position`` of
-    each, in one walk over the pieces: a gap at a time walked them all, pieces x gaps), in
-    stream order as ``showas.Turn.of`` puts them."""
-    gaps = sorted(monologue.gaps(), key=lambda gap: gap.offset)
-    pieces = iter(monologue.pieces())
-    piece = next(pieces, None)
-    position = 0
-    out = []
-    for gap in gaps:
-        while piece is not None and gap.offset >= piece[0] + piece[1]:
-            position += piece[1]
-            piece = next(pieces, None)
-        within = max(0, gap.offset - piece[0]) if piece is not None else 0
-        out.append((base + position + within, gap.length))
-    return tuple(out)
 
 
 __all__ = ["FormatChunks"]
